@@ -1,0 +1,11 @@
+#pragma once
+
+// The umbrella header of the connectors library.
+
+#include <connectors/errors.hpp>
+#include <connectors/event_loop.hpp>
+#include <connectors/executor.hpp>
+#include <connectors/flags.hpp>
+#include <connectors/future.hpp>
+#include <connectors/gather.hpp>
+#include <connectors/task.hpp>

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <coroutine>
+#include <cstddef>
+
+namespace connectors {
+class Executor;
+class EventLoop;
+}  // namespace connectors
+
+namespace connectors::detail {
+
+// One entry per event loop running on a thread, innermost first. A run nested
+// inside another (a method that starts a run of its own) pushes a new entry.
+struct RunFrame {
+  const Executor* executor = nullptr;
+  EventLoop* loop = nullptr;
+  // Where the loop resumes coroutines from; symmetric transfers measure their
+  // stack depth against it (see transfer_to).
+  const char* stack_base = nullptr;
+  RunFrame* outer = nullptr;
+};
+
+inline thread_local RunFrame* innermost_run = nullptr;
+
+// How much stack a chain of coroutine transfers may use before it is bounced
+// through the loop. Far below the 8 MiB default, far above any single frame.
+inline constexpr std::ptrdiff_t transfer_stack_budget = 128 * 1024;
+
+// Queues `next` on the loop of `frame` (defined with EventLoop).
+void defer_resume(RunFrame& frame, std::coroutine_handle<> next) noexcept;
+
+// Symmetric transfer with a guard. Where the compiler turns the transfer into a
+// tail call (clang, optimised g++), the stack never grows and this is a plain
+// return of `next`. Where it does not (g++ at -O0, sanitizers), every transfer
+// nests a call; once the chain has used `transfer_stack_budget` bytes, `next`
+// is handed to the loop, this stack unwinds, and the loop resumes `next` from
+// its shallow base. So a chain of a million nested co_awaits cannot overflow.
+[[gnu::always_inline]] inline std::coroutine_handle<> transfer_to(std::coroutine_handle<> next) noexcept {
+  RunFrame* frame = innermost_run;
+  if (frame != nullptr) {
+    const char* here = static_cast<const char*>(__builtin_frame_address(0));
+    if (frame->stack_base - here > transfer_stack_budget) {
+      defer_resume(*frame, next);
+      return std::noop_coroutine();
+    }
+  }
+  return next;
+}
+
+}  // namespace connectors::detail

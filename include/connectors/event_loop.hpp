@@ -1,0 +1,175 @@
+#pragma once
+
+#include <connectors/detail/channel.hpp>
+#include <connectors/detail/run_context.hpp>
+#include <connectors/future.hpp>
+#include <connectors/task.hpp>
+
+#include <coroutine>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <utility>
+
+namespace connectors {
+
+class Executor;
+
+namespace detail {
+class ThreadPool;
+class LoopAccess;
+
+// The coroutine that drives a task given to EventLoop::create_task. The loop
+// keeps every unfinished one in a list so that it can free them when it ends.
+class DetachedTask {
+ public:
+  struct promise_type {
+    DetachedTask get_return_object() noexcept {
+      return DetachedTask{std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_always initial_suspend() const noexcept { return {}; }
+    struct FinalAwaiter {
+      bool await_ready() const noexcept { return false; }
+      void await_suspend(std::coroutine_handle<promise_type> finished) const noexcept { finished.destroy(); }
+      void await_resume() const noexcept {}
+    };
+    FinalAwaiter final_suspend() const noexcept { return {}; }
+    void return_void() const noexcept {}
+    // The body forwards every exception into its Future.
+    void unhandled_exception() const noexcept { std::terminate(); }
+
+    promise_type() = default;
+    promise_type(const promise_type&) = delete;
+    promise_type& operator=(const promise_type&) = delete;
+    ~promise_type() { unlink(); }
+
+    void unlink() noexcept {
+      if (previous != nullptr) previous->next = next;
+      if (next != nullptr) next->previous = previous;
+      if (list_head != nullptr && *list_head == this) *list_head = next;
+      previous = next = nullptr;
+      list_head = nullptr;
+    }
+
+    promise_type* previous = nullptr;
+    promise_type* next = nullptr;
+    promise_type** list_head = nullptr;
+  };
+
+  explicit DetachedTask(std::coroutine_handle<promise_type> handle) noexcept : handle_(handle) {}
+  std::coroutine_handle<promise_type> handle() const noexcept { return handle_; }
+
+ private:
+  std::coroutine_handle<promise_type> handle_;
+};
+
+template <class T>
+DetachedTask drive_into(Task<T> task, Future<T> future) {
+  try {
+    if constexpr (std::is_void_v<T>) {
+      co_await std::move(task);
+      future.set_result();
+    } else {
+      future.set_result(co_await std::move(task));
+    }
+  } catch (...) {
+    future.set_exception(std::current_exception());
+  }
+}
+
+}  // namespace detail
+
+/// A single-threaded event loop. Executors create one per run (run_coroutine,
+/// run_coroutines, run_until_complete) on the calling thread; inside the run,
+/// Executor::get_event_loop() returns it. Coroutines of the run are only ever
+/// resumed on the loop's thread.
+class EventLoop {
+ public:
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+  ~EventLoop();
+
+  /// Schedules `task` to start soon, concurrently with the running coroutine.
+  /// The returned Future completes with the task's result or exception. A task
+  /// still waiting when the run ends is destroyed. Loop thread only.
+  template <class T>
+  Future<T> create_task(Task<T> task) {
+    check_loop_thread("EventLoop::create_task");
+    if (!task.valid()) throw std::invalid_argument("EventLoop::create_task: empty (moved-from) task");
+    Future<T> future;
+    detail::DetachedTask driver = detail::drive_into(std::move(task), future);
+    adopt(driver.handle());
+    return future;
+  }
+
+  /// Runs `callback` soon on the loop. Loop thread only: from other threads use
+  /// call_soon_threadsafe. An exception from a callback ends the run with it.
+  void call_soon(std::function<void()> callback);
+
+  /// Runs `callback` soon on the loop; callable from any thread. Returns false
+  /// (and drops the callback) when the loop has already ended.
+  bool call_soon_threadsafe(std::function<void()> callback);
+
+  /// The executor that runs this loop.
+  const Executor& executor() const noexcept { return *executor_; }
+  /// The thread the loop runs on.
+  std::thread::id thread_id() const noexcept { return thread_id_; }
+
+ private:
+  friend class detail::LoopAccess;
+  friend void detail::defer_resume(detail::RunFrame&, std::coroutine_handle<>) noexcept;
+
+  struct Ready {
+    std::coroutine_handle<> handle;
+    std::function<void()> callback;
+  };
+
+  EventLoop(const Executor& executor, detail::ThreadPool* pool);
+
+  void run_until_done(std::coroutine_handle<> root);
+  void adopt(std::coroutine_handle<detail::DetachedTask::promise_type> driver);
+  void check_loop_thread(const char* what) const;
+  void run_ready() noexcept;
+  bool deliver_posts() noexcept;
+  void idle() noexcept;
+  void shut_down() noexcept;
+
+  const Executor* executor_;
+  detail::ThreadPool* pool_;
+  std::thread::id thread_id_;
+  std::shared_ptr<detail::Channel> channel_;
+  std::deque<Ready> ready_;
+  std::size_t calls_in_flight_ = 0;
+  detail::DetachedTask::promise_type* detached_ = nullptr;
+  std::exception_ptr callback_error_;
+  bool finished_ = false;
+};
+
+namespace detail {
+
+// What executors need of a loop and what users must not call.
+class LoopAccess {
+ public:
+  static std::unique_ptr<EventLoop> make(const Executor& executor, ThreadPool* pool) {
+    return std::unique_ptr<EventLoop>(new EventLoop(executor, pool));
+  }
+  static void run_until_done(EventLoop& loop, std::coroutine_handle<> root) { loop.run_until_done(root); }
+  static Channel& channel(EventLoop& loop) noexcept { return *loop.channel_; }
+  static std::shared_ptr<Channel> channel_ptr(EventLoop& loop) { return loop.channel_; }
+  // A method call handed to another thread; the run does not end before it returns.
+  static void begin_call(EventLoop& loop) noexcept { ++loop.calls_in_flight_; }
+  static void end_call(EventLoop& loop) noexcept { --loop.calls_in_flight_; }
+};
+
+// The loop running on the calling thread (innermost), or null.
+inline EventLoop* running_loop() noexcept {
+  RunFrame* frame = innermost_run;
+  return frame != nullptr ? frame->loop : nullptr;
+}
+
+}  // namespace detail
+
+}  // namespace connectors

@@ -1,0 +1,169 @@
+#pragma once
+
+#include <connectors/detail/pool_call.hpp>
+#include <connectors/event_loop.hpp>
+#include <connectors/flags.hpp>
+#include <connectors/future.hpp>
+#include <connectors/gather.hpp>
+#include <connectors/task.hpp>
+
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace connectors {
+
+namespace detail {
+class ThreadPool;
+
+template <class Method, class Owner, class... Args>
+using method_result_t = std::remove_cvref_t<std::invoke_result_t<Method, Owner&, Args...>>;
+
+template <class T>
+Task<void> discard_result(Task<T> task) {
+  co_await std::move(task);
+}
+}  // namespace detail
+
+/// Runs coroutines on event loops and decides where each connector method runs:
+/// inline on the loop's thread, on a thread pool, or in a worker process
+/// (see docs/executors.md for the dispatch table). One executor may drive
+/// several runs at once, from different threads, and runs may nest.
+class Executor {
+ public:
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+  virtual ~Executor();
+
+  /// The loop this executor runs on the calling thread (the innermost one if
+  /// runs nest), or nullptr when it runs none here.
+  EventLoop* get_event_loop() const noexcept;
+
+  /// Runs `coro` on a new event loop on the calling thread; returns its value
+  /// or rethrows its exception. Returns only after every method the run started
+  /// has returned.
+  template <class T>
+  T run_coroutine(Task<T> coro) {
+    if (!coro.valid()) throw std::invalid_argument("Executor::run_coroutine: empty (moved-from) task");
+    if (coro.handle().promise().started()) throw std::logic_error("Executor::run_coroutine: task was already started");
+    coro.handle().promise().mark_started();
+    run_root(coro.handle());
+    return coro.handle().promise().result().take();
+  }
+
+  /// Runs every task of `coros` (a range of Task<...>, consumed) concurrently on
+  /// one new loop, waits for all of them, then rethrows the first exception.
+  template <class R>
+    requires std::ranges::input_range<R>
+  void run_coroutines(R&& coros) {
+    std::vector<Task<void>> all;
+    if constexpr (std::ranges::sized_range<R>) all.reserve(std::ranges::size(coros));
+    for (auto&& coro : coros) all.push_back(detail::discard_result(std::move(coro)));
+    run_coroutine(gather(std::move(all)));
+  }
+
+  /// Runs a new loop until `future` is done; returns its value or rethrows.
+  template <class T>
+  T run_until_complete(Future<T> future) {
+    return run_coroutine(await_future(std::move(future)));
+  }
+  /// Same as run_coroutine.
+  template <class T>
+  T run_until_complete(Task<T> task) {
+    return run_coroutine(std::move(task));
+  }
+
+  /// Runs `method` on `instance` with `args` inline, on a pool thread or in a
+  /// worker process, as `parallelization` allows and this executor offers.
+  /// Must be awaited in a coroutine that this executor runs; otherwise the
+  /// await throws std::logic_error. Arguments are decay-copied into the task
+  /// (like std::thread); pass std::cref to share a large one.
+  template <class Method, class Owner, class... Args>
+    requires std::invocable<Method, Owner&, std::decay_t<Args>...>
+  Task<detail::method_result_t<Method, Owner, std::decay_t<Args>...>> run_method(Parallelization parallelization,
+                                                                                 Method method, Owner& instance,
+                                                                                 Args&&... args) {
+    return call_method<detail::method_result_t<Method, Owner, std::decay_t<Args>...>>(
+        parallelization, std::move(method), &instance, std::decay_t<Args>(std::forward<Args>(args))...);
+  }
+
+  /// Where this executor runs a method flagged `requested`: SEQUENTIAL means
+  /// inline on the loop's thread, THREAD on its pool, PROCESS in a worker.
+  virtual Parallelization effective_parallelization(Parallelization requested) const noexcept = 0;
+
+ protected:
+  Executor() = default;
+
+  /// The pool used for THREAD placement; null when there is none.
+  virtual detail::ThreadPool* thread_pool() const noexcept { return nullptr; }
+
+ private:
+  void run_root(std::coroutine_handle<> root);
+  EventLoop& loop_for_method_call() const;
+
+  template <class T>
+  static Task<T> await_future(Future<T> future) {
+    co_return co_await future;
+  }
+
+  template <class R, class Method, class Owner, class... Args>
+  Task<R> call_method(Parallelization parallelization, Method method, Owner* instance, Args... args) {
+    EventLoop& loop = loop_for_method_call();
+    auto call = [&]() -> R { return std::invoke(method, *instance, std::move(args)...); };
+    if (effective_parallelization(parallelization) == Parallelization::SEQUENTIAL) co_return call();
+    co_return co_await detail::PoolCall<R, decltype(call)>{*thread_pool(), loop, call};
+  }
+};
+
+/// Runs every method inline on the loop's thread.
+class SequentialExecutor final : public Executor {
+ public:
+  SequentialExecutor() = default;
+  Parallelization effective_parallelization(Parallelization) const noexcept override {
+    return Parallelization::SEQUENTIAL;
+  }
+};
+
+/// Runs THREAD (and, lacking processes, PROCESS) methods on a persistent pool of
+/// threads, started at the first such call; SEQUENTIAL methods run inline.
+class ThreadingExecutor final : public Executor {
+ public:
+  /// `number_of_threads`: the pool size (at least 1), or nullopt for
+  /// std::thread::hardware_concurrency().
+  explicit ThreadingExecutor(std::optional<int> number_of_threads);
+  ~ThreadingExecutor() override;
+
+  /// The maximum number of threads that run methods at once.
+  std::size_t number_of_threads() const noexcept;
+
+  Parallelization effective_parallelization(Parallelization requested) const noexcept override {
+    return requested == Parallelization::SEQUENTIAL ? Parallelization::SEQUENTIAL : Parallelization::THREAD;
+  }
+
+ protected:
+  detail::ThreadPool* thread_pool() const noexcept override { return pool_.get(); }
+
+ private:
+  std::unique_ptr<detail::ThreadPool> pool_;
+};
+
+/// The factory. nullopt = automatic (hardware concurrency); 0 disables a kind.
+///   executor(0, 0) -> SequentialExecutor, executor(n, 0) -> ThreadingExecutor.
+/// Negative numbers throw std::invalid_argument. Process executors are not
+/// available yet: any process count other than 0 throws std::invalid_argument.
+std::shared_ptr<Executor> executor(std::optional<int> threads = std::nullopt, std::optional<int> processes = 0);
+
+/// The executor shared by all connectors that were not given one; created on
+/// first use as executor().
+std::shared_ptr<Executor> default_executor();
+/// Replaces the default executor (null restores executor()). Connectors keep
+/// the executor they already resolved.
+void set_default_executor(std::shared_ptr<Executor> executor);
+
+}  // namespace connectors

@@ -1,0 +1,141 @@
+#pragma once
+
+#include <connectors/detail/channel.hpp>
+#include <connectors/detail/result.hpp>
+
+#include <atomic>
+#include <coroutine>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace connectors {
+
+namespace detail {
+
+// The channel of the loop running on the calling thread; throws
+// std::logic_error naming `what` when no loop runs here.
+std::shared_ptr<Channel> running_loop_channel(const char* what);
+
+// A coroutine suspended on a Future, on its way back to its own loop.
+class FutureWaiter final : public ChannelNode {
+ public:
+  FutureWaiter(std::shared_ptr<Channel> channel, std::coroutine_handle<> handle) noexcept
+      : channel_(std::move(channel)), handle_(handle) {}
+
+  void wake() noexcept {
+    std::shared_ptr<Channel> channel = channel_;  // the node may be gone once posted
+    if (!channel->post(*this)) discard();
+  }
+  void deliver() noexcept override {
+    std::coroutine_handle<> handle = handle_;
+    delete this;
+    handle.resume();
+  }
+  void discard() noexcept override { delete this; }
+
+ private:
+  std::shared_ptr<Channel> channel_;
+  std::coroutine_handle<> handle_;
+};
+
+template <class T>
+struct FutureState {
+  std::mutex mutex;
+  std::atomic<bool> done{false};
+  Result<T> result;
+  std::vector<FutureWaiter*> waiters;
+
+  ~FutureState() {
+    // Waiters still here belong to loops that ended; they can never be resumed.
+    for (FutureWaiter* waiter : waiters) waiter->discard();
+  }
+
+  template <class Store>
+  void complete(Store&& store) {
+    std::vector<FutureWaiter*> to_wake;
+    {
+      std::lock_guard lock{mutex};
+      if (done.load(std::memory_order_relaxed)) {
+        throw std::logic_error("connectors::Future: the result was already set");
+      }
+      std::forward<Store>(store)(result);
+      done.store(true, std::memory_order_release);
+      to_wake.swap(waiters);
+    }
+    for (FutureWaiter* waiter : to_wake) waiter->wake();
+  }
+};
+
+}  // namespace detail
+
+/// A copyable handle to one shared, one-shot result (like asyncio.Future).
+/// Any copy may complete it, from any thread; coroutines awaiting it are
+/// resumed on their own loop's thread. Completing it twice throws
+/// std::logic_error. Awaiting yields a copy of the value (a move-only value is
+/// moved out, so such a Future can be awaited once).
+template <class T = void>
+class Future {
+ public:
+  using value_type = T;
+
+  Future() : state_(std::make_shared<detail::FutureState<T>>()) {}
+
+  template <class U = T>
+    requires(!std::is_void_v<U> && std::is_convertible_v<U &&, T>)
+  void set_result(U&& value) {
+    state_->complete([&](detail::Result<T>& result) { result.set_value(std::forward<U>(value)); });
+  }
+  void set_result()
+    requires std::is_void_v<T>
+  {
+    state_->complete([](detail::Result<T>& result) { result.set_value(); });
+  }
+  void set_exception(std::exception_ptr error) {
+    if (!error) throw std::invalid_argument("connectors::Future::set_exception: null exception_ptr");
+    state_->complete([&](detail::Result<T>& result) { result.set_exception(std::move(error)); });
+  }
+
+  /// True once a result or an exception was set.
+  bool done() const noexcept { return state_->done.load(std::memory_order_acquire); }
+
+  class Awaiter {
+   public:
+    explicit Awaiter(std::shared_ptr<detail::FutureState<T>> state) noexcept : state_(std::move(state)) {}
+    bool await_ready() const noexcept { return state_->done.load(std::memory_order_acquire); }
+    bool await_suspend(std::coroutine_handle<> awaiting) {
+      auto channel = detail::running_loop_channel("connectors::Future can only be awaited in a coroutine run by an executor");
+      std::lock_guard lock{state_->mutex};
+      if (state_->done.load(std::memory_order_relaxed)) return false;
+      state_->waiters.reserve(state_->waiters.size() + 1);
+      state_->waiters.push_back(new detail::FutureWaiter(std::move(channel), awaiting));
+      return true;
+    }
+    T await_resume() const { return extract(*state_); }
+
+   private:
+    std::shared_ptr<detail::FutureState<T>> state_;
+  };
+
+  Awaiter operator co_await() const noexcept { return Awaiter{state_}; }
+
+ private:
+  static T extract(detail::FutureState<T>& state) {
+    if constexpr (std::is_void_v<T>) {
+      state.result.peek();
+    } else if constexpr (std::is_copy_constructible_v<T>) {
+      return state.result.peek();
+    } else {
+      std::lock_guard lock{state.mutex};
+      return state.result.take();
+    }
+  }
+
+  std::shared_ptr<detail::FutureState<T>> state_;
+};
+
+}  // namespace connectors

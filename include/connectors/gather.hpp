@@ -1,0 +1,112 @@
+#pragma once
+
+#include <connectors/task.hpp>
+
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <tuple>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+namespace connectors {
+
+namespace detail {
+
+// void results take a place in gather's tuple as std::monostate.
+template <class T>
+using gathered_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+template <class T>
+gathered_t<T> take_gathered(Task<T>& task) {
+  if constexpr (std::is_void_v<T>) {
+    task.handle().promise().result().take();
+    return {};
+  } else {
+    return task.handle().promise().result().take();
+  }
+}
+
+template <class T>
+void check_gatherable(const Task<T>& task) {
+  if (!task.valid()) throw std::invalid_argument("connectors::gather: empty (moved-from) task");
+  if (task.handle().promise().started()) throw std::logic_error("connectors::gather: task was already started");
+}
+
+template <class T>
+void start_in_group(Task<T>& task, TaskGroup& group) noexcept {
+  if (task.done()) {
+    --group.remaining;
+    return;
+  }
+  task.handle().promise().mark_started();
+  task.handle().promise().join_group(group);
+  // A plain (nested) resume: the task runs until its first suspension, then
+  // the next one starts. Deep chains inside it are bounced by transfer_to.
+  task.handle().resume();
+}
+
+// Starts every task, then suspends until the last of them has finished.
+template <class StartAll>
+class GroupAwaiter {
+ public:
+  GroupAwaiter(std::size_t count, StartAll start_all) : start_all_(start_all) { group_.remaining = count + 1; }
+  bool await_ready() const noexcept { return group_.remaining == 1; }
+  bool await_suspend(std::coroutine_handle<> awaiting) noexcept {
+    group_.awaiting = awaiting;
+    start_all_(group_);
+    return --group_.remaining != 0;  // zero: all finished synchronously
+  }
+  void await_resume() const noexcept {}
+
+ private:
+  TaskGroup group_;
+  StartAll start_all_;
+};
+
+template <class T>
+void note_first_error(std::exception_ptr& first, const Task<T>& task) {
+  if (!first) first = task.handle().promise().result().exception();
+}
+
+}  // namespace detail
+
+/// Runs the tasks concurrently on the current loop and waits for all of them,
+/// even when one fails; then rethrows the first exception (in argument order),
+/// or returns every result (std::monostate for void tasks).
+template <class... T>
+Task<std::tuple<detail::gathered_t<T>...>> gather(Task<T>... tasks) {
+  (detail::check_gatherable(tasks), ...);
+  co_await detail::GroupAwaiter{sizeof...(T), [&](detail::TaskGroup& group) noexcept {
+                                  (detail::start_in_group(tasks, group), ...);
+                                }};
+  std::exception_ptr first;
+  (detail::note_first_error(first, tasks), ...);
+  if (first) std::rethrow_exception(first);
+  co_return std::tuple<detail::gathered_t<T>...>{detail::take_gathered(tasks)...};
+}
+
+/// Runs the tasks concurrently on the current loop and waits for all of them;
+/// then rethrows the first exception (in vector order) or returns the results
+/// in order.
+template <class T>
+Task<std::conditional_t<std::is_void_v<T>, void, std::vector<T>>> gather(std::vector<Task<T>> tasks) {
+  for (const Task<T>& task : tasks) detail::check_gatherable(task);
+  co_await detail::GroupAwaiter{tasks.size(), [&](detail::TaskGroup& group) noexcept {
+                                  for (Task<T>& task : tasks) detail::start_in_group(task, group);
+                                }};
+  std::exception_ptr first;
+  for (const Task<T>& task : tasks) detail::note_first_error(first, task);
+  if (first) std::rethrow_exception(first);
+  if constexpr (std::is_void_v<T>) {
+    co_return;
+  } else {
+    std::vector<T> results;
+    results.reserve(tasks.size());
+    for (Task<T>& task : tasks) results.push_back(detail::take_gathered(task));
+    co_return results;
+  }
+}
+
+}  // namespace connectors

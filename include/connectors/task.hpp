@@ -1,0 +1,156 @@
+#pragma once
+
+#include <connectors/detail/result.hpp>
+#include <connectors/detail/run_context.hpp>
+
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+namespace connectors {
+
+template <class T = void>
+class Task;
+
+namespace detail {
+
+// Several tasks started together (gather): the last one to finish resumes the
+// awaiting coroutine. Only touched on the loop's thread, so not atomic.
+struct TaskGroup {
+  std::size_t remaining = 0;
+  std::coroutine_handle<> awaiting;
+};
+
+class PromiseBase {
+ public:
+  struct FinalAwaiter {
+    bool await_ready() const noexcept { return false; }
+    template <class Promise>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> finished) noexcept {
+      PromiseBase& promise = finished.promise();
+      if (promise.group_ != nullptr) {
+        if (--promise.group_->remaining != 0) return std::noop_coroutine();
+        return transfer_to(promise.group_->awaiting);
+      }
+      return transfer_to(promise.continuation_);
+    }
+    void await_resume() const noexcept {}
+  };
+
+  std::suspend_always initial_suspend() const noexcept { return {}; }
+  FinalAwaiter final_suspend() const noexcept { return {}; }
+
+  void set_continuation(std::coroutine_handle<> continuation) noexcept { continuation_ = continuation; }
+  void join_group(TaskGroup& group) noexcept { group_ = &group; }
+  bool started() const noexcept { return started_; }
+  void mark_started() noexcept { started_ = true; }
+
+ private:
+  std::coroutine_handle<> continuation_ = std::noop_coroutine();
+  TaskGroup* group_ = nullptr;
+  bool started_ = false;
+};
+
+template <class T>
+class Promise : public PromiseBase {
+ public:
+  template <class U = T>
+    requires std::is_convertible_v<U&&, T>
+  void return_value(U&& value) {
+    result_.set_value(std::forward<U>(value));
+  }
+  void unhandled_exception() noexcept { result_.set_exception(std::current_exception()); }
+  Result<T>& result() noexcept { return result_; }
+
+ private:
+  Result<T> result_;
+};
+
+template <>
+class Promise<void> : public PromiseBase {
+ public:
+  void return_void() noexcept { result_.set_value(); }
+  void unhandled_exception() noexcept { result_.set_exception(std::current_exception()); }
+  Result<void>& result() noexcept { return result_; }
+
+ private:
+  Result<void> result_;
+};
+
+}  // namespace detail
+
+/// A lazy coroutine producing a T. Nothing runs until the task is awaited (or
+/// handed to an executor, EventLoop::create_task or gather). co_await yields the
+/// value or rethrows the coroutine's exception. Destroying a task that never ran
+/// or has finished frees its frame; tasks are move-only.
+template <class T>
+class [[nodiscard]] Task {
+  static_assert(!std::is_reference_v<T>, "connectors::Task<T>: T must not be a reference; return a value");
+
+ public:
+  using value_type = T;
+
+  class promise_type : public detail::Promise<T> {
+   public:
+    Task get_return_object() noexcept { return Task{std::coroutine_handle<promise_type>::from_promise(*this)}; }
+  };
+  using handle_type = std::coroutine_handle<promise_type>;
+
+  Task() noexcept = default;
+  Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+  Task& operator=(Task&& other) noexcept {
+    if (this != &other) {
+      reset();
+      handle_ = std::exchange(other.handle_, {});
+    }
+    return *this;
+  }
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+  ~Task() { reset(); }
+
+  /// False for a default-constructed or moved-from task.
+  bool valid() const noexcept { return static_cast<bool>(handle_); }
+  /// True once the coroutine has run to its end (returned or threw).
+  bool done() const noexcept { return handle_ && handle_.done(); }
+
+  class Awaiter {
+   public:
+    explicit Awaiter(handle_type handle) noexcept : handle_(handle) {}
+    bool await_ready() const {
+      if (!handle_) throw std::logic_error("connectors::Task: awaiting an empty (moved-from) task");
+      if (handle_.done()) return true;
+      if (handle_.promise().started()) throw std::logic_error("connectors::Task: a task can be awaited only once");
+      return false;
+    }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
+      handle_.promise().mark_started();
+      handle_.promise().set_continuation(awaiting);
+      return detail::transfer_to(handle_);
+    }
+    T await_resume() { return handle_.promise().result().take(); }
+
+   private:
+    handle_type handle_;
+  };
+
+  Awaiter operator co_await() && noexcept { return Awaiter{handle_}; }
+  Awaiter operator co_await() & noexcept { return Awaiter{handle_}; }
+
+  /// The coroutine handle, for the library's own schedulers.
+  handle_type handle() const noexcept { return handle_; }
+
+ private:
+  explicit Task(handle_type handle) noexcept : handle_(handle) {}
+
+  void reset() noexcept {
+    if (handle_) std::exchange(handle_, {}).destroy();
+  }
+
+  handle_type handle_;
+};
+
+}  // namespace connectors

@@ -1,0 +1,154 @@
+#include <connectors/detail/thread_pool.hpp>
+#include <connectors/event_loop.hpp>
+
+#include <chrono>
+#include <stdexcept>
+
+namespace connectors {
+
+namespace detail {
+
+void defer_resume(RunFrame& frame, std::coroutine_handle<> next) noexcept {
+  frame.loop->ready_.push_back(EventLoop::Ready{next, {}});
+}
+
+std::shared_ptr<Channel> running_loop_channel(const char* what) {
+  EventLoop* loop = running_loop();
+  if (loop == nullptr) throw std::logic_error(what);
+  return LoopAccess::channel_ptr(*loop);
+}
+
+namespace {
+
+// A callback handed in through call_soon_threadsafe.
+class CallbackNode final : public ChannelNode {
+ public:
+  CallbackNode(std::function<void()> callback, std::exception_ptr& error_slot)
+      : callback_(std::move(callback)), error_slot_(error_slot) {}
+  void deliver() noexcept override {
+    try {
+      callback_();
+    } catch (...) {
+      if (!error_slot_) error_slot_ = std::current_exception();
+    }
+    delete this;
+  }
+  void discard() noexcept override { delete this; }
+
+ private:
+  std::function<void()> callback_;
+  std::exception_ptr& error_slot_;
+};
+
+// How long a loop on a pool thread sleeps before it looks for queued jobs to
+// help with again.
+constexpr std::chrono::microseconds helper_poll_interval{1000};
+constexpr std::chrono::microseconds forever{std::chrono::hours{24 * 365}};
+
+}  // namespace
+}  // namespace detail
+
+EventLoop::EventLoop(const Executor& executor, detail::ThreadPool* pool)
+    : executor_(&executor),
+      pool_(pool),
+      thread_id_(std::this_thread::get_id()),
+      channel_(std::make_shared<detail::Channel>()) {}
+
+EventLoop::~EventLoop() { shut_down(); }
+
+void EventLoop::check_loop_thread(const char* what) const {
+  if (std::this_thread::get_id() != thread_id_ || finished_) {
+    throw std::logic_error(std::string(what) + ": must be called on the thread of the running loop");
+  }
+}
+
+void EventLoop::call_soon(std::function<void()> callback) {
+  check_loop_thread("EventLoop::call_soon");
+  if (!callback) throw std::invalid_argument("EventLoop::call_soon: empty callback");
+  ready_.push_back(Ready{{}, std::move(callback)});
+}
+
+bool EventLoop::call_soon_threadsafe(std::function<void()> callback) {
+  if (!callback) throw std::invalid_argument("EventLoop::call_soon_threadsafe: empty callback");
+  auto* node = new detail::CallbackNode(std::move(callback), callback_error_);
+  if (channel_->post(*node)) return true;
+  node->discard();
+  return false;
+}
+
+void EventLoop::adopt(std::coroutine_handle<detail::DetachedTask::promise_type> driver) {
+  auto& promise = driver.promise();
+  ready_.push_back(Ready{driver, {}});  // may throw; the driver is not linked yet
+  promise.next = detached_;
+  if (detached_ != nullptr) detached_->previous = &promise;
+  promise.list_head = &detached_;
+  detached_ = &promise;
+}
+
+void EventLoop::run_ready() noexcept {
+  // A bounded batch, so that posts from other threads are not starved.
+  for (std::size_t budget = ready_.size(); budget > 0 && !ready_.empty(); --budget) {
+    Ready next = std::move(ready_.front());
+    ready_.pop_front();
+    if (next.handle) {
+      next.handle.resume();
+    } else {
+      try {
+        next.callback();
+      } catch (...) {
+        if (!callback_error_) callback_error_ = std::current_exception();
+      }
+    }
+  }
+}
+
+bool EventLoop::deliver_posts() noexcept {
+  detail::ChannelNode* node = channel_->take_all();
+  if (node == nullptr) return false;
+  while (node != nullptr) {
+    detail::ChannelNode* next = node->next_in_channel;
+    node->deliver();
+    node = next;
+  }
+  return true;
+}
+
+void EventLoop::idle() noexcept {
+  const bool helper = pool_ != nullptr && pool_->on_worker_thread();
+  if (helper && pool_->try_run_one()) return;
+  channel_->wait_for_post(helper ? detail::helper_poll_interval : detail::forever);
+}
+
+void EventLoop::run_until_done(std::coroutine_handle<> root) {
+  detail::RunFrame frame{executor_, this, static_cast<const char*>(__builtin_frame_address(0)), detail::innermost_run};
+  detail::innermost_run = &frame;
+  struct Restore {
+    detail::RunFrame* outer;
+    ~Restore() { detail::innermost_run = outer; }
+  } restore{frame.outer};
+
+  ready_.push_back(Ready{root, {}});
+  for (;;) {
+    run_ready();
+    if (deliver_posts()) continue;
+    if (!ready_.empty()) continue;
+    if (root.done() && calls_in_flight_ == 0) break;
+    idle();
+  }
+  shut_down();
+  if (callback_error_) std::rethrow_exception(std::exchange(callback_error_, nullptr));
+}
+
+void EventLoop::shut_down() noexcept {
+  if (finished_) return;
+  finished_ = true;
+  channel_->close();
+  // Tasks from create_task that still wait (on a Future nobody completes) end
+  // here; destroying a driver unlinks it.
+  while (detached_ != nullptr) {
+    std::coroutine_handle<detail::DetachedTask::promise_type>::from_promise(*detached_).destroy();
+  }
+  ready_.clear();
+}
+
+}  // namespace connectors

@@ -1,0 +1,90 @@
+#include <connectors/detail/thread_pool.hpp>
+#include <connectors/executor.hpp>
+
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace connectors {
+
+Executor::~Executor() = default;
+
+EventLoop* Executor::get_event_loop() const noexcept {
+  for (detail::RunFrame* frame = detail::innermost_run; frame != nullptr; frame = frame->outer) {
+    if (frame->executor == this) return frame->loop;
+  }
+  return nullptr;
+}
+
+void Executor::run_root(std::coroutine_handle<> root) {
+  std::unique_ptr<EventLoop> loop = detail::LoopAccess::make(*this, thread_pool());
+  detail::LoopAccess::run_until_done(*loop, root);
+}
+
+EventLoop& Executor::loop_for_method_call() const {
+  EventLoop* loop = detail::running_loop();
+  if (loop == nullptr || &loop->executor() != this) {
+    throw std::logic_error(
+        "Executor::run_method: must be awaited in a coroutine that this executor runs "
+        "(run_coroutine, run_coroutines or run_until_complete of the same executor)");
+  }
+  return *loop;
+}
+
+namespace {
+
+std::size_t automatic_count() {
+  const unsigned count = std::thread::hardware_concurrency();
+  return count == 0 ? 1 : count;
+}
+
+void check_count(std::optional<int> count, const char* what) {
+  if (count && *count < 0) {
+    throw std::invalid_argument(std::string(what) + " must not be negative, got " + std::to_string(*count));
+  }
+}
+
+}  // namespace
+
+ThreadingExecutor::ThreadingExecutor(std::optional<int> number_of_threads) {
+  check_count(number_of_threads, "ThreadingExecutor: number_of_threads");
+  if (number_of_threads && *number_of_threads == 0) {
+    throw std::invalid_argument("ThreadingExecutor: number_of_threads must be at least 1 (use SequentialExecutor for 0)");
+  }
+  pool_ = std::make_unique<detail::ThreadPool>(number_of_threads ? static_cast<std::size_t>(*number_of_threads)
+                                                                 : automatic_count());
+}
+
+ThreadingExecutor::~ThreadingExecutor() = default;
+
+std::size_t ThreadingExecutor::number_of_threads() const noexcept { return pool_->size(); }
+
+std::shared_ptr<Executor> executor(std::optional<int> threads, std::optional<int> processes) {
+  check_count(threads, "connectors::executor: threads");
+  check_count(processes, "connectors::executor: processes");
+  if (!processes || *processes != 0) {
+    throw std::invalid_argument(
+        "connectors::executor: process execution (processes != 0) is not available in this version; "
+        "pass processes = 0");
+  }
+  if (threads && *threads == 0) return std::make_shared<SequentialExecutor>();
+  return std::make_shared<ThreadingExecutor>(threads);
+}
+
+namespace {
+std::mutex default_executor_mutex;
+std::shared_ptr<Executor> default_executor_instance;
+}  // namespace
+
+std::shared_ptr<Executor> default_executor() {
+  std::lock_guard lock{default_executor_mutex};
+  if (!default_executor_instance) default_executor_instance = executor();
+  return default_executor_instance;
+}
+
+void set_default_executor(std::shared_ptr<Executor> replacement) {
+  std::lock_guard lock{default_executor_mutex};
+  default_executor_instance = std::move(replacement);
+}
+
+}  // namespace connectors

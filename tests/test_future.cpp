@@ -1,0 +1,3 @@
+#include <connectors/connectors.hpp>
+#include <gtest/gtest.h>
+TEST(Placeholder, Compiles) { SUCCEED(); }
