@@ -1,3 +1,121 @@
+#include "support.hpp"
+
 #include <connectors/connectors.hpp>
+
 #include <gtest/gtest.h>
-TEST(Placeholder, Compiles) { SUCCEED(); }
+
+#include <memory>
+#include <stdexcept>
+#include <thread>
+
+namespace {
+
+using connectors::Future;
+using connectors::SequentialExecutor;
+using connectors::Task;
+using connectors::ThreadingExecutor;
+
+TEST(Future, CompletedFromAnotherThreadWakesAwaiterOnTheLoopThread) {
+  ThreadingExecutor executor{2};
+  Future<int> future;
+  std::thread::id loop_thread;
+  std::thread::id resumed_on;
+  std::thread completer;
+  auto waiter = [&]() -> Task<int> {
+    loop_thread = std::this_thread::get_id();
+    completer = std::thread([future]() mutable {
+      std::this_thread::sleep_for(std::chrono::milliseconds{5});
+      future.set_result(17);
+    });
+    int value = co_await future;
+    resumed_on = std::this_thread::get_id();
+    co_return value;
+  };
+  EXPECT_EQ(executor.run_coroutine(waiter()), 17);
+  completer.join();
+  EXPECT_EQ(resumed_on, loop_thread);
+  EXPECT_TRUE(future.done());
+}
+
+TEST(Future, AlreadyCompletedIsReadyImmediately) {
+  SequentialExecutor executor;
+  Future<std::string> future;
+  future.set_result("ready");
+  EXPECT_TRUE(future.done());
+  EXPECT_EQ(executor.run_until_complete(future), "ready");
+  // A Future keeps its value: awaiting it again yields the same.
+  EXPECT_EQ(executor.run_until_complete(future), "ready");
+}
+
+TEST(Future, ExceptionReachesTheAwaiter) {
+  SequentialExecutor executor;
+  Future<int> future;
+  future.set_exception(std::make_exception_ptr(std::out_of_range("nope")));
+  EXPECT_THROW(executor.run_until_complete(future), std::out_of_range);
+  EXPECT_THROW(future.set_exception(nullptr), std::invalid_argument);
+}
+
+TEST(Future, CompletingTwiceThrowsLogicError) {
+  Future<int> future;
+  future.set_result(1);
+  EXPECT_THROW(future.set_result(2), std::logic_error);
+  EXPECT_THROW(future.set_exception(std::make_exception_ptr(std::runtime_error("x"))), std::logic_error);
+}
+
+TEST(Future, VoidFutureFromAnotherThread) {
+  ThreadingExecutor executor{1};
+  Future<> future;
+  std::thread completer([future]() mutable { future.set_result(); });
+  executor.run_until_complete(future);
+  completer.join();
+  EXPECT_TRUE(future.done());
+}
+
+TEST(Future, SeveralAwaitersAllResume) {
+  SequentialExecutor executor;
+  Future<int> future;
+  std::thread completer;
+  auto awaiter = [](Future<int> shared) -> Task<int> { co_return co_await shared; };
+  auto main = [&]() -> Task<int> {
+    completer = std::thread([future]() mutable { future.set_result(3); });
+    auto [a, b, c] = co_await connectors::gather(awaiter(future), awaiter(future), awaiter(future));
+    co_return a + b + c;
+  };
+  EXPECT_EQ(executor.run_coroutine(main()), 9);
+  completer.join();
+}
+
+TEST(Future, AwaitingOutsideALoopThrowsLogicError) {
+  Future<int> future;
+  auto awaiter = future.operator co_await();
+  EXPECT_FALSE(awaiter.await_ready());
+  EXPECT_THROW(awaiter.await_suspend(std::noop_coroutine()), std::logic_error);
+}
+
+TEST(Future, CompletedAfterItsLoopEndedIsHarmless) {
+  // A task that still waits on a Future when the run ends is destroyed; the
+  // late completion must neither resume it nor touch the ended loop.
+  SequentialExecutor executor;
+  Future<int> never_in_time;
+  auto tracker = std::make_shared<int>(0);
+  std::weak_ptr<int> watch = tracker;
+  auto main = [&]() -> Task<int> {
+    auto waits = [](Future<int> future, std::shared_ptr<int> keep) -> Task<int> { co_return co_await future + *keep; };
+    (void)executor.get_event_loop()->create_task(waits(never_in_time, std::move(tracker)));
+    co_return 1;
+  };
+  EXPECT_EQ(executor.run_coroutine(main()), 1);
+  EXPECT_TRUE(watch.expired());
+  std::thread late([future = never_in_time]() mutable { future.set_result(5); });
+  late.join();
+  EXPECT_TRUE(never_in_time.done());
+}
+
+TEST(Future, MoveOnlyValue) {
+  SequentialExecutor executor;
+  Future<std::unique_ptr<int>> future;
+  future.set_result(std::make_unique<int>(11));
+  EXPECT_EQ(*executor.run_until_complete(future), 11);
+}
+
+}  // namespace

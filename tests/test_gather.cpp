@@ -1,3 +1,199 @@
+// gather and the EventLoop primitives (create_task, call_soon, call_soon_threadsafe).
 #include <connectors/connectors.hpp>
+
 #include <gtest/gtest.h>
-TEST(Placeholder, Compiles) { SUCCEED(); }
+
+#include <atomic>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+namespace {
+
+using connectors::Future;
+using connectors::gather;
+using connectors::SequentialExecutor;
+using connectors::Task;
+using connectors::ThreadingExecutor;
+
+Task<int> value(int v) { co_return v; }
+Task<void> nothing() { co_return; }
+Task<int> fails(std::string message) {
+  throw std::runtime_error(message);
+  co_return 0;
+}
+
+TEST(Gather, TupleOfResults) {
+  SequentialExecutor executor;
+  auto main = []() -> Task<std::tuple<int, std::monostate, int>> { co_return co_await gather(value(1), nothing(), value(3)); };
+  auto [a, unit, c] = executor.run_coroutine(main());
+  EXPECT_EQ(a, 1);
+  EXPECT_EQ(unit, std::monostate{});
+  EXPECT_EQ(c, 3);
+}
+
+TEST(Gather, VectorOfResultsInOrder) {
+  SequentialExecutor executor;
+  auto main = []() -> Task<std::vector<int>> {
+    std::vector<Task<int>> tasks;
+    for (int i = 0; i < 100; ++i) tasks.push_back(value(i));
+    co_return co_await gather(std::move(tasks));
+  };
+  std::vector<int> results = executor.run_coroutine(main());
+  ASSERT_EQ(results.size(), 100U);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(results[static_cast<std::size_t>(i)], i);
+}
+
+TEST(Gather, EmptyVector) {
+  SequentialExecutor executor;
+  auto main = []() -> Task<std::size_t> { co_return (co_await gather(std::vector<Task<int>>{})).size(); };
+  EXPECT_EQ(executor.run_coroutine(main()), 0U);
+  auto main_void = []() -> Task<void> { co_await gather(std::vector<Task<void>>{}); };
+  executor.run_coroutine(main_void());
+}
+
+TEST(Gather, RunsConcurrently) {
+  // Each task waits for a Future the other completes: possible only if both run.
+  SequentialExecutor executor;
+  Future<int> first;
+  Future<int> second;
+  auto ping = [](Future<int> mine, Future<int> theirs) -> Task<int> {
+    theirs.set_result(1);
+    co_return co_await mine;
+  };
+  auto main = [&]() -> Task<int> {
+    auto [a, b] = co_await gather(ping(first, second), ping(second, first));
+    co_return a + b;
+  };
+  EXPECT_EQ(executor.run_coroutine(main()), 2);
+}
+
+TEST(Gather, WaitsForAllThenRethrowsTheFirstError) {
+  ThreadingExecutor executor{2};
+  std::atomic<bool> slow_finished{false};
+  struct Worker {
+    std::atomic<bool>* flag;
+    int slow() const {
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
+      flag->store(true);
+      return 1;
+    }
+  } worker{&slow_finished};
+  auto slow = [&]() -> Task<int> {
+    co_return co_await executor.run_method(connectors::Parallelization::THREAD, &Worker::slow, worker);
+  };
+  auto main = [&]() -> Task<void> {
+    std::vector<Task<int>> tasks;
+    tasks.push_back(fails("first"));
+    tasks.push_back(slow());
+    tasks.push_back(fails("second"));
+    co_await gather(std::move(tasks));
+  };
+  try {
+    executor.run_coroutine(main());
+    FAIL() << "gather did not rethrow";
+  } catch (const std::runtime_error& error) {
+    EXPECT_STREQ(error.what(), "first");
+  }
+  EXPECT_TRUE(slow_finished.load());
+}
+
+TEST(Gather, RejectsEmptyTasks) {
+  SequentialExecutor executor;
+  auto main = []() -> Task<void> {
+    Task<int> empty;
+    co_await gather(value(1), std::move(empty));
+  };
+  EXPECT_THROW(executor.run_coroutine(main()), std::invalid_argument);
+}
+
+TEST(EventLoop, CreateTaskRunsConcurrentlyAndReturnsAFuture) {
+  SequentialExecutor executor;
+  Future<int> signal;
+  auto background = [&]() -> Task<int> { co_return co_await signal * 2; };
+  auto main = [&]() -> Task<int> {
+    Future<int> result = executor.get_event_loop()->create_task(background());
+    EXPECT_FALSE(result.done());
+    signal.set_result(21);
+    co_return co_await result;
+  };
+  EXPECT_EQ(executor.run_coroutine(main()), 42);
+}
+
+TEST(EventLoop, CreateTaskForwardsExceptions) {
+  SequentialExecutor executor;
+  auto main = [&]() -> Task<int> {
+    Future<int> result = executor.get_event_loop()->create_task(fails("background"));
+    co_return co_await result;
+  };
+  EXPECT_THROW(executor.run_coroutine(main()), std::runtime_error);
+}
+
+TEST(EventLoop, CallSoonRunsInOrderOnTheLoopThread) {
+  SequentialExecutor executor;
+  std::vector<int> order;
+  auto main = [&]() -> Task<void> {
+    connectors::EventLoop* loop = executor.get_event_loop();
+    loop->call_soon([&] { order.push_back(1); });
+    loop->call_soon([&] { order.push_back(2); });
+    Future<> done;
+    loop->call_soon([done]() mutable { done.set_result(); });
+    co_await done;
+  };
+  executor.run_coroutine(main());
+  EXPECT_EQ(order, (std::vector<int>{1, 2}));
+}
+
+TEST(EventLoop, CallSoonFromAnotherThreadIsRefused) {
+  SequentialExecutor executor;
+  auto main = [&]() -> Task<bool> {
+    connectors::EventLoop* loop = executor.get_event_loop();
+    bool refused = false;
+    std::thread other([&] {
+      try {
+        loop->call_soon([] {});
+      } catch (const std::logic_error&) {
+        refused = true;
+      }
+    });
+    other.join();
+    co_return refused;
+  };
+  EXPECT_TRUE(executor.run_coroutine(main()));
+}
+
+TEST(EventLoop, CallSoonThreadsafeRunsOnTheLoopThread) {
+  ThreadingExecutor executor{1};
+  std::thread::id ran_on;
+  std::thread::id loop_thread;
+  std::thread poster;
+  auto main = [&]() -> Task<void> {
+    loop_thread = std::this_thread::get_id();
+    connectors::EventLoop* loop = executor.get_event_loop();
+    Future<> done;
+    poster = std::thread([&, loop, done]() mutable {
+      EXPECT_TRUE(loop->call_soon_threadsafe([&ran_on, done]() mutable {
+        ran_on = std::this_thread::get_id();
+        done.set_result();
+      }));
+    });
+    co_await done;
+  };
+  executor.run_coroutine(main());
+  poster.join();
+  EXPECT_EQ(ran_on, loop_thread);
+}
+
+TEST(EventLoop, CallbackExceptionEndsTheRunWithIt) {
+  SequentialExecutor executor;
+  auto main = [&]() -> Task<void> {
+    executor.get_event_loop()->call_soon([] { throw std::domain_error("callback"); });
+    co_return;
+  };
+  EXPECT_THROW(executor.run_coroutine(main()), std::domain_error);
+}
+
+}  // namespace
