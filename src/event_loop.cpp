@@ -92,6 +92,7 @@ void EventLoop::run_ready() noexcept {
     ready_.pop_front();
     if (next.handle) {
       next.handle.resume();
+      submit_outbox();
     } else {
       try {
         next.callback();
@@ -113,6 +114,14 @@ bool EventLoop::deliver_posts() noexcept {
   return true;
 }
 
+void EventLoop::submit_outbox() noexcept {
+  if (outbox_.empty()) return;
+  if (pool_ != nullptr && pool_->submit(outbox_)) return;
+  // Not a single pool thread could be started: run the calls here, less
+  // concurrently than flagged, which the dispatch rules allow.
+  while (detail::PoolJob* call = outbox_.pop_front()) call->run();
+}
+
 void EventLoop::idle() noexcept {
   const bool helper = pool_ != nullptr && pool_->on_worker_thread();
   if (helper && pool_->try_run_one()) return;
@@ -130,6 +139,7 @@ void EventLoop::run_until_done(std::coroutine_handle<> root) {
   ready_.push_back(Ready{root, {}});
   for (;;) {
     run_ready();
+    submit_outbox();
     if (deliver_posts()) continue;
     if (!ready_.empty()) continue;
     if (root.done() && calls_in_flight_ == 0) break;

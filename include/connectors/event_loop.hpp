@@ -2,6 +2,7 @@
 
 #include <connectors/detail/channel.hpp>
 #include <connectors/detail/run_context.hpp>
+#include <connectors/detail/thread_pool.hpp>
 #include <connectors/future.hpp>
 #include <connectors/task.hpp>
 
@@ -19,7 +20,6 @@ namespace connectors {
 class Executor;
 
 namespace detail {
-class ThreadPool;
 class LoopAccess;
 
 // The coroutine that drives a task given to EventLoop::create_task. The loop
@@ -135,6 +135,7 @@ class EventLoop {
   void run_ready() noexcept;
   bool deliver_posts() noexcept;
   void idle() noexcept;
+  void submit_outbox() noexcept;
   void shut_down() noexcept;
 
   const Executor* executor_;
@@ -143,6 +144,7 @@ class EventLoop {
   std::shared_ptr<detail::Channel> channel_;
   std::deque<Ready> ready_;
   std::size_t calls_in_flight_ = 0;
+  detail::JobList outbox_;
   detail::DetachedTask::promise_type* detached_ = nullptr;
   std::exception_ptr callback_error_;
   bool finished_ = false;
@@ -159,8 +161,14 @@ class LoopAccess {
   static void run_until_done(EventLoop& loop, std::coroutine_handle<> root) { loop.run_until_done(root); }
   static Channel& channel(EventLoop& loop) noexcept { return *loop.channel_; }
   static std::shared_ptr<Channel> channel_ptr(EventLoop& loop) { return loop.channel_; }
-  // A method call handed to another thread; the run does not end before it returns.
-  static void begin_call(EventLoop& loop) noexcept { ++loop.calls_in_flight_; }
+  // A method call for the pool, submitted with the others of this round. The
+  // run does not end before its reply was delivered.
+  static void queue_call(EventLoop& loop, PoolJob& call) noexcept {
+    ++loop.calls_in_flight_;
+    loop.outbox_.push_back(call);
+  }
+  // Before a method runs inline: what was queued must not wait for it.
+  static void submit_queued_calls(EventLoop& loop) noexcept { loop.submit_outbox(); }
   static void end_call(EventLoop& loop) noexcept { --loop.calls_in_flight_; }
 };
 

@@ -116,8 +116,11 @@ class Executor {
   Task<R> call_method(Parallelization parallelization, Method method, Owner* instance, Args... args) {
     EventLoop& loop = loop_for_method_call();
     auto call = [&]() -> R { return std::invoke(method, *instance, std::move(args)...); };
-    if (effective_parallelization(parallelization) == Parallelization::SEQUENTIAL) co_return call();
-    co_return co_await detail::PoolCall<R, decltype(call)>{*thread_pool(), loop, call};
+    if (effective_parallelization(parallelization) == Parallelization::SEQUENTIAL) {
+      detail::LoopAccess::submit_queued_calls(loop);
+      co_return call();
+    }
+    co_return co_await detail::PoolCall<R, decltype(call)>{loop, call};
   }
 };
 

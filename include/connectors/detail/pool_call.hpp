@@ -13,26 +13,19 @@ namespace connectors::detail {
 // Awaitable that runs `function` on a pool thread and resumes the awaiting
 // coroutine on its loop. It lives in the awaiting coroutine's frame, so a call
 // costs no allocation: the same object is the pool's job and the loop's post.
-// The loop does not end while the call is in flight (LoopAccess::begin_call),
+// The loop does not end while the call is in flight (LoopAccess::queue_call),
 // which keeps the frame and the channel alive until the post is delivered.
 template <class R, class Function>
 class PoolCall final : public PoolJob, public ChannelNode {
  public:
-  PoolCall(ThreadPool& pool, EventLoop& loop, Function& function) noexcept
-      : pool_(pool), loop_(loop), function_(function) {}
+  PoolCall(EventLoop& loop, Function& function) noexcept : loop_(loop), function_(function) {}
   PoolCall(const PoolCall&) = delete;
   PoolCall& operator=(const PoolCall&) = delete;
 
   bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> awaiting) {
+  void await_suspend(std::coroutine_handle<> awaiting) noexcept {
     awaiting_ = awaiting;
-    LoopAccess::begin_call(loop_);
-    try {
-      pool_.submit(*this);
-    } catch (...) {
-      LoopAccess::end_call(loop_);
-      throw;
-    }
+    LoopAccess::queue_call(loop_, *this);
   }
   R await_resume() { return result_.take(); }
 
@@ -48,7 +41,6 @@ class PoolCall final : public PoolJob, public ChannelNode {
   }
   void discard() noexcept override {}
 
-  ThreadPool& pool_;
   EventLoop& loop_;
   Function& function_;
   std::coroutine_handle<> awaiting_;
