@@ -8,4 +8,6 @@
 #include <connectors/flags.hpp>
 #include <connectors/future.hpp>
 #include <connectors/gather.hpp>
+#include <connectors/input.hpp>
+#include <connectors/output.hpp>
 #include <connectors/task.hpp>

@@ -1,0 +1,214 @@
+#pragma once
+
+#include <connectors/detail/operation.hpp>
+#include <connectors/detail/wait_list.hpp>
+#include <connectors/executor.hpp>
+#include <connectors/flags.hpp>
+#include <connectors/task.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace connectors::detail {
+
+class InputNode;
+class OutputNode;
+
+// The context every protocol step of one top-level operation carries: the
+// executor that drives it (the one of the connector that started it) and the
+// scope that user methods report to.
+struct Operation {
+  Executor& executor;
+  OperationScope* scope;
+};
+
+// Inputs that pull by themselves after an announcement (SPEC 2.12).
+struct NonLazyCollection {
+  Laziness situation;
+  std::vector<InputNode*> inputs;
+};
+
+// What all connectors share: their configuration and their graph role.
+class NodeBase {
+ public:
+  NodeBase(const NodeBase&) = delete;
+  NodeBase& operator=(const NodeBase&) = delete;
+
+  // Every connector this one is linked to in the dependency graph, both
+  // directions (used to tell networks apart).
+  virtual void for_each_neighbour(void (*visit)(const NodeBase&, void*), void* context) const = 0;
+
+  void set_executor(std::shared_ptr<Executor> executor);
+  // This connector's executor, or the default one.
+  std::shared_ptr<Executor> executor() const;
+
+ protected:
+  NodeBase() = default;
+  ~NodeBase() = default;
+
+  std::shared_ptr<Executor> executor_;  // null: the default executor
+};
+
+// The untyped part of an output: state and protocol bookkeeping of SPEC 2.3.
+class OutputNode : public NodeBase {
+ public:
+  // Announced by an observed input (SPEC 2.3 announce).
+  void on_announce() noexcept;
+  // The observed input applied its change (SPEC 2.3 notify).
+  void on_notify() noexcept;
+  // The observed input's change will not happen (SPEC 2.3 cancel). Repair R of
+  // SPEC A13: the cancel travels downstream only when this output became
+  // valid again, i.e. nothing it depends on changed.
+  void on_cancel(std::vector<InputNode*>& cancelled_downstream) noexcept;
+
+  virtual Task<void> request(Operation& operation) = 0;
+
+  bool valid() const noexcept { return valid_; }
+  bool caching() const noexcept { return caching_; }
+  Parallelization parallelization() const noexcept { return parallelization_; }
+  void set_parallelization(Parallelization parallelization);
+
+  void for_each_neighbour(void (*visit)(const NodeBase&, void*), void* context) const override;
+
+  // Graph links, for inputs of the same owner and for connecting.
+  void add_observed_input(InputNode& input) { observed_.push_back(&input); }
+  const std::vector<InputNode*>& observed_inputs() const noexcept { return observed_; }
+  void remove_observed_input(InputNode& input) noexcept;
+  // Hands a value of the output's type to a connected input, converting it to
+  // the input's type; returns whether the input wants to pull at once (ON_NOTIFY).
+  using Push = bool (*)(InputNode& input, OutputNode& from, const void* value);
+  struct Connection {
+    InputNode* input;
+    Push push;
+    bool received;  // got a value since it was connected (SPEC A14)
+  };
+  const std::vector<Connection>& connections() const noexcept { return connections_; }
+  bool is_connected_to(const InputNode& input) const noexcept;
+  void add_connection(InputNode& input, Push push);
+  void remove_connection(InputNode& input) noexcept;
+
+ protected:
+  OutputNode() = default;
+  // Disconnects everything without running user methods; downstream inputs
+  // still waiting for this output are cancelled (SPEC A11).
+  ~OutputNode();
+
+  // Drops the cached value of the typed part.
+  virtual void drop_cache() noexcept = 0;
+
+  // Requests every observed input with a pending announcement, concurrently,
+  // then waits until all of them notified or cancelled.
+  Task<void> bring_announcers_up_to_date(Operation& operation);
+  // After a failure: no downstream wait may outlive the operation.
+  void abort_downstream(const std::exception_ptr& error) noexcept;
+  void set_caching_flag(bool caching) noexcept;
+  void mark_computed() noexcept;
+
+  std::vector<Connection> connections_;
+  std::vector<InputNode*> observed_;
+  WaitList computable_;
+  std::uint32_t pending_announcements_ = 0;
+  Parallelization parallelization_ = Parallelization::THREAD;
+  bool valid_ = false;
+  bool observed_has_changed_ = true;
+  bool caching_ = true;
+  bool running_ = false;
+
+  friend class InputNode;
+  friend void check_no_cycle(const OutputNode&, const InputNode&);
+};
+
+// The untyped part of a single input: state and bookkeeping of SPEC 2.4.
+class InputNode : public NodeBase {
+ public:
+  virtual Task<void> request(Operation& operation) = 0;
+
+  // An announcement from the connected output (also the connect step).
+  // Returns false when the announce condition refused it.
+  virtual bool accept_announcement(OutputNode& from);
+  // The connected output will not change after all.
+  void on_cancel_from(OutputNode& from) noexcept;
+
+  Laziness laziness() const noexcept { return laziness_; }
+  void set_laziness(Laziness laziness) noexcept { laziness_ = laziness; }
+  Parallelization parallelization() const noexcept { return parallelization_; }
+  void set_parallelization(Parallelization parallelization);
+
+  OutputNode* source() const noexcept { return source_; }
+  const std::vector<OutputNode*>& observers() const noexcept { return observers_; }
+
+  void for_each_neighbour(void (*visit)(const NodeBase&, void*), void* context) const override;
+
+  // Announces this input's coming change to its observers and everything
+  // downstream of them, collecting non-lazy inputs (SPEC 2.12 forwarding rule).
+  // Iterative: a chain of any length uses constant stack.
+  // The input itself joins the collection only if `may_collect_self` (not for
+  // a direct call, which sets it anyway).
+  void announce_downstream(NonLazyCollection& collection, bool may_collect_self);
+  // Tells the observers that the announced change happened.
+  void notify_observers() noexcept;
+  // Tells the observers the announced change will not happen; cascades.
+  void cancel_observers() noexcept;
+  void abort_observers(const std::exception_ptr& error) noexcept;
+
+  // The graph operations behind connect and disconnect.
+  static void link(OutputNode& output, InputNode& input, OutputNode::Push push);
+  static void unlink(OutputNode& output, InputNode& input) noexcept;
+
+ protected:
+  InputNode() = default;
+  ~InputNode();
+
+  void add_observer(OutputNode& observer);
+  virtual void drop_notification() noexcept = 0;
+  // Pulls pending changes of the connected output (SPEC 2.4 request, step 2).
+  Task<void> bring_source_up_to_date(Operation& operation);
+
+  std::vector<OutputNode*> observers_;
+  OutputNode* source_ = nullptr;        // the one connected output (SPEC A7)
+  OutputNode* announcement_ = nullptr;  // the output whose change is pending
+  WaitList computable_;
+  Laziness laziness_ = Laziness::ON_REQUEST;
+  Parallelization parallelization_ = Parallelization::SEQUENTIAL;
+  bool announcing_ = false;  // counted in the observers' pending announcements
+  bool running_ = false;
+
+  friend class OutputNode;
+  friend void check_no_cycle(const OutputNode&, const InputNode&);
+};
+
+// Throws CycleError if connecting `output` to `input` would close a dependency
+// cycle. Searches from both ends at once, so building a long chain in either
+// direction costs near-constant time per connect.
+void check_no_cycle(const OutputNode& output, const InputNode& input);
+
+// Requests all inputs of `collection` concurrently with `operation`'s executor;
+// waits for all, then rethrows the first error (SPEC A5).
+void serve_non_lazy(Executor& executor, OperationScope* scope, NonLazyCollection& collection);
+// Requests `inputs` concurrently within a running operation.
+Task<void> request_all(Operation& operation, std::vector<InputNode*> inputs);
+
+// The top-level connect and disconnect of SPEC 2.3/2.4 for one output and one
+// single input; `push` delivers the output's values to the input.
+void connect_nodes(OutputNode& output, InputNode& input, OutputNode::Push push);
+void disconnect_nodes(OutputNode& output, InputNode& input);
+
+// Sets a flag for the life of a scope, also when it is left by an exception.
+class RunningFlag {
+ public:
+  explicit RunningFlag(bool& flag) noexcept : flag_(flag) { flag_ = true; }
+  RunningFlag(const RunningFlag&) = delete;
+  RunningFlag& operator=(const RunningFlag&) = delete;
+  ~RunningFlag() { flag_ = false; }
+
+ private:
+  bool& flag_;
+};
+
+std::string describe_parallelization(Parallelization parallelization);
+
+}  // namespace connectors::detail

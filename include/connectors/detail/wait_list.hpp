@@ -1,0 +1,67 @@
+#pragma once
+
+#include <connectors/detail/run_context.hpp>
+
+#include <coroutine>
+#include <exception>
+#include <utility>
+
+namespace connectors::detail {
+
+// Coroutines of one operation waiting for a connector to become computable
+// (all announced changes notified or cancelled). Everything happens on the
+// operation's loop thread, so there is no locking. A failure upstream aborts
+// the waiters with its exception, so no wait outlives a failed operation.
+class WaitList {
+ public:
+  class Awaiter {
+   public:
+    Awaiter(WaitList& list, bool ready) noexcept : list_(list), ready_(ready) {}
+    bool await_ready() const noexcept { return ready_; }
+    void await_suspend(std::coroutine_handle<> waiting) noexcept {
+      handle_ = waiting;
+      next_ = list_.head_;
+      list_.head_ = this;
+    }
+    void await_resume() const {
+      if (error_) std::rethrow_exception(error_);
+    }
+
+   private:
+    friend class WaitList;
+    WaitList& list_;
+    bool ready_;
+    std::coroutine_handle<> handle_;
+    Awaiter* next_ = nullptr;
+    std::exception_ptr error_;
+  };
+
+  // Suspends unless `ready`; resumed by wake_all or abort_all.
+  Awaiter wait(bool ready) noexcept { return Awaiter{*this, ready}; }
+
+  bool empty() const noexcept { return head_ == nullptr; }
+
+  void wake_all() noexcept { release(nullptr); }
+  void abort_all(const std::exception_ptr& error) noexcept { release(error); }
+
+ private:
+  void release(const std::exception_ptr& error) noexcept {
+    Awaiter* waiter = std::exchange(head_, nullptr);
+    while (waiter != nullptr) {
+      Awaiter* next = waiter->next_;
+      waiter->error_ = error;
+      // Resumed from the loop, never from inside the notifying call, which may
+      // be deep in protocol bookkeeping.
+      if (innermost_run != nullptr) {
+        defer_resume(*innermost_run, waiter->handle_);
+      } else {
+        waiter->handle_.resume();  // unreachable: waiters exist only inside a run
+      }
+      waiter = next;
+    }
+  }
+
+  Awaiter* head_ = nullptr;
+};
+
+}  // namespace connectors::detail

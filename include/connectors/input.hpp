@@ -1,0 +1,209 @@
+#pragma once
+
+#include <connectors/detail/member.hpp>
+#include <connectors/detail/node.hpp>
+#include <connectors/detail/user_call.hpp>
+#include <connectors/output.hpp>
+
+#include <concepts>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace connectors {
+
+/// A single input connector: wraps a setter taking a V (by value or const V&)
+/// of its owner, followed by the owner's outputs that depend on it (its
+/// observers, declared before it):
+///
+///     connectors::Input<double> set_value{this, &TimesTwo::store, get_double};
+///
+/// Calling it sets the value at once; through a connection it receives values
+/// from one output, applied when requested or as its laziness says (SPEC 2.4).
+/// Defaults: Laziness::ON_REQUEST, Parallelization::SEQUENTIAL, the default executor.
+template <class V>
+class Input final : public detail::InputNode {
+  static_assert(std::is_object_v<V> && !std::is_const_v<V>, "connectors::Input<V>: V must be a non-const value type");
+
+ public:
+  using value_type = V;
+
+  template <class Owner, class Setter, class... Observers>
+    requires std::is_member_function_pointer_v<Setter> && std::derived_from<Owner, typename detail::member_owner<Setter>::type>
+  Input(Owner* owner, Setter setter, Observers&... observers)
+      : owner_(owner), setter_(setter), invoke_(&invoke_setter<Owner, Setter>) {
+    static_assert(std::is_invocable_v<Setter, Owner&, V&>,
+                  "connectors::Input<V>: the setter must take one V (by value or const V&)");
+    static_assert((std::derived_from<Observers, detail::OutputNode> && ...),
+                  "connectors::Input: observers must be output connectors of the same owner");
+    (add_observer(observers), ...);
+  }
+
+  /// Sets the value directly: runs the setter now, on the calling thread,
+  /// invalidates what depends on it and serves non-lazy inputs downstream.
+  void operator()(V value) {
+    detail::OperationScope scope{*this};
+    detail::NonLazyCollection collection{Laziness::ON_ANNOUNCE, {}};
+    announce_downstream(collection, false);
+    try {
+      detail::UserCallScope user{&scope};
+      invoke_(owner_, setter_, value);
+    } catch (...) {
+      cancel_observers();  // SPEC A4: never leave the observers waiting
+      throw;
+    }
+    announcement_ = nullptr;
+    notification_.reset();
+    finish_change(value, &scope);
+    detail::serve_non_lazy(*executor(), &scope, collection);
+  }
+
+  template <class R>
+  void connect(Output<R>& output) {
+    static_assert(std::is_convertible_v<const R&, V>, "connectors: the output's value type does not convert to the input's");
+    detail::connect_nodes(output, *this, &receive<R>);
+  }
+  template <class R>
+  void disconnect(Output<R>& output) {
+    detail::disconnect_nodes(output, *this);
+  }
+
+  void set_laziness(Laziness laziness) {
+    detail::NetworkLock lock;
+    InputNode::set_laziness(laziness);
+  }
+
+  /// A predicate `bool() [const]` of the owner: when false, announcements from
+  /// the connected output are ignored (not for direct calls; SPEC 2.5).
+  template <class Owner>
+  void set_announce_condition(bool (Owner::*condition)()) {
+    set_announce_condition_impl<Owner>(condition);
+  }
+  template <class Owner>
+  void set_announce_condition(bool (Owner::*condition)() const) {
+    set_announce_condition_impl<Owner>(condition);
+  }
+  /// A predicate `bool(const V&) [const]` of the owner, checked after the
+  /// setter ran: when false, the observers are cancelled instead of notified.
+  template <class Owner>
+  void set_notify_condition(bool (Owner::*condition)(const V&)) {
+    set_notify_condition_impl<Owner>(condition);
+  }
+  template <class Owner>
+  void set_notify_condition(bool (Owner::*condition)(const V&) const) {
+    set_notify_condition_impl<Owner>(condition);
+  }
+
+ private:
+  template <class Owner, class Setter>
+  static void invoke_setter(void* owner, const detail::ErasedMember& setter, V& value) {
+    std::invoke(setter.get<Setter>(), *static_cast<Owner*>(owner), value);
+  }
+
+  template <class R>
+  static bool receive(detail::InputNode& self, detail::OutputNode&, const void* value) {
+    auto& input = static_cast<Input&>(self);
+    input.notification_.emplace(*static_cast<const R*>(value));
+    if (input.announcement_ != nullptr) {
+      input.announcement_ = nullptr;
+      input.computable_.wake_all();
+    }
+    return input.laziness_ == Laziness::ON_NOTIFY;
+  }
+
+  bool accept_announcement(detail::OutputNode& from) override {
+    if (announce_condition_ != nullptr) {
+      detail::UserCallScope user{detail::UserCallScope::current()};
+      if (!announce_condition_(owner_, announce_member_)) return false;
+    }
+    return InputNode::accept_announcement(from);
+  }
+
+  Task<void> request(detail::Operation& operation) override {
+    if (running_) co_return;
+    detail::RunningFlag running{running_};
+    try {
+      if (announcement_ != nullptr) co_await bring_source_up_to_date(operation);
+      if (notification_) {
+        V value = std::move(*notification_);
+        notification_.reset();
+        try {
+          co_await detail::user_call<void>(operation, parallelization_, [this, &value] { invoke_(owner_, setter_, value); });
+        } catch (...) {
+          if (!notification_) notification_.emplace(std::move(value));  // SPEC A4: a retry applies it again
+          throw;
+        }
+        finish_change(value, operation.scope);
+      } else if (announcing_) {
+        cancel_observers();  // nothing will change after all
+      }
+    } catch (...) {
+      abort_observers(std::current_exception());
+      throw;
+    }
+  }
+
+  // After the setter ran: notify the observers, or cancel them when the notify
+  // condition says the change does not count (SPEC 2.5).
+  void finish_change(const V& value, detail::OperationScope* scope) {
+    if (notify_condition_ != nullptr) {
+      bool passes = false;
+      try {
+        detail::UserCallScope user{scope};
+        passes = notify_condition_(owner_, notify_member_, value);
+      } catch (...) {
+        cancel_observers();
+        throw;
+      }
+      if (!passes) {
+        cancel_observers();
+        return;
+      }
+    }
+    notify_observers();
+  }
+
+  void drop_notification() noexcept override { notification_.reset(); }
+
+  template <class Owner, class Condition>
+  void set_announce_condition_impl(Condition condition) {
+    detail::NetworkLock lock;
+    announce_member_ = detail::ErasedMember{condition};
+    announce_condition_ = [](void* owner, const detail::ErasedMember& member) -> bool {
+      return std::invoke(member.get<Condition>(), *static_cast<Owner*>(owner));
+    };
+  }
+  template <class Owner, class Condition>
+  void set_notify_condition_impl(Condition condition) {
+    detail::NetworkLock lock;
+    notify_member_ = detail::ErasedMember{condition};
+    notify_condition_ = [](void* owner, const detail::ErasedMember& member, const V& value) -> bool {
+      return std::invoke(member.get<Condition>(), *static_cast<Owner*>(owner), value);
+    };
+  }
+
+  void* owner_;
+  detail::ErasedMember setter_;
+  void (*invoke_)(void*, const detail::ErasedMember&, V&);
+  std::optional<V> notification_;
+  bool (*announce_condition_)(void*, const detail::ErasedMember&) = nullptr;
+  bool (*notify_condition_)(void*, const detail::ErasedMember&, const V&) = nullptr;
+  detail::ErasedMember announce_member_;
+  detail::ErasedMember notify_member_;
+};
+
+template <class R>
+template <class V>
+void Output<R>::connect(Input<V>& input) {
+  input.connect(*this);
+}
+
+template <class R>
+template <class V>
+void Output<R>::disconnect(Input<V>& input) {
+  input.disconnect(*this);
+}
+
+}  // namespace connectors

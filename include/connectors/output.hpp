@@ -1,0 +1,135 @@
+#pragma once
+
+#include <connectors/detail/member.hpp>
+#include <connectors/detail/node.hpp>
+#include <connectors/detail/user_call.hpp>
+
+#include <concepts>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace connectors {
+
+template <class V>
+class Input;
+
+/// An output connector: wraps a getter `R() [const]` (or one returning
+/// `const R&`) of its owner. Calling it returns the cached result when valid,
+/// otherwise computes what is stale upstream and then the getter, with this
+/// output's executor (SPEC 2.3). Declared as a member:
+///
+///     connectors::Output<double> get_double{this, &TimesTwo::compute};
+///
+/// Defaults: caching on, Parallelization::THREAD, the default executor.
+template <class R>
+class Output final : public detail::OutputNode {
+  static_assert(std::is_object_v<R> && !std::is_const_v<R>, "connectors::Output<R>: R must be a non-const value type");
+  static_assert(std::is_copy_constructible_v<R>, "connectors::Output<R>: R must be copyable (results are cached and pushed to every connection)");
+
+ public:
+  using value_type = R;
+
+  template <class Owner, class Getter>
+    requires std::is_member_function_pointer_v<Getter> && std::derived_from<Owner, typename detail::member_owner<Getter>::type>
+  Output(Owner* owner, Getter getter) : owner_(owner), getter_(getter), invoke_(&invoke_getter<Owner, Getter>) {
+    static_assert(std::is_invocable_v<Getter, Owner&>,
+                  "connectors::Output: the getter must take no arguments: R getter() [const]");
+    static_assert(std::is_convertible_v<std::invoke_result_t<Getter, Owner&>, R>,
+                  "connectors::Output<R>: the getter's result must convert to R");
+  }
+
+  /// The result: cached if valid, otherwise computed with this output's
+  /// executor (user methods run where their flags and the executor say).
+  R operator()() {
+    detail::OperationScope scope{*this};
+    if (valid_) return *cache_;
+    std::shared_ptr<Executor> executor = this->executor();
+    detail::Operation operation{*executor, &scope};
+    std::optional<R> result;
+    executor->run_coroutine(request_for(operation, &result));
+    return std::move(*result);
+  }
+
+  template <class V>
+  void connect(Input<V>& input);
+  template <class V>
+  void disconnect(Input<V>& input);
+
+  /// Off: every request runs the getter again (the result is still pushed to
+  /// every connection). Switching off drops the cached value.
+  void set_caching(bool caching) {
+    detail::NetworkLock lock;
+    set_caching_flag(caching);
+  }
+
+ private:
+  template <class Owner, class Getter>
+  static R invoke_getter(void* owner, const detail::ErasedMember& getter) {
+    return std::invoke(getter.get<Getter>(), *static_cast<Owner*>(owner));
+  }
+
+  Task<void> request(detail::Operation& operation) override { return request_for(operation, nullptr); }
+
+  Task<void> request_for(detail::Operation& operation, std::optional<R>* caller) {
+    if (running_) co_return;
+    detail::RunningFlag running{running_};
+    try {
+      if (!valid_ && pending_announcements_ > 0) {
+        co_await bring_announcers_up_to_date(operation);
+        if (valid_) {
+          // Every announced change was cancelled: the cached value holds. Only
+          // connections that never got it receive it (SPEC A14).
+          if (caller != nullptr) caller->emplace(*cache_);
+          std::vector<detail::InputNode*> pulling = push(*cache_, true);
+          if (!pulling.empty()) co_await detail::request_all(operation, std::move(pulling));
+          co_return;
+        }
+      }
+      if (valid_) {
+        if (caller != nullptr) caller->emplace(*cache_);
+        std::vector<detail::InputNode*> pulling = push(*cache_, false);
+        if (!pulling.empty()) co_await detail::request_all(operation, std::move(pulling));
+        co_return;
+      }
+      R result = co_await detail::user_call<R>(operation, parallelization_, [this]() -> R { return invoke_(owner_, getter_); });
+      if (caching_) {
+        cache_.emplace(result);
+        mark_computed();
+      }
+      std::vector<detail::InputNode*> pulling = push(result, false);
+      if (caller != nullptr) caller->emplace(std::move(result));
+      if (!pulling.empty()) co_await detail::request_all(operation, std::move(pulling));
+    } catch (...) {
+      abort_downstream(std::current_exception());
+      throw;
+    }
+  }
+
+  // Pushes `value` to the connections (each stores a converted copy); returns
+  // the ON_NOTIFY inputs, which the caller then requests concurrently.
+  std::vector<detail::InputNode*> push(const R& value, bool only_unreceived) {
+    std::vector<detail::InputNode*> pulling;
+    for (Connection& connection : connections_) {
+      if (only_unreceived && connection.received) continue;
+      connection.received = true;
+      if (connection.push(*connection.input, *this, &value)) pulling.push_back(connection.input);
+    }
+    return pulling;
+  }
+
+  void drop_cache() noexcept override { cache_.reset(); }
+
+  void* owner_;
+  detail::ErasedMember getter_;
+  R (*invoke_)(void*, const detail::ErasedMember&);
+  std::optional<R> cache_;
+};
+
+}  // namespace connectors
+
+// Output<R>::connect needs Input<V>; either header may be included first.
+#include <connectors/input.hpp>

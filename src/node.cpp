@@ -1,0 +1,391 @@
+#include <connectors/detail/node.hpp>
+#include <connectors/errors.hpp>
+
+#include <algorithm>
+#include <unordered_set>
+#include <utility>
+
+namespace connectors::detail {
+
+// ---- NodeBase ---------------------------------------------------------------
+
+void NodeBase::set_executor(std::shared_ptr<Executor> executor) { executor_ = std::move(executor); }
+
+std::shared_ptr<Executor> NodeBase::executor() const { return executor_ ? executor_ : default_executor(); }
+
+std::string describe_parallelization(Parallelization parallelization) {
+  switch (parallelization) {
+    case Parallelization::SEQUENTIAL:
+      return "SEQUENTIAL";
+    case Parallelization::THREAD:
+      return "THREAD";
+    case Parallelization::PROCESS:
+      return "PROCESS";
+  }
+  return "unknown";
+}
+
+namespace {
+void check_parallelization(Parallelization parallelization) {
+  switch (parallelization) {
+    case Parallelization::SEQUENTIAL:
+    case Parallelization::THREAD:
+    case Parallelization::PROCESS:
+      return;
+  }
+  throw std::invalid_argument("connectors: invalid Parallelization value");
+}
+}  // namespace
+
+// ---- OutputNode -------------------------------------------------------------
+
+OutputNode::~OutputNode() {
+  NetworkLock lock;
+  std::vector<InputNode*> cancelled;
+  for (const Connection& connection : connections_) {
+    InputNode& input = *connection.input;
+    input.source_ = nullptr;
+    if (input.announcement_ == this) {
+      input.announcement_ = nullptr;
+      input.computable_.wake_all();
+      cancelled.push_back(&input);
+    }
+  }
+  connections_.clear();
+  for (InputNode* input : observed_) {
+    auto& observers = input->observers_;
+    observers.erase(std::remove(observers.begin(), observers.end(), this), observers.end());
+  }
+  // Cascade the cancellations iteratively.
+  while (!cancelled.empty()) {
+    InputNode* input = cancelled.back();
+    cancelled.pop_back();
+    if (!input->announcing_) continue;
+    input->announcing_ = false;
+    for (OutputNode* observer : input->observers_) observer->on_cancel(cancelled);
+  }
+}
+
+void OutputNode::set_parallelization(Parallelization parallelization) {
+  check_parallelization(parallelization);
+  parallelization_ = parallelization;
+}
+
+void OutputNode::on_announce() noexcept {
+  ++pending_announcements_;
+  valid_ = false;  // the cached value stays, a full cancel may re-validate it
+}
+
+void OutputNode::on_notify() noexcept {
+  valid_ = false;
+  observed_has_changed_ = true;
+  drop_cache();
+  if (pending_announcements_ > 0 && --pending_announcements_ == 0) computable_.wake_all();
+}
+
+void OutputNode::on_cancel(std::vector<InputNode*>& cancelled_downstream) noexcept {
+  if (pending_announcements_ == 0 || --pending_announcements_ != 0) return;
+  computable_.wake_all();
+  if (observed_has_changed_ || !caching_) return;  // stays invalid; downstream stays announced
+  valid_ = true;
+  for (const Connection& connection : connections_) {
+    InputNode& input = *connection.input;
+    if (input.announcement_ != this) continue;
+    input.announcement_ = nullptr;
+    input.computable_.wake_all();
+    cancelled_downstream.push_back(&input);
+  }
+}
+
+void OutputNode::set_caching_flag(bool caching) noexcept {
+  caching_ = caching;
+  if (!caching) {
+    // SPEC A16: an uncached output is never valid, and a later cancel must not
+    // re-validate an empty cache.
+    valid_ = false;
+    observed_has_changed_ = true;
+    drop_cache();
+  }
+}
+
+void OutputNode::mark_computed() noexcept {
+  if (!caching_) return;
+  valid_ = true;
+  observed_has_changed_ = false;
+}
+
+void OutputNode::remove_observed_input(InputNode& input) noexcept {
+  observed_.erase(std::remove(observed_.begin(), observed_.end(), &input), observed_.end());
+}
+
+bool OutputNode::is_connected_to(const InputNode& input) const noexcept {
+  return std::any_of(connections_.begin(), connections_.end(),
+                     [&](const Connection& connection) { return connection.input == &input; });
+}
+
+void OutputNode::add_connection(InputNode& input, Push push) { connections_.push_back(Connection{&input, push, false}); }
+
+void OutputNode::remove_connection(InputNode& input) noexcept {
+  connections_.erase(std::remove_if(connections_.begin(), connections_.end(),
+                                    [&](const Connection& connection) { return connection.input == &input; }),
+                     connections_.end());
+}
+
+void OutputNode::for_each_neighbour(void (*visit)(const NodeBase&, void*), void* context) const {
+  for (const Connection& connection : connections_) visit(*connection.input, context);
+  for (const InputNode* input : observed_) visit(*input, context);
+}
+
+Task<void> OutputNode::bring_announcers_up_to_date(Operation& operation) {
+  std::vector<Task<void>> requests;
+  for (InputNode* input : observed_) {
+    if (input->announcing_) requests.push_back(input->request(operation));
+  }
+  if (requests.size() == 1) {
+    co_await std::move(requests.front());
+  } else if (!requests.empty()) {
+    co_await gather(std::move(requests));
+  }
+  co_await computable_.wait(pending_announcements_ == 0);
+}
+
+void OutputNode::abort_downstream(const std::exception_ptr& error) noexcept {
+  for (const Connection& connection : connections_) connection.input->computable_.abort_all(error);
+}
+
+// ---- InputNode --------------------------------------------------------------
+
+InputNode::~InputNode() {
+  NetworkLock lock;
+  if (source_ != nullptr) source_->remove_connection(*this);
+  for (OutputNode* observer : observers_) {
+    if (announcing_ && observer->pending_announcements_ > 0 && --observer->pending_announcements_ == 0) {
+      observer->computable_.wake_all();
+    }
+    observer->remove_observed_input(*this);
+  }
+}
+
+void InputNode::set_parallelization(Parallelization parallelization) {
+  check_parallelization(parallelization);
+  parallelization_ = parallelization;
+}
+
+void InputNode::add_observer(OutputNode& observer) {
+  observers_.push_back(&observer);
+  try {
+    observer.add_observed_input(*this);
+  } catch (...) {
+    observers_.pop_back();
+    throw;
+  }
+}
+
+bool InputNode::accept_announcement(OutputNode& from) {
+  announcement_ = &from;
+  drop_notification();
+  return true;
+}
+
+void InputNode::on_cancel_from(OutputNode& from) noexcept {
+  if (announcement_ != &from) return;
+  announcement_ = nullptr;
+  computable_.wake_all();
+  cancel_observers();
+}
+
+void InputNode::for_each_neighbour(void (*visit)(const NodeBase&, void*), void* context) const {
+  if (source_ != nullptr) visit(*source_, context);
+  for (const OutputNode* observer : observers_) visit(*observer, context);
+}
+
+void InputNode::announce_downstream(NonLazyCollection& collection, bool may_collect_self) {
+  // An explicit stack replaces the recursion input → observers → connections
+  // → inputs → ...; a "finish" entry applies the forwarding rule once all of
+  // an input's downstream has been visited.
+  struct Step {
+    InputNode* input;
+    OutputNode* announcer;         // visit: announced by this output
+    std::size_t collected_before;  // finish: size of the collection at the visit
+  };
+  std::vector<Step> stack;
+  auto expand = [&](InputNode& input) {
+    stack.push_back(Step{&input, nullptr, collection.inputs.size()});
+    if (!input.announcing_) {
+      input.announcing_ = true;
+      for (OutputNode* observer : input.observers_) observer->on_announce();
+    } else {
+      for (OutputNode* observer : input.observers_) observer->valid_ = false;
+    }
+    for (OutputNode* observer : input.observers_) {
+      for (const OutputNode::Connection& connection : observer->connections_) {
+        stack.push_back(Step{connection.input, observer, 0});
+      }
+    }
+  };
+  expand(*this);
+  InputNode* const never_collected = may_collect_self ? nullptr : this;
+  while (!stack.empty()) {
+    const Step step = stack.back();
+    stack.pop_back();
+    InputNode& input = *step.input;
+    if (step.announcer != nullptr) {
+      if (input.accept_announcement(*step.announcer)) expand(input);
+    } else if (&input != never_collected && collection.inputs.size() == step.collected_before &&
+               input.laziness_ >= collection.situation) {
+      collection.inputs.push_back(&input);
+    }
+  }
+}
+
+void InputNode::notify_observers() noexcept {
+  if (!announcing_) {
+    for (OutputNode* observer : observers_) {
+      ++observer->pending_announcements_;  // balanced by on_notify
+    }
+  }
+  announcing_ = false;
+  for (OutputNode* observer : observers_) observer->on_notify();
+}
+
+void InputNode::cancel_observers() noexcept {
+  std::vector<InputNode*> cancelled{this};
+  while (!cancelled.empty()) {
+    InputNode* input = cancelled.back();
+    cancelled.pop_back();
+    if (!input->announcing_) continue;
+    input->announcing_ = false;
+    for (OutputNode* observer : input->observers_) observer->on_cancel(cancelled);
+  }
+}
+
+void InputNode::abort_observers(const std::exception_ptr& error) noexcept {
+  for (OutputNode* observer : observers_) observer->computable_.abort_all(error);
+}
+
+void InputNode::link(OutputNode& output, InputNode& input, OutputNode::Push push) {
+  output.add_connection(input, push);
+  input.source_ = &output;
+}
+
+void InputNode::unlink(OutputNode& output, InputNode& input) noexcept {
+  output.remove_connection(input);
+  if (input.source_ == &output) input.source_ = nullptr;
+  if (input.announcement_ == &output) {
+    input.announcement_ = nullptr;
+    input.computable_.wake_all();
+  }
+}
+
+Task<void> InputNode::bring_source_up_to_date(Operation& operation) {
+  if (announcement_ == nullptr) co_return;
+  co_await announcement_->request(operation);
+  co_await computable_.wait(announcement_ == nullptr);
+}
+
+// ---- cycles -------------------------------------------------------------------
+
+void check_no_cycle(const OutputNode& output, const InputNode& input) {
+  // A cycle exists iff `output` is downstream of `input`. Search downstream
+  // from the input and upstream from the output in alternation, one node per
+  // turn; the side that runs out first proves there is no cycle.
+  std::vector<const NodeBase*> down{&input};
+  std::vector<const NodeBase*> up{&output};
+  std::unordered_set<const NodeBase*> seen_down{&input};
+  std::unordered_set<const NodeBase*> seen_up{&output};
+  auto step_down = [&]() -> bool {  // true: found the output
+    const NodeBase* node = down.back();
+    down.pop_back();
+    if (node == &output) return true;
+    if (const auto* in = dynamic_cast<const InputNode*>(node)) {
+      for (const OutputNode* observer : in->observers()) {
+        if (seen_down.insert(observer).second) down.push_back(observer);
+      }
+    } else {
+      for (const auto& connection : static_cast<const OutputNode*>(node)->connections()) {
+        if (seen_down.insert(connection.input).second) down.push_back(connection.input);
+      }
+    }
+    return false;
+  };
+  auto step_up = [&]() -> bool {  // true: found the input
+    const NodeBase* node = up.back();
+    up.pop_back();
+    if (node == &input) return true;
+    if (const auto* out = dynamic_cast<const OutputNode*>(node)) {
+      for (const InputNode* observed : out->observed_inputs()) {
+        if (seen_up.insert(observed).second) up.push_back(observed);
+      }
+    } else {
+      const OutputNode* source = static_cast<const InputNode*>(node)->source();
+      if (source != nullptr && seen_up.insert(source).second) up.push_back(source);
+    }
+    return false;
+  };
+  while (!down.empty() && !up.empty()) {
+    if (step_down() || step_up()) {
+      throw CycleError("connectors: this connection would close a dependency cycle (the output depends on the input)");
+    }
+  }
+}
+
+// ---- non-lazy service ---------------------------------------------------------
+
+Task<void> request_all(Operation& operation, std::vector<InputNode*> inputs) {
+  if (inputs.size() == 1) {
+    co_await inputs.front()->request(operation);
+    co_return;
+  }
+  std::vector<Task<void>> requests;
+  requests.reserve(inputs.size());
+  for (InputNode* input : inputs) requests.push_back(input->request(operation));
+  co_await gather(std::move(requests));
+}
+
+void serve_non_lazy(Executor& executor, OperationScope* scope, NonLazyCollection& collection) {
+  if (collection.inputs.empty()) return;
+  Operation operation{executor, scope};
+  executor.run_coroutine(request_all(operation, std::move(collection.inputs)));
+}
+
+}  // namespace connectors::detail
+
+namespace connectors::detail {
+
+// ---- connect and disconnect -----------------------------------------------------
+
+void connect_nodes(OutputNode& output, InputNode& input, OutputNode::Push push) {
+  OperationScope scope{input};
+  if (output.is_connected_to(input)) return;  // SPEC A8: a repeated connect is a no-op
+  if (input.source() != nullptr) {
+    throw ConnectionError(
+        "connectors: this input is already connected to another output; a single input has one source "
+        "(disconnect it first)");
+  }
+  check_no_cycle(output, input);
+  InputNode::link(output, input, push);
+  NonLazyCollection collection{Laziness::ON_CONNECT, {}};
+  if (input.accept_announcement(output)) input.announce_downstream(collection, true);
+  serve_non_lazy(*input.executor(), &scope, collection);
+}
+
+void disconnect_nodes(OutputNode& output, InputNode& input) {
+  OperationScope scope{input};
+  if (!output.is_connected_to(input)) {
+    throw ConnectionError("connectors: cannot disconnect an input from an output it is not connected to");
+  }
+  // The flush: what was announced over this connection is applied first, so
+  // the input keeps the last value that flowed over it.
+  std::exception_ptr error;
+  try {
+    std::shared_ptr<Executor> executor = input.executor();
+    Operation operation{*executor, &scope};
+    executor->run_coroutine(input.request(operation));
+  } catch (...) {
+    error = std::current_exception();
+  }
+  InputNode::unlink(output, input);
+  if (error) std::rethrow_exception(error);
+}
+
+}  // namespace connectors::detail
