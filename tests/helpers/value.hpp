@@ -1,0 +1,91 @@
+#pragma once
+
+// A small dynamic value for the ported tests, which pass None, numbers,
+// booleans, strings, tuples and object identities through the same connectors
+// (SPEC A22).
+
+#include <cstddef>
+#include <ostream>
+#include <string>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+namespace connectors::testing {
+
+class Value {
+ public:
+  using List = std::vector<Value>;
+
+  Value() = default;
+  Value(std::nullptr_t) {}  // NOLINT(google-explicit-constructor): reads like Python's None
+  Value(bool value) : data_(value) {}
+  Value(double value) : data_(value) {}
+  Value(int value) : data_(static_cast<double>(value)) {}
+  Value(const char* value) : data_(std::string(value)) {}
+  Value(std::string value) : data_(std::move(value)) {}
+  Value(List value) : data_(std::move(value)) {}
+  template <class T>
+    requires std::is_class_v<T>
+  static Value object(const T& object) {
+    Value value;
+    value.data_ = static_cast<const void*>(&object);
+    return value;
+  }
+
+  bool is_none() const { return std::holds_alternative<std::monostate>(data_); }
+  // Python's truthiness.
+  explicit operator bool() const {
+    return std::visit(
+        [](const auto& held) -> bool {
+          using T = std::decay_t<decltype(held)>;
+          if constexpr (std::is_same_v<T, std::monostate>) {
+            return false;
+          } else if constexpr (std::is_same_v<T, bool>) {
+            return held;
+          } else if constexpr (std::is_same_v<T, double>) {
+            return held != 0.0;
+          } else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, List>) {
+            return !held.empty();
+          } else {
+            return held != nullptr;
+          }
+        },
+        data_);
+  }
+  double as_double() const { return std::get<double>(data_); }
+  const List& as_list() const { return std::get<List>(data_); }
+
+  friend bool operator==(const Value& a, const Value& b) { return a.data_ == b.data_; }
+
+  friend std::ostream& operator<<(std::ostream& out, const Value& value) {
+    std::visit(
+        [&](const auto& held) {
+          using T = std::decay_t<decltype(held)>;
+          if constexpr (std::is_same_v<T, std::monostate>) {
+            out << "None";
+          } else if constexpr (std::is_same_v<T, bool>) {
+            out << (held ? "True" : "False");
+          } else if constexpr (std::is_same_v<T, double>) {
+            out << held;
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            out << '"' << held << '"';
+          } else if constexpr (std::is_same_v<T, List>) {
+            out << '(';
+            for (std::size_t i = 0; i < held.size(); ++i) out << (i ? ", " : "") << held[i];
+            out << ')';
+          } else {
+            out << "<object " << held << '>';
+          }
+        },
+        value.data_);
+    return out;
+  }
+
+ private:
+  std::variant<std::monostate, bool, double, std::string, List, const void*> data_;
+};
+
+inline Value None;
+
+}  // namespace connectors::testing
