@@ -9,11 +9,19 @@
 
 #include <connectors/connectors.hpp>
 
+#include <atomic>
+
 namespace connectors::testing {
+
+// Counts live test objects, so lifetime tests can check that all were freed.
+inline std::atomic<int> live_objects{0};
 
 class Logged {
  public:
-  explicit Logged(CallLogger* logger) : logger_(logger) {}
+  explicit Logged(CallLogger* logger) : logger_(logger) { ++live_objects; }
+  Logged(const Logged&) = delete;
+  Logged& operator=(const Logged&) = delete;
+  ~Logged() { --live_objects; }
 
  protected:
   template <class Self>
@@ -136,6 +144,34 @@ class ConditionalInputNotification : public Simple {
 
  private:
   bool check(const Value&) const { return condition; }
+};
+
+}  // namespace connectors::testing
+
+namespace connectors::testing {
+
+// Constructors that configure their connectors (T7-T10).
+class ConstructorLazinessChange : public Simple {
+ public:
+  explicit ConstructorLazinessChange(CallLogger* logger = nullptr) : Simple(logger) {
+    set_value.set_laziness(Laziness::ON_NOTIFY);
+  }
+};
+class ConstructorCachingChange : public Simple {
+ public:
+  explicit ConstructorCachingChange(CallLogger* logger = nullptr) : Simple(logger) { get_value.set_caching(false); }
+};
+class ConstructorParallelizationChange : public Simple {
+ public:
+  explicit ConstructorParallelizationChange(CallLogger* logger = nullptr) : Simple(logger) {
+    get_value.set_parallelization(Parallelization::PROCESS);
+  }
+};
+class ConstructorExecutorChange : public Simple {
+ public:
+  explicit ConstructorExecutorChange(CallLogger* logger = nullptr) : Simple(logger) {
+    get_value.set_executor(connectors::executor(std::nullopt, 0));
+  }
 };
 
 }  // namespace connectors::testing

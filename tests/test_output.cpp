@@ -1,0 +1,58 @@
+// Catalog test of test_output.py (SPEC 5.3): T44 (the multi-input part is in
+// the multi-connector suite).
+#include "helpers/call_logger.hpp"
+#include "helpers/test_classes.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace connectors::testing;
+
+TEST(Output, T44_Caching) {
+  CallLogger log;
+  Simple t1{&log};
+  t1.get_value.set_caching(false);
+  Simple t2{&log}, t3{&log};
+  t2.set_value.connect(t1.get_value);
+  t3.set_value.connect(t1.get_value);
+  t1.set_value(1.0);
+  EXPECT_EQ(t2.get_value(), 1.0);
+  EXPECT_EQ(t3.get_value(), 1.0);
+  // t1.get_value runs once: its push fed t3 too.
+  EXPECT_TRUE(log.compare({call(t1, "set_value", {1.0}, Value::object(t1)), call(t1, "get_value", {}, 1.0),
+                           call(t2, "set_value", {1.0}, Value::object(t2)), call(t2, "get_value", {}, 1.0),
+                           call(t3, "set_value", {1.0}, Value::object(t3)), call(t3, "get_value", {}, 1.0)}));
+  log.clear();
+  EXPECT_EQ(t2.get_value(), 1.0);
+  EXPECT_TRUE(log.compare({}));
+  EXPECT_EQ(t1.get_value(), 1.0);
+  EXPECT_TRUE(log.compare({call(t1, "get_value", {}, 1.0)}));  // uncached: runs again, no setter
+}
+
+TEST(Output, CacheHitRunsNothing) {
+  CallLogger log;
+  Simple t1{&log};
+  t1.set_value(5.0);
+  EXPECT_EQ(t1.get_value(), 5.0);
+  log.clear();
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(t1.get_value(), 5.0);
+  EXPECT_TRUE(log.compare({}));
+}
+
+TEST(Output, SwitchingCachingOffNeverReturnsAnEmptyCache) {
+  // SPEC A16: a later cancellation must not re-validate an empty cache.
+  CallLogger log;
+  ConditionalInputNotification t1{&log};
+  Simple t2{&log};
+  t2.set_value.connect(t1.get_value);
+  t1.set_value(1.0);
+  EXPECT_EQ(t2.get_value(), 1.0);
+  t2.get_value.set_caching(false);
+  t1.condition = false;
+  t1.set_value(2.0);  // cancelled by the notify condition
+  EXPECT_EQ(t2.get_value(), 1.0);
+  EXPECT_EQ(t2.get_value(), 1.0);
+}
+
+}  // namespace
