@@ -62,6 +62,7 @@ OutputNode::~OutputNode() {
     cancelled.pop_back();
     if (!input->announcing_) continue;
     input->announcing_ = false;
+    input->announced_in_ = Laziness::ON_CONNECT;
     for (OutputNode* observer : input->observers_) observer->on_cancel(cancelled);
   }
 }
@@ -223,6 +224,7 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
       }
     }
   };
+  announced_in_ = std::min(announced_in_, collection.situation);
   expand(*this);
   InputNode* const never_collected = may_collect_self ? nullptr : this;
   while (!stack.empty()) {
@@ -230,7 +232,18 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
     stack.pop_back();
     InputNode& input = *step.input;
     if (step.announcer != nullptr) {
-      if (input.accept_announcement(*step.announcer)) expand(input);
+      // Already announced by the same output in a situation that collects at
+      // least as much: its downstream is announced and holds nothing
+      // collectable (a served input would have cleared it). Stopping here
+      // keeps building a network in any order linear.
+      const bool settled = input.announcing_ && input.announcement_ == step.announcer &&
+                           input.announced_in_ <= collection.situation;
+      if (settled) {
+        if (&input != never_collected && input.laziness_ >= collection.situation) collection.inputs.push_back(&input);
+      } else if (input.accept_announcement(*step.announcer)) {
+        input.announced_in_ = collection.situation;
+        expand(input);
+      }
     } else if (&input != never_collected && collection.inputs.size() == step.collected_before &&
                input.laziness_ >= collection.situation) {
       collection.inputs.push_back(&input);
@@ -245,6 +258,7 @@ void InputNode::notify_observers() noexcept {
     }
   }
   announcing_ = false;
+  announced_in_ = Laziness::ON_CONNECT;
   for (OutputNode* observer : observers_) observer->on_notify();
 }
 
@@ -255,6 +269,7 @@ void InputNode::cancel_observers() noexcept {
     cancelled.pop_back();
     if (!input->announcing_) continue;
     input->announcing_ = false;
+    input->announced_in_ = Laziness::ON_CONNECT;
     for (OutputNode* observer : input->observers_) observer->on_cancel(cancelled);
   }
 }
@@ -286,6 +301,15 @@ Task<void> InputNode::bring_source_up_to_date(Operation& operation) {
 // ---- cycles -------------------------------------------------------------------
 
 void check_no_cycle(const OutputNode& output, const InputNode& input) {
+  // Fast paths: a side with nothing beyond its first step cannot close a cycle.
+  const bool nothing_downstream =
+      std::all_of(input.observers_.begin(), input.observers_.end(),
+                  [&](const OutputNode* observer) { return observer != &output && observer->connections_.empty(); });
+  const bool nothing_upstream =
+      std::all_of(output.observed_.begin(), output.observed_.end(),
+                  [&](const InputNode* observed) { return observed != &input && observed->source_ == nullptr; });
+  if (nothing_downstream || nothing_upstream) return;
+
   // A cycle exists iff `output` is downstream of `input`. Search downstream
   // from the input and upstream from the output in alternation, one node per
   // turn; the side that runs out first proves there is no cycle.

@@ -175,6 +175,9 @@ class InputNode : public NodeBase {
   Laziness laziness_ = Laziness::ON_REQUEST;
   Parallelization parallelization_ = Parallelization::SEQUENTIAL;
   bool announcing_ = false;  // counted in the observers' pending announcements
+  // The broadest situation this input was announced in since it last
+  // notified or cancelled (ON_CONNECT when not announcing).
+  Laziness announced_in_ = Laziness::ON_CONNECT;
   bool running_ = false;
 
   friend class OutputNode;
