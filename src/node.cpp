@@ -137,17 +137,22 @@ void OutputNode::for_each_neighbour(void (*visit)(const NodeBase&, void*), void*
   for (const InputNode* input : observed_) visit(*input, context);
 }
 
-Task<void> OutputNode::bring_announcers_up_to_date(Operation& operation) {
-  std::vector<Task<void>> requests;
+InputNode* OutputNode::sole_announcer() const noexcept {
+  InputNode* found = nullptr;
   for (InputNode* input : observed_) {
-    if (input->announcing_) requests.push_back(input->request(operation));
+    if (!input->announcing_) continue;
+    if (found != nullptr) return nullptr;
+    found = input;
   }
-  if (requests.size() == 1) {
-    co_await std::move(requests.front());
-  } else if (!requests.empty()) {
-    co_await gather(std::move(requests));
+  return found;
+}
+
+Task<void> OutputNode::request_announcers(Operation& operation) {
+  std::vector<InputNode*> announcers;
+  for (InputNode* input : observed_) {
+    if (input->announcing_) announcers.push_back(input);
   }
-  co_await computable_.wait(pending_announcements_ == 0);
+  co_await request_all(operation, std::move(announcers));
 }
 
 void OutputNode::abort_downstream(const std::exception_ptr& error) noexcept {
@@ -290,12 +295,6 @@ void InputNode::unlink(OutputNode& output, InputNode& input) noexcept {
     input.announcement_ = nullptr;
     input.computable_.wake_all();
   }
-}
-
-Task<void> InputNode::bring_source_up_to_date(Operation& operation) {
-  if (announcement_ == nullptr) co_return;
-  co_await announcement_->request(operation);
-  co_await computable_.wait(announcement_ == nullptr);
 }
 
 // ---- cycles -------------------------------------------------------------------

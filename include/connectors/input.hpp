@@ -125,7 +125,10 @@ class Input final : public detail::InputNode {
     if (running_) co_return;
     detail::RunningFlag running{running_};
     try {
-      if (announcement_ != nullptr) co_await bring_source_up_to_date(operation);
+      if (announcement_ != nullptr) {
+        co_await announcement_->request(operation);
+        co_await computable_.wait(announcement_ == nullptr);
+      }
       if (notification_) {
         V value = std::move(*notification_);
         notification_.reset();

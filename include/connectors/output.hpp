@@ -79,7 +79,14 @@ class Output final : public detail::OutputNode {
     detail::RunningFlag running{running_};
     try {
       if (!valid_ && pending_announcements_ > 0) {
-        co_await bring_announcers_up_to_date(operation);
+        // Pull every observed input with a pending change, then wait until
+        // all of them notified or cancelled.
+        if (detail::InputNode* sole = sole_announcer()) {
+          co_await sole->request(operation);
+        } else {
+          co_await request_announcers(operation);
+        }
+        co_await computable_.wait(pending_announcements_ == 0);
         if (valid_) {
           // Every announced change was cancelled: the cached value holds. Only
           // connections that never got it receive it (SPEC A14).

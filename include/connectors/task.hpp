@@ -1,5 +1,6 @@
 #pragma once
 
+#include <connectors/detail/frame_allocator.hpp>
 #include <connectors/detail/result.hpp>
 #include <connectors/detail/run_context.hpp>
 
@@ -42,6 +43,9 @@ class PromiseBase {
 
   std::suspend_always initial_suspend() const noexcept { return {}; }
   FinalAwaiter final_suspend() const noexcept { return {}; }
+
+  static void* operator new(std::size_t size) { return allocate_frame(size); }
+  static void operator delete(void* frame, std::size_t size) noexcept { free_frame(frame, size); }
 
   void set_continuation(std::coroutine_handle<> continuation) noexcept { continuation_ = continuation; }
   void join_group(TaskGroup& group) noexcept { group_ = &group; }

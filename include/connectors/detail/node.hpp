@@ -100,9 +100,11 @@ class OutputNode : public NodeBase {
   // Drops the cached value of the typed part.
   virtual void drop_cache() noexcept = 0;
 
-  // Requests every observed input with a pending announcement, concurrently,
-  // then waits until all of them notified or cancelled.
-  Task<void> bring_announcers_up_to_date(Operation& operation);
+  // The one observed input with a pending announcement, or null if there are
+  // several (or none).
+  InputNode* sole_announcer() const noexcept;
+  // Requests every observed input with a pending announcement, concurrently.
+  Task<void> request_announcers(Operation& operation);
   // After a failure: no downstream wait may outlive the operation.
   void abort_downstream(const std::exception_ptr& error) noexcept;
   void set_caching_flag(bool caching) noexcept;
@@ -165,8 +167,6 @@ class InputNode : public NodeBase {
 
   void add_observer(OutputNode& observer);
   virtual void drop_notification() noexcept = 0;
-  // Pulls pending changes of the connected output (SPEC 2.4 request, step 2).
-  Task<void> bring_source_up_to_date(Operation& operation);
 
   std::vector<OutputNode*> observers_;
   OutputNode* source_ = nullptr;        // the one connected output (SPEC A7)
