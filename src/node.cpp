@@ -53,8 +53,7 @@ OutputNode::~OutputNode() {
   }
   connections_.clear();
   for (InputNode* input : observed_) {
-    auto& observers = input->observers_;
-    observers.erase(std::remove(observers.begin(), observers.end(), this), observers.end());
+    input->observers_.erase_if([this](const OutputNode* observer) { return observer == this; });
   }
   // Cascade the cancellations iteratively.
   while (!cancelled.empty()) {
@@ -116,7 +115,7 @@ void OutputNode::mark_computed() noexcept {
 }
 
 void OutputNode::remove_observed_input(InputNode& input) noexcept {
-  observed_.erase(std::remove(observed_.begin(), observed_.end(), &input), observed_.end());
+  observed_.erase_if([&](const InputNode* observed) { return observed == &input; });
 }
 
 bool OutputNode::is_connected_to(const InputNode& input) const noexcept {
@@ -127,9 +126,7 @@ bool OutputNode::is_connected_to(const InputNode& input) const noexcept {
 void OutputNode::add_connection(InputNode& input, Push push) { connections_.push_back(Connection{&input, push, false}); }
 
 void OutputNode::remove_connection(InputNode& input) noexcept {
-  connections_.erase(std::remove_if(connections_.begin(), connections_.end(),
-                                    [&](const Connection& connection) { return connection.input == &input; }),
-                     connections_.end());
+  connections_.erase_if([&](const Connection& connection) { return connection.input == &input; });
 }
 
 void OutputNode::for_each_neighbour(void (*visit)(const NodeBase&, void*), void* context) const {
@@ -182,7 +179,7 @@ void InputNode::add_observer(OutputNode& observer) {
   try {
     observer.add_observed_input(*this);
   } catch (...) {
-    observers_.pop_back();
+    observers_.erase_if([&](const OutputNode* added) { return added == &observer; });
     throw;
   }
 }

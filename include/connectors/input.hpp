@@ -114,9 +114,9 @@ class Input final : public detail::InputNode {
   }
 
   bool accept_announcement(detail::OutputNode& from) override {
-    if (announce_condition_ != nullptr) {
+    if (conditions_ && conditions_->announce != nullptr) {
       detail::UserCallScope user{detail::UserCallScope::current()};
-      if (!announce_condition_(owner_, announce_member_)) return false;
+      if (!conditions_->announce(owner_, conditions_->announce_member)) return false;
     }
     return InputNode::accept_announcement(from);
   }
@@ -151,11 +151,11 @@ class Input final : public detail::InputNode {
   // After the setter ran: notify the observers, or cancel them when the notify
   // condition says the change does not count (SPEC 2.5).
   void finish_change(const V& value, detail::OperationScope* scope) {
-    if (notify_condition_ != nullptr) {
+    if (conditions_ && conditions_->notify != nullptr) {
       bool passes = false;
       try {
         detail::UserCallScope user{scope};
-        passes = notify_condition_(owner_, notify_member_, value);
+        passes = conditions_->notify(owner_, conditions_->notify_member, value);
       } catch (...) {
         cancel_observers();
         throw;
@@ -173,16 +173,18 @@ class Input final : public detail::InputNode {
   template <class Owner, class Condition>
   void set_announce_condition_impl(Condition condition) {
     detail::NetworkLock lock;
-    announce_member_ = detail::ErasedMember{condition};
-    announce_condition_ = [](void* owner, const detail::ErasedMember& member) -> bool {
+    if (!conditions_) conditions_ = std::make_unique<Conditions>();
+    conditions_->announce_member = detail::ErasedMember{condition};
+    conditions_->announce = [](void* owner, const detail::ErasedMember& member) -> bool {
       return std::invoke(member.get<Condition>(), *static_cast<Owner*>(owner));
     };
   }
   template <class Owner, class Condition>
   void set_notify_condition_impl(Condition condition) {
     detail::NetworkLock lock;
-    notify_member_ = detail::ErasedMember{condition};
-    notify_condition_ = [](void* owner, const detail::ErasedMember& member, const V& value) -> bool {
+    if (!conditions_) conditions_ = std::make_unique<Conditions>();
+    conditions_->notify_member = detail::ErasedMember{condition};
+    conditions_->notify = [](void* owner, const detail::ErasedMember& member, const V& value) -> bool {
       return std::invoke(member.get<Condition>(), *static_cast<Owner*>(owner), value);
     };
   }
@@ -191,10 +193,14 @@ class Input final : public detail::InputNode {
   detail::ErasedMember setter_;
   void (*invoke_)(void*, const detail::ErasedMember&, V&);
   std::optional<V> notification_;
-  bool (*announce_condition_)(void*, const detail::ErasedMember&) = nullptr;
-  bool (*notify_condition_)(void*, const detail::ErasedMember&, const V&) = nullptr;
-  detail::ErasedMember announce_member_;
-  detail::ErasedMember notify_member_;
+  // Rare, so kept out of line: most inputs have no conditions.
+  struct Conditions {
+    bool (*announce)(void*, const detail::ErasedMember&) = nullptr;
+    bool (*notify)(void*, const detail::ErasedMember&, const V&) = nullptr;
+    detail::ErasedMember announce_member;
+    detail::ErasedMember notify_member;
+  };
+  std::unique_ptr<Conditions> conditions_;
 };
 
 template <class R>

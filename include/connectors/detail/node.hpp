@@ -1,5 +1,6 @@
 #pragma once
 
+#include <connectors/detail/compact_vector.hpp>
 #include <connectors/detail/operation.hpp>
 #include <connectors/detail/wait_list.hpp>
 #include <connectors/executor.hpp>
@@ -76,7 +77,7 @@ class OutputNode : public NodeBase {
 
   // Graph links, for inputs of the same owner and for connecting.
   void add_observed_input(InputNode& input) { observed_.push_back(&input); }
-  const std::vector<InputNode*>& observed_inputs() const noexcept { return observed_; }
+  const CompactVector<InputNode*>& observed_inputs() const noexcept { return observed_; }
   void remove_observed_input(InputNode& input) noexcept;
   // Hands a value of the output's type to a connected input, converting it to
   // the input's type; returns whether the input wants to pull at once (ON_NOTIFY).
@@ -86,7 +87,7 @@ class OutputNode : public NodeBase {
     Push push;
     bool received;  // got a value since it was connected (SPEC A14)
   };
-  const std::vector<Connection>& connections() const noexcept { return connections_; }
+  const CompactVector<Connection>& connections() const noexcept { return connections_; }
   bool is_connected_to(const InputNode& input) const noexcept;
   void add_connection(InputNode& input, Push push);
   void remove_connection(InputNode& input) noexcept;
@@ -110,8 +111,8 @@ class OutputNode : public NodeBase {
   void set_caching_flag(bool caching) noexcept;
   void mark_computed() noexcept;
 
-  std::vector<Connection> connections_;
-  std::vector<InputNode*> observed_;
+  CompactVector<Connection> connections_;
+  CompactVector<InputNode*> observed_;
   WaitList computable_;
   std::uint32_t pending_announcements_ = 0;
   Parallelization parallelization_ = Parallelization::THREAD;
@@ -141,7 +142,7 @@ class InputNode : public NodeBase {
   void set_parallelization(Parallelization parallelization);
 
   OutputNode* source() const noexcept { return source_; }
-  const std::vector<OutputNode*>& observers() const noexcept { return observers_; }
+  const CompactVector<OutputNode*>& observers() const noexcept { return observers_; }
 
   void for_each_neighbour(void (*visit)(const NodeBase&, void*), void* context) const override;
 
@@ -168,7 +169,7 @@ class InputNode : public NodeBase {
   void add_observer(OutputNode& observer);
   virtual void drop_notification() noexcept = 0;
 
-  std::vector<OutputNode*> observers_;
+  CompactVector<OutputNode*> observers_;
   OutputNode* source_ = nullptr;        // the one connected output (SPEC A7)
   OutputNode* announcement_ = nullptr;  // the output whose change is pending
   WaitList computable_;
