@@ -9,7 +9,12 @@ namespace connectors::detail {
 
 // ---- NodeBase ---------------------------------------------------------------
 
-void NodeBase::set_executor(std::shared_ptr<Executor> executor) { executor_ = std::move(executor); }
+// Configuration takes the network lock: another thread may be running an
+// operation that reads it.
+void NodeBase::set_executor(std::shared_ptr<Executor> executor) {
+  NetworkLock lock;
+  executor_ = std::move(executor);
+}
 
 std::shared_ptr<Executor> NodeBase::executor() const { return executor_ ? executor_ : default_executor(); }
 
@@ -68,6 +73,7 @@ OutputNode::~OutputNode() {
 
 void OutputNode::set_parallelization(Parallelization parallelization) {
   check_parallelization(parallelization);
+  NetworkLock lock;
   parallelization_ = parallelization;
 }
 
@@ -171,6 +177,7 @@ InputNode::~InputNode() {
 
 void InputNode::set_parallelization(Parallelization parallelization) {
   check_parallelization(parallelization);
+  NetworkLock lock;
   parallelization_ = parallelization;
 }
 

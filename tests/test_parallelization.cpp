@@ -1,0 +1,131 @@
+// Catalog tests of test_parallelization.py (SPEC 5.3) for outputs and single
+// inputs: T45 over every executor available and every flag, and the
+// compute-once and overlap guarantees behind T47. The multi-connector parts
+// come with the multi-connectors.
+#include "helpers/call_logger.hpp"
+#include "helpers/test_classes.hpp"
+#include "support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+namespace {
+
+using namespace connectors::testing;
+using connectors::Parallelization;
+
+TEST(Parallelization, T45_EveryExecutorAndFlagGivesTheRightValue) {
+  Simple t1, t2, t3;
+  t2.set_value.connect(t1.get_value);
+  t3.set_value.connect(t2.get_value);
+  int i = 0;
+  for (const auto& executor : {connectors::executor(0, 0), connectors::executor(2, 0)}) {
+    for (Parallelization output_flag : {Parallelization::SEQUENTIAL, Parallelization::THREAD, Parallelization::PROCESS}) {
+      for (Parallelization input_flag : {Parallelization::SEQUENTIAL, Parallelization::THREAD}) {
+        for (Parallelization middle_flag : {Parallelization::SEQUENTIAL, Parallelization::THREAD}) {
+          t1.get_value.set_parallelization(output_flag);
+          t3.set_value.set_parallelization(input_flag);
+          t2.set_value.set_parallelization(middle_flag);
+          t3.get_value.set_executor(executor);
+          t1.set_value(i);
+          EXPECT_EQ(t3.get_value(), Value{i}) << "combination " << i;
+          ++i;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(i, 24);
+}
+
+// A getter that counts its runs and waits until `partners` getters run at once.
+class Gate {
+ public:
+  Gate(TimedLatch& latch, std::atomic<int>& runs) : latch_(latch), runs_(runs) {}
+  connectors::Output<Value> get_value{this, &Gate::read};
+  connectors::Input<Value> set_value{this, &Gate::write, get_value};
+
+ private:
+  Value read() const {
+    ++runs_;
+    return latch_.arrive_and_wait() ? value_ : Value{"timed out"};
+  }
+  void write(const Value& value) { value_ = value; }
+  TimedLatch& latch_;
+  std::atomic<int>& runs_;
+  Value value_;
+};
+
+TEST(Parallelization, T47_BranchesRunInParallelAndASharedUpstreamRunsOnce) {
+  // t1 feeds two gates whose getters must overlap; a collector pulls both.
+  connectors::set_default_executor(connectors::executor(2, 0));
+  {
+    CallLogger log;
+    Simple t1{&log};
+    TimedLatch latch{2};
+    std::atomic<int> gate_runs{0};
+    Gate left{latch, gate_runs}, right{latch, gate_runs};
+    MultipleInputs collector{&log};
+    left.set_value.connect(t1.get_value);
+    right.set_value.connect(t1.get_value);
+    collector.set_value1.connect(left.get_value);
+    collector.set_value2.connect(right.get_value);
+    t1.set_value(3);
+    EXPECT_EQ(collector.get_values(), (Value::List{3, 3}));
+    EXPECT_EQ(gate_runs.load(), 2);
+    EXPECT_TRUE(log.compare({call(t1, "set_value", {3}), call(t1, "get_value", {}, 3),  // once for both branches
+                             any_order({{call(collector, "set_value1", {3})}, {call(collector, "set_value2", {3})}}),
+                             call(collector, "get_values", {}, Value::List{3, 3})}));
+  }
+  connectors::set_default_executor(nullptr);
+}
+
+class WhereSet {
+ public:
+  connectors::Output<Value> get_value{this, &WhereSet::read};
+  connectors::Input<Value> set_value{this, &WhereSet::write, get_value};
+  std::thread::id setter_thread;
+
+ private:
+  Value read() const { return value_; }
+  void write(const Value& value) {
+    value_ = value;
+    setter_thread = std::this_thread::get_id();
+  }
+  Value value_;
+};
+
+TEST(Parallelization, ThreadFlaggedSettersRunOnThePoolWhenRequested) {
+  Simple source;
+  WhereSet sink;
+  sink.set_value.connect(source.get_value);
+  sink.set_value.set_parallelization(Parallelization::THREAD);
+  sink.get_value.set_executor(connectors::executor(2, 0));
+  source.set_value(1);
+  EXPECT_EQ(sink.get_value(), 1);
+  EXPECT_NE(sink.setter_thread, std::this_thread::get_id());
+  sink.set_value(2);  // a direct call runs on the caller's thread (SPEC A30)
+  EXPECT_EQ(sink.setter_thread, std::this_thread::get_id());
+}
+
+TEST(Parallelization, TheStartingConnectorsExecutorDrivesTheOperation) {
+  // The middle block's executor is sequential, but the tail's (threads) drives the pull.
+  class Where {
+   public:
+    connectors::Output<std::thread::id> get_thread{this, &Where::thread};
+    connectors::Input<Value> set_value{this, &Where::write, get_thread};
+
+   private:
+    std::thread::id thread() const { return std::this_thread::get_id(); }
+    void write(const Value&) {}
+  };
+  Simple head;
+  Where middle;
+  head.get_value.set_executor(std::make_shared<connectors::SequentialExecutor>());
+  middle.set_value.connect(head.get_value);
+  middle.get_thread.set_executor(connectors::executor(2, 0));
+  EXPECT_NE(middle.get_thread(), std::this_thread::get_id());
+}
+
+}  // namespace
