@@ -1,86 +1,145 @@
-// The executors at work: the same coroutine runs 8 CPU-bound methods on a
-// sequential and on a threading executor. THREAD methods leave the loop's
-// thread and run side by side; SEQUENTIAL ones stay on it.
+// The demo: a small processing network computed under each executor.
+//
+//   Source --(frequency)--> Integrator x8 --> Sum
+//
+// Each integrator's getter is deliberately CPU-heavy and flagged THREAD (the
+// default for outputs). The same network is computed with a sequential and a
+// threading executor, side by side; then one integrator's parameter changes
+// and only the blocks that depend on it run again.
 #include <connectors/connectors.hpp>
 
+#include <array>
+#include <mutex>
+#include <thread>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <functional>
-#include <set>
-#include <thread>
+#include <memory>
+#include <string>
 #include <vector>
 
 namespace {
 
-class Integrator {
- public:
-  explicit Integrator(int steps) : steps_(steps) {}
+std::vector<std::string> ran;  // which blocks ran, in order (guarded: see note())
+std::mutex ran_mutex;
+void note(std::string what) {
+  std::lock_guard lock{ran_mutex};
+  ran.push_back(std::move(what));
+}
 
-  // Numerically integrates sin over [0, pi] (≈ 2), slowly on purpose.
-  double integrate(int slice) const {
-    const double width = 3.141592653589793 / steps_;
-    double sum = 0.0;
-    for (int i = 0; i < steps_; ++i) sum += std::sin((i + 0.5) * width) * width;
-    return sum + 0.0 * slice;
-  }
-  std::thread::id where() const { return std::this_thread::get_id(); }
+class Source {
+ public:
+  connectors::Output<double> frequency{this, &Source::get};
+  connectors::Input<double> set_frequency{this, &Source::set, frequency};
 
  private:
-  int steps_;
+  double get() const { return frequency_; }
+  void set(double value) { frequency_ = value; }
+  double frequency_ = 1.0;
 };
 
-struct Outcome {
-  double total = 0.0;
-  double seconds = 0.0;
-  std::size_t threads_used = 0;
-  bool left_loop_thread = false;
-};
+class Integrator {
+ public:
+  Integrator(int index, int steps) : index_(index), steps_(steps) {}
 
-Outcome run(connectors::Executor& executor, const Integrator& integrator, int methods) {
-  using connectors::Parallelization;
-  auto main = [&]() -> connectors::Task<Outcome> {
-    const auto loop_thread = std::this_thread::get_id();
-    std::vector<connectors::Task<double>> sums;
-    std::vector<connectors::Task<std::thread::id>> places;
-    for (int i = 0; i < methods; ++i) {
-      sums.push_back(executor.run_method(Parallelization::THREAD, &Integrator::integrate, integrator, i));
-      places.push_back(executor.run_method(Parallelization::THREAD, &Integrator::where, integrator));
+  connectors::Output<double> integral{this, &Integrator::integrate};
+  connectors::Input<double> set_frequency{this, &Integrator::store_frequency, integral};
+  connectors::Input<double> set_phase{this, &Integrator::store_phase, integral};
+
+ private:
+  // The integral of sin(f·x + phase)² over [0, 2π], by the midpoint rule.
+  double integrate() const {
+    note("integrator " + std::to_string(index_));
+    const double width = 2.0 * 3.141592653589793 / steps_;
+    double sum = 0.0;
+    for (int i = 0; i < steps_; ++i) {
+      const double s = std::sin(frequency_ * (i + 0.5) * width + phase_);
+      sum += s * s * width;
     }
-    Outcome outcome;
-    for (double sum : co_await connectors::gather(std::move(sums))) outcome.total += sum;
-    std::set<std::thread::id> threads;
-    for (std::thread::id id : co_await connectors::gather(std::move(places))) threads.insert(id);
-    outcome.threads_used = threads.size();
-    outcome.left_loop_thread = threads.count(loop_thread) == 0;
-    co_return outcome;
-  };
-  const auto start = std::chrono::steady_clock::now();
-  Outcome outcome = executor.run_coroutine(main());
-  outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return outcome;
-}
+    return sum;
+  }
+  void store_frequency(double value) { frequency_ = value; }
+  void store_phase(double value) { phase_ = value; }
+
+  int index_;
+  int steps_;
+  double frequency_ = 1.0;
+  double phase_ = 0.0;
+};
+
+// Adds what the integrators deliver; one input per integrator.
+class Sum {
+ public:
+  static constexpr int inputs = 8;
+  Sum() {
+    for (int i = 0; i < inputs; ++i) terms.push_back(std::make_unique<connectors::Input<double>>(this, setters[i], total));
+  }
+
+  connectors::Output<double> total{this, &Sum::add};
+  std::vector<std::unique_ptr<connectors::Input<double>>> terms;
+
+ private:
+  double add() const {
+    note("sum");
+    double sum = 0.0;
+    for (double v : values_) sum += v;
+    return sum;
+  }
+  template <int I>
+  void set(double value) {
+    values_[I] = value;
+  }
+  using Setter = void (Sum::*)(double);
+  static constexpr Setter setters[inputs] = {&Sum::set<0>, &Sum::set<1>, &Sum::set<2>, &Sum::set<3>,
+                                             &Sum::set<4>, &Sum::set<5>, &Sum::set<6>, &Sum::set<7>};
+  std::array<double, inputs> values_{};
+};
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
-  const Integrator integrator{quick ? 20'000 : 2'000'000};
-  const int methods = 8;
+  const int steps = quick ? 20'000 : 4'000'000;
 
-  auto sequential = connectors::executor(0, 0);
-  auto threading = connectors::executor();  // hardware concurrency, no processes
-  std::printf("%d THREAD methods, each integrating sin over [0, pi]\n\n", methods);
-  std::printf("%-22s %10s %12s %14s %s\n", "executor", "seconds", "sum", "threads used", "left the loop thread");
-  const Outcome slow = run(*sequential, integrator, methods);
-  const Outcome fast = run(*threading, integrator, methods);
-  std::printf("%-22s %10.3f %12.6f %14zu %s\n", "SequentialExecutor", slow.seconds, slow.total, slow.threads_used,
-              slow.left_loop_thread ? "yes" : "no");
-  std::printf("%-22s %10.3f %12.6f %14zu %s\n", "ThreadingExecutor", fast.seconds, fast.total, fast.threads_used,
-              fast.left_loop_thread ? "yes" : "no");
-  std::printf("\nspeed-up with %u hardware threads: %.2fx\n", std::thread::hardware_concurrency(),
-              slow.seconds / fast.seconds);
-  const bool consistent = std::abs(slow.total - fast.total) < 1e-9 && !slow.left_loop_thread && fast.left_loop_thread;
+  Source source;
+  std::vector<std::unique_ptr<Integrator>> integrators;
+  Sum totals;
+  for (int i = 0; i < Sum::inputs; ++i) {
+    integrators.push_back(std::make_unique<Integrator>(i, steps));
+    integrators.back()->set_frequency.connect(source.frequency);
+    totals.terms[static_cast<std::size_t>(i)]->connect(integrators.back()->integral);
+  }
+
+  std::printf("A network of %d CPU-heavy integrators feeding one sum.\n\n", Sum::inputs);
+  std::printf("%-30s %10s %14s\n", "executor", "seconds", "total");
+  double results[2] = {};
+  double seconds[2] = {};
+  const char* names[2] = {"SequentialExecutor", "ThreadingExecutor (automatic)"};
+  std::shared_ptr<connectors::Executor> executors[2] = {connectors::executor(0, 0), connectors::executor()};
+  for (int e = 0; e < 2; ++e) {
+    totals.total.set_executor(executors[e]);
+    source.set_frequency(2.0 + e);  // invalidates every integrator and the sum
+    source.set_frequency(2.0);
+    const auto start = std::chrono::steady_clock::now();
+    results[e] = totals.total();
+    seconds[e] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("%-30s %10.3f %14.6f\n", names[e], seconds[e], results[e]);
+  }
+  std::printf("\nspeed-up of threads over sequential: %.2fx on %u hardware threads\n", seconds[0] / seconds[1],
+              std::thread::hardware_concurrency());
+
+  ran.clear();
+  integrators[3]->set_phase(0.5);
+  const double changed = totals.total();
+  std::printf("\nAfter changing integrator 3's phase, these ran:");
+  for (const std::string& what : ran) std::printf(" [%s]", what.c_str());
+  std::printf("\ntotal = %.6f\n", changed);
+
+  ran.clear();
+  const double cached = totals.total();
+  std::printf("Asking again runs %zu methods (cached): total = %.6f\n", ran.size(), cached);
+
+  const bool consistent = std::abs(results[0] - results[1]) < 1e-9 && ran.empty() && cached == changed;
   return consistent ? 0 : 1;
 }
