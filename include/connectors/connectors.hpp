@@ -2,6 +2,7 @@
 
 // The umbrella header of the connectors library.
 
+#include <connectors/blocks/pass_through.hpp>
 #include <connectors/errors.hpp>
 #include <connectors/event_loop.hpp>
 #include <connectors/executor.hpp>
@@ -9,5 +10,6 @@
 #include <connectors/future.hpp>
 #include <connectors/gather.hpp>
 #include <connectors/input.hpp>
+#include <connectors/multi_input_data.hpp>
 #include <connectors/output.hpp>
 #include <connectors/task.hpp>
