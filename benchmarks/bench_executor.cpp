@@ -58,6 +58,28 @@ void BM_RunMethod_Sequential_ThreadingExecutor(benchmark::State& state) {
 }
 BENCHMARK(BM_RunMethod_Sequential_ThreadingExecutor);
 
+// ---- loop primitives ---------------------------------------------------------
+
+void BM_RunCoroutine_Trivial(benchmark::State& state) {
+  connectors::SequentialExecutor executor;
+  auto trivial = []() -> Task<int> { co_return 1; };
+  for (auto _ : state) benchmark::DoNotOptimize(executor.run_coroutine(trivial()));
+}
+BENCHMARK(BM_RunCoroutine_Trivial);
+
+void BM_RunCoroutines_10k(benchmark::State& state) {
+  connectors::SequentialExecutor executor;
+  auto trivial = []() -> Task<void> { co_return; };
+  for (auto _ : state) {
+    std::vector<Task<void>> tasks;
+    tasks.reserve(10'000);
+    for (int i = 0; i < 10'000; ++i) tasks.push_back(trivial());
+    executor.run_coroutines(tasks);
+  }
+  state.SetItemsProcessed(state.iterations() * 10'000);
+}
+BENCHMARK(BM_RunCoroutines_10k);
+
 // ---- THREAD round trip ------------------------------------------------------
 
 void BM_RoundTrip_Connectors(benchmark::State& state) {

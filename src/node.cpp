@@ -79,11 +79,11 @@ void OutputNode::set_parallelization(Parallelization parallelization) {
 
 void OutputNode::on_announce() noexcept {
   ++pending_announcements_;
-  valid_ = false;  // the cached value stays, a full cancel may re-validate it
+  valid_.store(false, std::memory_order_release);  // the cached value stays, a full cancel may re-validate it
 }
 
 void OutputNode::on_notify() noexcept {
-  valid_ = false;
+  valid_.store(false, std::memory_order_release);
   observed_has_changed_ = true;
   drop_cache();
   if (pending_announcements_ > 0 && --pending_announcements_ == 0) computable_.wake_all();
@@ -93,7 +93,7 @@ void OutputNode::on_cancel(std::vector<InputNode*>& cancelled_downstream) noexce
   if (pending_announcements_ == 0 || --pending_announcements_ != 0) return;
   computable_.wake_all();
   if (observed_has_changed_ || !caching_) return;  // stays invalid; downstream stays announced
-  valid_ = true;
+  valid_.store(true, std::memory_order_release);
   for (const Connection& connection : connections_) {
     InputNode& input = *connection.input;
     if (input.announcement_ != this) continue;
@@ -108,7 +108,7 @@ void OutputNode::set_caching_flag(bool caching) noexcept {
   if (!caching) {
     // SPEC A16: an uncached output is never valid, and a later cancel must not
     // re-validate an empty cache.
-    valid_ = false;
+    valid_.store(false, std::memory_order_release);
     observed_has_changed_ = true;
     drop_cache();
   }
@@ -116,7 +116,7 @@ void OutputNode::set_caching_flag(bool caching) noexcept {
 
 void OutputNode::mark_computed() noexcept {
   if (!caching_) return;
-  valid_ = true;
+  valid_.store(true, std::memory_order_release);
   observed_has_changed_ = false;
 }
 
@@ -225,7 +225,7 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
       input.announcing_ = true;
       for (OutputNode* observer : input.observers_) observer->on_announce();
     } else {
-      for (OutputNode* observer : input.observers_) observer->valid_ = false;
+      for (OutputNode* observer : input.observers_) observer->valid_.store(false, std::memory_order_release);
     }
     for (OutputNode* observer : input.observers_) {
       for (const OutputNode::Connection& connection : observer->connections_) {

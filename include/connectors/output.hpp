@@ -1,5 +1,6 @@
 #pragma once
 
+#include <connectors/detail/cache_slot.hpp>
 #include <connectors/detail/member.hpp>
 #include <connectors/detail/node.hpp>
 #include <connectors/detail/user_call.hpp>
@@ -45,8 +46,12 @@ class Output final : public detail::OutputNode {
   /// The result: cached if valid, otherwise computed with this output's
   /// executor (user methods run where their flags and the executor say).
   R operator()() {
+    if constexpr (detail::CacheSlot<R>::lock_free) {
+      // A cache hit takes no lock: the value is published atomically.
+      if (valid_.load(std::memory_order_acquire)) return cache_.load();
+    }
     detail::OperationScope scope{*this};
-    if (valid_) return *cache_;
+    if (valid_.load(std::memory_order_relaxed)) return cache_.load();
     std::shared_ptr<Executor> executor = this->executor();
     detail::Operation operation{*executor, &scope};
     std::optional<R> result;
@@ -78,7 +83,7 @@ class Output final : public detail::OutputNode {
     if (running_) co_return;
     detail::RunningFlag running{running_};
     try {
-      if (!valid_ && pending_announcements_ > 0) {
+      if (!valid_.load(std::memory_order_relaxed) && pending_announcements_ > 0) {
         // Pull every observed input with a pending change, then wait until
         // all of them notified or cancelled.
         if (detail::InputNode* sole = sole_announcer()) {
@@ -87,24 +92,26 @@ class Output final : public detail::OutputNode {
           co_await request_announcers(operation);
         }
         co_await computable_.wait(pending_announcements_ == 0);
-        if (valid_) {
+        if (valid_.load(std::memory_order_relaxed)) {
           // Every announced change was cancelled: the cached value holds. Only
           // connections that never got it receive it (SPEC A14).
-          if (caller != nullptr) caller->emplace(*cache_);
-          std::vector<detail::InputNode*> pulling = push(*cache_, true);
+          const R cached = cache_.load();
+          if (caller != nullptr) caller->emplace(cached);
+          std::vector<detail::InputNode*> pulling = push(cached, true);
           if (!pulling.empty()) co_await detail::request_all(operation, std::move(pulling));
           co_return;
         }
       }
-      if (valid_) {
-        if (caller != nullptr) caller->emplace(*cache_);
-        std::vector<detail::InputNode*> pulling = push(*cache_, false);
+      if (valid_.load(std::memory_order_relaxed)) {
+        const R cached = cache_.load();
+        if (caller != nullptr) caller->emplace(cached);
+        std::vector<detail::InputNode*> pulling = push(cached, false);
         if (!pulling.empty()) co_await detail::request_all(operation, std::move(pulling));
         co_return;
       }
       R result = co_await detail::user_call<R>(operation, parallelization_, [this]() -> R { return invoke_(owner_, getter_); });
       if (caching_) {
-        cache_.emplace(result);
+        cache_.store(result);
         mark_computed();
       }
       std::vector<detail::InputNode*> pulling = push(result, false);
@@ -133,7 +140,7 @@ class Output final : public detail::OutputNode {
   void* owner_;
   detail::ErasedMember getter_;
   R (*invoke_)(void*, const detail::ErasedMember&);
-  std::optional<R> cache_;
+  detail::CacheSlot<R> cache_;
 };
 
 }  // namespace connectors

@@ -7,6 +7,7 @@
 #include <connectors/flags.hpp>
 #include <connectors/task.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -68,7 +69,7 @@ class OutputNode : public NodeBase {
 
   virtual Task<void> request(Operation& operation) = 0;
 
-  bool valid() const noexcept { return valid_; }
+  bool valid() const noexcept { return valid_.load(std::memory_order_acquire); }
   bool caching() const noexcept { return caching_; }
   Parallelization parallelization() const noexcept { return parallelization_; }
   void set_parallelization(Parallelization parallelization);
@@ -116,7 +117,9 @@ class OutputNode : public NodeBase {
   WaitList computable_;
   std::uint32_t pending_announcements_ = 0;
   Parallelization parallelization_ = Parallelization::THREAD;
-  bool valid_ = false;
+  // Written under the network lock; read without it by the cache-hit path of
+  // outputs whose value can be published atomically (see Output::operator()).
+  std::atomic<bool> valid_{false};
   bool observed_has_changed_ = true;
   bool caching_ = true;
   bool running_ = false;
