@@ -1,0 +1,77 @@
+// docs/connectors.md — declaring, connecting, calling, disconnecting.
+#include <connectors/connectors.hpp>
+
+#include <cstdio>
+#include <stdexcept>
+
+namespace {
+int failures = 0;
+void check(bool ok, const char* what) {
+  if (!ok) {
+    std::fprintf(stderr, "FAILED: %s\n", what);
+    ++failures;
+  }
+}
+#define CHECK(x) check((x), #x)
+
+template <class E, class F>
+bool throws(F f) {
+  try {
+    f();
+  } catch (const E&) {
+    return true;
+  } catch (...) {
+  }
+  return false;
+}
+
+// --- a processing class
+class TimesTwo {
+ public:
+  explicit TimesTwo(double value = 0.0) : value_{value} {}
+
+  connectors::Output<double> get_double{this, &TimesTwo::compute};
+  connectors::Input<double> set_value{this, &TimesTwo::store, get_double};  // observers follow
+
+  int computations = 0;
+
+ private:
+  double compute() {
+    ++computations;
+    return 2.0 * value_;
+  }
+  void store(double value) { value_ = value; }
+  double value_;
+};
+// ---
+}  // namespace
+
+int main() {
+  // --- connect and call
+  TimesTwo d1, d2;
+  d2.set_value.connect(d1.get_double);  // or: d1.get_double.connect(d2.set_value)
+  CHECK(d2.get_double() == 0.0);        // pulls d1, then computes d2
+  d1.set_value(2.0);                    // runs the setter now; d2 is only invalidated
+  CHECK(d2.computations == 1);
+  CHECK(d2.get_double() == 8.0);        // recomputes what is stale
+  CHECK(d2.get_double() == 8.0);        // cached: nothing runs
+  CHECK(d1.computations == 2 && d2.computations == 2);
+  // ---
+
+  // --- one source, no duplicates, no cycles
+  TimesTwo d3;
+  d2.set_value.connect(d1.get_double);  // the same connection again: a no-op
+  CHECK(d1.get_double.connections().size() == 1);
+  CHECK(throws<connectors::ConnectionError>([&] { d2.set_value.connect(d3.get_double); }));  // second source
+  CHECK(throws<connectors::CycleError>([&] { d1.set_value.connect(d2.get_double); }));     // d2 depends on d1
+  CHECK(throws<connectors::ConnectionError>([&] { d3.set_value.disconnect(d1.get_double); }));  // not connected
+  // ---
+
+  // --- disconnect keeps the last value
+  d1.set_value(3.0);                       // announced to d2, not applied yet
+  d2.set_value.disconnect(d1.get_double);  // applies the pending change first
+  d1.set_value(100.0);                     // no longer reaches d2
+  CHECK(d2.get_double() == 12.0);
+  // ---
+  return failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,64 @@
+// docs/laziness-and-caching.md — when each laziness pulls by itself.
+#include <connectors/connectors.hpp>
+
+#include <array>
+#include <cstdio>
+
+namespace {
+int failures = 0;
+void check(bool ok, const char* what) {
+  if (!ok) {
+    std::fprintf(stderr, "FAILED: %s\n", what);
+    ++failures;
+  }
+}
+#define CHECK(x) check((x), #x)
+
+using connectors::Laziness;
+
+class Source {
+ public:
+  connectors::Output<int> output{this, &Source::read};
+  connectors::Input<int> input{this, &Source::write, output};
+
+ private:
+  int read() const { return value_; }
+  void write(int value) { value_ = value; }
+  int value_ = 0;
+};
+
+class Sink {  // an input without observers
+ public:
+  connectors::Input<int> input{this, &Sink::write};
+  int runs = 0;
+
+ private:
+  void write(int) { ++runs; }
+};
+
+// How often the sink's setter has run after: connecting, a direct call
+// upstream, and a pull of the source by someone else.
+std::array<int, 3> runs_with(Laziness laziness) {
+  Source source;
+  Sink sink;
+  sink.input.set_laziness(laziness);
+  std::array<int, 3> runs{};
+  sink.input.connect(source.output);
+  runs[0] = sink.runs;
+  source.input(1);
+  runs[1] = sink.runs;
+  source.output();  // computes (or serves its cache) and pushes to all connections
+  runs[2] = sink.runs;
+  return runs;
+}
+}  // namespace
+
+int main() {
+  // --- laziness
+  CHECK((runs_with(Laziness::ON_REQUEST) == std::array{0, 0, 0}));   // never by itself
+  CHECK((runs_with(Laziness::ON_NOTIFY) == std::array{0, 0, 1}));    // when a value is pushed
+  CHECK((runs_with(Laziness::ON_ANNOUNCE) == std::array{0, 1, 1}));  // on a change upstream
+  CHECK((runs_with(Laziness::ON_CONNECT) == std::array{1, 2, 2}));   // ... and on connecting
+  // ---
+  return failures == 0 ? 0 : 1;
+}
