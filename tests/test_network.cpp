@@ -340,6 +340,34 @@ TEST_F(Network, SeveralUserThreadsUseOneNetwork) {
   EXPECT_EQ(inconsistent.load(), 0);
 }
 
+TEST_F(Network, LockFreeCacheHitsRaceWithAWriter) {
+  // Output<long> is read without the network lock on a cache hit; a writer
+  // thread keeps invalidating and recomputing it. Readers see only values the
+  // output really had (TSan checks the publication).
+  Pass head, tail;
+  tail.input.connect(head.output);
+  head.input(0);
+  ASSERT_EQ(tail.output(), 2);
+  std::atomic<bool> stop{false};
+  std::atomic<int> impossible{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 3; ++r) {
+    readers.emplace_back([&] {
+      while (!stop.load()) {
+        const long value = tail.output();
+        if (value < 2 || value % 10 != 2) ++impossible;  // always 10k + 2
+      }
+    });
+  }
+  for (long i = 1; i <= 300; ++i) {
+    head.input(10 * i);
+    EXPECT_EQ(tail.output(), 10 * i + 2);
+  }
+  stop = true;
+  for (std::thread& reader : readers) reader.join();
+  EXPECT_EQ(impossible.load(), 0);
+}
+
 class ReEnter {
  public:
   Output<long> get_value{this, &ReEnter::read};
