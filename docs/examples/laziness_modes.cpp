@@ -47,7 +47,7 @@ std::array<int, 3> runs_with(Laziness laziness) {
   runs[0] = sink.runs;
   source.input(1);
   runs[1] = sink.runs;
-  source.output();  // computes (or serves its cache) and pushes to all connections
+  source.output();  // if stale: computes and pushes to all connections
   runs[2] = sink.runs;
   return runs;
 }
@@ -59,6 +59,20 @@ int main() {
   CHECK((runs_with(Laziness::ON_NOTIFY) == std::array{0, 0, 1}));    // when a value is pushed
   CHECK((runs_with(Laziness::ON_ANNOUNCE) == std::array{0, 1, 1}));  // on a change upstream
   CHECK((runs_with(Laziness::ON_CONNECT) == std::array{1, 2, 2}));   // ... and on connecting
+  // ---
+
+  // --- a cached value pushed again
+  Source source;
+  Sink on_notify;
+  on_notify.input.set_laziness(Laziness::ON_NOTIFY);
+  on_notify.input.connect(source.output);
+  source.input(1);
+  source.output();  // computes and pushes: the ON_NOTIFY setter runs
+  CHECK(on_notify.runs == 1);
+  Source late;
+  late.input.connect(source.output);
+  CHECK(late.output() == 1);    // served from source's cache, pushed to every connection
+  CHECK(on_notify.runs == 2);   // so the ON_NOTIFY setter ran again, with the same value
   // ---
   return failures == 0 ? 0 : 1;
 }
