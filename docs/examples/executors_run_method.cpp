@@ -33,7 +33,7 @@ int main() {
     auto [a, b] = co_await connectors::gather(
         executor->run_method(Parallelization::THREAD, &Integrator::integrate, integrator, 0),
         executor->run_method(Parallelization::THREAD, &Integrator::integrate, integrator, 1));
-    co_return a + b;  // both ran at once on the pool
+    co_return a + b;  // the two calls may run at once on the pool
   };
   double total = executor->run_coroutine(main_task());
   CHECK(total == 2.0);
