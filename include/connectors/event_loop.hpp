@@ -106,7 +106,8 @@ class EventLoop {
   }
 
   /// Runs `callback` soon on the loop. Loop thread only: from other threads use
-  /// call_soon_threadsafe. An exception from a callback ends the run with it.
+  /// call_soon_threadsafe. The first exception a callback throws does not cut
+  /// the run short: the run finishes its coroutine, then rethrows it.
   void call_soon(std::function<void()> callback);
 
   /// Runs `callback` soon on the loop; callable from any thread. Returns false

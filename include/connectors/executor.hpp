@@ -165,8 +165,10 @@ std::shared_ptr<Executor> executor(std::optional<int> threads = std::nullopt, st
 /// The executor shared by all connectors that were not given one; created on
 /// first use as executor().
 std::shared_ptr<Executor> default_executor();
-/// Replaces the default executor (null restores executor()). Connectors keep
-/// the executor they already resolved.
+/// Replaces the default executor (null restores executor()). Connectors
+/// without an executor of their own look the default up at every operation,
+/// so the replacement applies to them from their next operation on;
+/// operations already running keep the executor they started with.
 void set_default_executor(std::shared_ptr<Executor> executor);
 
 }  // namespace connectors
