@@ -24,8 +24,19 @@ class OutputNode;
 // executor that drives it (the one of the connector that started it) and the
 // scope that user methods report to.
 struct Operation {
+  Operation(Executor& executor, OperationScope* scope) noexcept
+      : executor(executor),
+        scope(scope),
+        placements{executor.effective_parallelization(Parallelization::SEQUENTIAL),
+                   executor.effective_parallelization(Parallelization::THREAD),
+                   executor.effective_parallelization(Parallelization::PROCESS)} {}
+
+  // Where the executor runs a method with `flag`; asked once per operation.
+  Parallelization placement(Parallelization flag) const noexcept { return placements[static_cast<int>(flag)]; }
+
   Executor& executor;
   OperationScope* scope;
+  Parallelization placements[3];
 };
 
 // Inputs that pull by themselves after an announcement (SPEC 2.12).

@@ -23,7 +23,7 @@ class UserCall {
   UserCall& operator=(const UserCall&) = delete;
 
   bool await_ready() {
-    if (operation_.executor.effective_parallelization(parallelization_) != Parallelization::SEQUENTIAL) return false;
+    if (operation_.placement(parallelization_) != Parallelization::SEQUENTIAL) return false;
     capture_into(result_, [this]() -> R { return run(); });
     return true;
   }
