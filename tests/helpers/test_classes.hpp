@@ -42,6 +42,12 @@ class Simple : public Logged {
  public:
   explicit Simple(CallLogger* logger = nullptr) : Logged(logger) {}
 
+  // The state a worker process needs (PROCESS getters run on a copy).
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(value_);
+  }
+
   Output<Value> get_value{this, &Simple::read};
   Input<Value> set_value{this, &Simple::write, get_value};
 

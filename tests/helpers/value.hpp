@@ -5,6 +5,7 @@
 // (SPEC A22).
 
 #include <cstddef>
+#include <cstdint>
 #include <ostream>
 #include <string>
 #include <type_traits>
@@ -57,6 +58,35 @@ class Value {
   const List& as_list() const { return std::get<List>(data_); }
 
   friend bool operator==(const Value& a, const Value& b) { return a.data_ == b.data_; }
+
+  // Values travel to worker processes (cereal). An object identity travels as
+  // its address: it is only compared, never dereferenced.
+  template <class Archive>
+  void save(Archive& archive) const {
+    const auto index = static_cast<unsigned>(data_.index());
+    archive(index);
+    switch (index) {
+      case 1: archive(std::get<bool>(data_)); break;
+      case 2: archive(std::get<double>(data_)); break;
+      case 3: archive(std::get<std::string>(data_)); break;
+      case 4: archive(std::get<List>(data_)); break;
+      case 5: archive(reinterpret_cast<std::uintptr_t>(std::get<const void*>(data_))); break;
+      default: break;
+    }
+  }
+  template <class Archive>
+  void load(Archive& archive) {
+    unsigned index = 0;
+    archive(index);
+    switch (index) {
+      case 1: { bool v = false; archive(v); data_ = v; break; }
+      case 2: { double v = 0; archive(v); data_ = v; break; }
+      case 3: { std::string v; archive(v); data_ = std::move(v); break; }
+      case 4: { List v; archive(v); data_ = std::move(v); break; }
+      case 5: { std::uintptr_t v = 0; archive(v); data_ = reinterpret_cast<const void*>(v); break; }
+      default: data_ = std::monostate{}; break;
+    }
+  }
 
   friend std::ostream& operator<<(std::ostream& out, const Value& value) {
     std::visit(
