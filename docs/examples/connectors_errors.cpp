@@ -1,18 +1,12 @@
 // docs/connectors.md — exceptions from user methods.
 #include <connectors/connectors.hpp>
 
+#include "check.hpp"
+
 #include <cstdio>
 #include <stdexcept>
 
 namespace {
-int failures = 0;
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "FAILED: %s\n", what);
-    ++failures;
-  }
-}
-#define CHECK(x) check((x), #x)
 
 // --- a flaky block
 class Flaky {

@@ -1,6 +1,8 @@
 // docs/connectors.md — several user threads, nested operations, re-entrance.
 #include <connectors/connectors.hpp>
 
+#include "check.hpp"
+
 #include <atomic>
 #include <cstdio>
 #include <stdexcept>
@@ -8,14 +10,6 @@
 #include <vector>
 
 namespace {
-int failures = 0;
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "FAILED: %s\n", what);
-    ++failures;
-  }
-}
-#define CHECK(x) check((x), #x)
 
 class Block {
  public:

@@ -1,20 +1,14 @@
 // docs/executors.md — what throws what.
 #include <connectors/connectors.hpp>
 
+#include "check.hpp"
+
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
 
 namespace {
-int failures = 0;
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "FAILED: %s\n", what);
-    ++failures;
-  }
-}
-#define CHECK(x) check((x), #x)
 
 using connectors::Parallelization;
 using connectors::Task;

@@ -2,20 +2,14 @@
 // call_soon_threadsafe, run_until_complete, run_coroutines.
 #include <connectors/connectors.hpp>
 
+#include "check.hpp"
+
 #include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
 
 namespace {
-int failures = 0;
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "FAILED: %s\n", what);
-    ++failures;
-  }
-}
-#define CHECK(x) check((x), #x)
 
 using connectors::Future;
 using connectors::Task;

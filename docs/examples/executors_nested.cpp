@@ -2,19 +2,13 @@
 // thread: the blocked pool thread helps with the queued jobs.
 #include <connectors/connectors.hpp>
 
+#include "check.hpp"
+
 #include <atomic>
 #include <cstdio>
 #include <vector>
 
 namespace {
-int failures = 0;
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "FAILED: %s\n", what);
-    ++failures;
-  }
-}
-#define CHECK(x) check((x), #x)
 
 using connectors::Parallelization;
 using connectors::Task;

@@ -1,20 +1,14 @@
 // docs/executors.md — run_coroutine, run_method, gather and the dispatch table.
 #include <connectors/connectors.hpp>
 
+#include "check.hpp"
+
 #include <cstdio>
 #include <memory>
 #include <thread>
 #include <tuple>
 
 namespace {
-int failures = 0;
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "FAILED: %s\n", what);
-    ++failures;
-  }
-}
-#define CHECK(x) check((x), #x)
 
 using connectors::Parallelization;
 using connectors::Task;

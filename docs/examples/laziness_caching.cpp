@@ -1,19 +1,13 @@
 // docs/laziness-and-caching.md — caching on and off, and cancellations.
 #include <connectors/connectors.hpp>
 
+#include "check.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <utility>
 
 namespace {
-int failures = 0;
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "FAILED: %s\n", what);
-    ++failures;
-  }
-}
-#define CHECK(x) check((x), #x)
 
 class Source {
  public:

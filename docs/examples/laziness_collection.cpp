@@ -2,17 +2,11 @@
 // a non-lazy input runs its setter, not its observers' getters.
 #include <connectors/connectors.hpp>
 
+#include "check.hpp"
+
 #include <cstdio>
 
 namespace {
-int failures = 0;
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "FAILED: %s\n", what);
-    ++failures;
-  }
-}
-#define CHECK(x) check((x), #x)
 
 class Block {
  public:

@@ -1,18 +1,12 @@
 // docs/laziness-and-caching.md — when each laziness pulls by itself.
 #include <connectors/connectors.hpp>
 
+#include "check.hpp"
+
 #include <array>
 #include <cstdio>
 
 namespace {
-int failures = 0;
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "FAILED: %s\n", what);
-    ++failures;
-  }
-}
-#define CHECK(x) check((x), #x)
 
 using connectors::Laziness;
 

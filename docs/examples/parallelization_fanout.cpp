@@ -1,20 +1,14 @@
 // docs/parallelization.md — two getters of one request run at the same time.
 #include <connectors/connectors.hpp>
 
+#include "check.hpp"
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
 
 namespace {
-int failures = 0;
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "FAILED: %s\n", what);
-    ++failures;
-  }
-}
-#define CHECK(x) check((x), #x)
 
 // Both getters wait until the other one is running too (or give up).
 struct Rendezvous {

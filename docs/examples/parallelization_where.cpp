@@ -1,19 +1,13 @@
 // docs/parallelization.md — where user methods run.
 #include <connectors/connectors.hpp>
 
+#include "check.hpp"
+
 #include <cstdio>
 #include <memory>
 #include <thread>
 
 namespace {
-int failures = 0;
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "FAILED: %s\n", what);
-    ++failures;
-  }
-}
-#define CHECK(x) check((x), #x)
 
 using connectors::Parallelization;
 
