@@ -8,4 +8,7 @@
 #include <connectors/flags.hpp>
 #include <connectors/future.hpp>
 #include <connectors/gather.hpp>
+#include <connectors/init.hpp>
+#include <connectors/process_executor.hpp>
+#include <connectors/process_traits.hpp>
 #include <connectors/task.hpp>
