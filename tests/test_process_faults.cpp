@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -251,6 +252,50 @@ TEST(ProcessFaults, NoLeakedDescriptorsAndNoLeftoverProcessesAfterManyCalls) {
   const auto processes_after = connectors::testing::descendants(self);
   EXPECT_EQ(processes_after.size(), processes_before.size());
   for (const auto& [pid, state] : processes_after) EXPECT_NE(state, 'Z') << "zombie " << pid;
+}
+
+}  // namespace
+
+#include <spawn.h>
+#include <sys/wait.h>
+
+extern char** environ;
+
+namespace {
+
+TEST(ProcessFaults, NoWorkerOutlivesAKilledParent) {
+  int out[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  char* arguments[] = {const_cast<char*>(CONNECTORS_ORPHAN_HELPER), nullptr};
+  pid_t helper = 0;
+  ASSERT_EQ(::posix_spawn(&helper, CONNECTORS_ORPHAN_HELPER, &actions, nullptr, arguments, environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out[1]);
+  std::string said;
+  char buffer[64];
+  ssize_t got = 0;
+  while (said.find("ready") == std::string::npos && (got = ::read(out[0], buffer, sizeof buffer)) > 0) {
+    said.append(buffer, static_cast<std::size_t>(got));
+  }
+  ::close(out[0]);
+  ASSERT_NE(said.find("ready"), std::string::npos);
+  // The fork server and two busy workers.
+  const auto below = connectors::testing::descendants(helper);
+  EXPECT_EQ(below.size(), 3U);
+  ::kill(helper, SIGKILL);
+  ::waitpid(helper, nullptr, 0);
+  // Generous: the death signals arrive within milliseconds.
+  const auto give_up = std::chrono::steady_clock::now() + 20s;
+  bool all_ended = false;
+  while (!all_ended && std::chrono::steady_clock::now() < give_up) {
+    all_ended = true;
+    for (const auto& [pid, state] : below) all_ended = all_ended && connectors::testing::process_ended(pid);
+    if (!all_ended) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(all_ended);
 }
 
 }  // namespace
