@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 
 namespace connectors::detail {
@@ -35,10 +36,18 @@ int fork_server_socket() noexcept;
 // returns. `server` is the fork server's pid.
 [[noreturn]] void run_worker(UniqueFd socket, pid_t server);
 
-// Frames on a worker connection: this header, then `size` bytes.
+// Frames on a worker connection: this header, then `size` bytes; or, for a
+// reply with `in_memory_file` set, no bytes on the socket: the header carries
+// a memory file (SCM_RIGHTS) whose first `size` bytes are the payload.
 struct FrameHeader {
+  static constexpr std::uint64_t in_memory_file = 1;
   std::uint64_t size = 0;
-  std::uint64_t reserved = 0;
+  std::uint64_t flags = 0;
 };
+
+// Replies from this size on travel in a memory file: the worker serializes
+// straight into shared pages and the parent maps them, instead of both
+// copying everything through the socket.
+inline constexpr std::size_t memory_file_threshold = 256 * 1024;
 
 }  // namespace connectors::detail

@@ -1,6 +1,7 @@
 // The loop of a worker process: read a request, run it, send the reply.
 
 #include "fork_server.hpp"
+#include "reply_sink.hpp"
 
 #include <connectors/detail/byte_streams.hpp>
 #include <connectors/detail/process_call.hpp>
@@ -13,8 +14,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <istream>
 #include <ostream>
@@ -38,32 +41,52 @@ bool read_exactly(int socket, char* data, std::size_t size) {
   return true;
 }
 
-bool write_frame(int socket, const std::string& payload) {
-  FrameHeader header{payload.size(), 0};
-  iovec parts[2] = {{&header, sizeof header}, {const_cast<char*>(payload.data()), payload.size()}};
-  std::size_t skip = 0;
-  const std::size_t total = sizeof header + payload.size();
-  while (skip < total) {
-    iovec remaining[2];
-    int count = 0;
-    std::size_t offset = skip;
-    for (const iovec& part : parts) {
-      if (offset >= part.iov_len) {
-        offset -= part.iov_len;
-        continue;
-      }
-      remaining[count++] = {static_cast<char*>(part.iov_base) + offset, part.iov_len - offset};
-      offset = 0;
-    }
-    msghdr message{};
-    message.msg_iov = remaining;
-    message.msg_iovlen = static_cast<std::size_t>(count);
+bool send_all(int socket, msghdr& message, std::size_t total) {
+  std::size_t sent_total = 0;
+  while (sent_total < total) {
     const ssize_t sent = ::sendmsg(socket, &message, MSG_NOSIGNAL);
     if (sent < 0 && errno == EINTR) continue;
     if (sent <= 0) return false;
-    skip += static_cast<std::size_t>(sent);
+    sent_total += static_cast<std::size_t>(sent);
+    // Only the first sendmsg carries the descriptor; skip what was sent.
+    message.msg_control = nullptr;
+    message.msg_controllen = 0;
+    auto left = static_cast<std::size_t>(sent);
+    while (left > 0 && message.msg_iovlen > 0) {
+      iovec& part = message.msg_iov[0];
+      const std::size_t taken = std::min(left, part.iov_len);
+      part.iov_base = static_cast<char*>(part.iov_base) + taken;
+      part.iov_len -= taken;
+      left -= taken;
+      if (part.iov_len == 0) {
+        ++message.msg_iov;
+        --message.msg_iovlen;
+      }
+    }
   }
   return true;
+}
+
+bool write_reply(int socket, const ReplySink& reply) {
+  FrameHeader header{reply.size(), reply.in_memory_file() ? FrameHeader::in_memory_file : 0};
+  iovec parts[2] = {{&header, sizeof header}, {const_cast<char*>(reply.small().data()), reply.small().size()}};
+  msghdr message{};
+  message.msg_iov = parts;
+  message.msg_iovlen = reply.in_memory_file() ? 1 : 2;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  if (reply.in_memory_file()) {
+    std::memset(control, 0, sizeof control);
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    cmsghdr* fd_part = CMSG_FIRSTHDR(&message);
+    fd_part->cmsg_level = SOL_SOCKET;
+    fd_part->cmsg_type = SCM_RIGHTS;
+    fd_part->cmsg_len = CMSG_LEN(sizeof(int));
+    const int fd = reply.file();
+    std::memcpy(CMSG_DATA(fd_part), &fd, sizeof fd);
+  }
+  const std::size_t total = sizeof header + (reply.in_memory_file() ? 0 : reply.small().size());
+  return send_all(socket, message, total);
 }
 
 std::string current_exception_type() {
@@ -71,16 +94,15 @@ std::string current_exception_type() {
   return type != nullptr ? demangle(type->name()) : std::string{"unknown exception"};
 }
 
-void write_error(std::string& reply, ReplyStatus status, const std::string& first, const std::string* second) {
+void write_error(ReplySink& reply, ReplyStatus status, const std::string& first, const std::string* second) {
   reply.clear();
-  StringSink sink{reply};
-  std::ostream stream{&sink};
+  std::ostream stream{&reply};
   cereal::BinaryOutputArchive out{stream};
   out(static_cast<std::uint8_t>(status), first);
   if (second != nullptr) out(*second);
 }
 
-void run_request(const std::string& request, std::string& reply) {
+void run_request(const std::string& request, ReplySink& reply) {
   reply.clear();
   try {
     ByteSource source{request.data(), request.size()};
@@ -96,8 +118,8 @@ void run_request(const std::string& request, std::string& reply) {
       write_error(reply, ReplyStatus::failure, error.what(), nullptr);
       return;
     }
-    StringSink sink{reply};
-    std::ostream out_stream{&sink};
+    std::ostream out_stream{&reply};
+    out_stream.exceptions(std::ios::badbit);
     cereal::BinaryOutputArchive out{out_stream};
     invoker(in, out);
   } catch (const std::exception& error) {
@@ -115,7 +137,7 @@ void run_worker(UniqueFd socket, pid_t server) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != server) ::_exit(0);
   std::string request;
-  std::string reply;
+  ReplySink reply{memory_file_threshold};
   for (;;) {
     FrameHeader header;
     if (!read_exactly(socket.get(), reinterpret_cast<char*>(&header), sizeof header)) ::_exit(0);
@@ -124,11 +146,11 @@ void run_worker(UniqueFd socket, pid_t server) {
     run_request(request, reply);
     // What the method printed must not be lost when the worker is killed.
     std::fflush(nullptr);
-    if (!write_frame(socket.get(), reply)) ::_exit(0);
-    // A huge payload should not pin its memory until the next call.
-    constexpr std::size_t keep = 16 << 20;
-    if (request.capacity() > keep) std::string{}.swap(request);
-    if (reply.capacity() > keep) std::string{}.swap(reply);
+    if (!write_reply(socket.get(), reply)) ::_exit(0);
+    // A huge payload should not pin its memory until the next call; the
+    // parent holds its own mapping of a reply file.
+    reply.clear();
+    if (request.capacity() > (16U << 20)) std::string{}.swap(request);
   }
 }
 

@@ -71,6 +71,7 @@ struct Worker {
   FrameHeader in_header;
   std::size_t received = 0;
   ByteBuffer reply;
+  UniqueFd reply_file;
   Clock::time_point deadline = never;
   long long timeout_ms = -1;
   bool timed_out = false;
@@ -369,9 +370,7 @@ class Supervisor {
   void start(Worker& worker, ProcessJob& job) {
     worker.job = &job;
     worker.out_header = FrameHeader{job.request.size(), 0};
-    worker.sent = 0;
-    worker.received = 0;
-    worker.reply = ByteBuffer{};
+    reset_exchange(worker);
     worker.timed_out = false;
     worker.timeout_ms = worker.pool->timeout_ms.load(std::memory_order_relaxed);
     worker.deadline = worker.timeout_ms >= 0 ? Clock::now() + std::chrono::milliseconds{worker.timeout_ms} : never;
@@ -405,23 +404,28 @@ class Supervisor {
   }
 
   void receive_some(Worker& worker) {
+    const std::size_t header_size = sizeof worker.in_header;
     while (worker.socket.valid()) {
-      char* target = nullptr;
-      std::size_t wanted = 0;
-      const std::size_t header_size = sizeof worker.in_header;
       if (worker.received < header_size) {
-        target = reinterpret_cast<char*>(&worker.in_header) + worker.received;
-        wanted = header_size - worker.received;
-      } else {
-        const std::size_t offset = worker.received - header_size;
-        target = worker.reply.data.get() + offset;
-        wanted = worker.reply.size - offset;
-      }
-      ssize_t got = 0;
-      if (wanted > 0) {
-        got = ::recv(worker.socket.get(), target, wanted, MSG_DONTWAIT);
+        // The header may carry a memory file; recvmsg takes it with the bytes.
+        iovec part{reinterpret_cast<char*>(&worker.in_header) + worker.received, header_size - worker.received};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+        msghdr message{};
+        message.msg_iov = &part;
+        message.msg_iovlen = 1;
+        message.msg_control = control;
+        message.msg_controllen = sizeof control;
+        const ssize_t got = ::recvmsg(worker.socket.get(), &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
         if (got < 0 && errno == EINTR) continue;
         if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        for (cmsghdr* fd_part = got > 0 ? CMSG_FIRSTHDR(&message) : nullptr; fd_part != nullptr;
+             fd_part = CMSG_NXTHDR(&message, fd_part)) {
+          if (fd_part->cmsg_level == SOL_SOCKET && fd_part->cmsg_type == SCM_RIGHTS) {
+            int fd = -1;
+            std::memcpy(&fd, CMSG_DATA(fd_part), sizeof fd);
+            worker.reply_file.reset(fd);
+          }
+        }
         if (got <= 0) {
           hang_up(worker);
           return;
@@ -432,22 +436,63 @@ class Supervisor {
           return;
         }
         worker.received += static_cast<std::size_t>(got);
+        if (worker.received < header_size) continue;
+        if ((worker.in_header.flags & FrameHeader::in_memory_file) != 0) {
+          finish_from_file(worker);
+          return;
+        }
+        worker.reply = ByteBuffer::allocate(worker.in_header.size);
       }
-      if (worker.received == header_size && worker.reply.data == nullptr) {
-        worker.reply.size = worker.in_header.size;
-        worker.reply.data.reset(new char[std::max<std::size_t>(worker.reply.size, 1)]);
+      const std::size_t offset = worker.received - header_size;
+      const std::size_t wanted = worker.reply.size() - offset;
+      if (wanted > 0) {
+        const ssize_t got = ::recv(worker.socket.get(), worker.reply.data() + offset, wanted, MSG_DONTWAIT);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        if (got <= 0) {
+          hang_up(worker);
+          return;
+        }
+        worker.received += static_cast<std::size_t>(got);
       }
-      if (worker.received >= header_size && worker.received == header_size + worker.reply.size) {
-        ProcessJob& job = *std::exchange(worker.job, nullptr);
-        job.reply = std::move(worker.reply);
-        worker.reply = ByteBuffer{};
-        worker.received = 0;
-        worker.sent = 0;
-        worker.deadline = never;
-        complete(job);
+      if (worker.received == header_size + worker.reply.size()) {
+        finish(worker, std::move(worker.reply));
         return;
       }
     }
+  }
+
+  void finish_from_file(Worker& worker) {
+    if (!worker.reply_file.valid()) {
+      kill(worker);  // the worker promised a file and sent none
+      return;
+    }
+    ByteBuffer reply;
+    try {
+      reply = ByteBuffer::map(worker.reply_file.get(), worker.in_header.size);
+    } catch (const std::exception& error) {
+      worker.reply_file.reset();
+      fail(*std::exchange(worker.job, nullptr), std::string{"connectors: could not map a reply: "} + error.what());
+      reset_exchange(worker);
+      return;
+    }
+    worker.reply_file.reset();
+    finish(worker, std::move(reply));
+  }
+
+  void finish(Worker& worker, ByteBuffer reply) {
+    ProcessJob& job = *std::exchange(worker.job, nullptr);
+    job.reply = std::move(reply);
+    reset_exchange(worker);
+    complete(job);
+  }
+
+  static void reset_exchange(Worker& worker) {
+    worker.reply = ByteBuffer{};
+    worker.reply_file.reset();
+    worker.received = 0;
+    worker.sent = 0;
+    worker.deadline = never;
   }
 
   void hang_up(Worker& worker) {

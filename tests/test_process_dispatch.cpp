@@ -159,7 +159,11 @@ class Power {
   }
   std::map<std::string, std::vector<int>> table(int n) const {
     std::map<std::string, std::vector<int>> result;
-    for (int i = 0; i < n; ++i) result["k" + std::to_string(i)] = std::vector<int>(static_cast<std::size_t>(i), i);
+    for (int i = 0; i < n; ++i) {
+      std::string key{"k"};
+      key += std::to_string(i);  // not "k" + ...: g++ 12 -O3 gives a false -Wrestrict there
+      result[key] = std::vector<int>(static_cast<std::size_t>(i), i);
+    }
     return result;
   }
   void nothing() const {}

@@ -60,7 +60,10 @@ struct Faulty {
     // The default action, also where a sanitizer would catch the signal and
     // report instead of dying of it.
     std::signal(SIGSEGV, SIG_DFL);
-    *reinterpret_cast<volatile int*>(std::uintptr_t{16}) = 1;
+    // An unmapped address the compiler cannot see through (a literal one
+    // draws -Warray-bounds, a null one a sanitizer report instead of a fault).
+    volatile std::uintptr_t address = 16;
+    *reinterpret_cast<volatile int*>(address) = 1;
     return 0;
   }
   int abort() const { std::abort(); }

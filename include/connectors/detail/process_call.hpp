@@ -117,6 +117,17 @@ Callable load_callable(cereal::BinaryInputArchive& in) {
   }
 }
 
+// The same object, but the optimiser no longer knows which one. A pointer to
+// member function rebuilt from bytes might, as far as g++ can tell, be virtual,
+// and g++ -O3 then warns that reading a vtable pointer from a non-polymorphic
+// owner is out of bounds (-Warray-bounds, -Wrestrict false positives).
+template <class T>
+T& opaque(T& object) noexcept {
+  T* pointer = &object;
+  asm("" : "+r"(pointer));
+  return *pointer;
+}
+
 // The worker side of one method signature. Its own address identifies it in
 // the request (see CodeAddress), so nothing has to be registered.
 template <class Callable, class Owner, class R, class... Args>
@@ -127,10 +138,11 @@ void invoke_in_worker(cereal::BinaryInputArchive& in, cereal::BinaryOutputArchiv
   std::tuple<Args...> args;
   std::apply([&](Args&... arg) { (in(arg), ...); }, args);
   if constexpr (std::is_void_v<R>) {
-    std::apply([&](Args&... arg) { std::invoke(callable, owner, std::move(arg)...); }, args);
+    std::apply([&](Args&... arg) { std::invoke(callable, opaque(owner), std::move(arg)...); }, args);
     out(static_cast<std::uint8_t>(ReplyStatus::value));
   } else {
-    R result = std::apply([&](Args&... arg) -> R { return std::invoke(callable, owner, std::move(arg)...); }, args);
+    R result =
+        std::apply([&](Args&... arg) -> R { return std::invoke(callable, opaque(owner), std::move(arg)...); }, args);
     out(static_cast<std::uint8_t>(ReplyStatus::value));
     out(result);
   }
@@ -166,8 +178,8 @@ std::string make_request(const Callable& callable, Owner& owner, const Args&... 
 // Turns a worker's reply into the call's result or exception.
 template <class R>
 R decode_reply(const ByteBuffer& reply) {
-  if (reply.size == 0) throw WorkerError("connectors: empty reply from a worker process");
-  ByteSource source{reply.data.get(), reply.size};
+  if (reply.size() == 0) throw WorkerError("connectors: empty reply from a worker process");
+  ByteSource source{reply.data(), reply.size()};
   std::istream stream{&source};
   cereal::BinaryInputArchive in{stream};
   std::uint8_t status = 0;

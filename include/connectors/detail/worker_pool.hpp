@@ -8,15 +8,46 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace connectors::detail {
 
-// Bytes received from a worker, without the zero-filling a std::string resize
-// would cost on a large result.
-struct ByteBuffer {
-  std::unique_ptr<char[]> data;
-  std::size_t size = 0;
+// A reply received from a worker: bytes read from its socket (allocated
+// without the zero-filling a std::string resize would cost), or a large reply
+// mapped read-only from the memory file the worker wrote it into.
+class ByteBuffer {
+ public:
+  ByteBuffer() noexcept = default;
+  ByteBuffer(ByteBuffer&& other) noexcept
+      : data_(std::exchange(other.data_, nullptr)),
+        size_(std::exchange(other.size_, 0)),
+        mapped_(std::exchange(other.mapped_, false)) {}
+  ByteBuffer& operator=(ByteBuffer&& other) noexcept {
+    if (this != &other) {
+      release();
+      data_ = std::exchange(other.data_, nullptr);
+      size_ = std::exchange(other.size_, 0);
+      mapped_ = std::exchange(other.mapped_, false);
+    }
+    return *this;
+  }
+  ~ByteBuffer() { release(); }
+
+  static ByteBuffer allocate(std::size_t size);
+  // Maps the first `size` bytes of `fd`; throws std::system_error.
+  static ByteBuffer map(int fd, std::size_t size);
+
+  char* data() noexcept { return data_; }
+  const char* data() const noexcept { return data_; }
+  std::size_t size() const noexcept { return size_; }
+
+ private:
+  void release() noexcept;
+
+  char* data_ = nullptr;
+  std::size_t size_ = 0;
+  bool mapped_ = false;
 };
 
 // One method call for a worker process. It lives in the awaiting coroutine's
