@@ -65,7 +65,7 @@ void BM_ProcessResult(benchmark::State& state) {
   executor.run_coroutine(body());
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
 }
-BENCHMARK(BM_ProcessResult)->Arg(1 << 20)->Arg(64 << 20)->Repetitions(3)->ReportAggregatesOnly(true)->UseRealTime();
+BENCHMARK(BM_ProcessResult)->Arg(1 << 20)->Arg(16 << 20)->Arg(64 << 20)->Repetitions(3)->ReportAggregatesOnly(true)->UseRealTime();
 
 long iterations_for_20ms() {
   static const long iterations = [] {

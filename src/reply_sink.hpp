@@ -9,21 +9,26 @@
 namespace connectors::detail {
 
 // Where a worker serializes a reply: memory while it is small, then a memory
-// file (memfd) mapped into the worker, which the parent maps in turn, so a
-// large result is copied once instead of through the socket.
+// file (memfd) that travels to the parent by SCM_RIGHTS and is mapped there,
+// so a large result crosses once instead of being copied through the socket.
+// The file is written with pwrite, not through a shared mapping: on the
+// measured machine populating a writable shared mapping page by page costs
+// more than the kernel's own copy.
 class ReplySink final : public std::streambuf {
  public:
   explicit ReplySink(std::size_t threshold) noexcept : threshold_(threshold) {}
   ReplySink(const ReplySink&) = delete;
   ReplySink& operator=(const ReplySink&) = delete;
-  ~ReplySink() override;
 
   // Forgets what was written (an error reply replaces a partial result).
-  void clear();
+  void clear() noexcept;
+  // Writes out what is still buffered; call before sending.
+  void finish();
 
   bool in_memory_file() const noexcept { return file_.valid(); }
-  std::size_t size() const noexcept { return in_memory_file() ? file_size_ : small_.size(); }
-  const std::string& small() const noexcept { return small_; }
+  std::size_t size() const noexcept { return in_memory_file() ? file_size_ + buffer_.size() : buffer_.size(); }
+  // The whole reply when it is small.
+  const std::string& bytes() const noexcept { return buffer_; }
   int file() const noexcept { return file_.get(); }
 
  protected:
@@ -31,14 +36,11 @@ class ReplySink final : public std::streambuf {
   int_type overflow(int_type character) override;
 
  private:
-  void reserve_file(std::size_t needed);
-  void unmap() noexcept;
+  void write_to_file(const char* data, std::size_t size);
 
   std::size_t threshold_;
-  std::string small_;
+  std::string buffer_;
   UniqueFd file_;
-  char* mapping_ = nullptr;
-  std::size_t capacity_ = 0;
   std::size_t file_size_ = 0;
 };
 

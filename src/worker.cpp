@@ -69,7 +69,7 @@ bool send_all(int socket, msghdr& message, std::size_t total) {
 
 bool write_reply(int socket, const ReplySink& reply) {
   FrameHeader header{reply.size(), reply.in_memory_file() ? FrameHeader::in_memory_file : 0};
-  iovec parts[2] = {{&header, sizeof header}, {const_cast<char*>(reply.small().data()), reply.small().size()}};
+  iovec parts[2] = {{&header, sizeof header}, {const_cast<char*>(reply.bytes().data()), reply.bytes().size()}};
   msghdr message{};
   message.msg_iov = parts;
   message.msg_iovlen = reply.in_memory_file() ? 1 : 2;
@@ -85,7 +85,7 @@ bool write_reply(int socket, const ReplySink& reply) {
     const int fd = reply.file();
     std::memcpy(CMSG_DATA(fd_part), &fd, sizeof fd);
   }
-  const std::size_t total = sizeof header + (reply.in_memory_file() ? 0 : reply.small().size());
+  const std::size_t total = sizeof header + (reply.in_memory_file() ? 0 : reply.bytes().size());
   return send_all(socket, message, total);
 }
 
@@ -146,6 +146,12 @@ void run_worker(UniqueFd socket, pid_t server) {
     run_request(request, reply);
     // What the method printed must not be lost when the worker is killed.
     std::fflush(nullptr);
+    try {
+      reply.finish();
+    } catch (const std::exception& error) {
+      const std::string message = error.what();
+      write_error(reply, ReplyStatus::exception, current_exception_type(), &message);
+    }
     if (!write_reply(socket.get(), reply)) ::_exit(0);
     // A huge payload should not pin its memory until the next call; the
     // parent holds its own mapping of a reply file.
