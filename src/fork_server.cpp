@@ -216,6 +216,9 @@ void init(int /*argc*/, char** /*argv*/) {
   const pid_t pid = ::fork();
   if (pid < 0) throw std::system_error(errno, std::generic_category(), "connectors::init: fork");
   if (pid == 0) {
+    // Workers are not the program: a process executor used inside a worker
+    // method must not mistake a stale descriptor number for the server.
+    detail::control_socket.store(-1);
     parent_end.reset();
     detail::run_fork_server(std::move(server_end), parent);
   }

@@ -348,3 +348,40 @@ TEST(ProcessDispatch, SeveralUserThreadsShareOneExecutor) {
 }
 
 }  // namespace
+
+namespace {
+
+// A worker is not the program: a process executor used inside a worker method
+// runs SEQUENTIAL and THREAD work but refuses PROCESS work (it cannot start
+// workers of its own), which comes back as a RemoteError.
+struct Nested {
+  template <class Archive>
+  void serialize(Archive&) {}
+  int inner() const { return static_cast<int>(::getpid()); }
+  int outer(int flag) const {
+    connectors::MultiprocessingExecutor executor{1};
+    Nested nested;
+    auto main = [&]() -> Task<int> {
+      co_return co_await executor.run_method(static_cast<Parallelization>(flag), &Nested::inner, nested);
+    };
+    return executor.run_coroutine(main());
+  }
+};
+
+TEST(ProcessDispatch, ProcessExecutorsInsideAWorker) {
+  MultiprocessingExecutor executor{1};
+  Nested nested;
+  auto call = [&](Parallelization flag) -> Task<int> {
+    co_return co_await executor.run_method(Parallelization::PROCESS, &Nested::outer, nested, static_cast<int>(flag));
+  };
+  const int worker = executor.run_coroutine(call(Parallelization::SEQUENTIAL));
+  EXPECT_NE(worker, static_cast<int>(::getpid()));
+  try {
+    executor.run_coroutine(call(Parallelization::PROCESS));
+    FAIL() << "no RemoteError";
+  } catch (const connectors::RemoteError& error) {
+    EXPECT_EQ(error.type_name(), "std::logic_error");
+  }
+}
+
+}  // namespace
