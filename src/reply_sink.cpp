@@ -1,10 +1,12 @@
 #include "reply_sink.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <system_error>
+#include <utility>
 
 namespace connectors::detail {
 
@@ -17,6 +19,12 @@ void ReplySink::clear() noexcept {
   file_.reset();
   file_size_ = 0;
   buffer_.clear();
+}
+
+void ReplySink::prepare_next(std::size_t size) noexcept {
+  UniqueFd file{::memfd_create("connectors-reply", MFD_CLOEXEC)};
+  if (!file.valid() || ::fallocate(file.get(), 0, 0, static_cast<off_t>(size)) != 0) return;
+  spare_ = std::move(file);
 }
 
 void ReplySink::write_to_file(const char* data, std::size_t size) {
@@ -43,7 +51,7 @@ std::streamsize ReplySink::xsputn(const char* data, std::streamsize count) {
       buffer_.append(data, size);
       return count;
     }
-    file_.reset(::memfd_create("connectors-reply", MFD_CLOEXEC));
+    file_ = spare_.valid() ? std::move(spare_) : UniqueFd{::memfd_create("connectors-reply", MFD_CLOEXEC)};
     if (!file_.valid()) throw std::system_error(errno, std::generic_category(), "connectors: memfd_create");
   }
   if (buffer_.size() + size < write_chunk) {

@@ -25,6 +25,11 @@ class ReplySink final : public std::streambuf {
   // Writes out what is still buffered; call before sending.
   void finish();
 
+  // After a large reply: allocates the next memory file now, while the
+  // worker is idle, so that the next large reply only has to copy its bytes
+  // (allocating shared pages costs more than copying into them).
+  void prepare_next(std::size_t size) noexcept;
+
   bool in_memory_file() const noexcept { return file_.valid(); }
   std::size_t size() const noexcept { return in_memory_file() ? file_size_ + buffer_.size() : buffer_.size(); }
   // The whole reply when it is small.
@@ -42,6 +47,7 @@ class ReplySink final : public std::streambuf {
   std::string buffer_;
   UniqueFd file_;
   std::size_t file_size_ = 0;
+  UniqueFd spare_;
 };
 
 }  // namespace connectors::detail
