@@ -151,6 +151,18 @@ class Supervisor {
     pool_closed_.wait(lock, [&] { return pool->closed; });
   }
 
+  void release(ByteBuffer&& buffer) noexcept {
+    try {
+      {
+        std::lock_guard lock{mutex_};
+        garbage_.push_back(std::move(buffer));
+      }
+      wake();
+    } catch (...) {
+      // Freed right here instead (buffer still owns it).
+    }
+  }
+
   std::vector<int> pids(const PoolRecord& pool) {
     std::lock_guard lock{mutex_};
     return pool.pids;
@@ -224,8 +236,10 @@ class Supervisor {
   void take_news() {
     std::vector<std::shared_ptr<PoolRecord>> news;
     std::vector<std::shared_ptr<PoolRecord>> closing;
+    std::vector<ByteBuffer> garbage;
     {
       std::lock_guard lock{mutex_};
+      garbage.swap(garbage_);
       news.swap(news_);
       for (auto& pool : news) {
         pool->listed = false;
@@ -581,6 +595,7 @@ class Supervisor {
   std::mutex mutex_;
   std::condition_variable pool_closed_;
   std::vector<std::shared_ptr<PoolRecord>> news_;
+  std::vector<ByteBuffer> garbage_;
   bool broken_ = false;
   std::string broken_reason_;
 
@@ -590,6 +605,12 @@ class Supervisor {
 };
 
 }  // namespace
+
+void release_in_background(ByteBuffer&& buffer) noexcept {
+  // Only mappings are worth the trip (the supervisor exists once a reply did).
+  if (buffer.mapped()) Supervisor::instance().release(std::move(buffer));
+  ByteBuffer dropped = std::move(buffer);
+}
 
 WorkerPool::WorkerPool(std::size_t max_workers)
     : max_workers_(max_workers), record_(std::make_shared<PoolRecord>(max_workers)) {}

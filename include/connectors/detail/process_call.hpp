@@ -234,6 +234,10 @@ class ProcessCall final : public ProcessJob {
   }
   R await_resume() {
     if (failure) std::rethrow_exception(failure);
+    struct Release {
+      ByteBuffer& reply;
+      ~Release() { release_in_background(std::move(reply)); }
+    } release{reply};
     return decode_reply<R>(reply);
   }
 

@@ -41,6 +41,7 @@ class ByteBuffer {
   char* data() noexcept { return data_; }
   const char* data() const noexcept { return data_; }
   std::size_t size() const noexcept { return size_; }
+  bool mapped() const noexcept { return mapped_; }
 
  private:
   void release() noexcept;
@@ -63,6 +64,10 @@ class ProcessJob : public ChannelNode {
  protected:
   ~ProcessJob() = default;
 };
+
+// Unmapping a large reply takes milliseconds; the supervisor thread does it
+// so that the caller's loop goes on at once. Small buffers are freed here.
+void release_in_background(ByteBuffer&& buffer) noexcept;
 
 struct PoolRecord;
 
