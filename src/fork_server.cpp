@@ -30,6 +30,7 @@ namespace detail {
 namespace {
 
 std::atomic<int> control_socket{-1};
+std::atomic<pid_t> server_pid{-1};
 
 // Threads of this process, from /proc/self/task.
 int count_threads() {
@@ -166,6 +167,7 @@ class ForkServer {
 }  // namespace
 
 int fork_server_socket() noexcept { return control_socket.load(std::memory_order_acquire); }
+pid_t fork_server_pid() noexcept { return server_pid.load(std::memory_order_acquire); }
 
 void run_fork_server(UniqueFd control, pid_t parent) {
   // Nothing may outlive the program: the server dies with the thread that
@@ -222,6 +224,7 @@ void init(int /*argc*/, char** /*argv*/) {
     parent_end.reset();
     detail::run_fork_server(std::move(server_end), parent);
   }
+  detail::server_pid.store(pid, std::memory_order_release);
   detail::control_socket.store(parent_end.release(), std::memory_order_release);
 }
 

@@ -28,6 +28,8 @@ struct ForkServerMessage {
 
 // The parent's end of the control socket; -1 when init() was not called.
 int fork_server_socket() noexcept;
+// The fork server's pid; -1 when init() was not called.
+pid_t fork_server_pid() noexcept;
 
 // Runs the fork server; never returns.
 [[noreturn]] void run_fork_server(UniqueFd control, pid_t parent);

@@ -574,6 +574,9 @@ class Supervisor {
       if (worker->job != nullptr) fail(*std::exchange(worker->job, nullptr), reason);
     }
     workers_.clear();
+    // The server closed its socket, so it is exiting: reap it (only it, never
+    // another child of the program). Its workers die with it (death signal).
+    if (fork_server_pid() > 0) ::waitpid(fork_server_pid(), nullptr, 0);
     exits_.clear();
     std::vector<std::shared_ptr<PoolRecord>> pools;
     pools.swap(pools_);

@@ -86,7 +86,10 @@ class Executor {
   /// worker process, as `parallelization` allows and this executor offers.
   /// Must be awaited in a coroutine that this executor runs; otherwise the
   /// await throws std::logic_error. Arguments are decay-copied into the task
-  /// (like std::thread); pass std::cref to share a large one.
+  /// (like std::thread); pass std::cref to share a large one. In a worker
+  /// process the method runs on a copy of the owner's state; types that cannot
+  /// travel (see process_traits.hpp) then throw std::invalid_argument, and a
+  /// program without connectors::init std::logic_error (docs/processes.md).
   template <class Method, class Owner, class... Args>
     requires std::invocable<Method, Owner&, std::decay_t<Args>...>
   Task<detail::method_result_t<Method, Owner, std::decay_t<Args>...>> run_method(Parallelization parallelization,
