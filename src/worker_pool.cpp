@@ -202,20 +202,22 @@ class Supervisor {
         watched.push_back({worker->socket.get(), events, 0});
         watched_workers.push_back(worker.get());
       }
+      const std::size_t first_worker = watched.size() - watched_workers.size();
+      const bool control_watched = first_worker == 2;
       const int ready = ::poll(watched.data(), watched.size(), poll_timeout());
       if (ready < 0 && errno != EINTR) continue;
       if (watched[0].revents != 0) {
         std::uint64_t count = 0;
         [[maybe_unused]] ssize_t got = ::read(wake_.get(), &count, sizeof count);
       }
-      const std::size_t first_worker = broken_ ? 1 : 2;
-      for (std::size_t i = 0; i < watched_workers.size(); ++i) {
+      // A break-down (the fork server gone) drops every worker: stop touching them.
+      for (std::size_t i = 0; i < watched_workers.size() && !broken_; ++i) {
         const short events = watched[first_worker + i].revents;
         Worker& worker = *watched_workers[i];
         if ((events & POLLOUT) != 0) send_some(worker);
-        if ((events & (POLLIN | POLLHUP | POLLERR)) != 0) receive_some(worker);
+        if ((events & (POLLIN | POLLHUP | POLLERR)) != 0 && !broken_) receive_some(worker);
       }
-      if (!broken_ && watched[1].revents != 0) read_control();
+      if (control_watched && !broken_ && watched[1].revents != 0) read_control();
       check_deadlines();
       handle_exits();
     }
@@ -250,6 +252,11 @@ class Supervisor {
     }
     for (auto& pool : news) {
       if (std::find(pools_.begin(), pools_.end(), pool) == pools_.end()) pools_.push_back(pool);
+      if (broken_) {
+        // Submitted before the break-down was known: no worker will come.
+        for (ProcessJob* job : pool->queue) fail(*job, broken_reason_);
+        pool->queue.clear();
+      }
     }
     for (auto& pool : closing) {
       if (!pool->close_handled) close_pool(pool);
@@ -260,14 +267,15 @@ class Supervisor {
     pool->close_handled = true;
     for (ProcessJob* job : pool->queue) fail(*job, "connectors: the executor was destroyed before the call ran");
     pool->queue.clear();
-    for (auto& worker : workers_) {
-      if (worker->pool != pool) continue;
-      if (worker->job != nullptr) {
-        fail(*std::exchange(worker->job, nullptr), "connectors: the executor was destroyed while the call was running");
+    for (std::size_t i = 0; i < workers_.size() && !broken_; ++i) {
+      Worker& worker = *workers_[i];
+      if (worker.pool != pool) continue;
+      if (worker.job != nullptr) {
+        fail(*std::exchange(worker.job, nullptr), "connectors: the executor was destroyed while the call was running");
       }
-      kill(*worker);
+      kill(worker);
     }
-    finish_close_if_done(pool);
+    if (!broken_) finish_close_if_done(pool);
   }
 
   void finish_close_if_done(const std::shared_ptr<PoolRecord>& pool) {
@@ -527,13 +535,14 @@ class Supervisor {
 
   void check_deadlines() {
     const Clock::time_point now = Clock::now();
-    for (auto& worker : workers_) {
-      if (worker->kill_sent || worker->reaped) continue;
-      if (worker->job != nullptr && now >= worker->deadline) {
-        worker->timed_out = true;
-        kill(*worker);
-      } else if (worker->hung_up && now >= worker->kill_at) {
-        kill(*worker);
+    for (std::size_t i = 0; i < workers_.size() && !broken_; ++i) {
+      Worker& worker = *workers_[i];
+      if (worker.kill_sent || worker.reaped) continue;
+      if (worker.job != nullptr && now >= worker.deadline) {
+        worker.timed_out = true;
+        kill(worker);
+      } else if (worker.hung_up && now >= worker.kill_at) {
+        kill(worker);
       }
     }
   }
@@ -548,6 +557,7 @@ class Supervisor {
       worker.reaped = true;
       // A reply sent just before the worker ended is still in the socket.
       if (worker.job != nullptr && worker.socket.valid()) receive_some(worker);
+      if (broken_) return;
       if (worker.job != nullptr) fail(*std::exchange(worker.job, nullptr), describe_end(worker, exit.value));
       std::shared_ptr<PoolRecord> pool = std::move(worker.pool);
       workers_.erase(found);
