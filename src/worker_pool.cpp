@@ -275,7 +275,7 @@ class Supervisor {
       }
       kill(worker);
     }
-    if (!broken_) finish_close_if_done(pool);
+    finish_close_if_done(pool);
   }
 
   void finish_close_if_done(const std::shared_ptr<PoolRecord>& pool) {
