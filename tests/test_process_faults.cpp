@@ -308,3 +308,71 @@ TEST(ProcessFaults, NoWorkerOutlivesAKilledParent) {
 }
 
 }  // namespace
+
+namespace {
+
+// State whose loading fails in the worker, or whose saving fails in the caller.
+struct Fragile {
+  bool fail_on_load = false;
+  bool fail_on_save = false;
+  template <class Archive>
+  void serialize(Archive& archive) {
+    if constexpr (std::is_same_v<Archive, cereal::BinaryOutputArchive>) {
+      if (fail_on_save) throw std::runtime_error("cannot save");
+    }
+    archive(fail_on_load, fail_on_save);
+    if constexpr (std::is_same_v<Archive, cereal::BinaryInputArchive>) {
+      if (fail_on_load) throw std::runtime_error("cannot load");
+    }
+  }
+  int pid() const { return static_cast<int>(::getpid()); }
+  std::uint64_t sum(const std::vector<unsigned char>& bytes) const {
+    return std::accumulate(bytes.begin(), bytes.end(), std::uint64_t{0});
+  }
+};
+
+TEST(ProcessFaults, SerializationFailuresOnEitherSideAreReportedAndTheWorkerStays) {
+  MultiprocessingExecutor executor{1};
+  Fragile fragile;
+  auto call = [&]() -> Task<int> { co_return co_await executor.run_method(Parallelization::PROCESS, &Fragile::pid, fragile); };
+  const int worker = executor.run_coroutine(call());
+  fragile.fail_on_load = true;
+  try {
+    executor.run_coroutine(call());
+    FAIL() << "no RemoteError";
+  } catch (const RemoteError& error) {
+    EXPECT_EQ(error.message(), "cannot load");
+  }
+  fragile.fail_on_load = false;
+  fragile.fail_on_save = true;
+  try {
+    executor.run_coroutine(call());
+    FAIL() << "no exception";
+  } catch (const std::runtime_error& error) {
+    EXPECT_STREQ(error.what(), "cannot save");
+  }
+  fragile.fail_on_save = false;
+  EXPECT_EQ(executor.run_coroutine(call()), worker);
+}
+
+TEST(ProcessFaults, AnArgumentLargerThanTheSocketBuffersArrivesIntact) {
+  MultiprocessingExecutor executor{1};
+  Fragile fragile;
+  std::vector<unsigned char> bytes(16U << 20);  // four times the socket buffers
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<unsigned char>(i * 7);
+  const std::uint64_t expected = std::accumulate(bytes.begin(), bytes.end(), std::uint64_t{0});
+  auto call = [&]() -> Task<std::uint64_t> {
+    co_return co_await executor.run_method(Parallelization::PROCESS, &Fragile::sum, fragile, std::cref(bytes).get());
+  };
+  EXPECT_EQ(executor.run_coroutine(call()), expected);
+}
+
+TEST(ProcessFaults, PointersToDataMembersTravel) {
+  MultiprocessingExecutor executor{1};
+  Faulty faulty;
+  faulty.value = 41;
+  auto call = [&]() -> Task<int> { co_return co_await executor.run_method(Parallelization::PROCESS, &Faulty::value, faulty); };
+  EXPECT_EQ(executor.run_coroutine(call()), 41);
+}
+
+}  // namespace
