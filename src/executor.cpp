@@ -1,5 +1,6 @@
 #include <connectors/detail/thread_pool.hpp>
 #include <connectors/executor.hpp>
+#include <connectors/process_executor.hpp>
 
 #include <mutex>
 #include <string>
@@ -59,16 +60,42 @@ ThreadingExecutor::~ThreadingExecutor() = default;
 
 std::size_t ThreadingExecutor::number_of_threads() const noexcept { return pool_->size(); }
 
+namespace {
+
+std::size_t positive_count(std::optional<int> count, const char* what) {
+  check_count(count, what);
+  if (count && *count == 0) throw std::invalid_argument(std::string(what) + " must be at least 1");
+  return count ? static_cast<std::size_t>(*count) : automatic_count();
+}
+
+}  // namespace
+
+MultiprocessingExecutor::MultiprocessingExecutor(std::optional<int> number_of_processes)
+    : workers_(std::make_unique<detail::WorkerPool>(
+          positive_count(number_of_processes, "MultiprocessingExecutor: number_of_processes"))) {}
+
+MultiprocessingExecutor::~MultiprocessingExecutor() = default;
+
+ThreadingMultiprocessingExecutor::ThreadingMultiprocessingExecutor(std::optional<int> number_of_threads,
+                                                                   std::optional<int> number_of_processes)
+    : threads_(std::make_unique<detail::ThreadPool>(
+          positive_count(number_of_threads, "ThreadingMultiprocessingExecutor: number_of_threads"))),
+      workers_(std::make_unique<detail::WorkerPool>(
+          positive_count(number_of_processes, "ThreadingMultiprocessingExecutor: number_of_processes"))) {}
+
+ThreadingMultiprocessingExecutor::~ThreadingMultiprocessingExecutor() = default;
+
+std::size_t ThreadingMultiprocessingExecutor::number_of_threads() const noexcept { return threads_->size(); }
+
 std::shared_ptr<Executor> executor(std::optional<int> threads, std::optional<int> processes) {
   check_count(threads, "connectors::executor: threads");
   check_count(processes, "connectors::executor: processes");
-  if (!processes || *processes != 0) {
-    throw std::invalid_argument(
-        "connectors::executor: process execution (processes != 0) is not available in this version; "
-        "pass processes = 0");
-  }
-  if (threads && *threads == 0) return std::make_shared<SequentialExecutor>();
-  return std::make_shared<ThreadingExecutor>(threads);
+  const bool with_threads = !threads || *threads != 0;
+  const bool with_processes = !processes || *processes != 0;
+  if (with_threads && with_processes) return std::make_shared<ThreadingMultiprocessingExecutor>(threads, processes);
+  if (with_processes) return std::make_shared<MultiprocessingExecutor>(processes);
+  if (with_threads) return std::make_shared<ThreadingExecutor>(threads);
+  return std::make_shared<SequentialExecutor>();
 }
 
 namespace {

@@ -218,9 +218,11 @@ TEST(Factory, RejectsNegativeCounts) {
   EXPECT_THROW(ThreadingExecutor{0}, std::invalid_argument);
 }
 
-TEST(Factory, ProcessExecutorsAreNotAvailableYet) {
-  EXPECT_THROW(connectors::executor(0, 2), std::invalid_argument);
-  EXPECT_THROW(connectors::executor(2, std::nullopt), std::invalid_argument);
+TEST(Factory, ReturnsProcessExecutorsWhenProcessesAreAsked) {
+  // Constructing them needs no connectors::init; only a PROCESS call does.
+  EXPECT_NE(dynamic_cast<connectors::MultiprocessingExecutor*>(connectors::executor(0, 2).get()), nullptr);
+  EXPECT_NE(dynamic_cast<connectors::ThreadingMultiprocessingExecutor*>(connectors::executor(2, std::nullopt).get()),
+            nullptr);
 }
 
 TEST(DefaultExecutor, IsSharedAndReplaceable) {

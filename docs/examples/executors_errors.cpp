@@ -68,8 +68,9 @@ int main() {
 
   // --- the factory
   CHECK(throws<std::invalid_argument>([] { connectors::executor(-1, 0); }));
-  CHECK(throws<std::invalid_argument>([] { connectors::executor(2, 1); }));             // no processes yet
-  CHECK(throws<std::invalid_argument>([] { connectors::executor(2, std::nullopt); }));  // nor automatic
+  CHECK(throws<std::invalid_argument>([] { connectors::executor(0, -2); }));
+  CHECK(dynamic_cast<connectors::ThreadingMultiprocessingExecutor*>(connectors::executor(2, 1).get()) != nullptr);
+  CHECK(dynamic_cast<connectors::MultiprocessingExecutor*>(connectors::executor(0, std::nullopt).get()) != nullptr);
   CHECK(throws<std::invalid_argument>([] { connectors::ThreadingExecutor{0}; }));
   CHECK(dynamic_cast<connectors::SequentialExecutor*>(connectors::executor(0, 0).get()) != nullptr);
   // ---

@@ -12,4 +12,7 @@
 #include <connectors/input.hpp>
 #include <connectors/multi_input_data.hpp>
 #include <connectors/output.hpp>
+#include <connectors/init.hpp>
+#include <connectors/process_executor.hpp>
+#include <connectors/process_traits.hpp>
 #include <connectors/task.hpp>

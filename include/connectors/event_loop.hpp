@@ -170,6 +170,9 @@ class LoopAccess {
   }
   // Before a method runs inline: what was queued must not wait for it.
   static void submit_queued_calls(EventLoop& loop) noexcept { loop.submit_outbox(); }
+  // A method call served elsewhere (a worker process): the run does not end
+  // before end_call.
+  static void begin_call(EventLoop& loop) noexcept { ++loop.calls_in_flight_; }
   static void end_call(EventLoop& loop) noexcept { --loop.calls_in_flight_; }
 };
 

@@ -1,10 +1,13 @@
 #pragma once
 
 #include <connectors/detail/pool_call.hpp>
+#include <connectors/detail/process_call.hpp>
+#include <connectors/detail/worker_pool.hpp>
 #include <connectors/event_loop.hpp>
 #include <connectors/flags.hpp>
 #include <connectors/future.hpp>
 #include <connectors/gather.hpp>
+#include <connectors/process_traits.hpp>
 #include <connectors/task.hpp>
 
 #include <functional>
@@ -83,7 +86,10 @@ class Executor {
   /// worker process, as `parallelization` allows and this executor offers.
   /// Must be awaited in a coroutine that this executor runs; otherwise the
   /// await throws std::logic_error. Arguments are decay-copied into the task
-  /// (like std::thread); pass std::cref to share a large one.
+  /// (like std::thread); pass std::cref to share a large one. In a worker
+  /// process the method runs on a copy of the owner's state; types that cannot
+  /// travel (see process_traits.hpp) then throw std::invalid_argument, and a
+  /// program without connectors::init std::logic_error (docs/processes.md).
   template <class Method, class Owner, class... Args>
     requires std::invocable<Method, Owner&, std::decay_t<Args>...>
   Task<detail::method_result_t<Method, Owner, std::decay_t<Args>...>> run_method(Parallelization parallelization,
@@ -102,6 +108,8 @@ class Executor {
 
   /// The pool used for THREAD placement; null when there is none.
   virtual detail::ThreadPool* thread_pool() const noexcept { return nullptr; }
+  /// The worker processes used for PROCESS placement; null when there are none.
+  virtual detail::WorkerPool* worker_pool() const noexcept { return nullptr; }
 
  private:
   void run_root(std::coroutine_handle<> root);
@@ -115,8 +123,29 @@ class Executor {
   template <class R, class Method, class Owner, class... Args>
   Task<R> call_method(Parallelization parallelization, Method method, Owner* instance, Args... args) {
     EventLoop& loop = loop_for_method_call();
+    const Parallelization placement = effective_parallelization(parallelization);
+    if (placement == Parallelization::PROCESS) {
+      // The method runs on a copy of the owner's state in a worker process;
+      // whether its types can travel is known at compile time.
+      if constexpr (is_transferable_callable_v<Method> && can_run_in_process_v<Owner, R, Args...>) {
+        detail::WorkerPool::require_fork_server();
+        detail::WorkerPool* pool = worker_pool();
+        if (pool == nullptr) throw std::logic_error("Executor: PROCESS placement without worker processes");
+        co_return co_await detail::ProcessCall<R>{loop, *pool,
+                                                  detail::make_request<R>(method, *instance, std::as_const(args)...)};
+      } else {
+        if constexpr (!is_transferable_callable_v<Method>) {
+          throw std::invalid_argument("Executor::run_method: the callable " + detail::type_name<Method>() +
+                                      " cannot run in a worker process: it has state (a capturing lambda or a "
+                                      "function object); use a member function pointer or a captureless lambda");
+        } else {
+          throw std::invalid_argument("Executor::run_method: cannot run in a worker process: " +
+                                      process_incompatibility<Owner, R, Args...>());
+        }
+      }
+    }
     auto call = [&]() -> R { return std::invoke(method, *instance, std::move(args)...); };
-    if (effective_parallelization(parallelization) == Parallelization::SEQUENTIAL) {
+    if (placement == Parallelization::SEQUENTIAL) {
       detail::LoopAccess::submit_queued_calls(loop);
       co_return call();
     }
@@ -157,9 +186,10 @@ class ThreadingExecutor final : public Executor {
 };
 
 /// The factory. nullopt = automatic (hardware concurrency); 0 disables a kind.
-///   executor(0, 0) -> SequentialExecutor, executor(n, 0) -> ThreadingExecutor.
-/// Negative numbers throw std::invalid_argument. Process executors are not
-/// available yet: any process count other than 0 throws std::invalid_argument.
+///   executor(0, 0) -> SequentialExecutor      executor(0, n) -> MultiprocessingExecutor
+///   executor(n, 0) -> ThreadingExecutor       executor(n, m) -> ThreadingMultiprocessingExecutor
+/// Negative numbers throw std::invalid_argument. Worker processes need
+/// connectors::init (see process_executor.hpp).
 std::shared_ptr<Executor> executor(std::optional<int> threads = std::nullopt, std::optional<int> processes = 0);
 
 /// The executor shared by all connectors that were not given one; created on

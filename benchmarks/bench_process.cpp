@@ -1,0 +1,118 @@
+// Process execution costs (see docs/benchmarks.md, "Process execution"):
+//   - round trip of a trivial PROCESS getter (one call per loop iteration)
+//   - a 1 MiB and a 64 MiB result (throughput end to end)
+//   - 16 branches of ~20 ms CPU work: sequential vs 2 worker processes
+#include <connectors/connectors.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+namespace {
+
+using connectors::Parallelization;
+using connectors::Task;
+
+struct Block {
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(value);
+  }
+  int value = 1;
+
+  int get() const { return value; }
+  std::vector<char> bytes(std::size_t size) const { return std::vector<char>(size, static_cast<char>(value)); }
+  // About 20 ms of arithmetic on this machine (calibrated below).
+  double work(long iterations) const {
+    double x = value;
+    for (long i = 0; i < iterations; ++i) x = x * 1.0000001 + 1e-9;
+    return x;
+  }
+};
+
+void BM_ProcessRoundTrip(benchmark::State& state) {
+  connectors::MultiprocessingExecutor executor{1};
+  Block block;
+  auto body = [&]() -> Task<void> {
+    for (auto _ : state) benchmark::DoNotOptimize(co_await executor.run_method(Parallelization::PROCESS, &Block::get, block));
+  };
+  executor.run_coroutine(body());
+}
+BENCHMARK(BM_ProcessRoundTrip)->Repetitions(5)->ReportAggregatesOnly(true)->UseRealTime();
+
+// A whole top-level run per call, as a connector's direct call would do.
+void BM_ProcessRoundTripOwnRun(benchmark::State& state) {
+  connectors::MultiprocessingExecutor executor{1};
+  Block block;
+  for (auto _ : state) {
+    auto call = [&]() -> Task<int> { co_return co_await executor.run_method(Parallelization::PROCESS, &Block::get, block); };
+    benchmark::DoNotOptimize(executor.run_coroutine(call()));
+  }
+}
+BENCHMARK(BM_ProcessRoundTripOwnRun)->Repetitions(5)->ReportAggregatesOnly(true)->UseRealTime();
+
+void BM_ProcessResult(benchmark::State& state) {
+  connectors::MultiprocessingExecutor executor{1};
+  Block block;
+  const auto size = static_cast<std::size_t>(state.range(0));
+  auto body = [&]() -> Task<void> {
+    for (auto _ : state) {
+      benchmark::DoNotOptimize(co_await executor.run_method(Parallelization::PROCESS, &Block::bytes, block, size));
+    }
+  };
+  executor.run_coroutine(body());
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
+}
+BENCHMARK(BM_ProcessResult)->Arg(1 << 20)->Arg(16 << 20)->Arg(64 << 20)->Repetitions(3)->ReportAggregatesOnly(true)->UseRealTime();
+
+long iterations_for_20ms() {
+  static const long iterations = [] {
+    Block block;
+    const long probe = 2'000'000;
+    const auto start = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(block.work(probe));
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return static_cast<long>(probe * 0.020 / seconds);
+  }();
+  return iterations;
+}
+
+void fan_out(benchmark::State& state, connectors::Executor& executor) {
+  Block block;
+  const long iterations = iterations_for_20ms();
+  for (auto _ : state) {
+    auto body = [&]() -> Task<void> {
+      std::vector<Task<double>> branches;
+      for (int i = 0; i < 16; ++i) {
+        branches.push_back(executor.run_method(Parallelization::PROCESS, &Block::work, block, iterations));
+      }
+      benchmark::DoNotOptimize(co_await connectors::gather(std::move(branches)));
+    };
+    executor.run_coroutine(body());
+  }
+}
+
+void BM_FanOut16x20ms_Sequential(benchmark::State& state) {
+  connectors::SequentialExecutor executor;
+  fan_out(state, executor);
+}
+BENCHMARK(BM_FanOut16x20ms_Sequential)->Unit(benchmark::kMillisecond)->Iterations(5)->Repetitions(3)->UseRealTime();
+
+void BM_FanOut16x20ms_TwoProcesses(benchmark::State& state) {
+  connectors::MultiprocessingExecutor executor{2};
+  fan_out(state, executor);
+}
+BENCHMARK(BM_FanOut16x20ms_TwoProcesses)->Unit(benchmark::kMillisecond)->Iterations(5)->Repetitions(3)->UseRealTime();
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  connectors::init(argc, argv);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

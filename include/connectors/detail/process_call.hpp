@@ -1,0 +1,256 @@
+#pragma once
+
+#include <connectors/detail/byte_streams.hpp>
+#include <connectors/detail/code_address.hpp>
+#include <connectors/detail/worker_pool.hpp>
+#include <connectors/errors.hpp>
+#include <connectors/event_loop.hpp>
+#include <connectors/process_traits.hpp>
+
+#include <cereal/archives/binary.hpp>
+
+#include <array>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <istream>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace connectors::detail {
+
+// The first byte of a worker's reply.
+enum class ReplyStatus : std::uint8_t { value = 0, exception = 1, failure = 2 };
+
+// What a worker calls for one request: it reads the callable, the owner's
+// state and the arguments from `in` and writes the result to `out`.
+using WorkerInvoker = void (*)(cereal::BinaryInputArchive& in, cereal::BinaryOutputArchive& out);
+
+// Itanium C++ ABI: a pointer to member function is {ptr, adj}. ptr is the
+// function's address, or for a virtual function 1 + its vtable offset; on ARM
+// the virtual flag is the low bit of adj instead.
+inline bool is_virtual_member_function(const std::array<std::ptrdiff_t, 2>& words) noexcept {
+#if defined(__arm__) || defined(__aarch64__)
+  return (words[1] & 1) != 0;
+#else
+  return (words[0] & 1) != 0;
+#endif
+}
+
+template <class Function>
+const void* function_address(Function* function) noexcept {
+  const void* address = nullptr;
+  static_assert(sizeof(function) == sizeof(address));
+  std::memcpy(&address, &function, sizeof address);
+  return address;
+}
+
+// Writes `callable` so that load_callable can rebuild it in another process
+// running the same binary: code addresses become CodeAddress (module, offset),
+// vtable offsets and data member offsets travel as they are.
+template <class Callable>
+void save_callable(cereal::BinaryOutputArchive& out, const Callable& callable) {
+  if constexpr (std::is_member_function_pointer_v<Callable>) {
+    static_assert(sizeof(Callable) == 2 * sizeof(std::ptrdiff_t), "unexpected pointer-to-member-function layout");
+    std::array<std::ptrdiff_t, 2> words{};
+    std::memcpy(words.data(), &callable, sizeof callable);
+    const bool is_virtual = is_virtual_member_function(words);
+    out(is_virtual);
+    if (is_virtual) {
+      out(static_cast<std::int64_t>(words[0]));
+    } else {
+      out(locate_code(reinterpret_cast<const void*>(words[0])));
+    }
+    out(static_cast<std::int64_t>(words[1]));
+  } else if constexpr (std::is_member_object_pointer_v<Callable>) {
+    std::array<unsigned char, sizeof(Callable)> bytes{};
+    std::memcpy(bytes.data(), &callable, sizeof callable);
+    out(bytes);
+  } else if constexpr (std::is_pointer_v<Callable>) {
+    out(locate_code(function_address(callable)));
+  }
+  // A stateless callable needs nothing: the worker default-constructs one.
+}
+
+template <class Callable>
+Callable load_callable(cereal::BinaryInputArchive& in) {
+  if constexpr (std::is_member_function_pointer_v<Callable>) {
+    bool is_virtual = false;
+    in(is_virtual);
+    std::array<std::ptrdiff_t, 2> words{};
+    if (is_virtual) {
+      std::int64_t vtable_entry = 0;
+      in(vtable_entry);
+      words[0] = static_cast<std::ptrdiff_t>(vtable_entry);
+    } else {
+      CodeAddress address;
+      in(address);
+      words[0] = reinterpret_cast<std::ptrdiff_t>(resolve_code(address));
+    }
+    std::int64_t adjustment = 0;
+    in(adjustment);
+    words[1] = static_cast<std::ptrdiff_t>(adjustment);
+    Callable callable;
+    std::memcpy(&callable, words.data(), sizeof callable);
+    return callable;
+  } else if constexpr (std::is_member_object_pointer_v<Callable>) {
+    std::array<unsigned char, sizeof(Callable)> bytes{};
+    in(bytes);
+    Callable callable;
+    std::memcpy(&callable, bytes.data(), sizeof callable);
+    return callable;
+  } else if constexpr (std::is_pointer_v<Callable>) {
+    CodeAddress address;
+    in(address);
+    void* code = resolve_code(address);
+    Callable callable;
+    std::memcpy(&callable, &code, sizeof callable);
+    return callable;
+  } else {
+    return Callable{};
+  }
+}
+
+// The same object, but the optimiser no longer knows which one. A pointer to
+// member function rebuilt from bytes might, as far as g++ can tell, be virtual,
+// and g++ -O3 then warns that reading a vtable pointer from a non-polymorphic
+// owner is out of bounds (-Warray-bounds, -Wrestrict false positives).
+template <class T>
+T& opaque(T& object) noexcept {
+  T* pointer = &object;
+  asm("" : "+r"(pointer));
+  return *pointer;
+}
+
+// The worker side of one method signature. Its own address identifies it in
+// the request (see CodeAddress), so nothing has to be registered.
+template <class Callable, class Owner, class R, class... Args>
+void invoke_in_worker(cereal::BinaryInputArchive& in, cereal::BinaryOutputArchive& out) {
+  Callable callable = load_callable<Callable>(in);
+  Owner owner;
+  in(owner);
+  std::tuple<Args...> args;
+  std::apply([&](Args&... arg) { (in(arg), ...); }, args);
+  if constexpr (std::is_void_v<R>) {
+    std::apply([&](Args&... arg) { std::invoke(callable, opaque(owner), std::move(arg)...); }, args);
+    out(static_cast<std::uint8_t>(ReplyStatus::value));
+  } else {
+    R result =
+        std::apply([&](Args&... arg) -> R { return std::invoke(callable, opaque(owner), std::move(arg)...); }, args);
+    out(static_cast<std::uint8_t>(ReplyStatus::value));
+    out(result);
+  }
+}
+
+template <class Callable, class Owner, class R, class... Args>
+const CodeAddress& invoker_address() {
+  static const CodeAddress address =
+      locate_code(function_address(&invoke_in_worker<Callable, std::remove_cv_t<Owner>, R, Args...>));
+  return address;
+}
+
+// The request for one call: which invoker, the callable, the owner's current
+// state, the arguments.
+template <class R, class Callable, class Owner, class... Args>
+std::string make_request(const Callable& callable, Owner& owner, const Args&... args) {
+  if constexpr (std::is_member_pointer_v<Callable>) {
+    if (callable == nullptr) throw std::invalid_argument("Executor::run_method: null pointer to member");
+  } else if constexpr (std::is_pointer_v<Callable>) {
+    if (callable == nullptr) throw std::invalid_argument("Executor::run_method: null function pointer");
+  }
+  std::string request;
+  StringSink sink{request};
+  std::ostream stream{&sink};
+  cereal::BinaryOutputArchive out{stream};
+  out(invoker_address<Callable, Owner, R, Args...>());
+  save_callable(out, callable);
+  out(owner);
+  (out(args), ...);
+  return request;
+}
+
+// Turns a worker's reply into the call's result or exception.
+template <class R>
+R decode_reply(const ByteBuffer& reply) {
+  if (reply.size() == 0) throw WorkerError("connectors: empty reply from a worker process");
+  ByteSource source{reply.data(), reply.size()};
+  std::istream stream{&source};
+  cereal::BinaryInputArchive in{stream};
+  std::uint8_t status = 0;
+  in(status);
+  switch (static_cast<ReplyStatus>(status)) {
+    case ReplyStatus::value:
+      if constexpr (std::is_void_v<R>) {
+        return;
+      } else {
+        R result;
+        try {
+          in(result);
+        } catch (const cereal::Exception& error) {
+          throw Error("connectors: could not load the result (" + type_name<R>() + ") of a worker process: " +
+                      error.what());
+        }
+        return result;
+      }
+    case ReplyStatus::exception: {
+      std::string exception_type;
+      std::string message;
+      in(exception_type, message);
+      throw RemoteError(std::move(exception_type), message);
+    }
+    case ReplyStatus::failure: {
+      std::string message;
+      in(message);
+      throw WorkerError("connectors: the worker process could not run the method: " + message);
+    }
+  }
+  throw WorkerError("connectors: malformed reply from a worker process");
+}
+
+// Awaitable that runs one request in a worker process and resumes the awaiting
+// coroutine on its loop, like PoolCall does for threads: it lives in the
+// coroutine frame and the loop does not end while it is in flight.
+template <class R>
+class ProcessCall final : public ProcessJob {
+ public:
+  ProcessCall(EventLoop& loop, WorkerPool& pool, std::string request) noexcept : loop_(loop), pool_(pool) {
+    this->request = std::move(request);
+  }
+  ProcessCall(const ProcessCall&) = delete;
+  ProcessCall& operator=(const ProcessCall&) = delete;
+
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> awaiting) noexcept {
+    awaiting_ = awaiting;
+    channel = &LoopAccess::channel(loop_);
+    LoopAccess::begin_call(loop_);
+    pool_.submit(*this);
+  }
+  R await_resume() {
+    if (failure) std::rethrow_exception(failure);
+    struct Release {
+      ByteBuffer& reply;
+      ~Release() { release_in_background(std::move(reply)); }
+    } release{reply};
+    return decode_reply<R>(reply);
+  }
+
+ private:
+  void deliver() noexcept override {
+    LoopAccess::end_call(loop_);
+    awaiting_.resume();
+  }
+  void discard() noexcept override {}
+
+  EventLoop& loop_;
+  WorkerPool& pool_;
+  std::coroutine_handle<> awaiting_;
+};
+
+}  // namespace connectors::detail

@@ -1,0 +1,103 @@
+#pragma once
+
+#include <connectors/detail/channel.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace connectors::detail {
+
+// A reply received from a worker: bytes read from its socket (allocated
+// without the zero-filling a std::string resize would cost), or a large reply
+// mapped read-only from the memory file the worker wrote it into.
+class ByteBuffer {
+ public:
+  ByteBuffer() noexcept = default;
+  ByteBuffer(ByteBuffer&& other) noexcept
+      : data_(std::exchange(other.data_, nullptr)),
+        size_(std::exchange(other.size_, 0)),
+        mapped_(std::exchange(other.mapped_, false)) {}
+  ByteBuffer& operator=(ByteBuffer&& other) noexcept {
+    if (this != &other) {
+      release();
+      data_ = std::exchange(other.data_, nullptr);
+      size_ = std::exchange(other.size_, 0);
+      mapped_ = std::exchange(other.mapped_, false);
+    }
+    return *this;
+  }
+  ~ByteBuffer() { release(); }
+
+  static ByteBuffer allocate(std::size_t size);
+  // Maps the first `size` bytes of `fd`; throws std::system_error.
+  static ByteBuffer map(int fd, std::size_t size);
+
+  char* data() noexcept { return data_; }
+  const char* data() const noexcept { return data_; }
+  std::size_t size() const noexcept { return size_; }
+  bool mapped() const noexcept { return mapped_; }
+
+ private:
+  void release() noexcept;
+
+  char* data_ = nullptr;
+  std::size_t size_ = 0;
+  bool mapped_ = false;
+};
+
+// One method call for a worker process. It lives in the awaiting coroutine's
+// frame; the pool completes it exactly once, by filling `reply` or `failure`
+// and posting it to `channel` (the awaiting loop's), from its own thread.
+class ProcessJob : public ChannelNode {
+ public:
+  std::string request;
+  ByteBuffer reply;
+  std::exception_ptr failure;
+  Channel* channel = nullptr;
+
+ protected:
+  ~ProcessJob() = default;
+};
+
+// Unmapping a large reply takes milliseconds; the supervisor thread does it
+// so that the caller's loop goes on at once. Small buffers are freed here.
+void release_in_background(ByteBuffer&& buffer) noexcept;
+
+struct PoolRecord;
+
+// A persistent pool of at most `max_workers` worker processes, started lazily
+// from the fork server (see init.hpp), each running one call at a time. One
+// supervisor thread, shared by all pools, talks to the workers and the fork
+// server, so waiting never blocks an event loop.
+class WorkerPool {
+ public:
+  explicit WorkerPool(std::size_t max_workers);
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+  // Fails the calls still queued or running with WorkerError, kills the
+  // workers and returns once they are reaped.
+  ~WorkerPool();
+
+  // Throws std::logic_error when connectors::init() was not called.
+  static void require_fork_server();
+
+  // Queues `job`; it completes through its channel, successfully or not.
+  void submit(ProcessJob& job) noexcept;
+
+  std::size_t max_workers() const noexcept { return max_workers_; }
+  void set_call_timeout(std::optional<std::chrono::milliseconds> timeout);
+  std::optional<std::chrono::milliseconds> call_timeout() const noexcept;
+  std::vector<int> worker_process_ids() const;
+
+ private:
+  std::size_t max_workers_;
+  std::shared_ptr<PoolRecord> record_;
+};
+
+}  // namespace connectors::detail

@@ -1,0 +1,17 @@
+#pragma once
+
+namespace connectors {
+
+/// Prepares worker processes for the process executors. Call it first thing in
+/// `main`, like MPI_Init, while the program is still single-threaded: it forks
+/// a small fork server from which workers are started later, so that no worker
+/// is ever forked from a multithreaded process. In a worker process it does
+/// not return. A second call does nothing. Throws std::logic_error if other
+/// threads already exist and std::system_error if the fork server cannot be
+/// started. See docs/processes.md.
+void init(int argc, char** argv);
+
+/// Whether init() has started the fork server in this process.
+bool initialized() noexcept;
+
+}  // namespace connectors

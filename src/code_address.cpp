@@ -1,0 +1,96 @@
+#include <connectors/detail/code_address.hpp>
+
+#include <dlfcn.h>
+#include <link.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace connectors::detail {
+
+namespace {
+
+// Where a module's first loadable segment starts: what dladdr reports as
+// dli_fbase, computed from the program headers so both sides agree.
+std::uintptr_t module_base(const dl_phdr_info& info) {
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  for (int i = 0; i < info.dlpi_phnum; ++i) {
+    const ElfW(Phdr)& segment = info.dlpi_phdr[i];
+    if (segment.p_type == PT_LOAD) return (info.dlpi_addr + segment.p_vaddr) & ~(page - 1);
+  }
+  return info.dlpi_addr;
+}
+
+bool in_executable_segment(const dl_phdr_info& info, std::uintptr_t address) {
+  for (int i = 0; i < info.dlpi_phnum; ++i) {
+    const ElfW(Phdr)& segment = info.dlpi_phdr[i];
+    if (segment.p_type != PT_LOAD || (segment.p_flags & PF_X) == 0) continue;
+    const std::uintptr_t start = info.dlpi_addr + segment.p_vaddr;
+    if (address >= start && address < start + segment.p_memsz) return true;
+  }
+  return false;
+}
+
+struct Search {
+  // In: the address to locate, or the module and offset to resolve.
+  std::uintptr_t address = 0;
+  const CodeAddress* wanted = nullptr;
+  // Out.
+  bool found = false;
+  CodeAddress located;
+  std::uintptr_t resolved = 0;
+  bool first = true;
+};
+
+// The first module dl_iterate_phdr reports is the main program; its name is
+// empty there (and argv[0]-like in dladdr), so it travels as "".
+int visit(dl_phdr_info* info, std::size_t, void* data) {
+  auto& search = *static_cast<Search*>(data);
+  const bool main_program = search.first;
+  search.first = false;
+  const std::string name = main_program || info->dlpi_name == nullptr ? std::string{} : std::string{info->dlpi_name};
+  if (search.wanted == nullptr) {
+    if (!in_executable_segment(*info, search.address)) return 0;
+    search.located = CodeAddress{name, search.address - module_base(*info)};
+    search.found = true;
+    return 1;
+  }
+  if (name != search.wanted->module) return 0;
+  const std::uintptr_t address = module_base(*info) + search.wanted->offset;
+  if (!in_executable_segment(*info, address)) return 0;
+  search.resolved = address;
+  search.found = true;
+  return 1;
+}
+
+}  // namespace
+
+CodeAddress locate_code(const void* code) {
+  Search search;
+  search.address = reinterpret_cast<std::uintptr_t>(code);
+  // dladdr finds the module quickly and catches addresses outside any.
+  Dl_info info{};
+  if (::dladdr(code, &info) == 0) {
+    throw std::invalid_argument("connectors: the function to run in a worker process is not in any loaded module");
+  }
+  ::dl_iterate_phdr(visit, &search);
+  if (!search.found) {
+    throw std::invalid_argument("connectors: the function to run in a worker process is not in executable code");
+  }
+  return search.located;
+}
+
+void* resolve_code(const CodeAddress& address) {
+  Search search;
+  search.wanted = &address;
+  ::dl_iterate_phdr(visit, &search);
+  if (!search.found) {
+    throw std::runtime_error("connectors: no code at offset " + std::to_string(address.offset) + " of module '" +
+                             (address.module.empty() ? std::string{"<main program>"} : address.module) +
+                             "' in the worker process (is it running the same binary?)");
+  }
+  return reinterpret_cast<void*>(search.resolved);
+}
+
+}  // namespace connectors::detail

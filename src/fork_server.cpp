@@ -1,0 +1,233 @@
+#include "fork_server.hpp"
+
+#include <connectors/init.hpp>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace connectors {
+
+namespace detail {
+
+namespace {
+
+std::atomic<int> control_socket{-1};
+std::atomic<pid_t> server_pid{-1};
+
+// Threads of this process, from /proc/self/task.
+int count_threads() {
+  DIR* directory = ::opendir("/proc/self/task");
+  if (directory == nullptr) return -1;
+  int count = 0;
+  while (const dirent* entry = ::readdir(directory)) {
+    if (entry->d_name[0] != '.') ++count;
+  }
+  ::closedir(directory);
+  return count;
+}
+
+// Workers must not inherit what the program had open at init (files, sockets
+// of other libraries): it would keep them open (a pipe's reader never sees
+// EOF) and let user code in a worker touch them.
+void close_fds_except(int keep) {
+  if (keep > 3) ::close_range(3, static_cast<unsigned>(keep) - 1, 0);
+  if (keep < 3) ::close_range(3, ~0U, 0);
+  else ::close_range(static_cast<unsigned>(keep) + 1, ~0U, 0);
+}
+
+void send_message(int socket, const ForkServerMessage& message, int attached_fd = -1) {
+  iovec part{const_cast<ForkServerMessage*>(&message), sizeof message};
+  msghdr header{};
+  header.msg_iov = &part;
+  header.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  if (attached_fd >= 0) {
+    std::memset(control, 0, sizeof control);
+    header.msg_control = control;
+    header.msg_controllen = sizeof control;
+    cmsghdr* fd_part = CMSG_FIRSTHDR(&header);
+    fd_part->cmsg_level = SOL_SOCKET;
+    fd_part->cmsg_type = SCM_RIGHTS;
+    fd_part->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(fd_part), &attached_fd, sizeof(int));
+  }
+  while (::sendmsg(socket, &header, MSG_NOSIGNAL) < 0 && errno == EINTR) {
+  }
+}
+
+// Large replies move faster with large socket buffers (the kernel caps them
+// at net.core.[rw]mem_max).
+void enlarge_buffers(int socket) {
+  const int size = 4 << 20;
+  ::setsockopt(socket, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  ::setsockopt(socket, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+}
+
+class ForkServer {
+ public:
+  ForkServer(UniqueFd control, UniqueFd child_signals, sigset_t original_mask)
+      : control_(std::move(control)), child_signals_(std::move(child_signals)), original_mask_(original_mask) {}
+
+  [[noreturn]] void run() {
+    for (;;) {
+      pollfd watched[2] = {{control_.get(), POLLIN, 0}, {child_signals_.get(), POLLIN, 0}};
+      if (::poll(watched, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        shut_down();
+      }
+      if (watched[1].revents != 0) reap();
+      if (watched[0].revents != 0) serve_request();
+    }
+  }
+
+ private:
+  void serve_request() {
+    ForkServerMessage request;
+    const ssize_t got = ::recv(control_.get(), &request, sizeof request, 0);
+    if (got < 0 && errno == EINTR) return;
+    if (got <= 0) shut_down();  // the parent is gone
+    if (got != sizeof request) return;
+    if (request.kind == ForkServerMessage::spawn) spawn();
+    if (request.kind == ForkServerMessage::kill &&
+        std::find(live_.begin(), live_.end(), request.pid) != live_.end()) {
+      // Only a child not yet reaped: its pid cannot have been reused.
+      ::kill(request.pid, SIGKILL);
+    }
+  }
+
+  void spawn() {
+    int ends[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) {
+      send_message(control_.get(), {ForkServerMessage::spawned, -1, errno});
+      return;
+    }
+    UniqueFd parent_end{ends[0]};
+    UniqueFd worker_end{ends[1]};
+    enlarge_buffers(parent_end.get());
+    enlarge_buffers(worker_end.get());
+    const pid_t server = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+      send_message(control_.get(), {ForkServerMessage::spawned, -1, errno});
+      return;
+    }
+    if (pid == 0) {
+      control_.reset();
+      child_signals_.reset();
+      parent_end.reset();
+      ::sigprocmask(SIG_SETMASK, &original_mask_, nullptr);
+      run_worker(std::move(worker_end), server);
+    }
+    live_.push_back(pid);
+    send_message(control_.get(), {ForkServerMessage::spawned, pid, 0}, parent_end.get());
+  }
+
+  void reap() {
+    signalfd_siginfo info;
+    while (::read(child_signals_.get(), &info, sizeof info) > 0) {
+    }
+    int status = 0;
+    pid_t pid = 0;
+    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+      live_.erase(std::remove(live_.begin(), live_.end(), pid), live_.end());
+      send_message(control_.get(), {ForkServerMessage::exited, pid, status});
+    }
+  }
+
+  [[noreturn]] void shut_down() {
+    for (pid_t pid : live_) ::kill(pid, SIGKILL);
+    for (pid_t pid : live_) ::waitpid(pid, nullptr, 0);
+    ::_exit(0);
+  }
+
+  UniqueFd control_;
+  UniqueFd child_signals_;
+  sigset_t original_mask_;
+  std::vector<pid_t> live_;
+};
+
+}  // namespace
+
+int fork_server_socket() noexcept { return control_socket.load(std::memory_order_acquire); }
+pid_t fork_server_pid() noexcept { return server_pid.load(std::memory_order_acquire); }
+
+void run_fork_server(UniqueFd control, pid_t parent) {
+  // Nothing may outlive the program: the server dies with the thread that
+  // called init (the main thread), its workers die with it.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(0);
+  // A Ctrl-C in the terminal reaches the whole process group; the parent
+  // decides what happens to running calls.
+  ::signal(SIGINT, SIG_IGN);
+  close_fds_except(control.get());
+
+  sigset_t original_mask;
+  sigset_t child_signal;
+  sigemptyset(&child_signal);
+  sigaddset(&child_signal, SIGCHLD);
+  ::sigprocmask(SIG_BLOCK, &child_signal, &original_mask);
+  ::signal(SIGCHLD, SIG_DFL);
+  UniqueFd child_signals{::signalfd(-1, &child_signal, SFD_NONBLOCK | SFD_CLOEXEC)};
+  if (!child_signals.valid()) ::_exit(1);
+  ForkServer server{std::move(control), std::move(child_signals), original_mask};
+  server.run();
+}
+
+}  // namespace detail
+
+namespace {
+std::mutex init_mutex;
+}
+
+void init(int /*argc*/, char** /*argv*/) {
+  std::lock_guard lock{init_mutex};
+  if (detail::fork_server_socket() >= 0) return;
+  const int threads = detail::count_threads();
+  if (threads > 1) {
+    throw std::logic_error("connectors::init: must be called while the program is single-threaded (found " +
+                           std::to_string(threads) +
+                           " threads); call it first thing in main, before any thread or executor is created");
+  }
+  int ends[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ends) != 0) {
+    throw std::system_error(errno, std::generic_category(), "connectors::init: socketpair");
+  }
+  detail::UniqueFd parent_end{ends[0]};
+  detail::UniqueFd server_end{ends[1]};
+  // Buffered output would otherwise be written twice, once by each process.
+  std::fflush(nullptr);
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::system_error(errno, std::generic_category(), "connectors::init: fork");
+  if (pid == 0) {
+    // Workers are not the program: a process executor used inside a worker
+    // method must not mistake a stale descriptor number for the server.
+    detail::control_socket.store(-1);
+    parent_end.reset();
+    detail::run_fork_server(std::move(server_end), parent);
+  }
+  detail::server_pid.store(pid, std::memory_order_release);
+  detail::control_socket.store(parent_end.release(), std::memory_order_release);
+}
+
+bool initialized() noexcept { return detail::fork_server_socket() >= 0; }
+
+}  // namespace connectors

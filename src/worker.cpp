@@ -1,0 +1,172 @@
+// The loop of a worker process: read a request, run it, send the reply.
+
+#include "fork_server.hpp"
+#include "reply_sink.hpp"
+
+#include <connectors/detail/byte_streams.hpp>
+#include <connectors/detail/process_call.hpp>
+#include <connectors/detail/type_name.hpp>
+
+#include <cxxabi.h>
+#include <malloc.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <istream>
+#include <ostream>
+#include <string>
+#include <typeinfo>
+
+namespace connectors::detail {
+
+namespace {
+
+// Reads exactly `size` bytes; false on EOF or error (the parent is gone or
+// dropped this worker).
+bool read_exactly(int socket, char* data, std::size_t size) {
+  while (size > 0) {
+    const ssize_t got = ::recv(socket, data, size, 0);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return false;
+    data += got;
+    size -= static_cast<std::size_t>(got);
+  }
+  return true;
+}
+
+bool send_all(int socket, msghdr& message, std::size_t total) {
+  std::size_t sent_total = 0;
+  while (sent_total < total) {
+    const ssize_t sent = ::sendmsg(socket, &message, MSG_NOSIGNAL);
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent <= 0) return false;
+    sent_total += static_cast<std::size_t>(sent);
+    // Only the first sendmsg carries the descriptor; skip what was sent.
+    message.msg_control = nullptr;
+    message.msg_controllen = 0;
+    auto left = static_cast<std::size_t>(sent);
+    while (left > 0 && message.msg_iovlen > 0) {
+      iovec& part = message.msg_iov[0];
+      const std::size_t taken = std::min(left, part.iov_len);
+      part.iov_base = static_cast<char*>(part.iov_base) + taken;
+      part.iov_len -= taken;
+      left -= taken;
+      if (part.iov_len == 0) {
+        ++message.msg_iov;
+        --message.msg_iovlen;
+      }
+    }
+  }
+  return true;
+}
+
+bool write_reply(int socket, const ReplySink& reply) {
+  FrameHeader header{reply.size(), reply.in_memory_file() ? FrameHeader::in_memory_file : 0};
+  iovec parts[2] = {{&header, sizeof header}, {const_cast<char*>(reply.bytes().data()), reply.bytes().size()}};
+  msghdr message{};
+  message.msg_iov = parts;
+  message.msg_iovlen = reply.in_memory_file() ? 1 : 2;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  if (reply.in_memory_file()) {
+    std::memset(control, 0, sizeof control);
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    cmsghdr* fd_part = CMSG_FIRSTHDR(&message);
+    fd_part->cmsg_level = SOL_SOCKET;
+    fd_part->cmsg_type = SCM_RIGHTS;
+    fd_part->cmsg_len = CMSG_LEN(sizeof(int));
+    const int fd = reply.file();
+    std::memcpy(CMSG_DATA(fd_part), &fd, sizeof fd);
+  }
+  const std::size_t total = sizeof header + (reply.in_memory_file() ? 0 : reply.bytes().size());
+  return send_all(socket, message, total);
+}
+
+std::string current_exception_type() {
+  const std::type_info* type = abi::__cxa_current_exception_type();
+  return type != nullptr ? demangle(type->name()) : std::string{"unknown exception"};
+}
+
+void write_error(ReplySink& reply, ReplyStatus status, const std::string& first, const std::string* second) {
+  reply.clear();
+  std::ostream stream{&reply};
+  cereal::BinaryOutputArchive out{stream};
+  out(static_cast<std::uint8_t>(status), first);
+  if (second != nullptr) out(*second);
+}
+
+void run_request(const std::string& request, ReplySink& reply) {
+  reply.clear();
+  try {
+    ByteSource source{request.data(), request.size()};
+    std::istream in_stream{&source};
+    cereal::BinaryInputArchive in{in_stream};
+    CodeAddress invoker_address;
+    in(invoker_address);
+    WorkerInvoker invoker = nullptr;
+    try {
+      void* code = resolve_code(invoker_address);
+      std::memcpy(&invoker, &code, sizeof invoker);
+    } catch (const std::exception& error) {
+      write_error(reply, ReplyStatus::failure, error.what(), nullptr);
+      return;
+    }
+    std::ostream out_stream{&reply};
+    out_stream.exceptions(std::ios::badbit);
+    cereal::BinaryOutputArchive out{out_stream};
+    invoker(in, out);
+  } catch (const std::exception& error) {
+    const std::string message = error.what();
+    write_error(reply, ReplyStatus::exception, current_exception_type(), &message);
+  } catch (...) {
+    const std::string message;
+    write_error(reply, ReplyStatus::exception, current_exception_type(), &message);
+  }
+}
+
+}  // namespace
+
+void run_worker(UniqueFd socket, pid_t server) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != server) ::_exit(0);
+  // Large results are built call after call: keeping freed memory in the
+  // worker's heap (up to a bound) spares the page faults of fresh mappings,
+  // which cost more than the copying on the machines we measured.
+  ::mallopt(M_MMAP_MAX, 0);
+  ::mallopt(M_TRIM_THRESHOLD, 128 << 20);
+  std::string request;
+  ReplySink reply{memory_file_threshold};
+  for (;;) {
+    FrameHeader header;
+    if (!read_exactly(socket.get(), reinterpret_cast<char*>(&header), sizeof header)) ::_exit(0);
+    request.resize(header.size);
+    if (!read_exactly(socket.get(), request.data(), request.size())) ::_exit(0);
+    run_request(request, reply);
+    // What the method printed must not be lost when the worker is killed.
+    std::fflush(nullptr);
+    try {
+      reply.finish();
+    } catch (const std::exception& error) {
+      const std::string message = error.what();
+      write_error(reply, ReplyStatus::exception, current_exception_type(), &message);
+    }
+    if (!write_reply(socket.get(), reply)) ::_exit(0);
+    // A huge payload should not pin its memory until the next call; the
+    // parent holds its own mapping of a reply file.
+    const bool large = reply.in_memory_file();
+    const std::size_t size = reply.size();
+    reply.clear();
+    if (large) reply.prepare_next(size);
+    if (request.capacity() > (16U << 20)) std::string{}.swap(request);
+  }
+}
+
+}  // namespace connectors::detail

@@ -1,0 +1,674 @@
+// The parent side of the process executors: one supervisor thread, shared by
+// every WorkerPool, that starts workers through the fork server, sends them
+// requests, reads their replies, enforces timeouts and turns every way a
+// worker can die into a WorkerError for the call it was running.
+
+#include "fork_server.hpp"
+#include "unique_fd.hpp"
+
+#include <connectors/detail/worker_pool.hpp>
+#include <connectors/errors.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <limits>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+namespace connectors::detail {
+
+using Clock = std::chrono::steady_clock;
+
+struct PoolRecord {
+  explicit PoolRecord(std::size_t max_workers) : max_workers(max_workers) {}
+
+  const std::size_t max_workers;
+  std::atomic<long long> timeout_ms{-1};
+  std::atomic<bool> used{false};
+
+  // Guarded by the supervisor's mutex.
+  std::vector<ProcessJob*> incoming;
+  bool listed = false;
+  bool closing = false;
+  bool closed = false;
+  std::vector<int> pids;
+
+  // The supervisor thread's alone.
+  std::deque<ProcessJob*> queue;
+  std::size_t workers = 0;
+  bool close_handled = false;
+};
+
+namespace {
+
+constexpr Clock::time_point never = Clock::time_point::max();
+// How long a worker whose connection broke may take to exit on its own
+// before it is killed (it may have closed its socket and kept running).
+constexpr std::chrono::milliseconds hang_up_grace{1000};
+
+struct Worker {
+  pid_t pid = -1;
+  UniqueFd socket;
+  std::shared_ptr<PoolRecord> pool;
+  ProcessJob* job = nullptr;
+  FrameHeader out_header;
+  std::size_t sent = 0;
+  FrameHeader in_header;
+  std::size_t received = 0;
+  ByteBuffer reply;
+  UniqueFd reply_file;
+  Clock::time_point deadline = never;
+  long long timeout_ms = -1;
+  bool timed_out = false;
+  bool hung_up = false;
+  bool kill_sent = false;
+  bool reaped = false;
+  Clock::time_point kill_at = never;
+
+  bool idle() const noexcept { return job == nullptr && socket.valid() && !hung_up && !kill_sent; }
+  std::size_t to_send() const noexcept { return job == nullptr ? 0 : sizeof out_header + job->request.size(); }
+};
+
+std::string describe_signal(int signal) {
+  const char* abbreviation = ::sigabbrev_np(signal);
+  std::string text = abbreviation != nullptr ? "SIG" + std::string{abbreviation} : "signal " + std::to_string(signal);
+  if (const char* description = ::sigdescr_np(signal)) text += " (" + std::string{description} + ")";
+  return text;
+}
+
+std::string describe_end(const Worker& worker, int status) {
+  const std::string who = "connectors: the worker process " + std::to_string(worker.pid);
+  if (worker.timed_out) {
+    return who + " did not finish the call within the executor's call timeout of " +
+           std::to_string(worker.timeout_ms) + " ms and was killed";
+  }
+  if (WIFSIGNALED(status)) return who + " was killed by " + describe_signal(WTERMSIG(status)) + " while running a method";
+  if (WIFEXITED(status)) {
+    return who + " exited with code " + std::to_string(WEXITSTATUS(status)) + " while running a method";
+  }
+  return who + " ended while running a method";
+}
+
+void complete(ProcessJob& job) noexcept {
+  // The awaiting loop waits for this post, so its channel is open.
+  [[maybe_unused]] bool posted = job.channel->post(job);
+}
+
+void fail(ProcessJob& job, const std::string& message) noexcept {
+  try {
+    job.failure = std::make_exception_ptr(WorkerError(message));
+  } catch (...) {
+    job.failure = std::current_exception();
+  }
+  complete(job);
+}
+
+class Supervisor {
+ public:
+  static Supervisor& instance() {
+    // Never destroyed: executors with static storage duration may close their
+    // pools after this object would have been destroyed.
+    static Supervisor* const supervisor = new Supervisor(fork_server_socket());
+    return *supervisor;
+  }
+
+  void submit(const std::shared_ptr<PoolRecord>& pool, ProcessJob& job) noexcept {
+    {
+      std::lock_guard lock{mutex_};
+      if (broken_) {
+        fail(job, broken_reason_);
+        return;
+      }
+      pool->incoming.push_back(&job);
+      list_locked(pool);
+    }
+    wake();
+  }
+
+  void close(const std::shared_ptr<PoolRecord>& pool) {
+    std::unique_lock lock{mutex_};
+    if (pool->closed) return;
+    pool->closing = true;
+    list_locked(pool);
+    lock.unlock();
+    wake();
+    lock.lock();
+    pool_closed_.wait(lock, [&] { return pool->closed; });
+  }
+
+  void release(ByteBuffer&& buffer) noexcept {
+    try {
+      {
+        std::lock_guard lock{mutex_};
+        garbage_.push_back(std::move(buffer));
+      }
+      wake();
+    } catch (...) {
+      // Freed right here instead (buffer still owns it).
+    }
+  }
+
+  std::vector<int> pids(const PoolRecord& pool) {
+    std::lock_guard lock{mutex_};
+    return pool.pids;
+  }
+
+ private:
+  explicit Supervisor(int control) : control_(control), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    if (!wake_.valid()) throw std::system_error(errno, std::generic_category(), "connectors: eventfd");
+    std::thread{[this] { run(); }}.detach();
+  }
+
+  void list_locked(const std::shared_ptr<PoolRecord>& pool) {
+    if (pool->listed) return;
+    pool->listed = true;
+    news_.push_back(pool);
+  }
+
+  void wake() noexcept {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t written = ::write(wake_.get(), &one, sizeof one);
+  }
+
+  [[noreturn]] void run() noexcept {
+    std::vector<pollfd> watched;
+    std::vector<Worker*> watched_workers;
+    for (;;) {
+      take_news();
+      dispatch();
+      watched.clear();
+      watched_workers.clear();
+      watched.push_back({wake_.get(), POLLIN, 0});
+      if (!broken_) watched.push_back({control_, POLLIN, 0});
+      for (auto& worker : workers_) {
+        if (!worker->socket.valid()) continue;
+        short events = POLLIN;
+        if (worker->sent < worker->to_send()) events |= POLLOUT;
+        watched.push_back({worker->socket.get(), events, 0});
+        watched_workers.push_back(worker.get());
+      }
+      const std::size_t first_worker = watched.size() - watched_workers.size();
+      const bool control_watched = first_worker == 2;
+      const int ready = ::poll(watched.data(), watched.size(), poll_timeout());
+      if (ready < 0 && errno != EINTR) continue;
+      if (watched[0].revents != 0) {
+        std::uint64_t count = 0;
+        [[maybe_unused]] ssize_t got = ::read(wake_.get(), &count, sizeof count);
+      }
+      // A break-down (the fork server gone) drops every worker: stop touching them.
+      for (std::size_t i = 0; i < watched_workers.size() && !broken_; ++i) {
+        const short events = watched[first_worker + i].revents;
+        Worker& worker = *watched_workers[i];
+        if ((events & POLLOUT) != 0) send_some(worker);
+        if ((events & (POLLIN | POLLHUP | POLLERR)) != 0 && !broken_) receive_some(worker);
+      }
+      if (control_watched && !broken_ && watched[1].revents != 0) read_control();
+      check_deadlines();
+      handle_exits();
+    }
+  }
+
+  int poll_timeout() const {
+    Clock::time_point next = never;
+    for (const auto& worker : workers_) {
+      if (worker->kill_sent) continue;
+      if (worker->job != nullptr) next = std::min(next, worker->deadline);
+      if (worker->hung_up) next = std::min(next, worker->kill_at);
+    }
+    if (next == never) return -1;
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - Clock::now()).count();
+    return static_cast<int>(std::clamp<long long>(wait, 0, std::numeric_limits<int>::max()));
+  }
+
+  void take_news() {
+    std::vector<std::shared_ptr<PoolRecord>> news;
+    std::vector<std::shared_ptr<PoolRecord>> closing;
+    std::vector<ByteBuffer> garbage;
+    {
+      std::lock_guard lock{mutex_};
+      garbage.swap(garbage_);
+      news.swap(news_);
+      for (auto& pool : news) {
+        pool->listed = false;
+        for (ProcessJob* job : pool->incoming) pool->queue.push_back(job);
+        pool->incoming.clear();
+        if (pool->closing) closing.push_back(pool);
+      }
+    }
+    for (auto& pool : news) {
+      if (std::find(pools_.begin(), pools_.end(), pool) == pools_.end()) pools_.push_back(pool);
+      if (broken_) {
+        // Submitted before the break-down was known: no worker will come.
+        for (ProcessJob* job : pool->queue) fail(*job, broken_reason_);
+        pool->queue.clear();
+      }
+    }
+    for (auto& pool : closing) {
+      if (!pool->close_handled) close_pool(pool);
+    }
+  }
+
+  void close_pool(const std::shared_ptr<PoolRecord>& pool) {
+    pool->close_handled = true;
+    for (ProcessJob* job : pool->queue) fail(*job, "connectors: the executor was destroyed before the call ran");
+    pool->queue.clear();
+    for (std::size_t i = 0; i < workers_.size() && !broken_; ++i) {
+      Worker& worker = *workers_[i];
+      if (worker.pool != pool) continue;
+      if (worker.job != nullptr) {
+        fail(*std::exchange(worker.job, nullptr), "connectors: the executor was destroyed while the call was running");
+      }
+      kill(worker);
+    }
+    finish_close_if_done(pool);
+  }
+
+  void finish_close_if_done(const std::shared_ptr<PoolRecord>& pool) {
+    if (!pool->close_handled || pool->workers != 0) return;
+    pools_.erase(std::remove(pools_.begin(), pools_.end(), pool), pools_.end());
+    std::lock_guard lock{mutex_};
+    pool->closed = true;
+    pool_closed_.notify_all();
+  }
+
+  void dispatch() {
+    for (std::size_t p = 0; p < pools_.size(); ++p) {
+      std::shared_ptr<PoolRecord> pool = pools_[p];
+      while (!pool->queue.empty() && !pool->close_handled && !broken_) {
+        Worker* idle = nullptr;
+        for (auto& worker : workers_) {
+          if (worker->pool == pool && worker->idle()) {
+            idle = worker.get();
+            break;
+          }
+        }
+        if (idle == nullptr) {
+          if (pool->workers >= pool->max_workers) break;
+          if (!spawn(pool)) break;
+          continue;
+        }
+        ProcessJob* job = pool->queue.front();
+        pool->queue.pop_front();
+        start(*idle, *job);
+      }
+    }
+  }
+
+  bool spawn(const std::shared_ptr<PoolRecord>& pool) {
+    const ForkServerMessage request{ForkServerMessage::spawn, 0, 0};
+    if (::send(control_, &request, sizeof request, MSG_NOSIGNAL) != sizeof request) {
+      break_down("connectors: the fork server is gone; worker processes cannot be started");
+      return false;
+    }
+    for (;;) {
+      ForkServerMessage reply;
+      int fd = -1;
+      const ssize_t got = receive_control(reply, fd, 0);
+      if (got < 0 && errno == EINTR) continue;
+      if (got != sizeof reply) {
+        break_down("connectors: the fork server is gone; worker processes cannot be started");
+        return false;
+      }
+      if (reply.kind == ForkServerMessage::exited) {
+        exits_.push_back(reply);
+        continue;
+      }
+      if (reply.kind != ForkServerMessage::spawned) continue;
+      if (reply.pid < 0 || fd < 0) {
+        if (fd >= 0) ::close(fd);
+        const std::string reason = "connectors: could not start a worker process: " + std::string{std::strerror(reply.value)};
+        for (ProcessJob* job : pool->queue) fail(*job, reason);
+        pool->queue.clear();
+        return false;
+      }
+      auto worker = std::make_unique<Worker>();
+      worker->pid = reply.pid;
+      worker->socket.reset(fd);
+      ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+      worker->pool = pool;
+      ++pool->workers;
+      {
+        std::lock_guard lock{mutex_};
+        pool->pids.push_back(reply.pid);
+      }
+      workers_.push_back(std::move(worker));
+      return true;
+    }
+  }
+
+  // One message from the fork server, with an attached descriptor if any.
+  ssize_t receive_control(ForkServerMessage& message, int& fd, int flags) {
+    iovec part{&message, sizeof message};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    msghdr header{};
+    header.msg_iov = &part;
+    header.msg_iovlen = 1;
+    header.msg_control = control;
+    header.msg_controllen = sizeof control;
+    const ssize_t got = ::recvmsg(control_, &header, flags | MSG_CMSG_CLOEXEC);
+    fd = -1;
+    if (got > 0) {
+      for (cmsghdr* part_header = CMSG_FIRSTHDR(&header); part_header != nullptr;
+           part_header = CMSG_NXTHDR(&header, part_header)) {
+        if (part_header->cmsg_level == SOL_SOCKET && part_header->cmsg_type == SCM_RIGHTS) {
+          std::memcpy(&fd, CMSG_DATA(part_header), sizeof fd);
+        }
+      }
+    }
+    return got;
+  }
+
+  void read_control() {
+    for (;;) {
+      ForkServerMessage message;
+      int fd = -1;
+      const ssize_t got = receive_control(message, fd, MSG_DONTWAIT);
+      if (fd >= 0) ::close(fd);  // only spawn replies carry one, and spawn() reads those
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      if (got != sizeof message) {
+        break_down("connectors: the fork server ended; worker processes are gone");
+        return;
+      }
+      if (message.kind == ForkServerMessage::exited) exits_.push_back(message);
+    }
+  }
+
+  void start(Worker& worker, ProcessJob& job) {
+    worker.job = &job;
+    worker.out_header = FrameHeader{job.request.size(), 0};
+    reset_exchange(worker);
+    worker.timed_out = false;
+    worker.timeout_ms = worker.pool->timeout_ms.load(std::memory_order_relaxed);
+    worker.deadline = worker.timeout_ms >= 0 ? Clock::now() + std::chrono::milliseconds{worker.timeout_ms} : never;
+    send_some(worker);
+  }
+
+  void send_some(Worker& worker) {
+    while (worker.socket.valid() && worker.sent < worker.to_send()) {
+      iovec parts[2];
+      int count = 0;
+      const std::size_t header_size = sizeof worker.out_header;
+      if (worker.sent < header_size) {
+        parts[count++] = {reinterpret_cast<char*>(&worker.out_header) + worker.sent, header_size - worker.sent};
+        parts[count++] = {worker.job->request.data(), worker.job->request.size()};
+      } else {
+        const std::size_t offset = worker.sent - header_size;
+        parts[count++] = {worker.job->request.data() + offset, worker.job->request.size() - offset};
+      }
+      msghdr message{};
+      message.msg_iov = parts;
+      message.msg_iovlen = static_cast<std::size_t>(count);
+      const ssize_t sent = ::sendmsg(worker.socket.get(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (sent < 0 && errno == EINTR) continue;
+      if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      if (sent <= 0) {
+        hang_up(worker);
+        return;
+      }
+      worker.sent += static_cast<std::size_t>(sent);
+    }
+  }
+
+  void receive_some(Worker& worker) {
+    const std::size_t header_size = sizeof worker.in_header;
+    while (worker.socket.valid()) {
+      if (worker.received < header_size) {
+        // The header may carry a memory file; recvmsg takes it with the bytes.
+        iovec part{reinterpret_cast<char*>(&worker.in_header) + worker.received, header_size - worker.received};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+        msghdr message{};
+        message.msg_iov = &part;
+        message.msg_iovlen = 1;
+        message.msg_control = control;
+        message.msg_controllen = sizeof control;
+        const ssize_t got = ::recvmsg(worker.socket.get(), &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        for (cmsghdr* fd_part = got > 0 ? CMSG_FIRSTHDR(&message) : nullptr; fd_part != nullptr;
+             fd_part = CMSG_NXTHDR(&message, fd_part)) {
+          if (fd_part->cmsg_level == SOL_SOCKET && fd_part->cmsg_type == SCM_RIGHTS) {
+            int fd = -1;
+            std::memcpy(&fd, CMSG_DATA(fd_part), sizeof fd);
+            worker.reply_file.reset(fd);
+          }
+        }
+        if (got <= 0) {
+          hang_up(worker);
+          return;
+        }
+        if (worker.job == nullptr) {
+          // A worker talking out of turn is not running our protocol.
+          kill(worker);
+          return;
+        }
+        worker.received += static_cast<std::size_t>(got);
+        if (worker.received < header_size) continue;
+        if ((worker.in_header.flags & FrameHeader::in_memory_file) != 0) {
+          finish_from_file(worker);
+          return;
+        }
+        worker.reply = ByteBuffer::allocate(worker.in_header.size);
+      }
+      const std::size_t offset = worker.received - header_size;
+      const std::size_t wanted = worker.reply.size() - offset;
+      if (wanted > 0) {
+        const ssize_t got = ::recv(worker.socket.get(), worker.reply.data() + offset, wanted, MSG_DONTWAIT);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        if (got <= 0) {
+          hang_up(worker);
+          return;
+        }
+        worker.received += static_cast<std::size_t>(got);
+      }
+      if (worker.received == header_size + worker.reply.size()) {
+        finish(worker, std::move(worker.reply));
+        return;
+      }
+    }
+  }
+
+  void finish_from_file(Worker& worker) {
+    if (!worker.reply_file.valid()) {
+      kill(worker);  // the worker promised a file and sent none
+      return;
+    }
+    ByteBuffer reply;
+    try {
+      reply = ByteBuffer::map(worker.reply_file.get(), worker.in_header.size);
+    } catch (const std::exception& error) {
+      worker.reply_file.reset();
+      fail(*std::exchange(worker.job, nullptr), std::string{"connectors: could not map a reply: "} + error.what());
+      reset_exchange(worker);
+      return;
+    }
+    worker.reply_file.reset();
+    finish(worker, std::move(reply));
+  }
+
+  void finish(Worker& worker, ByteBuffer reply) {
+    ProcessJob& job = *std::exchange(worker.job, nullptr);
+    job.reply = std::move(reply);
+    reset_exchange(worker);
+    complete(job);
+  }
+
+  static void reset_exchange(Worker& worker) {
+    worker.reply = ByteBuffer{};
+    worker.reply_file.reset();
+    worker.received = 0;
+    worker.sent = 0;
+    worker.deadline = never;
+  }
+
+  void hang_up(Worker& worker) {
+    worker.hung_up = true;
+    worker.socket.reset();
+    worker.kill_at = Clock::now() + hang_up_grace;
+  }
+
+  void kill(Worker& worker) {
+    worker.socket.reset();
+    if (worker.kill_sent || worker.reaped) return;
+    worker.kill_sent = true;
+    const ForkServerMessage request{ForkServerMessage::kill, worker.pid, 0};
+    if (::send(control_, &request, sizeof request, MSG_NOSIGNAL) != sizeof request) {
+      break_down("connectors: the fork server is gone; worker processes cannot be stopped");
+    }
+  }
+
+  void check_deadlines() {
+    const Clock::time_point now = Clock::now();
+    for (std::size_t i = 0; i < workers_.size() && !broken_; ++i) {
+      Worker& worker = *workers_[i];
+      if (worker.kill_sent || worker.reaped) continue;
+      if (worker.job != nullptr && now >= worker.deadline) {
+        worker.timed_out = true;
+        kill(worker);
+      } else if (worker.hung_up && now >= worker.kill_at) {
+        kill(worker);
+      }
+    }
+  }
+
+  void handle_exits() {
+    std::vector<ForkServerMessage> exits;
+    exits.swap(exits_);
+    for (const ForkServerMessage& exit : exits) {
+      auto found = std::find_if(workers_.begin(), workers_.end(), [&](auto& worker) { return worker->pid == exit.pid; });
+      if (found == workers_.end()) continue;
+      Worker& worker = **found;
+      worker.reaped = true;
+      // A reply sent just before the worker ended is still in the socket.
+      if (worker.job != nullptr && worker.socket.valid()) receive_some(worker);
+      if (broken_) return;
+      if (worker.job != nullptr) fail(*std::exchange(worker.job, nullptr), describe_end(worker, exit.value));
+      std::shared_ptr<PoolRecord> pool = std::move(worker.pool);
+      workers_.erase(found);
+      if (pool) {
+        --pool->workers;
+        {
+          std::lock_guard lock{mutex_};
+          pool->pids.erase(std::remove(pool->pids.begin(), pool->pids.end(), exit.pid), pool->pids.end());
+        }
+        finish_close_if_done(pool);
+      }
+    }
+  }
+
+  // The fork server is gone: no worker can be started or supervised any more.
+  void break_down(const std::string& reason) {
+    {
+      std::lock_guard lock{mutex_};
+      if (broken_) return;
+      broken_ = true;
+      broken_reason_ = reason;
+    }
+    for (auto& worker : workers_) {
+      if (worker->job != nullptr) fail(*std::exchange(worker->job, nullptr), reason);
+    }
+    workers_.clear();
+    // The server closed its socket, so it is exiting: reap it (only it, never
+    // another child of the program). Its workers die with it (death signal).
+    if (fork_server_pid() > 0) ::waitpid(fork_server_pid(), nullptr, 0);
+    exits_.clear();
+    std::vector<std::shared_ptr<PoolRecord>> pools;
+    pools.swap(pools_);
+    std::lock_guard lock{mutex_};
+    for (auto& pool : pools) {
+      for (ProcessJob* job : pool->queue) fail(*job, reason);
+      pool->queue.clear();
+      for (ProcessJob* job : pool->incoming) fail(*job, reason);
+      pool->incoming.clear();
+      pool->workers = 0;
+      pool->pids.clear();
+      pool->closed = pool->closing;
+    }
+    pool_closed_.notify_all();
+  }
+
+  int control_;
+  UniqueFd wake_;
+  std::mutex mutex_;
+  std::condition_variable pool_closed_;
+  std::vector<std::shared_ptr<PoolRecord>> news_;
+  std::vector<ByteBuffer> garbage_;
+  bool broken_ = false;
+  std::string broken_reason_;
+
+  std::vector<std::shared_ptr<PoolRecord>> pools_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<ForkServerMessage> exits_;
+};
+
+}  // namespace
+
+void release_in_background(ByteBuffer&& buffer) noexcept {
+  // Only mappings are worth the trip (the supervisor exists once a reply did).
+  if (buffer.mapped()) Supervisor::instance().release(std::move(buffer));
+  ByteBuffer dropped = std::move(buffer);
+}
+
+WorkerPool::WorkerPool(std::size_t max_workers)
+    : max_workers_(max_workers), record_(std::make_shared<PoolRecord>(max_workers)) {}
+
+WorkerPool::~WorkerPool() {
+  if (record_->used.load()) Supervisor::instance().close(record_);
+}
+
+void WorkerPool::require_fork_server() {
+  if (fork_server_socket() < 0) {
+    throw std::logic_error(
+        "connectors: running a method in a worker process needs connectors::init(argc, argv), called first thing "
+        "in main while the program is single-threaded");
+  }
+}
+
+void WorkerPool::submit(ProcessJob& job) noexcept {
+  Supervisor* supervisor = nullptr;
+  try {
+    supervisor = &Supervisor::instance();
+  } catch (const std::exception& error) {
+    fail(job, std::string{"connectors: cannot supervise worker processes: "} + error.what());
+    return;
+  }
+  record_->used.store(true);
+  supervisor->submit(record_, job);
+}
+
+void WorkerPool::set_call_timeout(std::optional<std::chrono::milliseconds> timeout) {
+  if (timeout && timeout->count() <= 0) {
+    throw std::invalid_argument("set_call_timeout: the timeout must be positive, got " +
+                                std::to_string(timeout->count()) + " ms");
+  }
+  record_->timeout_ms.store(timeout ? timeout->count() : -1);
+}
+
+std::optional<std::chrono::milliseconds> WorkerPool::call_timeout() const noexcept {
+  const long long value = record_->timeout_ms.load();
+  if (value < 0) return std::nullopt;
+  return std::chrono::milliseconds{value};
+}
+
+std::vector<int> WorkerPool::worker_process_ids() const {
+  if (!record_->used.load()) return {};
+  return Supervisor::instance().pids(*record_);
+}
+
+}  // namespace connectors::detail

@@ -1,0 +1,86 @@
+#pragma once
+
+// Helpers for tests that use worker processes: counting descriptors and
+// descendant processes through /proc.
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace connectors::testing {
+
+inline std::size_t open_fd_count() {
+  std::size_t count = 0;
+  DIR* directory = ::opendir("/proc/self/fd");
+  if (directory == nullptr) return 0;
+  while (const dirent* entry = ::readdir(directory)) {
+    if (entry->d_name[0] != '.') ++count;
+  }
+  ::closedir(directory);
+  return count - 1;  // the directory's own descriptor
+}
+
+struct ProcessInfo {
+  int parent = 0;
+  char state = '?';
+};
+
+// Every process on the machine: pid -> (parent, state).
+inline std::map<int, ProcessInfo> all_processes() {
+  std::map<int, ProcessInfo> processes;
+  DIR* directory = ::opendir("/proc");
+  if (directory == nullptr) return processes;
+  while (const dirent* entry = ::readdir(directory)) {
+    const int pid = std::atoi(entry->d_name);
+    if (pid <= 0) continue;
+    std::ifstream stat{"/proc/" + std::string{entry->d_name} + "/stat"};
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    // pid (comm) state ppid ...; comm may contain spaces and parentheses.
+    const std::size_t close = line.rfind(')');
+    if (close == std::string::npos || close + 4 >= line.size()) continue;
+    ProcessInfo info;
+    info.state = line[close + 2];
+    info.parent = std::atoi(line.c_str() + close + 4);
+    processes[pid] = info;
+  }
+  ::closedir(directory);
+  return processes;
+}
+
+// The processes below `root` (children, grandchildren, ...), with their states.
+inline std::map<int, char> descendants(int root) {
+  const auto processes = all_processes();
+  std::map<int, char> found;
+  std::set<int> frontier{root};
+  while (!frontier.empty()) {
+    std::set<int> next;
+    for (const auto& [pid, info] : processes) {
+      if (frontier.count(info.parent) != 0 && found.count(pid) == 0) {
+        found[pid] = info.state;
+        next.insert(pid);
+      }
+    }
+    frontier = std::move(next);
+  }
+  return found;
+}
+
+// Whether `pid` no longer runs: gone, or a zombie its (dead) parent left.
+inline bool process_ended(int pid) {
+  std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  const std::size_t close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && (line[close + 2] == 'Z' || line[close + 2] == 'X');
+}
+
+}  // namespace connectors::testing
