@@ -8,7 +8,11 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <memory>
+#include <string>
 #include <thread>
 
 namespace {
@@ -21,7 +25,8 @@ TEST(Parallelization, T45_EveryExecutorAndFlagGivesTheRightValue) {
   t2.set_value.connect(t1.get_value);
   t3.set_value.connect(t2.get_value);
   int i = 0;
-  for (const auto& executor : {connectors::executor(0, 0), connectors::executor(2, 0)}) {
+  for (const auto& executor : {connectors::executor(0, 0), connectors::executor(2, 0), connectors::executor(0, 2),
+                               connectors::executor(2, 2)}) {
     for (Parallelization output_flag : {Parallelization::SEQUENTIAL, Parallelization::THREAD, Parallelization::PROCESS}) {
       for (Parallelization input_flag : {Parallelization::SEQUENTIAL, Parallelization::THREAD}) {
         for (Parallelization middle_flag : {Parallelization::SEQUENTIAL, Parallelization::THREAD}) {
@@ -36,7 +41,54 @@ TEST(Parallelization, T45_EveryExecutorAndFlagGivesTheRightValue) {
       }
     }
   }
-  EXPECT_EQ(i, 24);
+  EXPECT_EQ(i, 48);
+}
+
+class Where {
+ public:
+  connectors::Output<int> get_process{this, &Where::process};
+  connectors::Input<int> set_value{this, &Where::write, get_process};
+
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(value_);
+  }
+
+ private:
+  int process() const { return static_cast<int>(::getpid()) + 0 * value_; }
+  void write(int value) { value_ = value; }
+  int value_ = 0;
+};
+
+TEST(Parallelization, ProcessGettersRunInAWorkerWhenTheExecutorOffersProcesses) {
+  Where where;
+  where.get_process.set_parallelization(Parallelization::PROCESS);
+  where.get_process.set_executor(connectors::executor(0, 1));
+  const int worker = where.get_process();
+  EXPECT_NE(worker, static_cast<int>(::getpid()));
+  where.get_process.set_executor(connectors::executor(2, 0));  // no processes: a thread, in this process
+  where.set_value(1);
+  EXPECT_EQ(where.get_process(), static_cast<int>(::getpid()));
+}
+
+class Untravelled {
+ public:
+  connectors::Output<int> get_value{this, &Untravelled::read};
+
+ private:
+  int read() const { return 1; }
+  int state_ = 0;  // no serialize member: the owner cannot travel
+};
+
+TEST(Parallelization, ProcessIsRejectedForTypesThatCannotTravel) {
+  Untravelled untravelled;
+  try {
+    untravelled.get_value.set_parallelization(Parallelization::PROCESS);
+    FAIL() << "no exception";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_NE(std::string(error.what()).find("Untravelled"), std::string::npos) << error.what();
+  }
+  EXPECT_EQ(untravelled.get_value.parallelization(), Parallelization::THREAD);
 }
 
 // A getter that counts its runs and waits until `partners` getters run at once.

@@ -4,6 +4,7 @@
 #include <connectors/detail/member.hpp>
 #include <connectors/detail/node.hpp>
 #include <connectors/detail/user_call.hpp>
+#include <connectors/process_traits.hpp>
 
 #include <concepts>
 #include <functional>
@@ -36,7 +37,11 @@ class Output final : public detail::OutputNode {
 
   template <class Owner, class Getter>
     requires std::is_member_function_pointer_v<Getter> && std::derived_from<Owner, typename detail::member_owner<Getter>::type>
-  Output(Owner* owner, Getter getter) : owner_(owner), getter_(getter), invoke_(&invoke_getter<Owner, Getter>) {
+  Output(Owner* owner, Getter getter)
+      : owner_(owner),
+        getter_(getter),
+        invoke_(&invoke_getter<Owner, Getter>),
+        in_process_(&run_in_process<Owner, Getter>) {
     static_assert(std::is_invocable_v<Getter, Owner&>,
                   "connectors::Output: the getter must take no arguments: R getter() [const]");
     static_assert(std::is_convertible_v<std::invoke_result_t<Getter, Owner&>, R>,
@@ -64,6 +69,14 @@ class Output final : public detail::OutputNode {
   template <class V>
   void disconnect(Input<V>& input);
 
+  /// PROCESS is accepted only if the getter can run in a worker process (the
+  /// owner default-constructible and cereal-serializable, R serializable);
+  /// otherwise std::invalid_argument names the type at fault.
+  void set_parallelization(Parallelization parallelization) {
+    if (parallelization == Parallelization::PROCESS) (void)in_process_(nullptr, owner_, getter_);
+    OutputNode::set_parallelization(parallelization);
+  }
+
   /// Off: every request runs the getter again (the result is still pushed to
   /// every connection). Switching off drops the cached value.
   void set_caching(bool caching) {
@@ -75,6 +88,29 @@ class Output final : public detail::OutputNode {
   template <class Owner, class Getter>
   static R invoke_getter(void* owner, const detail::ErasedMember& getter) {
     return std::invoke(getter.get<Getter>(), *static_cast<Owner*>(owner));
+  }
+
+  // With an executor: the task that runs the getter on a copy of the owner in
+  // a worker process. Without one: only checks that it could (or throws).
+  template <class Owner, class Getter>
+  static Task<R> run_in_process(Executor* executor, void* owner, const detail::ErasedMember& getter) {
+    using Result = std::remove_cvref_t<std::invoke_result_t<Getter, Owner&>>;
+    if constexpr (can_run_in_process_v<Owner, Result>) {
+      if (executor == nullptr) return Task<R>{};
+      auto task = executor->run_method(Parallelization::PROCESS, getter.get<Getter>(), *static_cast<Owner*>(owner));
+      if constexpr (std::is_same_v<Result, R>) {
+        return task;
+      } else {
+        return convert<Result>(std::move(task));
+      }
+    } else {
+      throw std::invalid_argument("connectors::Output: this getter cannot run in a worker process: " +
+                                  process_incompatibility<Owner, Result>());
+    }
+  }
+  template <class Result>
+  static Task<R> convert(Task<Result> task) {
+    co_return co_await std::move(task);
   }
 
   Task<void> request(detail::Operation& operation) override { return request_for(operation, nullptr); }
@@ -109,7 +145,9 @@ class Output final : public detail::OutputNode {
         if (!pulling.empty()) co_await detail::request_all(operation, std::move(pulling));
         co_return;
       }
-      R result = co_await detail::user_call<R>(operation, parallelization_, [this]() -> R { return invoke_(owner_, getter_); });
+      R result = co_await detail::user_call<R>(
+          operation, parallelization_, [this]() -> R { return invoke_(owner_, getter_); },
+          [this](Executor& executor) { return in_process_(&executor, owner_, getter_); });
       if (caching_) {
         cache_.store(result);
         mark_computed();
@@ -140,6 +178,7 @@ class Output final : public detail::OutputNode {
   void* owner_;
   detail::ErasedMember getter_;
   R (*invoke_)(void*, const detail::ErasedMember&);
+  Task<R> (*in_process_)(Executor*, void*, const detail::ErasedMember&);
   detail::CacheSlot<R> cache_;
 };
 

@@ -176,7 +176,7 @@ class ConstructorParallelizationChange : public Simple {
 class ConstructorExecutorChange : public Simple {
  public:
   explicit ConstructorExecutorChange(CallLogger* logger = nullptr) : Simple(logger) {
-    get_value.set_executor(connectors::executor(std::nullopt, 0));
+    get_value.set_executor(connectors::executor(std::nullopt, std::nullopt));  // threads and processes
   }
 };
 

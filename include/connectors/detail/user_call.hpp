@@ -5,20 +5,32 @@
 #include <connectors/detail/result.hpp>
 
 #include <coroutine>
+#include <cstddef>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 namespace connectors::detail {
 
 // Awaitable that runs a user method for a protocol step, where the operation's
 // executor places it. Inline placement costs no coroutine frame: the method runs
-// in await_ready. Either way the method runs inside a UserCallScope, so that an
-// operation it starts knows it is nested.
-template <class R, class Function>
+// in await_ready. On a thread it runs inside a UserCallScope, so that an
+// operation it starts knows it is nested. PROCESS placement needs the owner's
+// type, which only the connector knows: `in_process` makes that task (a
+// connector without one has its PROCESS methods run as THREAD instead, which
+// the dispatch rules allow).
+template <class R, class Function, class InProcess = std::nullptr_t>
 class UserCall {
  public:
-  UserCall(Operation& operation, Parallelization parallelization, Function function)
-      : operation_(operation), parallelization_(parallelization), function_(std::move(function)) {}
+  UserCall(Operation& operation, Parallelization parallelization, Function function, InProcess in_process = nullptr)
+      : operation_(operation),
+        parallelization_(parallelization),
+        function_(std::move(function)),
+        in_process_(std::move(in_process)) {
+    if constexpr (std::is_null_pointer_v<InProcess>) {
+      if (parallelization_ == Parallelization::PROCESS) parallelization_ = Parallelization::THREAD;
+    }
+  }
   UserCall(const UserCall&) = delete;
   UserCall& operator=(const UserCall&) = delete;
 
@@ -28,7 +40,10 @@ class UserCall {
     return true;
   }
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> waiting) {
-    task_.emplace(operation_.executor.run_method(parallelization_, &UserCall::run, *this));
+    if constexpr (!std::is_null_pointer_v<InProcess>) {
+      if (operation_.placement(parallelization_) == Parallelization::PROCESS) task_.emplace(in_process_(operation_.executor));
+    }
+    if (!task_) task_.emplace(operation_.executor.run_method(parallelization_, &UserCall::run, *this));
     awaiter_.emplace(std::move(*task_).operator co_await());
     return awaiter_->await_suspend(waiting);
   }
@@ -46,14 +61,16 @@ class UserCall {
   Operation& operation_;
   Parallelization parallelization_;
   Function function_;
+  InProcess in_process_;
   Result<R> result_;
   std::optional<Task<R>> task_;
   std::optional<typename Task<R>::Awaiter> awaiter_;
 };
 
-template <class R, class Function>
-UserCall<R, Function> user_call(Operation& operation, Parallelization parallelization, Function function) {
-  return UserCall<R, Function>{operation, parallelization, std::move(function)};
+template <class R, class Function, class InProcess = std::nullptr_t>
+UserCall<R, Function, InProcess> user_call(Operation& operation, Parallelization parallelization, Function function,
+                                           InProcess in_process = nullptr) {
+  return UserCall<R, Function, InProcess>{operation, parallelization, std::move(function), std::move(in_process)};
 }
 
 }  // namespace connectors::detail
