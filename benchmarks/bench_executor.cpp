@@ -4,12 +4,12 @@
 //   - 10^5 trivial THREAD tasks spawned and awaited (per task)
 #include <connectors/connectors.hpp>
 
-#include <asio/post.hpp>
-#include <asio/thread_pool.hpp>
 #include <benchmark/benchmark.h>
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
+#include <asio/post.hpp>
+#include <asio/thread_pool.hpp>
 
 #include <atomic>
 #include <condition_variable>
@@ -151,7 +151,8 @@ void BM_ManyTasks_Connectors(benchmark::State& state) {
   auto body = [&]() -> Task<long> {
     std::vector<Task<int>> tasks;
     tasks.reserve(many_tasks);
-    for (int i = 0; i < many_tasks; ++i) tasks.push_back(executor.run_method(Parallelization::THREAD, &Trivial::get, trivial));
+    for (int i = 0; i < many_tasks; ++i)
+      tasks.push_back(executor.run_method(Parallelization::THREAD, &Trivial::get, trivial));
     long sum = 0;
     for (int value : co_await connectors::gather(std::move(tasks))) sum += value;
     co_return sum;

@@ -43,8 +43,8 @@ void chain_set_get(benchmark::State& state, bool threads) {
     chain.front().input(++value);
     benchmark::DoNotOptimize(chain.back().output());
   }
-  state.counters["per_block"] = benchmark::Counter(static_cast<double>(length),
-                                                  benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["per_block"] = benchmark::Counter(
+      static_cast<double>(length), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
   connectors::set_default_executor(nullptr);
 }
 
@@ -53,12 +53,14 @@ void BM_Chain_Threads(benchmark::State& state) { chain_set_get(state, true); }
 
 void BM_Chain_TBB(benchmark::State& state) {
   const auto length = static_cast<std::size_t>(state.range(0));
-  tbb::global_control parallelism{tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(state.range(1))};
+  tbb::global_control parallelism{tbb::global_control::max_allowed_parallelism,
+                                  static_cast<std::size_t>(state.range(1))};
   tbb::flow::graph graph;
   std::vector<std::unique_ptr<tbb::flow::function_node<long, long>>> nodes;
   long tail = 0;
   for (std::size_t i = 0; i < length; ++i) {
-    nodes.push_back(std::make_unique<tbb::flow::function_node<long, long>>(graph, tbb::flow::serial, [](long v) { return v + 1; }));
+    nodes.push_back(
+        std::make_unique<tbb::flow::function_node<long, long>>(graph, tbb::flow::serial, [](long v) { return v + 1; }));
     if (i > 0) tbb::flow::make_edge(*nodes[i - 1], *nodes[i]);
   }
   tbb::flow::function_node<long, long> sink(graph, tbb::flow::serial, [&](long v) { return tail = v; });
@@ -69,8 +71,8 @@ void BM_Chain_TBB(benchmark::State& state) {
     graph.wait_for_all();
     benchmark::DoNotOptimize(tail);
   }
-  state.counters["per_block"] = benchmark::Counter(static_cast<double>(length),
-                                                  benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["per_block"] = benchmark::Counter(
+      static_cast<double>(length), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 void chain_sizes(benchmark::internal::Benchmark* bench) {
@@ -117,12 +119,13 @@ class Collector {
  public:
   connectors::Output<double> total{this, &Collector::sum};
   connectors::Input<double> add0{this, &Collector::put<0>, total}, add1{this, &Collector::put<1>, total},
-      add2{this, &Collector::put<2>, total}, add3{this, &Collector::put<3>, total}, add4{this, &Collector::put<4>, total},
-      add5{this, &Collector::put<5>, total}, add6{this, &Collector::put<6>, total}, add7{this, &Collector::put<7>, total},
-      add8{this, &Collector::put<8>, total}, add9{this, &Collector::put<9>, total}, add10{this, &Collector::put<10>, total},
-      add11{this, &Collector::put<11>, total}, add12{this, &Collector::put<12>, total},
-      add13{this, &Collector::put<13>, total}, add14{this, &Collector::put<14>, total},
-      add15{this, &Collector::put<15>, total};
+      add2{this, &Collector::put<2>, total}, add3{this, &Collector::put<3>, total},
+      add4{this, &Collector::put<4>, total}, add5{this, &Collector::put<5>, total},
+      add6{this, &Collector::put<6>, total}, add7{this, &Collector::put<7>, total},
+      add8{this, &Collector::put<8>, total}, add9{this, &Collector::put<9>, total},
+      add10{this, &Collector::put<10>, total}, add11{this, &Collector::put<11>, total},
+      add12{this, &Collector::put<12>, total}, add13{this, &Collector::put<13>, total},
+      add14{this, &Collector::put<14>, total}, add15{this, &Collector::put<15>, total};
   connectors::Input<double>* inputs[16] = {&add0, &add1, &add2,  &add3,  &add4,  &add5,  &add6,  &add7,
                                            &add8, &add9, &add10, &add11, &add12, &add13, &add14, &add15};
 
@@ -199,7 +202,8 @@ void BM_MemoryPerBlock_TBB10k(benchmark::State& state) {
     std::vector<std::unique_ptr<tbb::flow::function_node<long, long>>> nodes;
     nodes.reserve(length);
     for (std::size_t i = 0; i < length; ++i) {
-      nodes.push_back(std::make_unique<tbb::flow::function_node<long, long>>(*graph, tbb::flow::serial, [](long v) { return v + 1; }));
+      nodes.push_back(std::make_unique<tbb::flow::function_node<long, long>>(*graph, tbb::flow::serial,
+                                                                             [](long v) { return v + 1; }));
       if (i > 0) tbb::flow::make_edge(*nodes[i - 1], *nodes[i]);
     }
     built = static_cast<double>(heap_in_use() - before) / length;

@@ -36,7 +36,8 @@ void BM_ProcessRoundTrip(benchmark::State& state) {
   connectors::MultiprocessingExecutor executor{1};
   Block block;
   auto body = [&]() -> Task<void> {
-    for (auto _ : state) benchmark::DoNotOptimize(co_await executor.run_method(Parallelization::PROCESS, &Block::get, block));
+    for (auto _ : state)
+      benchmark::DoNotOptimize(co_await executor.run_method(Parallelization::PROCESS, &Block::get, block));
   };
   executor.run_coroutine(body());
 }
@@ -47,7 +48,9 @@ void BM_ProcessRoundTripOwnRun(benchmark::State& state) {
   connectors::MultiprocessingExecutor executor{1};
   Block block;
   for (auto _ : state) {
-    auto call = [&]() -> Task<int> { co_return co_await executor.run_method(Parallelization::PROCESS, &Block::get, block); };
+    auto call = [&]() -> Task<int> {
+      co_return co_await executor.run_method(Parallelization::PROCESS, &Block::get, block);
+    };
     benchmark::DoNotOptimize(executor.run_coroutine(call()));
   }
 }
@@ -65,7 +68,13 @@ void BM_ProcessResult(benchmark::State& state) {
   executor.run_coroutine(body());
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
 }
-BENCHMARK(BM_ProcessResult)->Arg(1 << 20)->Arg(16 << 20)->Arg(64 << 20)->Repetitions(3)->ReportAggregatesOnly(true)->UseRealTime();
+BENCHMARK(BM_ProcessResult)
+    ->Arg(1 << 20)
+    ->Arg(16 << 20)
+    ->Arg(64 << 20)
+    ->Repetitions(3)
+    ->ReportAggregatesOnly(true)
+    ->UseRealTime();
 
 long iterations_for_20ms() {
   static const long iterations = [] {

@@ -9,14 +9,14 @@
 #include <connectors/connectors.hpp>
 
 #include <array>
-#include <mutex>
-#include <thread>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -73,7 +73,8 @@ class Sum {
  public:
   static constexpr int inputs = 8;
   Sum() {
-    for (int i = 0; i < inputs; ++i) terms.push_back(std::make_unique<connectors::Input<double>>(this, setters[i], total));
+    for (int i = 0; i < inputs; ++i)
+      terms.push_back(std::make_unique<connectors::Input<double>>(this, setters[i], total));
   }
 
   connectors::Output<double> total{this, &Sum::add};

@@ -25,7 +25,7 @@ class TimesTwo {
 
 int main() {
   TimesTwo d1, d2;
-  d2.set_value.connect(d1.get_double);  // or d1.get_double.connect(d2.set_value)
+  d2.set_value.connect(d1.get_double);                     // or d1.get_double.connect(d2.set_value)
   std::printf("d2.get_double() = %g\n", d2.get_double());  // 0
   d1.set_value(2.0);
   std::printf("d2.get_double() = %g\n", d2.get_double());  // 8

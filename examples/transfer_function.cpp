@@ -190,7 +190,9 @@ class MagnitudePlot {
     note("plot");
     constexpr double width = 800, height = 450, left = 70, right = 20, top = 20, bottom = 50;
     constexpr double f_min = 20.0, f_max = sampling_rate / 2.0, db_min = -60.0, db_max = 20.0;
-    auto x_of = [&](double f) { return left + (width - left - right) * std::log10(f / f_min) / std::log10(f_max / f_min); };
+    auto x_of = [&](double f) {
+      return left + (width - left - right) * std::log10(f / f_min) / std::log10(f_max / f_min);
+    };
     auto y_of = [&](double db) {
       return top + (height - top - bottom) * (1.0 - (std::clamp(db, db_min, db_max) - db_min) / (db_max - db_min));
     };
@@ -299,8 +301,9 @@ int main(int argc, char** argv) {
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     std::printf("  %-12s %8.2f ms\n", run.name, ms);
   }
-  std::printf("(Worker processes copy each signal, about 1 MiB, to and from the worker: they pay off for\n"
-              " CPU-heavy methods on small data, threads for light methods on large data.)\n");
+  std::printf(
+      "(Worker processes copy each signal, about 1 MiB, to and from the worker: they pay off for\n"
+      " CPU-heavy methods on small data, threads for light methods on large data.)\n");
   write_file(out_dir + "/transfer_function1.svg", plot.get_svg());
   plot.get_svg.set_executor(connectors::executor());  // methods report what ran from this process
 

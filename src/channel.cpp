@@ -48,7 +48,8 @@ ChannelNode* Channel::take_all() noexcept {
 
 void Channel::wait_for_post(std::chrono::microseconds timeout) noexcept {
   const auto start = std::chrono::steady_clock::now();
-  const auto spin_until = start + std::min(timeout, std::chrono::duration_cast<std::chrono::microseconds>(spin_duration));
+  const auto spin_until =
+      start + std::min(timeout, std::chrono::duration_cast<std::chrono::microseconds>(spin_duration));
   for (unsigned i = 0;; ++i) {
     if (has_posts()) return;
     cpu_relax();

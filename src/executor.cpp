@@ -50,7 +50,8 @@ void check_count(std::optional<int> count, const char* what) {
 ThreadingExecutor::ThreadingExecutor(std::optional<int> number_of_threads) {
   check_count(number_of_threads, "ThreadingExecutor: number_of_threads");
   if (number_of_threads && *number_of_threads == 0) {
-    throw std::invalid_argument("ThreadingExecutor: number_of_threads must be at least 1 (use SequentialExecutor for 0)");
+    throw std::invalid_argument(
+        "ThreadingExecutor: number_of_threads must be at least 1 (use SequentialExecutor for 0)");
   }
   pool_ = std::make_unique<detail::ThreadPool>(number_of_threads ? static_cast<std::size_t>(*number_of_threads)
                                                                  : automatic_count());

@@ -49,8 +49,10 @@ int count_threads() {
 // EOF) and let user code in a worker touch them.
 void close_fds_except(int keep) {
   if (keep > 3) ::close_range(3, static_cast<unsigned>(keep) - 1, 0);
-  if (keep < 3) ::close_range(3, ~0U, 0);
-  else ::close_range(static_cast<unsigned>(keep) + 1, ~0U, 0);
+  if (keep < 3)
+    ::close_range(3, ~0U, 0);
+  else
+    ::close_range(static_cast<unsigned>(keep) + 1, ~0U, 0);
 }
 
 void send_message(int socket, const ForkServerMessage& message, int attached_fd = -1) {
@@ -106,8 +108,7 @@ class ForkServer {
     if (got <= 0) shut_down();  // the parent is gone
     if (got != sizeof request) return;
     if (request.kind == ForkServerMessage::spawn) spawn();
-    if (request.kind == ForkServerMessage::kill &&
-        std::find(live_.begin(), live_.end(), request.pid) != live_.end()) {
+    if (request.kind == ForkServerMessage::kill && std::find(live_.begin(), live_.end(), request.pid) != live_.end()) {
       // Only a child not yet reaped: its pid cannot have been reused.
       ::kill(request.pid, SIGKILL);
     }

@@ -129,7 +129,9 @@ bool OutputNode::is_connected_to(const InputNode& input) const noexcept {
                      [&](const Connection& connection) { return connection.input == &input; });
 }
 
-void OutputNode::add_connection(InputNode& input, Push push) { connections_.push_back(Connection{&input, push, false}); }
+void OutputNode::add_connection(InputNode& input, Push push) {
+  connections_.push_back(Connection{&input, push, false});
+}
 
 void OutputNode::remove_connection(InputNode& input) noexcept {
   connections_.erase_if([&](const Connection& connection) { return connection.input == &input; });
@@ -245,8 +247,8 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
       // least as much: its downstream is announced and holds nothing
       // collectable (a served input would have cleared it). Stopping here
       // keeps building a network in any order linear.
-      const bool settled = input.announcing_ && input.announcement_ == step.announcer &&
-                           input.announced_in_ <= collection.situation;
+      const bool settled =
+          input.announcing_ && input.announcement_ == step.announcer && input.announced_in_ <= collection.situation;
       if (settled) {
         if (&input != never_collected && input.laziness_ >= collection.situation) collection.inputs.push_back(&input);
       } else if (input.accept_announcement(*step.announcer)) {

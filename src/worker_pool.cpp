@@ -94,10 +94,11 @@ std::string describe_signal(int signal) {
 std::string describe_end(const Worker& worker, int status) {
   const std::string who = "connectors: the worker process " + std::to_string(worker.pid);
   if (worker.timed_out) {
-    return who + " did not finish the call within the executor's call timeout of " +
-           std::to_string(worker.timeout_ms) + " ms and was killed";
+    return who + " did not finish the call within the executor's call timeout of " + std::to_string(worker.timeout_ms) +
+           " ms and was killed";
   }
-  if (WIFSIGNALED(status)) return who + " was killed by " + describe_signal(WTERMSIG(status)) + " while running a method";
+  if (WIFSIGNALED(status))
+    return who + " was killed by " + describe_signal(WTERMSIG(status)) + " while running a method";
   if (WIFEXITED(status)) {
     return who + " exited with code " + std::to_string(WEXITSTATUS(status)) + " while running a method";
   }
@@ -331,7 +332,8 @@ class Supervisor {
       if (reply.kind != ForkServerMessage::spawned) continue;
       if (reply.pid < 0 || fd < 0) {
         if (fd >= 0) ::close(fd);
-        const std::string reason = "connectors: could not start a worker process: " + std::string{std::strerror(reply.value)};
+        const std::string reason =
+            "connectors: could not start a worker process: " + std::string{std::strerror(reply.value)};
         for (ProcessJob* job : pool->queue) fail(*job, reason);
         pool->queue.clear();
         return false;
@@ -551,7 +553,8 @@ class Supervisor {
     std::vector<ForkServerMessage> exits;
     exits.swap(exits_);
     for (const ForkServerMessage& exit : exits) {
-      auto found = std::find_if(workers_.begin(), workers_.end(), [&](auto& worker) { return worker->pid == exit.pid; });
+      auto found =
+          std::find_if(workers_.begin(), workers_.end(), [&](auto& worker) { return worker->pid == exit.pid; });
       if (found == workers_.end()) continue;
       Worker& worker = **found;
       worker.reaped = true;

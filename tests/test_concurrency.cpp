@@ -126,8 +126,9 @@ struct Nested {
   int outer(int value) const {
     auto run = [&]() -> Task<int> {
       EXPECT_NE(executor->get_event_loop(), nullptr);
-      auto [a, b] = co_await connectors::gather(executor->run_method(Parallelization::THREAD, &Nested::inner, *this, value),
-                                                executor->run_method(Parallelization::THREAD, &Nested::inner, *this, value));
+      auto [a, b] =
+          co_await connectors::gather(executor->run_method(Parallelization::THREAD, &Nested::inner, *this, value),
+                                      executor->run_method(Parallelization::THREAD, &Nested::inner, *this, value));
       co_return a + b;
     };
     return executor->run_coroutine(run());
@@ -140,7 +141,8 @@ TEST(Concurrency, NestedRunFromAPoolThread) {
     Nested nested{&executor};
     auto main = [&]() -> Task<int> {
       std::vector<Task<int>> calls;
-      for (int i = 0; i < 4; ++i) calls.push_back(executor.run_method(Parallelization::THREAD, &Nested::outer, nested, i));
+      for (int i = 0; i < 4; ++i)
+        calls.push_back(executor.run_method(Parallelization::THREAD, &Nested::outer, nested, i));
       std::vector<int> results = co_await connectors::gather(std::move(calls));
       co_return std::accumulate(results.begin(), results.end(), 0);
     };
@@ -180,7 +182,8 @@ TEST(Concurrency, FuturesCompletedFromManyThreads) {
   std::vector<Future<int>> futures(count);
   std::vector<std::thread> completers;
   auto main = [&]() -> Task<int> {
-    for (int i = 0; i < count; ++i) completers.emplace_back([f = futures[static_cast<std::size_t>(i)], i]() mutable { f.set_result(i); });
+    for (int i = 0; i < count; ++i)
+      completers.emplace_back([f = futures[static_cast<std::size_t>(i)], i]() mutable { f.set_result(i); });
     int sum = 0;
     for (Future<int>& future : futures) sum += co_await future;
     co_return sum;

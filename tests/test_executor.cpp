@@ -169,7 +169,9 @@ TYPED_TEST(EveryExecutor, RunMethodSignatures) {
       EXPECT_EQ(co_await executor.run_method(flag, &Calculator::consume, calculator, std::make_unique<int>(4)), 4);
       const Calculator& constant = calculator;
       EXPECT_EQ(co_await executor.run_method(flag, &Calculator::add, constant, 2), 7);
-      EXPECT_EQ(co_await executor.run_method(flag, [](Calculator& c, int x) { return c.base * x; }, calculator, 3), 15);
+      EXPECT_EQ(co_await executor.run_method(
+                    flag, [](Calculator& c, int x) { return c.base * x; }, calculator, 3),
+                15);
     }
   };
   executor.run_coroutine(main());
@@ -240,8 +242,8 @@ TEST(DefaultExecutor, IsSharedAndReplaceable) {
 }
 
 std::size_t threads_in_process() {
-  return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator("/proc/self/task"),
-                                                std::filesystem::directory_iterator{}));
+  return static_cast<std::size_t>(
+      std::distance(std::filesystem::directory_iterator("/proc/self/task"), std::filesystem::directory_iterator{}));
 }
 
 TEST(ThreadPool, IsStartedLazilyAndPersists) {

@@ -28,7 +28,9 @@ Task<int> fails(std::string message) {
 
 TEST(Gather, TupleOfResults) {
   SequentialExecutor executor;
-  auto main = []() -> Task<std::tuple<int, std::monostate, int>> { co_return co_await gather(value(1), nothing(), value(3)); };
+  auto main = []() -> Task<std::tuple<int, std::monostate, int>> {
+    co_return co_await gather(value(1), nothing(), value(3));
+  };
   auto [a, unit, c] = executor.run_coroutine(main());
   EXPECT_EQ(a, 1);
   EXPECT_EQ(unit, std::monostate{});

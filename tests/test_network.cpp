@@ -155,8 +155,9 @@ TEST_F(Network, A3_AFailedGetterIsRetriedOnTheNextRequest) {
   EXPECT_THROW(t2.get_value(), std::runtime_error);
   EXPECT_FALSE(t1.get_value.valid());
   EXPECT_EQ(t2.get_value(), 1.0);
-  EXPECT_TRUE(log.compare({call(t1, "set_value", {1.0}), call(t1, "get_value", {}, "threw"),
-                           call(t1, "get_value", {}, 1.0), call(t2, "set_value", {1.0}), call(t2, "get_value", {}, 1.0)}));
+  EXPECT_TRUE(
+      log.compare({call(t1, "set_value", {1.0}), call(t1, "get_value", {}, "threw"), call(t1, "get_value", {}, 1.0),
+                   call(t2, "set_value", {1.0}), call(t2, "get_value", {}, 1.0)}));
 }
 
 TEST_F(Network, A3_AFailingBranchNeverHangsItsSiblings) {
@@ -238,7 +239,8 @@ class Pass {
 TEST_F(Network, AMillionBlockChainConnectsSetsAndGets) {
   constexpr long count = 1'000'000;
   std::vector<Pass> chain(count);
-  for (long i = 1; i < count; ++i) chain[static_cast<std::size_t>(i)].input.connect(chain[static_cast<std::size_t>(i - 1)].output);
+  for (long i = 1; i < count; ++i)
+    chain[static_cast<std::size_t>(i)].input.connect(chain[static_cast<std::size_t>(i - 1)].output);
   chain.back().output.set_executor(std::make_shared<connectors::SequentialExecutor>());
   chain.front().input(0);
   EXPECT_EQ(chain.back().output(), count);
@@ -249,7 +251,8 @@ TEST_F(Network, AMillionBlockChainConnectsSetsAndGets) {
 TEST_F(Network, ALongChainOnTheThreadingExecutor) {
   constexpr long count = 20'000;
   std::vector<Pass> chain(count);
-  for (long i = 1; i < count; ++i) chain[static_cast<std::size_t>(i)].input.connect(chain[static_cast<std::size_t>(i - 1)].output);
+  for (long i = 1; i < count; ++i)
+    chain[static_cast<std::size_t>(i)].input.connect(chain[static_cast<std::size_t>(i - 1)].output);
   chain.front().input(5);
   EXPECT_EQ(chain.back().output(), count + 5);
 }

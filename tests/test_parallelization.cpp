@@ -27,7 +27,8 @@ TEST(Parallelization, T45_EveryExecutorAndFlagGivesTheRightValue) {
   int i = 0;
   for (const auto& executor : {connectors::executor(0, 0), connectors::executor(2, 0), connectors::executor(0, 2),
                                connectors::executor(2, 2)}) {
-    for (Parallelization output_flag : {Parallelization::SEQUENTIAL, Parallelization::THREAD, Parallelization::PROCESS}) {
+    for (Parallelization output_flag :
+         {Parallelization::SEQUENTIAL, Parallelization::THREAD, Parallelization::PROCESS}) {
       for (Parallelization input_flag : {Parallelization::SEQUENTIAL, Parallelization::THREAD}) {
         for (Parallelization middle_flag : {Parallelization::SEQUENTIAL, Parallelization::THREAD}) {
           t1.get_value.set_parallelization(output_flag);

@@ -283,17 +283,21 @@ TYPED_TEST(ProcessExecutors, TypesThatCannotTravelAreRejectedNamingTheType) {
       executor.run_coroutine(main());
     });
   };
-  EXPECT_NE(run([&] { return executor.run_method(Parallelization::PROCESS, &NotSerializable::value, plain); })
-                .find("NotSerializable"),
+  EXPECT_NE(run([&] {
+              return executor.run_method(Parallelization::PROCESS, &NotSerializable::value, plain);
+            }).find("NotSerializable"),
             std::string::npos);
-  EXPECT_NE(run([&] { return executor.run_method(Parallelization::PROCESS, &NoDefaultConstructor::value, fixed); })
-                .find("NoDefaultConstructor"),
+  EXPECT_NE(run([&] {
+              return executor.run_method(Parallelization::PROCESS, &NoDefaultConstructor::value, fixed);
+            }).find("NoDefaultConstructor"),
             std::string::npos);
-  EXPECT_NE(run([&] { return executor.run_method(Parallelization::PROCESS, &Serializable::take, fine, Opaque{}); })
-                .find("Opaque"),
+  EXPECT_NE(run([&] {
+              return executor.run_method(Parallelization::PROCESS, &Serializable::take, fine, Opaque{});
+            }).find("Opaque"),
             std::string::npos);
-  EXPECT_NE(run([&] { return executor.run_method(Parallelization::PROCESS, &Serializable::give, fine); }).find("Opaque"),
-            std::string::npos);
+  EXPECT_NE(
+      run([&] { return executor.run_method(Parallelization::PROCESS, &Serializable::give, fine); }).find("Opaque"),
+      std::string::npos);
   int captured = 5;
   auto capturing = [captured](const Serializable&) { return captured; };
   EXPECT_NE(run([&] { return executor.run_method(Parallelization::PROCESS, capturing, fine); }).find("cannot run"),

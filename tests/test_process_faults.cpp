@@ -7,10 +7,10 @@
 
 #include <gtest/gtest.h>
 
-#include <csignal>
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <chrono>
 #include <cstdint>
@@ -244,7 +244,8 @@ TEST(ProcessFaults, NoLeakedDescriptorsAndNoLeftoverProcessesAfterManyCalls) {
     for (int round = 0; round < 100; ++round) {
       auto main = [&]() -> Task<void> {
         std::vector<Task<int>> calls;
-        for (int i = 0; i < 100; ++i) calls.push_back(executor.run_method(Parallelization::PROCESS, &Faulty::get, faulty));
+        for (int i = 0; i < 100; ++i)
+          calls.push_back(executor.run_method(Parallelization::PROCESS, &Faulty::get, faulty));
         for (int value : co_await connectors::gather(std::move(calls))) sum += value;
       };
       executor.run_coroutine(main());
@@ -334,7 +335,9 @@ struct Fragile {
 TEST(ProcessFaults, SerializationFailuresOnEitherSideAreReportedAndTheWorkerStays) {
   MultiprocessingExecutor executor{1};
   Fragile fragile;
-  auto call = [&]() -> Task<int> { co_return co_await executor.run_method(Parallelization::PROCESS, &Fragile::pid, fragile); };
+  auto call = [&]() -> Task<int> {
+    co_return co_await executor.run_method(Parallelization::PROCESS, &Fragile::pid, fragile);
+  };
   const int worker = executor.run_coroutine(call());
   fragile.fail_on_load = true;
   try {
@@ -371,7 +374,9 @@ TEST(ProcessFaults, PointersToDataMembersTravel) {
   MultiprocessingExecutor executor{1};
   Faulty faulty;
   faulty.value = 41;
-  auto call = [&]() -> Task<int> { co_return co_await executor.run_method(Parallelization::PROCESS, &Faulty::value, faulty); };
+  auto call = [&]() -> Task<int> {
+    co_return co_await executor.run_method(Parallelization::PROCESS, &Faulty::value, faulty);
+  };
   EXPECT_EQ(executor.run_coroutine(call()), 41);
 }
 

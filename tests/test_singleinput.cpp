@@ -48,11 +48,12 @@ TEST_F(SingleInput, T51_MultipleOutputs) {
   t3.set_value2.connect(t2.get_bool);
   t1.set_value(25.4);
   EXPECT_EQ(t3.get_values(), (Value::List{25.4, true}));
-  EXPECT_TRUE(log.compare({call(t1, "set_value", {25.4}, Value::object(t1)), call(t1, "get_value", {}, 25.4),
-                           call(t2, "set_value", {25.4}, Value::object(t2)),
-                           any_order({{call(t2, "get_value", {}, 25.4), call(t3, "set_value1", {25.4}, Value::object(t3))},
-                                      {call(t2, "get_bool", {}, true), call(t3, "set_value2", {true}, Value::object(t3))}}),
-                           call(t3, "get_values", {}, Value::List{25.4, true})}));
+  EXPECT_TRUE(
+      log.compare({call(t1, "set_value", {25.4}, Value::object(t1)), call(t1, "get_value", {}, 25.4),
+                   call(t2, "set_value", {25.4}, Value::object(t2)),
+                   any_order({{call(t2, "get_value", {}, 25.4), call(t3, "set_value1", {25.4}, Value::object(t3))},
+                              {call(t2, "get_bool", {}, true), call(t3, "set_value2", {true}, Value::object(t3))}}),
+                   call(t3, "get_values", {}, Value::List{25.4, true})}));
 }
 
 TEST_F(SingleInput, T52_Disconnect) {

@@ -47,8 +47,8 @@ int main() {
   CHECK(d2.get_double() == 0.0);        // pulls d1, then computes d2
   d1.set_value(2.0);                    // runs the setter now; d2 is only invalidated
   CHECK(d2.computations == 1);
-  CHECK(d2.get_double() == 8.0);        // recomputes what is stale
-  CHECK(d2.get_double() == 8.0);        // cached: nothing runs
+  CHECK(d2.get_double() == 8.0);  // recomputes what is stale
+  CHECK(d2.get_double() == 8.0);  // cached: nothing runs
   CHECK(d1.computations == 2 && d2.computations == 2);
   // ---
 
@@ -56,8 +56,8 @@ int main() {
   TimesTwo d3;
   d2.set_value.connect(d1.get_double);  // the same connection again: a no-op
   CHECK(d1.get_double.connections().size() == 1);
-  CHECK(throws<connectors::ConnectionError>([&] { d2.set_value.connect(d3.get_double); }));  // second source
-  CHECK(throws<connectors::CycleError>([&] { d1.set_value.connect(d2.get_double); }));     // d2 depends on d1
+  CHECK(throws<connectors::ConnectionError>([&] { d2.set_value.connect(d3.get_double); }));     // second source
+  CHECK(throws<connectors::CycleError>([&] { d1.set_value.connect(d2.get_double); }));          // d2 depends on d1
   CHECK(throws<connectors::ConnectionError>([&] { d3.set_value.disconnect(d1.get_double); }));  // not connected
   // ---
 

@@ -27,8 +27,8 @@ int main() {
   downstream.input.connect(upstream->output);
   upstream->input(1);
   CHECK(downstream.output() == 1);
-  upstream->input(2);           // downstream now waits for this change...
-  upstream.reset();             // ...which will never come: it is cancelled
+  upstream->input(2);               // downstream now waits for this change...
+  upstream.reset();                 // ...which will never come: it is cancelled
   CHECK(downstream.output() == 1);  // the last value stays; nothing hangs
   CHECK(downstream.input.source() == nullptr);
   Block replacement;

@@ -33,8 +33,8 @@ int main() {
   for (long user = 1; user <= 4; ++user) {
     users.emplace_back([&, user] {
       for (int i = 0; i < 50; ++i) {
-        head.input(user);                  // each operation is atomic...
-        if (tail.output() < 1) ++wrong;    // ...and sees a consistent network
+        head.input(user);                // each operation is atomic...
+        if (tail.output() < 1) ++wrong;  // ...and sees a consistent network
       }
     });
   }

@@ -28,9 +28,9 @@ struct Nested {
   }
   int outer(int value) const {  // runs on the pool, starts a nested run there
     auto both = [&]() -> Task<int> {
-      auto [a, b] = co_await connectors::gather(
-          executor->run_method(Parallelization::THREAD, &Nested::inner, *this, value),
-          executor->run_method(Parallelization::THREAD, &Nested::inner, *this, value));
+      auto [a, b] =
+          co_await connectors::gather(executor->run_method(Parallelization::THREAD, &Nested::inner, *this, value),
+                                      executor->run_method(Parallelization::THREAD, &Nested::inner, *this, value));
       co_return a + b;
     };
     return executor->run_coroutine(both());
@@ -45,13 +45,14 @@ int main() {
   Nested nested{&executor};
   auto main_task = [&]() -> Task<int> {
     std::vector<Task<int>> calls;
-    for (int i = 0; i < 4; ++i) calls.push_back(executor.run_method(Parallelization::THREAD, &Nested::outer, nested, i));
+    for (int i = 0; i < 4; ++i)
+      calls.push_back(executor.run_method(Parallelization::THREAD, &Nested::outer, nested, i));
     int sum = 0;
     for (int result : co_await connectors::gather(std::move(calls))) sum += result;
     co_return sum;
   };
   CHECK(executor.run_coroutine(main_task()) == 20);  // sum of 2 * (i + 1): no deadlock
-  CHECK(nested.peak == 1);                            // and never two methods at once
+  CHECK(nested.peak == 1);                           // and never two methods at once
   // ---
   return failures == 0 ? 0 : 1;
 }

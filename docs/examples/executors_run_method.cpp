@@ -41,10 +41,10 @@ int main() {
   };
   connectors::SequentialExecutor sequential;
   connectors::ThreadingExecutor threading{2};
-  CHECK(where(sequential, Parallelization::THREAD) == caller);       // inline
-  CHECK(where(threading, Parallelization::SEQUENTIAL) == caller);    // inline
-  CHECK(where(threading, Parallelization::THREAD) != caller);        // pool thread
-  CHECK(where(threading, Parallelization::PROCESS) != caller);       // pool thread (no processes yet)
+  CHECK(where(sequential, Parallelization::THREAD) == caller);     // inline
+  CHECK(where(threading, Parallelization::SEQUENTIAL) == caller);  // inline
+  CHECK(where(threading, Parallelization::THREAD) != caller);      // pool thread
+  CHECK(where(threading, Parallelization::PROCESS) != caller);     // pool thread (no processes yet)
   CHECK(threading.effective_parallelization(Parallelization::PROCESS) == Parallelization::THREAD);
   CHECK(sequential.effective_parallelization(Parallelization::THREAD) == Parallelization::SEQUENTIAL);
   // ---

@@ -81,9 +81,9 @@ int main() {
     downstream.input.connect(pair.sum);
     upstream.input(10);
     CHECK(downstream.output() == 10);
-    pair.x(1);                        // a real change of pair.sum
-    upstream.input(20);               // y clamps to 10 again: cancelled
-    CHECK(downstream.output() == 11); // still recomputed, because of x
+    pair.x(1);                         // a real change of pair.sum
+    upstream.input(20);                // y clamps to 10 again: cancelled
+    CHECK(downstream.output() == 11);  // still recomputed, because of x
     CHECK(pair.reads == 2);
     // ---
   }
@@ -95,9 +95,9 @@ int main() {
     upstream.input(10);
     CHECK(pair.sum() == 10);
     Source late;
-    late.input.connect(pair.sum);     // connected while pair.sum is valid
-    upstream.input(30);               // y clamps to 10 again: cancelled
-    CHECK(late.output() == 10);       // got pair.sum's cached value
+    late.input.connect(pair.sum);  // connected while pair.sum is valid
+    upstream.input(30);            // y clamps to 10 again: cancelled
+    CHECK(late.output() == 10);    // got pair.sum's cached value
     CHECK(pair.reads == 1);
     // ---
   }

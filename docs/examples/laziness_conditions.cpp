@@ -75,9 +75,9 @@ int main() {
     source.input(12);
     CHECK(consumer.output() == 10);
     CHECK(clamp.reads == 1);
-    source.input(15);                 // announced all the way down...
-    CHECK(consumer.output() == 10);   // ...but clamps to 10 again: cancelled
-    CHECK(clamp.reads == 1);          // the cache was re-validated, nothing recomputed
+    source.input(15);                // announced all the way down...
+    CHECK(consumer.output() == 10);  // ...but clamps to 10 again: cancelled
+    CHECK(clamp.reads == 1);         // the cache was re-validated, nothing recomputed
     // ---
   }
   {
@@ -88,14 +88,14 @@ int main() {
     source.input(1);
     CHECK(gate.output() == 1);
     gate.open = false;
-    source.input(2);              // ignored by the closed gate
+    source.input(2);  // ignored by the closed gate
     CHECK(gate.output() == 1);
     gate.open = true;
-    CHECK(gate.output() == 1);    // still ignored: the announcement is gone
+    CHECK(gate.output() == 1);  // still ignored: the announcement is gone
     source.input(3);
     CHECK(gate.output() == 3);
     gate.open = false;
-    gate.input(4);                // direct calls do not consult the condition
+    gate.input(4);  // direct calls do not consult the condition
     CHECK(gate.output() == 4);
     // ---
   }

@@ -54,7 +54,7 @@ int main() {
   // --- fan-in in use
   connectors::set_default_executor(connectors::executor(2, 0));
   Rendezvous rendezvous;
-  Branch a{rendezvous}, b{rendezvous};   // each getter waits until the other one runs too
+  Branch a{rendezvous}, b{rendezvous};  // each getter waits until the other one runs too
   Join join;
   join.left.connect(a.output);
   join.right.connect(b.output);

@@ -40,12 +40,12 @@ int main() {
     // --- defaults
     Probe a, b;
     b.input.connect(a.output);
-    a.input(1);                      // a direct call: the caller's thread
+    a.input(1);  // a direct call: the caller's thread
     CHECK(a.setter_thread == me);
     CHECK(b.output() == 1);
-    CHECK(a.getter_thread != me);    // outputs are THREAD: a pool thread
+    CHECK(a.getter_thread != me);  // outputs are THREAD: a pool thread
     CHECK(b.getter_thread != me);
-    CHECK(b.setter_thread == me);    // inputs are SEQUENTIAL: the coordinating thread
+    CHECK(b.setter_thread == me);  // inputs are SEQUENTIAL: the coordinating thread
     // ---
   }
   {
@@ -58,7 +58,7 @@ int main() {
     CHECK(b.output() == 2);
     CHECK(a.getter_thread == me);
     CHECK(b.setter_thread != me);
-    b.input(3);                      // direct calls ignore the flag
+    b.input(3);  // direct calls ignore the flag
     CHECK(b.setter_thread == me);
     // ---
   }
@@ -68,11 +68,11 @@ int main() {
     b.input.connect(a.output);
     b.output.set_executor(std::make_shared<connectors::SequentialExecutor>());
     a.input(4);
-    CHECK(b.output() == 4);          // started by b.output: sequential
-    CHECK(a.getter_thread == me);    // although a.output uses the default executor
+    CHECK(b.output() == 4);        // started by b.output: sequential
+    CHECK(a.getter_thread == me);  // although a.output uses the default executor
     CHECK(b.getter_thread == me);
     a.input(5);
-    CHECK(a.output() == 5);          // started by a.output: its own (threading) executor
+    CHECK(a.output() == 5);  // started by a.output: its own (threading) executor
     CHECK(a.getter_thread != me);
     // ---
   }

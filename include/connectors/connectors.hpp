@@ -9,10 +9,10 @@
 #include <connectors/flags.hpp>
 #include <connectors/future.hpp>
 #include <connectors/gather.hpp>
+#include <connectors/init.hpp>
 #include <connectors/input.hpp>
 #include <connectors/multi_input_data.hpp>
 #include <connectors/output.hpp>
-#include <connectors/init.hpp>
 #include <connectors/process_executor.hpp>
 #include <connectors/process_traits.hpp>
 #include <connectors/task.hpp>

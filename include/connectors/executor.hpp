@@ -63,7 +63,7 @@ class Executor {
   /// Runs every task of `coros` (a range of Task<...>, consumed) concurrently on
   /// one new loop, waits for all of them, then rethrows the first exception.
   template <class R>
-    requires std::ranges::input_range<R>
+  requires std::ranges::input_range<R>
   void run_coroutines(R&& coros) {
     std::vector<Task<void>> all;
     if constexpr (std::ranges::sized_range<R>) all.reserve(std::ranges::size(coros));
@@ -91,10 +91,10 @@ class Executor {
   /// travel (see process_traits.hpp) then throw std::invalid_argument, and a
   /// program without connectors::init std::logic_error (docs/processes.md).
   template <class Method, class Owner, class... Args>
-    requires std::invocable<Method, Owner&, std::decay_t<Args>...>
-  Task<detail::method_result_t<Method, Owner, std::decay_t<Args>...>> run_method(Parallelization parallelization,
-                                                                                 Method method, Owner& instance,
-                                                                                 Args&&... args) {
+  requires std::invocable<Method, Owner&, std::decay_t<Args>...>
+      Task<detail::method_result_t<Method, Owner, std::decay_t<Args>...>> run_method(Parallelization parallelization,
+                                                                                     Method method, Owner& instance,
+                                                                                     Args&&... args) {
     return call_method<detail::method_result_t<Method, Owner, std::decay_t<Args>...>>(
         parallelization, std::move(method), &instance, std::decay_t<Args>(std::forward<Args>(args))...);
   }

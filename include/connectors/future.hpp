@@ -86,13 +86,10 @@ class Future {
   Future() : state_(std::make_shared<detail::FutureState<T>>()) {}
 
   template <class U = T>
-    requires(!std::is_void_v<U> && std::is_convertible_v<U &&, T>)
-  void set_result(U&& value) {
+  requires(!std::is_void_v<U> && std::is_convertible_v<U&&, T>) void set_result(U&& value) {
     state_->complete([&](detail::Result<T>& result) { result.set_value(std::forward<U>(value)); });
   }
-  void set_result()
-    requires std::is_void_v<T>
-  {
+  void set_result() requires std::is_void_v<T> {
     state_->complete([](detail::Result<T>& result) { result.set_value(); });
   }
   void set_exception(std::exception_ptr error) {
@@ -108,7 +105,8 @@ class Future {
     explicit Awaiter(std::shared_ptr<detail::FutureState<T>> state) noexcept : state_(std::move(state)) {}
     bool await_ready() const noexcept { return state_->done.load(std::memory_order_acquire); }
     bool await_suspend(std::coroutine_handle<> awaiting) {
-      auto channel = detail::running_loop_channel("connectors::Future can only be awaited in a coroutine run by an executor");
+      auto channel =
+          detail::running_loop_channel("connectors::Future can only be awaited in a coroutine run by an executor");
       std::lock_guard lock{state_->mutex};
       if (state_->done.load(std::memory_order_relaxed)) return false;
       state_->waiters.reserve(state_->waiters.size() + 1);

@@ -78,9 +78,8 @@ void note_first_error(std::exception_ptr& first, const Task<T>& task) {
 template <class... T>
 Task<std::tuple<detail::gathered_t<T>...>> gather(Task<T>... tasks) {
   (detail::check_gatherable(tasks), ...);
-  co_await detail::GroupAwaiter{sizeof...(T), [&](detail::TaskGroup& group) noexcept {
-                                  (detail::start_in_group(tasks, group), ...);
-                                }};
+  co_await detail::GroupAwaiter{
+      sizeof...(T), [&](detail::TaskGroup& group) noexcept { (detail::start_in_group(tasks, group), ...); }};
   std::exception_ptr first;
   (detail::note_first_error(first, tasks), ...);
   if (first) std::rethrow_exception(first);

@@ -31,8 +31,9 @@ class Input final : public detail::InputNode {
   using value_type = V;
 
   template <class Owner, class Setter, class... Observers>
-    requires std::is_member_function_pointer_v<Setter> && std::derived_from<Owner, typename detail::member_owner<Setter>::type>
-  Input(Owner* owner, Setter setter, Observers&... observers)
+  requires std::is_member_function_pointer_v<Setter> &&
+      std::derived_from<Owner, typename detail::member_owner<Setter>::type>
+      Input(Owner* owner, Setter setter, Observers&... observers)
       : owner_(owner), setter_(setter), invoke_(&invoke_setter<Owner, Setter>) {
     static_assert(std::is_invocable_v<Setter, Owner&, V&>,
                   "connectors::Input<V>: the setter must take one V (by value or const V&)");
@@ -62,7 +63,8 @@ class Input final : public detail::InputNode {
 
   template <class R>
   void connect(Output<R>& output) {
-    static_assert(std::is_convertible_v<const R&, V>, "connectors: the output's value type does not convert to the input's");
+    static_assert(std::is_convertible_v<const R&, V>,
+                  "connectors: the output's value type does not convert to the input's");
     detail::connect_nodes(output, *this, &receive<R>);
   }
   template <class R>
@@ -133,7 +135,8 @@ class Input final : public detail::InputNode {
         V value = std::move(*notification_);
         notification_.reset();
         try {
-          co_await detail::user_call<void>(operation, parallelization_, [this, &value] { invoke_(owner_, setter_, value); });
+          co_await detail::user_call<void>(operation, parallelization_,
+                                           [this, &value] { invoke_(owner_, setter_, value); });
         } catch (...) {
           if (!notification_) notification_.emplace(std::move(value));  // SPEC A4: a retry applies it again
           throw;

@@ -27,9 +27,7 @@ class MultiInputData {
   using const_iterator = typename std::list<value_type>::const_iterator;
 
   MultiInputData() = default;
-  MultiInputData(std::initializer_list<V> values)
-    requires std::is_integral_v<Id>
-  {
+  MultiInputData(std::initializer_list<V> values) requires std::is_integral_v<Id> {
     for (const V& value : values) add(value);
   }
   MultiInputData(const MultiInputData& other) { *this = other; }
@@ -45,9 +43,7 @@ class MultiInputData {
   MultiInputData& operator=(MultiInputData&&) noexcept = default;
 
   /// Stores `value` under a new id and returns the id.
-  Id add(V value)
-    requires std::is_integral_v<Id>
-  {
+  Id add(V value) requires std::is_integral_v<Id> {
     while (index_.count(counter_) != 0) ++counter_;
     entries_.emplace_back(counter_, std::move(value));
     index_.emplace(counter_, std::prev(entries_.end()));

@@ -30,14 +30,16 @@ class Input;
 template <class R>
 class Output final : public detail::OutputNode {
   static_assert(std::is_object_v<R> && !std::is_const_v<R>, "connectors::Output<R>: R must be a non-const value type");
-  static_assert(std::is_copy_constructible_v<R>, "connectors::Output<R>: R must be copyable (results are cached and pushed to every connection)");
+  static_assert(std::is_copy_constructible_v<R>,
+                "connectors::Output<R>: R must be copyable (results are cached and pushed to every connection)");
 
  public:
   using value_type = R;
 
   template <class Owner, class Getter>
-    requires std::is_member_function_pointer_v<Getter> && std::derived_from<Owner, typename detail::member_owner<Getter>::type>
-  Output(Owner* owner, Getter getter)
+  requires std::is_member_function_pointer_v<Getter> &&
+      std::derived_from<Owner, typename detail::member_owner<Getter>::type>
+      Output(Owner* owner, Getter getter)
       : owner_(owner),
         getter_(getter),
         invoke_(&invoke_getter<Owner, Getter>),

@@ -37,27 +37,28 @@ namespace connectors {
 /// travels (as nothing).
 template <class T>
 inline constexpr bool is_transferable_v =
-    std::is_void_v<T> ||
-    (std::is_default_constructible_v<T> && cereal::traits::is_output_serializable<T, cereal::BinaryOutputArchive>::value &&
-     cereal::traits::is_input_serializable<T, cereal::BinaryInputArchive>::value);
+    std::is_void_v<T> || (std::is_default_constructible_v<T> &&
+                          cereal::traits::is_output_serializable<T, cereal::BinaryOutputArchive>::value &&
+                          cereal::traits::is_input_serializable<T, cereal::BinaryInputArchive>::value);
 
 /// Whether a callable can be identified in a worker process: pointers to
 /// member functions or data members, pointers to functions, and stateless
 /// callables (captureless lambdas), which the worker default-constructs. A
 /// callable with state (a capturing lambda, std::function) cannot travel.
 template <class Callable>
-inline constexpr bool is_transferable_callable_v =
-    std::is_member_pointer_v<Callable> ||
-    (std::is_pointer_v<Callable> && std::is_function_v<std::remove_pointer_t<Callable>>) ||
-    (std::is_class_v<Callable> && std::is_empty_v<Callable> && std::is_default_constructible_v<Callable> &&
-     std::is_trivially_copyable_v<Callable>);
+inline constexpr bool is_transferable_callable_v = std::is_member_pointer_v<Callable> ||
+                                                   (std::is_pointer_v<Callable> &&
+                                                    std::is_function_v<std::remove_pointer_t<Callable>>) ||
+                                                   (std::is_class_v<Callable> && std::is_empty_v<Callable> &&
+                                                    std::is_default_constructible_v<Callable> &&
+                                                    std::is_trivially_copyable_v<Callable>);
 
 /// Whether a method of `Owner` taking `Args...` and returning `Result` can run
 /// in a worker process (on a copy of the owner's state).
 template <class Owner, class Result, class... Args>
-inline constexpr bool can_run_in_process_v = std::is_class_v<std::remove_cv_t<Owner>> &&
-                                             is_transferable_v<std::remove_cv_t<Owner>> && is_transferable_v<Result> &&
-                                             (is_transferable_v<Args> && ...);
+inline constexpr bool can_run_in_process_v =
+    std::is_class_v<std::remove_cv_t<Owner>>&& is_transferable_v<std::remove_cv_t<Owner>>&& is_transferable_v<Result> &&
+    (is_transferable_v<Args> && ...);
 
 template <class Owner, class Result, class... Args>
 struct can_run_in_process : std::bool_constant<can_run_in_process_v<Owner, Result, Args...>> {};
@@ -78,8 +79,7 @@ std::string process_incompatibility() {
     return "the owner type " + detail::type_name<Plain>() +
            " is not cereal-serializable (give it a `template <class Archive> void serialize(Archive&)` member)";
   } else if constexpr (!is_transferable_v<Result>) {
-    return "the result type " + detail::type_name<Result>() +
-           " is not default-constructible and cereal-serializable";
+    return "the result type " + detail::type_name<Result>() + " is not default-constructible and cereal-serializable";
   } else {
     std::string reason;
     (

@@ -62,10 +62,8 @@ template <class T>
 class Promise : public PromiseBase {
  public:
   template <class U = T>
-    requires std::is_convertible_v<U&&, T>
-  void return_value(U&& value) {
-    result_.set_value(std::forward<U>(value));
-  }
+  requires std::is_convertible_v<U&&, T>
+  void return_value(U&& value) { result_.set_value(std::forward<U>(value)); }
   void unhandled_exception() noexcept { result_.set_exception(std::current_exception()); }
   Result<T>& result() noexcept { return result_; }
 

@@ -77,8 +77,9 @@ class CallLogger {
   ::testing::AssertionResult compare(const Sequence& expected) const {
     std::vector<Call> log = calls();
     for (const std::vector<Call>& order : linearize(expected)) {
-      if (order.size() == log.size() && std::equal(order.begin(), order.end(), log.begin(),
-                                                   [](const Call& want, const Call& got) { return want.matches(got); })) {
+      if (order.size() == log.size() &&
+          std::equal(order.begin(), order.end(), log.begin(),
+                     [](const Call& want, const Call& got) { return want.matches(got); })) {
         return ::testing::AssertionSuccess();
       }
     }
@@ -135,8 +136,8 @@ class CallLogger {
     return result;
   }
 
-  static void merge_all(const std::vector<Call>& a, const std::vector<Call>& b, std::vector<Call> prefix,
-                        std::size_t i, std::size_t j, std::vector<std::vector<Call>>& out) {
+  static void merge_all(const std::vector<Call>& a, const std::vector<Call>& b, std::vector<Call> prefix, std::size_t i,
+                        std::size_t j, std::vector<std::vector<Call>>& out) {
     if (i == a.size() && j == b.size()) {
       out.push_back(std::move(prefix));
       return;

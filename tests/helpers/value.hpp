@@ -27,7 +27,7 @@ class Value {
   Value(std::string value) : data_(std::move(value)) {}
   Value(List value) : data_(std::move(value)) {}
   template <class T>
-    requires std::is_class_v<T>
+  requires std::is_class_v<T>
   static Value object(const T& object) {
     Value value;
     value.data_ = static_cast<const void*>(&object);
@@ -66,12 +66,23 @@ class Value {
     const auto index = static_cast<unsigned>(data_.index());
     archive(index);
     switch (index) {
-      case 1: archive(std::get<bool>(data_)); break;
-      case 2: archive(std::get<double>(data_)); break;
-      case 3: archive(std::get<std::string>(data_)); break;
-      case 4: archive(std::get<List>(data_)); break;
-      case 5: archive(reinterpret_cast<std::uintptr_t>(std::get<const void*>(data_))); break;
-      default: break;
+      case 1:
+        archive(std::get<bool>(data_));
+        break;
+      case 2:
+        archive(std::get<double>(data_));
+        break;
+      case 3:
+        archive(std::get<std::string>(data_));
+        break;
+      case 4:
+        archive(std::get<List>(data_));
+        break;
+      case 5:
+        archive(reinterpret_cast<std::uintptr_t>(std::get<const void*>(data_)));
+        break;
+      default:
+        break;
     }
   }
   template <class Archive>
@@ -79,12 +90,39 @@ class Value {
     unsigned index = 0;
     archive(index);
     switch (index) {
-      case 1: { bool v = false; archive(v); data_ = v; break; }
-      case 2: { double v = 0; archive(v); data_ = v; break; }
-      case 3: { std::string v; archive(v); data_ = std::move(v); break; }
-      case 4: { List v; archive(v); data_ = std::move(v); break; }
-      case 5: { std::uintptr_t v = 0; archive(v); data_ = reinterpret_cast<const void*>(v); break; }
-      default: data_ = std::monostate{}; break;
+      case 1: {
+        bool v = false;
+        archive(v);
+        data_ = v;
+        break;
+      }
+      case 2: {
+        double v = 0;
+        archive(v);
+        data_ = v;
+        break;
+      }
+      case 3: {
+        std::string v;
+        archive(v);
+        data_ = std::move(v);
+        break;
+      }
+      case 4: {
+        List v;
+        archive(v);
+        data_ = std::move(v);
+        break;
+      }
+      case 5: {
+        std::uintptr_t v = 0;
+        archive(v);
+        data_ = reinterpret_cast<const void*>(v);
+        break;
+      }
+      default:
+        data_ = std::monostate{};
+        break;
     }
   }
 

@@ -19,7 +19,8 @@ class StringSink final : public std::streambuf {
     return count;
   }
   int_type overflow(int_type character) override {
-    if (!traits_type::eq_int_type(character, traits_type::eof())) target_.push_back(traits_type::to_char_type(character));
+    if (!traits_type::eq_int_type(character, traits_type::eof()))
+      target_.push_back(traits_type::to_char_type(character));
     return traits_type::not_eof(character);
   }
 

@@ -193,8 +193,8 @@ R decode_reply(const ByteBuffer& reply) {
         try {
           in(result);
         } catch (const cereal::Exception& error) {
-          throw Error("connectors: could not load the result (" + type_name<R>() + ") of a worker process: " +
-                      error.what());
+          throw Error("connectors: could not load the result (" + type_name<R>() +
+                      ") of a worker process: " + error.what());
         }
         return result;
       }

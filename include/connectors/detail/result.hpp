@@ -21,9 +21,7 @@ class Result {
   bool has_value() const noexcept { return state_.index() == 1; }
   bool has_exception() const noexcept { return state_.index() == 2; }
   bool empty() const noexcept { return state_.index() == 0; }
-  std::exception_ptr exception() const noexcept {
-    return has_exception() ? std::get<2>(state_) : std::exception_ptr{};
-  }
+  std::exception_ptr exception() const noexcept { return has_exception() ? std::get<2>(state_) : std::exception_ptr{}; }
 
   // Moves the value out; the Result is empty afterwards.
   T take() {

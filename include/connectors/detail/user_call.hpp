@@ -41,7 +41,8 @@ class UserCall {
   }
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> waiting) {
     if constexpr (!std::is_null_pointer_v<InProcess>) {
-      if (operation_.placement(parallelization_) == Parallelization::PROCESS) task_.emplace(in_process_(operation_.executor));
+      if (operation_.placement(parallelization_) == Parallelization::PROCESS)
+        task_.emplace(in_process_(operation_.executor));
     }
     if (!task_) task_.emplace(operation_.executor.run_method(parallelization_, &UserCall::run, *this));
     awaiter_.emplace(std::move(*task_).operator co_await());
