@@ -77,8 +77,8 @@ class Untravelled {
   connectors::Output<int> get_value{this, &Untravelled::read};
 
  private:
-  int read() const { return 1; }
-  int state_ = 0;  // no serialize member: the owner cannot travel
+  int read() const { return state_; }
+  int state_ = 1;  // no serialize member: the owner cannot travel
 };
 
 TEST(Parallelization, ProcessIsRejectedForTypesThatCannotTravel) {
