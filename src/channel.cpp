@@ -32,8 +32,12 @@ bool Channel::post(ChannelNode& node) noexcept {
   tail_ = &node;
   nonempty_.store(true, std::memory_order_release);
   // Notified under the lock: once the loop holds the lock again, no poster
-  // touches the channel any more (see the class comment).
-  if (sleeping_) posted_.notify_one();
+  // touches the channel any more (see the class comment). Only the first post
+  // after the loop fell asleep wakes it; the others find it awake.
+  if (sleeping_) {
+    sleeping_ = false;
+    posted_.notify_one();
+  }
   return true;
 }
 

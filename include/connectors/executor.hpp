@@ -120,29 +120,35 @@ class Executor {
     co_return co_await future;
   }
 
+  // A coroutine of its own, so that the frames of inline and THREAD calls do
+  // not carry a process call's state.
+  template <class R, class Method, class Owner, class... Args>
+  Task<R> call_in_process(EventLoop& loop, const Method& method, Owner* instance, const Args&... args) {
+    // The method runs on a copy of the owner's state in a worker process;
+    // whether its types can travel is known at compile time.
+    if constexpr (is_transferable_callable_v<Method> && can_run_in_process_v<Owner, R, Args...>) {
+      detail::WorkerPool::require_fork_server();
+      detail::WorkerPool* pool = worker_pool();
+      if (pool == nullptr) throw std::logic_error("Executor: PROCESS placement without worker processes");
+      co_return co_await detail::ProcessCall<R>{loop, *pool, detail::make_request<R>(method, *instance, args...)};
+    } else {
+      if constexpr (!is_transferable_callable_v<Method>) {
+        throw std::invalid_argument("Executor::run_method: the callable " + detail::type_name<Method>() +
+                                    " cannot run in a worker process: it has state (a capturing lambda or a "
+                                    "function object); use a member function pointer or a captureless lambda");
+      } else {
+        throw std::invalid_argument("Executor::run_method: cannot run in a worker process: " +
+                                    process_incompatibility<Owner, R, Args...>());
+      }
+    }
+  }
+
   template <class R, class Method, class Owner, class... Args>
   Task<R> call_method(Parallelization parallelization, Method method, Owner* instance, Args... args) {
     EventLoop& loop = loop_for_method_call();
     const Parallelization placement = effective_parallelization(parallelization);
     if (placement == Parallelization::PROCESS) {
-      // The method runs on a copy of the owner's state in a worker process;
-      // whether its types can travel is known at compile time.
-      if constexpr (is_transferable_callable_v<Method> && can_run_in_process_v<Owner, R, Args...>) {
-        detail::WorkerPool::require_fork_server();
-        detail::WorkerPool* pool = worker_pool();
-        if (pool == nullptr) throw std::logic_error("Executor: PROCESS placement without worker processes");
-        co_return co_await detail::ProcessCall<R>{loop, *pool,
-                                                  detail::make_request<R>(method, *instance, std::as_const(args)...)};
-      } else {
-        if constexpr (!is_transferable_callable_v<Method>) {
-          throw std::invalid_argument("Executor::run_method: the callable " + detail::type_name<Method>() +
-                                      " cannot run in a worker process: it has state (a capturing lambda or a "
-                                      "function object); use a member function pointer or a captureless lambda");
-        } else {
-          throw std::invalid_argument("Executor::run_method: cannot run in a worker process: " +
-                                      process_incompatibility<Owner, R, Args...>());
-        }
-      }
+      co_return co_await call_in_process<R>(loop, method, instance, args...);
     }
     auto call = [&]() -> R { return std::invoke(method, *instance, std::move(args)...); };
     if (placement == Parallelization::SEQUENTIAL) {
