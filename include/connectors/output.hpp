@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -63,6 +64,7 @@ class Output final : public detail::OutputNode {
     detail::Operation operation{*executor, &scope};
     std::optional<R> result;
     executor->run_coroutine(request_for(operation, &result));
+    if (!result) throw std::logic_error("connectors::Output: the request ended without a result");
     return std::move(*result);
   }
 
@@ -133,7 +135,9 @@ class Output final : public detail::OutputNode {
         if (valid_.load(std::memory_order_relaxed)) {
           // Every announced change was cancelled: the cached value holds. Only
           // connections that never got it receive it (SPEC A14).
-          const R cached = cache_.load();
+          // A reference for large values: nothing changes the cache while
+          // the value is pushed (no suspension in between).
+          auto&& cached = cache_.load();
           if (caller != nullptr) caller->emplace(cached);
           std::vector<detail::InputNode*> pulling = push(cached, true);
           if (!pulling.empty()) co_await detail::request_all(operation, std::move(pulling));
@@ -141,7 +145,7 @@ class Output final : public detail::OutputNode {
         }
       }
       if (valid_.load(std::memory_order_relaxed)) {
-        const R cached = cache_.load();
+        auto&& cached = cache_.load();
         if (caller != nullptr) caller->emplace(cached);
         std::vector<detail::InputNode*> pulling = push(cached, false);
         if (!pulling.empty()) co_await detail::request_all(operation, std::move(pulling));

@@ -23,7 +23,7 @@ template <class R, bool = publishable_atomically<R>()>
 class CacheSlot {
  public:
   static constexpr bool lock_free = false;
-  R load() const { return *value_; }
+  const R& load() const { return *value_; }
   void store(const R& value) { value_.emplace(value); }
   void reset() noexcept { value_.reset(); }
 
