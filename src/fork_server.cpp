@@ -1,4 +1,5 @@
 #include "fork_server.hpp"
+#include "descriptor_passing.hpp"
 
 #include <connectors/init.hpp>
 
@@ -60,17 +61,8 @@ void send_message(int socket, const ForkServerMessage& message, int attached_fd 
   msghdr header{};
   header.msg_iov = &part;
   header.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  if (attached_fd >= 0) {
-    std::memset(control, 0, sizeof control);
-    header.msg_control = control;
-    header.msg_controllen = sizeof control;
-    cmsghdr* fd_part = CMSG_FIRSTHDR(&header);
-    fd_part->cmsg_level = SOL_SOCKET;
-    fd_part->cmsg_type = SCM_RIGHTS;
-    fd_part->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(fd_part), &attached_fd, sizeof(int));
-  }
+  DescriptorControl control;
+  if (attached_fd >= 0) attach_descriptor(header, control, attached_fd);
   while (::sendmsg(socket, &header, MSG_NOSIGNAL) < 0 && errno == EINTR) {
   }
 }

@@ -1,5 +1,6 @@
 // The loop of a worker process: read a request, run it, send the reply.
 
+#include "descriptor_passing.hpp"
 #include "fork_server.hpp"
 #include "reply_sink.hpp"
 
@@ -74,18 +75,8 @@ bool write_reply(int socket, const ReplySink& reply) {
   msghdr message{};
   message.msg_iov = parts;
   message.msg_iovlen = reply.in_memory_file() ? 1 : 2;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  if (reply.in_memory_file()) {
-    std::memset(control, 0, sizeof control);
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
-    cmsghdr* fd_part = CMSG_FIRSTHDR(&message);
-    fd_part->cmsg_level = SOL_SOCKET;
-    fd_part->cmsg_type = SCM_RIGHTS;
-    fd_part->cmsg_len = CMSG_LEN(sizeof(int));
-    const int fd = reply.file();
-    std::memcpy(CMSG_DATA(fd_part), &fd, sizeof fd);
-  }
+  DescriptorControl control;
+  if (reply.in_memory_file()) attach_descriptor(message, control, reply.file());
   const std::size_t total = sizeof header + (reply.in_memory_file() ? 0 : reply.bytes().size());
   return send_all(socket, message, total);
 }

@@ -3,6 +3,7 @@
 // requests, reads their replies, enforces timeouts and turns every way a
 // worker can die into a WorkerError for the call it was running.
 
+#include "descriptor_passing.hpp"
 #include "fork_server.hpp"
 #include "unique_fd.hpp"
 
@@ -363,15 +364,7 @@ class Supervisor {
     header.msg_control = control;
     header.msg_controllen = sizeof control;
     const ssize_t got = ::recvmsg(control_, &header, flags | MSG_CMSG_CLOEXEC);
-    fd = -1;
-    if (got > 0) {
-      for (cmsghdr* part_header = CMSG_FIRSTHDR(&header); part_header != nullptr;
-           part_header = CMSG_NXTHDR(&header, part_header)) {
-        if (part_header->cmsg_level == SOL_SOCKET && part_header->cmsg_type == SCM_RIGHTS) {
-          std::memcpy(&fd, CMSG_DATA(part_header), sizeof fd);
-        }
-      }
-    }
+    fd = got > 0 ? received_descriptor(header) : -1;
     return got;
   }
 
@@ -442,13 +435,8 @@ class Supervisor {
         const ssize_t got = ::recvmsg(worker.socket.get(), &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
         if (got < 0 && errno == EINTR) continue;
         if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-        for (cmsghdr* fd_part = got > 0 ? CMSG_FIRSTHDR(&message) : nullptr; fd_part != nullptr;
-             fd_part = CMSG_NXTHDR(&message, fd_part)) {
-          if (fd_part->cmsg_level == SOL_SOCKET && fd_part->cmsg_type == SCM_RIGHTS) {
-            int fd = -1;
-            std::memcpy(&fd, CMSG_DATA(fd_part), sizeof fd);
-            worker.reply_file.reset(fd);
-          }
+        if (got > 0) {
+          if (const int fd = received_descriptor(message); fd >= 0) worker.reply_file.reset(fd);
         }
         if (got <= 0) {
           hang_up(worker);
