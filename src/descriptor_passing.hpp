@@ -27,6 +27,12 @@ inline void attach_descriptor(msghdr& message, DescriptorControl& control, int f
   std::memcpy(CMSG_DATA(part), &fd, sizeof fd);
 }
 
+// Makes room in `message` for a descriptor it may receive.
+inline void expect_descriptor(msghdr& message, DescriptorControl& control) noexcept {
+  message.msg_control = control.bytes;
+  message.msg_controllen = sizeof control.bytes;
+}
+
 // The descriptor a received `message` carried, or -1.
 inline int received_descriptor(msghdr& message) noexcept {
   int fd = -1;

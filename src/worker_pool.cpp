@@ -357,12 +357,11 @@ class Supervisor {
   // One message from the fork server, with an attached descriptor if any.
   ssize_t receive_control(ForkServerMessage& message, int& fd, int flags) {
     iovec part{&message, sizeof message};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    DescriptorControl control;
     msghdr header{};
     header.msg_iov = &part;
     header.msg_iovlen = 1;
-    header.msg_control = control;
-    header.msg_controllen = sizeof control;
+    expect_descriptor(header, control);
     const ssize_t got = ::recvmsg(control_, &header, flags | MSG_CMSG_CLOEXEC);
     fd = got > 0 ? received_descriptor(header) : -1;
     return got;
@@ -426,22 +425,19 @@ class Supervisor {
       if (worker.received < header_size) {
         // The header may carry a memory file; recvmsg takes it with the bytes.
         iovec part{reinterpret_cast<char*>(&worker.in_header) + worker.received, header_size - worker.received};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+        DescriptorControl control;
         msghdr message{};
         message.msg_iov = &part;
         message.msg_iovlen = 1;
-        message.msg_control = control;
-        message.msg_controllen = sizeof control;
+        expect_descriptor(message, control);
         const ssize_t got = ::recvmsg(worker.socket.get(), &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
         if (got < 0 && errno == EINTR) continue;
         if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-        if (got > 0) {
-          if (const int fd = received_descriptor(message); fd >= 0) worker.reply_file.reset(fd);
-        }
         if (got <= 0) {
           hang_up(worker);
           return;
         }
+        if (const int fd = received_descriptor(message); fd >= 0) worker.reply_file.reset(fd);
         if (worker.job == nullptr) {
           // A worker talking out of turn is not running our protocol.
           kill(worker);

@@ -15,3 +15,15 @@ inline void check(bool ok, const char* what) {
 }
 
 #define CHECK(x) check((x), #x)
+
+// Whether calling `f` throws an E.
+template <class E, class F>
+bool throws(F f) {
+  try {
+    f();
+  } catch (const E&) {
+    return true;
+  } catch (...) {
+  }
+  return false;
+}

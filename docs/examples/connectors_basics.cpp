@@ -8,17 +8,6 @@
 
 namespace {
 
-template <class E, class F>
-bool throws(F f) {
-  try {
-    f();
-  } catch (const E&) {
-    return true;
-  } catch (...) {
-  }
-  return false;
-}
-
 // --- a processing class
 class TimesTwo {
  public:

@@ -13,17 +13,6 @@ namespace {
 using connectors::Parallelization;
 using connectors::Task;
 
-template <class E, class F>
-bool throws(F f) {
-  try {
-    f();
-  } catch (const E&) {
-    return true;
-  } catch (...) {
-  }
-  return false;
-}
-
 struct Worker {
   int ok(int x) const { return x; }
   int fail(int x) const { throw std::out_of_range("slice " + std::to_string(x)); }
