@@ -1,3 +1,4 @@
+#include <connectors/detail/multi_output_node.hpp>
 #include <connectors/detail/node.hpp>
 #include <connectors/errors.hpp>
 
@@ -49,6 +50,10 @@ OutputNode::~OutputNode() {
   std::vector<InputNode*> cancelled;
   for (const Connection& connection : connections_) {
     InputNode& input = *connection.input;
+    if (input.multi_) {
+      if (input.multi_lose_source(*this)) cancelled.push_back(&input);
+      continue;
+    }
     input.source_ = nullptr;
     if (input.announcement_ == this) {
       input.announcement_ = nullptr;
@@ -94,12 +99,17 @@ void OutputNode::on_cancel(std::vector<InputNode*>& cancelled_downstream) noexce
   computable_.wake_all();
   if (observed_has_changed_ || !caching_) return;  // stays invalid; downstream stays announced
   valid_.store(true, std::memory_order_release);
-  for (const Connection& connection : connections_) {
-    InputNode& input = *connection.input;
-    if (input.announcement_ != this) continue;
-    input.announcement_ = nullptr;
-    input.computable_.wake_all();
-    cancelled_downstream.push_back(&input);
+  cancel_connections(*this, cancelled_downstream);
+  if (kind_ == Kind::multi) {
+    for (MultiOutputKeyNode* item : static_cast<MultiOutputNode*>(this)->items()) {
+      cancel_connections(*item, cancelled_downstream);
+    }
+  }
+}
+
+void OutputNode::cancel_connections(OutputNode& announcer, std::vector<InputNode*>& cancelled_downstream) noexcept {
+  for (const Connection& connection : announcer.connections_) {
+    if (connection.input->take_cancel(announcer)) cancelled_downstream.push_back(connection.input);
   }
 }
 
@@ -137,9 +147,20 @@ void OutputNode::remove_connection(InputNode& input) noexcept {
   connections_.erase_if([&](const Connection& connection) { return connection.input == &input; });
 }
 
-void OutputNode::for_each_neighbour(void (*visit)(const NodeBase&, void*), void* context) const {
+void OutputNode::for_each_downstream(Visit visit, void* context) const {
   for (const Connection& connection : connections_) visit(*connection.input, context);
+}
+
+void OutputNode::for_each_upstream(Visit visit, void* context) const {
   for (const InputNode* input : observed_) visit(*input, context);
+}
+
+bool OutputNode::has_downstream() const noexcept {
+  if (!connections_.empty()) return true;
+  if (kind_ != Kind::multi) return false;
+  const auto& items = static_cast<const MultiOutputNode*>(this)->items();
+  return std::any_of(items.begin(), items.end(),
+                     [](const MultiOutputKeyNode* item) { return !item->connections().empty(); });
 }
 
 InputNode* OutputNode::sole_announcer() const noexcept {
@@ -162,6 +183,20 @@ Task<void> OutputNode::request_announcers(Operation& operation) {
 
 void OutputNode::abort_downstream(const std::exception_ptr& error) noexcept {
   for (const Connection& connection : connections_) connection.input->computable_.abort_all(error);
+  if (kind_ != Kind::multi) return;
+  for (MultiOutputKeyNode* item : static_cast<MultiOutputNode*>(this)->items()) {
+    for (const Connection& connection : item->connections_) connection.input->computable_.abort_all(error);
+  }
+}
+
+std::vector<InputNode*> OutputNode::push_value(OutputNode& announcer, const void* value, bool only_unreceived) {
+  std::vector<InputNode*> pulling;
+  for (Connection& connection : announcer.connections_) {
+    if (only_unreceived && connection.received) continue;
+    connection.received = true;
+    if (connection.push(*connection.input, announcer, value)) pulling.push_back(connection.input);
+  }
+  return pulling;
 }
 
 // ---- InputNode --------------------------------------------------------------
@@ -199,16 +234,24 @@ bool InputNode::accept_announcement(OutputNode& from) {
   return true;
 }
 
-void InputNode::on_cancel_from(OutputNode& from) noexcept {
-  if (announcement_ != &from) return;
+bool InputNode::take_cancel(OutputNode& from) noexcept {
+  if (multi_) return multi_take_cancel(from);
+  if (announcement_ != &from) return false;
   announcement_ = nullptr;
   computable_.wake_all();
-  cancel_observers();
+  return true;
 }
 
-void InputNode::for_each_neighbour(void (*visit)(const NodeBase&, void*), void* context) const {
-  if (source_ != nullptr) visit(*source_, context);
+void InputNode::for_each_downstream(Visit visit, void* context) const {
   for (const OutputNode* observer : observers_) visit(*observer, context);
+}
+
+void InputNode::for_each_upstream(Visit visit, void* context) const {
+  if (multi_) {
+    multi_for_each_source(visit, context);
+  } else if (source_ != nullptr) {
+    visit(*source_, context);
+  }
 }
 
 void InputNode::announce_downstream(NonLazyCollection& collection, bool may_collect_self) {
@@ -233,6 +276,13 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
       for (const OutputNode::Connection& connection : observer->connections_) {
         stack.push_back(Step{connection.input, observer, 0});
       }
+      if (observer->kind_ == OutputNode::Kind::multi) {
+        for (MultiOutputKeyNode* item : static_cast<MultiOutputNode*>(observer)->items()) {
+          for (const OutputNode::Connection& connection : item->connections()) {
+            stack.push_back(Step{connection.input, item, 0});
+          }
+        }
+      }
     }
   };
   announced_in_ = std::min(announced_in_, collection.situation);
@@ -248,7 +298,7 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
       // collectable (a served input would have cleared it). Stopping here
       // keeps building a network in any order linear.
       const bool settled =
-          input.announcing_ && input.announcement_ == step.announcer && input.announced_in_ <= collection.situation;
+          input.announcing_ && input.is_announced_by(*step.announcer) && input.announced_in_ <= collection.situation;
       if (settled) {
         if (&input != never_collected && input.laziness_ >= collection.situation) collection.inputs.push_back(&input);
       } else if (input.accept_announcement(*step.announcer)) {
@@ -305,54 +355,51 @@ void InputNode::unlink(OutputNode& output, InputNode& input) noexcept {
 
 // ---- cycles -------------------------------------------------------------------
 
+namespace {
+bool has_upstream(const NodeBase& node) {
+  bool found = false;
+  node.for_each_upstream([](const NodeBase&, void* flag) { *static_cast<bool*>(flag) = true; }, &found);
+  return found;
+}
+}  // namespace
+
 void check_no_cycle(const OutputNode& output, const InputNode& input) {
   // Fast paths: a side with nothing beyond its first step cannot close a cycle.
   const bool nothing_downstream =
       std::all_of(input.observers_.begin(), input.observers_.end(),
-                  [&](const OutputNode* observer) { return observer != &output && observer->connections_.empty(); });
+                  [&](const OutputNode* observer) { return observer != &output && !observer->has_downstream(); });
   const bool nothing_upstream =
+      output.kind_ != OutputNode::Kind::multi_key &&
       std::all_of(output.observed_.begin(), output.observed_.end(),
-                  [&](const InputNode* observed) { return observed != &input && observed->source_ == nullptr; });
+                  [&](const InputNode* observed) { return observed != &input && !has_upstream(*observed); });
   if (nothing_downstream || nothing_upstream) return;
 
   // A cycle exists iff `output` is downstream of `input`. Search downstream
   // from the input and upstream from the output in alternation, one node per
   // turn; the side that runs out first proves there is no cycle.
-  std::vector<const NodeBase*> down{&input};
-  std::vector<const NodeBase*> up{&output};
-  std::unordered_set<const NodeBase*> seen_down{&input};
-  std::unordered_set<const NodeBase*> seen_up{&output};
-  auto step_down = [&]() -> bool {  // true: found the output
-    const NodeBase* node = down.back();
-    down.pop_back();
-    if (node == &output) return true;
-    if (const auto* in = dynamic_cast<const InputNode*>(node)) {
-      for (const OutputNode* observer : in->observers()) {
-        if (seen_down.insert(observer).second) down.push_back(observer);
-      }
+  struct Search {
+    std::vector<const NodeBase*> pending;
+    std::unordered_set<const NodeBase*> seen;
+  };
+  Search down{{&input}, {&input}};
+  Search up{{&output}, {&output}};
+  const auto enqueue = [](const NodeBase& next, void* raw) {
+    auto& search = *static_cast<Search*>(raw);
+    if (search.seen.insert(&next).second) search.pending.push_back(&next);
+  };
+  const auto step = [&](Search& search, const NodeBase& goal, bool downward) -> bool {  // true: found the goal
+    const NodeBase* node = search.pending.back();
+    search.pending.pop_back();
+    if (node == &goal) return true;
+    if (downward) {
+      node->for_each_downstream(enqueue, &search);
     } else {
-      for (const auto& connection : static_cast<const OutputNode*>(node)->connections()) {
-        if (seen_down.insert(connection.input).second) down.push_back(connection.input);
-      }
+      node->for_each_upstream(enqueue, &search);
     }
     return false;
   };
-  auto step_up = [&]() -> bool {  // true: found the input
-    const NodeBase* node = up.back();
-    up.pop_back();
-    if (node == &input) return true;
-    if (const auto* out = dynamic_cast<const OutputNode*>(node)) {
-      for (const InputNode* observed : out->observed_inputs()) {
-        if (seen_up.insert(observed).second) up.push_back(observed);
-      }
-    } else {
-      const OutputNode* source = static_cast<const InputNode*>(node)->source();
-      if (source != nullptr && seen_up.insert(source).second) up.push_back(source);
-    }
-    return false;
-  };
-  while (!down.empty() && !up.empty()) {
-    if (step_down() || step_up()) {
+  while (!down.pending.empty() && !up.pending.empty()) {
+    if (step(down, output, true) || step(up, input, false)) {
       throw CycleError("connectors: this connection would close a dependency cycle (the output depends on the input)");
     }
   }
@@ -415,6 +462,26 @@ void disconnect_nodes(OutputNode& output, InputNode& input) {
   }
   InputNode::unlink(output, input);
   if (error) std::rethrow_exception(error);
+}
+
+}  // namespace connectors::detail
+
+namespace connectors::detail {
+
+// ---- multi-output nodes -----------------------------------------------------------
+
+void MultiOutputNode::for_each_downstream(Visit visit, void* context) const {
+  OutputNode::for_each_downstream(visit, context);
+  for (const MultiOutputKeyNode* item : items_) visit(*item, context);
+}
+
+MultiOutputKeyNode::MultiOutputKeyNode(MultiOutputNode& parent) : OutputNode(Kind::multi_key), parent_(parent) {
+  parent_.items_.push_back(this);
+}
+
+MultiOutputKeyNode::~MultiOutputKeyNode() {
+  NetworkLock lock;
+  std::erase(parent_.items_, this);
 }
 
 }  // namespace connectors::detail

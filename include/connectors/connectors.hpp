@@ -11,7 +11,9 @@
 #include <connectors/gather.hpp>
 #include <connectors/init.hpp>
 #include <connectors/input.hpp>
+#include <connectors/multi_input.hpp>
 #include <connectors/multi_input_data.hpp>
+#include <connectors/multi_output.hpp>
 #include <connectors/output.hpp>
 #include <connectors/process_executor.hpp>
 #include <connectors/process_traits.hpp>

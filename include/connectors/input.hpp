@@ -14,6 +14,9 @@
 
 namespace connectors {
 
+template <class R, class Key>
+class MultiOutputItem;
+
 /// A single input connector: wraps a setter taking a V (by value or const V&)
 /// of its owner, followed by the owner's outputs that depend on it (its
 /// observers, declared before it):
@@ -71,6 +74,17 @@ class Input final : public detail::InputNode {
   void disconnect(Output<R>& output) {
     detail::disconnect_nodes(output, *this);
   }
+  /// Connects one key of a multi-output (`mo[key]`).
+  template <class R, class Key>
+  void connect(MultiOutputItem<R, Key> item);
+  template <class R, class Key>
+  void disconnect(MultiOutputItem<R, Key> item);
+  // Not an output connector a single input can take: an Output or `mo[key]`
+  // (a whole MultiOutput connects only to a MultiInput).
+  template <class Target>
+  void connect(Target&&) = delete;
+  template <class Target>
+  void disconnect(Target&&) = delete;
 
   void set_laziness(Laziness laziness) {
     detail::NetworkLock lock;
@@ -205,17 +219,5 @@ class Input final : public detail::InputNode {
   };
   std::unique_ptr<Conditions> conditions_;
 };
-
-template <class R>
-template <class V>
-void Output<R>::connect(Input<V>& input) {
-  input.connect(*this);
-}
-
-template <class R>
-template <class V>
-void Output<R>::disconnect(Input<V>& input) {
-  input.disconnect(*this);
-}
 
 }  // namespace connectors

@@ -68,10 +68,15 @@ class Output final : public detail::OutputNode {
     return std::move(*result);
   }
 
-  template <class V>
-  void connect(Input<V>& input);
-  template <class V>
-  void disconnect(Input<V>& input);
+  /// Connects an input-like connector: Input, MultiInput, `mi[id]`, MacroInput.
+  template <class Target>
+  void connect(Target&& target) {
+    std::forward<Target>(target).connect(*this);
+  }
+  template <class Target>
+  void disconnect(Target&& target) {
+    std::forward<Target>(target).disconnect(*this);
+  }
 
   /// PROCESS is accepted only if the getter can run in a worker process (the
   /// owner default-constructible and cereal-serializable, R serializable);
@@ -170,13 +175,7 @@ class Output final : public detail::OutputNode {
   // Pushes `value` to the connections (each stores a converted copy); returns
   // the ON_NOTIFY inputs, which the caller then requests concurrently.
   std::vector<detail::InputNode*> push(const R& value, bool only_unreceived) {
-    std::vector<detail::InputNode*> pulling;
-    for (Connection& connection : connections_) {
-      if (only_unreceived && connection.received) continue;
-      connection.received = true;
-      if (connection.push(*connection.input, *this, &value)) pulling.push_back(connection.input);
-    }
-    return pulling;
+    return push_value(*this, &value, only_unreceived);
   }
 
   void drop_cache() noexcept override { cache_.reset(); }

@@ -6,7 +6,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <ostream>
+#include <sstream>
 #include <string>
 #include <type_traits>
 #include <variant>
@@ -157,3 +159,14 @@ class Value {
 inline Value None;
 
 }  // namespace connectors::testing
+
+// Values serve as data ids and keys (strings, numbers and tuples mixed, as in
+// the original tests); equal values print alike.
+template <>
+struct std::hash<connectors::testing::Value> {
+  std::size_t operator()(const connectors::testing::Value& value) const {
+    std::ostringstream text;
+    text << value;
+    return std::hash<std::string>{}(text.str());
+  }
+};

@@ -51,9 +51,16 @@ class NodeBase {
   NodeBase(const NodeBase&) = delete;
   NodeBase& operator=(const NodeBase&) = delete;
 
-  // Every connector this one is linked to in the dependency graph, both
-  // directions (used to tell networks apart).
-  virtual void for_each_neighbour(void (*visit)(const NodeBase&, void*), void* context) const = 0;
+  using Visit = void (*)(const NodeBase&, void*);
+  // The connectors this one feeds (an input: its observers; an output: the
+  // inputs connected to it) and the ones it depends on. Used for the cycle
+  // check and to tell networks apart.
+  virtual void for_each_downstream(Visit visit, void* context) const = 0;
+  virtual void for_each_upstream(Visit visit, void* context) const = 0;
+  void for_each_neighbour(Visit visit, void* context) const {
+    for_each_downstream(visit, context);
+    for_each_upstream(visit, context);
+  }
 
   void set_executor(std::shared_ptr<Executor> executor);
   // This connector's executor, or the default one.
@@ -80,12 +87,23 @@ class OutputNode : public NodeBase {
 
   virtual Task<void> request(Operation& operation) = 0;
 
+  // Something this output depends on changed without an announcement (a
+  // multi-input lost a destroyed source): the cache is dropped.
+  void mark_changed() noexcept {
+    valid_.store(false, std::memory_order_release);
+    observed_has_changed_ = true;
+    drop_cache();
+  }
+
   bool valid() const noexcept { return valid_.load(std::memory_order_acquire); }
   bool caching() const noexcept { return caching_; }
   Parallelization parallelization() const noexcept { return parallelization_; }
   void set_parallelization(Parallelization parallelization);
 
-  void for_each_neighbour(void (*visit)(const NodeBase&, void*), void* context) const override;
+  void for_each_downstream(Visit visit, void* context) const override;
+  void for_each_upstream(Visit visit, void* context) const override;
+  // Whether anything is connected downstream (also through a multi-output's keys).
+  bool has_downstream() const noexcept;
 
   // Graph links, for inputs of the same owner and for connecting.
   void add_observed_input(InputNode& input) { observed_.push_back(&input); }
@@ -106,6 +124,14 @@ class OutputNode : public NodeBase {
 
  protected:
   OutputNode() = default;
+  // What kind of source this is; the protocol's hot paths test it instead of
+  // calling virtual functions.
+  enum class Kind : std::uint8_t {
+    single,     // Output<R>
+    multi,      // a whole MultiOutput: its keys' items have connections too
+    multi_key,  // the per-key item of a MultiOutput (its announcements are the parent's)
+  };
+  explicit OutputNode(Kind kind) noexcept : kind_(kind) {}
   // Disconnects everything without running user methods; downstream inputs
   // still waiting for this output are cancelled (SPEC A11).
   ~OutputNode();
@@ -118,8 +144,15 @@ class OutputNode : public NodeBase {
   InputNode* sole_announcer() const noexcept;
   // Requests every observed input with a pending announcement, concurrently.
   Task<void> request_announcers(Operation& operation);
-  // After a failure: no downstream wait may outlive the operation.
+  // After a failure: no downstream wait may outlive the operation (also not
+  // one of a multi-output key's connections).
   void abort_downstream(const std::exception_ptr& error) noexcept;
+  // Hands `value` (of the announcer's type) to the connections of
+  // `announcer` (all of them, or those that never received one); returns the
+  // ON_NOTIFY inputs, which the caller then requests.
+  static std::vector<InputNode*> push_value(OutputNode& announcer, const void* value, bool only_unreceived);
+  // The inputs announced by `announcer` are told its change will not happen.
+  static void cancel_connections(OutputNode& announcer, std::vector<InputNode*>& cancelled_downstream) noexcept;
   void set_caching_flag(bool caching) noexcept;
   void mark_computed() noexcept;
 
@@ -134,8 +167,10 @@ class OutputNode : public NodeBase {
   bool observed_has_changed_ = true;
   bool caching_ = true;
   bool running_ = false;
+  Kind kind_ = Kind::single;
 
   friend class InputNode;
+  friend class MultiOutputNode;
   friend void check_no_cycle(const OutputNode&, const InputNode&);
 };
 
@@ -144,11 +179,16 @@ class InputNode : public NodeBase {
  public:
   virtual Task<void> request(Operation& operation) = 0;
 
-  // An announcement from the connected output (also the connect step).
+  // An announcement from a connected output (also the connect step).
   // Returns false when the announce condition refused it.
   virtual bool accept_announcement(OutputNode& from);
-  // The connected output will not change after all.
-  void on_cancel_from(OutputNode& from) noexcept;
+  // Whether `from` announced a change this input has not received yet.
+  bool is_announced_by(const OutputNode& from) const noexcept {
+    return multi_ ? multi_is_announced_by(from) : announcement_ == &from;
+  }
+  // `from` will not change after all; returns whether this input's observers
+  // must be cancelled in turn.
+  bool take_cancel(OutputNode& from) noexcept;
 
   Laziness laziness() const noexcept { return laziness_; }
   void set_laziness(Laziness laziness) noexcept { laziness_ = laziness; }
@@ -158,7 +198,8 @@ class InputNode : public NodeBase {
   OutputNode* source() const noexcept { return source_; }
   const CompactVector<OutputNode*>& observers() const noexcept { return observers_; }
 
-  void for_each_neighbour(void (*visit)(const NodeBase&, void*), void* context) const override;
+  void for_each_downstream(Visit visit, void* context) const override;
+  void for_each_upstream(Visit visit, void* context) const override;
 
   // Announces this input's coming change to its observers and everything
   // downstream of them, collecting non-lazy inputs (SPEC 2.12 forwarding rule).
@@ -178,10 +219,19 @@ class InputNode : public NodeBase {
 
  protected:
   InputNode() = default;
+  explicit InputNode(bool multi) noexcept : multi_(multi) {}
   ~InputNode();
 
   void add_observer(OutputNode& observer);
-  virtual void drop_notification() noexcept = 0;
+  virtual void drop_notification() noexcept {}
+
+  // The multi-input side of the hooks above (a multi-input has many sources).
+  virtual bool multi_is_announced_by(const OutputNode&) const noexcept { return false; }
+  virtual bool multi_take_cancel(OutputNode&) noexcept { return false; }
+  // `from` is being destroyed: forget it (SPEC A11); returns whether the
+  // observers must be cancelled.
+  virtual bool multi_lose_source(OutputNode&) noexcept { return false; }
+  virtual void multi_for_each_source(Visit, void*) const {}
 
   CompactVector<OutputNode*> observers_;
   OutputNode* source_ = nullptr;        // the one connected output (SPEC A7)
@@ -194,6 +244,7 @@ class InputNode : public NodeBase {
   // notified or cancelled (ON_CONNECT when not announcing).
   Laziness announced_in_ = Laziness::ON_CONNECT;
   bool running_ = false;
+  const bool multi_ = false;
 
   friend class OutputNode;
   friend void check_no_cycle(const OutputNode&, const InputNode&);

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <connectors/detail/node.hpp>
+
+#include <vector>
+
+namespace connectors::detail {
+
+class MultiOutputKeyNode;
+
+// The untyped part of a multi-output (SPEC 2.10). As an output node it holds
+// the announcements of the observed inputs and the connections of the whole
+// multi-output (to multi-inputs). Each key that has single connections gets an
+// item node of its own: the announcer identity towards those connections.
+//
+// Per-key validity: a key's cached value is valid when the node is valid and
+// the key has a cached value. An announcement invalidates all keys at once, a
+// notification drops all cached values, and a full cancellation re-validates
+// the cached keys: the three rules of SPEC 2.10 with O(1) bookkeeping.
+class MultiOutputNode : public OutputNode {
+ public:
+  const std::vector<MultiOutputKeyNode*>& items() const noexcept { return items_; }
+
+  void for_each_downstream(Visit visit, void* context) const override;
+
+ protected:
+  MultiOutputNode() noexcept : OutputNode(Kind::multi) {}
+  ~MultiOutputNode() = default;
+
+ private:
+  friend class MultiOutputKeyNode;
+  std::vector<MultiOutputKeyNode*> items_;  // the keys' items that exist
+};
+
+// A multi-output's item for one key: an output node whose connections are the
+// single connections of that key (`mo[key]`). Its announcements are its
+// parent's; a request asks the parent for the key.
+class MultiOutputKeyNode : public OutputNode {
+ public:
+  MultiOutputNode& parent() const noexcept { return parent_; }
+
+  void for_each_upstream(Visit visit, void* context) const override { visit(parent_, context); }
+
+ protected:
+  explicit MultiOutputKeyNode(MultiOutputNode& parent);
+  ~MultiOutputKeyNode();
+
+  void drop_cache() noexcept override {}
+
+ private:
+  MultiOutputNode& parent_;
+};
+
+}  // namespace connectors::detail

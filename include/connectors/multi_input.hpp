@@ -1,0 +1,776 @@
+#pragma once
+
+#include <connectors/detail/member.hpp>
+#include <connectors/detail/node.hpp>
+#include <connectors/detail/user_call.hpp>
+#include <connectors/errors.hpp>
+#include <connectors/gather.hpp>
+#include <connectors/output.hpp>
+
+#include <algorithm>
+#include <concepts>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace connectors {
+
+template <class Signature>
+class MultiOutput;
+template <class R, class Key>
+class MultiOutputItem;
+template <class V, class Id>
+class MultiInputItem;
+
+/// A multi-input connector: accepts any number of connections at once (SPEC
+/// 1.4, 2.6). It wraps the owner's `Id add(V)` and `remove(Id)`, followed by
+/// the owner's outputs that depend on it:
+///
+///     connectors::MultiInput<double> add_summand{this, &Sum::add, &Sum::remove, get_result};
+///
+/// Each connection stores its values under one data id: the first value with
+/// `add` (the id it returns is remembered), later ones with `replace(id, v)`
+/// (`set_replace`) or, without one, by removing the old id and adding again,
+/// which moves the value to the end of the owner's order. Breaking a connection
+/// removes what it stored. `mi[id]` is a virtual single input whose values go
+/// through `replace(id, v)`; a whole MultiOutput delivers one value per key.
+///
+/// Every change — a direct call, `remove`, `replace`, `mi[id](v)`, a
+/// disconnect — first applies the values announced from upstream, so no change
+/// overtakes one announced earlier (SPEC A12). The notify condition is checked
+/// for direct `remove`/`replace` calls too (SPEC A13, repair R).
+/// Defaults: Laziness::ON_REQUEST, Parallelization::SEQUENTIAL, the default executor.
+template <class V, class Id = std::size_t>
+class MultiInput final : public detail::InputNode {
+  static_assert(std::is_object_v<V> && !std::is_const_v<V>,
+                "connectors::MultiInput<V, Id>: V must be a non-const value type");
+  static_assert(std::equality_comparable<Id>, "connectors::MultiInput<V, Id>: Id needs ==");
+
+ public:
+  using value_type = V;
+  using id_type = Id;
+
+  template <class Owner, class Add, class Remove, class... Observers>
+  requires std::is_member_function_pointer_v<Add> && std::is_member_function_pointer_v<Remove> &&
+      std::derived_from<Owner, typename detail::member_owner<Add>::type> &&
+      std::derived_from<Owner, typename detail::member_owner<Remove>::type>
+      MultiInput(Owner* owner, Add add, Remove remove, Observers&... observers)
+      : InputNode(true),
+        owner_(owner),
+        add_(add),
+        remove_(remove),
+        invoke_add_(&invoke_add<Owner, Add>),
+        invoke_remove_(&invoke_remove<Owner, Remove>) {
+    static_assert(std::is_invocable_v<Add, Owner&, V&>,
+                  "connectors::MultiInput<V, Id>: add must take one V (by value or const V&)");
+    static_assert(std::is_convertible_v<std::invoke_result_t<Add, Owner&, V&>, Id>,
+                  "connectors::MultiInput<V, Id>: add must return the new data id (an Id)");
+    static_assert(std::is_invocable_v<Remove, Owner&, const Id&>,
+                  "connectors::MultiInput<V, Id>: remove must take one Id");
+    static_assert((std::derived_from<Observers, detail::OutputNode> && ...),
+                  "connectors::MultiInput: observers must be output connectors of the same owner");
+    (add_observer(observers), ...);
+  }
+
+  ~MultiInput() {
+    detail::NetworkLock lock;
+    for (Source& source : sources_) source.node->remove_connection(*this);
+    sources_.clear();
+  }
+
+  /// Adds a value directly: runs `add` now, on the calling thread, and returns
+  /// the new data id.
+  Id operator()(V value) {
+    return change(
+        [&] {
+          Id id = invoke_add_(owner_, add_, value);
+          note_change(id, std::optional<V>{std::move(value)});
+          return id;
+        },
+        true);
+  }
+
+  /// The virtual single input for `id`: `mi[id](v)` stores through
+  /// replace(id, v); `mi[id].connect(out)` stores every value of `out` there.
+  MultiInputItem<V, Id> operator[](Id id) { return MultiInputItem<V, Id>{*this, std::move(id)}; }
+
+  /// Removes the value stored under `id` through the protocol: calls the
+  /// owner's remove on the calling thread and invalidates what depends on it.
+  void remove(const Id& id) {
+    change(
+        [&] {
+          invoke_remove_(owner_, remove_, id);
+          note_change(id, std::nullopt);
+        },
+        true);
+  }
+
+  /// Stores `value` under `id` through the protocol (replace, or the fallback
+  /// remove-then-add); returns the id the value is stored under now.
+  Id replace(const Id& id, V value) {
+    return change(
+        [&] {
+          Id stored = replace_now(id, value, true);
+          note_change(stored, std::optional<V>{std::move(value)});
+          return stored;
+        },
+        true);
+  }
+
+  /// Connects an output; its values are added, then replaced.
+  template <class R>
+  void connect(Output<R>& output) {
+    static_assert(std::is_convertible_v<const R&, V>,
+                  "connectors: the output's value type does not convert to the multi-input's");
+    connect_source(output, &receive<R>, SourceKind::single, std::nullopt);
+  }
+  /// Connects one key of a multi-output.
+  template <class R, class Key>
+  void connect(MultiOutputItem<R, Key> item);
+  /// Connects a whole multi-output: one value per key (its keys as data ids).
+  template <class R, class Key>
+  void connect(MultiOutput<R(Key)>& output);
+  template <class Target>
+  void connect(Target&&) = delete;  // not an output connector: Output, mo[key] or MultiOutput
+
+  /// Breaks the connection to `output` (also one made through `mi[id]`) and
+  /// removes what it stored. No pending value of that output is applied.
+  template <class R>
+  void disconnect(Output<R>& output) {
+    disconnect_source(output);
+  }
+  template <class R, class Key>
+  void disconnect(MultiOutputItem<R, Key> item);
+  template <class R, class Key>
+  void disconnect(MultiOutput<R(Key)>& output);
+
+  void set_laziness(Laziness laziness) {
+    detail::NetworkLock lock;
+    InputNode::set_laziness(laziness);
+  }
+
+  /// The owner's `Id replace(Id, V)` (or `void replace(Id, V)`: same id). It
+  /// must also accept an id that holds nothing yet and store the value under
+  /// it: `mi[id]` and whole multi-outputs rely on that.
+  template <class Owner, class Replace>
+  requires std::is_member_function_pointer_v<Replace> &&
+      std::derived_from<Owner, typename detail::member_owner<Replace>::type>
+  void set_replace(Replace replace) {
+    static_assert(std::is_invocable_v<Replace, Owner&, const Id&, V&>,
+                  "connectors::MultiInput<V, Id>::set_replace: replace must take (Id, V)");
+    using Result = std::invoke_result_t<Replace, Owner&, const Id&, V&>;
+    static_assert(std::is_void_v<Result> || std::is_convertible_v<Result, Id>,
+                  "connectors::MultiInput<V, Id>::set_replace: replace must return the data id (an Id) or void");
+    detail::NetworkLock lock;
+    replace_ = detail::ErasedMember{replace};
+    invoke_replace_ = &invoke_replace<Owner, Replace>;
+  }
+  template <class Replace>
+  requires std::is_member_function_pointer_v<Replace>
+  void set_replace(Replace replace) { set_replace<typename detail::member_owner<Replace>::type>(replace); }
+
+  /// A predicate `bool(const Id&) [const]` of the owner: when false, an
+  /// announcement from a source whose value is stored under that id is
+  /// ignored. Not consulted for direct calls, nor for sources that have stored
+  /// nothing yet or are whole multi-outputs (they have no single id; SPEC A17).
+  template <class Owner>
+  void set_announce_condition(bool (Owner::*condition)(const Id&)) {
+    set_announce_condition_impl<Owner>(condition);
+  }
+  template <class Owner>
+  void set_announce_condition(bool (Owner::*condition)(const Id&) const) {
+    set_announce_condition_impl<Owner>(condition);
+  }
+  /// A predicate `bool(const Id&, const std::optional<V>&) [const]` of the
+  /// owner (the value is empty for a removal), checked for each change applied
+  /// together: the observers are notified if it holds for any, cancelled
+  /// otherwise (SPEC 2.7).
+  template <class Owner>
+  void set_notify_condition(bool (Owner::*condition)(const Id&, const std::optional<V>&)) {
+    set_notify_condition_impl<Owner>(condition);
+  }
+  template <class Owner>
+  void set_notify_condition(bool (Owner::*condition)(const Id&, const std::optional<V>&) const) {
+    set_notify_condition_impl<Owner>(condition);
+  }
+
+ private:
+  template <class, class>
+  friend class MultiInputItem;
+  template <class>
+  friend class MultiOutput;
+
+  enum class SourceKind : unsigned char {
+    single,  // an Output or a multi-output's key
+    keyed,   // through mi[id]: every value goes through replace(id, v)
+    whole,   // a whole multi-output: key -> value maps
+  };
+  struct Source {
+    detail::OutputNode* node;
+    SourceKind kind;
+    bool announcing = false;
+    bool stored = false;                   // a value is stored under `id` (SPEC A18)
+    std::optional<Id> id;                  // where this source's value is stored (preset for mi[id])
+    std::vector<std::pair<Id, Id>> owned;  // whole: key -> the id its value is stored under
+  };
+  // A value received and not applied yet; entries without a value keep a new
+  // connection's place in the order of first values (SPEC 2.6).
+  struct Pending {
+    detail::OutputNode* source;
+    std::optional<V> value;
+  };
+  struct PendingMap {
+    detail::OutputNode* source;
+    std::vector<std::pair<Id, V>> values;
+  };
+
+  template <class Owner, class Add>
+  static Id invoke_add(void* owner, const detail::ErasedMember& add, V& value) {
+    return std::invoke(add.get<Add>(), *static_cast<Owner*>(owner), value);
+  }
+  template <class Owner, class Remove>
+  static void invoke_remove(void* owner, const detail::ErasedMember& remove, const Id& id) {
+    std::invoke(remove.get<Remove>(), *static_cast<Owner*>(owner), id);
+  }
+  template <class Owner, class Replace>
+  static Id invoke_replace(void* owner, const detail::ErasedMember& replace, const Id& id, V& value) {
+    if constexpr (std::is_void_v<std::invoke_result_t<Replace, Owner&, const Id&, V&>>) {
+      std::invoke(replace.get<Replace>(), *static_cast<Owner*>(owner), id, value);
+      return id;
+    } else {
+      return std::invoke(replace.get<Replace>(), *static_cast<Owner*>(owner), id, value);
+    }
+  }
+
+  // Stores `value` under `id`. With `stored_before` false and no replace
+  // method there is nothing to remove first: the value is simply added.
+  Id replace_now(const Id& id, V& value, bool stored_before) {
+    if (invoke_replace_ != nullptr) return invoke_replace_(owner_, replace_, id, value);
+    if (stored_before) invoke_remove_(owner_, remove_, id);
+    return invoke_add_(owner_, add_, value);
+  }
+
+  void require_replace() const {
+    if (invoke_replace_ == nullptr) {
+      throw std::logic_error(
+          "connectors::MultiInput: mi[id] and whole multi-outputs store values under given ids, which needs a "
+          "replace method (set_replace)");
+    }
+  }
+
+  Source* find(const detail::OutputNode& node) noexcept {
+    auto found =
+        std::find_if(sources_.begin(), sources_.end(), [&](const Source& source) { return source.node == &node; });
+    return found == sources_.end() ? nullptr : &*found;
+  }
+  const Source* find(const detail::OutputNode& node) const noexcept {
+    return const_cast<MultiInput*>(this)->find(node);
+  }
+
+  bool has_pending_values() const noexcept {
+    return !pending_maps_.empty() ||
+           std::any_of(pending_.begin(), pending_.end(), [](const Pending& entry) { return entry.value.has_value(); });
+  }
+
+  // A source has delivered (or will not deliver) its announced change.
+  void source_settled(Source& source) noexcept {
+    if (!source.announcing) return;
+    source.announcing = false;
+    if (--announcing_sources_ == 0) computable_.wake_all();
+  }
+
+  void note_change(const Id& id, std::optional<V> value) {
+    changed_ = true;
+    if (conditions_ && conditions_->notify != nullptr) checks_.emplace_back(id, std::move(value));
+  }
+
+  // ---- values from upstream ---------------------------------------------------
+
+  template <class R>
+  static bool receive(detail::InputNode& self, detail::OutputNode& from, const void* value) {
+    auto& input = static_cast<MultiInput&>(self);
+    Source* source = input.find(from);
+    if (source == nullptr) return false;
+    V converted(*static_cast<const R*>(value));
+    auto entry = std::find_if(input.pending_.begin(), input.pending_.end(),
+                              [&](const Pending& pending) { return pending.source == &from; });
+    if (entry != input.pending_.end()) {
+      entry->value.emplace(std::move(converted));
+    } else {
+      input.pending_.push_back(Pending{&from, std::move(converted)});
+    }
+    input.source_settled(*source);
+    return input.laziness_ == Laziness::ON_NOTIFY;
+  }
+
+  template <class Key, class R>
+  static bool receive_map(detail::InputNode& self, detail::OutputNode& from, const void* value) {
+    auto& input = static_cast<MultiInput&>(self);
+    Source* source = input.find(from);
+    if (source == nullptr) return false;
+    std::vector<std::pair<Id, V>> converted;
+    for (const auto& [key, result] : *static_cast<const std::vector<std::pair<Key, R>>*>(value)) {
+      converted.emplace_back(Id(key), V(result));
+    }
+    auto entry = std::find_if(input.pending_maps_.begin(), input.pending_maps_.end(),
+                              [&](const PendingMap& pending) { return pending.source == &from; });
+    if (entry != input.pending_maps_.end()) {
+      entry->values = std::move(converted);
+    } else {
+      input.pending_maps_.push_back(PendingMap{&from, std::move(converted)});
+    }
+    input.source_settled(*source);
+    return input.laziness_ == Laziness::ON_NOTIFY;
+  }
+
+  // ---- the protocol -------------------------------------------------------------
+
+  bool accept_announcement(detail::OutputNode& from) override {
+    Source* source = find(from);
+    if (source == nullptr) return false;
+    if (conditions_ && conditions_->announce != nullptr && source->kind != SourceKind::whole && source->id &&
+        (source->stored || source->kind == SourceKind::keyed)) {
+      detail::UserCallScope user{detail::UserCallScope::current()};
+      if (!conditions_->announce(owner_, conditions_->announce_member, *source->id)) return false;
+    }
+    if (!source->announcing) {
+      source->announcing = true;
+      ++announcing_sources_;
+    }
+    return true;
+  }
+
+  bool multi_is_announced_by(const detail::OutputNode& from) const noexcept override {
+    const Source* source = find(from);
+    return source != nullptr && source->announcing;
+  }
+
+  // Repair R of SPEC A13: the observers are cancelled only when nothing
+  // announced is left and no received value waits to be applied.
+  bool multi_take_cancel(detail::OutputNode& from) noexcept override {
+    Source* source = find(from);
+    if (source == nullptr || !source->announcing) return false;
+    source_settled(*source);
+    return announcing_sources_ == 0 && !has_pending_values();
+  }
+
+  void multi_for_each_source(Visit visit, void* context) const override {
+    for (const Source& source : sources_) visit(*source.node, context);
+  }
+
+  // The source is being destroyed (SPEC A11): what it stored is removed, as in
+  // a disconnect, without any other user method running.
+  bool multi_lose_source(detail::OutputNode& from) noexcept override {
+    Source* source = find(from);
+    if (source == nullptr) return false;
+    source_settled(*source);
+    forget_pending(from);
+    std::vector<Id> stored = stored_ids(*source);
+    sources_.erase(sources_.begin() + (source - sources_.data()));
+    if (stored.empty()) return announcing_sources_ == 0 && !has_pending_values();
+    // Everything downstream learns of the change; nothing is computed now.
+    detail::NonLazyCollection unserved{Laziness::ON_CONNECT, {}};
+    announce_downstream(unserved, false);
+    try {
+      detail::UserCallScope user{detail::UserCallScope::current()};
+      for (const Id& id : stored) invoke_remove_(owner_, remove_, id);
+    } catch (...) {
+      // A destructor cannot report it; what depends on this input is
+      // invalidated below all the same.
+    }
+    if (announcing_sources_ == 0) {
+      notify_observers();
+    } else {
+      for (detail::OutputNode* observer : observers_) observer->mark_changed();
+    }
+    return false;
+  }
+
+  std::vector<Id> stored_ids(const Source& source) const {
+    std::vector<Id> ids;
+    if (source.kind == SourceKind::whole) {
+      for (const auto& [key, id] : source.owned) ids.push_back(id);
+    } else if (source.stored) {
+      ids.push_back(*source.id);
+    }
+    return ids;
+  }
+
+  void forget_pending(const detail::OutputNode& from) noexcept {
+    std::erase_if(pending_, [&](const Pending& entry) { return entry.source == &from; });
+    std::erase_if(pending_maps_, [&](const PendingMap& entry) { return entry.source == &from; });
+  }
+
+  Task<void> request(detail::Operation& operation) override {
+    if (running_) co_return;
+    detail::RunningFlag running{running_};
+    try {
+      co_await retrieve_pending(operation);
+      finish_changes(operation.scope);
+    } catch (...) {
+      abort_observers(std::current_exception());
+      throw;
+    }
+  }
+
+  // SPEC 2.6 pending retrieval: pull every announcing source, then apply what
+  // arrived — removals first, then single-valued sources one after another
+  // in the order of their first values, then the whole multi-outputs.
+  Task<void> retrieve_pending(detail::Operation& operation) {
+    if (announcing_sources_ > 0) {
+      std::vector<detail::OutputNode*> announcers;
+      for (const Source& source : sources_) {
+        if (source.announcing) announcers.push_back(source.node);
+      }
+      if (announcers.size() == 1) {
+        co_await announcers.front()->request(operation);
+      } else {
+        std::vector<Task<void>> requests;
+        for (detail::OutputNode* announcer : announcers) requests.push_back(announcer->request(operation));
+        co_await gather(std::move(requests));
+      }
+      co_await computable_.wait(announcing_sources_ == 0);
+    }
+    // Removals of keys a whole multi-output no longer delivers.
+    for (std::size_t index = 0; index < pending_maps_.size(); ++index) {
+      detail::OutputNode* from = pending_maps_[index].source;
+      for (;;) {
+        Source* source = find(*from);
+        const PendingMap& map = pending_maps_[index];
+        auto vanished = std::find_if(source->owned.begin(), source->owned.end(), [&](const auto& owned) {
+          return std::none_of(map.values.begin(), map.values.end(),
+                              [&](const auto& entry) { return entry.first == owned.first; });
+        });
+        if (vanished == source->owned.end()) break;
+        const Id id = vanished->second;
+        co_await apply(operation, [this, &id] { invoke_remove_(owner_, remove_, id); });
+        source = find(*from);
+        std::erase_if(source->owned, [&](const auto& owned) { return owned.second == id; });
+        note_change(id, std::nullopt);
+      }
+    }
+    // Single-valued sources, in order.
+    for (;;) {
+      auto entry = std::find_if(pending_.begin(), pending_.end(),
+                                [](const Pending& pending) { return pending.value.has_value(); });
+      if (entry == pending_.end()) break;
+      detail::OutputNode* from = entry->source;
+      V value = std::move(*entry->value);
+      entry->value.reset();
+      Source& source = *find(*from);
+      const bool by_key = source.kind == SourceKind::keyed;
+      const bool replacing = source.stored || by_key;
+      const std::optional<Id> old_id = source.id;
+      Id id{};
+      try {
+        co_await apply(operation, [&] {
+          id = replacing ? replace_now(*old_id, value, source.stored) : invoke_add_(owner_, add_, value);
+        });
+      } catch (...) {
+        restore_pending(from, std::move(value));  // SPEC A4: a retry applies it again
+        throw;
+      }
+      Source* after = find(*from);
+      if (after != nullptr) {
+        after->id = by_key ? old_id : std::optional<Id>{id};
+        after->stored = true;
+      }
+      std::erase_if(pending_, [&](const Pending& pending) { return pending.source == from && !pending.value; });
+      note_change(id, std::optional<V>{std::move(value)});
+    }
+    // Whole multi-outputs: every key's value under the key itself. The map is
+    // taken out first: a new one may arrive while a value is being stored.
+    while (!pending_maps_.empty()) {
+      PendingMap map = std::move(pending_maps_.front());
+      pending_maps_.erase(pending_maps_.begin());
+      try {
+        while (!map.values.empty()) {
+          const Id& key = map.values.front().first;
+          V& value = map.values.front().second;
+          const Source& source = *find(*map.source);
+          auto owned = std::find_if(source.owned.begin(), source.owned.end(),
+                                    [&](const auto& entry) { return entry.first == key; });
+          const bool stored_before = owned != source.owned.end();
+          const Id old_id = stored_before ? owned->second : key;
+          Id id{};
+          co_await apply(operation, [&] { id = replace_now(old_id, value, stored_before); });
+          Source& after = *find(*map.source);
+          std::erase_if(after.owned, [&](const auto& entry) { return entry.first == key; });
+          after.owned.emplace_back(key, id);
+          note_change(id, std::optional<V>{std::move(value)});
+          map.values.erase(map.values.begin());
+        }
+      } catch (...) {
+        const bool newer = std::any_of(pending_maps_.begin(), pending_maps_.end(),
+                                       [&](const PendingMap& pending) { return pending.source == map.source; });
+        if (!newer) pending_maps_.insert(pending_maps_.begin(), std::move(map));  // SPEC A4: retried
+        throw;
+      }
+    }
+  }
+
+  // One application, where the input's parallelization and the executor say
+  // (a PROCESS flag runs as THREAD: an input's changes must stay in this process).
+  template <class Function>
+  auto apply(detail::Operation& operation, Function function) {
+    return detail::user_call<void>(operation, parallelization_, std::move(function));
+  }
+
+  void restore_pending(detail::OutputNode* from, V value) {
+    auto entry =
+        std::find_if(pending_.begin(), pending_.end(), [&](const Pending& pending) { return pending.source == from; });
+    if (entry == pending_.end()) {
+      pending_.insert(pending_.begin(), Pending{from, std::move(value)});
+    } else if (!entry->value) {
+      entry->value.emplace(std::move(value));
+    }
+  }
+
+  // After changes: notify the observers, or cancel them if nothing changed or
+  // the notify condition holds for none of the changes (SPEC 2.7).
+  void finish_changes(detail::OperationScope* scope) {
+    bool changed = std::exchange(changed_, false);
+    std::vector<std::pair<Id, std::optional<V>>> checks = std::exchange(checks_, {});
+    if (conditions_ && conditions_->notify != nullptr) {
+      changed = false;
+      try {
+        detail::UserCallScope user{scope};
+        for (const auto& [id, value] : checks) {
+          if (conditions_->notify(owner_, conditions_->notify_member, id, value)) {
+            changed = true;
+            break;
+          }
+        }
+      } catch (...) {
+        cancel_observers();
+        throw;
+      }
+    }
+    if (changed) {
+      notify_observers();
+    } else {
+      cancel_observers();
+    }
+  }
+
+  // Applies what upstream announced, in a run of its own (direct changes).
+  void apply_pending_now(detail::OperationScope& scope) {
+    if (announcing_sources_ == 0 && !has_pending_values()) return;
+    detail::RunningFlag running{running_};  // an ON_NOTIFY push must not re-enter
+    std::shared_ptr<Executor> executor = this->executor();
+    detail::Operation operation{*executor, &scope};
+    executor->run_coroutine(retrieve_pending(operation));
+  }
+
+  // A direct change (SPEC 2.6 direct call, 2.8, 2.9): announce, apply what
+  // upstream announced, make the change on the calling thread, notify or
+  // cancel, serve the non-lazy inputs downstream.
+  template <class Change>
+  auto change(Change make_change, bool announce) {
+    detail::OperationScope scope{*this};
+    detail::NonLazyCollection collection{Laziness::ON_ANNOUNCE, {}};
+    if (announce) announce_downstream(collection, false);
+    using Result = decltype(make_change());
+    std::optional<std::conditional_t<std::is_void_v<Result>, char, Result>> result;
+    try {
+      apply_pending_now(scope);
+      detail::UserCallScope user{&scope};
+      if constexpr (std::is_void_v<Result>) {
+        make_change();
+      } else {
+        result.emplace(make_change());
+      }
+    } catch (...) {
+      // SPEC A4: never leave the observers waiting; but what upstream
+      // announced and is not applied yet stays announced for the next pull.
+      if (changed_) {
+        finish_changes(&scope);
+      } else if (announcing_sources_ == 0 && !has_pending_values()) {
+        cancel_observers();
+      }
+      throw;
+    }
+    finish_changes(&scope);
+    detail::serve_non_lazy(*executor(), &scope, collection);
+    if constexpr (!std::is_void_v<Result>) return std::move(*result);
+  }
+
+  // mi[id](v) (SPEC 2.8 with repair A12).
+  void call_item(const Id& id, V value) {
+    require_replace();
+    if (observers_.empty()) {
+      detail::OperationScope scope{*this};
+      detail::UserCallScope user{&scope};
+      invoke_replace_(owner_, replace_, id, value);
+      return;
+    }
+    change(
+        [&] {
+          Id stored = invoke_replace_(owner_, replace_, id, value);
+          note_change(stored, std::optional<V>{std::move(value)});
+        },
+        true);
+  }
+
+  // The connect step (SPEC 2.6).
+  void connect_source(detail::OutputNode& from, detail::OutputNode::Push push, SourceKind kind, std::optional<Id> key) {
+    detail::OperationScope scope{*this};
+    if (const Source* existing = find(from)) {
+      if (existing->kind == kind && (kind != SourceKind::keyed || existing->id == key)) return;  // SPEC A8
+      throw ConnectionError(
+          "connectors: this output is already connected to this multi-input (through another id); disconnect it "
+          "first");
+    }
+    if (kind != SourceKind::single) require_replace();
+    detail::check_no_cycle(from, *this);
+    sources_.push_back(Source{&from, kind, false, false, key, {}});
+    try {
+      if (kind != SourceKind::whole) pending_.push_back(Pending{&from, std::nullopt});
+      from.add_connection(*this, push);
+    } catch (...) {
+      forget_pending(from);
+      sources_.pop_back();
+      throw;
+    }
+    // The new source is requested at the next pull, whatever the announce
+    // condition says.
+    Source& source = sources_.back();
+    source.announcing = true;
+    ++announcing_sources_;
+    detail::NonLazyCollection collection{Laziness::ON_CONNECT, {}};
+    if (accept_announcement(from)) announce_downstream(collection, true);
+    detail::serve_non_lazy(*executor(), &scope, collection);
+  }
+
+  // The disconnect step (SPEC 2.6): no flush of the source's pending value.
+  void disconnect_source(detail::OutputNode& from) {
+    detail::OperationScope scope{*this};
+    Source* source = find(from);
+    if (source == nullptr) {
+      throw ConnectionError("connectors: cannot disconnect a multi-input from an output it is not connected to");
+    }
+    source_settled(*source);
+    forget_pending(from);
+    detail::NonLazyCollection collection{Laziness::ON_CONNECT, {}};
+    announce_downstream(collection, true);
+    std::exception_ptr error;
+    try {
+      apply_pending_now(scope);
+      source = find(from);
+      std::vector<Id> stored = stored_ids(*source);
+      source->owned.clear();
+      source->stored = false;
+      detail::UserCallScope user{&scope};
+      for (const Id& id : stored) {
+        invoke_remove_(owner_, remove_, id);
+        note_change(id, std::nullopt);
+      }
+    } catch (...) {
+      error = std::current_exception();
+    }
+    from.remove_connection(*this);
+    sources_.erase(sources_.begin() + (find(from) - sources_.data()));
+    if (error) {
+      if (changed_) {
+        finish_changes(&scope);
+      } else if (announcing_sources_ == 0 && !has_pending_values()) {
+        cancel_observers();
+      }
+      std::rethrow_exception(error);
+    }
+    finish_changes(&scope);
+    detail::serve_non_lazy(*executor(), &scope, collection);
+  }
+
+  template <class Owner, class Condition>
+  void set_announce_condition_impl(Condition condition) {
+    detail::NetworkLock lock;
+    if (!conditions_) conditions_ = std::make_unique<Conditions>();
+    conditions_->announce_member = detail::ErasedMember{condition};
+    conditions_->announce = [](void* owner, const detail::ErasedMember& member, const Id& id) -> bool {
+      return std::invoke(member.get<Condition>(), *static_cast<Owner*>(owner), id);
+    };
+  }
+  template <class Owner, class Condition>
+  void set_notify_condition_impl(Condition condition) {
+    detail::NetworkLock lock;
+    if (!conditions_) conditions_ = std::make_unique<Conditions>();
+    conditions_->notify_member = detail::ErasedMember{condition};
+    conditions_->notify = [](void* owner, const detail::ErasedMember& member, const Id& id,
+                             const std::optional<V>& value) -> bool {
+      return std::invoke(member.get<Condition>(), *static_cast<Owner*>(owner), id, value);
+    };
+  }
+
+  void* owner_;
+  detail::ErasedMember add_;
+  detail::ErasedMember remove_;
+  detail::ErasedMember replace_;
+  Id (*invoke_add_)(void*, const detail::ErasedMember&, V&);
+  void (*invoke_remove_)(void*, const detail::ErasedMember&, const Id&);
+  Id (*invoke_replace_)(void*, const detail::ErasedMember&, const Id&, V&) = nullptr;
+
+  std::vector<Source> sources_;  // in connection order
+  std::size_t announcing_sources_ = 0;
+  std::vector<Pending> pending_;
+  std::vector<PendingMap> pending_maps_;
+  bool changed_ = false;
+  std::vector<std::pair<Id, std::optional<V>>> checks_;  // only with a notify condition
+
+  struct Conditions {
+    bool (*announce)(void*, const detail::ErasedMember&, const Id&) = nullptr;
+    bool (*notify)(void*, const detail::ErasedMember&, const Id&, const std::optional<V>&) = nullptr;
+    detail::ErasedMember announce_member;
+    detail::ErasedMember notify_member;
+  };
+  std::unique_ptr<Conditions> conditions_;
+};
+
+/// `mi[id]`: a virtual single input of a MultiInput whose values are stored
+/// under `id` (SPEC 1.4.1). A value: it may be used as a temporary, and
+/// connections made through it belong to the multi-input.
+template <class V, class Id>
+class MultiInputItem {
+ public:
+  using value_type = V;
+
+  MultiInputItem(MultiInput<V, Id>& input, Id id) : input_(&input), id_(std::move(id)) {}
+
+  /// Stores `value` under the id through the protocol (replace(id, value)).
+  void operator()(V value) const { input_->call_item(id_, std::move(value)); }
+
+  template <class R>
+  void connect(Output<R>& output) const {
+    static_assert(std::is_convertible_v<const R&, V>,
+                  "connectors: the output's value type does not convert to the multi-input's");
+    input_->connect_source(output, &MultiInput<V, Id>::template receive<R>, MultiInput<V, Id>::SourceKind::keyed, id_);
+  }
+  template <class R, class Key>
+  void connect(MultiOutputItem<R, Key> item) const;
+  template <class Target>
+  void connect(Target&&) const = delete;  // not an output connector: Output or mo[key]
+
+  template <class R>
+  void disconnect(Output<R>& output) const {
+    input_->disconnect_source(output);
+  }
+  template <class R, class Key>
+  void disconnect(MultiOutputItem<R, Key> item) const;
+
+  void set_laziness(Laziness laziness) const { input_->set_laziness(laziness); }
+  void set_parallelization(Parallelization parallelization) const { input_->set_parallelization(parallelization); }
+  void set_executor(std::shared_ptr<Executor> executor) const { input_->set_executor(std::move(executor)); }
+
+  MultiInput<V, Id>& multi_input() const noexcept { return *input_; }
+  const Id& id() const noexcept { return id_; }
+
+ private:
+  MultiInput<V, Id>* input_;
+  Id id_;
+};
+
+}  // namespace connectors

@@ -1,0 +1,407 @@
+// Catalog tests of test_multiinput.py (SPEC 5.3): T22, T23, T24, T26, T27,
+// T28, T29, T30, T31 (T21 is Python-only), and the repairs of SPEC A12, A13,
+// A15, A18 and A19 for multi-inputs.
+#include "helpers/call_logger.hpp"
+#include "helpers/multi_test_classes.hpp"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+namespace {
+
+using namespace connectors::testing;
+using connectors::Laziness;
+using List = Value::List;
+
+class MultiInputTest : public ::testing::Test {
+ protected:
+  void SetUp() override { connectors::set_default_executor(connectors::executor(2, 0)); }
+  void TearDown() override { connectors::set_default_executor(nullptr); }
+  CallLogger log;
+};
+
+template <class Tested>
+void check_manual_method_calls(bool replacing) {
+  Simple t1;
+  Simple t2;
+  t2.set_value.set_laziness(Laziness::ON_ANNOUNCE);
+  Tested not_connected;
+  not_connected.add_value(None);
+  Tested connected;
+  connected.add_value.connect(t1.get_value);
+  t2.set_value.connect(connected.get_values);
+  for (Tested* tested : {&not_connected, &connected}) {
+    EXPECT_EQ(tested->get_values(), (List{None}));
+    if (!replacing) {
+      Value id1 = tested->add_value(1.0);
+      EXPECT_EQ(tested->get_values(), (List{None, 1.0}));
+      tested->add_value(2.0);
+      EXPECT_EQ(tested->get_values(), (List{None, 1.0, 2.0}));
+      tested->add_value.remove(id1);
+      EXPECT_EQ(tested->get_values(), (List{None, 2.0}));
+    } else {
+      Value id1 = tested->add_value(10);
+      EXPECT_EQ(tested->get_values(), (List{None, 10}));
+      tested->add_value(20);
+      EXPECT_EQ(tested->get_values(), (List{None, 10, 20}));
+      EXPECT_EQ(tested->add_value.replace(id1, 30), id1);
+      EXPECT_EQ(tested->get_values(), (List{None, 30, 20}));
+      tested->add_value.remove(id1);
+      EXPECT_EQ(tested->get_values(), (List{None, 20}));
+    }
+  }
+  // t2 pulled the connected object's values after every direct call.
+  EXPECT_EQ(t2.get_value(), connected.get_values());
+}
+
+TEST_F(MultiInputTest, T22_ManualMethodCalls) {
+  check_manual_method_calls<NonReplacingMultiInput>(false);
+  check_manual_method_calls<ReplacingMultiInput>(true);
+}
+
+TEST_F(MultiInputTest, T23_NonReplacingMultiInput) {
+  NonReplacingMultiInput t3;
+  EXPECT_EQ(t3.get_values(), List{});
+  Value id0 = t3.add_value(1);
+  EXPECT_EQ(id0, 0);
+  EXPECT_EQ(t3.get_values(), List{1});
+  t3.add_value(2);
+  EXPECT_EQ(t3.get_values(), (List{1, 2}));
+  t3.add_value.remove(id0);
+  EXPECT_EQ(t3.get_values(), List{2});
+  Simple t1, t2;
+  t1.set_value(11);
+  t2.set_value(12);
+  t3.add_value.connect(t1.get_value);
+  t3.add_value.connect(t2.get_value);
+  EXPECT_EQ(t3.get_values(), (List{2, 11, 12}));
+  t1.set_value(13);
+  EXPECT_EQ(t3.get_values(), (List{2, 12, 13}));  // the fallback re-adds at the end
+}
+
+TEST_F(MultiInputTest, T24_ReplacingMultiInput) {
+  ReplacingMultiInput t3;
+  EXPECT_EQ(t3.get_values(), List{});
+  Value id0 = t3.add_value(1);
+  EXPECT_EQ(t3.get_values(), List{1});
+  t3.add_value(2);
+  EXPECT_EQ(t3.get_values(), (List{1, 2}));
+  t3.add_value.replace(id0, 3);
+  EXPECT_EQ(t3.get_values(), (List{3, 2}));
+  t3.add_value.remove(id0);
+  EXPECT_EQ(t3.get_values(), List{2});
+  Simple t1, t2;
+  t1.set_value(11);
+  t2.set_value(12);
+  t3.add_value.connect(t1.get_value);
+  t3.add_value.connect(t2.get_value);
+  EXPECT_EQ(t3.get_values(), (List{2, 11, 12}));
+  t1.set_value(13);
+  EXPECT_EQ(t3.get_values(), (List{2, 13, 12}));  // replace keeps the position
+}
+
+TEST_F(MultiInputTest, T26_Disconnect) {
+  Simple t1, t2;
+  ReplacingMultiInput t3;
+  t3.add_value.connect(t1.get_value);
+  t3.add_value.connect(t2.get_value);
+  t1.set_value(1.0);
+  t2.set_value(2.0);
+  EXPECT_EQ(t3.get_values(), (List{1.0, 2.0}));
+  t3.add_value.disconnect(t2.get_value);
+  EXPECT_EQ(t3.get_values(), List{1.0});
+  EXPECT_THROW(t3.add_value.disconnect(t2.get_value), connectors::ConnectionError);
+}
+
+TEST_F(MultiInputTest, T27_LazinessOnConnect) {
+  NonReplacingMultiInput t1{&log};
+  NonLazyMultiInputs t2{&log};
+  t2.add_value.set_laziness(Laziness::ON_CONNECT);
+  t2.add_value.connect(t1.get_values);
+  EXPECT_TRUE(log.compare({call(t1, "get_values"), call(t2, "add_value")}));
+  log.clear();
+  t1.add_value(1.0);
+  EXPECT_TRUE(
+      log.compare({call(t1, "add_value", {1.0}), call(t1, "get_values", {}, List{1.0}), call(t2, "replace_value")}));
+  log.clear();
+  t2.add_value.set_laziness(Laziness::ON_REQUEST);
+  t1.add_value(2.0);
+  EXPECT_TRUE(log.compare({call(t1, "add_value", {2.0})}));
+}
+
+TEST_F(MultiInputTest, T28_LazinessOnAnnounce) {
+  NonReplacingMultiInput t1{&log};
+  NonLazyMultiInputs t2{&log};
+  t2.add_value.connect(t1.get_values);
+  EXPECT_TRUE(log.compare({}));
+  t1.add_value(1.0);
+  EXPECT_TRUE(log.compare(
+      {call(t1, "add_value", {1.0}), call(t1, "get_values", {}, List{1.0}), call(t2, "add_value", {List{1.0}})}));
+  log.clear();
+  t2.add_value.set_laziness(Laziness::ON_REQUEST);
+  t1.add_value(2.0);
+  EXPECT_TRUE(log.compare({call(t1, "add_value", {2.0})}));
+  log.clear();
+  ReplacingMultiInput t3{&log};
+  t3.add_value.set_laziness(Laziness::ON_ANNOUNCE);
+  t3.add_value.connect(t1.get_values);
+  EXPECT_TRUE(log.compare({}));
+  t1.add_value(3.0);
+  EXPECT_TRUE(log.compare({call(t1, "add_value", {3.0}), call(t1, "get_values", {}, List{1.0, 2.0, 3.0}),
+                           call(t3, "add_value", {List{1.0, 2.0, 3.0}})}));
+}
+
+TEST_F(MultiInputTest, T29_LazinessOnNotify) {
+  Simple t1{&log}, t2{&log};
+  NonReplacingMultiInput t3{&log};
+  t2.set_value.connect(t1.get_value);
+  t3.add_value.connect(t1.get_value);
+  t3.add_value.set_laziness(Laziness::ON_NOTIFY);
+  EXPECT_TRUE(log.compare({}));
+  t1.set_value(1.0);
+  EXPECT_TRUE(log.compare({call(t1, "set_value", {1.0}, Value::object(t1))}));
+  log.clear();
+  EXPECT_EQ(t2.get_value(), 1.0);
+  EXPECT_TRUE(log.compare({call(t1, "get_value", {}, 1.0),
+                           any_order({{call(t2, "set_value", {1.0}, Value::object(t2)), call(t2, "get_value", {}, 1.0)},
+                                      {call(t3, "add_value", {1.0})}})}));
+  log.clear();
+  EXPECT_EQ(t3.get_values(), List{1.0});
+  EXPECT_TRUE(log.compare({call(t3, "get_values", {}, List{1.0})}));
+}
+
+TEST_F(MultiInputTest, T30_ConditionOnAnnounce) {
+  Simple t1{&log};
+  ConditionalMultiInputAnnouncement t2{&log};
+  Simple t3{&log};
+  t2.add_value.connect(t1.get_value);
+  t3.set_value.connect(t2.get_values);
+  EXPECT_TRUE(log.compare({}));
+  t1.set_value(1.0);
+  EXPECT_EQ(t3.get_value(), List{1.0});
+  EXPECT_TRUE(
+      log.compare({call(t1, "set_value", {1.0}, Value::object(t1)), call(t1, "get_value", {}, 1.0),
+                   call(t2, "add_value", {1.0}), call(t2, "get_values", {}, List{1.0}),
+                   call(t3, "set_value", {List{1.0}}, Value::object(t3)), call(t3, "get_value", {}, List{1.0})}));
+  t2.condition = false;
+  log.clear();
+  t1.set_value(2.0);
+  EXPECT_EQ(t3.get_value(), List{1.0});
+  EXPECT_TRUE(log.compare({call(t1, "set_value", {2.0}, Value::object(t1))}));
+  EXPECT_EQ(t2.get_values(), List{1.0});
+  log.clear();
+  t2.add_value(3.0);  // the announce condition does not apply to direct calls
+  EXPECT_EQ(t3.get_value(), (List{1.0, 3.0}));
+  EXPECT_TRUE(log.compare({call(t2, "add_value", {3.0}), call(t2, "get_values", {}, List{1.0, 3.0}),
+                           call(t3, "set_value", {List{1.0, 3.0}}, Value::object(t3)),
+                           call(t3, "get_value", {}, List{1.0, 3.0})}));
+  log.clear();
+  t1.get_value.disconnect(t2.add_value);  // no flush, no t1.get_value call
+  EXPECT_EQ(t3.get_value(), List{3.0});
+  EXPECT_TRUE(
+      log.compare({call(t2, "remove_value"), call(t2, "get_values", {}, List{3.0}),
+                   call(t3, "set_value", {List{3.0}}, Value::object(t3)), call(t3, "get_value", {}, List{3.0})}));
+}
+
+TEST_F(MultiInputTest, T31_ConditionOnNotify) {
+  Simple t1{&log};
+  ConditionalMultiInputNotification t2{&log};
+  Simple t3{&log};
+  t2.add_value.connect(t1.get_value);
+  t3.set_value.connect(t2.get_values);
+  EXPECT_TRUE(log.compare({}));
+  t1.set_value(1.0);
+  EXPECT_EQ(t3.get_value(), List{1.0});
+  EXPECT_TRUE(
+      log.compare({call(t1, "set_value", {1.0}, Value::object(t1)), call(t1, "get_value", {}, 1.0),
+                   call(t2, "add_value", {1.0}), call(t2, "get_values", {}, List{1.0}),
+                   call(t3, "set_value", {List{1.0}}, Value::object(t3)), call(t3, "get_value", {}, List{1.0})}));
+  t2.condition = false;
+  log.clear();
+  t1.set_value(2.0);
+  EXPECT_EQ(t3.get_value(), List{1.0});
+  EXPECT_TRUE(log.compare(
+      {call(t1, "set_value", {2.0}, Value::object(t1)), call(t1, "get_value", {}, 2.0), call(t2, "replace_value")}));
+  EXPECT_EQ(t2.get_values(), List{1.0});  // re-validated by the cancel
+  log.clear();
+  t2.add_value(3.0);
+  EXPECT_EQ(t3.get_value(), List{1.0});
+  EXPECT_TRUE(log.compare({call(t2, "add_value", {3.0})}));
+  EXPECT_EQ(t2.get_values(), List{1.0});
+  Value id = t2.add_value(4.0);
+  t2.add_value.remove(id);  // repair R: the condition applies to direct removes too
+  log.clear();
+  t1.get_value.disconnect(t2.add_value);
+  EXPECT_EQ(t3.get_value(), List{1.0});
+  EXPECT_TRUE(log.compare({call(t2, "remove_value", {0}, Value::object(t2))}));
+  log.clear();
+  t2.set_condition(true);
+  EXPECT_EQ(t3.get_value(), List{3.0});
+  EXPECT_TRUE(
+      log.compare({call(t2, "set_condition", {true}, Value::object(t2)), call(t2, "get_values", {}, List{3.0}),
+                   call(t3, "set_value", {List{3.0}}, Value::object(t3)), call(t3, "get_value", {}, List{3.0})}));
+}
+
+// SPEC A12: a direct change first applies what upstream announced.
+TEST_F(MultiInputTest, A12_DirectChangesApplyAnnouncedValuesFirst) {
+  Simple up;
+  ReplacingMultiInput mi;
+  mi.add_value.connect(up.get_value);
+  up.set_value("up");
+  mi.add_value[5]("v5");
+  EXPECT_EQ(mi.get_values(), (List{"up", "v5"}));
+  up.set_value("again");
+  mi.add_value(7);
+  EXPECT_EQ(mi.get_values(), (List{"again", "v5", 7}));
+}
+
+// SPEC A13 (repair R): a cancelled change must not re-validate a cache that
+// another change invalidated.
+TEST_F(MultiInputTest, A13_CancelDoesNotHideAnotherChange) {
+  MultipleInputs source;
+  ConditionalMultiInputNotification mi;
+  Simple downstream;
+  mi.add_value[0].connect(source.get_values);
+  downstream.set_value.connect(mi.get_values);
+  EXPECT_EQ(downstream.get_value(), (List{List{None, None}}));
+  mi.condition = false;
+  mi.set_condition(false);  // a change of an observed input: get_values changed
+  source.set_value1(1);     // announced, then cancelled by the notify condition
+  EXPECT_EQ(downstream.get_value(), mi.get_values());
+  EXPECT_EQ(mi.get_values(), (List{List{1, None}}));
+}
+
+// First values are stored in connection order, whichever source delivered first (SPEC 2.6).
+TEST_F(MultiInputTest, FirstValuesKeepConnectionOrder) {
+  Simple first, second;
+  ReplacingMultiInput mi;
+  first.set_value(1);
+  mi.add_value.connect(first.get_value);
+  EXPECT_EQ(mi.get_values(), List{1});
+  mi.add_value.connect(second.get_value);
+  first.set_value(2);
+  EXPECT_EQ(mi.get_values(), (List{2, None}));  // the second delivered its value (None) on request
+}
+
+// SPEC A18: disconnecting mi[key] before any value was stored does not remove.
+TEST_F(MultiInputTest, A18_DisconnectBeforeFirstValueRemovesNothing) {
+  Simple source{&log};
+  ReplacingMultiInput mi{&log};
+  mi.add_value["k"].connect(source.get_value);
+  mi.add_value["k"].disconnect(source.get_value);
+  EXPECT_TRUE(log.compare({}));
+  EXPECT_EQ(mi.get_values(), List{});
+}
+
+// SPEC A19: replace's returned id is used from then on; void means the same id.
+class RenamingMultiInput {
+ public:
+  connectors::Output<std::vector<int>> get_values{this, &RenamingMultiInput::values};
+  connectors::MultiInput<int, int> add_value{this, &RenamingMultiInput::add, &RenamingMultiInput::remove, get_values};
+  RenamingMultiInput() { add_value.set_replace(&RenamingMultiInput::replace); }
+
+ private:
+  std::vector<int> values() const {
+    std::vector<int> result;
+    for (const auto& [id, value] : data_) result.push_back(id * 1000 + value);
+    return result;
+  }
+  int add(int value) { return data_.add(value); }
+  void remove(int id) { data_.erase(id); }
+  int replace(int id, int value) {  // moves the value to id + 10
+    data_.erase(id);
+    data_[id + 10] = value;
+    return id + 10;
+  }
+  connectors::MultiInputData<int, int> data_;
+};
+
+TEST_F(MultiInputTest, A19_ReplaceReturnsTheIdToUse) {
+  RenamingMultiInput mi;
+  connectors::blocks::PassThrough<int> source{1};
+  mi.add_value.connect(source.output);
+  EXPECT_EQ(mi.get_values(), std::vector<int>{1});  // id 0
+  source.input(2);
+  EXPECT_EQ(mi.get_values(), std::vector<int>{10002});  // replace(0, 2) -> id 10
+  source.input(3);
+  EXPECT_EQ(mi.get_values(), std::vector<int>{20003});  // replace(10, 3) -> id 20
+  mi.add_value.disconnect(source.output);
+  EXPECT_EQ(mi.get_values(), std::vector<int>{});
+}
+
+TEST_F(MultiInputTest, VirtualInputWithoutReplaceIsALogicError) {
+  NonReplacingMultiInput mi;
+  Simple source;
+  EXPECT_THROW(mi.add_value[1](2), std::logic_error);
+  EXPECT_THROW(mi.add_value[1].connect(source.get_value), std::logic_error);
+  EXPECT_EQ(mi.get_values(), List{});
+}
+
+TEST_F(MultiInputTest, ConnectingTheSameOutputThroughAnotherIdIsAConnectionError) {
+  ReplacingMultiInput mi;
+  Simple source;
+  mi.add_value[1].connect(source.get_value);
+  mi.add_value[1].connect(source.get_value);  // SPEC A8: identical, no-op
+  EXPECT_THROW(mi.add_value[2].connect(source.get_value), connectors::ConnectionError);
+  EXPECT_THROW(mi.add_value.connect(source.get_value), connectors::ConnectionError);
+  source.set_value(4);
+  EXPECT_EQ(mi.get_values(), List{4});
+}
+
+TEST_F(MultiInputTest, CyclesThroughMultiInputsAreRejected) {
+  ReplacingMultiInput a, b;
+  b.add_value.connect(a.get_values);
+  EXPECT_THROW(a.add_value.connect(b.get_values), connectors::CycleError);
+  EXPECT_EQ(b.get_values(), List{List{}});
+}
+
+// SPEC A11: a multi-input losing a destroyed source removes what it stored.
+TEST_F(MultiInputTest, DestroyedSourceIsRemoved) {
+  ReplacingMultiInput mi;
+  Simple downstream;
+  downstream.set_value.connect(mi.get_values);
+  {
+    Simple source;
+    source.set_value(1);
+    mi.add_value.connect(source.get_value);
+    EXPECT_EQ(downstream.get_value(), List{1});
+  }
+  EXPECT_EQ(downstream.get_value(), List{});
+}
+
+// Failures: a throwing add is retried with the same value on the next pull.
+class FailingOnce {
+ public:
+  connectors::Output<std::vector<int>> get_values{this, &FailingOnce::values};
+  connectors::MultiInput<int> add_value{this, &FailingOnce::add, &FailingOnce::remove, get_values};
+  bool fail = true;
+
+ private:
+  std::vector<int> values() const {
+    std::vector<int> result;
+    for (const auto& [id, value] : data_) result.push_back(value);
+    return result;
+  }
+  std::size_t add(int value) {
+    if (std::exchange(fail, false)) throw std::runtime_error("add failed");
+    return data_.add(value);
+  }
+  void remove(std::size_t id) { data_.erase(id); }
+  connectors::MultiInputData<int> data_;
+};
+
+TEST_F(MultiInputTest, FailedApplicationIsRetried) {
+  FailingOnce mi;
+  connectors::blocks::PassThrough<int> source{5};
+  mi.add_value.connect(source.output);
+  EXPECT_THROW(mi.get_values(), std::runtime_error);
+  EXPECT_EQ(mi.get_values(), std::vector<int>{5});
+  mi.fail = true;
+  EXPECT_THROW(mi.add_value(6), std::runtime_error);
+  EXPECT_EQ(mi.get_values(), std::vector<int>{5});
+  mi.add_value(6);
+  EXPECT_EQ(mi.get_values(), (std::vector<int>{5, 6}));
+}
+
+}  // namespace

@@ -1,0 +1,303 @@
+// Catalog tests of test_multioutput.py (SPEC 5.3): T33, T34, T36, T38, T39,
+// T40, T41, T42 (T32 is Python-only), T47 from test_parallelization.py, and
+// the repairs of SPEC A10, A17 and A20.
+#include "helpers/call_logger.hpp"
+#include "helpers/multi_test_classes.hpp"
+#include "support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <set>
+#include <string>
+#include <type_traits>
+
+namespace {
+
+using namespace connectors::testing;
+using connectors::Laziness;
+using List = Value::List;
+
+class MultiOutputTest : public ::testing::Test {
+ protected:
+  void SetUp() override { connectors::set_default_executor(connectors::executor(2, 0)); }
+  void TearDown() override { connectors::set_default_executor(nullptr); }
+  CallLogger log;
+};
+
+// The values of a multi-input, in any order (SPEC A33).
+std::multiset<double> as_set(const Value& values) {
+  std::multiset<double> result;
+  for (const Value& value : values.as_list()) result.insert(value.as_double());
+  return result;
+}
+
+TEST_F(MultiOutputTest, T33_ManualMethodCalls) {
+  MultiOutputWithKeys t;
+  EXPECT_EQ(t.get_value(1), 0);
+  EXPECT_EQ(t.get_value(4), 0);
+  EXPECT_EQ(t.keys(), (std::vector<Value>{2, 3, 5}));
+  t.set_value(7);
+  EXPECT_EQ(t.get_value(1), 7);
+  EXPECT_EQ(t.get_value(4), 28);
+  // A call without a key does not compile (SPEC A23).
+  static_assert(!std::is_invocable_v<decltype(t.get_value)&>);
+}
+
+TEST_F(MultiOutputTest, T34_ManualItemCalls) {
+  MultiOutputWithKeys t;
+  EXPECT_EQ(t.get_value[3](), 0);
+  EXPECT_EQ(t.get_value[9](), 0);
+  t.set_value(4);
+  EXPECT_EQ(t.get_value[6](), 24);
+  EXPECT_EQ(t.get_value[8](), 32);
+  static_assert(!std::is_invocable_v<decltype(t.get_value[12]), Value>);
+}
+
+TEST_F(MultiOutputTest, T36_CachingInParallelization) {
+  MultiOutputWithoutKeys t1{&log};
+  Simple t2{&log}, t3{&log}, t4{&log};
+  ReplacingMultiInput t5{&log};
+  t2.set_value.connect(t1.get_value[1]);
+  t3.set_value.connect(t1.get_value[1]);
+  t4.set_value.connect(t1.get_value[4]);
+  t5.add_value.connect(t2.get_value);
+  t5.add_value.connect(t3.get_value);
+  t5.add_value.connect(t4.get_value);
+  log.clear();
+  t1.set_value(3);
+  EXPECT_EQ(t5.get_values(), (List{3, 3, 12}));
+  EXPECT_TRUE(log.compare(
+      {call(t1, "set_value", {3}, Value::object(t1)),
+       any_order({{call(t1, "get_value", {1}, 3),
+                   any_order({{call(t2, "set_value", {3}, Value::object(t2)), call(t2, "get_value", {}, 3)},
+                              {call(t3, "set_value", {3}, Value::object(t3)), call(t3, "get_value", {}, 3)}})},
+                  {call(t1, "get_value", {4}, 12), call(t4, "set_value", {12}, Value::object(t4)),
+                   call(t4, "get_value", {}, 12)}}),
+       call(t5, "add_value", {3}), call(t5, "add_value", {3}), call(t5, "add_value", {12}),
+       call(t5, "get_values", {}, List{3, 3, 12})}));
+}
+
+// Whether `Source::connect(Target)` compiles.
+template <class Source, class Target>
+concept connectable = requires(Source& source, Target&& target) {
+  source.connect(std::forward<Target>(target));
+};
+
+TEST_F(MultiOutputTest, T38_ConnectionErrorsAreCompileErrors) {
+  using WholeMultiOutput = connectors::MultiOutput<Value(Value)>;
+  using VirtualInput = connectors::MultiInputItem<Value, Value>;
+  static_assert(!connectable<connectors::Input<Value>, WholeMultiOutput&>);
+  static_assert(!connectable<WholeMultiOutput, connectors::Input<Value>&>);
+  static_assert(!connectable<VirtualInput, WholeMultiOutput&>);
+  static_assert(!connectable<WholeMultiOutput, VirtualInput>);
+  // What is allowed:
+  static_assert(connectable<connectors::MultiInput<Value, Value>, WholeMultiOutput&>);
+  static_assert(connectable<WholeMultiOutput, connectors::MultiInput<Value, Value>&>);
+  static_assert(connectable<connectors::Input<Value>, connectors::MultiOutputItem<Value, Value>>);
+  static_assert(connectable<VirtualInput, connectors::MultiOutputItem<Value, Value>>);
+  SUCCEED();
+}
+
+TEST_F(MultiOutputTest, T39_MultiConnectionsWithKeys) {
+  MultiOutputWithKeys t1;
+  ReplacingMultiInput t2;
+  t2.add_value.connect(t1.get_value);
+  EXPECT_EQ(t2.get_values(), (List{0, 0, 0}));
+  t1.set_value(7);
+  EXPECT_EQ(as_set(t2.get_values()), (std::multiset<double>{14, 21, 35}));
+  t1.set_keys(List{3, 5, 7});
+  EXPECT_EQ(as_set(t2.get_values()), (std::multiset<double>{21, 35, 49}));
+  t1.get_value.disconnect(t2.add_value);
+  EXPECT_EQ(t2.get_values(), List{});
+}
+
+TEST_F(MultiOutputTest, T40_MultiConnectionsWithoutKeys) {
+  MultiOutputWithoutKeys t1;
+  ReplacingMultiInput t2;
+  t1.get_value.connect(t2.add_value);
+  EXPECT_EQ(t2.get_values(), List{});
+  t1.set_value(7);
+  EXPECT_EQ(t2.get_values(), List{});
+  t2.add_value.disconnect(t1.get_value);
+  EXPECT_EQ(t2.get_values(), List{});
+}
+
+TEST_F(MultiOutputTest, T41_MultiConnectionsWithVolatileKeys) {
+  MultiOutputWithVolatileKeys t1;
+  ReplacingMultiInput t2;
+  t2.add_value.connect(t1.get_value);
+  EXPECT_EQ(t2.get_values(), (List{0, 0, 0}));
+  t1.set_value(7);
+  EXPECT_EQ(as_set(t2.get_values()), (std::multiset<double>{14, 21, 35}));
+  t1.set_keys(List{3, 5, 7});
+  EXPECT_EQ(as_set(t2.get_values()), (std::multiset<double>{21, 35, 49}));
+  t1.get_value.disconnect(t2.add_value);
+  EXPECT_EQ(t2.get_values(), List{});
+}
+
+TEST_F(MultiOutputTest, T42_MultiConnectionsWithDynamicKeys) {
+  Simple t1;
+  t1.set_value(List{1, 2, 3});
+  MultiOutputWithKeys t2;
+  t2.set_keys.connect(t1.get_value);
+  ReplacingMultiInput t3;
+  t3.add_value.connect(t2.get_value);
+  EXPECT_EQ(t3.get_values(), (List{0, 0, 0}));
+  t2.set_value(7);
+  EXPECT_EQ(as_set(t3.get_values()), (std::multiset<double>{7, 14, 21}));
+  t1.set_value(List{3, 5, 7});
+  EXPECT_EQ(as_set(t3.get_values()), (std::multiset<double>{21, 35, 49}));
+  t1.get_value.disconnect(t2.set_keys);
+  EXPECT_EQ(as_set(t3.get_values()), (std::multiset<double>{21, 35, 49}));
+  t2.get_value.disconnect(t3.add_value);
+  EXPECT_EQ(t3.get_values(), List{});
+}
+
+// SPEC A10: a key served from the cache reaches a newly connected input.
+TEST_F(MultiOutputTest, A10_CachedKeyReachesANewConnection) {
+  MultiOutputWithoutKeys t1{&log};
+  t1.set_value(2);
+  EXPECT_EQ(t1.get_value(5), 10);
+  Simple s{&log};
+  s.set_value.connect(t1.get_value[5]);
+  log.clear();
+  EXPECT_EQ(s.get_value(), 10);
+  EXPECT_TRUE(log.compare({call(s, "set_value", {10}, Value::object(s)), call(s, "get_value", {}, 10)}));
+}
+
+// SPEC A17: a whole multi-output into a conditional multi-input works; the
+// notify condition sees each key's id.
+TEST_F(MultiOutputTest, A17_WholeMultiOutputIntoConditionalMultiInput) {
+  MultiOutputWithKeys t1;
+  ConditionalMultiInputNotification t2;
+  Simple t3;
+  t2.add_value.connect(t1.get_value);
+  t3.set_value.connect(t2.get_values);
+  EXPECT_EQ(t3.get_value(), (List{0, 0, 0}));
+  t2.condition = false;
+  t1.set_value(1);
+  EXPECT_EQ(t3.get_value(), (List{0, 0, 0}));  // every key's change was cancelled
+  t2.set_condition(true);
+  EXPECT_EQ(as_set(t3.get_value()), (std::multiset<double>{2, 3, 5}));
+}
+
+// SPEC A20: two multi-inputs pulling the same multi-output at once both get values.
+TEST_F(MultiOutputTest, A20_ConcurrentWholePullsBothGetValues) {
+  MultiOutputWithKeys t1{&log};
+  ReplacingMultiInput a, b;
+  MultipleInputs both;
+  a.add_value.connect(t1.get_value);
+  b.add_value.connect(t1.get_value);
+  both.set_value1.connect(a.get_values);
+  both.set_value2.connect(b.get_values);
+  t1.set_value(1);
+  log.clear();
+  const Value values = both.get_values();
+  EXPECT_EQ(as_set(values.as_list()[0]), (std::multiset<double>{2, 3, 5}));
+  EXPECT_EQ(as_set(values.as_list()[1]), (std::multiset<double>{2, 3, 5}));
+  // Each key computed once for both.
+  EXPECT_TRUE(log.compare({call(t1, "keys"), any_order({{call(t1, "get_value", {2}, 2)},
+                                                        {call(t1, "get_value", {3}, 3)},
+                                                        {call(t1, "get_value", {5}, 5)}})}));
+}
+
+// T47's guarantees observed directly: keys 1 and 4 compute at the same time
+// with the default executor, and key 1 once for its two consumers.
+class ProbedMultiOutput {
+ public:
+  explicit ProbedMultiOutput(TimedLatch& together) : together_(together) {}
+  connectors::MultiOutput<double(int)> get_value{this, &ProbedMultiOutput::compute};
+  connectors::Input<double> set_value{this, &ProbedMultiOutput::write, get_value};
+  std::atomic<int> calls_for_key_1{0};
+  bool overlapped = true;
+
+ private:
+  double compute(int key) {
+    if (key == 1) ++calls_for_key_1;
+    if ((key == 1 || key == 4) && !together_.arrive_and_wait()) overlapped = false;
+    return value_ * key;
+  }
+  void write(double value) { value_ = value; }
+  TimedLatch& together_;
+  double value_ = 0;
+};
+
+class DoubleSink {
+ public:
+  connectors::Output<double> get_value{this, &DoubleSink::read};
+  connectors::Input<double> set_value{this, &DoubleSink::write, get_value};
+
+ private:
+  double read() const { return value_; }
+  void write(double value) { value_ = value; }
+  double value_ = 0;
+};
+
+class DoubleCollector {
+ public:
+  DoubleCollector() { add_value.set_replace(&DoubleCollector::replace); }
+  connectors::Output<std::vector<double>> get_values{this, &DoubleCollector::read};
+  connectors::MultiInput<double> add_value{this, &DoubleCollector::add, &DoubleCollector::remove, get_values};
+
+ private:
+  std::vector<double> read() const {
+    std::vector<double> result;
+    for (const auto& [id, value] : data_) result.push_back(value);
+    return result;
+  }
+  std::size_t add(double value) { return data_.add(value); }
+  void remove(std::size_t id) { data_.erase(id); }
+  void replace(std::size_t id, double value) { data_[id] = value; }
+  connectors::MultiInputData<double> data_;
+};
+
+TEST(MultiOutputParallelization, T47_KeysComputeInParallelAndOnce) {
+  connectors::set_default_executor(connectors::executor(2, 0));
+  TimedLatch together{2};
+  ProbedMultiOutput t1{together};
+  DoubleSink t2, t3, t4;
+  DoubleCollector t5;
+  t2.set_value.connect(t1.get_value[1]);
+  t3.set_value.connect(t1.get_value[1]);
+  t4.set_value.connect(t1.get_value[4]);
+  t5.add_value.connect(t2.get_value);
+  t5.add_value.connect(t3.get_value);
+  t5.add_value.connect(t4.get_value);
+  t1.set_value(3);
+  EXPECT_EQ(t5.get_values(), (std::vector<double>{3, 3, 12}));
+  EXPECT_TRUE(t1.overlapped);
+  EXPECT_EQ(t1.calls_for_key_1, 1);
+  connectors::set_default_executor(nullptr);
+}
+
+// The per-key item of a disconnected key is forgotten; the key still works.
+TEST_F(MultiOutputTest, KeysConnectAndDisconnectRepeatedly) {
+  MultiOutputWithoutKeys t1;
+  t1.set_value(2);
+  for (int round = 0; round < 3; ++round) {
+    Simple s;
+    s.set_value.connect(t1.get_value[round]);
+    EXPECT_EQ(s.get_value(), 2 * round);
+    t1.get_value[round].disconnect(s.set_value);
+    EXPECT_THROW(t1.get_value[round].disconnect(s.set_value), connectors::ConnectionError);
+  }
+}
+
+TEST_F(MultiOutputTest, GetterFailureLeavesTheKeyInvalidAndIsRetried) {
+  struct Failing {
+    connectors::MultiOutput<int(int)> get{this, &Failing::compute};
+    int failures = 1;
+    int compute(int key) {
+      if (failures-- > 0) throw std::runtime_error("no");
+      return key * 2;
+    }
+  } failing;
+  Simple sink;
+  sink.set_value.connect(failing.get[3]);
+  EXPECT_THROW(sink.get_value(), std::runtime_error);
+  EXPECT_EQ(sink.get_value(), 6);
+}
+
+}  // namespace
