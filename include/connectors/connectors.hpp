@@ -11,6 +11,7 @@
 #include <connectors/gather.hpp>
 #include <connectors/init.hpp>
 #include <connectors/input.hpp>
+#include <connectors/macro.hpp>
 #include <connectors/multi_input.hpp>
 #include <connectors/multi_input_data.hpp>
 #include <connectors/multi_output.hpp>

@@ -16,6 +16,10 @@ namespace connectors {
 
 template <class R, class Key>
 class MultiOutputItem;
+template <class R>
+class MacroOutput;
+template <class V>
+class MacroInput;
 
 /// A single input connector: wraps a setter taking a V (by value or const V&)
 /// of its owner, followed by the owner's outputs that depend on it (its
@@ -79,17 +83,11 @@ class Input final : public detail::InputNode {
   void connect(MultiOutputItem<R, Key> item);
   template <class R, class Key>
   void disconnect(MultiOutputItem<R, Key> item);
-  // Not an output connector a single input can take: an Output or `mo[key]`
-  // (a whole MultiOutput connects only to a MultiInput).
-  template <class Target>
-  void connect(Target&&) = delete;
-  template <class Target>
-  void disconnect(Target&&) = delete;
-
-  void set_laziness(Laziness laziness) {
-    detail::NetworkLock lock;
-    InputNode::set_laziness(laziness);
-  }
+  /// Connects the output a macro exports.
+  template <class R>
+  void connect(const MacroOutput<R>& output);
+  template <class R>
+  void disconnect(const MacroOutput<R>& output);
 
   /// A predicate `bool() [const]` of the owner: when false, announcements from
   /// the connected output are ignored (not for direct calls; SPEC 2.5).
@@ -113,6 +111,9 @@ class Input final : public detail::InputNode {
   }
 
  private:
+  template <class>
+  friend class MacroInput;
+
   template <class Owner, class Setter>
   static void invoke_setter(void* owner, const detail::ErasedMember& setter, V& value) {
     std::invoke(setter.get<Setter>(), *static_cast<Owner*>(owner), value);

@@ -25,6 +25,10 @@ template <class R, class Key>
 class MultiOutputItem;
 template <class V, class Id>
 class MultiInputItem;
+template <class R>
+class MacroOutput;
+template <class V>
+class MacroInput;
 
 /// A multi-input connector: accepts any number of connections at once (SPEC
 /// 1.4, 2.6). It wraps the owner's `Id add(V)` and `remove(Id)`, followed by
@@ -134,8 +138,6 @@ class MultiInput final : public detail::InputNode {
   /// Connects a whole multi-output: one value per key (its keys as data ids).
   template <class R, class Key>
   void connect(MultiOutput<R(Key)>& output);
-  template <class Target>
-  void connect(Target&&) = delete;  // not an output connector: Output, mo[key] or MultiOutput
 
   /// Breaks the connection to `output` (also one made through `mi[id]`) and
   /// removes what it stored. No pending value of that output is applied.
@@ -147,11 +149,11 @@ class MultiInput final : public detail::InputNode {
   void disconnect(MultiOutputItem<R, Key> item);
   template <class R, class Key>
   void disconnect(MultiOutput<R(Key)>& output);
-
-  void set_laziness(Laziness laziness) {
-    detail::NetworkLock lock;
-    InputNode::set_laziness(laziness);
-  }
+  /// Connects the output a macro exports.
+  template <class R>
+  void connect(const MacroOutput<R>& output);
+  template <class R>
+  void disconnect(const MacroOutput<R>& output);
 
   /// The owner's `Id replace(Id, V)` (or `void replace(Id, V)`: same id). It
   /// must also accept an id that holds nothing yet and store the value under
@@ -203,6 +205,8 @@ class MultiInput final : public detail::InputNode {
   friend class MultiInputItem;
   template <class>
   friend class MultiOutput;
+  template <class>
+  friend class MacroInput;
 
   enum class SourceKind : unsigned char {
     single,  // an Output or a multi-output's key
@@ -751,8 +755,6 @@ class MultiInputItem {
   }
   template <class R, class Key>
   void connect(MultiOutputItem<R, Key> item) const;
-  template <class Target>
-  void connect(Target&&) const = delete;  // not an output connector: Output or mo[key]
 
   template <class R>
   void disconnect(Output<R>& output) const {
@@ -760,6 +762,10 @@ class MultiInputItem {
   }
   template <class R, class Key>
   void disconnect(MultiOutputItem<R, Key> item) const;
+  template <class R>
+  void connect(const MacroOutput<R>& output) const;
+  template <class R>
+  void disconnect(const MacroOutput<R>& output) const;
 
   void set_laziness(Laziness laziness) const { input_->set_laziness(laziness); }
   void set_parallelization(Parallelization parallelization) const { input_->set_parallelization(parallelization); }

@@ -108,12 +108,6 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   void disconnect(MultiInput<V, Id>& input) {
     input.disconnect(*this);
   }
-  // A whole multi-output connects only to a MultiInput; connect mo[key] to a
-  // single input (SPEC 1.5, T38).
-  template <class Target>
-  void connect(Target&&) = delete;
-  template <class Target>
-  void disconnect(Target&&) = delete;
 
   /// The owner's method listing the keys a whole connection delivers: any
   /// range of values convertible to Key (a container or a one-shot view).
@@ -161,6 +155,10 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   friend class MultiInputItem;
   template <class V>
   friend class Input;
+  template <class>
+  friend class MacroInput;
+  template <class>
+  friend class MacroOutput;
 
   // The announcer of one key towards its single connections.
   class Item final : public detail::MultiOutputKeyNode {

@@ -335,3 +335,49 @@ class ConstructorMethodCall : public Logged {
 };
 
 }  // namespace connectors::testing
+
+namespace connectors::testing {
+
+// SPEC 5.2 Macro: ((in1, in2), in3) through two MultipleInputs into MultipleOutputs.
+class Macro {
+ public:
+  Macro() {
+    h1.set_value1.connect(in1.get_value);
+    h1.set_value2.connect(in2.get_value);
+    h2.set_value1.connect(h1.get_values);
+    h2.set_value2.connect(in3.get_value);
+    out.set_value.connect(h2.get_values);
+  }
+
+ private:
+  Simple in1, in2, in3;
+  MultipleInputs h1, h2;
+  MultipleOutputs out;
+
+ public:
+  MacroInput<Value> set_input1{in1.set_value};
+  MacroInput<Value> set_input2and3{in2.set_value, in3.set_value};
+  MacroOutput<Value> get_output1{out.get_value};
+  MacroOutput<Value> get_output2{out.get_bool};
+};
+
+class MacroInMacro {
+ private:
+  Macro inner;
+
+ public:
+  MacroInput<Value> set_input{inner.set_input1, inner.set_input2and3};
+  MacroOutput<Value> get_output{inner.get_output1};
+};
+
+// Real connectors stand in for the original's recording objects; the test
+// reads their settings back.
+class MacroPreferences {
+ public:
+  Simple first, second;
+  MultipleOutputs exported;
+  MacroInput<Value> set_input{first.set_value, second.set_value};
+  MacroOutput<Value> get_output{exported.get_value};
+};
+
+}  // namespace connectors::testing

@@ -191,7 +191,10 @@ class InputNode : public NodeBase {
   bool take_cancel(OutputNode& from) noexcept;
 
   Laziness laziness() const noexcept { return laziness_; }
-  void set_laziness(Laziness laziness) noexcept { laziness_ = laziness; }
+  void set_laziness(Laziness laziness) {
+    NetworkLock lock;
+    laziness_ = laziness;
+  }
   Parallelization parallelization() const noexcept { return parallelization_; }
   void set_parallelization(Parallelization parallelization);
 

@@ -1,0 +1,308 @@
+#pragma once
+
+#include <connectors/input.hpp>
+#include <connectors/multi_input.hpp>
+#include <connectors/multi_output.hpp>
+#include <connectors/output.hpp>
+
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace connectors {
+
+/// Exports inputs of an owner's inner network as one input (SPEC 1.6, 2.11):
+///
+///     connectors::MacroInput<double> set_variable{power1.set_base, power2.set_base};
+///
+/// Calling it calls every exported input with the value, in order, each as an
+/// operation of its own; connecting it connects every exported input to the
+/// output, one after another. It keeps no protocol state: pure delegation.
+/// It takes inputs that accept a V — Input, MultiInput, `mi[id]` — and other
+/// MacroInput<V>s, whose inputs it takes over (nesting). The exported set is
+/// fixed at construction (SPEC A25). It connects to outputs of value type V
+/// (Output<V>, `mo[key]` of a MultiOutput<V(Key)>, MacroOutput<V>).
+template <class V>
+class MacroInput {
+ public:
+  using value_type = V;
+
+  template <class... Targets>
+  requires(sizeof...(Targets) > 0) explicit MacroInput(Targets&&... targets) {
+    (add(std::forward<Targets>(targets)), ...);
+  }
+  // A copy exports the same inputs: the same as nesting.
+  MacroInput(const MacroInput&) = default;
+  MacroInput& operator=(const MacroInput&) = delete;
+
+  /// Calls every exported input with `value`.
+  void operator()(const V& value) const {
+    for (const Target& target : targets_) target.call(value);
+  }
+
+  template <class R>
+  void connect(Output<R>& output) const {
+    static_assert(std::is_same_v<R, V>, "connectors::MacroInput<V>: connect it to outputs of value type V");
+    link(output, true);
+  }
+  template <class R, class Key>
+  void connect(MultiOutputItem<R, Key> item) const {
+    static_assert(std::is_same_v<R, V>, "connectors::MacroInput<V>: connect it to outputs of value type V");
+    item.multi_output().with_item(item.key(), [&](detail::OutputNode& node) { link(node, true); });
+  }
+  template <class R>
+  void connect(const MacroOutput<R>& output) const;
+
+  template <class R>
+  void disconnect(Output<R>& output) const {
+    static_assert(std::is_same_v<R, V>, "connectors::MacroInput<V>: outputs of value type V");
+    link(output, false);
+  }
+  template <class R, class Key>
+  void disconnect(MultiOutputItem<R, Key> item) const {
+    static_assert(std::is_same_v<R, V>, "connectors::MacroInput<V>: outputs of value type V");
+    item.multi_output().with_item(item.key(), [&](detail::OutputNode& node) { link(node, false); });
+  }
+  template <class R>
+  void disconnect(const MacroOutput<R>& output) const;
+
+  void set_laziness(Laziness laziness) const {
+    for (const Target& target : targets_) target.node->set_laziness(laziness);
+  }
+  void set_parallelization(Parallelization parallelization) const {
+    for (const Target& target : targets_) target.node->set_parallelization(parallelization);
+  }
+  void set_executor(const std::shared_ptr<Executor>& executor) const {
+    for (const Target& target : targets_) target.node->set_executor(executor);
+  }
+
+ private:
+  template <class>
+  friend class MacroInput;
+  template <class>
+  friend class MacroOutput;
+
+  // One exported input: how to call it and how to link a source whose values
+  // are V (connect or disconnect).
+  struct Target {
+    detail::InputNode* node;
+    std::function<void(const V&)> call;
+    std::function<void(detail::OutputNode&, bool)> link;
+  };
+
+  template <class W>
+  void add(Input<W>& input) {
+    static_assert(std::is_convertible_v<const V&, W>, "connectors::MacroInput<V>: an exported input does not accept V");
+    targets_.push_back(Target{&input, [&input](const V& value) { input(W(value)); },
+                              [&input](detail::OutputNode& source, bool connect) {
+                                if (connect) {
+                                  detail::connect_nodes(source, input, &Input<W>::template receive<V>);
+                                } else {
+                                  detail::disconnect_nodes(source, input);
+                                }
+                              }});
+  }
+  template <class W, class Id>
+  void add(MultiInput<W, Id>& input) {
+    static_assert(std::is_convertible_v<const V&, W>, "connectors::MacroInput<V>: an exported input does not accept V");
+    targets_.push_back(Target{&input, [&input](const V& value) { input(W(value)); },
+                              [&input](detail::OutputNode& source, bool connect) {
+                                using Multi = MultiInput<W, Id>;
+                                if (connect) {
+                                  input.connect_source(source, &Multi::template receive<V>, Multi::SourceKind::single,
+                                                       std::nullopt);
+                                } else {
+                                  input.disconnect_source(source);
+                                }
+                              }});
+  }
+  template <class W, class Id>
+  void add(MultiInputItem<W, Id> item) {
+    static_assert(std::is_convertible_v<const V&, W>, "connectors::MacroInput<V>: an exported input does not accept V");
+    MultiInput<W, Id>& input = item.multi_input();
+    targets_.push_back(Target{&input, [item](const V& value) { item(W(value)); },
+                              [&input, id = item.id()](detail::OutputNode& source, bool connect) {
+                                using Multi = MultiInput<W, Id>;
+                                if (connect) {
+                                  input.connect_source(source, &Multi::template receive<V>, Multi::SourceKind::keyed,
+                                                       id);
+                                } else {
+                                  input.disconnect_source(source);
+                                }
+                              }});
+  }
+  template <class W>
+  void add(MacroInput<W>& inner) {
+    static_assert(std::is_same_v<W, V>, "connectors::MacroInput<V>: a nested MacroInput must have the same V");
+    targets_.insert(targets_.end(), inner.targets_.begin(), inner.targets_.end());
+  }
+  template <class W>
+  void add(const MacroInput<W>& inner) {
+    add(const_cast<MacroInput<W>&>(inner));
+  }
+
+  void link(detail::OutputNode& source, bool connect) const {
+    for (const Target& target : targets_) target.link(source, connect);
+  }
+
+  std::vector<Target> targets_;
+};
+
+/// Exports one output of an owner's inner network (SPEC 1.6, 2.11):
+///
+///     connectors::MacroOutput<double> get_result{sum.get_result};
+///
+/// Calling it returns the exported output's value; connecting, caching,
+/// parallelization and executor are forwarded to it. It takes an Output,
+/// `mo[key]` or another MacroOutput whose value converts to R; it connects
+/// only when that value type is R itself (std::logic_error otherwise).
+template <class R>
+class MacroOutput {
+ public:
+  using value_type = R;
+
+  template <class S>
+  explicit MacroOutput(Output<S>& output)
+      : call_([&output] { return R(output()); }),
+        with_source_([&output](const std::function<void(detail::OutputNode&)>& use) { use(output); }),
+        node_(&output),
+        connectable_(std::is_same_v<S, R>),
+        set_caching_([&output](bool caching) { output.set_caching(caching); }),
+        set_parallelization_([&output](Parallelization p) { output.set_parallelization(p); }) {
+    static_assert(std::is_convertible_v<S, R>,
+                  "connectors::MacroOutput<R>: the exported output's value must convert to R");
+  }
+  template <class S, class Key>
+  explicit MacroOutput(MultiOutputItem<S, Key> item)
+      : call_([item] { return R(item()); }),
+        with_source_([item](const std::function<void(detail::OutputNode&)>& use) {
+          item.multi_output().with_item(item.key(), use);
+        }),
+        node_(&item.multi_output()),
+        connectable_(std::is_same_v<S, R>),
+        set_caching_([item](bool caching) { item.multi_output().set_caching(caching); }),
+        set_parallelization_([item](Parallelization p) { item.multi_output().set_parallelization(p); }) {
+    static_assert(std::is_convertible_v<S, R>,
+                  "connectors::MacroOutput<R>: the exported output's value must convert to R");
+  }
+  template <class S>
+  explicit MacroOutput(const MacroOutput<S>& inner)
+      : call_([&inner] { return R(inner()); }),
+        with_source_(inner.with_source_),
+        node_(inner.node_),
+        connectable_(inner.connectable_ && std::is_same_v<S, R>),
+        set_caching_(inner.set_caching_),
+        set_parallelization_(inner.set_parallelization_) {
+    static_assert(std::is_convertible_v<S, R>,
+                  "connectors::MacroOutput<R>: the exported output's value must convert to R");
+  }
+  // A copy exports the same output: the same as nesting.
+  MacroOutput(const MacroOutput&) = default;
+  MacroOutput& operator=(const MacroOutput&) = delete;
+
+  /// The exported output's value.
+  R operator()() const { return call_(); }
+
+  template <class Target>
+  void connect(Target&& target) const {
+    std::forward<Target>(target).connect(*this);
+  }
+  template <class Target>
+  void disconnect(Target&& target) const {
+    std::forward<Target>(target).disconnect(*this);
+  }
+
+  void set_caching(bool caching) const { set_caching_(caching); }
+  void set_parallelization(Parallelization parallelization) const { set_parallelization_(parallelization); }
+  void set_executor(std::shared_ptr<Executor> executor) const { node_->set_executor(std::move(executor)); }
+
+ private:
+  template <class>
+  friend class MacroOutput;
+  template <class>
+  friend class MacroInput;
+  template <class>
+  friend class Input;
+  template <class, class>
+  friend class MultiInput;
+  template <class, class>
+  friend class MultiInputItem;
+
+  // Runs `use` with the exported output node, whose values are R.
+  void with_source(const std::function<void(detail::OutputNode&)>& use) const {
+    if (!connectable_) {
+      throw std::logic_error(
+          "connectors::MacroOutput<R>: it exports an output of another value type; only a MacroOutput exporting an "
+          "output of type R can be connected");
+    }
+    with_source_(use);
+  }
+
+  std::function<R()> call_;
+  std::function<void(const std::function<void(detail::OutputNode&)>&)> with_source_;
+  detail::NodeBase* node_;
+  bool connectable_;
+  std::function<void(bool)> set_caching_;
+  std::function<void(Parallelization)> set_parallelization_;
+};
+
+// ---- the inputs' side of connections to macro outputs -----------------------------
+
+template <class V>
+template <class R>
+void MacroInput<V>::connect(const MacroOutput<R>& output) const {
+  static_assert(std::is_same_v<R, V>, "connectors::MacroInput<V>: connect it to outputs of value type V");
+  output.with_source([&](detail::OutputNode& node) { link(node, true); });
+}
+template <class V>
+template <class R>
+void MacroInput<V>::disconnect(const MacroOutput<R>& output) const {
+  output.with_source([&](detail::OutputNode& node) { link(node, false); });
+}
+
+template <class V>
+template <class R>
+void Input<V>::connect(const MacroOutput<R>& output) {
+  static_assert(std::is_convertible_v<const R&, V>,
+                "connectors: the output's value type does not convert to the input's");
+  output.with_source([&](detail::OutputNode& node) { detail::connect_nodes(node, *this, &receive<R>); });
+}
+template <class V>
+template <class R>
+void Input<V>::disconnect(const MacroOutput<R>& output) {
+  output.with_source([&](detail::OutputNode& node) { detail::disconnect_nodes(node, *this); });
+}
+
+template <class V, class Id>
+template <class R>
+void MultiInput<V, Id>::connect(const MacroOutput<R>& output) {
+  static_assert(std::is_convertible_v<const R&, V>,
+                "connectors: the output's value type does not convert to the multi-input's");
+  output.with_source(
+      [&](detail::OutputNode& node) { connect_source(node, &receive<R>, SourceKind::single, std::nullopt); });
+}
+template <class V, class Id>
+template <class R>
+void MultiInput<V, Id>::disconnect(const MacroOutput<R>& output) {
+  output.with_source([&](detail::OutputNode& node) { disconnect_source(node); });
+}
+
+template <class V, class Id>
+template <class R>
+void MultiInputItem<V, Id>::connect(const MacroOutput<R>& output) const {
+  static_assert(std::is_convertible_v<const R&, V>,
+                "connectors: the output's value type does not convert to the multi-input's");
+  output.with_source([&](detail::OutputNode& node) {
+    input_->connect_source(node, &MultiInput<V, Id>::template receive<R>, MultiInput<V, Id>::SourceKind::keyed, id_);
+  });
+}
+template <class V, class Id>
+template <class R>
+void MultiInputItem<V, Id>::disconnect(const MacroOutput<R>& output) const {
+  output.with_source([&](detail::OutputNode& node) { input_->disconnect_source(node); });
+}
+
+}  // namespace connectors

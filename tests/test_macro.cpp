@@ -1,0 +1,112 @@
+// Catalog tests of test_macro.py (SPEC 5.3): T18, T19, T20 (T16 is
+// Python-only), and macros around multi-connectors.
+#include "helpers/multi_test_classes.hpp"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+namespace {
+
+using namespace connectors::testing;
+using connectors::Laziness;
+using connectors::Parallelization;
+using List = Value::List;
+
+class MacroTest : public ::testing::Test {
+ protected:
+  void SetUp() override { connectors::set_default_executor(connectors::executor(2, 0)); }
+  void TearDown() override { connectors::set_default_executor(nullptr); }
+};
+
+TEST_F(MacroTest, T18_MacroInMacro) {
+  MacroInMacro m;
+  EXPECT_EQ(m.get_output(), (List{List{None, None}, None}));
+  m.set_input(1.0);
+  EXPECT_EQ(m.get_output(), (List{List{1.0, 1.0}, 1.0}));
+  Simple t1;
+  t1.get_value.connect(m.set_input);  // the nested macro inputs flatten to three setters
+  Simple t2;
+  t2.set_value.connect(m.get_output);
+  EXPECT_EQ(t2.get_value(), (List{List{None, None}, None}));
+  t1.set_value(2.0);
+  EXPECT_EQ(t2.get_value(), (List{List{2.0, 2.0}, 2.0}));
+  m.set_input.disconnect(t1.get_value);
+  t1.set_value(3.0);
+  EXPECT_EQ(t2.get_value(), (List{List{2.0, 2.0}, 2.0}));
+  m.get_output.disconnect(t2.set_value);
+}
+
+TEST_F(MacroTest, T19_MacroPreferences) {
+  MacroPreferences m;
+  auto executor = connectors::executor(1, 0);
+  m.set_input.set_laziness(Laziness::ON_NOTIFY);
+  m.set_input.set_parallelization(Parallelization::THREAD);
+  m.set_input.set_executor(executor);
+  for (Simple* exported : {&m.first, &m.second}) {
+    EXPECT_EQ(exported->set_value.laziness(), Laziness::ON_NOTIFY);
+    EXPECT_EQ(exported->set_value.parallelization(), Parallelization::THREAD);
+    EXPECT_EQ(exported->set_value.executor(), executor);
+  }
+  m.get_output.set_caching(false);
+  m.get_output.set_parallelization(Parallelization::SEQUENTIAL);
+  m.get_output.set_executor(executor);
+  EXPECT_FALSE(m.exported.get_value.caching());
+  EXPECT_EQ(m.exported.get_value.parallelization(), Parallelization::SEQUENTIAL);
+  EXPECT_EQ(m.exported.get_value.executor(), executor);
+  // PROCESS is checked by the exported output itself (MultipleOutputs cannot travel).
+  EXPECT_THROW(m.get_output.set_parallelization(Parallelization::PROCESS), std::invalid_argument);
+}
+
+TEST_F(MacroTest, T20_MacroInputOutputCascade) {
+  Macro t;
+  t.set_input1(2.3);
+  t.set_input2and3(4.9);
+  EXPECT_EQ(t.get_output1(), (List{List{2.3, 4.9}, 4.9}));
+  EXPECT_EQ(t.get_output2(), true);
+}
+
+// Macros around multi-connectors: a MacroInput exporting a MultiInput and a
+// virtual input, a MacroOutput exporting a multi-output's key.
+class Collector {
+ public:
+  ReplacingMultiInput storage, fixed;
+  MultiOutputWithoutKeys scaled;
+  connectors::MacroInput<Value> add{storage.add_value, fixed.add_value["fixed"]};
+  connectors::MacroOutput<Value> values{storage.get_values};
+  connectors::MacroOutput<Value> fixed_values{fixed.get_values};
+  connectors::MacroOutput<Value> doubled{scaled.get_value[2]};
+};
+
+TEST_F(MacroTest, MacrosAroundMultiConnectors) {
+  Collector c;
+  c.add(1);  // adds 1 to storage, stores 1 under "fixed" in the other
+  EXPECT_EQ(c.values(), List{1});
+  EXPECT_EQ(c.fixed_values(), List{1});
+  Simple source;
+  source.set_value(5);
+  source.get_value.connect(c.add);
+  EXPECT_EQ(c.values(), (List{1, 5}));
+  EXPECT_EQ(c.fixed_values(), List{5});
+  source.set_value(6);
+  EXPECT_EQ(c.values(), (List{1, 6}));
+  EXPECT_EQ(c.fixed_values(), List{6});
+  c.scaled.set_value(4);
+  Simple sink;
+  sink.set_value.connect(c.doubled);
+  EXPECT_EQ(sink.get_value(), 8);
+  c.scaled.set_value(5);
+  EXPECT_EQ(sink.get_value(), 10);
+}
+
+TEST_F(MacroTest, MacroOutputOfAnotherTypeCallsButDoesNotConnect) {
+  struct Owner {
+    connectors::blocks::PassThrough<int> inner{3};
+    connectors::MacroOutput<double> get{inner.output};
+  } owner;
+  EXPECT_EQ(owner.get(), 3.0);
+  connectors::blocks::PassThrough<double> sink;
+  EXPECT_THROW(sink.input.connect(owner.get), std::logic_error);
+}
+
+}  // namespace

@@ -1,0 +1,151 @@
+// Catalog tests of test_virtual_singleinput.py (SPEC 5.3): T58, T59, T61,
+// T62, T65, and a connection made through mi[id] broken through the whole mi.
+#include "helpers/call_logger.hpp"
+#include "helpers/multi_test_classes.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace connectors::testing;
+using connectors::Laziness;
+using List = Value::List;
+
+class VirtualSingleInput : public ::testing::Test {
+ protected:
+  void SetUp() override { connectors::set_default_executor(connectors::executor(2, 0)); }
+  void TearDown() override { connectors::set_default_executor(nullptr); }
+  CallLogger log;
+};
+
+TEST_F(VirtualSingleInput, T58_ManualMethodCalls) {
+  Simple t1;
+  Simple t2;
+  t2.set_value.set_laziness(Laziness::ON_ANNOUNCE);
+  ReplacingMultiInput not_connected;
+  not_connected.add_value[1](None);
+  ReplacingMultiInput connected;
+  connected.add_value[1].connect(t1.get_value);
+  t2.set_value.connect(connected.get_values);
+  for (ReplacingMultiInput* tested : {&not_connected, &connected}) {
+    EXPECT_EQ(tested->get_values(), List{None});
+    tested->add_value[2](10);
+    EXPECT_EQ(tested->get_values(), (List{None, 10}));
+    tested->add_value[1](20);
+    EXPECT_EQ(tested->get_values(), (List{20, 10}));
+    EXPECT_EQ(tested->add_value.replace(2, 30), 2);
+    EXPECT_EQ(tested->get_values(), (List{20, 30}));
+    tested->add_value.remove(2);
+    EXPECT_EQ(tested->get_values(), List{20});
+  }
+  EXPECT_EQ(t2.get_value(), List{20});
+}
+
+TEST_F(VirtualSingleInput, T59_ReplacingMultiInput) {
+  ReplacingMultiInput t3;
+  EXPECT_EQ(t3.get_values(), List{});
+  t3.add_value[1](1);
+  EXPECT_EQ(t3.get_values(), List{1});
+  t3.add_value[2](2);
+  EXPECT_EQ(t3.get_values(), (List{1, 2}));
+  t3.add_value.replace(1, 3);
+  EXPECT_EQ(t3.get_values(), (List{3, 2}));
+  t3.add_value.remove(1);
+  EXPECT_EQ(t3.get_values(), List{2});
+  Simple t1, t2;
+  t1.set_value(11);
+  t2.set_value(12);
+  t3.add_value[3].connect(t1.get_value);
+  t3.add_value[4].connect(t2.get_value);
+  EXPECT_EQ(t3.get_values(), (List{2, 11, 12}));
+  t1.set_value(13);
+  EXPECT_EQ(t3.get_values(), (List{2, 13, 12}));
+}
+
+TEST_F(VirtualSingleInput, T61_Disconnect) {
+  Simple t1, t2;
+  ReplacingMultiInput t3;
+  t3.add_value["1"].connect(t1.get_value);
+  t3.add_value["2"].connect(t2.get_value);
+  t1.set_value(1.0);
+  t2.set_value(2.0);
+  EXPECT_EQ(t3.get_values(), (List{1.0, 2.0}));
+  t3.add_value["2"].disconnect(t2.get_value);
+  EXPECT_EQ(t3.get_values(), List{1.0});
+}
+
+TEST_F(VirtualSingleInput, T62_LazinessOnConnect) {
+  ReplacingMultiInput t1{&log};
+  NonLazyMultiInputs t2{&log};
+  t2.add_value.set_laziness(Laziness::ON_CONNECT);
+  t2.add_value[List{"tuple1"}].connect(t1.get_values);  // tuple keys work
+  EXPECT_TRUE(log.compare({call(t1, "get_values"), call(t2, "replace_value")}));
+  log.clear();
+  t1.add_value[List{"tuple2"}](1.0);
+  EXPECT_TRUE(log.compare({call(t1, "replace_value", {List{"tuple2"}, 1.0}), call(t1, "get_values", {}, List{1.0}),
+                           call(t2, "replace_value", {List{"tuple1"}, List{1.0}})}));
+  log.clear();
+  t2.add_value.set_laziness(Laziness::ON_REQUEST);
+  t1.add_value[List{"tuple3"}](2.0);
+  EXPECT_TRUE(log.compare({call(t1, "replace_value")}));
+}
+
+TEST_F(VirtualSingleInput, T65_ConditionOnAnnounce) {
+  Simple t1{&log};
+  ConditionalMultiInputAnnouncement t2{&log};
+  Simple t3{&log};
+  t2.add_value[1].connect(t1.get_value);
+  t3.set_value.connect(t2.get_values);
+  EXPECT_TRUE(log.compare({}));
+  t1.set_value(1.0);
+  EXPECT_EQ(t3.get_value(), List{1.0});
+  EXPECT_TRUE(
+      log.compare({call(t1, "set_value", {1.0}, Value::object(t1)), call(t1, "get_value", {}, 1.0),
+                   call(t2, "replace_value", {1, 1.0}, 1), call(t2, "get_values", {}, List{1.0}),
+                   call(t3, "set_value", {List{1.0}}, Value::object(t3)), call(t3, "get_value", {}, List{1.0})}));
+  t2.condition = false;
+  log.clear();
+  t1.set_value(2.0);
+  EXPECT_EQ(t3.get_value(), List{1.0});
+  EXPECT_TRUE(log.compare({call(t1, "set_value", {2.0}, Value::object(t1))}));
+  EXPECT_EQ(t2.get_values(), List{1.0});
+  log.clear();
+  t2.add_value[2](3.0);
+  EXPECT_EQ(t3.get_value(), (List{1.0, 3.0}));
+  EXPECT_TRUE(log.compare({call(t2, "replace_value", {2, 3.0}, 2), call(t2, "get_values", {}, List{1.0, 3.0}),
+                           call(t3, "set_value", {List{1.0, 3.0}}, Value::object(t3)),
+                           call(t3, "get_value", {}, List{1.0, 3.0})}));
+  log.clear();
+  t1.get_value.disconnect(t2.add_value[1]);
+  EXPECT_EQ(t3.get_value(), List{3.0});
+  EXPECT_TRUE(
+      log.compare({call(t2, "remove_value", {1}, Value::object(t2)), call(t2, "get_values", {}, List{3.0}),
+                   call(t3, "set_value", {List{3.0}}, Value::object(t3)), call(t3, "get_value", {}, List{3.0})}));
+}
+
+// SPEC 2.8: the connection belongs to the multi-input, so either form breaks it.
+TEST_F(VirtualSingleInput, ConnectionThroughAnIdIsBrokenThroughTheWholeInput) {
+  Simple t1;
+  ReplacingMultiInput t2;
+  t1.set_value(5);
+  t1.get_value.connect(t2.add_value[7]);
+  EXPECT_EQ(t2.get_values(), List{5});
+  t2.add_value.disconnect(t1.get_value);
+  EXPECT_EQ(t2.get_values(), List{});
+}
+
+// A virtual input of a multi-output's key: keyed on both sides.
+TEST_F(VirtualSingleInput, ConnectsToAMultiOutputKey) {
+  MultiOutputWithoutKeys t1;
+  ReplacingMultiInput t2;
+  t1.set_value(3);
+  t2.add_value["x"].connect(t1.get_value[2]);
+  t1.get_value[5].connect(t2.add_value["y"]);
+  EXPECT_EQ(t2.get_values(), (List{6, 15}));
+  t1.set_value(1);
+  EXPECT_EQ(t2.get_values(), (List{2, 5}));
+  t2.add_value["x"].disconnect(t1.get_value[2]);
+  EXPECT_EQ(t2.get_values(), List{5});
+}
+
+}  // namespace
