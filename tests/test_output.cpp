@@ -1,6 +1,6 @@
-// Catalog test of test_output.py (SPEC 5.3): T44 (the multi-input part is in
-// the multi-connector suite).
+// Catalog test of test_output.py (SPEC 5.3): T44, with its multi-input part.
 #include "helpers/call_logger.hpp"
+#include "helpers/multi_test_classes.hpp"
 #include "helpers/test_classes.hpp"
 
 #include <gtest/gtest.h>
@@ -28,6 +28,13 @@ TEST(Output, T44_Caching) {
   EXPECT_TRUE(log.compare({}));
   EXPECT_EQ(t1.get_value(), 1.0);
   EXPECT_TRUE(log.compare({call(t1, "get_value", {}, 1.0)}));  // uncached: runs again, no setter
+  ReplacingMultiInput t4{&log};
+  NonReplacingMultiInput t5{&log};
+  t4.add_value.connect(t1.get_value);
+  t5.add_value.connect(t1.get_value);
+  t1.set_value(2.0);
+  EXPECT_EQ(t4.get_values(), Value::List{2.0});
+  EXPECT_EQ(t5.get_values(), Value::List{2.0});
 }
 
 TEST(Output, CacheHitRunsNothing) {

@@ -3,6 +3,7 @@
 // compute-once and overlap guarantees behind T47. The multi-connector parts
 // come with the multi-connectors.
 #include "helpers/call_logger.hpp"
+#include "helpers/multi_test_classes.hpp"
 #include "helpers/test_classes.hpp"
 #include "support.hpp"
 
@@ -37,6 +38,33 @@ TEST(Parallelization, T45_EveryExecutorAndFlagGivesTheRightValue) {
           t3.get_value.set_executor(executor);
           t1.set_value(i);
           EXPECT_EQ(t3.get_value(), Value{i}) << "combination " << i;
+          ++i;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(i, 48);
+}
+
+// T45 as the catalog has it: a multi-input in the middle.
+TEST(Parallelization, T45_WithAMultiInputInTheMiddle) {
+  Simple t1, t3;
+  ReplacingMultiInput t2;
+  t2.add_value.connect(t1.get_value);
+  t3.set_value.connect(t2.get_values);
+  int i = 0;
+  for (const auto& executor : {connectors::executor(0, 0), connectors::executor(2, 0), connectors::executor(0, 2),
+                               connectors::executor(2, 2)}) {
+    for (Parallelization output_flag :
+         {Parallelization::SEQUENTIAL, Parallelization::THREAD, Parallelization::PROCESS}) {
+      for (Parallelization input_flag : {Parallelization::SEQUENTIAL, Parallelization::THREAD}) {
+        for (Parallelization multi_input_flag : {Parallelization::SEQUENTIAL, Parallelization::THREAD}) {
+          t1.get_value.set_parallelization(output_flag);
+          t3.set_value.set_parallelization(input_flag);
+          t2.add_value.set_parallelization(multi_input_flag);
+          t3.get_value.set_executor(executor);
+          t1.set_value(i);
+          EXPECT_EQ(t3.get_value(), Value{Value::List{i}}) << "combination " << i;
           ++i;
         }
       }

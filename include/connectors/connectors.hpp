@@ -2,7 +2,9 @@
 
 // The umbrella header of the connectors library.
 
+#include <connectors/blocks/multiplexer.hpp>
 #include <connectors/blocks/pass_through.hpp>
+#include <connectors/blocks/weakref_proxy_generator.hpp>
 #include <connectors/errors.hpp>
 #include <connectors/event_loop.hpp>
 #include <connectors/executor.hpp>

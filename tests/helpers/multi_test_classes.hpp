@@ -316,7 +316,8 @@ class ConstructorMethodCall : public Logged {
  private:
   Value read() const {
     Value::List result{first_};
-    for (const Value& value : store_.values().as_list()) result.push_back(value);
+    const Value stored = store_.values();
+    for (const Value& value : stored.as_list()) result.push_back(value);
     log(*this, "get_values", {}, Value{result});
     return Value{result};
   }

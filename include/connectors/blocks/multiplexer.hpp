@@ -1,0 +1,66 @@
+#pragma once
+
+#include <connectors/input.hpp>
+#include <connectors/multi_input.hpp>
+#include <connectors/multi_input_data.hpp>
+#include <connectors/output.hpp>
+
+#include <optional>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+namespace connectors::blocks {
+
+/// Routes one of many inputs to its output, chosen by a selector (SPEC 1.9):
+///
+///     blocks::Multiplexer<std::string, std::string> mux{"b"};
+///     mux.input["a"].connect(source_a.output);
+///     mux.input["b"].connect(source_b.output);
+///     mux.output();  // source_b's value
+///
+/// Values are stored by key (`input[key]`); `output()` is the value under the
+/// current selector, or std::nullopt when there is none (SPEC A21). A change of
+/// an unselected input cancels instead of notifying, so nothing downstream is
+/// recomputed for it. A plain `input(value)` stores under a new key, for an
+/// integral Key only.
+template <class T, class Key = std::size_t>
+class Multiplexer {
+ public:
+  Multiplexer() { configure(); }
+  explicit Multiplexer(Key selector) : selector_(std::move(selector)) { configure(); }
+  Multiplexer(const Multiplexer&) = delete;
+  Multiplexer& operator=(const Multiplexer&) = delete;
+
+  Output<std::optional<T>> output{this, &Multiplexer::selected_value};
+  Input<Key> select{this, &Multiplexer::set_selector, output};
+  MultiInput<T, Key> input{this, &Multiplexer::add, &Multiplexer::remove, output};
+
+ private:
+  void configure() {
+    input.set_replace(&Multiplexer::replace);
+    input.set_notify_condition(&Multiplexer::is_selected);
+  }
+
+  std::optional<T> selected_value() const {
+    if (!selector_ || !data_.contains(*selector_)) return std::nullopt;
+    return data_.at(*selector_);
+  }
+  void set_selector(Key selector) { selector_ = std::move(selector); }
+  Key add(T value) {
+    if constexpr (std::is_integral_v<Key>) {
+      return data_.add(std::move(value));
+    } else {
+      throw std::logic_error(
+          "connectors::blocks::Multiplexer: storing without a key needs an integral Key; use input[key]");
+    }
+  }
+  void remove(const Key& key) { data_.erase(key); }
+  void replace(const Key& key, T value) { data_[key] = std::move(value); }
+  bool is_selected(const Key& key, const std::optional<T>&) const { return selector_ && key == *selector_; }
+
+  std::optional<Key> selector_;
+  MultiInputData<T, Key> data_;
+};
+
+}  // namespace connectors::blocks

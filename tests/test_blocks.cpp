@@ -1,0 +1,149 @@
+// Catalog tests of test_blocks.py (SPEC 5.3): T1 (Multiplexer), T4 and T5
+// (WeakrefProxyGenerator); T3 (PassThrough) is in test_helper_blocks.cpp.
+#include "helpers/call_logger.hpp"
+#include "helpers/test_classes.hpp"
+
+#include <connectors/connectors.hpp>
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+// Named, not anonymous: coroutine frames of their connectors must have linkage (g++ -Wsubobject-linkage).
+namespace blocks_test {
+
+// A value that counts its live instances.
+struct Tracked {
+  explicit Tracked(int id) : id(id) { ++alive; }
+  Tracked(const Tracked& other) : id(other.id) { ++alive; }
+  Tracked(Tracked&& other) noexcept : id(other.id) { ++alive; }
+  ~Tracked() { --alive; }
+  int id;
+  static inline int alive = 0;
+};
+
+// Keeps only a weak reference; records what it saw while the value lived.
+class WeakHolder {
+ public:
+  connectors::Output<std::weak_ptr<const Tracked>> get_value{this, &WeakHolder::read};
+  connectors::Input<std::weak_ptr<const Tracked>> set_value{this, &WeakHolder::write, get_value};
+  std::optional<int> seen;
+
+ private:
+  std::weak_ptr<const Tracked> read() const { return value_; }
+  void write(std::weak_ptr<const Tracked> value) {
+    if (auto alive = value.lock()) seen = alive->id;
+    value_ = std::move(value);
+  }
+  std::weak_ptr<const Tracked> value_;
+};
+
+}  // namespace blocks_test
+
+namespace {
+
+using blocks_test::Tracked;
+using blocks_test::WeakHolder;
+using connectors::blocks::Multiplexer;
+using connectors::blocks::PassThrough;
+using connectors::blocks::WeakrefProxyGenerator;
+
+class Blocks : public ::testing::Test {
+ protected:
+  void SetUp() override { connectors::set_default_executor(connectors::executor(2, 0)); }
+  void TearDown() override { connectors::set_default_executor(nullptr); }
+};
+
+TEST_F(Blocks, T1_MultiplexerFunctionality) {
+  Multiplexer<std::string, int> mux{3};
+  mux.input[1]("one");
+  mux.input[2]("two");
+  EXPECT_EQ(mux.output(), std::nullopt);
+  mux.input[3]("three");
+  EXPECT_EQ(mux.output(), "three");
+  mux.select(2);
+  EXPECT_EQ(mux.output(), "two");
+  EXPECT_EQ(mux.input.replace(2, "Two"), 2);
+  EXPECT_EQ(mux.output(), "Two");
+  mux.input[2]("TWO");
+  EXPECT_EQ(mux.output(), "TWO");
+  mux.input.remove(2);
+  EXPECT_EQ(mux.output(), std::nullopt);
+  const int generated = mux.input("generated");
+  mux.select(generated);
+  EXPECT_EQ(mux.output(), "generated");
+}
+
+// SPEC 6 D3/D7: connected sources; a change of an unselected source does not
+// reach downstream.
+class Tester {
+ public:
+  connectors::Input<std::optional<std::string>> input{this, &Tester::receive};
+  Tester() { input.set_laziness(connectors::Laziness::ON_ANNOUNCE); }
+  std::vector<std::string> received;
+
+ private:
+  void receive(const std::optional<std::string>& value) { received.push_back(value.value_or("<none>")); }
+};
+
+TEST_F(Blocks, MultiplexerWithConnectedSources) {
+  Multiplexer<std::string, std::string> mux;
+  PassThrough<std::string> source1{"value 1"}, source2{"value 2"};
+  mux.input["1"].connect(source1.output);
+  source2.output.connect(mux.input["2"]);
+  Tester tester;
+  mux.output.connect(tester.input);
+  EXPECT_TRUE(tester.received.empty());  // ON_ANNOUNCE is not triggered by a connect
+  mux.select("1");
+  EXPECT_EQ(tester.received, std::vector<std::string>{"value 1"});
+  source1.input("new value 1");
+  EXPECT_EQ(tester.received, (std::vector<std::string>{"value 1", "new value 1"}));
+  source2.input("new value 2");  // not selected: cancelled, nothing runs downstream
+  EXPECT_EQ(tester.received, (std::vector<std::string>{"value 1", "new value 1"}));
+  mux.select("2");
+  EXPECT_EQ(tester.received, (std::vector<std::string>{"value 1", "new value 1", "new value 2"}));
+}
+
+TEST_F(Blocks, MultiplexerWithoutIntegralKeyNeedsAKey) {
+  Multiplexer<int, std::string> mux;
+  EXPECT_THROW(mux.input(1), std::logic_error);
+}
+
+TEST_F(Blocks, T4_WeakrefProxyGeneratorFunctionality) {
+  {
+    WeakrefProxyGenerator<Tracked, std::weak_ptr<const Tracked>> w;
+    WeakHolder t2;
+    t2.set_value.connect(w.output);
+    w.delete_reference.connect(t2.get_value);  // feedback into an input without observers: no cycle
+    w.input(Tracked{42});
+    EXPECT_EQ(Tracked::alive, 1);  // the block holds it
+    const std::weak_ptr<const Tracked> result = t2.get_value();
+    EXPECT_EQ(t2.seen, 42);         // the next step used it ...
+    EXPECT_TRUE(result.expired());  // ... and then it was released
+    EXPECT_EQ(Tracked::alive, 0);
+  }
+  EXPECT_EQ(Tracked::alive, 0);
+}
+
+template <class T>
+void check_passes_through(T data) {
+  WeakrefProxyGenerator<T> w;
+  w.input(data);
+  const std::shared_ptr<const T> held = w.output().lock();
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(*held, data);
+}
+
+TEST_F(Blocks, T5_WeakrefProxyGeneratorDataTypes) {
+  check_passes_through(1);
+  check_passes_through(2.0);
+  check_passes_through(std::pair<int, double>{3, 4.0});
+  check_passes_through(std::vector<double>{5, 6.0});
+  check_passes_through(std::optional<int>{});
+}
+
+}  // namespace
