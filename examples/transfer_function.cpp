@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <numbers>
 #include <sstream>
@@ -176,14 +177,18 @@ class TransferFunction {
   Spectrum response_;
 };
 
-// Draws the magnitudes of two spectra on log-log axes into an SVG document.
+// Draws the magnitudes of any number of spectra on log-log axes into an SVG
+// document. Spectra arrive through a multi-input: added directly or from any
+// number of connected outputs; each keeps its place (and colour) when updated.
 class MagnitudePlot {
  public:
-  connectors::Output<std::string> get_svg{this, &MagnitudePlot::draw};
-  connectors::Input<Spectrum> set_reference{this, &MagnitudePlot::reference, get_svg};
-  connectors::Input<Spectrum> set_measurement{this, &MagnitudePlot::measurement, get_svg};
+  explicit MagnitudePlot(std::vector<std::string> labels) : labels_(std::move(labels)) {
+    add_spectrum.set_replace(&MagnitudePlot::replace);
+    get_svg.set_parallelization(connectors::Parallelization::SEQUENTIAL);  // like a GUI: on the caller's thread
+  }
 
-  MagnitudePlot() { get_svg.set_parallelization(connectors::Parallelization::SEQUENTIAL); }
+  connectors::Output<std::string> get_svg{this, &MagnitudePlot::draw};
+  connectors::MultiInput<Spectrum> add_spectrum{this, &MagnitudePlot::add, &MagnitudePlot::remove, get_svg};
 
  private:
   std::string draw() const {
@@ -220,18 +225,25 @@ class MagnitudePlot {
       }
       svg << "'/>\n";
     };
-    curve(measurement_, "#1f77b4", 1.0);
-    curve(reference_, "#d62728", 2.0);
-    svg << "<text x='" << left + 10 << "' y='" << top + 16
-        << "' font-size='13' fill='#d62728'>exact (impulse response)</text><text x='" << left + 10 << "' y='"
-        << top + 32 << "' font-size='13' fill='#1f77b4'>measured (sweep)</text>\n</svg>\n";
+    static constexpr const char* colours[] = {"#d62728", "#1f77b4", "#2ca02c", "#ff7f0e"};
+    std::size_t index = 0;
+    for (const auto& [id, spectrum] : spectra_) {
+      const char* colour = colours[index % std::size(colours)];
+      curve(spectrum, colour, index == 0 ? 2.0 : 1.0);
+      const std::string label = index < labels_.size() ? labels_[index] : "spectrum " + std::to_string(id);
+      svg << "<text x='" << left + 10 << "' y='" << top + 16 + 16 * static_cast<double>(index)
+          << "' font-size='13' fill='" << colour << "'>" << label << "</text>\n";
+      ++index;
+    }
+    svg << "</svg>\n";
     return svg.str();
   }
-  void reference(Spectrum spectrum) { reference_ = std::move(spectrum); }
-  void measurement(Spectrum spectrum) { measurement_ = std::move(spectrum); }
+  std::size_t add(Spectrum spectrum) { return spectra_.add(std::move(spectrum)); }
+  void remove(std::size_t id) { spectra_.erase(id); }
+  void replace(std::size_t id, Spectrum spectrum) { spectra_[id] = std::move(spectrum); }
 
-  Spectrum reference_;
-  Spectrum measurement_;
+  std::vector<std::string> labels_;
+  connectors::MultiInputData<Spectrum> spectra_;
 };
 
 void write_file(const std::string& path, const std::string& contents) {
@@ -264,15 +276,15 @@ int main(int argc, char** argv) {
   LinearSystem system;
   FourierTransform excitation{"fft of the excitation"}, response{"fft of the response"};
   TransferFunction transfer;
-  MagnitudePlot plot;
+  MagnitudePlot plot{{"exact (impulse response)", "measured (sweep)"}};
 
   system.set_input.connect(sweep.get_sweep);
   excitation.set_signal.connect(sweep.get_sweep);
   response.set_signal.connect(system.get_output);
   transfer.set_excitation.connect(excitation.get_spectrum);
   transfer.set_response.connect(response.get_spectrum);
-  plot.set_measurement.connect(transfer.get_transfer_function);
-  plot.set_reference(real_fft(LinearSystem::impulse_response(length)));  // a direct call, no connection
+  plot.add_spectrum(real_fft(LinearSystem::impulse_response(length)));  // a direct call, no connection
+  plot.add_spectrum.connect(transfer.get_transfer_function);
 
   // The heavy getters may run in worker processes where the executor offers
   // them (their owners are serializable); elsewhere they run on threads.

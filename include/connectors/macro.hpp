@@ -7,12 +7,18 @@
 
 #include <functional>
 #include <memory>
+#include <ranges>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace connectors {
+
+namespace detail {
+template <class Range>
+concept is_target_range = std::ranges::range<Range> && std::is_pointer_v<std::ranges::range_value_t<Range>>;
+}  // namespace detail
 
 /// Exports inputs of an owner's inner network as one input (SPEC 1.6, 2.11):
 ///
@@ -31,8 +37,16 @@ class MacroInput {
   using value_type = V;
 
   template <class... Targets>
-  requires(sizeof...(Targets) > 0) explicit MacroInput(Targets&&... targets) {
+  requires(sizeof...(Targets) > 0 && !(sizeof...(Targets) == 1 && (detail::is_target_range<Targets> &&
+                                                                   ...))) explicit MacroInput(Targets&&... targets) {
     (add(std::forward<Targets>(targets)), ...);
+  }
+  /// Exports a number of inputs known only at run time: a range of pointers
+  /// to input connectors (e.g. a std::vector<Input<V>*>).
+  template <class Range>
+  requires detail::is_target_range<Range>
+  explicit MacroInput(Range&& targets) {
+    for (auto* target : targets) add(*target);
   }
   // A copy exports the same inputs: the same as nesting.
   MacroInput(const MacroInput&) = default;
