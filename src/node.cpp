@@ -3,10 +3,40 @@
 #include <connectors/errors.hpp>
 
 #include <algorithm>
+#include <deque>
 #include <unordered_set>
 #include <utility>
 
 namespace connectors::detail {
+
+namespace {
+// A reusable stack for an iterative graph walk, one per nesting level: user
+// code run during a walk (a condition, a method) may start an operation on
+// another network, which walks too. A deque keeps the outer levels' stacks in
+// place when a new level is added.
+template <class Frame>
+class StackLease {
+ public:
+  StackLease() {
+    if (stacks.size() <= depth) stacks.emplace_back();
+    stack_ = &stacks[depth++];
+    stack_->clear();
+  }
+  StackLease(const StackLease&) = delete;
+  StackLease& operator=(const StackLease&) = delete;
+  ~StackLease() { --depth; }
+  std::vector<Frame>& operator*() const noexcept { return *stack_; }
+
+ private:
+  static thread_local std::deque<std::vector<Frame>> stacks;
+  static thread_local std::size_t depth;
+  std::vector<Frame>* stack_;
+};
+template <class Frame>
+thread_local std::deque<std::vector<Frame>> StackLease<Frame>::stacks;
+template <class Frame>
+thread_local std::size_t StackLease<Frame>::depth = 0;
+}  // namespace
 
 // ---- NodeBase ---------------------------------------------------------------
 
@@ -263,7 +293,8 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
     OutputNode* announcer;         // visit: announced by this output
     std::size_t collected_before;  // finish: size of the collection at the visit
   };
-  std::vector<Step> stack;
+  StackLease<Step> lease;
+  std::vector<Step>& stack = *lease;
   auto expand = [&](InputNode& input) {
     stack.push_back(Step{&input, nullptr, collection.inputs.size()});
     if (!input.announcing_) {
@@ -483,5 +514,136 @@ MultiOutputKeyNode::~MultiOutputKeyNode() {
   NetworkLock lock;
   std::erase(parent_.items_, this);
 }
+
+}  // namespace connectors::detail
+
+namespace connectors::detail {
+
+// ---- the inline pull --------------------------------------------------------------
+
+class InlinePull {
+ public:
+  explicit InlinePull(Operation& operation) : operation_(operation), stack_(*lease_) {}
+  InlinePull(const InlinePull&) = delete;
+  InlinePull& operator=(const InlinePull&) = delete;
+
+  void run(NodeBase& root, bool is_output) {
+    stack_.clear();
+    stack_.push_back(Frame{&root, is_output, Phase::start, false});
+    try {
+      while (!stack_.empty()) step();
+    } catch (...) {
+      // Nothing waits in an inline pull; only the running flags of the
+      // requests under way need resetting (their nodes stay invalid).
+      for (const Frame& frame : stack_) {
+        if (frame.phase == Phase::start) continue;
+        if (frame.is_output) {
+          static_cast<OutputNode*>(frame.node)->running_ = false;
+        } else {
+          static_cast<InputNode*>(frame.node)->running_ = false;
+        }
+      }
+      stack_.clear();
+      throw;
+    }
+  }
+
+ private:
+  enum class Phase : std::uint8_t { start, upstream_done, finish };
+  struct Frame {
+    NodeBase* node;
+    bool is_output;
+    Phase phase;
+    bool waited;  // an output that waited for its announcers (SPEC A14)
+  };
+
+  void step() {
+    const std::size_t top = stack_.size() - 1;
+    Frame frame = stack_[top];
+    if (frame.is_output) {
+      step_output(*static_cast<OutputNode*>(frame.node), top, frame);
+    } else {
+      step_input(*static_cast<InputNode*>(frame.node), top, frame);
+    }
+  }
+
+  void step_output(OutputNode& output, std::size_t top, const Frame& frame) {
+    switch (frame.phase) {
+      case Phase::start:
+        if (output.kind_ != OutputNode::Kind::single) {
+          stack_.pop_back();
+          operation_.executor.run_coroutine(output.request(operation_));
+          return;
+        }
+        if (output.running_) {
+          stack_.pop_back();
+          return;
+        }
+        output.running_ = true;
+        stack_[top].phase = Phase::upstream_done;
+        if (!output.valid() && output.pending_announcements_ > 0) {
+          stack_[top].waited = true;
+          for (InputNode* input : output.observed_) {
+            if (input->announcing_) stack_.push_back(Frame{input, false, Phase::start, false});
+          }
+        }
+        return;
+      case Phase::upstream_done:
+        if (output.pending_announcements_ != 0) {
+          throw std::logic_error("connectors: internal error: an inline pull left an announcement pending");
+        }
+        stack_[top].phase = Phase::finish;
+        pulling_.clear();
+        if (output.valid()) {
+          output.push_cached_inline(frame.waited, pulling_);
+        } else {
+          output.compute_inline(operation_, pulling_);
+        }
+        for (InputNode* input : pulling_) stack_.push_back(Frame{input, false, Phase::start, false});
+        return;
+      case Phase::finish:
+        output.running_ = false;
+        stack_.pop_back();
+        return;
+    }
+  }
+
+  void step_input(InputNode& input, std::size_t top, const Frame& frame) {
+    switch (frame.phase) {
+      case Phase::start:
+        if (input.multi_) {
+          stack_.pop_back();
+          operation_.executor.run_coroutine(input.request(operation_));
+          return;
+        }
+        if (input.running_) {
+          stack_.pop_back();
+          return;
+        }
+        input.running_ = true;
+        stack_[top].phase = Phase::upstream_done;
+        if (input.announcement_ != nullptr) stack_.push_back(Frame{input.announcement_, true, Phase::start, false});
+        return;
+      case Phase::upstream_done:
+        if (input.announcement_ != nullptr) {
+          throw std::logic_error("connectors: internal error: an inline pull left an announcement pending");
+        }
+        input.apply_inline(operation_);
+        input.running_ = false;
+        stack_.pop_back();
+        return;
+      case Phase::finish:
+        return;
+    }
+  }
+
+  Operation& operation_;
+  StackLease<Frame> lease_;
+  std::vector<Frame>& stack_;
+  std::vector<InputNode*> pulling_;
+};
+
+void pull_inline(Operation& operation, OutputNode& root) { InlinePull{operation}.run(root, true); }
+void pull_inline(Operation& operation, InputNode& root) { InlinePull{operation}.run(root, false); }
 
 }  // namespace connectors::detail

@@ -52,13 +52,15 @@ using connectors::blocks::Multiplexer;
 using connectors::blocks::PassThrough;
 using connectors::blocks::WeakrefProxyGenerator;
 
-class Blocks : public ::testing::Test {
+// Every test runs with a sequential executor (requests served inline) and
+// with two threads (coroutine requests).
+class Blocks : public ::testing::TestWithParam<int> {
  protected:
-  void SetUp() override { connectors::set_default_executor(connectors::executor(2, 0)); }
+  void SetUp() override { connectors::set_default_executor(connectors::executor(GetParam(), 0)); }
   void TearDown() override { connectors::set_default_executor(nullptr); }
 };
 
-TEST_F(Blocks, T1_MultiplexerFunctionality) {
+TEST_P(Blocks, T1_MultiplexerFunctionality) {
   Multiplexer<std::string, int> mux{3};
   mux.input[1]("one");
   mux.input[2]("two");
@@ -90,7 +92,7 @@ class Tester {
   void receive(const std::optional<std::string>& value) { received.push_back(value.value_or("<none>")); }
 };
 
-TEST_F(Blocks, MultiplexerWithConnectedSources) {
+TEST_P(Blocks, MultiplexerWithConnectedSources) {
   Multiplexer<std::string, std::string> mux;
   PassThrough<std::string> source1{"value 1"}, source2{"value 2"};
   mux.input["1"].connect(source1.output);
@@ -108,12 +110,12 @@ TEST_F(Blocks, MultiplexerWithConnectedSources) {
   EXPECT_EQ(tester.received, (std::vector<std::string>{"value 1", "new value 1", "new value 2"}));
 }
 
-TEST_F(Blocks, MultiplexerWithoutIntegralKeyNeedsAKey) {
+TEST_P(Blocks, MultiplexerWithoutIntegralKeyNeedsAKey) {
   Multiplexer<int, std::string> mux;
   EXPECT_THROW(mux.input(1), std::logic_error);
 }
 
-TEST_F(Blocks, T4_WeakrefProxyGeneratorFunctionality) {
+TEST_P(Blocks, T4_WeakrefProxyGeneratorFunctionality) {
   {
     WeakrefProxyGenerator<Tracked, std::weak_ptr<const Tracked>> w;
     WeakHolder t2;
@@ -138,12 +140,16 @@ void check_passes_through(T data) {
   EXPECT_EQ(*held, data);
 }
 
-TEST_F(Blocks, T5_WeakrefProxyGeneratorDataTypes) {
+TEST_P(Blocks, T5_WeakrefProxyGeneratorDataTypes) {
   check_passes_through(1);
   check_passes_through(2.0);
   check_passes_through(std::pair<int, double>{3, 4.0});
   check_passes_through(std::vector<double>{5, 6.0});
   check_passes_through(std::optional<int>{});
 }
+
+INSTANTIATE_TEST_SUITE_P(Executors, Blocks, ::testing::Values(0, 2), [](const ::testing::TestParamInfo<int>& info) {
+  return info.param == 0 ? std::string("Sequential") : std::string("Threads");
+});
 
 }  // namespace

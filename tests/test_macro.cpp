@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include <stdexcept>
 
 namespace {
@@ -13,13 +15,15 @@ using connectors::Laziness;
 using connectors::Parallelization;
 using List = Value::List;
 
-class MacroTest : public ::testing::Test {
+// Every test runs with a sequential executor (requests served inline) and
+// with two threads (coroutine requests).
+class MacroTest : public ::testing::TestWithParam<int> {
  protected:
-  void SetUp() override { connectors::set_default_executor(connectors::executor(2, 0)); }
+  void SetUp() override { connectors::set_default_executor(connectors::executor(GetParam(), 0)); }
   void TearDown() override { connectors::set_default_executor(nullptr); }
 };
 
-TEST_F(MacroTest, T18_MacroInMacro) {
+TEST_P(MacroTest, T18_MacroInMacro) {
   MacroInMacro m;
   EXPECT_EQ(m.get_output(), (List{List{None, None}, None}));
   m.set_input(1.0);
@@ -37,7 +41,7 @@ TEST_F(MacroTest, T18_MacroInMacro) {
   m.get_output.disconnect(t2.set_value);
 }
 
-TEST_F(MacroTest, T19_MacroPreferences) {
+TEST_P(MacroTest, T19_MacroPreferences) {
   MacroPreferences m;
   auto executor = connectors::executor(1, 0);
   m.set_input.set_laziness(Laziness::ON_NOTIFY);
@@ -58,7 +62,7 @@ TEST_F(MacroTest, T19_MacroPreferences) {
   EXPECT_THROW(m.get_output.set_parallelization(Parallelization::PROCESS), std::invalid_argument);
 }
 
-TEST_F(MacroTest, T20_MacroInputOutputCascade) {
+TEST_P(MacroTest, T20_MacroInputOutputCascade) {
   Macro t;
   t.set_input1(2.3);
   t.set_input2and3(4.9);
@@ -78,7 +82,7 @@ class Collector {
   connectors::MacroOutput<Value> doubled{scaled.get_value[2]};
 };
 
-TEST_F(MacroTest, MacrosAroundMultiConnectors) {
+TEST_P(MacroTest, MacrosAroundMultiConnectors) {
   Collector c;
   c.add(1);  // adds 1 to storage, stores 1 under "fixed" in the other
   EXPECT_EQ(c.values(), List{1});
@@ -99,7 +103,7 @@ TEST_F(MacroTest, MacrosAroundMultiConnectors) {
   EXPECT_EQ(sink.get_value(), 10);
 }
 
-TEST_F(MacroTest, MacroOutputOfAnotherTypeCallsButDoesNotConnect) {
+TEST_P(MacroTest, MacroOutputOfAnotherTypeCallsButDoesNotConnect) {
   struct Owner {
     connectors::blocks::PassThrough<int> inner{3};
     connectors::MacroOutput<double> get{inner.output};
@@ -108,5 +112,9 @@ TEST_F(MacroTest, MacroOutputOfAnotherTypeCallsButDoesNotConnect) {
   connectors::blocks::PassThrough<double> sink;
   EXPECT_THROW(sink.input.connect(owner.get), std::logic_error);
 }
+
+INSTANTIATE_TEST_SUITE_P(Executors, MacroTest, ::testing::Values(0, 2), [](const ::testing::TestParamInfo<int>& info) {
+  return info.param == 0 ? std::string("Sequential") : std::string("Threads");
+});
 
 }  // namespace

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include <stdexcept>
 
 namespace {
@@ -14,9 +16,11 @@ using namespace connectors::testing;
 using connectors::Laziness;
 using List = Value::List;
 
-class MultiInputTest : public ::testing::Test {
+// Every test runs with a sequential executor (requests served inline) and
+// with two threads (coroutine requests).
+class MultiInputTest : public ::testing::TestWithParam<int> {
  protected:
-  void SetUp() override { connectors::set_default_executor(connectors::executor(2, 0)); }
+  void SetUp() override { connectors::set_default_executor(connectors::executor(GetParam(), 0)); }
   void TearDown() override { connectors::set_default_executor(nullptr); }
   CallLogger log;
 };
@@ -55,12 +59,12 @@ void check_manual_method_calls(bool replacing) {
   EXPECT_EQ(t2.get_value(), connected.get_values());
 }
 
-TEST_F(MultiInputTest, T22_ManualMethodCalls) {
+TEST_P(MultiInputTest, T22_ManualMethodCalls) {
   check_manual_method_calls<NonReplacingMultiInput>(false);
   check_manual_method_calls<ReplacingMultiInput>(true);
 }
 
-TEST_F(MultiInputTest, T23_NonReplacingMultiInput) {
+TEST_P(MultiInputTest, T23_NonReplacingMultiInput) {
   NonReplacingMultiInput t3;
   EXPECT_EQ(t3.get_values(), List{});
   Value id0 = t3.add_value(1);
@@ -80,7 +84,7 @@ TEST_F(MultiInputTest, T23_NonReplacingMultiInput) {
   EXPECT_EQ(t3.get_values(), (List{2, 12, 13}));  // the fallback re-adds at the end
 }
 
-TEST_F(MultiInputTest, T24_ReplacingMultiInput) {
+TEST_P(MultiInputTest, T24_ReplacingMultiInput) {
   ReplacingMultiInput t3;
   EXPECT_EQ(t3.get_values(), List{});
   Value id0 = t3.add_value(1);
@@ -101,7 +105,7 @@ TEST_F(MultiInputTest, T24_ReplacingMultiInput) {
   EXPECT_EQ(t3.get_values(), (List{2, 13, 12}));  // replace keeps the position
 }
 
-TEST_F(MultiInputTest, T26_Disconnect) {
+TEST_P(MultiInputTest, T26_Disconnect) {
   Simple t1, t2;
   ReplacingMultiInput t3;
   t3.add_value.connect(t1.get_value);
@@ -114,7 +118,7 @@ TEST_F(MultiInputTest, T26_Disconnect) {
   EXPECT_THROW(t3.add_value.disconnect(t2.get_value), connectors::ConnectionError);
 }
 
-TEST_F(MultiInputTest, T27_LazinessOnConnect) {
+TEST_P(MultiInputTest, T27_LazinessOnConnect) {
   NonReplacingMultiInput t1{&log};
   NonLazyMultiInputs t2{&log};
   t2.add_value.set_laziness(Laziness::ON_CONNECT);
@@ -130,7 +134,7 @@ TEST_F(MultiInputTest, T27_LazinessOnConnect) {
   EXPECT_TRUE(log.compare({call(t1, "add_value", {2.0})}));
 }
 
-TEST_F(MultiInputTest, T28_LazinessOnAnnounce) {
+TEST_P(MultiInputTest, T28_LazinessOnAnnounce) {
   NonReplacingMultiInput t1{&log};
   NonLazyMultiInputs t2{&log};
   t2.add_value.connect(t1.get_values);
@@ -152,7 +156,7 @@ TEST_F(MultiInputTest, T28_LazinessOnAnnounce) {
                            call(t3, "add_value", {List{1.0, 2.0, 3.0}})}));
 }
 
-TEST_F(MultiInputTest, T29_LazinessOnNotify) {
+TEST_P(MultiInputTest, T29_LazinessOnNotify) {
   Simple t1{&log}, t2{&log};
   NonReplacingMultiInput t3{&log};
   t2.set_value.connect(t1.get_value);
@@ -171,7 +175,7 @@ TEST_F(MultiInputTest, T29_LazinessOnNotify) {
   EXPECT_TRUE(log.compare({call(t3, "get_values", {}, List{1.0})}));
 }
 
-TEST_F(MultiInputTest, T30_ConditionOnAnnounce) {
+TEST_P(MultiInputTest, T30_ConditionOnAnnounce) {
   Simple t1{&log};
   ConditionalMultiInputAnnouncement t2{&log};
   Simple t3{&log};
@@ -204,7 +208,7 @@ TEST_F(MultiInputTest, T30_ConditionOnAnnounce) {
                    call(t3, "set_value", {List{3.0}}, Value::object(t3)), call(t3, "get_value", {}, List{3.0})}));
 }
 
-TEST_F(MultiInputTest, T31_ConditionOnNotify) {
+TEST_P(MultiInputTest, T31_ConditionOnNotify) {
   Simple t1{&log};
   ConditionalMultiInputNotification t2{&log};
   Simple t3{&log};
@@ -244,7 +248,7 @@ TEST_F(MultiInputTest, T31_ConditionOnNotify) {
 }
 
 // SPEC A12: a direct change first applies what upstream announced.
-TEST_F(MultiInputTest, A12_DirectChangesApplyAnnouncedValuesFirst) {
+TEST_P(MultiInputTest, A12_DirectChangesApplyAnnouncedValuesFirst) {
   Simple up;
   ReplacingMultiInput mi;
   mi.add_value.connect(up.get_value);
@@ -258,7 +262,7 @@ TEST_F(MultiInputTest, A12_DirectChangesApplyAnnouncedValuesFirst) {
 
 // SPEC A13 (repair R): a cancelled change must not re-validate a cache that
 // another change invalidated.
-TEST_F(MultiInputTest, A13_CancelDoesNotHideAnotherChange) {
+TEST_P(MultiInputTest, A13_CancelDoesNotHideAnotherChange) {
   MultipleInputs source;
   ConditionalMultiInputNotification mi;
   Simple downstream;
@@ -273,7 +277,7 @@ TEST_F(MultiInputTest, A13_CancelDoesNotHideAnotherChange) {
 }
 
 // First values are stored in connection order, whichever source delivered first (SPEC 2.6).
-TEST_F(MultiInputTest, FirstValuesKeepConnectionOrder) {
+TEST_P(MultiInputTest, FirstValuesKeepConnectionOrder) {
   Simple first, second;
   ReplacingMultiInput mi;
   first.set_value(1);
@@ -285,7 +289,7 @@ TEST_F(MultiInputTest, FirstValuesKeepConnectionOrder) {
 }
 
 // SPEC A18: disconnecting mi[key] before any value was stored does not remove.
-TEST_F(MultiInputTest, A18_DisconnectBeforeFirstValueRemovesNothing) {
+TEST_P(MultiInputTest, A18_DisconnectBeforeFirstValueRemovesNothing) {
   Simple source{&log};
   ReplacingMultiInput mi{&log};
   mi.add_value["k"].connect(source.get_value);
@@ -317,7 +321,7 @@ class RenamingMultiInput {
   connectors::MultiInputData<int, int> data_;
 };
 
-TEST_F(MultiInputTest, A19_ReplaceReturnsTheIdToUse) {
+TEST_P(MultiInputTest, A19_ReplaceReturnsTheIdToUse) {
   RenamingMultiInput mi;
   connectors::blocks::PassThrough<int> source{1};
   mi.add_value.connect(source.output);
@@ -330,7 +334,7 @@ TEST_F(MultiInputTest, A19_ReplaceReturnsTheIdToUse) {
   EXPECT_EQ(mi.get_values(), std::vector<int>{});
 }
 
-TEST_F(MultiInputTest, VirtualInputWithoutReplaceIsALogicError) {
+TEST_P(MultiInputTest, VirtualInputWithoutReplaceIsALogicError) {
   NonReplacingMultiInput mi;
   Simple source;
   EXPECT_THROW(mi.add_value[1](2), std::logic_error);
@@ -338,7 +342,7 @@ TEST_F(MultiInputTest, VirtualInputWithoutReplaceIsALogicError) {
   EXPECT_EQ(mi.get_values(), List{});
 }
 
-TEST_F(MultiInputTest, ConnectingTheSameOutputThroughAnotherIdIsAConnectionError) {
+TEST_P(MultiInputTest, ConnectingTheSameOutputThroughAnotherIdIsAConnectionError) {
   ReplacingMultiInput mi;
   Simple source;
   mi.add_value[1].connect(source.get_value);
@@ -349,7 +353,7 @@ TEST_F(MultiInputTest, ConnectingTheSameOutputThroughAnotherIdIsAConnectionError
   EXPECT_EQ(mi.get_values(), List{4});
 }
 
-TEST_F(MultiInputTest, CyclesThroughMultiInputsAreRejected) {
+TEST_P(MultiInputTest, CyclesThroughMultiInputsAreRejected) {
   ReplacingMultiInput a, b;
   b.add_value.connect(a.get_values);
   EXPECT_THROW(a.add_value.connect(b.get_values), connectors::CycleError);
@@ -357,7 +361,7 @@ TEST_F(MultiInputTest, CyclesThroughMultiInputsAreRejected) {
 }
 
 // SPEC A11: a multi-input losing a destroyed source removes what it stored.
-TEST_F(MultiInputTest, DestroyedSourceIsRemoved) {
+TEST_P(MultiInputTest, DestroyedSourceIsRemoved) {
   ReplacingMultiInput mi;
   Simple downstream;
   downstream.set_value.connect(mi.get_values);
@@ -391,7 +395,7 @@ class FailingOnce {
   connectors::MultiInputData<int> data_;
 };
 
-TEST_F(MultiInputTest, FailedApplicationIsRetried) {
+TEST_P(MultiInputTest, FailedApplicationIsRetried) {
   FailingOnce mi;
   connectors::blocks::PassThrough<int> source{5};
   mi.add_value.connect(source.output);
@@ -403,5 +407,10 @@ TEST_F(MultiInputTest, FailedApplicationIsRetried) {
   mi.add_value(6);
   EXPECT_EQ(mi.get_values(), (std::vector<int>{5, 6}));
 }
+
+INSTANTIATE_TEST_SUITE_P(Executors, MultiInputTest, ::testing::Values(0, 2),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return info.param == 0 ? std::string("Sequential") : std::string("Threads");
+                         });
 
 }  // namespace

@@ -19,9 +19,11 @@ using namespace connectors::testing;
 using connectors::Laziness;
 using List = Value::List;
 
-class MultiOutputTest : public ::testing::Test {
+// Every test runs with a sequential executor (requests served inline) and
+// with two threads (coroutine requests).
+class MultiOutputTest : public ::testing::TestWithParam<int> {
  protected:
-  void SetUp() override { connectors::set_default_executor(connectors::executor(2, 0)); }
+  void SetUp() override { connectors::set_default_executor(connectors::executor(GetParam(), 0)); }
   void TearDown() override { connectors::set_default_executor(nullptr); }
   CallLogger log;
 };
@@ -33,7 +35,7 @@ std::multiset<double> as_set(const Value& values) {
   return result;
 }
 
-TEST_F(MultiOutputTest, T33_ManualMethodCalls) {
+TEST_P(MultiOutputTest, T33_ManualMethodCalls) {
   MultiOutputWithKeys t;
   EXPECT_EQ(t.get_value(1), 0);
   EXPECT_EQ(t.get_value(4), 0);
@@ -45,7 +47,7 @@ TEST_F(MultiOutputTest, T33_ManualMethodCalls) {
   static_assert(!std::is_invocable_v<decltype(t.get_value)&>);
 }
 
-TEST_F(MultiOutputTest, T34_ManualItemCalls) {
+TEST_P(MultiOutputTest, T34_ManualItemCalls) {
   MultiOutputWithKeys t;
   EXPECT_EQ(t.get_value[3](), 0);
   EXPECT_EQ(t.get_value[9](), 0);
@@ -55,7 +57,7 @@ TEST_F(MultiOutputTest, T34_ManualItemCalls) {
   static_assert(!std::is_invocable_v<decltype(t.get_value[12]), Value>);
 }
 
-TEST_F(MultiOutputTest, T36_CachingInParallelization) {
+TEST_P(MultiOutputTest, T36_CachingInParallelization) {
   MultiOutputWithoutKeys t1{&log};
   Simple t2{&log}, t3{&log}, t4{&log};
   ReplacingMultiInput t5{&log};
@@ -85,7 +87,7 @@ concept connectable = requires(Source& source, Target&& target) {
   source.connect(std::forward<Target>(target));
 };
 
-TEST_F(MultiOutputTest, T38_ConnectionErrorsAreCompileErrors) {
+TEST_P(MultiOutputTest, T38_ConnectionErrorsAreCompileErrors) {
   using WholeMultiOutput = connectors::MultiOutput<Value(Value)>;
   using VirtualInput = connectors::MultiInputItem<Value, Value>;
   static_assert(!connectable<connectors::Input<Value>, WholeMultiOutput&>);
@@ -100,7 +102,7 @@ TEST_F(MultiOutputTest, T38_ConnectionErrorsAreCompileErrors) {
   SUCCEED();
 }
 
-TEST_F(MultiOutputTest, T39_MultiConnectionsWithKeys) {
+TEST_P(MultiOutputTest, T39_MultiConnectionsWithKeys) {
   MultiOutputWithKeys t1;
   ReplacingMultiInput t2;
   t2.add_value.connect(t1.get_value);
@@ -113,7 +115,7 @@ TEST_F(MultiOutputTest, T39_MultiConnectionsWithKeys) {
   EXPECT_EQ(t2.get_values(), List{});
 }
 
-TEST_F(MultiOutputTest, T40_MultiConnectionsWithoutKeys) {
+TEST_P(MultiOutputTest, T40_MultiConnectionsWithoutKeys) {
   MultiOutputWithoutKeys t1;
   ReplacingMultiInput t2;
   t1.get_value.connect(t2.add_value);
@@ -124,7 +126,7 @@ TEST_F(MultiOutputTest, T40_MultiConnectionsWithoutKeys) {
   EXPECT_EQ(t2.get_values(), List{});
 }
 
-TEST_F(MultiOutputTest, T41_MultiConnectionsWithVolatileKeys) {
+TEST_P(MultiOutputTest, T41_MultiConnectionsWithVolatileKeys) {
   MultiOutputWithVolatileKeys t1;
   ReplacingMultiInput t2;
   t2.add_value.connect(t1.get_value);
@@ -137,7 +139,7 @@ TEST_F(MultiOutputTest, T41_MultiConnectionsWithVolatileKeys) {
   EXPECT_EQ(t2.get_values(), List{});
 }
 
-TEST_F(MultiOutputTest, T42_MultiConnectionsWithDynamicKeys) {
+TEST_P(MultiOutputTest, T42_MultiConnectionsWithDynamicKeys) {
   Simple t1;
   t1.set_value(List{1, 2, 3});
   MultiOutputWithKeys t2;
@@ -156,7 +158,7 @@ TEST_F(MultiOutputTest, T42_MultiConnectionsWithDynamicKeys) {
 }
 
 // SPEC A10: a key served from the cache reaches a newly connected input.
-TEST_F(MultiOutputTest, A10_CachedKeyReachesANewConnection) {
+TEST_P(MultiOutputTest, A10_CachedKeyReachesANewConnection) {
   MultiOutputWithoutKeys t1{&log};
   t1.set_value(2);
   EXPECT_EQ(t1.get_value(5), 10);
@@ -169,7 +171,7 @@ TEST_F(MultiOutputTest, A10_CachedKeyReachesANewConnection) {
 
 // SPEC A17: a whole multi-output into a conditional multi-input works; the
 // notify condition sees each key's id.
-TEST_F(MultiOutputTest, A17_WholeMultiOutputIntoConditionalMultiInput) {
+TEST_P(MultiOutputTest, A17_WholeMultiOutputIntoConditionalMultiInput) {
   MultiOutputWithKeys t1;
   ConditionalMultiInputNotification t2;
   Simple t3;
@@ -184,7 +186,7 @@ TEST_F(MultiOutputTest, A17_WholeMultiOutputIntoConditionalMultiInput) {
 }
 
 // SPEC A20: two multi-inputs pulling the same multi-output at once both get values.
-TEST_F(MultiOutputTest, A20_ConcurrentWholePullsBothGetValues) {
+TEST_P(MultiOutputTest, A20_ConcurrentWholePullsBothGetValues) {
   MultiOutputWithKeys t1{&log};
   ReplacingMultiInput a, b;
   MultipleInputs both;
@@ -273,7 +275,7 @@ TEST(MultiOutputParallelization, T47_KeysComputeInParallelAndOnce) {
 }
 
 // The per-key item of a disconnected key is forgotten; the key still works.
-TEST_F(MultiOutputTest, KeysConnectAndDisconnectRepeatedly) {
+TEST_P(MultiOutputTest, KeysConnectAndDisconnectRepeatedly) {
   MultiOutputWithoutKeys t1;
   t1.set_value(2);
   for (int round = 0; round < 3; ++round) {
@@ -285,7 +287,7 @@ TEST_F(MultiOutputTest, KeysConnectAndDisconnectRepeatedly) {
   }
 }
 
-TEST_F(MultiOutputTest, GetterFailureLeavesTheKeyInvalidAndIsRetried) {
+TEST_P(MultiOutputTest, GetterFailureLeavesTheKeyInvalidAndIsRetried) {
   struct Failing {
     connectors::MultiOutput<int(int)> get{this, &Failing::compute};
     int failures = 1;
@@ -299,5 +301,10 @@ TEST_F(MultiOutputTest, GetterFailureLeavesTheKeyInvalidAndIsRetried) {
   EXPECT_THROW(sink.get_value(), std::runtime_error);
   EXPECT_EQ(sink.get_value(), 6);
 }
+
+INSTANTIATE_TEST_SUITE_P(Executors, MultiOutputTest, ::testing::Values(0, 2),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return info.param == 0 ? std::string("Sequential") : std::string("Threads");
+                         });
 
 }  // namespace

@@ -4,19 +4,23 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace {
 
 using namespace connectors::testing;
 using connectors::Laziness;
 
-class SingleInput : public ::testing::Test {
+// Every test runs with a sequential executor (requests served inline) and
+// with two threads (coroutine requests).
+class SingleInput : public ::testing::TestWithParam<int> {
  protected:
-  void SetUp() override { connectors::set_default_executor(connectors::executor(2, 0)); }
+  void SetUp() override { connectors::set_default_executor(connectors::executor(GetParam(), 0)); }
   void TearDown() override { connectors::set_default_executor(nullptr); }
   CallLogger log;
 };
 
-TEST_F(SingleInput, T49_SimpleInputOutputChain) {
+TEST_P(SingleInput, T49_SimpleInputOutputChain) {
   Simple t1{&log}, t2{&log};
   t2.set_value.connect(t1.get_value);
   EXPECT_TRUE(log.compare({}));
@@ -31,7 +35,7 @@ TEST_F(SingleInput, T49_SimpleInputOutputChain) {
                            call(t2, "set_value", {1.0}, Value::object(t2)), call(t2, "get_value", {}, 1.0)}));
 }
 
-TEST_F(SingleInput, T51_MultipleOutputs) {
+TEST_P(SingleInput, T51_MultipleOutputs) {
   Simple t1{&log};
   MultipleOutputs t2{&log};
   t2.set_value.connect(t1.get_value);
@@ -56,7 +60,7 @@ TEST_F(SingleInput, T51_MultipleOutputs) {
                    call(t3, "get_values", {}, Value::List{25.4, true})}));
 }
 
-TEST_F(SingleInput, T52_Disconnect) {
+TEST_P(SingleInput, T52_Disconnect) {
   Simple t1{&log}, t2{&log};
   t2.set_value.connect(t1.get_value);
   EXPECT_TRUE(log.compare({}));
@@ -71,7 +75,7 @@ TEST_F(SingleInput, T52_Disconnect) {
   EXPECT_TRUE(log.compare({call(t1, "set_value", {2.0}, Value::object(t1)), call(t2, "get_value", {}, 1.0)}));
 }
 
-TEST_F(SingleInput, T53_LazinessOnConnect) {
+TEST_P(SingleInput, T53_LazinessOnConnect) {
   {
     Simple t1{&log}, t2{&log};
     t2.set_value.connect(t1.get_value);
@@ -99,7 +103,7 @@ TEST_F(SingleInput, T53_LazinessOnConnect) {
   }
 }
 
-TEST_F(SingleInput, T54_LazinessOnAnnounce) {
+TEST_P(SingleInput, T54_LazinessOnAnnounce) {
   Simple t1{&log};
   NonLazyInputs t2{&log};
   t2.set_value.connect(t1.get_value);
@@ -136,7 +140,7 @@ void expect_condition_true_round(CallLogger& log, Simple& t1, Conditional& t2, S
                            call(t3, "set_value", {1.0}, Value::object(t3)), call(t3, "get_value", {}, 1.0)}));
 }
 
-TEST_F(SingleInput, T56_ConditionOnAnnounce) {
+TEST_P(SingleInput, T56_ConditionOnAnnounce) {
   Simple t1{&log};
   ConditionalInputAnnouncement t2{&log};
   Simple t3{&log};
@@ -158,7 +162,7 @@ TEST_F(SingleInput, T56_ConditionOnAnnounce) {
                            call(t3, "set_value", {3.0}, Value::object(t3)), call(t3, "get_value", {}, 3.0)}));
 }
 
-TEST_F(SingleInput, T57_ConditionOnNotify) {
+TEST_P(SingleInput, T57_ConditionOnNotify) {
   Simple t1{&log};
   ConditionalInputNotification t2{&log};
   Simple t3{&log};
@@ -181,5 +185,10 @@ TEST_F(SingleInput, T57_ConditionOnNotify) {
   EXPECT_EQ(t2.get_value(), 1.0);
   t2.set_value(4.0);  // the keyword form of the original is an ordinary call here
 }
+
+INSTANTIATE_TEST_SUITE_P(Executors, SingleInput, ::testing::Values(0, 2),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return info.param == 0 ? std::string("Sequential") : std::string("Threads");
+                         });
 
 }  // namespace

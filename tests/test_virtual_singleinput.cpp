@@ -5,20 +5,24 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace {
 
 using namespace connectors::testing;
 using connectors::Laziness;
 using List = Value::List;
 
-class VirtualSingleInput : public ::testing::Test {
+// Every test runs with a sequential executor (requests served inline) and
+// with two threads (coroutine requests).
+class VirtualSingleInput : public ::testing::TestWithParam<int> {
  protected:
-  void SetUp() override { connectors::set_default_executor(connectors::executor(2, 0)); }
+  void SetUp() override { connectors::set_default_executor(connectors::executor(GetParam(), 0)); }
   void TearDown() override { connectors::set_default_executor(nullptr); }
   CallLogger log;
 };
 
-TEST_F(VirtualSingleInput, T58_ManualMethodCalls) {
+TEST_P(VirtualSingleInput, T58_ManualMethodCalls) {
   Simple t1;
   Simple t2;
   t2.set_value.set_laziness(Laziness::ON_ANNOUNCE);
@@ -41,7 +45,7 @@ TEST_F(VirtualSingleInput, T58_ManualMethodCalls) {
   EXPECT_EQ(t2.get_value(), List{20});
 }
 
-TEST_F(VirtualSingleInput, T59_ReplacingMultiInput) {
+TEST_P(VirtualSingleInput, T59_ReplacingMultiInput) {
   ReplacingMultiInput t3;
   EXPECT_EQ(t3.get_values(), List{});
   t3.add_value[1](1);
@@ -62,7 +66,7 @@ TEST_F(VirtualSingleInput, T59_ReplacingMultiInput) {
   EXPECT_EQ(t3.get_values(), (List{2, 13, 12}));
 }
 
-TEST_F(VirtualSingleInput, T61_Disconnect) {
+TEST_P(VirtualSingleInput, T61_Disconnect) {
   Simple t1, t2;
   ReplacingMultiInput t3;
   t3.add_value["1"].connect(t1.get_value);
@@ -74,7 +78,7 @@ TEST_F(VirtualSingleInput, T61_Disconnect) {
   EXPECT_EQ(t3.get_values(), List{1.0});
 }
 
-TEST_F(VirtualSingleInput, T62_LazinessOnConnect) {
+TEST_P(VirtualSingleInput, T62_LazinessOnConnect) {
   ReplacingMultiInput t1{&log};
   NonLazyMultiInputs t2{&log};
   t2.add_value.set_laziness(Laziness::ON_CONNECT);
@@ -90,7 +94,7 @@ TEST_F(VirtualSingleInput, T62_LazinessOnConnect) {
   EXPECT_TRUE(log.compare({call(t1, "replace_value")}));
 }
 
-TEST_F(VirtualSingleInput, T65_ConditionOnAnnounce) {
+TEST_P(VirtualSingleInput, T65_ConditionOnAnnounce) {
   Simple t1{&log};
   ConditionalMultiInputAnnouncement t2{&log};
   Simple t3{&log};
@@ -124,7 +128,7 @@ TEST_F(VirtualSingleInput, T65_ConditionOnAnnounce) {
 }
 
 // SPEC 2.8: the connection belongs to the multi-input, so either form breaks it.
-TEST_F(VirtualSingleInput, ConnectionThroughAnIdIsBrokenThroughTheWholeInput) {
+TEST_P(VirtualSingleInput, ConnectionThroughAnIdIsBrokenThroughTheWholeInput) {
   Simple t1;
   ReplacingMultiInput t2;
   t1.set_value(5);
@@ -135,7 +139,7 @@ TEST_F(VirtualSingleInput, ConnectionThroughAnIdIsBrokenThroughTheWholeInput) {
 }
 
 // A virtual input of a multi-output's key: keyed on both sides.
-TEST_F(VirtualSingleInput, ConnectsToAMultiOutputKey) {
+TEST_P(VirtualSingleInput, ConnectsToAMultiOutputKey) {
   MultiOutputWithoutKeys t1;
   ReplacingMultiInput t2;
   t1.set_value(3);
@@ -147,5 +151,10 @@ TEST_F(VirtualSingleInput, ConnectsToAMultiOutputKey) {
   t2.add_value["x"].disconnect(t1.get_value[2]);
   EXPECT_EQ(t2.get_values(), List{5});
 }
+
+INSTANTIATE_TEST_SUITE_P(Executors, VirtualSingleInput, ::testing::Values(0, 2),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return info.param == 0 ? std::string("Sequential") : std::string("Threads");
+                         });
 
 }  // namespace

@@ -166,6 +166,23 @@ class Input final : public detail::InputNode {
     }
   }
 
+  void apply_inline(detail::Operation& operation) override {
+    if (!notification_) {
+      if (announcing_) cancel_observers();  // nothing will change after all
+      return;
+    }
+    V value = std::move(*notification_);
+    notification_.reset();
+    try {
+      detail::UserCallScope user{operation.scope};
+      invoke_(owner_, setter_, value);
+    } catch (...) {
+      if (!notification_) notification_.emplace(std::move(value));  // SPEC A4: a retry applies it again
+      throw;
+    }
+    finish_change(value, operation.scope);
+  }
+
   // After the setter ran: notify the observers, or cancel them when the notify
   // condition says the change does not count (SPEC 2.5).
   void finish_change(const V& value, detail::OperationScope* scope) {

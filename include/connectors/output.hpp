@@ -62,6 +62,14 @@ class Output final : public detail::OutputNode {
     if (valid_.load(std::memory_order_relaxed)) return cache_.load();
     std::shared_ptr<Executor> executor = this->executor();
     detail::Operation operation{*executor, &scope};
+    if (caching_ && operation.all_inline()) {
+      // Everything runs on this thread: no coroutines, no event loop.
+      detail::pull_inline(operation, *this);
+      if (!valid_.load(std::memory_order_relaxed)) {
+        throw std::logic_error("connectors::Output: the request ended without a result");
+      }
+      return cache_.load();
+    }
     std::optional<R> result;
     executor->run_coroutine(request_for(operation, &result));
     if (!result) throw std::logic_error("connectors::Output: the request ended without a result");
@@ -179,6 +187,22 @@ class Output final : public detail::OutputNode {
   }
 
   void drop_cache() noexcept override { cache_.reset(); }
+
+  void compute_inline(detail::Operation& operation, std::vector<detail::InputNode*>& pulling) override {
+    R result = [&]() -> R {
+      detail::UserCallScope user{operation.scope};
+      return invoke_(owner_, getter_);
+    }();
+    if (caching_) {
+      cache_.store(result);
+      mark_computed();
+    }
+    pulling = push(result, false);
+  }
+  void push_cached_inline(bool only_unreceived, std::vector<detail::InputNode*>& pulling) override {
+    auto&& cached = cache_.load();
+    pulling = push(cached, only_unreceived);
+  }
 
   void* owner_;
   detail::ErasedMember getter_;

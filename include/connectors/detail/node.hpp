@@ -33,6 +33,11 @@ struct Operation {
 
   // Where the executor runs a method with `flag`; asked once per operation.
   Parallelization placement(Parallelization flag) const noexcept { return placements[static_cast<int>(flag)]; }
+  // Every method of this operation runs on its coordinating thread, whatever
+  // its flag: requests can be served without coroutines (pull_inline).
+  bool all_inline() const noexcept {
+    return placements[1] == Parallelization::SEQUENTIAL && placements[2] == Parallelization::SEQUENTIAL;
+  }
 
   Executor& executor;
   OperationScope* scope;
@@ -139,6 +144,12 @@ class OutputNode : public NodeBase {
   // Drops the cached value of the typed part.
   virtual void drop_cache() noexcept = 0;
 
+  // The typed steps of a request when every method runs inline (pull_inline):
+  // run the getter on the calling thread, cache and push the result; or push
+  // the valid cached value. ON_NOTIFY inputs to request next go to `pulling`.
+  virtual void compute_inline(Operation&, std::vector<InputNode*>&) {}
+  virtual void push_cached_inline(bool /*only_unreceived*/, std::vector<InputNode*>&) {}
+
   // The one observed input with a pending announcement, or null if there are
   // several (or none).
   InputNode* sole_announcer() const noexcept;
@@ -171,6 +182,7 @@ class OutputNode : public NodeBase {
 
   friend class InputNode;
   friend class MultiOutputNode;
+  friend class InlinePull;
   friend void check_no_cycle(const OutputNode&, const InputNode&);
 };
 
@@ -227,6 +239,10 @@ class InputNode : public NodeBase {
 
   void add_observer(OutputNode& observer);
   virtual void drop_notification() noexcept {}
+  // The typed step of a request when every method runs inline (pull_inline):
+  // apply the received value (setter, then notify or cancel the observers),
+  // or cancel the observers if nothing arrived.
+  virtual void apply_inline(Operation&) {}
 
   // The multi-input side of the hooks above (a multi-input has many sources).
   virtual bool multi_is_announced_by(const OutputNode&) const noexcept { return false; }
@@ -250,6 +266,7 @@ class InputNode : public NodeBase {
   const bool multi_ = false;
 
   friend class OutputNode;
+  friend class InlinePull;
   friend void check_no_cycle(const OutputNode&, const InputNode&);
 };
 
@@ -257,6 +274,14 @@ class InputNode : public NodeBase {
 // cycle. Searches from both ends at once, so building a long chain in either
 // direction costs near-constant time per connect.
 void check_no_cycle(const OutputNode& output, const InputNode& input);
+
+// Brings `root` up to date like its request would, without coroutines or an
+// event loop: for operations whose methods all run inline (Operation::
+// all_inline). An explicit stack replaces the recursion, so chains of any
+// length use constant stack; multi-connectors met on the way are served by
+// their coroutine requests in a nested run.
+void pull_inline(Operation& operation, OutputNode& root);
+void pull_inline(Operation& operation, InputNode& root);
 
 // Requests all inputs of `collection` concurrently with `operation`'s executor;
 // waits for all, then rethrows the first error (SPEC A5).
