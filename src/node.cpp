@@ -120,7 +120,7 @@ void OutputNode::on_announce() noexcept {
 void OutputNode::on_notify() noexcept {
   valid_.store(false, std::memory_order_release);
   observed_has_changed_ = true;
-  drop_cache();
+  if (droppable_cache_) drop_cache();
   if (pending_announcements_ > 0 && --pending_announcements_ == 0) computable_.wake_all();
 }
 
@@ -258,12 +258,6 @@ void InputNode::add_observer(OutputNode& observer) {
   }
 }
 
-bool InputNode::accept_announcement(OutputNode& from) {
-  announcement_ = &from;
-  drop_notification();
-  return true;
-}
-
 bool InputNode::take_cancel(OutputNode& from) noexcept {
   if (multi_) return multi_take_cancel(from);
   if (announcement_ != &from) return false;
@@ -295,8 +289,12 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
   };
   StackLease<Step> lease;
   std::vector<Step>& stack = *lease;
+  InputNode* const never_collected = may_collect_self ? nullptr : this;
   auto expand = [&](InputNode& input) {
-    stack.push_back(Step{&input, nullptr, collection.inputs.size()});
+    // The finish step only decides whether the input joins the collection.
+    if (&input != never_collected && input.laziness_ >= collection.situation) {
+      stack.push_back(Step{&input, nullptr, collection.inputs.size()});
+    }
     if (!input.announcing_) {
       input.announcing_ = true;
       for (OutputNode* observer : input.observers_) observer->on_announce();
@@ -318,7 +316,6 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
   };
   announced_in_ = std::min(announced_in_, collection.situation);
   expand(*this);
-  InputNode* const never_collected = may_collect_self ? nullptr : this;
   while (!stack.empty()) {
     const Step step = stack.back();
     stack.pop_back();
@@ -568,6 +565,7 @@ class InlinePull {
   }
 
   void step_output(OutputNode& output, std::size_t top, const Frame& frame) {
+    bool waited = frame.waited;
     switch (frame.phase) {
       case Phase::start:
         if (output.kind_ != OutputNode::Kind::single) {
@@ -580,25 +578,32 @@ class InlinePull {
           return;
         }
         output.running_ = true;
-        stack_[top].phase = Phase::upstream_done;
         if (!output.valid() && output.pending_announcements_ > 0) {
+          stack_[top].phase = Phase::upstream_done;
           stack_[top].waited = true;
           for (InputNode* input : output.observed_) {
             if (input->announcing_) stack_.push_back(Frame{input, false, Phase::start, false});
           }
+          return;
         }
-        return;
+        [[fallthrough]];  // nothing to wait for
       case Phase::upstream_done:
         if (output.pending_announcements_ != 0) {
           throw std::logic_error("connectors: internal error: an inline pull left an announcement pending");
         }
-        stack_[top].phase = Phase::finish;
+        stack_[top].phase = Phase::upstream_done;  // started: a throwing getter resets the flag
         pulling_.clear();
         if (output.valid()) {
-          output.push_cached_inline(frame.waited, pulling_);
+          output.push_cached_inline(waited, pulling_);
         } else {
           output.compute_inline(operation_, pulling_);
         }
+        if (pulling_.empty()) {
+          output.running_ = false;
+          stack_.pop_back();
+          return;
+        }
+        stack_[top].phase = Phase::finish;
         for (InputNode* input : pulling_) stack_.push_back(Frame{input, false, Phase::start, false});
         return;
       case Phase::finish:
@@ -621,13 +626,18 @@ class InlinePull {
           return;
         }
         input.running_ = true;
-        stack_[top].phase = Phase::upstream_done;
-        if (input.announcement_ != nullptr) stack_.push_back(Frame{input.announcement_, true, Phase::start, false});
-        return;
+        if (input.announcement_ != nullptr) {
+          stack_[top].phase = Phase::upstream_done;
+          stack_.push_back(Frame{input.announcement_, true, Phase::start, false});
+          return;
+        }
+        [[fallthrough]];  // nothing to wait for
       case Phase::upstream_done:
         if (input.announcement_ != nullptr) {
           throw std::logic_error("connectors: internal error: an inline pull left an announcement pending");
         }
+        // The frame counts as started: a throwing setter resets the flag.
+        stack_[top].phase = Phase::upstream_done;
         input.apply_inline(operation_);
         input.running_ = false;
         stack_.pop_back();

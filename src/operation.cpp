@@ -12,9 +12,6 @@ namespace {
 // Guards every network when no operation is running on the calling thread.
 std::mutex top_level_mutex;
 
-// The operation the calling thread works for: as its coordinating thread, or
-// running one of its user methods.
-thread_local OperationScope* current_operation = nullptr;
 
 // Whether `start` belongs to the same network as any node in `busy`.
 bool reaches_any(const NodeBase& start, const std::unordered_set<const NodeBase*>& busy) {
@@ -58,13 +55,6 @@ OperationScope::OperationScope(const NodeBase& start) : start_(start), parent_(c
 
 OperationScope::~OperationScope() { current_operation = parent_; }
 
-UserCallScope::UserCallScope(OperationScope* operation) noexcept : saved_(current_operation) {
-  current_operation = operation;
-}
-
-UserCallScope::~UserCallScope() { current_operation = saved_; }
-
-OperationScope* UserCallScope::current() noexcept { return current_operation; }
 
 NetworkLock::NetworkLock() : lock_(current_operation != nullptr ? current_operation->children_ : top_level_mutex) {}
 

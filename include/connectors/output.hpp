@@ -45,6 +45,7 @@ class Output final : public detail::OutputNode {
         getter_(getter),
         invoke_(&invoke_getter<Owner, Getter>),
         in_process_(&run_in_process<Owner, Getter>) {
+    droppable_cache_ = !detail::CacheSlot<R>::lock_free;
     static_assert(std::is_invocable_v<Getter, Owner&>,
                   "connectors::Output: the getter must take no arguments: R getter() [const]");
     static_assert(std::is_convertible_v<std::invoke_result_t<Getter, Owner&>, R>,

@@ -179,6 +179,9 @@ class OutputNode : public NodeBase {
   bool caching_ = true;
   bool running_ = false;
   Kind kind_ = Kind::single;
+  // Whether drop_cache() has anything to drop (a cache in an atomic word
+  // has not: its valid flag alone decides).
+  bool droppable_cache_ = true;
 
   friend class InputNode;
   friend class MultiOutputNode;
@@ -193,7 +196,11 @@ class InputNode : public NodeBase {
 
   // An announcement from a connected output (also the connect step).
   // Returns false when the announce condition refused it.
-  virtual bool accept_announcement(OutputNode& from);
+  virtual bool accept_announcement(OutputNode& from) {
+    announcement_ = &from;
+    drop_notification();
+    return true;
+  }
   // Whether `from` announced a change this input has not received yet.
   bool is_announced_by(const OutputNode& from) const noexcept {
     return multi_ ? multi_is_announced_by(from) : announcement_ == &from;

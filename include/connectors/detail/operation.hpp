@@ -38,18 +38,24 @@ class OperationScope {
   std::mutex children_;  // serialises operations nested in this one's methods
 };
 
+// The operation the calling thread works for: as its coordinating thread, or
+// running one of its user methods. Inline: it is set around every user call.
+inline thread_local OperationScope* current_operation = nullptr;
+
 // Marks the calling thread as running a user method of `operation` (if any), so
 // that an operation the method starts knows its parent.
 class UserCallScope {
  public:
-  explicit UserCallScope(OperationScope* operation) noexcept;
+  explicit UserCallScope(OperationScope* operation) noexcept : saved_(current_operation) {
+    current_operation = operation;
+  }
   UserCallScope(const UserCallScope&) = delete;
   UserCallScope& operator=(const UserCallScope&) = delete;
-  ~UserCallScope();
+  ~UserCallScope() { current_operation = saved_; }
 
   // The operation running on this thread (set by OperationScope), for capture
   // before a method is dispatched.
-  static OperationScope* current() noexcept;
+  static OperationScope* current() noexcept { return current_operation; }
 
  private:
   OperationScope* saved_;
