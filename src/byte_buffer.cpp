@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <stdexcept>
 #include <system_error>
 
@@ -25,6 +27,19 @@ std::shared_ptr<ReplyMapping> ReplyMapping::map(int fd) {
 }
 
 ReplyMapping::~ReplyMapping() { ::munmap(const_cast<char*>(data_), size_); }
+
+void advise_huge_pages(void* data, std::size_t size) noexcept {
+  // Smaller vectors usually come from memory the heap reuses.
+  constexpr std::size_t worth_it = 4U << 20;
+  if (size < worth_it) return;
+  static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto address = reinterpret_cast<std::uintptr_t>(data);
+  const std::uintptr_t begin = (address + page - 1) / page * page;
+  const std::uintptr_t end = (address + size) / page * page;
+  // Only whole pages of the vector's own: the advice never reaches a
+  // neighbour's memory. A failure (no transparent huge pages) costs nothing.
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+}
 
 ByteBuffer ByteBuffer::allocate(std::size_t size) {
   ByteBuffer buffer;

@@ -98,6 +98,11 @@ class ProcessJob : public ChannelNode {
 // caller's loop goes on at once. Other buffers are freed here.
 void release_in_background(ByteBuffer&& buffer) noexcept;
 
+// Asks the kernel to back the whole pages of [data, data + size) with huge
+// pages when it faults them in, if `size` is large enough to matter; the
+// pages should not have been touched yet. Changes nothing else.
+void advise_huge_pages(void* data, std::size_t size) noexcept;
+
 struct PoolRecord;
 
 // A persistent pool of at most `max_workers` worker processes, started lazily
