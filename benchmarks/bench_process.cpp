@@ -1,6 +1,7 @@
 // Process execution costs (see docs/benchmarks.md, "Process execution"):
 //   - round trip of a trivial PROCESS getter (one call per loop iteration)
-//   - a 1 MiB and a 64 MiB result (throughput end to end)
+//   - 1, 16 and 64 MiB results (throughput end to end), as std::vector<char>
+//     and as std::vector<double>
 //   - 16 branches of ~20 ms CPU work: sequential vs 2 worker processes
 #include <connectors/connectors.hpp>
 
@@ -24,6 +25,9 @@ struct Block {
 
   int get() const { return value; }
   std::vector<char> bytes(std::size_t size) const { return std::vector<char>(size, static_cast<char>(value)); }
+  std::vector<double> doubles(std::size_t size) const {
+    return std::vector<double>(size / sizeof(double), static_cast<double>(value));
+  }
   // About 20 ms of arithmetic on this machine (calibrated below).
   double work(long iterations) const {
     double x = value;
@@ -56,25 +60,32 @@ void BM_ProcessRoundTripOwnRun(benchmark::State& state) {
 }
 BENCHMARK(BM_ProcessRoundTripOwnRun)->Repetitions(5)->ReportAggregatesOnly(true)->UseRealTime();
 
-void BM_ProcessResult(benchmark::State& state) {
+template <class Result>
+void process_result(benchmark::State& state, Result (Block::*method)(std::size_t) const) {
   connectors::MultiprocessingExecutor executor{1};
   Block block;
   const auto size = static_cast<std::size_t>(state.range(0));
   auto body = [&]() -> Task<void> {
     for (auto _ : state) {
-      benchmark::DoNotOptimize(co_await executor.run_method(Parallelization::PROCESS, &Block::bytes, block, size));
+      benchmark::DoNotOptimize(co_await executor.run_method(Parallelization::PROCESS, method, block, size));
     }
   };
   executor.run_coroutine(body());
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
 }
+
+void BM_ProcessResult(benchmark::State& state) { process_result(state, &Block::bytes); }
 BENCHMARK(BM_ProcessResult)
     ->Arg(1 << 20)
     ->Arg(16 << 20)
     ->Arg(64 << 20)
-    ->Repetitions(3)
+    ->Repetitions(5)
     ->ReportAggregatesOnly(true)
     ->UseRealTime();
+
+// What a numerical user returns.
+void BM_ProcessResultDoubles(benchmark::State& state) { process_result(state, &Block::doubles); }
+BENCHMARK(BM_ProcessResultDoubles)->Arg(64 << 20)->Repetitions(5)->ReportAggregatesOnly(true)->UseRealTime();
 
 long iterations_for_20ms() {
   static const long iterations = [] {

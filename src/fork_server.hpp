@@ -39,19 +39,42 @@ pid_t fork_server_pid() noexcept;
 [[noreturn]] void run_worker(UniqueFd socket, pid_t server);
 
 // Frames on a worker connection: this header, then `size` bytes; or, for a
-// reply with `in_memory_file` set, no bytes on the socket: the header carries
-// a memory file (SCM_RIGHTS) whose first `size` bytes are the payload.
+// reply with `in_reply_file` set, no bytes on the socket: the payload is the
+// first `size` bytes of one of the worker's two reply files (memfds, see
+// ReplySink). Each worker keeps its reply files across calls and the parent
+// keeps them mapped, so a large reply costs one copy on each side and no page
+// faults once the files have grown to size.
 struct FrameHeader {
-  static constexpr std::uint64_t in_memory_file = 1;
+  // Request: the parent no longer reads reply file `slot`, so the worker may
+  // overwrite it. A file still lent to a caller that has not decoded its
+  // reply is not free.
+  static constexpr std::uint64_t file_free(unsigned slot) noexcept { return std::uint64_t{1} << slot; }
+  // Reply: the payload is in reply file `slot`.
+  static constexpr std::uint64_t in_reply_file = 1;
+  static constexpr std::uint64_t in_second_file = 2;
+  // Reply: that file is new or has grown; its descriptor comes with this
+  // header (SCM_RIGHTS) and replaces the parent's mapping of the slot.
+  static constexpr std::uint64_t file_attached = 4;
+
   std::uint64_t size = 0;
   std::uint64_t flags = 0;
 };
 
-// Replies from this size on travel in a memory file that the parent maps,
-// instead of being copied through the socket. Below it the socket is faster:
-// glibc reuses freed heap blocks up to 32 MiB (its largest dynamic mmap
-// threshold), so both sides' buffers are already mapped, while a memory file
-// always takes fresh pages. Above it every buffer is a fresh mapping anyway.
-inline constexpr std::size_t memory_file_threshold = 32U << 20;
+// The number of reply files per worker: while a caller still reads one, the
+// worker can write the next reply into the other.
+inline constexpr unsigned reply_file_slots = 2;
+
+// Replies from this size on go into a reply file when one is free. Below it
+// the socket is as fast and never ties a file to a caller.
+inline constexpr std::size_t reply_file_threshold = 1U << 20;
+
+// When no reply file is free, replies up to this size go through the socket;
+// a larger one replaces a busy file with a fresh one (the caller keeps its
+// mapping of the old file until it has decoded its reply).
+inline constexpr std::size_t socket_reply_limit = 32U << 20;
+
+// Reply files grow in steps of this size (a huge page's, so that their size
+// suits huge pages if the system gives them to shared memory).
+inline constexpr std::size_t reply_file_granule = 2U << 20;
 
 }  // namespace connectors::detail

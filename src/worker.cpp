@@ -69,16 +69,18 @@ bool send_all(int socket, msghdr& message, std::size_t total) {
   return true;
 }
 
-bool write_reply(int socket, const ReplySink& reply) {
-  FrameHeader header{reply.size(), reply.in_memory_file() ? FrameHeader::in_memory_file : 0};
+bool write_reply(int socket, ReplySink& reply) {
+  FrameHeader header{reply.size(), reply.header_flags()};
   iovec parts[2] = {{&header, sizeof header}, {const_cast<char*>(reply.bytes().data()), reply.bytes().size()}};
   msghdr message{};
   message.msg_iov = parts;
-  message.msg_iovlen = reply.in_memory_file() ? 1 : 2;
+  message.msg_iovlen = reply.in_file() ? 1 : 2;
   DescriptorControl control;
-  if (reply.in_memory_file()) attach_descriptor(message, control, reply.file());
-  const std::size_t total = sizeof header + (reply.in_memory_file() ? 0 : reply.bytes().size());
-  return send_all(socket, message, total);
+  if (const int file = reply.descriptor_to_send(); file >= 0) attach_descriptor(message, control, file);
+  const std::size_t total = sizeof header + (reply.in_file() ? 0 : reply.bytes().size());
+  if (!send_all(socket, message, total)) return false;
+  reply.sent();
+  return true;
 }
 
 std::string current_exception_type() {
@@ -134,28 +136,17 @@ void run_worker(UniqueFd socket, pid_t server) {
   ::mallopt(M_MMAP_MAX, 0);
   ::mallopt(M_TRIM_THRESHOLD, 128 << 20);
   std::string request;
-  ReplySink reply{memory_file_threshold};
+  ReplySink reply;
   for (;;) {
     FrameHeader header;
     if (!read_exactly(socket.get(), reinterpret_cast<char*>(&header), sizeof header)) ::_exit(0);
     request.resize(header.size);
     if (!read_exactly(socket.get(), request.data(), request.size())) ::_exit(0);
+    reply.begin(header.flags);
     run_request(request, reply);
     // What the method printed must not be lost when the worker is killed.
     std::fflush(nullptr);
-    try {
-      reply.finish();
-    } catch (const std::exception& error) {
-      const std::string message = error.what();
-      write_error(reply, ReplyStatus::exception, current_exception_type(), &message);
-    }
     if (!write_reply(socket.get(), reply)) ::_exit(0);
-    // A huge payload should not pin its memory until the next call; the
-    // parent holds its own mapping of a reply file.
-    const bool large = reply.in_memory_file();
-    const std::size_t size = reply.size();
-    reply.clear();
-    if (large) reply.prepare_next(size);
     if (request.capacity() > (16U << 20)) std::string{}.swap(request);
   }
 }

@@ -73,6 +73,8 @@ struct Worker {
   std::size_t received = 0;
   ByteBuffer reply;
   UniqueFd reply_file;
+  // The parent's mappings of the worker's reply files, by slot.
+  std::shared_ptr<ReplyMapping> files[reply_file_slots];
   Clock::time_point deadline = never;
   long long timeout_ms = -1;
   bool timed_out = false;
@@ -82,6 +84,15 @@ struct Worker {
   Clock::time_point kill_at = never;
 
   bool idle() const noexcept { return job == nullptr && socket.valid() && !hung_up && !kill_sent; }
+  // The request flags that tell the worker which reply files no caller reads.
+  std::uint64_t free_files() const noexcept {
+    std::uint64_t flags = 0;
+    for (unsigned slot = 0; slot < reply_file_slots; ++slot) {
+      if (files[slot] == nullptr || !files[slot]->lent.load(std::memory_order_acquire))
+        flags |= FrameHeader::file_free(slot);
+    }
+    return flags;
+  }
   std::size_t to_send() const noexcept { return job == nullptr ? 0 : sizeof out_header + job->request.size(); }
 };
 
@@ -385,7 +396,7 @@ class Supervisor {
 
   void start(Worker& worker, ProcessJob& job) {
     worker.job = &job;
-    worker.out_header = FrameHeader{job.request.size(), 0};
+    worker.out_header = FrameHeader{job.request.size(), worker.free_files()};
     reset_exchange(worker);
     worker.timed_out = false;
     worker.timeout_ms = worker.pool->timeout_ms.load(std::memory_order_relaxed);
@@ -445,7 +456,7 @@ class Supervisor {
         }
         worker.received += static_cast<std::size_t>(got);
         if (worker.received < header_size) continue;
-        if ((worker.in_header.flags & FrameHeader::in_memory_file) != 0) {
+        if ((worker.in_header.flags & FrameHeader::in_reply_file) != 0) {
           finish_from_file(worker);
           return;
         }
@@ -471,21 +482,31 @@ class Supervisor {
   }
 
   void finish_from_file(Worker& worker) {
-    if (!worker.reply_file.valid()) {
-      kill(worker);  // the worker promised a file and sent none
-      return;
-    }
-    ByteBuffer reply;
-    try {
-      reply = ByteBuffer::map(worker.reply_file.get(), worker.in_header.size);
-    } catch (const std::exception& error) {
+    const std::uint64_t flags = worker.in_header.flags;
+    std::shared_ptr<ReplyMapping>& file = worker.files[(flags & FrameHeader::in_second_file) != 0 ? 1 : 0];
+    if ((flags & FrameHeader::file_attached) != 0) {
+      if (!worker.reply_file.valid()) {
+        // Lost on the way (say, the parent is out of descriptors): this
+        // worker and the parent no longer agree on its files.
+        fail(*std::exchange(worker.job, nullptr), "connectors: the reply file of a worker process did not arrive");
+        kill(worker);
+        return;
+      }
+      // Replaces the old mapping; a caller still reading that keeps it.
+      try {
+        file = ReplyMapping::map(worker.reply_file.get());
+      } catch (const std::exception& error) {
+        fail(*std::exchange(worker.job, nullptr), std::string{"connectors: could not map a reply: "} + error.what());
+        kill(worker);
+        return;
+      }
       worker.reply_file.reset();
-      fail(*std::exchange(worker.job, nullptr), std::string{"connectors: could not map a reply: "} + error.what());
-      reset_exchange(worker);
+    }
+    if (file == nullptr || worker.in_header.size > file->size() || file->lent.load(std::memory_order_acquire)) {
+      kill(worker);  // not our protocol: a reply past its file, or in a file a caller still reads
       return;
     }
-    worker.reply_file.reset();
-    finish(worker, std::move(reply));
+    finish(worker, ByteBuffer::lend(file, worker.in_header.size));
   }
 
   void finish(Worker& worker, ByteBuffer reply) {
@@ -607,8 +628,8 @@ class Supervisor {
 }  // namespace
 
 void release_in_background(ByteBuffer&& buffer) noexcept {
-  // Only mappings are worth the trip (the supervisor exists once a reply did).
-  if (buffer.mapped()) Supervisor::instance().release(std::move(buffer));
+  // Only unmapping is worth the trip (the supervisor exists once a reply did).
+  if (buffer.last_user_of_file()) Supervisor::instance().release(std::move(buffer));
   ByteBuffer dropped = std::move(buffer);
 }
 

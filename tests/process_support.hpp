@@ -28,6 +28,16 @@ inline std::size_t open_fd_count() {
   return count - 1;  // the directory's own descriptor
 }
 
+// How many of this process's mappings are worker reply files (memfds).
+inline std::size_t reply_file_mappings() {
+  std::ifstream maps{"/proc/self/maps"};
+  std::size_t count = 0;
+  for (std::string line; std::getline(maps, line);) {
+    if (line.find("connectors-reply") != std::string::npos) ++count;
+  }
+  return count;
+}
+
 struct ProcessInfo {
   int parent = 0;
   char state = '?';

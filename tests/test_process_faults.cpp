@@ -197,6 +197,46 @@ TEST(ProcessFaults, A256MiBResultArrivesIntact) {
   EXPECT_TRUE(intact);
 }
 
+// Large replies reach the caller through reply files that the worker reuses:
+// a reply whose caller has not decoded it yet must not be overwritten by the
+// next ones (which then take the other file, the socket, or a fresh file).
+TEST(ProcessFaults, LargeResultsWaitingToBeDecodedStayIntact) {
+  {
+    MultiprocessingExecutor warm_up{1};
+    run(warm_up, &Faulty::get);
+  }
+  const std::size_t fds_before = connectors::testing::open_fd_count();
+  {
+    MultiprocessingExecutor executor{1};
+    auto call = [&](int tag, std::size_t megabytes) -> Task<bool> {
+      Faulty owner;
+      owner.value = tag * 1'000'000;
+      const std::size_t count = (megabytes << 20) / sizeof(std::uint64_t);
+      const std::vector<std::uint64_t> result =
+          co_await executor.run_method(Parallelization::PROCESS, &Faulty::big, owner, count);
+      // Keeps the loop busy: replies arriving meanwhile wait, undecoded.
+      std::this_thread::sleep_for(50ms);
+      bool intact = result.size() == count;
+      for (std::size_t i = 0; intact && i < count; ++i)
+        intact = result[i] == static_cast<std::uint64_t>(owner.value) + i;
+      co_return intact;
+    };
+    auto main = [&]() -> Task<std::vector<bool>> {
+      std::vector<Task<bool>> calls;
+      const std::size_t sizes[] = {40, 40, 40, 2, 40, 2, 40, 8};
+      for (int tag = 0; tag < 8; ++tag) calls.push_back(call(tag, sizes[tag]));
+      co_return co_await connectors::gather(std::move(calls));
+    };
+    const std::vector<bool> intact = executor.run_coroutine(main());
+    for (std::size_t i = 0; i < intact.size(); ++i) EXPECT_TRUE(intact[i]) << "call " << i;
+    EXPECT_EQ(run(executor, &Faulty::big, std::size_t{1} << 20).size(), std::size_t{1} << 20);
+    EXPECT_GT(connectors::testing::reply_file_mappings(), 0U);
+  }
+  // The executor's destructor unmapped the worker's files and kept no descriptor.
+  EXPECT_EQ(connectors::testing::reply_file_mappings(), 0U);
+  EXPECT_EQ(connectors::testing::open_fd_count(), fds_before);
+}
+
 TEST(ProcessFaults, DestroyingTheExecutorWhileCallsRunFailsThemAndReapsTheWorkers) {
   const auto before = connectors::testing::descendants(static_cast<int>(::getpid())).size();
   auto executor = std::make_unique<MultiprocessingExecutor>(2);

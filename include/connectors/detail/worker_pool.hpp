@@ -2,6 +2,7 @@
 
 #include <connectors/detail/channel.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <exception>
@@ -13,42 +14,69 @@
 
 namespace connectors::detail {
 
+// A worker's reply file as the parent maps it: read-only, shared with the
+// worker, kept across calls. While a caller has not decoded a reply in it, it
+// is lent to that caller and the worker must not overwrite it.
+class ReplyMapping {
+ public:
+  // Maps the whole of `fd`, populated; throws std::system_error, or
+  // std::runtime_error when the file is not sealed against shrinking (reading
+  // it could then raise SIGBUS).
+  static std::shared_ptr<ReplyMapping> map(int fd);
+
+  ReplyMapping(const char* data, std::size_t size) noexcept : data_(data), size_(size) {}
+  ReplyMapping(const ReplyMapping&) = delete;
+  ReplyMapping& operator=(const ReplyMapping&) = delete;
+  ~ReplyMapping();
+
+  const char* data() const noexcept { return data_; }
+  std::size_t size() const noexcept { return size_; }
+
+  std::atomic<bool> lent{false};
+
+ private:
+  const char* data_;
+  std::size_t size_;
+};
+
 // A reply received from a worker: bytes read from its socket (allocated
 // without the zero-filling a std::string resize would cost), or a large reply
-// mapped read-only from the memory file the worker wrote it into.
+// lent from one of the worker's reply files, returned when this buffer goes.
 class ByteBuffer {
  public:
   ByteBuffer() noexcept = default;
   ByteBuffer(ByteBuffer&& other) noexcept
       : data_(std::exchange(other.data_, nullptr)),
         size_(std::exchange(other.size_, 0)),
-        mapped_(std::exchange(other.mapped_, false)) {}
+        file_(std::move(other.file_)) {}
   ByteBuffer& operator=(ByteBuffer&& other) noexcept {
     if (this != &other) {
       release();
       data_ = std::exchange(other.data_, nullptr);
       size_ = std::exchange(other.size_, 0);
-      mapped_ = std::exchange(other.mapped_, false);
+      file_ = std::move(other.file_);
     }
     return *this;
   }
   ~ByteBuffer() { release(); }
 
   static ByteBuffer allocate(std::size_t size);
-  // Maps the first `size` bytes of `fd`; throws std::system_error.
-  static ByteBuffer map(int fd, std::size_t size);
+  // The first `size` bytes of `file`, which must not be lent already.
+  static ByteBuffer lend(std::shared_ptr<ReplyMapping> file, std::size_t size) noexcept;
 
   char* data() noexcept { return data_; }
   const char* data() const noexcept { return data_; }
   std::size_t size() const noexcept { return size_; }
-  bool mapped() const noexcept { return mapped_; }
+  bool mapped() const noexcept { return file_ != nullptr; }
+  // Whether dropping this buffer would unmap its file (its worker is gone).
+  bool last_user_of_file() const noexcept { return file_ != nullptr && file_.use_count() == 1; }
 
  private:
   void release() noexcept;
 
   char* data_ = nullptr;
   std::size_t size_ = 0;
-  bool mapped_ = false;
+  std::shared_ptr<ReplyMapping> file_;
 };
 
 // One method call for a worker process. It lives in the awaiting coroutine's
@@ -65,9 +93,15 @@ class ProcessJob : public ChannelNode {
   ~ProcessJob() = default;
 };
 
-// Unmapping a large reply takes milliseconds; the supervisor thread does it
-// so that the caller's loop goes on at once. Small buffers are freed here.
+// Returns a reply's file to its worker at once. Unmapping a file whose worker
+// is gone takes milliseconds; the supervisor thread does that so that the
+// caller's loop goes on at once. Other buffers are freed here.
 void release_in_background(ByteBuffer&& buffer) noexcept;
+
+// Asks the kernel to back the whole pages of [data, data + size) with huge
+// pages when it faults them in, if `size` is large enough to matter; the
+// pages should not have been touched yet. Changes nothing else.
+void advise_huge_pages(void* data, std::size_t size) noexcept;
 
 struct PoolRecord;
 
