@@ -288,6 +288,19 @@ TEST_P(MultiInputTest, FirstValuesKeepConnectionOrder) {
   EXPECT_EQ(mi.get_values(), (List{2, None}));  // the second delivered its value (None) on request
 }
 
+// SPEC A15: a new connection whose source's change is cancelled before the
+// first pull still delivers its value then, never an empty placeholder.
+TEST_P(MultiInputTest, A15_NoEmptyPlaceholderAfterACancelledChange) {
+  ConditionalInputNotification source;
+  source.set_value(1);
+  EXPECT_EQ(source.get_value(), 1);  // cached
+  ReplacingMultiInput mi;
+  mi.add_value.connect(source.get_value);
+  source.condition = false;
+  source.set_value(2);  // cancelled: get_value re-validates its cached 1
+  EXPECT_EQ(mi.get_values(), List{1});
+}
+
 // SPEC A18: disconnecting mi[key] before any value was stored does not remove.
 TEST_P(MultiInputTest, A18_DisconnectBeforeFirstValueRemovesNothing) {
   Simple source{&log};
