@@ -470,7 +470,34 @@ void connect_nodes(OutputNode& output, InputNode& input, OutputNode::Push push) 
   InputNode::link(output, input, push);
   NonLazyCollection collection{Laziness::ON_CONNECT, {}};
   if (input.accept_announcement(output)) input.announce_downstream(collection, true);
+  unsettle_upstream(input);
   serve_non_lazy(*input.executor(), &scope, collection);
+}
+
+void unsettle_upstream(InputNode& input) noexcept {
+  // An input announced in a connect (ON_CONNECT) is already walked through by
+  // every later announcement, and so is everything upstream of it: the walk
+  // stops there, which keeps building a network linear.
+  std::vector<const OutputNode*> sources;
+  auto add_sources = [&](const InputNode& from) {
+    from.for_each_upstream(
+        [](const NodeBase& source, void* raw) {
+          static_cast<std::vector<const OutputNode*>*>(raw)->push_back(static_cast<const OutputNode*>(&source));
+        },
+        &sources);
+  };
+  add_sources(input);
+  while (!sources.empty()) {
+    const OutputNode* source = sources.back();
+    sources.pop_back();
+    if (source->kind_ == OutputNode::Kind::multi_key)
+      source = &static_cast<const MultiOutputKeyNode*>(source)->parent();
+    for (InputNode* observed : source->observed_) {
+      if (!observed->announcing_ || observed->announced_in_ == Laziness::ON_CONNECT) continue;
+      observed->announced_in_ = Laziness::ON_CONNECT;
+      add_sources(*observed);
+    }
+  }
 }
 
 void disconnect_nodes(OutputNode& output, InputNode& input) {

@@ -268,12 +268,12 @@ TEST_P(MultiInputTest, A13_CancelDoesNotHideAnotherChange) {
   Simple downstream;
   mi.add_value[0].connect(source.get_values);
   downstream.set_value.connect(mi.get_values);
-  EXPECT_EQ(downstream.get_value(), (List{List{None, None}}));
+  EXPECT_EQ(downstream.get_value(), (List{Value{List{None, None}}}));
   mi.condition = false;
   mi.set_condition(false);  // a change of an observed input: get_values changed
   source.set_value1(1);     // announced, then cancelled by the notify condition
   EXPECT_EQ(downstream.get_value(), mi.get_values());
-  EXPECT_EQ(mi.get_values(), (List{List{1, None}}));
+  EXPECT_EQ(mi.get_values(), (List{Value{List{1, None}}}));
 }
 
 // First values are stored in connection order, whichever source delivered first (SPEC 2.6).
@@ -370,7 +370,7 @@ TEST_P(MultiInputTest, CyclesThroughMultiInputsAreRejected) {
   ReplacingMultiInput a, b;
   b.add_value.connect(a.get_values);
   EXPECT_THROW(a.add_value.connect(b.get_values), connectors::CycleError);
-  EXPECT_EQ(b.get_values(), List{List{}});
+  EXPECT_EQ(b.get_values(), List{Value{List{}}});
 }
 
 // SPEC A11: a multi-input losing a destroyed source removes what it stored.

@@ -186,6 +186,20 @@ TEST_P(SingleInput, T57_ConditionOnNotify) {
   t2.set_value(4.0);  // the keyword form of the original is an ordinary call here
 }
 
+// A non-lazy input connected below an output whose change is already
+// announced still pulls by itself on the next direct change upstream (the
+// shortcut through inputs already announced must not skip it).
+TEST_P(SingleInput, NonLazyInputConnectedBelowAPendingAnnouncementPulls) {
+  Simple a, b;
+  NonLazyInputs sink{&log};
+  b.set_value.connect(a.get_value);
+  a.set_value(1);  // announced to b; nobody pulls
+  sink.set_value.connect(b.get_value);
+  EXPECT_TRUE(log.compare({}));  // a connect does not trigger ON_ANNOUNCE
+  a.set_value(2);
+  EXPECT_TRUE(log.compare({call(sink, "set_value", {2}, Value::object(sink))}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Executors, SingleInput, ::testing::Values(0, 2),
                          [](const ::testing::TestParamInfo<int>& info) {
                            return info.param == 0 ? std::string("Sequential") : std::string("Threads");

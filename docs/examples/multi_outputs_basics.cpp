@@ -4,6 +4,7 @@
 
 #include "check.hpp"
 
+#include <atomic>
 #include <cstdio>
 #include <iterator>
 #include <sstream>
@@ -23,7 +24,7 @@ class Harmonics {
   connectors::MultiOutput<double(int)> get_frequency{this, &Harmonics::frequency};
   connectors::Input<double> set_fundamental{this, &Harmonics::fundamental, get_frequency};
   connectors::Input<int> set_count{this, &Harmonics::count, get_frequency};  // also decides the keys
-  int computations = 0;
+  std::atomic<int> computations{0};                                          // keys compute in parallel
 
  private:
   double frequency(int k) {

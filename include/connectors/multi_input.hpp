@@ -653,6 +653,7 @@ class MultiInput final : public detail::InputNode {
     ++announcing_sources_;
     detail::NonLazyCollection collection{Laziness::ON_CONNECT, {}};
     if (accept_announcement(from)) announce_downstream(collection, true);
+    detail::unsettle_upstream(*this);
     detail::serve_non_lazy(*executor(), &scope, collection);
   }
 

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -42,13 +43,16 @@ template <class Object>
 Call call(const Object& object, std::string name) {
   return Call{&object, std::move(name), std::nullopt, std::nullopt};
 }
+// The arguments as an initializer list, not a std::vector: `{List{1.0}}` must
+// mean one argument that is a list on every compiler (for a vector, g++ and
+// clang++ read a single same-type element differently).
 template <class Object>
-Call call(const Object& object, std::string name, std::vector<Value> arguments) {
-  return Call{&object, std::move(name), std::move(arguments), std::nullopt};
+Call call(const Object& object, std::string name, std::initializer_list<Value> arguments) {
+  return Call{&object, std::move(name), std::vector<Value>(arguments), std::nullopt};
 }
 template <class Object>
-Call call(const Object& object, std::string name, std::vector<Value> arguments, Value result) {
-  return Call{&object, std::move(name), std::move(arguments), std::move(result)};
+Call call(const Object& object, std::string name, std::initializer_list<Value> arguments, Value result) {
+  return Call{&object, std::move(name), std::vector<Value>(arguments), std::move(result)};
 }
 inline Group any_order(std::vector<Sequence> sequences) { return Group{std::move(sequences)}; }
 

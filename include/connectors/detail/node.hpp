@@ -187,6 +187,7 @@ class OutputNode : public NodeBase {
   friend class MultiOutputNode;
   friend class InlinePull;
   friend void check_no_cycle(const OutputNode&, const InputNode&);
+  friend void unsettle_upstream(InputNode&) noexcept;
 };
 
 // The untyped part of a single input: state and bookkeeping of SPEC 2.4.
@@ -275,6 +276,7 @@ class InputNode : public NodeBase {
   friend class OutputNode;
   friend class InlinePull;
   friend void check_no_cycle(const OutputNode&, const InputNode&);
+  friend void unsettle_upstream(InputNode&) noexcept;
 };
 
 // Throws CycleError if connecting `output` to `input` would close a dependency
@@ -295,6 +297,12 @@ void pull_inline(Operation& operation, InputNode& root);
 void serve_non_lazy(Executor& executor, OperationScope* scope, NonLazyCollection& collection);
 // Requests `inputs` concurrently within a running operation.
 Task<void> request_all(Operation& operation, std::vector<InputNode*> inputs);
+
+// After `input` was connected and announced: inputs upstream still waiting
+// with an announcement may have been "settled" for direct calls (nothing
+// collectable downstream), which the new connection may have made untrue.
+// They are marked to be walked through again by the next announcement.
+void unsettle_upstream(InputNode& input) noexcept;
 
 // The top-level connect and disconnect of SPEC 2.3/2.4 for one output and one
 // single input; `push` delivers the output's values to the input.
