@@ -87,16 +87,7 @@ class Sum {
 };
 // ---
 
-// --- a cheap trigger
-// What is fed back into delete_reference only says "used": accepting any value
-// without copying it avoids a copy of every signal on the way back.
-struct Used {
-  Used() = default;
-  template <class T>
-  Used(const T&) {}  // NOLINT(google-explicit-constructor): converts from any result
-};
-using Holder = connectors::blocks::WeakrefProxyGenerator<Signal, Used>;
-// ---
+using Holder = connectors::blocks::WeakrefProxyGenerator<Signal>;
 
 // --- the memory-saving polynomial
 // c_0 + c_1 x + c_2 x^2 + ...; every intermediate signal lives in a generator

@@ -177,8 +177,11 @@ class MultiInput final : public detail::InputNode {
 
   /// A predicate `bool(const Id&) [const]` of the owner: when false, an
   /// announcement from a source whose value is stored under that id is
-  /// ignored. Not consulted for direct calls, nor for sources that have stored
-  /// nothing yet or are whole multi-outputs (they have no single id; SPEC A17).
+  /// ignored. Not consulted for direct calls, nor for whole multi-outputs (no
+  /// single id; SPEC A17), nor for plain connections that have stored nothing
+  /// yet (no id yet). A connection through `mi[id]` has its id from the start:
+  /// if the condition rejects it, the connection gets no value until an
+  /// accepted announcement.
   template <class Owner>
   void set_announce_condition(bool (Owner::*condition)(const Id&)) {
     set_announce_condition_impl<Owner>(condition);

@@ -16,10 +16,19 @@ namespace connectors::blocks {
 /// cached) hands out a std::weak_ptr, which the next step locks while it
 /// computes. Connect the *result* of that step back into `delete_reference`
 /// (laziness ON_NOTIFY, no observers): once the step has computed, the block
-/// lets go and the value is freed. Feeding a result back into an input without
+/// lets go and the value is freed. It accepts a result of any type and copies
+/// nothing of it (Trigger = AnyValue). Feeding a result back into an input without
 /// observers is not a cycle. Use it with caching off upstream and on at the
 /// end, as in the memory-saving polynomial tutorial.
-template <class T, class Trigger = T>
+/// Accepts a value of any type and keeps nothing of it: the value type of an
+/// input that only needs to know that something changed.
+struct AnyValue {
+  AnyValue() = default;
+  template <class T>
+  AnyValue(const T&) noexcept {}  // NOLINT(google-explicit-constructor): converts from any result
+};
+
+template <class T, class Trigger = AnyValue>
 class WeakrefProxyGenerator {
  public:
   WeakrefProxyGenerator() { configure(); }
