@@ -652,12 +652,11 @@ class InlinePull {
           stack_.pop_back();
           return;
         }
-        input.running_ = true;
         if (input.announcement_ != nullptr) {
-          stack_[top].phase = Phase::upstream_done;
-          stack_.push_back(Frame{input.announcement_, true, Phase::start, false});
+          descend(&input, top);
           return;
         }
+        input.running_ = true;
         [[fallthrough]];  // nothing to wait for
       case Phase::upstream_done:
         if (input.announcement_ != nullptr) {
@@ -671,6 +670,39 @@ class InlinePull {
         return;
       case Phase::finish:
         return;
+    }
+  }
+
+  // The start of a request of `input` (a single input, not running, with an
+  // announcement), continued upstream in one loop as long as the way is a
+  // chain: each output with exactly one announcing observed input. This is
+  // what every step of the generic loop would do, without going back to it
+  // for each node.
+  void descend(InputNode* input, std::size_t top) {
+    for (;;) {
+      stack_[top].phase = Phase::upstream_done;
+      input->running_ = true;
+      OutputNode* upstream = input->announcement_;
+      if (upstream->kind_ != OutputNode::Kind::single || upstream->running_) {
+        stack_.push_back(Frame{upstream, true, Phase::start, false});
+        return;
+      }
+      // Frame first, flag second: a failing push_back leaves no flag set
+      // without a frame to reset it.
+      const bool waits = !upstream->valid() && upstream->pending_announcements_ > 0;
+      stack_.push_back(Frame{upstream, true, Phase::upstream_done, waits});
+      upstream->running_ = true;
+      if (!waits) return;
+      InputNode* sole = upstream->sole_announcer();
+      if (sole == nullptr || sole->multi_ || sole->running_ || sole->announcement_ == nullptr) {
+        for (InputNode* observed : upstream->observed_) {
+          if (observed->announcing_) stack_.push_back(Frame{observed, false, Phase::start, false});
+        }
+        return;
+      }
+      stack_.push_back(Frame{sole, false, Phase::start, false});
+      top = stack_.size() - 1;
+      input = sole;  // its flag is set (and its frame started) at the top of the loop
     }
   }
 

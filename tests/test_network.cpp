@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include <atomic>
 #include <memory>
 #include <stdexcept>
@@ -29,6 +31,19 @@ class Network : public ::testing::Test {
   void TearDown() override { connectors::set_default_executor(nullptr); }
   CallLogger log;
 };
+
+// The protocol's guarantees with requests served inline (sequential executor)
+// and as coroutines (threads).
+class NetworkOnEveryExecutor : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override { connectors::set_default_executor(connectors::executor(GetParam(), 0)); }
+  void TearDown() override { connectors::set_default_executor(nullptr); }
+  CallLogger log;
+};
+INSTANTIATE_TEST_SUITE_P(Executors, NetworkOnEveryExecutor, ::testing::Values(0, 2),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return info.param == 0 ? std::string("Sequential") : std::string("Threads");
+                         });
 
 // ---- A6 cycles ------------------------------------------------------------------
 
@@ -63,7 +78,7 @@ class FeedbackSink {
   Value value_;
 };
 
-TEST_F(Network, A6_FeedbackIntoAnInputWithoutObserversIsNotACycle) {
+TEST_P(NetworkOnEveryExecutor, A6_FeedbackIntoAnInputWithoutObserversIsNotACycle) {
   FeedbackSink sink;
   sink.observe.set_laziness(Laziness::ON_ANNOUNCE);
   EXPECT_NO_THROW(sink.observe.connect(sink.get_value));
@@ -95,7 +110,7 @@ TEST_F(Network, A7_ASingleInputHasOneSource) {
   EXPECT_NO_THROW(t3.set_value.connect(t2.get_value));
 }
 
-TEST_F(Network, A8_ARepeatedConnectIsANoOp) {
+TEST_P(NetworkOnEveryExecutor, A8_ARepeatedConnectIsANoOp) {
   Simple t1{&log}, t2{&log};
   t2.set_value.set_laziness(Laziness::ON_CONNECT);
   t2.set_value.connect(t1.get_value);
@@ -146,7 +161,7 @@ class Flaky : public Logged {
   Value value_;
 };
 
-TEST_F(Network, A3_AFailedGetterIsRetriedOnTheNextRequest) {
+TEST_P(NetworkOnEveryExecutor, A3_AFailedGetterIsRetriedOnTheNextRequest) {
   Flaky t1{&log};
   Simple t2{&log};
   t2.set_value.connect(t1.get_value);
@@ -160,7 +175,7 @@ TEST_F(Network, A3_AFailedGetterIsRetriedOnTheNextRequest) {
                    call(t2, "set_value", {1.0}), call(t2, "get_value", {}, 1.0)}));
 }
 
-TEST_F(Network, A3_AFailingBranchNeverHangsItsSiblings) {
+TEST_P(NetworkOnEveryExecutor, A3_AFailingBranchNeverHangsItsSiblings) {
   // A shared upstream feeds two branches; its getter fails while both wait.
   for (int round = 0; round < 20; ++round) {
     Flaky t1;
@@ -176,7 +191,7 @@ TEST_F(Network, A3_AFailingBranchNeverHangsItsSiblings) {
   }
 }
 
-TEST_F(Network, A4_ASetterThrowingInADirectCallCancelsItsObservers) {
+TEST_P(NetworkOnEveryExecutor, A4_ASetterThrowingInADirectCallCancelsItsObservers) {
   Flaky t1{&log};
   Simple t2{&log};
   t2.set_value.connect(t1.get_value);
@@ -189,7 +204,7 @@ TEST_F(Network, A4_ASetterThrowingInADirectCallCancelsItsObservers) {
   EXPECT_EQ(t2.get_value(), 3.0);
 }
 
-TEST_F(Network, A4_ASetterThrowingInARequestKeepsItsPendingValue) {
+TEST_P(NetworkOnEveryExecutor, A4_ASetterThrowingInARequestKeepsItsPendingValue) {
   Simple t1{&log};
   Flaky t2{&log};
   t2.set_value.connect(t1.get_value);
@@ -211,7 +226,7 @@ class FailingSink {
   }
 };
 
-TEST_F(Network, A5_ErrorsOfNonLazyInputsReachTheCallerAfterAllWereServed) {
+TEST_P(NetworkOnEveryExecutor, A5_ErrorsOfNonLazyInputsReachTheCallerAfterAllWereServed) {
   Simple t1;
   FailingSink failing;
   NonLazyInputs healthy{&log};
@@ -382,7 +397,7 @@ class ReEnter {
   void write(long) {}
 };
 
-TEST_F(Network, AnOperationInsideAMethodOnAnotherNetworkWorks) {
+TEST_P(NetworkOnEveryExecutor, AnOperationInsideAMethodOnAnotherNetworkWorks) {
   for (Parallelization flag : {Parallelization::SEQUENTIAL, Parallelization::THREAD}) {
     ReEnter inner, outer;
     outer.get_value.set_parallelization(flag);
@@ -391,7 +406,7 @@ TEST_F(Network, AnOperationInsideAMethodOnAnotherNetworkWorks) {
   }
 }
 
-TEST_F(Network, ReEnteringANetworkBeingComputedThrowsLogicError) {
+TEST_P(NetworkOnEveryExecutor, ReEnteringANetworkBeingComputedThrowsLogicError) {
   for (Parallelization flag : {Parallelization::SEQUENTIAL, Parallelization::THREAD}) {
     ReEnter upstream, downstream;
     downstream.set_value.connect(upstream.get_value);
