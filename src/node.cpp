@@ -139,6 +139,10 @@ void OutputNode::on_cancel(std::vector<InputNode*>& cancelled_downstream) noexce
 
 void OutputNode::cancel_connections(OutputNode& announcer, std::vector<InputNode*>& cancelled_downstream) noexcept {
   for (const Connection& connection : announcer.connections_) {
+    // A connection that has not received a value yet stays announced: the
+    // next pull brings it the (re-validated) value, instead of leaving the
+    // input without one (SPEC A14, A15).
+    if (!connection.received) continue;
     if (connection.input->take_cancel(announcer)) cancelled_downstream.push_back(connection.input);
   }
 }

@@ -1,6 +1,7 @@
 // Catalog tests of test_blocks.py (SPEC 5.3): T1 (Multiplexer), T4 and T5
 // (WeakrefProxyGenerator); T3 (PassThrough) is in test_helper_blocks.cpp.
 #include "helpers/call_logger.hpp"
+#include "helpers/executor_fixture.hpp"
 #include "helpers/test_classes.hpp"
 
 #include <connectors/connectors.hpp>
@@ -52,13 +53,7 @@ using connectors::blocks::Multiplexer;
 using connectors::blocks::PassThrough;
 using connectors::blocks::WeakrefProxyGenerator;
 
-// Every test runs with a sequential executor (requests served inline) and
-// with two threads (coroutine requests).
-class Blocks : public ::testing::TestWithParam<int> {
- protected:
-  void SetUp() override { connectors::set_default_executor(connectors::executor(GetParam(), 0)); }
-  void TearDown() override { connectors::set_default_executor(nullptr); }
-};
+class Blocks : public OnEveryExecutor {};
 
 TEST_P(Blocks, T1_MultiplexerFunctionality) {
   Multiplexer<std::string, int> mux{3};
@@ -148,8 +143,6 @@ TEST_P(Blocks, T5_WeakrefProxyGeneratorDataTypes) {
   check_passes_through(std::optional<int>{});
 }
 
-INSTANTIATE_TEST_SUITE_P(Executors, Blocks, ::testing::Values(0, 2), [](const ::testing::TestParamInfo<int>& info) {
-  return info.param == 0 ? std::string("Sequential") : std::string("Threads");
-});
+INSTANTIATE_TEST_SUITE_P(Executors, Blocks, ::testing::Values(0, 2), executor_name);
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Catalog tests of test_macro.py (SPEC 5.3): T18, T19, T20 (T16 is
 // Python-only), and macros around multi-connectors.
+#include "helpers/executor_fixture.hpp"
 #include "helpers/multi_test_classes.hpp"
 
 #include <gtest/gtest.h>
@@ -15,13 +16,7 @@ using connectors::Laziness;
 using connectors::Parallelization;
 using List = Value::List;
 
-// Every test runs with a sequential executor (requests served inline) and
-// with two threads (coroutine requests).
-class MacroTest : public ::testing::TestWithParam<int> {
- protected:
-  void SetUp() override { connectors::set_default_executor(connectors::executor(GetParam(), 0)); }
-  void TearDown() override { connectors::set_default_executor(nullptr); }
-};
+class MacroTest : public OnEveryExecutor {};
 
 TEST_P(MacroTest, T18_MacroInMacro) {
   MacroInMacro m;
@@ -113,8 +108,6 @@ TEST_P(MacroTest, MacroOutputOfAnotherTypeCallsButDoesNotConnect) {
   EXPECT_THROW(sink.input.connect(owner.get), std::logic_error);
 }
 
-INSTANTIATE_TEST_SUITE_P(Executors, MacroTest, ::testing::Values(0, 2), [](const ::testing::TestParamInfo<int>& info) {
-  return info.param == 0 ? std::string("Sequential") : std::string("Threads");
-});
+INSTANTIATE_TEST_SUITE_P(Executors, MacroTest, ::testing::Values(0, 2), executor_name);
 
 }  // namespace

@@ -2,6 +2,7 @@
 // T28, T29, T30, T31 (T21 is Python-only), and the repairs of SPEC A12, A13,
 // A15, A18 and A19 for multi-inputs.
 #include "helpers/call_logger.hpp"
+#include "helpers/executor_fixture.hpp"
 #include "helpers/multi_test_classes.hpp"
 
 #include <gtest/gtest.h>
@@ -16,14 +17,7 @@ using namespace connectors::testing;
 using connectors::Laziness;
 using List = Value::List;
 
-// Every test runs with a sequential executor (requests served inline) and
-// with two threads (coroutine requests).
-class MultiInputTest : public ::testing::TestWithParam<int> {
- protected:
-  void SetUp() override { connectors::set_default_executor(connectors::executor(GetParam(), 0)); }
-  void TearDown() override { connectors::set_default_executor(nullptr); }
-  CallLogger log;
-};
+class MultiInputTest : public OnEveryExecutor {};
 
 template <class Tested>
 void check_manual_method_calls(bool replacing) {
@@ -175,10 +169,9 @@ TEST_P(MultiInputTest, T29_LazinessOnNotify) {
   EXPECT_TRUE(log.compare({call(t3, "get_values", {}, List{1.0})}));
 }
 
-TEST_P(MultiInputTest, T30_ConditionOnAnnounce) {
-  Simple t1{&log};
-  ConditionalMultiInputAnnouncement t2{&log};
-  Simple t3{&log};
+// The first part of T30 and T31: t1 -> t2 (conditional) -> t3, condition true.
+template <class Conditional>
+void connect_and_pass_a_first_value(CallLogger& log, Simple& t1, Conditional& t2, Simple& t3) {
   t2.add_value.connect(t1.get_value);
   t3.set_value.connect(t2.get_values);
   EXPECT_TRUE(log.compare({}));
@@ -188,6 +181,13 @@ TEST_P(MultiInputTest, T30_ConditionOnAnnounce) {
       log.compare({call(t1, "set_value", {1.0}, Value::object(t1)), call(t1, "get_value", {}, 1.0),
                    call(t2, "add_value", {1.0}), call(t2, "get_values", {}, List{1.0}),
                    call(t3, "set_value", {List{1.0}}, Value::object(t3)), call(t3, "get_value", {}, List{1.0})}));
+}
+
+TEST_P(MultiInputTest, T30_ConditionOnAnnounce) {
+  Simple t1{&log};
+  ConditionalMultiInputAnnouncement t2{&log};
+  Simple t3{&log};
+  connect_and_pass_a_first_value(log, t1, t2, t3);
   t2.condition = false;
   log.clear();
   t1.set_value(2.0);
@@ -212,15 +212,7 @@ TEST_P(MultiInputTest, T31_ConditionOnNotify) {
   Simple t1{&log};
   ConditionalMultiInputNotification t2{&log};
   Simple t3{&log};
-  t2.add_value.connect(t1.get_value);
-  t3.set_value.connect(t2.get_values);
-  EXPECT_TRUE(log.compare({}));
-  t1.set_value(1.0);
-  EXPECT_EQ(t3.get_value(), List{1.0});
-  EXPECT_TRUE(
-      log.compare({call(t1, "set_value", {1.0}, Value::object(t1)), call(t1, "get_value", {}, 1.0),
-                   call(t2, "add_value", {1.0}), call(t2, "get_values", {}, List{1.0}),
-                   call(t3, "set_value", {List{1.0}}, Value::object(t3)), call(t3, "get_value", {}, List{1.0})}));
+  connect_and_pass_a_first_value(log, t1, t2, t3);
   t2.condition = false;
   log.clear();
   t1.set_value(2.0);
@@ -421,9 +413,6 @@ TEST_P(MultiInputTest, FailedApplicationIsRetried) {
   EXPECT_EQ(mi.get_values(), (std::vector<int>{5, 6}));
 }
 
-INSTANTIATE_TEST_SUITE_P(Executors, MultiInputTest, ::testing::Values(0, 2),
-                         [](const ::testing::TestParamInfo<int>& info) {
-                           return info.param == 0 ? std::string("Sequential") : std::string("Threads");
-                         });
+INSTANTIATE_TEST_SUITE_P(Executors, MultiInputTest, ::testing::Values(0, 2), executor_name);
 
 }  // namespace

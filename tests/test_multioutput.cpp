@@ -2,6 +2,7 @@
 // T40, T41, T42 (T32 is Python-only), T47 from test_parallelization.py, and
 // the repairs of SPEC A10, A17 and A20.
 #include "helpers/call_logger.hpp"
+#include "helpers/executor_fixture.hpp"
 #include "helpers/multi_test_classes.hpp"
 #include "support.hpp"
 
@@ -19,14 +20,7 @@ using namespace connectors::testing;
 using connectors::Laziness;
 using List = Value::List;
 
-// Every test runs with a sequential executor (requests served inline) and
-// with two threads (coroutine requests).
-class MultiOutputTest : public ::testing::TestWithParam<int> {
- protected:
-  void SetUp() override { connectors::set_default_executor(connectors::executor(GetParam(), 0)); }
-  void TearDown() override { connectors::set_default_executor(nullptr); }
-  CallLogger log;
-};
+class MultiOutputTest : public OnEveryExecutor {};
 
 // The values of a multi-input, in any order (SPEC A33).
 std::multiset<double> as_set(const Value& values) {
@@ -102,8 +96,10 @@ TEST_P(MultiOutputTest, T38_ConnectionErrorsAreCompileErrors) {
   SUCCEED();
 }
 
-TEST_P(MultiOutputTest, T39_MultiConnectionsWithKeys) {
-  MultiOutputWithKeys t1;
+// T39 and T41: the same with keys from a container and from a one-shot range.
+template <class WithKeys>
+void check_multi_connections_with_keys() {
+  WithKeys t1;
   ReplacingMultiInput t2;
   t2.add_value.connect(t1.get_value);
   EXPECT_EQ(t2.get_values(), (List{0, 0, 0}));
@@ -114,6 +110,8 @@ TEST_P(MultiOutputTest, T39_MultiConnectionsWithKeys) {
   t1.get_value.disconnect(t2.add_value);
   EXPECT_EQ(t2.get_values(), List{});
 }
+
+TEST_P(MultiOutputTest, T39_MultiConnectionsWithKeys) { check_multi_connections_with_keys<MultiOutputWithKeys>(); }
 
 TEST_P(MultiOutputTest, T40_MultiConnectionsWithoutKeys) {
   MultiOutputWithoutKeys t1;
@@ -127,16 +125,7 @@ TEST_P(MultiOutputTest, T40_MultiConnectionsWithoutKeys) {
 }
 
 TEST_P(MultiOutputTest, T41_MultiConnectionsWithVolatileKeys) {
-  MultiOutputWithVolatileKeys t1;
-  ReplacingMultiInput t2;
-  t2.add_value.connect(t1.get_value);
-  EXPECT_EQ(t2.get_values(), (List{0, 0, 0}));
-  t1.set_value(7);
-  EXPECT_EQ(as_set(t2.get_values()), (std::multiset<double>{14, 21, 35}));
-  t1.set_keys(List{3, 5, 7});
-  EXPECT_EQ(as_set(t2.get_values()), (std::multiset<double>{21, 35, 49}));
-  t1.get_value.disconnect(t2.add_value);
-  EXPECT_EQ(t2.get_values(), List{});
+  check_multi_connections_with_keys<MultiOutputWithVolatileKeys>();
 }
 
 TEST_P(MultiOutputTest, T42_MultiConnectionsWithDynamicKeys) {
@@ -302,9 +291,6 @@ TEST_P(MultiOutputTest, GetterFailureLeavesTheKeyInvalidAndIsRetried) {
   EXPECT_EQ(sink.get_value(), 6);
 }
 
-INSTANTIATE_TEST_SUITE_P(Executors, MultiOutputTest, ::testing::Values(0, 2),
-                         [](const ::testing::TestParamInfo<int>& info) {
-                           return info.param == 0 ? std::string("Sequential") : std::string("Threads");
-                         });
+INSTANTIATE_TEST_SUITE_P(Executors, MultiOutputTest, ::testing::Values(0, 2), executor_name);
 
 }  // namespace

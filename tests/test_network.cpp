@@ -2,6 +2,7 @@
 // own test: cycles (A6), one source (A7), duplicate connects (A8), exceptions
 // (A3-A5), deep chains, threads and re-entrance (A31), and where methods run.
 #include "helpers/call_logger.hpp"
+#include "helpers/executor_fixture.hpp"
 #include "helpers/test_classes.hpp"
 #include "support.hpp"
 
@@ -32,18 +33,8 @@ class Network : public ::testing::Test {
   CallLogger log;
 };
 
-// The protocol's guarantees with requests served inline (sequential executor)
-// and as coroutines (threads).
-class NetworkOnEveryExecutor : public ::testing::TestWithParam<int> {
- protected:
-  void SetUp() override { connectors::set_default_executor(connectors::executor(GetParam(), 0)); }
-  void TearDown() override { connectors::set_default_executor(nullptr); }
-  CallLogger log;
-};
-INSTANTIATE_TEST_SUITE_P(Executors, NetworkOnEveryExecutor, ::testing::Values(0, 2),
-                         [](const ::testing::TestParamInfo<int>& info) {
-                           return info.param == 0 ? std::string("Sequential") : std::string("Threads");
-                         });
+class NetworkOnEveryExecutor : public OnEveryExecutor {};
+INSTANTIATE_TEST_SUITE_P(Executors, NetworkOnEveryExecutor, ::testing::Values(0, 2), executor_name);
 
 // ---- A6 cycles ------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 // Catalog tests of test_virtual_singleinput.py (SPEC 5.3): T58, T59, T61,
 // T62, T65, and a connection made through mi[id] broken through the whole mi.
 #include "helpers/call_logger.hpp"
+#include "helpers/executor_fixture.hpp"
 #include "helpers/multi_test_classes.hpp"
 
 #include <gtest/gtest.h>
@@ -13,14 +14,7 @@ using namespace connectors::testing;
 using connectors::Laziness;
 using List = Value::List;
 
-// Every test runs with a sequential executor (requests served inline) and
-// with two threads (coroutine requests).
-class VirtualSingleInput : public ::testing::TestWithParam<int> {
- protected:
-  void SetUp() override { connectors::set_default_executor(connectors::executor(GetParam(), 0)); }
-  void TearDown() override { connectors::set_default_executor(nullptr); }
-  CallLogger log;
-};
+class VirtualSingleInput : public OnEveryExecutor {};
 
 TEST_P(VirtualSingleInput, T58_ManualMethodCalls) {
   Simple t1;
@@ -152,9 +146,6 @@ TEST_P(VirtualSingleInput, ConnectsToAMultiOutputKey) {
   EXPECT_EQ(t2.get_values(), List{5});
 }
 
-INSTANTIATE_TEST_SUITE_P(Executors, VirtualSingleInput, ::testing::Values(0, 2),
-                         [](const ::testing::TestParamInfo<int>& info) {
-                           return info.param == 0 ? std::string("Sequential") : std::string("Threads");
-                         });
+INSTANTIATE_TEST_SUITE_P(Executors, VirtualSingleInput, ::testing::Values(0, 2), executor_name);
 
 }  // namespace

@@ -220,7 +220,6 @@ class MultiInput final : public detail::InputNode {
     detail::OutputNode* node;
     SourceKind kind;
     bool announcing = false;
-    bool delivered = false;                // has pushed a value since it was connected
     bool stored = false;                   // a value is stored under `id` (SPEC A18)
     std::optional<Id> id;                  // where this source's value is stored (preset for mi[id])
     std::vector<std::pair<Id, Id>> owned;  // whole: key -> the id its value is stored under
@@ -303,7 +302,6 @@ class MultiInput final : public detail::InputNode {
     auto& input = static_cast<MultiInput&>(self);
     Source* source = input.find(from);
     if (source == nullptr) return false;
-    source->delivered = true;
     V converted(*static_cast<const R*>(value));
     auto entry = std::find_if(input.pending_.begin(), input.pending_.end(),
                               [&](const Pending& pending) { return pending.source == &from; });
@@ -321,7 +319,6 @@ class MultiInput final : public detail::InputNode {
     auto& input = static_cast<MultiInput&>(self);
     Source* source = input.find(from);
     if (source == nullptr) return false;
-    source->delivered = true;
     std::vector<std::pair<Id, V>> converted;
     for (const auto& [key, result] : *static_cast<const std::vector<std::pair<Key, R>>*>(value)) {
       converted.emplace_back(Id(key), V(result));
@@ -364,9 +361,6 @@ class MultiInput final : public detail::InputNode {
   bool multi_take_cancel(detail::OutputNode& from) noexcept override {
     Source* source = find(from);
     if (source == nullptr || !source->announcing) return false;
-    // A new connection still owes its first value: it stays announced, so the
-    // next pull fetches it (no empty placeholder is ever applied; SPEC A15).
-    if (!source->delivered) return false;
     source_settled(*source);
     return announcing_sources_ == 0 && !has_pending_values();
   }
@@ -640,7 +634,7 @@ class MultiInput final : public detail::InputNode {
     }
     if (kind != SourceKind::single) require_replace();
     detail::check_no_cycle(from, *this);
-    sources_.push_back(Source{&from, kind, false, false, false, key, {}});
+    sources_.push_back(Source{&from, kind, false, false, key, {}});
     try {
       if (kind != SourceKind::whole) pending_.push_back(Pending{&from, std::nullopt});
       from.add_connection(*this, push);

@@ -41,74 +41,29 @@ class ValueStore {
   int counter_ = 0;
 };
 
-class NonReplacingMultiInput : public Logged {
+// The storage and the logged companions (add, remove, replace) that the
+// multi-input test classes share; replace returns the id.
+class LoggedStore : public Logged {
  public:
-  explicit NonReplacingMultiInput(CallLogger* logger = nullptr) : Logged(logger) {}
+  using Logged::Logged;
 
-  Output<Value> get_values{this, &NonReplacingMultiInput::read};
-  MultiInput<Value, Value> add_value{this, &NonReplacingMultiInput::add, &NonReplacingMultiInput::remove_value,
-                                     get_values};
-
-  NonReplacingMultiInput& remove_value(const Value& id) {
+  LoggedStore& remove_value(const Value& id) {
     store_.erase(id);
     log(*this, "remove_value", {id}, Value::object(*this));
     return *this;
   }
+  Value replace_value(const Value& id, const Value& value) {
+    store_.set(id, value);
+    log(*this, "replace_value", {id, value}, id);
+    return id;
+  }
 
  protected:
-  Value read() const {
-    Value result = store_.values();
-    log(*this, "get_values", {}, result);
-    return result;
-  }
   Value add(const Value& value) {
     Value id = store_.add(value);
     log(*this, "add_value", {value}, id);
     return id;
   }
-
-  ValueStore store_;
-};
-
-class ReplacingMultiInput : public NonReplacingMultiInput {
- public:
-  explicit ReplacingMultiInput(CallLogger* logger = nullptr) : NonReplacingMultiInput(logger) {
-    add_value.set_replace(&ReplacingMultiInput::replace_value);
-  }
-
-  template <class Archive>
-  void serialize(Archive&) {}
-
-  Value replace_value(const Value& id, const Value& value) {
-    store_.set(id, value);
-    log(*this, "replace_value", {id, value}, id);
-    return id;
-  }
-};
-
-class MultiInputMultipleOutputs : public Logged {
- public:
-  explicit MultiInputMultipleOutputs(CallLogger* logger = nullptr) : Logged(logger) {
-    add_value.set_replace(&MultiInputMultipleOutputs::replace_value);
-  }
-
-  Output<Value> get_values{this, &MultiInputMultipleOutputs::read};
-  Output<Value> get_bools{this, &MultiInputMultipleOutputs::truths};
-  MultiInput<Value, Value> add_value{this, &MultiInputMultipleOutputs::add, &MultiInputMultipleOutputs::remove_value,
-                                     get_values, get_bools};
-
-  MultiInputMultipleOutputs& remove_value(const Value& id) {
-    store_.erase(id);
-    log(*this, "remove_value", {id}, Value::object(*this));
-    return *this;
-  }
-  Value replace_value(const Value& id, const Value& value) {
-    store_.set(id, value);
-    log(*this, "replace_value", {id, value}, id);
-    return id;
-  }
-
- private:
   Value read() const {
     Value result = store_.values();
     log(*this, "get_values", {}, result);
@@ -119,19 +74,34 @@ class MultiInputMultipleOutputs : public Logged {
     log(*this, "get_bools", {}, result);
     return result;
   }
-  Value add(const Value& value) {
-    Value id = store_.add(value);
-    log(*this, "add_value", {value}, id);
-    return id;
-  }
 
   ValueStore store_;
 };
 
-// Sinks: inputs without observers that pull on announcements.
-class NonLazyMultiInputs : public Logged {
+// Without replace: an update removes and adds again (SPEC 1.4 fallback).
+class NonReplacingMultiInput : public LoggedStore {
  public:
-  explicit NonLazyMultiInputs(CallLogger* logger = nullptr) : Logged(logger) {
+  explicit NonReplacingMultiInput(CallLogger* logger = nullptr) : LoggedStore(logger) {}
+
+  Output<Value> get_values{this, &NonReplacingMultiInput::read};
+  MultiInput<Value, Value> add_value{this, &NonReplacingMultiInput::add, &NonReplacingMultiInput::remove_value,
+                                     get_values};
+};
+
+class ReplacingMultiInput : public NonReplacingMultiInput {
+ public:
+  explicit ReplacingMultiInput(CallLogger* logger = nullptr) : NonReplacingMultiInput(logger) {
+    add_value.set_replace(&ReplacingMultiInput::replace_value);
+  }
+
+  template <class Archive>
+  void serialize(Archive&) {}
+};
+
+// Sinks: inputs without observers that pull on announcements.
+class NonLazyMultiInputs : public LoggedStore {
+ public:
+  explicit NonLazyMultiInputs(CallLogger* logger = nullptr) : LoggedStore(logger) {
     set_value.set_laziness(Laziness::ON_ANNOUNCE);
     add_value.set_laziness(Laziness::ON_ANNOUNCE);
     add_value.set_replace(&NonLazyMultiInputs::replace_value);
@@ -140,26 +110,8 @@ class NonLazyMultiInputs : public Logged {
   Input<Value> set_value{this, &NonLazyMultiInputs::write};
   MultiInput<Value, Value> add_value{this, &NonLazyMultiInputs::add, &NonLazyMultiInputs::remove_value};
 
-  NonLazyMultiInputs& remove_value(const Value& id) {
-    store_.erase(id);
-    log(*this, "remove_value", {id}, Value::object(*this));
-    return *this;
-  }
-  Value replace_value(const Value& id, const Value& value) {
-    store_.set(id, value);
-    log(*this, "replace_value", {id, value}, id);
-    return id;
-  }
-
  private:
   NonLazyMultiInputs& write(const Value& value) { return logged_setter(*this, "set_value", value); }
-  Value add(const Value& value) {
-    Value id = store_.add(value);
-    log(*this, "add_value", {value}, id);
-    return id;
-  }
-
-  ValueStore store_;
 };
 
 class ConditionalMultiInputAnnouncement : public ReplacingMultiInput {
