@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <optional>
 #include <unordered_set>
 #include <utility>
 
@@ -76,7 +77,18 @@ void check_parallelization(Parallelization parallelization) {
 // ---- OutputNode -------------------------------------------------------------
 
 OutputNode::~OutputNode() {
-  NetworkLock lock;
+  // An operation of its own when possible: a multi-input losing this source
+  // calls the user's remove, which may start an operation on another network
+  // (nested, it then takes this scope's inner lock instead of deadlocking).
+  // Destroying a connector from inside its own network's computation cannot
+  // be an operation; the plain lock serves then.
+  std::optional<OperationScope> scope;
+  std::optional<NetworkLock> lock;
+  try {
+    scope.emplace(*this);
+  } catch (...) {
+    lock.emplace();
+  }
   std::vector<InputNode*> cancelled;
   for (const Connection& connection : connections_) {
     InputNode& input = *connection.input;
@@ -246,6 +258,14 @@ InputNode::~InputNode() {
   }
 }
 
+void InputNode::set_laziness(Laziness laziness) {
+  NetworkLock lock;
+  laziness_ = laziness;
+  // A pending announcement upstream may have been settled while this input
+  // was lazy: the next announcement must reach it again.
+  unsettle_upstream(*this);
+}
+
 void InputNode::set_parallelization(Parallelization parallelization) {
   check_parallelization(parallelization);
   NetworkLock lock;
@@ -336,6 +356,10 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
       } else if (input.accept_announcement(*step.announcer)) {
         input.announced_in_ = collection.situation;
         expand(input);
+      } else {
+        // Refused by its announce condition: the inputs upstream cannot count
+        // as settled, or a later announcement would stop before this input.
+        unsettle_upstream(input);
       }
     } else if (&input != never_collected && collection.inputs.size() == step.collected_before &&
                input.laziness_ >= collection.situation) {
@@ -557,7 +581,7 @@ class InlinePull {
 
   void run(NodeBase& root, bool is_output) {
     stack_.clear();
-    stack_.push_back(Frame{&root, is_output, Phase::start, false});
+    stack_.push_back(Frame{&root, is_output, Phase::start});
     try {
       while (!stack_.empty()) step();
     } catch (...) {
@@ -582,7 +606,6 @@ class InlinePull {
     NodeBase* node;
     bool is_output;
     Phase phase;
-    bool waited;  // an output that waited for its announcers (SPEC A14)
   };
 
   void step() {
@@ -596,7 +619,6 @@ class InlinePull {
   }
 
   void step_output(OutputNode& output, std::size_t top, const Frame& frame) {
-    bool waited = frame.waited;
     switch (frame.phase) {
       case Phase::start:
         if (output.kind_ != OutputNode::Kind::single) {
@@ -611,9 +633,8 @@ class InlinePull {
         output.running_ = true;
         if (!output.valid() && output.pending_announcements_ > 0) {
           stack_[top].phase = Phase::upstream_done;
-          stack_[top].waited = true;
           for (InputNode* input : output.observed_) {
-            if (input->announcing_) stack_.push_back(Frame{input, false, Phase::start, false});
+            if (input->announcing_) stack_.push_back(Frame{input, false, Phase::start});
           }
           return;
         }
@@ -625,7 +646,7 @@ class InlinePull {
         stack_[top].phase = Phase::upstream_done;  // started: a throwing getter resets the flag
         pulling_.clear();
         if (output.valid()) {
-          output.push_cached_inline(waited, pulling_);
+          output.push_cached_inline(true, pulling_);  // only to connections without it (as request_for)
         } else {
           output.compute_inline(operation_, pulling_);
         }
@@ -635,7 +656,7 @@ class InlinePull {
           return;
         }
         stack_[top].phase = Phase::finish;
-        for (InputNode* input : pulling_) stack_.push_back(Frame{input, false, Phase::start, false});
+        for (InputNode* input : pulling_) stack_.push_back(Frame{input, false, Phase::start});
         return;
       case Phase::finish:
         output.running_ = false;
@@ -688,23 +709,23 @@ class InlinePull {
       input->running_ = true;
       OutputNode* upstream = input->announcement_;
       if (upstream->kind_ != OutputNode::Kind::single || upstream->running_) {
-        stack_.push_back(Frame{upstream, true, Phase::start, false});
+        stack_.push_back(Frame{upstream, true, Phase::start});
         return;
       }
       // Frame first, flag second: a failing push_back leaves no flag set
       // without a frame to reset it.
       const bool waits = !upstream->valid() && upstream->pending_announcements_ > 0;
-      stack_.push_back(Frame{upstream, true, Phase::upstream_done, waits});
+      stack_.push_back(Frame{upstream, true, Phase::upstream_done});
       upstream->running_ = true;
       if (!waits) return;
       InputNode* sole = upstream->sole_announcer();
       if (sole == nullptr || sole->multi_ || sole->running_ || sole->announcement_ == nullptr) {
         for (InputNode* observed : upstream->observed_) {
-          if (observed->announcing_) stack_.push_back(Frame{observed, false, Phase::start, false});
+          if (observed->announcing_) stack_.push_back(Frame{observed, false, Phase::start});
         }
         return;
       }
-      stack_.push_back(Frame{sole, false, Phase::start, false});
+      stack_.push_back(Frame{sole, false, Phase::start});
       top = stack_.size() - 1;
       input = sole;  // its flag is set (and its frame started) at the top of the loop
     }

@@ -12,7 +12,6 @@ namespace {
 // Guards every network when no operation is running on the calling thread.
 std::mutex top_level_mutex;
 
-
 // Whether `start` belongs to the same network as any node in `busy`.
 bool reaches_any(const NodeBase& start, const std::unordered_set<const NodeBase*>& busy) {
   std::unordered_set<const NodeBase*> seen{&start};
@@ -54,7 +53,6 @@ OperationScope::OperationScope(const NodeBase& start) : start_(start), parent_(c
 }
 
 OperationScope::~OperationScope() { current_operation = parent_; }
-
 
 NetworkLock::NetworkLock() : lock_(current_operation != nullptr ? current_operation->children_ : top_level_mutex) {}
 

@@ -53,7 +53,7 @@ using connectors::blocks::Multiplexer;
 using connectors::blocks::PassThrough;
 using connectors::blocks::WeakrefProxyGenerator;
 
-class Blocks : public OnEveryExecutor {};
+class Blocks : public connectors::testing::OnEveryExecutor {};
 
 TEST_P(Blocks, T1_MultiplexerFunctionality) {
   Multiplexer<std::string, int> mux{3};
@@ -143,6 +143,6 @@ TEST_P(Blocks, T5_WeakrefProxyGeneratorDataTypes) {
   check_passes_through(std::optional<int>{});
 }
 
-INSTANTIATE_TEST_SUITE_P(Executors, Blocks, ::testing::Values(0, 2), executor_name);
+INSTANTIATE_TEST_SUITE_P(Executors, Blocks, ::testing::Values(0, 2), connectors::testing::executor_name);
 
 }  // namespace

@@ -108,6 +108,17 @@ TEST_P(MacroTest, MacroOutputOfAnotherTypeCallsButDoesNotConnect) {
   EXPECT_THROW(sink.input.connect(owner.get), std::logic_error);
 }
 
+// SPEC A6 for macros: a connect that one exported input refuses changes nothing.
+TEST_P(MacroTest, ARefusedConnectChangesNothing) {
+  Simple a, b, other, knob;
+  connectors::MacroInput<Value> both{a.set_value, b.set_value};
+  b.set_value.connect(other.get_value);
+  EXPECT_THROW(both.connect(knob.get_value), connectors::ConnectionError);
+  EXPECT_TRUE(knob.get_value.connections().empty());
+  EXPECT_EQ(a.set_value.source(), nullptr);
+  EXPECT_EQ(b.set_value.source(), &other.get_value);  // connected before: stays
+}
+
 INSTANTIATE_TEST_SUITE_P(Executors, MacroTest, ::testing::Values(0, 2), executor_name);
 
 }  // namespace

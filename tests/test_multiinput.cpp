@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace {
@@ -411,6 +412,93 @@ TEST_P(MultiInputTest, FailedApplicationIsRetried) {
   EXPECT_EQ(mi.get_values(), std::vector<int>{5});
   mi.add_value(6);
   EXPECT_EQ(mi.get_values(), (std::vector<int>{5, 6}));
+}
+
+// A destroyed source makes the multi-input call remove; a remove that starts
+// an operation on another network works (SPEC A31) instead of deadlocking.
+class AuditingStore {
+ public:
+  explicit AuditingStore(Simple& audit) : audit_(audit) {}
+  connectors::Output<std::vector<int>> get_values{this, &AuditingStore::values};
+  connectors::MultiInput<int> add_value{this, &AuditingStore::add, &AuditingStore::remove, get_values};
+
+ private:
+  std::vector<int> values() const {
+    std::vector<int> result;
+    for (const auto& [id, value] : data_) result.push_back(value);
+    return result;
+  }
+  std::size_t add(int value) { return data_.add(value); }
+  void remove(std::size_t id) {
+    audit_.set_value(static_cast<int>(id));  // an operation on another network
+    data_.erase(id);
+  }
+  Simple& audit_;
+  connectors::MultiInputData<int> data_;
+};
+
+TEST_P(MultiInputTest, RemoveOfADestroyedSourceMayUseAnotherNetwork) {
+  Simple audit;
+  AuditingStore store{audit};
+  {
+    connectors::blocks::PassThrough<int> source{5};
+    store.add_value.connect(source.output);
+    EXPECT_EQ(store.get_values(), std::vector<int>{5});
+  }
+  EXPECT_EQ(store.get_values(), std::vector<int>{});
+  EXPECT_EQ(audit.get_value(), 0);  // the removed id
+}
+
+// A whole multi-output's delivery that fails half-way is retried whole: the
+// keys stored before the failure are not removed by the retry.
+class FlakyReplace {
+ public:
+  FlakyReplace() { add_value.set_replace(&FlakyReplace::replace); }
+  connectors::Output<std::vector<double>> get_values{this, &FlakyReplace::values};
+  connectors::MultiInput<Value, Value> add_value{this, &FlakyReplace::add, &FlakyReplace::remove, get_values};
+  int failures = 1;
+
+ private:
+  std::vector<double> values() const {
+    std::vector<double> result;
+    for (const auto& [id, value] : data_) result.push_back(value.as_double());
+    std::sort(result.begin(), result.end());
+    return result;
+  }
+  Value add(const Value& value) {
+    data_[Value(static_cast<int>(data_.size()) + 100)] = value;
+    return Value(static_cast<int>(data_.size()) + 99);
+  }
+  void remove(const Value& id) { data_.erase(id); }
+  void replace(const Value& id, const Value& value) {
+    if (id == Value(3) && failures-- > 0) throw std::runtime_error("replace failed");
+    data_[id] = value;
+  }
+  connectors::MultiInputData<Value, Value> data_;
+};
+
+TEST_P(MultiInputTest, AFailedWholeDeliveryIsRetriedWhole) {
+  MultiOutputWithKeys source;
+  FlakyReplace mi;
+  mi.add_value.connect(source.get_value);
+  source.set_value(1);
+  EXPECT_THROW(mi.get_values(), std::runtime_error);
+  EXPECT_EQ(mi.get_values(), (std::vector<double>{2, 3, 5}));
+}
+
+// A disconnect removes what the source stored even if applying another
+// source's announced value fails on the way (the error is still reported).
+TEST_P(MultiInputTest, AFailedDisconnectStillRemoves) {
+  connectors::blocks::PassThrough<int> first{1}, second{2};
+  FailingOnce mi;
+  mi.fail = false;
+  mi.add_value.connect(first.output);
+  mi.add_value.connect(second.output);
+  EXPECT_EQ(mi.get_values(), (std::vector<int>{1, 2}));
+  second.input(3);  // announced
+  mi.fail = true;   // the fallback replace (remove, then add) of 3 fails
+  EXPECT_THROW(mi.add_value.disconnect(first.output), std::runtime_error);
+  EXPECT_EQ(mi.get_values(), std::vector<int>{3});
 }
 
 INSTANTIATE_TEST_SUITE_P(Executors, MultiInputTest, ::testing::Values(0, 2), executor_name);

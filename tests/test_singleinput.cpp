@@ -220,6 +220,34 @@ TEST_P(SingleInput, A14_ANewConnectionReceivesTheValueAfterACancel) {
   EXPECT_EQ(middle.get_value(), 1);
 }
 
+// An announcement refused by a condition, or an input made non-lazy while an
+// announcement was pending, is reached again by the next announcement (the
+// shortcut through inputs already announced must not skip it).
+TEST_P(SingleInput, ARefusedAnnouncementIsReachedByTheNextOne) {
+  Simple a, b;
+  ConditionalInputAnnouncement c;
+  b.set_value.connect(a.get_value);
+  c.set_value.connect(b.get_value);
+  EXPECT_EQ(c.get_value(), None);
+  c.condition = false;
+  a.set_value(1.0);  // stops at c
+  c.condition = true;
+  a.set_value(2.0);
+  EXPECT_EQ(c.get_value(), 2.0);
+}
+
+TEST_P(SingleInput, AnInputMadeNonLazyIsReachedByTheNextAnnouncement) {
+  Simple a, b;
+  NonLazyInputs c{&log};
+  c.set_value.set_laziness(connectors::Laziness::ON_REQUEST);
+  b.set_value.connect(a.get_value);
+  c.set_value.connect(b.get_value);
+  a.set_value(1);  // announced everywhere; nobody pulls
+  c.set_value.set_laziness(connectors::Laziness::ON_ANNOUNCE);
+  a.set_value(2);
+  EXPECT_TRUE(log.compare({call(c, "set_value", {2}, Value::object(c))}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Executors, SingleInput, ::testing::Values(0, 2), executor_name);
 
 }  // namespace

@@ -158,8 +158,31 @@ class MacroInput {
     add(const_cast<MacroInput<W>&>(inner));
   }
 
+  // Connects (or disconnects) every exported input, one after another. A
+  // connect that fails for one of them (a cycle, a second source) undoes the
+  // ones before, so that nothing changed (SPEC A6).
   void link(detail::OutputNode& source, bool connect) const {
-    for (const Target& target : targets_) target.link(source, connect);
+    std::vector<const Target*> connected_here;  // not those connected before (SPEC A8 no-ops)
+    try {
+      for (const Target& target : targets_) {
+        bool before = false;
+        if (connect) {
+          detail::NetworkLock lock;
+          before = source.is_connected_to(*target.node);
+        }
+        target.link(source, connect);
+        if (connect && !before) connected_here.push_back(&target);
+      }
+    } catch (...) {
+      for (const Target* target : connected_here) {
+        try {
+          target->link(source, false);
+        } catch (...) {
+          // Already failing: the first error is the one reported.
+        }
+      }
+      throw;
+    }
   }
 
   std::vector<Target> targets_;
@@ -204,7 +227,7 @@ class MacroOutput {
   }
   template <class S>
   explicit MacroOutput(const MacroOutput<S>& inner)
-      : call_([&inner] { return R(inner()); }),
+      : call_([call = inner.call_] { return R(call()); }),
         with_source_(inner.with_source_),
         node_(inner.node_),
         connectable_(inner.connectable_ && std::is_same_v<S, R>),

@@ -45,7 +45,8 @@ class MacroInput;
 ///
 /// Every change — a direct call, `remove`, `replace`, `mi[id](v)`, a
 /// disconnect — first applies the values announced from upstream, so no change
-/// overtakes one announced earlier (SPEC A12). The notify condition is checked
+/// overtakes one announced earlier (SPEC A12). (Without observers there is
+/// nobody to tell: `mi[id](v)` then only calls replace, as in the original.) The notify condition is checked
 /// for direct `remove`/`replace` calls too (SPEC A13, repair R).
 /// Defaults: Laziness::ON_REQUEST, Parallelization::SEQUENTIAL, the default executor.
 template <class V, class Id = std::size_t>
@@ -470,12 +471,19 @@ class MultiInput final : public detail::InputNode {
       entry->value.reset();
       Source& source = *find(*from);
       const bool by_key = source.kind == SourceKind::keyed;
-      const bool replacing = source.stored || by_key;
+      const bool use_replace = by_key || (source.stored && invoke_replace_ != nullptr);
       const std::optional<Id> old_id = source.id;
       Id id{};
       try {
+        if (!use_replace && source.stored) {
+          // The fallback in two steps, so that a failing add leaves a state a
+          // retry can continue from: removed, nothing stored.
+          co_await apply(operation, [&] { invoke_remove_(owner_, remove_, *old_id); });
+          find(*from)->stored = false;
+          note_change(*old_id, std::nullopt);
+        }
         co_await apply(operation, [&] {
-          id = replacing ? replace_now(*old_id, value, source.stored) : invoke_add_(owner_, add_, value);
+          id = use_replace ? invoke_replace_(owner_, replace_, *old_id, value) : invoke_add_(owner_, add_, value);
         });
       } catch (...) {
         restore_pending(from, std::move(value));  // SPEC A4: a retry applies it again
@@ -495,9 +503,7 @@ class MultiInput final : public detail::InputNode {
       PendingMap map = std::move(pending_maps_.front());
       pending_maps_.erase(pending_maps_.begin());
       try {
-        while (!map.values.empty()) {
-          const Id& key = map.values.front().first;
-          V& value = map.values.front().second;
+        for (auto& [key, value] : map.values) {
           const Source& source = *find(*map.source);
           auto owned = std::find_if(source.owned.begin(), source.owned.end(),
                                     [&](const auto& entry) { return entry.first == key; });
@@ -508,10 +514,11 @@ class MultiInput final : public detail::InputNode {
           Source& after = *find(*map.source);
           std::erase_if(after.owned, [&](const auto& entry) { return entry.first == key; });
           after.owned.emplace_back(key, id);
-          note_change(id, std::optional<V>{std::move(value)});
-          map.values.erase(map.values.begin());
+          note_change(id, std::optional<V>{value});
         }
       } catch (...) {
+        // The whole map is retried (storing a value again is harmless); a
+        // remainder alone would make the retry remove the keys stored already.
         const bool newer = std::any_of(pending_maps_.begin(), pending_maps_.end(),
                                        [&](const PendingMap& pending) { return pending.source == map.source; });
         if (!newer) pending_maps_.insert(pending_maps_.begin(), std::move(map));  // SPEC A4: retried
@@ -564,6 +571,21 @@ class MultiInput final : public detail::InputNode {
     }
   }
 
+  // After a direct change failed (SPEC A4): never leave the observers waiting.
+  // What upstream announced and is not applied yet keeps them announced (with
+  // their caches dropped if something changed already): the next pull
+  // retries it.
+  void finish_after_failure(detail::OperationScope* scope) {
+    if (announcing_sources_ > 0 || has_pending_values()) {
+      if (std::exchange(changed_, false)) {
+        for (detail::OutputNode* observer : observers_) observer->mark_changed();
+      }
+      checks_.clear();
+    } else {
+      finish_changes(scope);
+    }
+  }
+
   // Applies what upstream announced, in a run of its own (direct changes).
   void apply_pending_now(detail::OperationScope& scope) {
     if (announcing_sources_ == 0 && !has_pending_values()) return;
@@ -592,13 +614,7 @@ class MultiInput final : public detail::InputNode {
         result.emplace(make_change());
       }
     } catch (...) {
-      // SPEC A4: never leave the observers waiting; but what upstream
-      // announced and is not applied yet stays announced for the next pull.
-      if (changed_) {
-        finish_changes(&scope);
-      } else if (announcing_sources_ == 0 && !has_pending_values()) {
-        cancel_observers();
-      }
+      finish_after_failure(&scope);
       throw;
     }
     finish_changes(&scope);
@@ -668,6 +684,10 @@ class MultiInput final : public detail::InputNode {
     std::exception_ptr error;
     try {
       apply_pending_now(scope);
+    } catch (...) {
+      error = std::current_exception();  // reported after the removal, which happens anyway
+    }
+    try {
       source = find(from);
       std::vector<Id> stored = stored_ids(*source);
       source->owned.clear();
@@ -678,16 +698,12 @@ class MultiInput final : public detail::InputNode {
         note_change(id, std::nullopt);
       }
     } catch (...) {
-      error = std::current_exception();
+      if (!error) error = std::current_exception();
     }
     from.remove_connection(*this);
     sources_.erase(sources_.begin() + (find(from) - sources_.data()));
     if (error) {
-      if (changed_) {
-        finish_changes(&scope);
-      } else if (announcing_sources_ == 0 && !has_pending_values()) {
-        cancel_observers();
-      }
+      finish_after_failure(&scope);
       std::rethrow_exception(error);
     }
     finish_changes(&scope);

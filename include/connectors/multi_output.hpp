@@ -166,6 +166,10 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
     Item(MultiOutput& parent, Key key) : MultiOutputKeyNode(parent), parent_(parent), key_(std::move(key)) {}
     Task<void> request(detail::Operation& operation) override { return parent_.request_key(operation, key_, nullptr); }
 
+    // Connects and disconnects under way through this item (guarded by the
+    // network lock): it is not forgotten while one is.
+    std::size_t leases = 0;
+
    private:
     MultiOutput& parent_;
     Key key_;
@@ -204,15 +208,18 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
     detail::NetworkLock lock;
     auto found = items_by_key_.find(key);
     if (found == items_by_key_.end()) found = items_by_key_.emplace(key, std::make_unique<Item>(*this, key)).first;
+    ++found->second->leases;
     return *found->second;
   }
-  // Forgets the item of `key` once nothing is connected through it.
+  // Ends a use of the item of `key`; forgets the item once nothing is
+  // connected through it and no other connect or disconnect is using it.
   void release_item(const Key& key) noexcept {
     std::unique_ptr<Item> unused;
     {
       detail::NetworkLock lock;
       auto found = items_by_key_.find(key);
-      if (found == items_by_key_.end() || !found->second->connections().empty()) return;
+      if (found == items_by_key_.end()) return;
+      if (--found->second->leases != 0 || !found->second->connections().empty()) return;
       unused = std::move(found->second);
       items_by_key_.erase(found);
     }
@@ -242,9 +249,8 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   // key's single connections.
   Task<void> request_key(detail::Operation& operation, Key key, std::optional<R>* caller) {
     try {
-      const bool waited = pending_announcements_ > 0;
       co_await pull_announcers(operation);
-      co_await compute_key(operation, key, caller, waited && key_valid(key));
+      co_await compute_key(operation, key, caller);
     } catch (...) {
       abort_downstream(std::current_exception());
       throw;
@@ -254,7 +260,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   // Computes one key (or takes its valid cached value) and pushes it to the
   // key's single connections. A key already running is not computed again: a
   // caller that needs the value waits for it, a connection receives it by push.
-  Task<void> compute_key(detail::Operation& operation, const Key& key, std::optional<R>* caller, bool only_unreceived) {
+  Task<void> compute_key(detail::Operation& operation, const Key& key, std::optional<R>* caller) {
     if (auto running = running_keys_.find(key); running != running_keys_.end()) {
       if (caller == nullptr) co_return;
       std::shared_ptr<Run> run = running->second;
@@ -265,8 +271,9 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
     auto run = std::make_shared<Run>();
     running_keys_.emplace(key, run);
     std::optional<R> value;
+    const bool from_cache = key_valid(key);
     try {
-      if (key_valid(key)) {
+      if (from_cache) {
         value.emplace(results_.at(key));
       } else {
         value.emplace(co_await detail::user_call<R>(
@@ -289,7 +296,9 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
     }
     std::vector<detail::InputNode*> pulling;
     if (auto found = items_by_key_.find(key); found != items_by_key_.end()) {
-      pulling = push_value(*found->second, &*value, only_unreceived);
+      // A cached value goes only to connections that have not received it
+      // (as Output's valid path); a computed one to all.
+      pulling = push_value(*found->second, &*value, from_cache);
     }
     if (caller != nullptr) caller->emplace(std::move(*value));
     if (!pulling.empty()) co_await detail::request_all(operation, std::move(pulling));
@@ -310,12 +319,12 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
       }
       std::vector<std::optional<R>> values(keys.size());
       if (keys.size() == 1) {
-        co_await compute_key(operation, keys.front(), &values.front(), false);
+        co_await compute_key(operation, keys.front(), &values.front());
       } else if (!keys.empty()) {
         std::vector<Task<void>> computations;
         computations.reserve(keys.size());
         for (std::size_t index = 0; index < keys.size(); ++index) {
-          computations.push_back(compute_key(operation, keys[index], &values[index], false));
+          computations.push_back(compute_key(operation, keys[index], &values[index]));
         }
         co_await gather(std::move(computations));
       }

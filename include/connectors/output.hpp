@@ -159,9 +159,13 @@ class Output final : public detail::OutputNode {
         }
       }
       if (valid_.load(std::memory_order_relaxed)) {
+        // Only connections that have not received this value get it (SPEC
+        // A9 allows it): the others hold it already, and an ON_NOTIFY input
+        // among them must not run its setter again while its owner's getter
+        // may be running on another thread.
         auto&& cached = cache_.load();
         if (caller != nullptr) caller->emplace(cached);
-        std::vector<detail::InputNode*> pulling = push(cached, false);
+        std::vector<detail::InputNode*> pulling = push(cached, true);
         if (!pulling.empty()) co_await detail::request_all(operation, std::move(pulling));
         co_return;
       }

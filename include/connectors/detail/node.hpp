@@ -211,10 +211,7 @@ class InputNode : public NodeBase {
   bool take_cancel(OutputNode& from) noexcept;
 
   Laziness laziness() const noexcept { return laziness_; }
-  void set_laziness(Laziness laziness) {
-    NetworkLock lock;
-    laziness_ = laziness;
-  }
+  void set_laziness(Laziness laziness);
   Parallelization parallelization() const noexcept { return parallelization_; }
   void set_parallelization(Parallelization parallelization);
 
