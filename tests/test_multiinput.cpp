@@ -177,11 +177,11 @@ void connect_and_pass_a_first_value(CallLogger& log, Simple& t1, Conditional& t2
   t3.set_value.connect(t2.get_values);
   EXPECT_TRUE(log.compare({}));
   t1.set_value(1.0);
-  EXPECT_EQ(t3.get_value(), List{1.0});
-  EXPECT_TRUE(
-      log.compare({call(t1, "set_value", {1.0}, Value::object(t1)), call(t1, "get_value", {}, 1.0),
-                   call(t2, "add_value", {1.0}), call(t2, "get_values", {}, List{1.0}),
-                   call(t3, "set_value", {List{1.0}}, Value::object(t3)), call(t3, "get_value", {}, List{1.0})}));
+  EXPECT_EQ(t3.get_value(), List{Value(1.0)});
+  EXPECT_TRUE(log.compare({call(t1, "set_value", {1.0}, Value::object(t1)), call(t1, "get_value", {}, 1.0),
+                           call(t2, "add_value", {1.0}), call(t2, "get_values", {}, List{Value(1.0)}),
+                           call(t3, "set_value", {List{Value(1.0)}}, Value::object(t3)),
+                           call(t3, "get_value", {}, List{Value(1.0)})}));
 }
 
 TEST_P(MultiInputTest, T30_ConditionOnAnnounce) {

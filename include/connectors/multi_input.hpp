@@ -503,7 +503,11 @@ class MultiInput final : public detail::InputNode {
       PendingMap map = std::move(pending_maps_.front());
       pending_maps_.erase(pending_maps_.begin());
       try {
-        for (auto& [key, value] : map.values) {
+        for (auto& entry : map.values) {
+          // Named references, not a structured binding: clang 14 cannot
+          // capture those in the lambdas below.
+          const Id& key = entry.first;
+          V& value = entry.second;
           const Source& source = *find(*map.source);
           auto owned = std::find_if(source.owned.begin(), source.owned.end(),
                                     [&](const auto& entry) { return entry.first == key; });
