@@ -633,9 +633,7 @@ class InlinePull {
         output.running_ = true;
         if (!output.valid() && output.pending_announcements_ > 0) {
           stack_[top].phase = Phase::upstream_done;
-          for (InputNode* input : output.observed_) {
-            if (input->announcing_) stack_.push_back(Frame{input, false, Phase::start});
-          }
+          push_announcers(output);
           return;
         }
         [[fallthrough]];  // nothing to wait for
@@ -646,7 +644,7 @@ class InlinePull {
         stack_[top].phase = Phase::upstream_done;  // started: a throwing getter resets the flag
         pulling_.clear();
         if (output.valid()) {
-          output.push_cached_inline(true, pulling_);  // only to connections without it (as request_for)
+          output.push_cached_inline(pulling_);
         } else {
           output.compute_inline(operation_, pulling_);
         }
@@ -720,14 +718,19 @@ class InlinePull {
       if (!waits) return;
       InputNode* sole = upstream->sole_announcer();
       if (sole == nullptr || sole->multi_ || sole->running_ || sole->announcement_ == nullptr) {
-        for (InputNode* observed : upstream->observed_) {
-          if (observed->announcing_) stack_.push_back(Frame{observed, false, Phase::start});
-        }
+        push_announcers(*upstream);
         return;
       }
       stack_.push_back(Frame{sole, false, Phase::start});
       top = stack_.size() - 1;
       input = sole;  // its flag is set (and its frame started) at the top of the loop
+    }
+  }
+
+  // Requests every observed input of `output` with a pending announcement.
+  void push_announcers(const OutputNode& output) {
+    for (InputNode* input : output.observed_) {
+      if (input->announcing_) stack_.push_back(Frame{input, false, Phase::start});
     }
   }
 

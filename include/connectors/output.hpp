@@ -146,23 +146,14 @@ class Output final : public detail::OutputNode {
           co_await request_announcers(operation);
         }
         co_await computable_.wait(pending_announcements_ == 0);
-        if (valid_.load(std::memory_order_relaxed)) {
-          // Every announced change was cancelled: the cached value holds. Only
-          // connections that never got it receive it (SPEC A14).
-          // A reference for large values: nothing changes the cache while
-          // the value is pushed (no suspension in between).
-          auto&& cached = cache_.load();
-          if (caller != nullptr) caller->emplace(cached);
-          std::vector<detail::InputNode*> pulling = push(cached, true);
-          if (!pulling.empty()) co_await detail::request_all(operation, std::move(pulling));
-          co_return;
-        }
+        // Valid now if every announced change was cancelled (SPEC A14).
       }
       if (valid_.load(std::memory_order_relaxed)) {
         // Only connections that have not received this value get it (SPEC
         // A9 allows it): the others hold it already, and an ON_NOTIFY input
         // among them must not run its setter again while its owner's getter
-        // may be running on another thread.
+        // may be running on another thread. A reference for large values:
+        // nothing changes the cache while the value is pushed.
         auto&& cached = cache_.load();
         if (caller != nullptr) caller->emplace(cached);
         std::vector<detail::InputNode*> pulling = push(cached, true);
@@ -204,9 +195,9 @@ class Output final : public detail::OutputNode {
     }
     pulling = push(result, false);
   }
-  void push_cached_inline(bool only_unreceived, std::vector<detail::InputNode*>& pulling) override {
+  void push_cached_inline(std::vector<detail::InputNode*>& pulling) override {
     auto&& cached = cache_.load();
-    pulling = push(cached, only_unreceived);
+    pulling = push(cached, true);
   }
 
   void* owner_;

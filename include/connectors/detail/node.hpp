@@ -146,9 +146,10 @@ class OutputNode : public NodeBase {
 
   // The typed steps of a request when every method runs inline (pull_inline):
   // run the getter on the calling thread, cache and push the result; or push
-  // the valid cached value. ON_NOTIFY inputs to request next go to `pulling`.
+  // the valid cached value to the connections that have not received it.
+  // ON_NOTIFY inputs to request next go to `pulling`.
   virtual void compute_inline(Operation&, std::vector<InputNode*>&) {}
-  virtual void push_cached_inline(bool /*only_unreceived*/, std::vector<InputNode*>&) {}
+  virtual void push_cached_inline(std::vector<InputNode*>&) {}
 
   // The one observed input with a pending announcement, or null if there are
   // several (or none).
