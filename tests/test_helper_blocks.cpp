@@ -1,4 +1,6 @@
 // Catalog tests T14 (test_helper.py) and T3 (test_blocks.py, PassThrough).
+#include "helpers/values_of.hpp"
+
 #include <connectors/connectors.hpp>
 
 #include <gtest/gtest.h>
@@ -9,23 +11,18 @@
 
 namespace {
 
-template <class V, class Id>
-std::vector<V> values(const connectors::MultiInputData<V, Id>& data) {
-  std::vector<V> result;
-  for (const auto& [id, value] : data) result.push_back(value);
-  return result;
-}
+using connectors::testing::values_of;
 
 TEST(MultiInputData, T14_Basics) {
   connectors::MultiInputData<double> data{1, 2, 3, 4};
-  EXPECT_EQ(values(data), (std::vector<double>{1, 2, 3, 4}));
+  EXPECT_EQ(values_of(data), (std::vector<double>{1, 2, 3, 4}));
   const std::size_t id = data.add(5);
   EXPECT_EQ(id, 4U);
-  EXPECT_EQ(values(data), (std::vector<double>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(values_of(data), (std::vector<double>{1, 2, 3, 4, 5}));
   data[id] = 5.1;
-  EXPECT_EQ(values(data), (std::vector<double>{1, 2, 3, 4, 5.1}));
+  EXPECT_EQ(values_of(data), (std::vector<double>{1, 2, 3, 4, 5.1}));
   data.erase(id);
-  EXPECT_EQ(values(data), (std::vector<double>{1, 2, 3, 4}));
+  EXPECT_EQ(values_of(data), (std::vector<double>{1, 2, 3, 4}));
   data.clear();
   EXPECT_TRUE(data.empty());
 }
@@ -38,14 +35,14 @@ TEST(MultiInputData, CounterReusesAnIdDeletedBeforeTheNextAdd) {
   EXPECT_EQ(data.add("c"), 1U);  // reused
   data.erase(0);
   EXPECT_EQ(data.add("d"), 2U);  // the counter does not go back
-  EXPECT_EQ(values(data), (std::vector<std::string>{"c", "d"}));
+  EXPECT_EQ(values_of(data), (std::vector<std::string>{"c", "d"}));
 }
 
 TEST(MultiInputData, AssigningKeepsPositionAndNewKeysAppend) {
   connectors::MultiInputData<int> data{10, 20};
   data[7] = 70;
   data[0] = 11;
-  EXPECT_EQ(values(data), (std::vector<int>{11, 20, 70}));
+  EXPECT_EQ(values_of(data), (std::vector<int>{11, 20, 70}));
   EXPECT_THROW(data.erase(42), std::out_of_range);
   EXPECT_THROW((void)data.at(42), std::out_of_range);
   EXPECT_EQ(data.add(1), 2U);  // 0 and 1 are taken

@@ -4,6 +4,7 @@
 #include "helpers/call_logger.hpp"
 #include "helpers/executor_fixture.hpp"
 #include "helpers/multi_test_classes.hpp"
+#include "helpers/values_of.hpp"
 
 #include <gtest/gtest.h>
 
@@ -388,11 +389,7 @@ class FailingOnce {
   bool fail = true;
 
  private:
-  std::vector<int> values() const {
-    std::vector<int> result;
-    for (const auto& [id, value] : data_) result.push_back(value);
-    return result;
-  }
+  std::vector<int> values() const { return values_of(data_); }
   std::size_t add(int value) {
     if (std::exchange(fail, false)) throw std::runtime_error("add failed");
     return data_.add(value);
@@ -423,11 +420,7 @@ class AuditingStore {
   connectors::MultiInput<int> add_value{this, &AuditingStore::add, &AuditingStore::remove, get_values};
 
  private:
-  std::vector<int> values() const {
-    std::vector<int> result;
-    for (const auto& [id, value] : data_) result.push_back(value);
-    return result;
-  }
+  std::vector<int> values() const { return values_of(data_); }
   std::size_t add(int value) { return data_.add(value); }
   void remove(std::size_t id) {
     audit_.set_value(static_cast<int>(id));  // an operation on another network

@@ -4,6 +4,7 @@
 #include "helpers/call_logger.hpp"
 #include "helpers/executor_fixture.hpp"
 #include "helpers/multi_test_classes.hpp"
+#include "helpers/values_of.hpp"
 #include "support.hpp"
 
 #include <gtest/gtest.h>
@@ -233,11 +234,7 @@ class DoubleCollector {
   connectors::MultiInput<double> add_value{this, &DoubleCollector::add, &DoubleCollector::remove, get_values};
 
  private:
-  std::vector<double> read() const {
-    std::vector<double> result;
-    for (const auto& [id, value] : data_) result.push_back(value);
-    return result;
-  }
+  std::vector<double> read() const { return values_of(data_); }
   std::size_t add(double value) { return data_.add(value); }
   void remove(std::size_t id) { data_.erase(id); }
   void replace(std::size_t id, double value) { data_[id] = value; }
