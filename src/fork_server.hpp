@@ -1,7 +1,8 @@
 #pragma once
 
-// The fork server ("zygote"): a single-threaded child forked by init() while
-// the program is still single-threaded. It forks worker processes on request,
+// The fork server ("zygote"): a single-threaded process forked (through an
+// intermediate, so that it is no child of the program) by init() while the
+// program is still single-threaded. It forks worker processes on request,
 // reaps them and reports how they ended. See docs/processes.md.
 
 #include "unique_fd.hpp"
@@ -28,11 +29,9 @@ struct ForkServerMessage {
 
 // The parent's end of the control socket; -1 when init() was not called.
 int fork_server_socket() noexcept;
-// The fork server's pid; -1 when init() was not called.
-pid_t fork_server_pid() noexcept;
-
-// Runs the fork server; never returns.
-[[noreturn]] void run_fork_server(UniqueFd control, pid_t parent);
+// Runs the fork server; never returns. It ends (killing its workers) when
+// `control` reads end-of-file: the program is gone or closed it.
+[[noreturn]] void run_fork_server(UniqueFd control);
 
 // Runs a worker on `socket` (its end of the connection to the parent); never
 // returns. `server` is the fork server's pid.
@@ -44,6 +43,12 @@ pid_t fork_server_pid() noexcept;
 // ReplySink). Each worker keeps its reply files across calls and the parent
 // keeps them mapped, so a large reply costs one copy on each side and no page
 // faults once the files have grown to size.
+//
+// Every request carries a call id and the reply must carry the same one: a
+// method can write to the worker's socket (stray bytes, a fork whose child
+// answers too), and the parent must never take such bytes for the reply to
+// the call it is waiting for (docs/processes.md, "What a misbehaving method
+// cannot do").
 struct FrameHeader {
   // Request: the parent no longer reads reply file `slot`, so the worker may
   // overwrite it. A file still lent to a caller that has not decoded its
@@ -55,10 +60,25 @@ struct FrameHeader {
   // Reply: that file is new or has grown; its descriptor comes with this
   // header (SCM_RIGHTS) and replaces the parent's mapping of the slot.
   static constexpr std::uint64_t file_attached = 4;
+  static constexpr std::uint64_t known_reply_flags = in_reply_file | in_second_file | file_attached;
 
+  std::uint64_t call_id = 0;
   std::uint64_t size = 0;
   std::uint64_t flags = 0;
+  // Request: the first `code_size` bytes (the invoker and the callable) are
+  // what `check` covers (see request_check.hpp). Zero in replies.
+  std::uint64_t code_size = 0;
+  std::uint64_t check = 0;
 };
+
+// The exit code of a worker whose method closed or replaced its socket: the
+// worker cannot tell the parent otherwise (a method calling _exit with this
+// code is reported the same way).
+inline constexpr int worker_lost_connection_exit = 121;
+
+// The call id of the request the worker runs now (0 outside a call): lets a
+// test play a method that forges whole frames, as a hostile one could.
+std::uint64_t current_call_id() noexcept;
 
 // The number of reply files per worker: while a caller still reads one, the
 // worker can write the next reply into the other.

@@ -84,7 +84,7 @@ void ReplySink::reserve(std::size_t needed) {
   if (needed <= file.capacity) return;
   const std::size_t capacity = round_up(std::max(needed, file.capacity + file.capacity / 2), reply_file_granule);
   if (!file.fd.valid()) {
-    file.fd.reset(::memfd_create("connectors-reply", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+    file.fd.reset(above_standard_streams(::memfd_create("connectors-reply", MFD_CLOEXEC | MFD_ALLOW_SEALING)));
     if (!file.fd.valid()) fail("connectors: memfd_create");
     // The parent maps the file: it must never shrink under that mapping.
     if (::fcntl(file.fd.get(), F_ADD_SEALS, F_SEAL_SHRINK) != 0) fail("connectors: sealing a reply file");

@@ -5,6 +5,7 @@
 
 #include "descriptor_passing.hpp"
 #include "fork_server.hpp"
+#include "request_check.hpp"
 #include "unique_fd.hpp"
 
 #include <connectors/detail/worker_pool.hpp>
@@ -25,6 +26,8 @@
 #include <deque>
 #include <limits>
 #include <mutex>
+#include <new>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -67,6 +70,8 @@ struct Worker {
   UniqueFd socket;
   std::shared_ptr<PoolRecord> pool;
   ProcessJob* job = nullptr;
+  // The id of the call the worker runs; its reply must carry it.
+  std::uint64_t call_id = 0;
   FrameHeader out_header;
   std::size_t sent = 0;
   FrameHeader in_header;
@@ -79,6 +84,8 @@ struct Worker {
   long long timeout_ms = -1;
   bool timed_out = false;
   bool hung_up = false;
+  // Killed because it closed its connection and did not exit.
+  bool killed_after_hang_up = false;
   bool kill_sent = false;
   bool reaped = false;
   Clock::time_point kill_at = never;
@@ -109,8 +116,16 @@ std::string describe_end(const Worker& worker, int status) {
     return who + " did not finish the call within the executor's call timeout of " + std::to_string(worker.timeout_ms) +
            " ms and was killed";
   }
+  if (worker.killed_after_hang_up) {
+    return who + " closed its connection to the parent while running a method and was killed, as it did not exit";
+  }
   if (WIFSIGNALED(status))
     return who + " was killed by " + describe_signal(WTERMSIG(status)) + " while running a method";
+  if (WIFEXITED(status) && WEXITSTATUS(status) == worker_lost_connection_exit) {
+    // The worker found its socket closed or replaced after the method ran.
+    return who + " closed its connection to the parent while running a method (the method closed or replaced the "
+                 "worker's socket) and exited";
+  }
   if (WIFEXITED(status)) {
     return who + " exited with code " + std::to_string(WEXITSTATUS(status)) + " while running a method";
   }
@@ -182,7 +197,7 @@ class Supervisor {
   }
 
  private:
-  explicit Supervisor(int control) : control_(control), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  explicit Supervisor(int control) : control_(control), wake_(above_standard_streams(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))) {
     if (!wake_.valid()) throw std::system_error(errno, std::generic_category(), "connectors: eventfd");
     std::thread{[this] { run(); }}.detach();
   }
@@ -396,7 +411,10 @@ class Supervisor {
 
   void start(Worker& worker, ProcessJob& job) {
     worker.job = &job;
-    worker.out_header = FrameHeader{job.request.size(), worker.free_files()};
+    worker.call_id = ++last_call_id_;
+    const std::size_t code_size = std::min(job.code_size, job.request.size());
+    worker.out_header = FrameHeader{worker.call_id, job.request.size(), worker.free_files(), code_size,
+                                    request_check(worker.call_id, job.request.data(), code_size)};
     reset_exchange(worker);
     worker.timed_out = false;
     worker.timeout_ms = worker.pool->timeout_ms.load(std::memory_order_relaxed);
@@ -456,11 +474,18 @@ class Supervisor {
         }
         worker.received += static_cast<std::size_t>(got);
         if (worker.received < header_size) continue;
+        if (!acceptable_header(worker)) return;
         if ((worker.in_header.flags & FrameHeader::in_reply_file) != 0) {
           finish_from_file(worker);
           return;
         }
-        worker.reply = ByteBuffer::allocate(worker.in_header.size);
+        try {
+          worker.reply = ByteBuffer::allocate(worker.in_header.size);
+        } catch (const std::bad_alloc&) {
+          reject(worker, "sent a reply of " + std::to_string(worker.in_header.size) +
+                             " bytes, more than the parent could allocate");
+          return;
+        }
       }
       const std::size_t offset = worker.received - header_size;
       const std::size_t wanted = worker.reply.size() - offset;
@@ -479,6 +504,40 @@ class Supervisor {
         return;
       }
     }
+  }
+
+  // Whether a reply's header is one the worker may send for the call it runs;
+  // otherwise the worker is killed and the call fails. Nothing a header
+  // claims is allocated or mapped before this (docs/processes.md, "What a
+  // misbehaving method cannot do").
+  bool acceptable_header(Worker& worker) {
+    const FrameHeader& header = worker.in_header;
+    if (header.call_id != worker.call_id) {
+      reject(worker,
+             "answered a call it was not running (the reply's call id does not match the request's; the method "
+             "wrote to the worker's connection or forked)");
+      return false;
+    }
+    if ((header.flags & ~FrameHeader::known_reply_flags) != 0 || header.code_size != 0 || header.check != 0) {
+      reject(worker, "sent a malformed reply header (the method wrote to the worker's connection)");
+      return false;
+    }
+    const bool in_file = (header.flags & FrameHeader::in_reply_file) != 0;
+    if (!in_file && header.size > socket_reply_limit) {
+      reject(worker, "sent a reply of " + std::to_string(header.size) + " bytes through its socket, where at most " +
+                         std::to_string(socket_reply_limit) + " travel (the method wrote to the worker's connection)");
+      return false;
+    }
+    return true;
+  }
+
+  // Fails the worker's call, if any, and kills it.
+  void reject(Worker& worker, const std::string& what_it_did) {
+    if (worker.job != nullptr) {
+      fail(*std::exchange(worker.job, nullptr),
+           "connectors: the worker process " + std::to_string(worker.pid) + " " + what_it_did + "; it was killed");
+    }
+    kill(worker);
   }
 
   void finish_from_file(Worker& worker) {
@@ -503,7 +562,7 @@ class Supervisor {
       worker.reply_file.reset();
     }
     if (file == nullptr || worker.in_header.size > file->size() || file->lent.load(std::memory_order_acquire)) {
-      kill(worker);  // not our protocol: a reply past its file, or in a file a caller still reads
+      reject(worker, "sent a reply past the end of its reply file, or into a file a caller still reads");
       return;
     }
     finish(worker, ByteBuffer::lend(file, worker.in_header.size));
@@ -549,6 +608,7 @@ class Supervisor {
         worker.timed_out = true;
         kill(worker);
       } else if (worker.hung_up && now >= worker.kill_at) {
+        worker.killed_after_hang_up = worker.job != nullptr;
         kill(worker);
       }
     }
@@ -592,9 +652,8 @@ class Supervisor {
       if (worker->job != nullptr) fail(*std::exchange(worker->job, nullptr), reason);
     }
     workers_.clear();
-    // The server closed its socket, so it is exiting: reap it (only it, never
-    // another child of the program). Its workers die with it (death signal).
-    if (fork_server_pid() > 0) ::waitpid(fork_server_pid(), nullptr, 0);
+    // The server closed its socket, so it is exiting; it is no child of ours
+    // (the system reaps it). Its workers die with it (death signal).
     exits_.clear();
     std::vector<std::shared_ptr<PoolRecord>> pools;
     pools.swap(pools_);
@@ -623,6 +682,9 @@ class Supervisor {
   std::vector<std::shared_ptr<PoolRecord>> pools_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<ForkServerMessage> exits_;
+  // Call ids start at a random value: a method cannot guess the id of the
+  // call it runs from the number of calls before it.
+  std::uint64_t last_call_id_ = std::random_device{}() * std::uint64_t{0x9e3779b97f4a7c15ULL};
 };
 
 }  // namespace

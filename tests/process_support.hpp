@@ -84,6 +84,14 @@ inline std::map<int, char> descendants(int root) {
   return found;
 }
 
+// The parent of `pid` (0 if it is gone): for a worker, the fork server, which
+// is no child of the program (docs/processes.md).
+inline int parent_of(int pid) {
+  const auto processes = all_processes();
+  const auto found = processes.find(pid);
+  return found == processes.end() ? 0 : found->second.parent;
+}
+
 // Whether `pid` no longer runs: gone, or a zombie its (dead) parent left.
 inline bool process_ended(int pid) {
   std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};

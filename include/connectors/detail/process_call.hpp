@@ -149,28 +149,50 @@ void invoke_in_worker(cereal::BinaryInputArchive& in, cereal::BinaryOutputArchiv
   }
 }
 
+// What a request names (issue 11, item 4): not a bare code address, which
+// would let a request run any code of any loaded module, but an entry that
+// only an instantiation of invoke_in_worker has. It points to itself, so no
+// other bytes of a module pass for one, and the worker calls nothing but an
+// entry's invoker (docs/processes.md, "How a function is identified").
+struct InvokerEntry {
+  const InvokerEntry* self;
+  WorkerInvoker invoke;
+  std::uint64_t tag;
+};
+inline constexpr std::uint64_t invoker_entry_tag = 0x636f6e6e6563746fULL;
+
+template <class Callable, class Owner, class R, class... Args>
+inline constexpr InvokerEntry invoker_entry{&invoker_entry<Callable, Owner, R, Args...>,
+                                            &invoke_in_worker<Callable, Owner, R, Args...>, invoker_entry_tag};
+
 template <class Callable, class Owner, class R, class... Args>
 const CodeAddress& invoker_address() {
-  static const CodeAddress address =
-      locate_code(function_address(&invoke_in_worker<Callable, std::remove_cv_t<Owner>, R, Args...>));
+  static const CodeAddress address = locate_data(&invoker_entry<Callable, std::remove_cv_t<Owner>, R, Args...>);
   return address;
 }
 
 // The request for one call: which invoker, the callable, the owner's current
-// state, the arguments.
+// state, the arguments. The first `code_size` bytes name code; the request's
+// check value covers them (see docs/processes.md).
+struct ProcessRequest {
+  std::string bytes;
+  std::size_t code_size = 0;
+};
+
 template <class R, class Callable, class Owner, class... Args>
-std::string make_request(const Callable& callable, Owner& owner, const Args&... args) {
+ProcessRequest make_request(const Callable& callable, Owner& owner, const Args&... args) {
   if constexpr (std::is_member_pointer_v<Callable>) {
     if (callable == nullptr) throw std::invalid_argument("Executor::run_method: null pointer to member");
   } else if constexpr (std::is_pointer_v<Callable>) {
     if (callable == nullptr) throw std::invalid_argument("Executor::run_method: null function pointer");
   }
-  std::string request;
-  StringSink sink{request};
+  ProcessRequest request;
+  StringSink sink{request.bytes};
   std::ostream stream{&sink};
   cereal::BinaryOutputArchive out{stream};
   out(invoker_address<Callable, Owner, R, Args...>());
   save_callable(out, callable);
+  request.code_size = request.bytes.size();
   out(owner);
   (out(args), ...);
   return request;
@@ -251,8 +273,9 @@ R decode_reply(const ByteBuffer& reply) {
 template <class R>
 class ProcessCall final : public ProcessJob {
  public:
-  ProcessCall(EventLoop& loop, WorkerPool& pool, std::string request) noexcept : loop_(loop), pool_(pool) {
-    this->request = std::move(request);
+  ProcessCall(EventLoop& loop, WorkerPool& pool, ProcessRequest request) noexcept : loop_(loop), pool_(pool) {
+    this->request = std::move(request.bytes);
+    this->code_size = request.code_size;
   }
   ProcessCall(const ProcessCall&) = delete;
   ProcessCall& operator=(const ProcessCall&) = delete;

@@ -85,6 +85,8 @@ class ByteBuffer {
 class ProcessJob : public ChannelNode {
  public:
   std::string request;
+  // How many of the request's first bytes name code (see ProcessRequest).
+  std::size_t code_size = 0;
   ByteBuffer reply;
   std::exception_ptr failure;
   Channel* channel = nullptr;

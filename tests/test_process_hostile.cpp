@@ -1,0 +1,284 @@
+// Methods that turn against the machinery (issue 11): whatever a method does
+// to its worker's socket, descriptors or process, the caller gets its own
+// result or a WorkerError, and the executor keeps working. See
+// docs/processes.md, "What a misbehaving method cannot do".
+#include "process_support.hpp"
+
+#include <connectors/connectors.hpp>
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using connectors::MultiprocessingExecutor;
+using connectors::Parallelization;
+using connectors::Task;
+using connectors::WorkerError;
+
+// The worker's connection to the parent: its socket (the highest one, in case
+// the program's own standard streams are sockets).
+int worker_socket() {
+  int found = -1;
+  for (int fd = 3; fd < 1024; ++fd) {
+    char link[64];
+    const std::string path = "/proc/self/fd/" + std::to_string(fd);
+    const ssize_t length = ::readlink(path.c_str(), link, sizeof link - 1);
+    if (length > 0 && std::string{link, static_cast<std::size_t>(length)}.rfind("socket:", 0) == 0) found = fd;
+  }
+  return found;
+}
+
+// Sends `bytes` on the worker's socket, with `fd` attached if it is >= 0.
+void send_on_socket(const void* bytes, std::size_t size, int fd = -1) {
+  iovec part{const_cast<void*>(bytes), size};
+  msghdr message{};
+  message.msg_iov = &part;
+  message.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  if (fd >= 0) {
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    cmsghdr* header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(header), &fd, sizeof fd);
+  }
+  ::sendmsg(worker_socket(), &message, MSG_NOSIGNAL);
+}
+
+// This process's peak resident memory since the last reset_peak_memory().
+std::size_t peak_memory() {
+  std::ifstream status{"/proc/self/status"};
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+void reset_peak_memory() { std::ofstream{"/proc/self/clear_refs"} << "5"; }
+
+struct Hostile {
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(value);
+  }
+  int value = 0;
+
+  int identity(int x) const { return x; }
+  int pid() const { return static_cast<int>(::getpid()); }
+
+  // Sixteen bytes that read as a frame header claiming `size` bytes.
+  int stray_header(std::uint64_t size) const {
+    const std::uint64_t words[2] = {size, 0};
+    send_on_socket(words, sizeof words);
+    return 5;
+  }
+
+  // Both processes return: the fork's child is a second worker on one socket,
+  // answering a little later than its parent (while later calls run).
+  int fork_and_return(int x) const {
+    if (::fork() == 0) std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    return x;
+  }
+  int slow_identity(int x) const {
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    return x;
+  }
+
+  // A reply file that claims 4 GiB but holds no page (sparse), sealed as the
+  // real ones are, offered with a header that says "the reply is in it".
+  int forged_sparse_file() const {
+    const int file = ::memfd_create("forged", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    [[maybe_unused]] const int grown = ::ftruncate(file, std::int64_t{4} << 30);
+    ::fcntl(file, F_ADD_SEALS, F_SEAL_SHRINK);
+    const std::uint64_t words[2] = {std::uint64_t{4} << 30, 1 | 4};  // in a reply file, attached
+    send_on_socket(words, sizeof words, file);
+    ::close(file);
+    return 6;
+  }
+
+  // Closes every descriptor from 3 on, the worker's socket included.
+  int close_everything() const {
+    ::close_range(3, ~0U, 0);
+    return 9;
+  }
+};
+
+template <class Method, class... Args>
+auto run(MultiprocessingExecutor& executor, Method method, Args... args) {
+  Hostile hostile;
+  auto main = [&]() -> Task<decltype(std::invoke(method, hostile, args...))> {
+    co_return co_await executor.run_method(Parallelization::PROCESS, method, hostile, args...);
+  };
+  return executor.run_coroutine(main());
+}
+
+template <class Method, class... Args>
+std::string worker_error(MultiprocessingExecutor& executor, Method method, Args... args) {
+  try {
+    const auto value = run(executor, method, args...);
+    return "(no WorkerError; the call returned " + std::to_string(value) + ")";
+  } catch (const WorkerError& error) {
+    return error.what();
+  }
+}
+
+// Item 1: the parent used to allocate whatever size a header claimed, on the
+// supervisor thread, and died of std::bad_alloc.
+TEST(ProcessHostile, StrayBytesOnTheSocketAreAWorkerErrorForThatCallOnly) {
+  MultiprocessingExecutor executor{1};
+  for (const std::uint64_t claimed : {std::uint64_t{1} << 62, std::uint64_t{64} << 30}) {
+    const std::string message = worker_error(executor, &Hostile::stray_header, claimed);
+    EXPECT_NE(message.find("connectors: the worker process"), std::string::npos) << message;
+    EXPECT_EQ(run(executor, &Hostile::identity, 11), 11);
+  }
+}
+
+// Item 2: after a fork in a method, two processes read requests from and
+// write replies to one socket; a reply must never be taken for another call's.
+TEST(ProcessHostile, AForkInAMethodNeverGivesACallAnotherCallsResult) {
+  MultiprocessingExecutor executor{1};
+  EXPECT_EQ(run(executor, &Hostile::fork_and_return, 1000), 1000);
+  int wrong = 0;
+  int failed = 0;
+  for (int i = 0; i < 20; ++i) {
+    try {
+      const int value = run(executor, &Hostile::slow_identity, i);
+      if (value != i) ++wrong;
+    } catch (const WorkerError&) {
+      ++failed;
+    }
+  }
+  EXPECT_EQ(wrong, 0);
+  EXPECT_EQ(run(executor, &Hostile::identity, 77), 77);
+  // The fork's child returned from the method too, but must not answer.
+  EXPECT_EQ(failed, 0);
+}
+
+// Item 3: a sparse 4 GiB file used to be mapped populated by the supervisor
+// thread (4 GiB in the parent, seconds of stall) and decoded as the result.
+TEST(ProcessHostile, AForgedSparseReplyFileIsRefusedWithoutTouchingItsPages) {
+  MultiprocessingExecutor executor{1};
+  EXPECT_EQ(run(executor, &Hostile::identity, 1), 1);
+  reset_peak_memory();
+  const std::size_t peak_before = peak_memory();
+  const std::string message = worker_error(executor, &Hostile::forged_sparse_file);
+  EXPECT_NE(message.find("connectors: the worker process"), std::string::npos) << message;
+  EXPECT_LT(peak_memory(), peak_before + (256U << 20));
+  EXPECT_EQ(run(executor, &Hostile::identity, 2), 2);
+}
+
+// Item 9: a worker whose method closed its socket used to be reported as
+// having "exited with code 0".
+TEST(ProcessHostile, AMethodClosingTheWorkersConnectionIsReportedAsSuch) {
+  MultiprocessingExecutor executor{1};
+  const std::string message = worker_error(executor, &Hostile::close_everything);
+  EXPECT_NE(message.find("closed its connection to the parent"), std::string::npos) << message;
+  EXPECT_EQ(run(executor, &Hostile::identity, 3), 3);
+}
+
+// Item 4: a request naming code that is not one of the library's invokers.
+// This one has an invoker's signature and would answer 1234 if it were run.
+void not_an_invoker(cereal::BinaryInputArchive&, cereal::BinaryOutputArchive& out) {
+  out(static_cast<std::uint8_t>(0), 1234);
+}
+
+class RawJob final : public connectors::detail::ProcessJob {
+ public:
+  void deliver() noexcept override {}
+  void discard() noexcept override {}
+};
+
+TEST(ProcessHostile, ARequestNamingCodeOtherThanAnInvokerIsRefused) {
+  std::string request;
+  {
+    connectors::detail::StringSink sink{request};
+    std::ostream stream{&sink};
+    cereal::BinaryOutputArchive out{stream};
+    out(connectors::detail::locate_code(connectors::detail::function_address(&not_an_invoker)));
+  }
+  connectors::detail::Channel channel;
+  connectors::detail::WorkerPool pool{1};
+  RawJob job;
+  job.request = request;
+  job.channel = &channel;
+  pool.submit(job);
+  while (channel.take_all() == nullptr) channel.wait_for_post(std::chrono::seconds{1});
+  if (job.failure) {
+    EXPECT_THROW(std::rethrow_exception(job.failure), WorkerError);
+  } else {
+    EXPECT_THROW(connectors::detail::decode_reply<int>(job.reply), WorkerError);
+  }
+  connectors::detail::release_in_background(std::move(job.reply));
+}
+
+}  // namespace
+
+#include <spawn.h>
+#include <sys/wait.h>
+
+extern char** environ;
+
+namespace {
+
+// Runs `program` with `argument` and returns its wait status; with
+// `closed_standard_streams`, descriptors 0, 1 and 2 are closed in it.
+int run_helper(const char* program, const char* argument, bool closed_standard_streams) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (closed_standard_streams) {
+    for (int fd = 0; fd < 3; ++fd) posix_spawn_file_actions_addclose(&actions, fd);
+  }
+  char* arguments[] = {const_cast<char*>(program), const_cast<char*>(argument), nullptr};
+  pid_t helper = 0;
+  const int error = ::posix_spawn(&helper, program, &actions, nullptr, arguments, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (error != 0) return -1;
+  int status = 0;
+  while (::waitpid(helper, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
+}
+
+std::string describe(int status) {
+  if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return "signal " + std::to_string(WTERMSIG(status));
+  return "status " + std::to_string(status);
+}
+
+// Item 5: a program started with stdin, stdout and stderr closed.
+TEST(ProcessHostile, LibraryDescriptorsNeverTakeTheStandardStreamNumbers) {
+  const int status = run_helper(CONNECTORS_STDIO_HELPER, "", true);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe(status);
+}
+
+// Item 6: a program that reaps "all its children" must not wait for ours.
+TEST(ProcessHostile, AWaitLoopInTheProgramSeesNoneOfTheLibrarysProcesses) {
+  const int status = run_helper(CONNECTORS_CHILD_HELPER, "wait", false);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe(status);
+}
+
+// Item 6: the machinery lives as long as the process, not as the thread that
+// called init.
+TEST(ProcessHostile, WorkersOutliveTheMainThreadEndingWithPthreadExit) {
+  const int status = run_helper(CONNECTORS_CHILD_HELPER, "pthread_exit", false);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe(status);
+}
+
+}  // namespace
