@@ -22,6 +22,7 @@
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <limits>
@@ -43,6 +44,11 @@ struct PoolRecord {
 
   const std::size_t max_workers;
   std::atomic<long long> timeout_ms{-1};
+  // WorkerLimits, 0 for "none"; read by the supervisor when a call starts.
+  std::atomic<std::uint64_t> memory_limit{0};
+  std::atomic<std::uint64_t> recycle_after_calls{0};
+  std::atomic<std::uint64_t> recycle_above_memory{0};
+  std::atomic<std::uint64_t> max_reply_size{0};
   std::atomic<bool> used{false};
 
   // Guarded by the supervisor's mutex.
@@ -61,6 +67,36 @@ struct PoolRecord {
 namespace {
 
 constexpr Clock::time_point never = Clock::time_point::max();
+// How often a running call's worker is measured against its memory limit.
+constexpr std::chrono::milliseconds memory_check_interval{10};
+
+// What the kernel reports of a process's resident memory, in bytes.
+struct MemoryUse {
+  std::uint64_t resident = 0;
+  std::uint64_t peak = 0;  // since the process started
+  bool known = false;
+};
+
+MemoryUse memory_of(pid_t pid) {
+  MemoryUse use;
+  const std::string path = "/proc/" + std::to_string(pid) + "/status";
+  UniqueFd file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (!file.valid()) return use;
+  char text[4096];
+  const ssize_t got = ::read(file.get(), text, sizeof text - 1);
+  if (got <= 0) return use;
+  text[got] = '\0';
+  auto field = [&](const char* name) -> std::uint64_t {
+    const char* found = std::strstr(text, name);
+    return found == nullptr ? 0 : std::strtoull(found + std::strlen(name), nullptr, 10) * 1024;
+  };
+  use.resident = field("VmRSS:");
+  use.peak = field("VmHWM:");
+  use.known = use.resident > 0;
+  return use;
+}
+
+std::string mebibytes(std::uint64_t bytes) { return std::to_string((bytes + (1U << 19)) >> 20) + " MiB"; }
 // How long a worker whose connection broke may take to exit on its own
 // before it is killed (it may have closed its socket and kept running).
 constexpr std::chrono::milliseconds hang_up_grace{1000};
@@ -82,6 +118,11 @@ struct Worker {
   std::shared_ptr<ReplyMapping> files[reply_file_slots];
   Clock::time_point deadline = never;
   long long timeout_ms = -1;
+  // The pool's limits as they were when the running call started (0: none).
+  std::uint64_t memory_limit = 0;
+  std::uint64_t max_reply_size = 0;
+  Clock::time_point next_memory_check = never;
+  std::uint64_t calls = 0;
   bool timed_out = false;
   bool hung_up = false;
   // Killed because it closed its connection and did not exit.
@@ -255,7 +296,7 @@ class Supervisor {
     Clock::time_point next = never;
     for (const auto& worker : workers_) {
       if (worker->kill_sent) continue;
-      if (worker->job != nullptr) next = std::min(next, worker->deadline);
+      if (worker->job != nullptr) next = std::min({next, worker->deadline, worker->next_memory_check});
       if (worker->hung_up) next = std::min(next, worker->kill_at);
     }
     if (next == never) return -1;
@@ -417,6 +458,9 @@ class Supervisor {
                                     request_check(worker.call_id, job.request.data(), code_size)};
     reset_exchange(worker);
     worker.timed_out = false;
+    worker.memory_limit = worker.pool->memory_limit.load(std::memory_order_relaxed);
+    worker.max_reply_size = worker.pool->max_reply_size.load(std::memory_order_relaxed);
+    worker.next_memory_check = worker.memory_limit != 0 ? Clock::now() + memory_check_interval : never;
     worker.timeout_ms = worker.pool->timeout_ms.load(std::memory_order_relaxed);
     worker.deadline = worker.timeout_ms >= 0 ? Clock::now() + std::chrono::milliseconds{worker.timeout_ms} : never;
     send_some(worker);
@@ -528,7 +572,38 @@ class Supervisor {
                          std::to_string(socket_reply_limit) + " travel (the method wrote to the worker's connection)");
       return false;
     }
+    if (worker.max_reply_size != 0 && header.size > worker.max_reply_size) {
+      reject(worker, "sent a reply of " + std::to_string(header.size) +
+                         " bytes, more than the executor's largest accepted reply of " +
+                         std::to_string(worker.max_reply_size) + " bytes (WorkerLimits::max_reply_size)");
+      return false;
+    }
     return true;
+  }
+
+  // Whether the worker's memory has passed its hard limit at any time (its
+  // peak); if so, its call fails and it is killed.
+  bool check_memory_limit(Worker& worker) {
+    if (worker.memory_limit == 0) return true;
+    const MemoryUse use = memory_of(worker.pid);
+    if (!use.known || use.peak <= worker.memory_limit) return true;
+    reject(worker, "used " + mebibytes(use.peak) + " of memory, more than the executor's worker memory limit of " +
+                       mebibytes(worker.memory_limit) + " (WorkerLimits::memory_limit)");
+    return false;
+  }
+
+  // After a successful call: replaces the worker when the pool recycles it.
+  void recycle_if_due(Worker& worker) {
+    ++worker.calls;
+    const std::uint64_t after_calls = worker.pool->recycle_after_calls.load(std::memory_order_relaxed);
+    const std::uint64_t above_memory = worker.pool->recycle_above_memory.load(std::memory_order_relaxed);
+    bool due = after_calls != 0 && worker.calls >= after_calls;
+    if (!due && above_memory != 0) {
+      const MemoryUse use = memory_of(worker.pid);
+      due = use.known && use.resident > above_memory;
+    }
+    // Idle now: killing it loses nothing; the pool starts another on demand.
+    if (due) kill(worker);
   }
 
   // Fails the worker's call, if any, and kills it.
@@ -569,10 +644,14 @@ class Supervisor {
   }
 
   void finish(Worker& worker, ByteBuffer reply) {
+    // The reply of a call during which the worker passed its memory limit
+    // is dropped: the call fails.
+    if (!check_memory_limit(worker)) return;
     ProcessJob& job = *std::exchange(worker.job, nullptr);
     job.reply = std::move(reply);
     reset_exchange(worker);
     complete(job);
+    recycle_if_due(worker);
   }
 
   static void reset_exchange(Worker& worker) {
@@ -581,6 +660,7 @@ class Supervisor {
     worker.received = 0;
     worker.sent = 0;
     worker.deadline = never;
+    worker.next_memory_check = never;
   }
 
   void hang_up(Worker& worker) {
@@ -607,6 +687,9 @@ class Supervisor {
       if (worker.job != nullptr && now >= worker.deadline) {
         worker.timed_out = true;
         kill(worker);
+      } else if (worker.job != nullptr && now >= worker.next_memory_check) {
+        worker.next_memory_check = now + memory_check_interval;
+        check_memory_limit(worker);
       } else if (worker.hung_up && now >= worker.kill_at) {
         worker.killed_after_hang_up = worker.job != nullptr;
         kill(worker);
@@ -734,6 +817,35 @@ std::optional<std::chrono::milliseconds> WorkerPool::call_timeout() const noexce
   const long long value = record_->timeout_ms.load();
   if (value < 0) return std::nullopt;
   return std::chrono::milliseconds{value};
+}
+
+void WorkerPool::set_worker_limits(const WorkerLimits& limits) {
+  auto check = [](const std::optional<std::size_t>& limit, const char* name) -> std::uint64_t {
+    if (!limit) return 0;
+    if (*limit == 0) throw std::invalid_argument(std::string{"set_worker_limits: "} + name + " must be positive");
+    return *limit;
+  };
+  const std::uint64_t memory_limit = check(limits.memory_limit, "memory_limit");
+  const std::uint64_t after_calls = check(limits.recycle_after_calls, "recycle_after_calls");
+  const std::uint64_t above_memory = check(limits.recycle_above_memory, "recycle_above_memory");
+  const std::uint64_t max_reply = check(limits.max_reply_size, "max_reply_size");
+  record_->memory_limit.store(memory_limit);
+  record_->recycle_after_calls.store(after_calls);
+  record_->recycle_above_memory.store(above_memory);
+  record_->max_reply_size.store(max_reply);
+}
+
+WorkerLimits WorkerPool::worker_limits() const {
+  auto value = [](std::uint64_t limit) -> std::optional<std::size_t> {
+    if (limit == 0) return std::nullopt;
+    return static_cast<std::size_t>(limit);
+  };
+  WorkerLimits limits;
+  limits.memory_limit = value(record_->memory_limit.load());
+  limits.recycle_after_calls = value(record_->recycle_after_calls.load());
+  limits.recycle_above_memory = value(record_->recycle_above_memory.load());
+  limits.max_reply_size = value(record_->max_reply_size.load());
+  return limits;
 }
 
 std::vector<int> WorkerPool::worker_process_ids() const {

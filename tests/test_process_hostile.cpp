@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -113,6 +114,26 @@ struct Hostile {
     return 6;
   }
 
+  // Memory the worker keeps for good (until it is replaced).
+  int hoard(std::size_t bytes) const {
+    static std::vector<std::vector<char>> hoarded;
+    hoarded.emplace_back(bytes, 'h');
+    return static_cast<int>(hoarded.size());
+  }
+  // Memory the worker touches and frees again before it returns.
+  int spike(std::size_t bytes) const {
+    std::vector<char> memory(bytes, 's');
+    return memory[bytes / 2];
+  }
+  std::size_t resident_memory() const {
+    std::ifstream status{"/proc/self/status"};
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+    }
+    return 0;
+  }
+  std::string text(std::size_t bytes) const { return std::string(bytes, 't'); }
+
   // Closes every descriptor from 3 on, the worker's socket included.
   int close_everything() const {
     ::close_range(3, ~0U, 0);
@@ -191,6 +212,79 @@ TEST(ProcessHostile, AMethodClosingTheWorkersConnectionIsReportedAsSuch) {
   const std::string message = worker_error(executor, &Hostile::close_everything);
   EXPECT_NE(message.find("closed its connection to the parent"), std::string::npos) << message;
   EXPECT_EQ(run(executor, &Hostile::identity, 3), 3);
+}
+
+// Item 7: workers are replaced after a number of calls...
+TEST(ProcessHostile, WorkersAreReplacedAfterTheConfiguredNumberOfCalls) {
+  MultiprocessingExecutor executor{1};
+  connectors::WorkerLimits limits;
+  limits.recycle_after_calls = 3;
+  executor.set_worker_limits(limits);
+  EXPECT_EQ(executor.worker_limits().recycle_after_calls, std::optional<std::size_t>{3});
+  std::vector<int> pids;
+  for (int i = 0; i < 7; ++i) pids.push_back(run(executor, &Hostile::pid));
+  EXPECT_EQ(pids[0], pids[1]);
+  EXPECT_EQ(pids[0], pids[2]);
+  EXPECT_NE(pids[3], pids[0]);
+  EXPECT_EQ(pids[3], pids[4]);
+  EXPECT_EQ(pids[3], pids[5]);
+  EXPECT_NE(pids[6], pids[3]);
+  EXPECT_TRUE(connectors::testing::process_ended(pids[0]));
+}
+
+// ... or after a call that leaves them above a size; that call succeeds.
+TEST(ProcessHostile, AWorkerLeftAboveTheRecycleSizeIsReplacedAfterItsCall) {
+  MultiprocessingExecutor executor{1};
+  const std::size_t baseline = run(executor, &Hostile::resident_memory);
+  connectors::WorkerLimits limits;
+  limits.recycle_above_memory = baseline + (64U << 20);
+  executor.set_worker_limits(limits);
+  const int first = run(executor, &Hostile::pid);
+  EXPECT_EQ(run(executor, &Hostile::pid), first);  // below the size: kept
+  EXPECT_EQ(run(executor, &Hostile::hoard, std::size_t{128} << 20), 1);
+  const int second = run(executor, &Hostile::pid);
+  EXPECT_NE(second, first);
+  EXPECT_EQ(run(executor, &Hostile::pid), second);
+}
+
+// A hard memory limit: the call during which the worker passes it fails, even
+// when the method freed the memory again before returning; the next call
+// gets a fresh worker.
+TEST(ProcessHostile, ACallPassingTheMemoryLimitFailsAndTheWorkerIsReplaced) {
+  MultiprocessingExecutor executor{1};
+  const std::size_t baseline = run(executor, &Hostile::resident_memory);
+  connectors::WorkerLimits limits;
+  limits.memory_limit = baseline + (128U << 20);
+  executor.set_worker_limits(limits);
+  const int first = run(executor, &Hostile::pid);
+  EXPECT_EQ(run(executor, &Hostile::spike, std::size_t{16} << 20), 's');  // well below: fine
+  std::string message = worker_error(executor, &Hostile::spike, std::size_t{384} << 20);
+  EXPECT_NE(message.find("memory limit"), std::string::npos) << message;
+  const int second = run(executor, &Hostile::pid);
+  EXPECT_NE(second, first);
+  message = worker_error(executor, &Hostile::hoard, std::size_t{384} << 20);
+  EXPECT_NE(message.find("memory limit"), std::string::npos) << message;
+  EXPECT_NE(run(executor, &Hostile::pid), second);
+}
+
+TEST(ProcessHostile, AReplyLargerThanTheAcceptedSizeFailsTheCall) {
+  MultiprocessingExecutor executor{1};
+  connectors::WorkerLimits limits;
+  limits.max_reply_size = 1U << 20;
+  executor.set_worker_limits(limits);
+  EXPECT_EQ(run(executor, &Hostile::text, std::size_t{1000}).size(), 1000U);
+  for (const std::size_t size : {std::size_t{2} << 20, std::size_t{40} << 20}) {  // socket, reply file
+    try {
+      run(executor, &Hostile::text, size);
+      ADD_FAILURE() << "no WorkerError for " << size;
+    } catch (const WorkerError& error) {
+      EXPECT_NE(std::string{error.what()}.find("max_reply_size"), std::string::npos) << error.what();
+    }
+  }
+  EXPECT_EQ(run(executor, &Hostile::text, std::size_t{1000}).size(), 1000U);
+  limits.max_reply_size = 0;
+  EXPECT_THROW(executor.set_worker_limits(limits), std::invalid_argument);
+  EXPECT_EQ(executor.worker_limits().max_reply_size, std::optional<std::size_t>{1U << 20});
 }
 
 // Item 4: a request naming code that is not one of the library's invokers.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <connectors/detail/channel.hpp>
+#include <connectors/worker_limits.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -129,6 +130,9 @@ class WorkerPool {
   std::size_t max_workers() const noexcept { return max_workers_; }
   void set_call_timeout(std::optional<std::chrono::milliseconds> timeout);
   std::optional<std::chrono::milliseconds> call_timeout() const noexcept;
+  // Throws std::invalid_argument for a limit of zero.
+  void set_worker_limits(const WorkerLimits& limits);
+  WorkerLimits worker_limits() const;
   std::vector<int> worker_process_ids() const;
 
  private:
