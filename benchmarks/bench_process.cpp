@@ -2,6 +2,8 @@
 //   - round trip of a trivial PROCESS getter (one call per loop iteration)
 //   - 1, 16 and 64 MiB results (throughput end to end), as std::vector<char>
 //     and as std::vector<double>
+//   - a 1 GiB result, against the same method called directly, with the
+//     caller's peak memory growth per byte of result
 //   - 16 branches of ~20 ms CPU work: sequential vs 2 worker processes
 #include <connectors/connectors.hpp>
 
@@ -9,6 +11,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <fstream>
+#include <string>
 #include <vector>
 
 namespace {
@@ -86,6 +90,43 @@ BENCHMARK(BM_ProcessResult)
 // What a numerical user returns.
 void BM_ProcessResultDoubles(benchmark::State& state) { process_result(state, &Block::doubles); }
 BENCHMARK(BM_ProcessResultDoubles)->Arg(64 << 20)->Repetitions(5)->ReportAggregatesOnly(true)->UseRealTime();
+
+// This process's resident memory now and at its peak since the last reset.
+std::int64_t memory_field(const char* name) {
+  std::ifstream status{"/proc/self/status"};
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind(name, 0) == 0) return std::stoll(line.substr(std::string{name}.size())) * 1024;
+  }
+  return 0;
+}
+
+// A 1 GiB result: transfer speed and how much the caller's peak memory grows
+// per byte of result ("peak_growth", 1.0 = the result alone).
+void BM_ProcessResult1GiB(benchmark::State& state) {
+  connectors::MultiprocessingExecutor executor{1};
+  Block block;
+  const std::size_t size = std::size_t{1} << 30;
+  std::ofstream{"/proc/self/clear_refs"} << "5";
+  const std::int64_t before = memory_field("VmRSS:");
+  auto body = [&]() -> Task<void> {
+    for (auto _ : state) {
+      benchmark::DoNotOptimize(co_await executor.run_method(Parallelization::PROCESS, &Block::bytes, block, size));
+    }
+  };
+  executor.run_coroutine(body());
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * size));
+  state.counters["peak_growth"] = static_cast<double>(memory_field("VmHWM:") - before) / static_cast<double>(size);
+}
+BENCHMARK(BM_ProcessResult1GiB)->Unit(benchmark::kMillisecond)->Iterations(3)->Repetitions(3)->UseRealTime();
+
+// The same method called directly: what building the result costs alone.
+void BM_DirectResult1GiB(benchmark::State& state) {
+  Block block;
+  const std::size_t size = std::size_t{1} << 30;
+  for (auto _ : state) benchmark::DoNotOptimize(block.bytes(size));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * size));
+}
+BENCHMARK(BM_DirectResult1GiB)->Unit(benchmark::kMillisecond)->Iterations(3)->Repetitions(3)->UseRealTime();
 
 long iterations_for_20ms() {
   static const long iterations = [] {

@@ -40,9 +40,8 @@ int fork_server_socket() noexcept;
 // Frames on a worker connection: this header, then `size` bytes; or, for a
 // reply with `in_reply_file` set, no bytes on the socket: the payload is the
 // first `size` bytes of one of the worker's two reply files (memfds, see
-// ReplySink). Each worker keeps its reply files across calls and the parent
-// keeps them mapped, so a large reply costs one copy on each side and no page
-// faults once the files have grown to size.
+// ReplySink). The parent holds their descriptors and reads them with pread,
+// so a large reply costs one copy on each side and no mapping.
 //
 // Every request carries a call id and the reply must carry the same one: a
 // method can write to the worker's socket (stray bytes, a fork whose child
@@ -57,10 +56,13 @@ struct FrameHeader {
   // Reply: the payload is in reply file `slot`.
   static constexpr std::uint64_t in_reply_file = 1;
   static constexpr std::uint64_t in_second_file = 2;
-  // Reply: that file is new or has grown; its descriptor comes with this
-  // header (SCM_RIGHTS) and replaces the parent's mapping of the slot.
+  // Reply: that file is new; its descriptor comes with this header
+  // (SCM_RIGHTS) and replaces the parent's file of the slot.
   static constexpr std::uint64_t file_attached = 4;
-  static constexpr std::uint64_t known_reply_flags = in_reply_file | in_second_file | file_attached;
+  // Reply: the worker has dropped that file (it outgrew
+  // reply_file_keep_limit); the parent drops it once the reply is read.
+  static constexpr std::uint64_t file_dropped = 8;
+  static constexpr std::uint64_t known_reply_flags = in_reply_file | in_second_file | file_attached | file_dropped;
 
   std::uint64_t call_id = 0;
   std::uint64_t size = 0;
@@ -93,8 +95,10 @@ inline constexpr std::size_t reply_file_threshold = 1U << 20;
 // mapping of the old file until it has decoded its reply).
 inline constexpr std::size_t socket_reply_limit = 32U << 20;
 
-// Reply files grow in steps of this size (a huge page's, so that their size
-// suits huge pages if the system gives them to shared memory).
-inline constexpr std::size_t reply_file_granule = 2U << 20;
+// A reply file up to this size is kept for the next replies (its pages are
+// then already allocated): a 64 MiB result and its framing fit. A larger one
+// serves one reply and is dropped, so that an outsized result does not stay
+// with the worker for life.
+inline constexpr std::size_t reply_file_keep_limit = 80U << 20;
 
 }  // namespace connectors::detail

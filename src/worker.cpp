@@ -134,6 +134,7 @@ void run_request(const std::string& request, ReplySink& reply) {
     out_stream.exceptions(std::ios::badbit);
     cereal::BinaryOutputArchive out{out_stream};
     invoker(in, out);
+    reply.complete();
   } catch (const std::exception& error) {
     const std::string message = error.what();
     write_error(reply, ReplyStatus::exception, current_exception_type(), &message);

@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
@@ -114,8 +115,8 @@ struct Worker {
   std::size_t received = 0;
   ByteBuffer reply;
   UniqueFd reply_file;
-  // The parent's mappings of the worker's reply files, by slot.
-  std::shared_ptr<ReplyMapping> files[reply_file_slots];
+  // The worker's reply files, by slot.
+  std::shared_ptr<ReplyFile> files[reply_file_slots];
   Clock::time_point deadline = never;
   long long timeout_ms = -1;
   // The pool's limits as they were when the running call started (0: none).
@@ -220,18 +221,6 @@ class Supervisor {
     pool_closed_.wait(lock, [&] { return pool->closed; });
   }
 
-  void release(ByteBuffer&& buffer) noexcept {
-    try {
-      {
-        std::lock_guard lock{mutex_};
-        garbage_.push_back(std::move(buffer));
-      }
-      wake();
-    } catch (...) {
-      // Freed right here instead (buffer still owns it).
-    }
-  }
-
   std::vector<int> pids(const PoolRecord& pool) {
     std::lock_guard lock{mutex_};
     return pool.pids;
@@ -307,10 +296,8 @@ class Supervisor {
   void take_news() {
     std::vector<std::shared_ptr<PoolRecord>> news;
     std::vector<std::shared_ptr<PoolRecord>> closing;
-    std::vector<ByteBuffer> garbage;
     {
       std::lock_guard lock{mutex_};
-      garbage.swap(garbage_);
       news.swap(news_);
       for (auto& pool : news) {
         pool->listed = false;
@@ -615,32 +602,53 @@ class Supervisor {
     kill(worker);
   }
 
+  // A reply in one of the worker's files. Nothing of the file is read or
+  // mapped here: the caller reads it (pread) when it decodes the reply, so
+  // no reply stalls this thread, which serves every pool. A file whose size
+  // or allocation does not fit what the worker can have written is refused.
   void finish_from_file(Worker& worker) {
     const std::uint64_t flags = worker.in_header.flags;
-    std::shared_ptr<ReplyMapping>& file = worker.files[(flags & FrameHeader::in_second_file) != 0 ? 1 : 0];
+    const std::uint64_t size = worker.in_header.size;
+    std::shared_ptr<ReplyFile>& file = worker.files[(flags & FrameHeader::in_second_file) != 0 ? 1 : 0];
     if ((flags & FrameHeader::file_attached) != 0) {
       if (!worker.reply_file.valid()) {
         // Lost on the way (say, the parent is out of descriptors): this
         // worker and the parent no longer agree on its files.
-        fail(*std::exchange(worker.job, nullptr), "connectors: the reply file of a worker process did not arrive");
-        kill(worker);
+        reject(worker, "sent a reply file that did not arrive");
         return;
       }
-      // Replaces the old mapping; a caller still reading that keeps it.
+      // Replaces the slot's file; a caller still reading the old one keeps it.
       try {
-        file = ReplyMapping::map(worker.reply_file.get());
-      } catch (const std::exception& error) {
-        fail(*std::exchange(worker.job, nullptr), std::string{"connectors: could not map a reply: "} + error.what());
-        kill(worker);
+        file = std::make_shared<ReplyFile>(worker.reply_file.release());
+      } catch (const std::bad_alloc&) {
+        reject(worker, "sent a reply file the parent could not take");
         return;
       }
-      worker.reply_file.reset();
     }
-    if (file == nullptr || worker.in_header.size > file->size() || file->lent.load(std::memory_order_acquire)) {
-      reject(worker, "sent a reply past the end of its reply file, or into a file a caller still reads");
+    if (file == nullptr || file->lent.load(std::memory_order_acquire)) {
+      reject(worker, "sent a reply in a file the parent does not have, or one a caller still reads");
       return;
     }
-    finish(worker, ByteBuffer::lend(file, worker.in_header.size));
+    // The worker writes each reply at the start of the file, so the file is
+    // as large as the largest reply written into it, and all of it holds
+    // pages: anything larger, or sparse, was not written by the worker.
+    struct stat status {};
+    if (::fstat(file->fd(), &status) != 0 || !S_ISREG(status.st_mode)) {
+      reject(worker, "sent a reply file that is not a file");
+      return;
+    }
+    const auto file_size = static_cast<std::uint64_t>(status.st_size);
+    const auto allocated = static_cast<std::uint64_t>(status.st_blocks) * 512;
+    if (size == 0 || file_size < size || file_size > std::max(file->known_size, size) || allocated < size) {
+      reject(worker, "sent a reply of " + std::to_string(size) + " bytes in a file of " + std::to_string(file_size) +
+                         " bytes with " + std::to_string(allocated) +
+                         " bytes allocated, which it cannot have written (a forged reply file)");
+      return;
+    }
+    file->known_size = std::max(file->known_size, file_size);
+    ByteBuffer reply = ByteBuffer::lend(file, size);
+    if ((flags & FrameHeader::file_dropped) != 0) file.reset();
+    finish(worker, std::move(reply));
   }
 
   void finish(Worker& worker, ByteBuffer reply) {
@@ -758,7 +766,6 @@ class Supervisor {
   std::mutex mutex_;
   std::condition_variable pool_closed_;
   std::vector<std::shared_ptr<PoolRecord>> news_;
-  std::vector<ByteBuffer> garbage_;
   bool broken_ = false;
   std::string broken_reason_;
 
@@ -771,12 +778,6 @@ class Supervisor {
 };
 
 }  // namespace
-
-void release_in_background(ByteBuffer&& buffer) noexcept {
-  // Only unmapping is worth the trip (the supervisor exists once a reply did).
-  if (buffer.last_user_of_file()) Supervisor::instance().release(std::move(buffer));
-  ByteBuffer dropped = std::move(buffer);
-}
 
 WorkerPool::WorkerPool(std::size_t max_workers)
     : max_workers_(max_workers), record_(std::make_shared<PoolRecord>(max_workers)) {}

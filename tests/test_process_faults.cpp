@@ -231,10 +231,10 @@ TEST(ProcessFaults, LargeResultsWaitingToBeDecodedStayIntact) {
     const std::vector<bool> intact = executor.run_coroutine(main());
     for (std::size_t i = 0; i < intact.size(); ++i) EXPECT_TRUE(intact[i]) << "call " << i;
     EXPECT_EQ(run(executor, &Faulty::big, std::size_t{1} << 20).size(), std::size_t{1} << 20);
-    EXPECT_GT(connectors::testing::reply_file_mappings(), 0U);
+    EXPECT_GT(connectors::testing::reply_file_descriptors(), 0U);
   }
-  // The executor's destructor unmapped the worker's files and kept no descriptor.
-  EXPECT_EQ(connectors::testing::reply_file_mappings(), 0U);
+  // The executor's destructor closed the worker's files and kept no descriptor.
+  EXPECT_EQ(connectors::testing::reply_file_descriptors(), 0U);
   EXPECT_EQ(connectors::testing::open_fd_count(), fds_before);
 }
 

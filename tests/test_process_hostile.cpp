@@ -3,6 +3,9 @@
 // result or a WorkerError, and the executor keeps working. See
 // docs/processes.md, "What a misbehaving method cannot do".
 #include "process_support.hpp"
+// The frame layout and the running call's id, to play a method that forges
+// whole frames, as a hostile one could (it can read its own worker's memory).
+#include "../src/fork_server.hpp"
 
 #include <connectors/connectors.hpp>
 
@@ -11,9 +14,11 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -74,6 +79,23 @@ std::size_t peak_memory() {
 
 void reset_peak_memory() { std::ofstream{"/proc/self/clear_refs"} << "5"; }
 
+// The size of the largest reply file process `pid` holds a descriptor of.
+std::size_t largest_reply_file(int pid) {
+  std::size_t largest = 0;
+  for (int fd = 0; fd < 1024; ++fd) {
+    const std::string path = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
+    char link[256];
+    const ssize_t length = ::readlink(path.c_str(), link, sizeof link - 1);
+    if (length <= 0 || std::string{link, static_cast<std::size_t>(length)}.find("connectors-reply") == std::string::npos)
+      continue;
+    struct stat status {};
+    if (::stat(path.c_str(), &status) == 0) largest = std::max(largest, static_cast<std::size_t>(status.st_size));
+  }
+  return largest;
+}
+
+using connectors::detail::FrameHeader;
+
 struct Hostile {
   template <class Archive>
   void serialize(Archive& archive) {
@@ -133,6 +155,24 @@ struct Hostile {
     return 0;
   }
   std::string text(std::size_t bytes) const { return std::string(bytes, 't'); }
+
+  // Whole reply frames with the right call id, as only a method reading its
+  // worker's memory could forge: a socket reply claiming 2^62 bytes, and a
+  // sparse 4 GiB reply file.
+  int forged_socket_frame() const {
+    const FrameHeader header{connectors::detail::current_call_id(), std::uint64_t{1} << 62, 0, 0, 0};
+    send_on_socket(&header, sizeof header);
+    return 5;
+  }
+  int forged_file_frame() const {
+    const int file = ::memfd_create("connectors-reply", MFD_CLOEXEC);
+    [[maybe_unused]] const int grown = ::ftruncate(file, std::int64_t{4} << 30);
+    const FrameHeader header{connectors::detail::current_call_id(), std::uint64_t{4} << 30,
+                             FrameHeader::in_reply_file | FrameHeader::file_attached, 0, 0};
+    send_on_socket(&header, sizeof header, file);
+    ::close(file);
+    return 6;
+  }
 
   // Closes every descriptor from 3 on, the worker's socket included.
   int close_everything() const {
@@ -203,6 +243,54 @@ TEST(ProcessHostile, AForgedSparseReplyFileIsRefusedWithoutTouchingItsPages) {
   EXPECT_NE(message.find("connectors: the worker process"), std::string::npos) << message;
   EXPECT_LT(peak_memory(), peak_before + (256U << 20));
   EXPECT_EQ(run(executor, &Hostile::identity, 2), 2);
+}
+
+// Items 1 and 3 with frames that carry the right call id: the parent checks
+// what a header claims against what the worker can have written before it
+// allocates, maps or reads anything.
+TEST(ProcessHostile, ForgedFramesWithTheRightCallIdAreRefusedBeforeAnythingIsAllocated) {
+  MultiprocessingExecutor executor{1};
+  EXPECT_EQ(run(executor, &Hostile::identity, 1), 1);
+  reset_peak_memory();
+  const std::size_t peak_before = peak_memory();
+  std::string message = worker_error(executor, &Hostile::forged_socket_frame);
+  EXPECT_NE(message.find("through its socket"), std::string::npos) << message;
+  message = worker_error(executor, &Hostile::forged_file_frame);
+  EXPECT_NE(message.find("forged reply file"), std::string::npos) << message;
+  EXPECT_LT(peak_memory(), peak_before + (64U << 20));
+  EXPECT_EQ(run(executor, &Hostile::identity, 2), 2);
+}
+
+// Item 8: an outsized result is copied once into the caller's result (no
+// second copy, no mapping of the worker's file), and the worker does not keep
+// a file of its size afterwards.
+TEST(ProcessHostile, AnOutsizedResultCostsTheCallerOneCopyAndTheWorkerNothingAfterwards) {
+  MultiprocessingExecutor executor{1};
+  const int worker = run(executor, &Hostile::pid);
+  const std::size_t size = std::size_t{256} << 20;
+  // What the result itself costs here (a sanitizer's shadow memory included).
+  reset_peak_memory();
+  std::size_t peak_before = peak_memory();
+  {
+    const std::string built_here = Hostile{}.text(size);
+    EXPECT_EQ(built_here.find_first_not_of('t'), std::string::npos);
+  }
+  const std::size_t direct_growth = peak_memory() - peak_before;
+  reset_peak_memory();
+  peak_before = peak_memory();
+  {
+    const std::string result = run(executor, &Hostile::text, size);
+    EXPECT_EQ(result.size(), size);
+    EXPECT_EQ(result.find_first_not_of('t'), std::string::npos);
+  }
+  const std::size_t growth = peak_memory() - peak_before;
+  EXPECT_GE(direct_growth, size);
+  EXPECT_LE(static_cast<double>(growth), 1.1 * static_cast<double>(direct_growth)) << growth << " vs " << direct_growth;
+  EXPECT_EQ(run(executor, &Hostile::pid), worker);
+  EXPECT_LE(largest_reply_file(worker), connectors::detail::reply_file_keep_limit);
+  EXPECT_LE(largest_reply_file(static_cast<int>(::getpid())), connectors::detail::reply_file_keep_limit);
+  // A result the worker may keep a file for still arrives intact, twice.
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(run(executor, &Hostile::text, std::size_t{40} << 20), std::string(40U << 20, 't'));
 }
 
 // Item 9: a worker whose method closed its socket used to be reported as
@@ -319,7 +407,6 @@ TEST(ProcessHostile, ARequestNamingCodeOtherThanAnInvokerIsRefused) {
   } else {
     EXPECT_THROW(connectors::detail::decode_reply<int>(job.reply), WorkerError);
   }
-  connectors::detail::release_in_background(std::move(job.reply));
 }
 
 }  // namespace

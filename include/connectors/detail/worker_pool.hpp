@@ -6,38 +6,38 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <optional>
+#include <streambuf>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace connectors::detail {
 
-// A worker's reply file as the parent maps it: read-only, shared with the
-// worker, kept across calls. While a caller has not decoded a reply in it, it
-// is lent to that caller and the worker must not overwrite it.
-class ReplyMapping {
+// A worker's reply file as the parent holds it: a descriptor, read with
+// pread and never mapped. Reading copies straight from the worker's pages into
+// the result, so the parent holds no second copy of a large reply, and a file
+// a misbehaving worker forged costs nothing until read (and it is checked
+// first; docs/processes.md). While a caller has not decoded a reply in it,
+// the file is lent to that caller and the worker must not overwrite it.
+class ReplyFile {
  public:
-  // Maps the whole of `fd`, populated; throws std::system_error, or
-  // std::runtime_error when the file is not sealed against shrinking (reading
-  // it could then raise SIGBUS).
-  static std::shared_ptr<ReplyMapping> map(int fd);
+  explicit ReplyFile(int fd) noexcept : fd_(fd) {}
+  ReplyFile(const ReplyFile&) = delete;
+  ReplyFile& operator=(const ReplyFile&) = delete;
+  ~ReplyFile();
 
-  ReplyMapping(const char* data, std::size_t size) noexcept : data_(data), size_(size) {}
-  ReplyMapping(const ReplyMapping&) = delete;
-  ReplyMapping& operator=(const ReplyMapping&) = delete;
-  ~ReplyMapping();
-
-  const char* data() const noexcept { return data_; }
-  std::size_t size() const noexcept { return size_; }
+  int fd() const noexcept { return fd_; }
 
   std::atomic<bool> lent{false};
+  // The supervisor's: the largest size it has seen the file have.
+  std::uint64_t known_size = 0;
 
  private:
-  const char* data_;
-  std::size_t size_;
+  int fd_;
 };
 
 // A reply received from a worker: bytes read from its socket (allocated
@@ -63,21 +63,54 @@ class ByteBuffer {
 
   static ByteBuffer allocate(std::size_t size);
   // The first `size` bytes of `file`, which must not be lent already.
-  static ByteBuffer lend(std::shared_ptr<ReplyMapping> file, std::size_t size) noexcept;
+  static ByteBuffer lend(std::shared_ptr<ReplyFile> file, std::size_t size) noexcept;
 
+  // The bytes, for a reply read from the socket; null for one in a file.
   char* data() noexcept { return data_; }
   const char* data() const noexcept { return data_; }
   std::size_t size() const noexcept { return size_; }
-  bool mapped() const noexcept { return file_ != nullptr; }
-  // Whether dropping this buffer would unmap its file (its worker is gone).
-  bool last_user_of_file() const noexcept { return file_ != nullptr && file_.use_count() == 1; }
+  // The reply file's descriptor, or -1.
+  int file_descriptor() const noexcept { return file_ != nullptr ? file_->fd() : -1; }
 
  private:
   void release() noexcept;
 
   char* data_ = nullptr;
   std::size_t size_ = 0;
-  std::shared_ptr<ReplyMapping> file_;
+  std::shared_ptr<ReplyFile> file_;
+};
+
+// Lets cereal read a reply wherever it is: in place for one read from the
+// socket, through a small buffer (pread) for one in a reply file, so that
+// decoding a large reply costs one copy into the result and no mapping.
+class ReplyReader final : public std::streambuf {
+ public:
+  explicit ReplyReader(const ByteBuffer& reply);
+  ReplyReader(const ReplyReader&) = delete;
+  ReplyReader& operator=(const ReplyReader&) = delete;
+  ~ReplyReader() override;
+
+  // The bytes not read yet.
+  std::size_t available() const noexcept;
+  // The largest `size` take() accepts.
+  std::size_t chunk_limit() const noexcept;
+  // The next `size` bytes, contiguous (size <= available(), chunk_limit());
+  // valid until the next read. Throws WorkerError when a reply file ends early.
+  const char* take(std::size_t size);
+
+ protected:
+  int_type underflow() override;
+  std::streamsize xsgetn(char* data, std::streamsize count) override;
+
+ private:
+  // Reads the file on so that at least `wanted` bytes are buffered.
+  void fill(std::size_t wanted);
+  void read_file(char* data, std::size_t size);
+
+  int fd_ = -1;
+  std::size_t end_ = 0;          // the reply's size
+  std::size_t file_offset_ = 0;  // the next byte of the file not buffered yet
+  char* buffer_ = nullptr;
 };
 
 // One method call for a worker process. It lives in the awaiting coroutine's
@@ -95,11 +128,6 @@ class ProcessJob : public ChannelNode {
  protected:
   ~ProcessJob() = default;
 };
-
-// Returns a reply's file to its worker at once. Unmapping a file whose worker
-// is gone takes milliseconds; the supervisor thread does that so that the
-// caller's loop goes on at once. Other buffers are freed here.
-void release_in_background(ByteBuffer&& buffer) noexcept;
 
 // Asks the kernel to back the whole pages of [data, data + size) with huge
 // pages when it faults them in, if `size` is large enough to matter; the
