@@ -10,6 +10,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <system_error>
 
 namespace connectors::detail {
 
@@ -21,7 +22,31 @@ constexpr std::size_t file_chunk = 256U << 10;
 
 }  // namespace
 
-ReplyFile::~ReplyFile() { ::close(fd_); }
+ReplyFile::~ReplyFile() {
+  if (mapping_ != nullptr) ::munmap(const_cast<char*>(mapping_), mapped_);
+  ::close(fd_);
+}
+
+const char* ReplyFile::map(std::size_t size) {
+  if (size > mapped_) {
+    // The worker grew the file: map it anew at its new size.
+    void* mapping = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd_, 0);
+    if (mapping == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "connectors: mapping a reply file");
+    if (mapping_ != nullptr) ::munmap(const_cast<char*>(mapping_), mapped_);
+    mapping_ = static_cast<const char*>(mapping);
+    mapped_ = size;
+    populated_ = 0;
+  }
+  if (size > populated_) {
+#ifdef MADV_POPULATE_READ
+    // One call instead of a fault per 4 KiB; the page tables then serve
+    // every later reply in this file. The size is bounded (see the class).
+    ::madvise(const_cast<char*>(mapping_) + populated_, size - populated_, MADV_POPULATE_READ);
+#endif
+    populated_ = size;
+  }
+  return mapping_;
+}
 
 void advise_huge_pages(void* data, std::size_t size) noexcept {
   // Smaller vectors usually come from memory the heap reuses.
@@ -43,11 +68,12 @@ ByteBuffer ByteBuffer::allocate(std::size_t size) {
   return buffer;
 }
 
-ByteBuffer ByteBuffer::lend(std::shared_ptr<ReplyFile> file, std::size_t size) noexcept {
+ByteBuffer ByteBuffer::lend(std::shared_ptr<ReplyFile> file, std::size_t size, bool mapped) noexcept {
   ByteBuffer buffer;
   file->lent.store(true, std::memory_order_relaxed);
   buffer.size_ = size;
   buffer.file_ = std::move(file);
+  buffer.mapped_ = mapped;
   return buffer;
 }
 
@@ -63,12 +89,14 @@ void ByteBuffer::release() noexcept {
   size_ = 0;
 }
 
-ReplyReader::ReplyReader(const ByteBuffer& reply) : fd_(reply.file_descriptor()), end_(reply.size()) {
-  if (fd_ < 0) {
-    char* begin = const_cast<char*>(reply.data());  // streambuf's interface is not const; nothing writes
+ReplyReader::ReplyReader(const ByteBuffer& reply) : end_(reply.size()) {
+  if (reply.file() == nullptr || reply.read_through_mapping()) {
+    const char* bytes = reply.file() == nullptr ? reply.data() : reply.file()->map(reply.size());
+    char* begin = const_cast<char*>(bytes);  // streambuf's interface is not const; nothing writes
     setg(begin, begin, begin + reply.size());
     return;
   }
+  fd_ = reply.file()->fd();
   buffer_ = new char[file_chunk];
   setg(buffer_, buffer_, buffer_);
 }

@@ -101,4 +101,8 @@ inline constexpr std::size_t socket_reply_limit = 32U << 20;
 // with the worker for life.
 inline constexpr std::size_t reply_file_keep_limit = 80U << 20;
 
+// Kept reply files grow in steps of this size (a huge page's), up to
+// reply_file_keep_limit.
+inline constexpr std::size_t reply_file_granule = 2U << 20;
+
 }  // namespace connectors::detail

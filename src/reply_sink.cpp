@@ -1,5 +1,6 @@
 #include "reply_sink.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -12,12 +13,23 @@ namespace connectors::detail {
 
 namespace {
 
-// Staged writes go out in pieces of this size; larger ones go out directly.
+// Staged writes past the mapping go out in pieces of this size; larger ones
+// go out directly.
 constexpr std::size_t staging_size = 1U << 20;
 
 [[noreturn]] void fail(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
 
+std::size_t round_up(std::size_t size, std::size_t granule) { return (size + granule - 1) / granule * granule; }
+
 }  // namespace
+
+void ReplySink::File::reset() noexcept {
+  if (data != nullptr) ::munmap(data, mapped);
+  data = nullptr;
+  mapped = size = announced_size = 0;
+  fd.reset();
+  announced = false;
+}
 
 void ReplySink::begin(std::uint64_t request_flags) noexcept {
   free_files_ = request_flags;
@@ -66,30 +78,86 @@ void ReplySink::complete() {
 }
 
 // Chooses the file for a reply that has reached `needed` bytes; false to
-// stay in memory (and go through the socket). What is buffered so far stays
-// staged for the file.
+// stay in memory (and go through the socket).
 bool ReplySink::enter_file(std::size_t needed) {
   unsigned chosen = no_slot;
   for (unsigned slot = 0; slot < reply_file_slots; ++slot) {
     if ((free_files_ & FrameHeader::file_free(slot)) == 0) continue;
-    // The largest free file: it is the most likely to have its pages already.
-    if (chosen == no_slot || files_[slot].size > files_[chosen].size) chosen = slot;
+    // The largest free file: it is the most likely to need no growing.
+    if (chosen == no_slot || files_[slot].mapped > files_[chosen].mapped) chosen = slot;
   }
   if (chosen == no_slot) {
     if (needed <= socket_reply_limit) return false;
     // Every file is still being read by a caller: take a fresh one. The
     // parent keeps the old file until that caller is done.
-    chosen = files_[0].size <= files_[1].size ? 0 : 1;
+    chosen = files_[0].mapped <= files_[1].mapped ? 0 : 1;
     files_[chosen].reset();
   }
   File& file = files_[chosen];
   if (!file.fd.valid()) {
-    file.fd.reset(above_standard_streams(::memfd_create("connectors-reply", MFD_CLOEXEC)));
+    file.fd.reset(above_standard_streams(::memfd_create("connectors-reply", MFD_CLOEXEC | MFD_ALLOW_SEALING)));
     if (!file.fd.valid()) fail("connectors: memfd_create");
+    // The caller maps the file: it must never shrink under that mapping.
+    if (::fcntl(file.fd.get(), F_ADD_SEALS, F_SEAL_SHRINK) != 0) fail("connectors: sealing a reply file");
   }
   slot_ = chosen;
   position_ = 0;
+  std::string buffered;
+  buffered.swap(buffer_);
+  write(buffered.data(), buffered.size());
+  if (buffer_.empty()) {
+    buffered.clear();
+    buffer_.swap(buffered);  // keeps the capacity for the next small replies
+  }
   return true;
+}
+
+void ReplySink::map_at_least(std::size_t needed) {
+  File& file = files_[slot_];
+  if (needed <= file.mapped) return;
+  const std::size_t capacity =
+      std::min(round_up(std::max(needed, file.mapped + file.mapped / 2), reply_file_granule), reply_file_keep_limit);
+  if (capacity > file.size && ::ftruncate(file.fd.get(), static_cast<off_t>(capacity)) != 0)
+    fail("connectors: growing a reply file");
+  file.size = std::max(file.size, capacity);
+  void* mapping = file.data == nullptr ? ::mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, file.fd.get(), 0)
+                                       : ::mremap(file.data, file.mapped, capacity, MREMAP_MAYMOVE);
+  if (mapping == MAP_FAILED) fail("connectors: mapping a reply file");
+  char* data = static_cast<char*>(mapping);
+#ifdef MADV_POPULATE_WRITE
+  // One call allocates and maps the new pages instead of a fault per page.
+  // Without it (older kernels) the copy faults them in.
+  ::madvise(data + file.mapped, capacity - file.mapped, MADV_POPULATE_WRITE);
+#endif
+  file.data = data;
+  file.mapped = capacity;
+}
+
+void ReplySink::write(const char* data, std::size_t size) {
+  File& file = files_[slot_];
+  if (buffer_.empty()) {
+    // Into the mapping, as far as it may reach.
+    if (position_ + size <= reply_file_keep_limit) map_at_least(position_ + size);
+    if (position_ < file.mapped) {
+      const std::size_t part = std::min(size, file.mapped - position_);
+      std::memcpy(file.data + position_, data, part);
+      position_ += part;
+      data += part;
+      size -= part;
+    }
+    if (size == 0) return;
+  }
+  // Past the mapping: an outsized reply.
+  if (buffer_.size() + size <= staging_size) {
+    buffer_.append(data, size);
+    return;
+  }
+  complete();
+  if (size >= staging_size) {
+    write_file(data, size);
+  } else {
+    buffer_.append(data, size);
+  }
 }
 
 void ReplySink::write_file(const char* data, std::size_t size) {
@@ -114,16 +182,7 @@ std::streamsize ReplySink::xsputn(const char* data, std::streamsize count) {
       return count;
     }
   }
-  if (buffer_.size() + size <= staging_size) {
-    buffer_.append(data, size);
-    return count;
-  }
-  complete();
-  if (size >= staging_size) {
-    write_file(data, size);
-  } else {
-    buffer_.append(data, size);
-  }
+  write(data, size);
   return count;
 }
 

@@ -11,12 +11,14 @@
 namespace connectors::detail {
 
 // Where a worker serializes a reply: memory while it is small, then one of the
-// worker's reply files (memfds), written with pwrite through a small staging
-// buffer. The parent reads a file with pread straight into the result: one
-// copy on each side, no mapping, no page tables. Files up to
-// reply_file_keep_limit are kept from one call to the next (their pages are
-// then already there); a larger one is dropped as soon as its reply is sent,
-// so that one outsized result does not stay with the worker for life.
+// worker's reply files (memfds, sealed so that they can only grow). Up to
+// reply_file_keep_limit a file is mapped here and in the caller and kept from
+// one call to the next: a reply is one memcpy on each side into pages that
+// are already there. Past that limit the rest of the reply goes out with
+// pwrite (through a small staging buffer), the caller reads it with pread
+// straight into its result (no second copy of an outsized result in the
+// caller), and the file is dropped as soon as the reply is sent, so that one
+// outsized result does not stay with the worker for life.
 class ReplySink final : public std::streambuf {
  public:
   ReplySink() = default;
@@ -50,32 +52,41 @@ class ReplySink final : public std::streambuf {
  private:
   struct File {
     UniqueFd fd;
-    // The file's size: the largest reply written into it.
+    // The writable mapping of the file's first `mapped` bytes.
+    char* data = nullptr;
+    std::size_t mapped = 0;
+    // The file's size.
     std::size_t size = 0;
     // The size the parent knows of; a failed reply may leave the file larger.
     std::size_t announced_size = 0;
     // The parent has the descriptor.
     bool announced = false;
 
-    void reset() noexcept {
-      fd.reset();
-      size = announced_size = 0;
-      announced = false;
-    }
+    File() = default;
+    File(const File&) = delete;
+    File& operator=(const File&) = delete;
+    ~File() { reset(); }
+    void reset() noexcept;
   };
 
   static constexpr unsigned no_slot = reply_file_slots;
 
   bool enter_file(std::size_t needed);
+  // Appends to the reply in its file.
+  void write(const char* data, std::size_t size);
+  // Maps (growing the file) at least the first `needed` bytes, at most
+  // reply_file_keep_limit.
+  void map_at_least(std::size_t needed);
   void write_file(const char* data, std::size_t size);
   bool outsized() const noexcept { return in_file() && files_[slot_].size > reply_file_keep_limit; }
 
-  // The reply while it is small; once in a file, what is staged for it.
+  // The reply while it is small; once in a file, what is staged for its part
+  // past the mapping.
   std::string buffer_;
   File files_[reply_file_slots];
   std::uint64_t free_files_ = 0;
   unsigned slot_ = no_slot;
-  // Once in a file: how much of the reply is written there.
+  // Once in a file: how much of the reply is in it (staged bytes follow).
   std::size_t position_ = 0;
 };
 

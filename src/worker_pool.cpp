@@ -624,14 +624,17 @@ class Supervisor {
         reject(worker, "sent a reply file the parent could not take");
         return;
       }
+      const int seals = ::fcntl(file->fd(), F_GET_SEALS);
+      file->sealed = seals >= 0 && (seals & F_SEAL_SHRINK) != 0;
     }
     if (file == nullptr || file->lent.load(std::memory_order_acquire)) {
       reject(worker, "sent a reply in a file the parent does not have, or one a caller still reads");
       return;
     }
-    // The worker writes each reply at the start of the file, so the file is
-    // as large as the largest reply written into it, and all of it holds
-    // pages: anything larger, or sparse, was not written by the worker.
+    // The worker writes each reply at the start of the file, growing a kept
+    // file by at most half again its reply (in whole granules, up to the keep
+    // limit) and an outsized one to exactly its reply, and every written byte
+    // holds a page: anything larger, or sparse, was not written by it.
     struct stat status {};
     if (::fstat(file->fd(), &status) != 0 || !S_ISREG(status.st_mode)) {
       reject(worker, "sent a reply file that is not a file");
@@ -639,14 +642,19 @@ class Supervisor {
     }
     const auto file_size = static_cast<std::uint64_t>(status.st_size);
     const auto allocated = static_cast<std::uint64_t>(status.st_blocks) * 512;
-    if (size == 0 || file_size < size || file_size > std::max(file->known_size, size) || allocated < size) {
+    const std::uint64_t grown = std::min<std::uint64_t>(
+        (size + size / 2 + reply_file_granule - 1) / reply_file_granule * reply_file_granule, reply_file_keep_limit);
+    const std::uint64_t largest_possible = std::max({file->known_size, size, grown});
+    if (size == 0 || file_size < size || file_size > largest_possible || allocated < size) {
       reject(worker, "sent a reply of " + std::to_string(size) + " bytes in a file of " + std::to_string(file_size) +
                          " bytes with " + std::to_string(allocated) +
                          " bytes allocated, which it cannot have written (a forged reply file)");
       return;
     }
     file->known_size = std::max(file->known_size, file_size);
-    ByteBuffer reply = ByteBuffer::lend(file, size);
+    // A kept file is mapped by the caller (its size is bounded); an outsized
+    // one is read with pread, so that the caller holds one copy of it.
+    ByteBuffer reply = ByteBuffer::lend(file, size, file->sealed && file_size <= reply_file_keep_limit);
     if ((flags & FrameHeader::file_dropped) != 0) file.reset();
     finish(worker, std::move(reply));
   }

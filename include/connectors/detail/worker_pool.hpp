@@ -17,11 +17,12 @@
 
 namespace connectors::detail {
 
-// A worker's reply file as the parent holds it: a descriptor, read with
-// pread and never mapped. Reading copies straight from the worker's pages into
-// the result, so the parent holds no second copy of a large reply, and a file
-// a misbehaving worker forged costs nothing until read (and it is checked
-// first; docs/processes.md). While a caller has not decoded a reply in it,
+// A worker's reply file as the parent holds it. The supervisor only checks
+// it; the caller reads its reply from it while decoding: through a read-only
+// mapping kept with the file while the file is one the worker keeps (at most
+// reply_file_keep_limit, sealed against shrinking), else with pread, never
+// mapping it, so that an outsized reply is copied once, straight into the
+// result (docs/processes.md). While a caller has not decoded a reply in it,
 // the file is lent to that caller and the worker must not overwrite it.
 class ReplyFile {
  public:
@@ -31,13 +32,23 @@ class ReplyFile {
   ~ReplyFile();
 
   int fd() const noexcept { return fd_; }
+  // The file's first `size` bytes, mapped and populated (the mapping is kept
+  // for later replies); the caller it is lent to calls this. Throws
+  // std::system_error.
+  const char* map(std::size_t size);
 
   std::atomic<bool> lent{false};
-  // The supervisor's: the largest size it has seen the file have.
+  // The supervisor's: the largest size it has seen the file have, and
+  // whether it is sealed against shrinking (only then is it mapped).
   std::uint64_t known_size = 0;
+  bool sealed = false;
 
  private:
   int fd_;
+  // The caller's: the mapping and how much of it is populated.
+  const char* mapping_ = nullptr;
+  std::size_t mapped_ = 0;
+  std::size_t populated_ = 0;
 };
 
 // A reply received from a worker: bytes read from its socket (allocated
@@ -49,28 +60,32 @@ class ByteBuffer {
   ByteBuffer(ByteBuffer&& other) noexcept
       : data_(std::exchange(other.data_, nullptr)),
         size_(std::exchange(other.size_, 0)),
-        file_(std::move(other.file_)) {}
+        file_(std::move(other.file_)),
+        mapped_(std::exchange(other.mapped_, false)) {}
   ByteBuffer& operator=(ByteBuffer&& other) noexcept {
     if (this != &other) {
       release();
       data_ = std::exchange(other.data_, nullptr);
       size_ = std::exchange(other.size_, 0);
       file_ = std::move(other.file_);
+      mapped_ = std::exchange(other.mapped_, false);
     }
     return *this;
   }
   ~ByteBuffer() { release(); }
 
   static ByteBuffer allocate(std::size_t size);
-  // The first `size` bytes of `file`, which must not be lent already.
-  static ByteBuffer lend(std::shared_ptr<ReplyFile> file, std::size_t size) noexcept;
+  // The first `size` bytes of `file`, which must not be lent already; read
+  // through its mapping if `mapped`, else with pread.
+  static ByteBuffer lend(std::shared_ptr<ReplyFile> file, std::size_t size, bool mapped) noexcept;
 
   // The bytes, for a reply read from the socket; null for one in a file.
   char* data() noexcept { return data_; }
   const char* data() const noexcept { return data_; }
   std::size_t size() const noexcept { return size_; }
-  // The reply file's descriptor, or -1.
-  int file_descriptor() const noexcept { return file_ != nullptr ? file_->fd() : -1; }
+  // The reply file, or null.
+  ReplyFile* file() const noexcept { return file_.get(); }
+  bool read_through_mapping() const noexcept { return mapped_; }
 
  private:
   void release() noexcept;
@@ -78,11 +93,12 @@ class ByteBuffer {
   char* data_ = nullptr;
   std::size_t size_ = 0;
   std::shared_ptr<ReplyFile> file_;
+  bool mapped_ = false;
 };
 
 // Lets cereal read a reply wherever it is: in place for one read from the
-// socket, through a small buffer (pread) for one in a reply file, so that
-// decoding a large reply costs one copy into the result and no mapping.
+// socket or in a mapped reply file, through a small buffer (pread) for an
+// outsized one, so that decoding it costs one copy into the result.
 class ReplyReader final : public std::streambuf {
  public:
   explicit ReplyReader(const ByteBuffer& reply);
