@@ -9,11 +9,11 @@
 
 #include <benchmark/benchmark.h>
 
-#include <chrono>
-#include <cstdint>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 #include <string>
