@@ -243,6 +243,8 @@ void init(int /*argc*/, char** /*argv*/) {
   server_end.reset();
   int status = 0;
   while (::waitpid(intermediate, &status, 0) < 0) {
+    // ECHILD: the program ignores SIGCHLD, so the system reaped it already.
+    if (errno == ECHILD) break;
     if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "connectors::init: waitpid");
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {

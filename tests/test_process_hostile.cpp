@@ -455,6 +455,13 @@ TEST(ProcessHostile, AWaitLoopInTheProgramSeesNoneOfTheLibrarysProcesses) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe(status);
 }
 
+// Item 6: init reaps the intermediate process it starts the fork server
+// through, also in a program that ignores SIGCHLD (nothing to reap then).
+TEST(ProcessHostile, InitWorksInAProgramThatIgnoresChildSignals) {
+  const int status = run_helper(CONNECTORS_CHILD_HELPER, "ignore_sigchld", false);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe(status);
+}
+
 // Item 6: the machinery lives as long as the process, not as the thread that
 // called init.
 TEST(ProcessHostile, WorkersOutliveTheMainThreadEndingWithPthreadExit) {
