@@ -413,21 +413,7 @@ void InputNode::abort_observers(const std::exception_ptr& error, const Operation
   for (OutputNode* observer : observers_) observer->computable_.abort_all(error, operation.id);
 }
 
-bool InputNode::waits_for_running_source() const noexcept {
-  if (!multi_) return false;  // a push has just delivered its one source's value
-  struct Search {
-    const InputNode* input;
-    bool found;
-  } search{this, false};
-  multi_for_each_source(
-      [](const NodeBase& node, void* raw) {
-        auto& search = *static_cast<Search*>(raw);
-        const auto& source = static_cast<const OutputNode&>(node);
-        if (source.running_ && search.input->multi_is_announced_by(source)) search.found = true;
-      },
-      &search);
-  return search.found;
-}
+
 
 void InputNode::link(OutputNode& output, InputNode& input, OutputNode::Push push) {
   output.add_connection(input, push);
@@ -514,21 +500,47 @@ Task<void> request_all(Operation& operation, std::vector<InputNode*> inputs) {
 }
 
 Task<void> request_notified(Operation& operation, std::vector<InputNode*> inputs) {
-  std::erase_if(inputs, [](const InputNode* input) { return input->waits_for_running_source(); });
+  std::erase_if(inputs, [&](InputNode* input) {
+    if (!input->is_multi()) return false;
+    operation.deferred_notified.push_back(input);
+    return true;
+  });
   if (inputs.empty()) co_return;
   co_await request_all(operation, std::move(inputs));
+}
+
+namespace {
+// The deferred ON_NOTIFY multi-inputs, each once, in the order of their pushes.
+std::vector<InputNode*> take_deferred(Operation& operation) {
+  std::vector<InputNode*> inputs = std::exchange(operation.deferred_notified, {});
+  std::vector<InputNode*> unique;
+  for (InputNode* input : inputs) {
+    if (std::find(unique.begin(), unique.end(), input) == unique.end()) unique.push_back(input);
+  }
+  return unique;
+}
+}  // namespace
+
+void run_operation(Operation& operation, Task<void> root) {
+  operation.executor.run_coroutine(std::move(root));
+  while (!operation.deferred_notified.empty()) {
+    operation.executor.run_coroutine(request_all(operation, take_deferred(operation)));
+  }
 }
 
 void serve_non_lazy(Executor& executor, OperationScope* scope, NonLazyCollection& collection) {
   if (collection.inputs.empty()) return;
   Operation operation{executor, scope};
   try {
-    executor.run_coroutine(request_all(operation, collection.inputs));
+    run_operation(operation, request_all(operation, collection.inputs));
   } catch (...) {
     // The inputs left unserved are still announced, and the inputs upstream
     // of them look settled: without this the next announcement would stop
-    // above them and never serve them again.
-    for (InputNode* input : collection.inputs) unsettle_upstream(*input);
+    // above them and never serve them again. (Not after a method destroyed
+    // part of the network: some of them may be gone.)
+    if (scope == nullptr || !scope->poisoned()) {
+      for (InputNode* input : collection.inputs) unsettle_upstream(*input);
+    }
     throw;
   }
 }
@@ -551,14 +563,15 @@ void connect_nodes(OutputNode& output, InputNode& input, OutputNode::Push push) 
   InputNode::link(output, input, push);
   NonLazyCollection collection{Laziness::ON_CONNECT, {}};
   if (input.accept_announcement(output)) input.announce_downstream(collection, true);
-  unsettle_upstream(input);
+  unsettle_upstream(input, Laziness::ON_CONNECT);
   serve_non_lazy(*input.executor(), &scope, collection);
 }
 
-void unsettle_upstream(InputNode& input) noexcept {
-  // An input marked never_settled is walked through by every later
-  // announcement, and so is everything upstream of it (marked together): the
-  // walk stops there, which keeps building a network linear.
+void unsettle_upstream(InputNode& input, Laziness level) noexcept {
+  // An input marked with `level` (or higher) is walked through by the
+  // announcements that level covers, and so is everything upstream of it
+  // (marked together): the walk stops there, which keeps building a network
+  // linear.
   std::vector<const OutputNode*> sources;
   auto add_sources = [&](const InputNode& from) {
     from.for_each_upstream(
@@ -574,8 +587,8 @@ void unsettle_upstream(InputNode& input) noexcept {
     if (source->kind_ == OutputNode::Kind::multi_key)
       source = &static_cast<const MultiOutputKeyNode*>(source)->parent();
     for (InputNode* observed : source->observed_) {
-      if (!observed->announcing_ || observed->announced_in_ == InputNode::never_settled) continue;
-      observed->announced_in_ = InputNode::never_settled;
+      if (!observed->announcing_ || observed->announced_in_ >= level) continue;
+      observed->announced_in_ = level;
       add_sources(*observed);
     }
   }
@@ -592,8 +605,9 @@ void disconnect_nodes(OutputNode& output, InputNode& input) {
   try {
     std::shared_ptr<Executor> executor = input.executor();
     Operation operation{*executor, &scope};
-    executor->run_coroutine(input.request(operation));
+    run_operation(operation, input.request(operation));
   } catch (...) {
+    if (scope.poisoned()) throw;  // a method destroyed part of the network: touch nothing more
     error = std::current_exception();
   }
   InputNode::unlink(output, input);
@@ -636,7 +650,12 @@ class InlinePull {
     stack_.clear();
     stack_.push_back(Frame{&root, is_output, Phase::start});
     try {
-      while (!stack_.empty()) step();
+      for (;;) {
+        while (!stack_.empty()) step();
+        if (operation_.deferred_notified.empty()) break;
+        // ON_NOTIFY multi-inputs deferred by pushes (request_notified).
+        for (InputNode* input : take_deferred(operation_)) stack_.push_back(Frame{input, false, Phase::start});
+      }
     } catch (...) {
       // Nothing waits in an inline pull; only the running flags of the
       // requests under way need resetting (their nodes stay invalid).
@@ -664,6 +683,7 @@ class InlinePull {
   };
 
   void step() {
+    OperationScope::check_not_poisoned(operation_.scope);  // the next frame's connector may be gone
     const std::size_t top = stack_.size() - 1;
     Frame frame = stack_[top];
     if (frame.is_output) {
@@ -725,9 +745,11 @@ class InlinePull {
       case Phase::start:
         if (input.multi_) {
           stack_.pop_back();
-          // As request_notified: the running source's push triggers it again.
-          if (frame.phase == Phase::notified && input.waits_for_running_source()) return;
-          operation_.executor.run_coroutine(input.request(operation_));
+          if (frame.phase == Phase::notified) {
+            operation_.deferred_notified.push_back(&input);  // as request_notified
+          } else {
+            operation_.executor.run_coroutine(input.request(operation_));
+          }
           return;
         }
         if (input.running_) {

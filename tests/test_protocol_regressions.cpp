@@ -214,6 +214,25 @@ TEST_P(Regression, Item8_AnOnNotifyMultiInputBelowADiamondDoesNotHang) {
   });
 }
 
+// The other source of the ON_NOTIFY multi-input is a whole multi-output whose
+// key is being requested further down: the push must not wait for it.
+TEST_P(Regression, Item8_AnOnNotifyMultiInputBesideARunningKeyRequestDoesNotHang) {
+  without_hanging([] {
+    Copy s, c;
+    Table table;
+    Sum m;
+    table.keys = {1};
+    table.in.connect(s.out);
+    m.in.set_laziness(Laziness::ON_NOTIFY);
+    m.in.connect(table.out);
+    m.in.connect(s.out);
+    c.in.connect(table.out[1]);
+    s.in(2.0);
+    EXPECT_EQ(c.out(), 2.0);
+    EXPECT_EQ(m.out(), 4.0);
+  });
+}
+
 // ---- 9. cycles through a multi-output's key -------------------------------------
 
 TEST_P(Regression, Item9_AKeyOfTheBlocksOwnMultiOutputIsACycle) {
@@ -324,6 +343,61 @@ TEST_P(Regression, Item10_AGetterDestroyingTheBlockThatRequestedItIsALogicError)
   });
 }
 
+// Destructions that reach further than a chain: with every method on the
+// calling thread (on a pool thread the destruction would race with branches
+// still running there; docs/connectors.md).
+class Destruction : public ::testing::Test {
+ protected:
+  void SetUp() override { connectors::set_default_executor(connectors::executor(0, 0)); }
+  void TearDown() override { connectors::set_default_executor(nullptr); }
+};
+
+TEST_F(Destruction, Item10_DestroyingTheRequesterBetweenItsBranchesIsALogicError) {
+  without_hanging([] {
+    Copy a, b;
+    auto top = std::make_unique<Sum>();
+    top->in.connect(a.out);
+    top->in.connect(b.out);
+    a.in(1.0);
+    b.in(2.0);
+    a.on_compute = [&top] { top.reset(); };
+    connectors::Output<double>& out = top->out;
+    EXPECT_THROW(out(), std::logic_error);
+    a.on_compute = nullptr;
+    EXPECT_EQ(a.out(), 1.0);
+    EXPECT_EQ(b.out(), 2.0);
+  });
+}
+
+TEST_F(Destruction, Item10_DestroyingANonLazyInputWhileItIsServedIsALogicError) {
+  without_hanging([] {
+    Copy s;
+    auto w = std::make_unique<Copy>();
+    w->in.connect(s.out);
+    w->in.set_laziness(Laziness::ON_ANNOUNCE);
+    s.in(1.0);
+    EXPECT_EQ(w->held(), 1.0);
+    s.on_compute = [&w] { w.reset(); };
+    EXPECT_THROW(s.in(2.0), std::logic_error);
+    s.on_compute = nullptr;
+    EXPECT_EQ(s.out(), 2.0);
+  });
+}
+
+TEST_F(Destruction, Item10_DestroyingTheInputADisconnectFlushesIsALogicError) {
+  without_hanging([] {
+    Copy a;
+    auto b = std::make_unique<Copy>();
+    b->in.connect(a.out);
+    a.in(1.0);
+    a.on_compute = [&b] { b.reset(); };
+    connectors::Input<double>& in = b->in;
+    EXPECT_THROW(in.disconnect(a.out), std::logic_error);
+    a.on_compute = nullptr;
+    EXPECT_EQ(a.out(), 1.0);
+  });
+}
+
 // ---- 11. connecting from inside a getter -----------------------------------------
 
 TEST_P(Regression, Item11_AConnectIntoTheNetworkBeingComputedIsRefused) {
@@ -338,6 +412,21 @@ TEST_P(Regression, Item11_AConnectIntoTheNetworkBeingComputedIsRefused) {
     EXPECT_EQ(b.out(), 1.0);
     c.in.connect(b.out);
     EXPECT_EQ(c.out(), 1.0);
+  });
+}
+
+TEST_P(Regression, Item11_AMultiInputConnectJoiningTheNetworkBeingComputedIsRefused) {
+  without_hanging([] {
+    Copy a;
+    Sum m, outside;
+    m.in.connect(a.out);
+    a.in(1.0);
+    a.on_compute = [&] { outside.in.connect(m.out); };  // starts outside, joins the network
+    EXPECT_THROW(m.out(), std::logic_error);
+    a.on_compute = nullptr;
+    EXPECT_EQ(m.out(), 1.0);
+    outside.in.connect(m.out);
+    EXPECT_EQ(outside.out(), 1.0);
   });
 }
 

@@ -140,6 +140,7 @@ class Input final : public detail::InputNode {
   }
 
   Task<void> request(detail::Operation& operation) override {
+    detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
     if (running_) co_return;
     detail::RunningFlag running{running_, *this, operation.scope};
     try {
@@ -195,8 +196,9 @@ class Input final : public detail::InputNode {
       try {
         detail::UserCallScope user{scope};
         passes = conditions_->notify(owner_, conditions_->notify_member, value);
+        detail::OperationScope::check_not_poisoned(scope);
       } catch (...) {
-        cancel_observers();
+        if (scope == nullptr || !scope->destroyed(this)) cancel_observers();
         throw;
       }
       if (!passes) {

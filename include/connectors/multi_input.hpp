@@ -420,6 +420,7 @@ class MultiInput final : public detail::InputNode {
   }
 
   Task<void> request(detail::Operation& operation) override {
+    detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
     if (running_) co_return;
     detail::RunningFlag running{running_, *this, operation.scope};
     try {
@@ -543,6 +544,7 @@ class MultiInput final : public detail::InputNode {
   // another source (it feeds this input directly and through that source), is
   // not requested again: an uncached output would run its getter twice.
   Task<void> request_if_announcing(detail::Operation& operation, detail::OutputNode* announcer) {
+    detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
     const Source* source = find(*announcer);
     if (source == nullptr || !source->announcing) co_return;
     co_await announcer->request(operation);
@@ -575,13 +577,15 @@ class MultiInput final : public detail::InputNode {
       try {
         detail::UserCallScope user{scope};
         for (const auto& [id, value] : checks) {
-          if (conditions_->notify(owner_, conditions_->notify_member, id, value)) {
+          const bool passes = conditions_->notify(owner_, conditions_->notify_member, id, value);
+          detail::OperationScope::check_not_poisoned(scope);
+          if (passes) {
             changed = true;
             break;
           }
         }
       } catch (...) {
-        cancel_observers();
+        if (scope == nullptr || !scope->destroyed(this)) cancel_observers();
         throw;
       }
     }
@@ -613,7 +617,7 @@ class MultiInput final : public detail::InputNode {
     detail::RunningFlag running{running_, *this, &scope};  // an ON_NOTIFY push must not re-enter
     std::shared_ptr<Executor> executor = this->executor();
     detail::Operation operation{*executor, &scope};
-    executor->run_coroutine(retrieve_pending(operation));
+    detail::run_operation(operation, retrieve_pending(operation));
   }
 
   // A direct change (SPEC 2.6 direct call, 2.8, 2.9): announce, apply what
@@ -688,7 +692,7 @@ class MultiInput final : public detail::InputNode {
     ++announcing_sources_;
     detail::NonLazyCollection collection{Laziness::ON_CONNECT, {}};
     if (accept_announcement(from)) announce_downstream(collection, true);
-    detail::unsettle_upstream(*this);
+    detail::unsettle_upstream(*this, Laziness::ON_CONNECT);
     detail::serve_non_lazy(*executor(), &scope, collection);
   }
 
@@ -707,6 +711,7 @@ class MultiInput final : public detail::InputNode {
     try {
       apply_pending_now(scope);
     } catch (...) {
+      if (scope.poisoned()) throw;  // a method destroyed part of the network: touch nothing more
       error = std::current_exception();  // reported after the removal, which happens anyway
     }
     try {

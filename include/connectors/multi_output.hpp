@@ -90,7 +90,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
     std::shared_ptr<Executor> executor = this->executor();
     detail::Operation operation{*executor, &scope};
     std::optional<R> result;
-    executor->run_coroutine(request_key(operation, key, &result));
+    detail::run_operation(operation, request_key(operation, key, &result));
     if (!result) throw std::logic_error("connectors::MultiOutput: the request ended without a result");
     return std::move(*result);
   }
@@ -248,28 +248,21 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   // SPEC 2.10 request_key, with repair A10: a valid key still reaches the
   // key's single connections.
   Task<void> request_key(detail::Operation& operation, Key key, std::optional<R>* caller) {
-    // The key's item counts as running meanwhile, as an Output does
-    // (InputNode::waits_for_running_source).
-    Item* running_item = nullptr;
-    if (auto found = items_by_key_.find(key); found != items_by_key_.end() && found->second->begin_request()) {
-      running_item = found->second.get();
-    }
+    detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
     try {
       co_await pull_announcers(operation);
       co_await compute_key(operation, key, caller);
     } catch (...) {
-      if (detail::destroyed_in(operation, this)) throw;
-      if (running_item != nullptr) running_item->end_request();
-      abort_downstream(std::current_exception(), operation);
+      if (!detail::destroyed_in(operation, this)) abort_downstream(std::current_exception(), operation);
       throw;
     }
-    if (running_item != nullptr) running_item->end_request();
   }
 
   // Computes one key (or takes its valid cached value) and pushes it to the
   // key's single connections. A key already running is not computed again: a
   // caller that needs the value waits for it, a connection receives it by push.
   Task<void> compute_key(detail::Operation& operation, const Key& key, std::optional<R>* caller) {
+    detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
     if (auto running = running_keys_.find(key); running != running_keys_.end()) {
       if (caller == nullptr) co_return;
       std::shared_ptr<Run> run = running->second;
@@ -317,6 +310,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   // concurrently, then the key -> value map to every whole connection. A pull
   // arriving while one runs returns at once; the running one delivers to all.
   Task<void> request(detail::Operation& operation) override {
+    detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
     if (running_) co_return;
     detail::RunningFlag running{running_, *this, operation.scope};
     try {
@@ -325,6 +319,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
       if (keys_ != nullptr) {
         detail::UserCallScope user{operation.scope};
         keys = keys_(owner_, keys_member_);
+        detail::OperationScope::check_not_poisoned(operation.scope);
       }
       std::vector<std::optional<R>> values(keys.size());
       if (keys.size() == 1) {

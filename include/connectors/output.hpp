@@ -72,7 +72,7 @@ class Output final : public detail::OutputNode {
       return cache_.load();
     }
     std::optional<R> result;
-    executor->run_coroutine(request_for(operation, &result));
+    detail::run_operation(operation, request_for(operation, &result));
     if (!result) throw std::logic_error("connectors::Output: the request ended without a result");
     return std::move(*result);
   }
@@ -134,6 +134,7 @@ class Output final : public detail::OutputNode {
   Task<void> request(detail::Operation& operation) override { return request_for(operation, nullptr); }
 
   Task<void> request_for(detail::Operation& operation, std::optional<R>* caller) {
+    detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
     if (running_) co_return;
     detail::RunningFlag running{running_, *this, operation.scope};
     try {

@@ -45,6 +45,9 @@ struct Operation {
   // Tells this operation's aborted waits from older ones (WaitList).
   std::uint64_t id;
   Parallelization placements[3];
+  // Multi-inputs that a push asked to pull (ON_NOTIFY), served once the
+  // request under way has ended (see request_notified).
+  std::vector<InputNode*> deferred_notified;
 
  private:
   static std::uint64_t next_operation_id() noexcept {
@@ -52,6 +55,9 @@ struct Operation {
     return last.fetch_add(1, std::memory_order_relaxed) + 1;
   }
 };
+
+// A mark above every situation (see InputNode::announced_in_).
+inline constexpr Laziness never_settled = static_cast<Laziness>(static_cast<int>(Laziness::ON_CONNECT) + 1);
 
 // Inputs that pull by themselves after an announcement (SPEC 2.12).
 struct NonLazyCollection {
@@ -205,7 +211,7 @@ class OutputNode : public NodeBase {
   friend class MultiOutputNode;
   friend class InlinePull;
   friend void check_no_cycle(const OutputNode&, const InputNode&);
-  friend void unsettle_upstream(InputNode&) noexcept;
+  friend void unsettle_upstream(InputNode&, Laziness) noexcept;
 };
 
 // The untyped part of a single input: state and bookkeeping of SPEC 2.4.
@@ -252,10 +258,7 @@ class InputNode : public NodeBase {
   // Tells the observers the announced change will not happen; cascades.
   void cancel_observers() noexcept;
   void abort_observers(const std::exception_ptr& error, const Operation& operation) noexcept;
-  // Whether a request of this input now would wait for a source whose own
-  // request is under way: a push-triggered (ON_NOTIFY) request then leaves
-  // the input to that source's push, which triggers it again.
-  bool waits_for_running_source() const noexcept;
+  bool is_multi() const noexcept { return multi_; }
 
   // The graph operations behind connect and disconnect.
   static void link(OutputNode& output, InputNode& input, OutputNode::Push push);
@@ -295,14 +298,13 @@ class InputNode : public NodeBase {
   // never_settled: something downstream changed (a connection, a laziness, a
   // failed service), so the next announcement must walk through it again.
   Laziness announced_in_ = Laziness::ON_CONNECT;
-  static constexpr Laziness never_settled = static_cast<Laziness>(static_cast<int>(Laziness::ON_CONNECT) + 1);
   bool running_ = false;
   const bool multi_ = false;
 
   friend class OutputNode;
   friend class InlinePull;
   friend void check_no_cycle(const OutputNode&, const InputNode&);
-  friend void unsettle_upstream(InputNode&) noexcept;
+  friend void unsettle_upstream(InputNode&, Laziness) noexcept;
 };
 
 // Throws CycleError if connecting `output` to `input` would close a dependency
@@ -323,17 +325,29 @@ void pull_inline(Operation& operation, InputNode& root);
 void serve_non_lazy(Executor& executor, OperationScope* scope, NonLazyCollection& collection);
 // Requests `inputs` concurrently within a running operation.
 Task<void> request_all(Operation& operation, std::vector<InputNode*> inputs);
-// Requests the ON_NOTIFY inputs a push reached, except those that would wait
-// for a source still being computed: waiting there inside the pushing
-// output's request could wait for that very request (a diamond), and the
-// source's own push triggers them again.
+// Requests the ON_NOTIFY inputs a push reached. Single inputs are requested
+// at once (the push delivered their one value: nothing to wait for). A
+// multi-input would wait for its other announced sources, which may
+// themselves be waiting, further up, for the very request that pushed (a
+// diamond): it is deferred to operation.deferred_notified and served when the
+// top-level request has ended (run_operation, pull_inline).
 Task<void> request_notified(Operation& operation, std::vector<InputNode*> inputs);
+
+// Runs `root`, the top-level request of `operation`, then the deferred
+// ON_NOTIFY multi-inputs (and those their service defers in turn).
+void run_operation(Operation& operation, Task<void> root);
 
 // After `input` was connected and announced: inputs upstream still waiting
 // with an announcement may have been "settled" for direct calls (nothing
 // collectable downstream), which the new connection may have made untrue.
 // They are marked to be walked through again by the next announcement.
-void unsettle_upstream(InputNode& input) noexcept;
+//
+// `level` says for which announcements they stop counting as settled:
+// never_settled for all (a raised laziness, a refused announcement, a failed
+// or skipped service); ON_CONNECT after a connect, whose own walk served every
+// ON_CONNECT input below it, so that only direct calls (which collect more)
+// must walk through again — this keeps building a network in any order linear.
+void unsettle_upstream(InputNode& input, Laziness level = never_settled) noexcept;
 
 // The top-level connect and disconnect of SPEC 2.3/2.4 for one output and one
 // single input; `push` delivers the output's values to the input.
