@@ -60,7 +60,8 @@ class Counted {
   int slot_ = -1;
 };
 
-// out = a*x + c (mod modulus); the getter throws while `fail` holds non-zero.
+// out = a*x + c (mod modulus); while `fail` holds 1 the getter throws, while
+// it holds 2 the setter of `in` does (so it fails inside a request).
 class Unary : public Counted {
  public:
   Unary() = default;
@@ -82,12 +83,12 @@ class Unary : public Counted {
  private:
   long compute() const {
     tally();
-    if (fail_ != 0) throw InjectedFailure{"injected getter failure"};
+    if (fail_ == 1) throw InjectedFailure{"injected getter failure"};
     return (a_ * x_ + c_) % modulus;
   }
   void store(long value) {
     tally_setter();
-    if (value == poison) throw InjectedFailure{"injected setter failure"};
+    if (value == poison || fail_ == 2) throw InjectedFailure{"injected setter failure"};
     x_ = value;
   }
   void store_fail(long value) {

@@ -93,7 +93,7 @@ inline bool allowed_by_spec(const Op& op, const Model& model) {
       return true;
     }
     case OpKind::fail_get:
-      return model.alive(op.unit) && model.unit(op.unit).kind == UnitKind::unary &&
+      return (op.value == 1 || op.value == 2) && model.alive(op.unit) && model.unit(op.unit).kind == UnitKind::unary &&
              is_valid_source(model, op.unit2, op.source_port) && op.source_port != SourcePort::whole;
     case OpKind::mi_add: return model.alive(op.unit) && model.unit(op.unit).kind == UnitKind::sum;
     case OpKind::mi_item:
@@ -315,6 +315,7 @@ class Generator {
     } else if (pick < 97) {
       op.kind = OpKind::fail_get;
       op.unit = pick_unit(model);
+      op.value = 1 + below(2);
       Op source;
       pick_source(model, source);
       op.unit2 = source.unit;

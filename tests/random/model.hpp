@@ -490,7 +490,7 @@ class Model {
     const Block& b = blocks_[block];
     switch (b.kind) {
       case BlockKind::unary:
-        if (b.singles[1].applied != 0) throw ModelFailure{};
+        if (b.singles[1].applied == 1) throw ModelFailure{};
         return (b.a * b.singles[0].applied + b.c) % modulus;
       case BlockKind::pass: return b.singles[0].applied;
       case BlockKind::sum: {
@@ -526,8 +526,9 @@ class Model {
     return result;
   }
   void apply_single(int block, int input, long value) {
-    // Only the unary block's setter throws on the poison.
-    if (value == poison && blocks_[block].kind == BlockKind::unary && input == 0) throw ModelFailure{};
+    // Only the unary block's setter throws: on the poison, or while its fail input holds 2.
+    const Block& b = blocks_[block];
+    if (b.kind == BlockKind::unary && input == 0 && (value == poison || b.singles[1].applied == 2)) throw ModelFailure{};
     blocks_[block].singles[input].applied = value;
   }
 

@@ -37,7 +37,7 @@ enum class Lazy { request = 1, notify = 2, announce = 3, connect = 4 };
 enum class OpKind {
   create,       // unit kind, params; flag: output PROCESS; with_replace for sums
   set,          // direct call of a target input (unit, target port) with value
-  fail_get,     // a getter that throws: set_fail(1) on unit, get(other), set_fail(0), pull everything
+  fail_get,     // a method that throws: set_fail(value) on unit, get(other), set_fail(0), pull everything
   mi_add,       // sum.in(value) -> handle
   mi_item,      // sum.in[id](value), id = handle
   mi_remove,    // sum.in.remove(handle)
@@ -124,7 +124,7 @@ inline std::string describe(const Op& op) {
       out << target_text(op.unit, op.target_port, op.id) << "(" << op.value << ");";
       break;
     case OpKind::fail_get:
-      out << unit_name(op.unit) << ".fail(1); " << source_text(op.unit2, op.source_port, op.key) << "(); "
+      out << unit_name(op.unit) << ".fail(" << op.value << "); " << source_text(op.unit2, op.source_port, op.key) << "(); "
           << unit_name(op.unit) << ".fail(0); /* then get every output */";
       break;
     case OpKind::mi_add: out << "h" << op.id << " = " << unit_name(op.unit) << ".in(" << op.value << ");"; break;

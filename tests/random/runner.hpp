@@ -186,14 +186,15 @@ class Sequence {
     return std::nullopt;
   }
 
-  // A getter that throws: the failure reaches the caller, and once the cause
+  // A getter (fail 1) or a setter inside a request (fail 2) that throws: the
+  // failure reaches the caller, and once the cause
   // is gone everything computes again. Between the failure and the pull of
   // every output, what was delivered is open (siblings may or may not have
   // finished), so nothing else happens in between.
   std::optional<std::string> fail_get(const Op& op) {
-    const std::string set_text = unit_name(op.unit) + ".fail(1);";
-    if (auto mismatch = compare(set_text, model_.set_fail(op.unit, 1),
-                                timed(set_text, [&] { return network_.set_fail(op.unit, 1); })))
+    const std::string set_text = "  " + unit_name(op.unit) + ".fail(" + std::to_string(op.value) + ");";
+    if (auto mismatch = compare(set_text, model_.set_fail(op.unit, op.value),
+                                timed(set_text, [&] { return network_.set_fail(op.unit, op.value); })))
       return mismatch;
     const std::string get_text = "  " + source_text(op.unit2, op.source_port, op.key) + "();";
     if (auto mismatch = compare(get_text, model_.get(op.unit2, op.source_port, op.key),
