@@ -78,7 +78,8 @@ std::string handle(const Failure& failure, const std::shared_ptr<Executor>& exec
 
 void print_totals(const char* test, const Totals& totals, double seconds) {
   std::cout << "[random] " << test << ": " << totals.sequences << " sequences, " << totals.operations
-            << " operations in " << seconds << " s\n";
+            << " operations (" << totals.values_checked << " values and " << totals.failures_checked
+            << " expected exceptions checked) in " << seconds << " s\n";
 }
 
 // Every sequence on every executor kind, one after another.
@@ -134,6 +135,8 @@ TEST(RandomNetworks, ThreadPerNetwork) {
       std::lock_guard lock{mutex};
       all.sequences += totals.sequences;
       all.operations += totals.operations;
+      all.values_checked += totals.values_checked;
+      all.failures_checked += totals.failures_checked;
     });
   }
   for (std::thread& user : users) user.join();
@@ -251,6 +254,8 @@ TEST(RandomNetworks, SharedNetwork) {
     }
     for (std::thread& user : users) user.join();
     totals.operations += sequence.operations() + operations;
+    totals.values_checked += sequence.values_checked();
+    totals.failures_checked += sequence.failures_checked();
     ++totals.sequences;
     for (const std::string& problem : unexpected) ADD_FAILURE() << "seed " << seed << ": " << problem;
     if (!unexpected.empty()) break;

@@ -29,13 +29,21 @@ struct Stats {
   static constexpr int slots = 8192;
   std::atomic<long> calls{0};
   std::array<std::atomic<int>, slots> getter_runs{};
+  std::array<std::atomic<int>, slots> setter_runs{};  // a block's slot times 8 plus the input's index
 
   void count(int slot) {
     ++calls;
     if (slot >= 0 && slot < slots) ++getter_runs[slot];
   }
+  void count_setter(int slot) {
+    ++calls;
+    if (slot >= 0 && slot < slots) ++setter_runs[slot];
+  }
   void reset_getters() {
     for (auto& runs : getter_runs) runs = 0;
+  }
+  void reset_setters() {
+    for (auto& runs : setter_runs) runs = 0;
   }
 };
 
@@ -51,8 +59,8 @@ class Counted {
   void tally(int key_index = 0) const {
     if (stats_ != nullptr) stats_->count(slot_ * 8 + key_index);
   }
-  void tally_setter() const {
-    if (stats_ != nullptr) ++stats_->calls;
+  void tally_setter(int input = 0) const {
+    if (stats_ != nullptr) stats_->count_setter(slot_ * 8 + input);
   }
 
  private:
@@ -92,7 +100,7 @@ class Unary : public Counted {
     x_ = value;
   }
   void store_fail(long value) {
-    tally_setter();
+    tally_setter(1);
     fail_ = value;
   }
 
@@ -185,7 +193,7 @@ class Keyed : public Counted {
     base_ = value;
   }
   void store_count(long value) {
-    tally_setter();
+    tally_setter(1);
     count_ = value;
   }
 

@@ -68,6 +68,9 @@ inline bool avoids_known_defects(const Op& op, const Model& model) {
       if ((known_defect_2 || known_defect_3) && model.has_unapplied_value()) return false;
       break;
     case OpKind::set_laziness:
+      if (known_defect_4 && op.laziness == Lazy::connect && is_valid_target(model, op.unit, op.target_port))
+        for (const auto& target : model.targets(op.unit, op.target_port))
+          if (model.is_connected(target)) return false;
       if (known_defect_8 && op.laziness == Lazy::notify && is_valid_target(model, op.unit, op.target_port) &&
           model.is_multi(model.targets(op.unit, op.target_port)[0]))
         return false;

@@ -16,6 +16,9 @@ inline constexpr bool known_defect_2 = true;
 // 3: destroying one source drops another source's pending value in a
 // multi-input. Excluded with 2: no destroy while a pushed value waits.
 inline constexpr bool known_defect_3 = true;
+// 4: ON_CONNECT laziness set after a connect is never served. Excluded:
+// setting ON_CONNECT on a connected input.
+inline constexpr bool known_defect_4 = true;
 // 8: an ON_NOTIFY multi-input at the bottom of a diamond hangs. Excluded:
 // ON_NOTIFY on multi-inputs.
 inline constexpr bool known_defect_8 = true;

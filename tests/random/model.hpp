@@ -33,6 +33,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <utility>
 #include <stdexcept>
 #include <vector>
 
@@ -99,6 +100,7 @@ class Model {
         break;
       }
     }
+    for (std::size_t i = 0; i < created.blocks.size(); ++i) blocks_[created.blocks[i]].slot = unit * 3 + static_cast<int>(i);
     units_.push_back(created);
     return unit;
   }
@@ -137,6 +139,10 @@ class Model {
         return true;
     }
     return false;
+  }
+  // Has the input any connection from upstream?
+  bool is_connected(const Endpoint& target) const {
+    return is_multi(target) ? !blocks_[target.block].multi.conns.empty() : has_source(target);
   }
   bool has_source(const Endpoint& target) const {
     return !is_multi(target) && blocks_[target.block].singles[target.input].conn >= 0;
@@ -206,6 +212,11 @@ class Model {
     }
     return result;
   }
+  // The inputs whose state changed since the last call (slot * 8 + input),
+  // for the check that the library ran their setters too. PassThrough is the
+  // library's own block and counts nothing.
+  std::vector<int> take_changed_inputs() { return std::exchange(changed_inputs_, {}); }
+
   // Is a value pushed to an input and not applied yet (one that would change it)?
   bool has_unapplied_value() const {
     for (const Block& block : blocks_) {
@@ -380,6 +391,7 @@ class Model {
   };
   struct Block {
     BlockKind kind = BlockKind::unary;
+    int slot = -1;  // the network's counter slot: unit * 3 + the block's place in the unit
     bool alive = true;
     long a = 1, c = 0, key0 = 0;
     bool with_replace = false;
@@ -525,10 +537,15 @@ class Model {
     for (long k = 0; k < b.singles[1].applied % 4; ++k) result.push_back(b.key0 + k);
     return result;
   }
+  void note_change(int block, int input) {
+    if (blocks_[block].kind != BlockKind::pass) changed_inputs_.push_back(blocks_[block].slot * 8 + input);
+  }
+
   void apply_single(int block, int input, long value) {
     // Only the unary block's setter throws: on the poison, or while its fail input holds 2.
     const Block& b = blocks_[block];
     if (b.kind == BlockKind::unary && input == 0 && (value == poison || b.singles[1].applied == 2)) throw ModelFailure{};
+    if (blocks_[block].singles[input].applied != value) note_change(block, input);
     blocks_[block].singles[input].applied = value;
   }
 
@@ -735,12 +752,15 @@ class Model {
       if (index == except) continue;
       Conn& conn = conns_[index];
       if (conn.pending) {
+        if (!conn.stored || conn.stored_value != *conn.pending) note_change(block, 0);
         conn.stored = true;
         conn.stored_value = *conn.pending;
         conn.pending.reset();
         applied = true;
       }
       if (conn.pending_map) {
+        // (Nothing stored yet is an empty map: no key, no call.)
+        if (conn.stored_map != *conn.pending_map) note_change(block, 0);
         conn.stored = true;
         conn.stored_map = *conn.pending_map;
         conn.pending_map.reset();
@@ -959,6 +979,7 @@ class Model {
   std::vector<Unit> units_;
   std::vector<Block> blocks_;
   std::vector<Conn> conns_;
+  std::vector<int> changed_inputs_;
 };
 
 }  // namespace connectors::random_test

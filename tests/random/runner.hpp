@@ -55,8 +55,11 @@ class Sequence {
   NetworkUnderTest& network() { return network_; }
   const std::vector<Op>& done() const { return done_; }
   long operations() const { return operations_; }
+  long values_checked() const { return values_checked_; }
+  long failures_checked() const { return failures_checked_; }
 
   // Runs a call of the library under the watchdog.
+ private:
   template <class Body>
   auto timed(const std::string& what, Body body) {
     journal_.begin(what);
@@ -67,9 +70,33 @@ class Sequence {
     return body();
   }
 
+ public:
   // Runs `op` if it may run now; a description of the first disagreement, if any.
   std::optional<std::string> run(const Op& op) {
     if (!allowed(op, model_)) return std::nullopt;
+    stats_.reset_setters();
+    (void)model_.take_changed_inputs();
+    auto mismatch = run_checked(op);
+    // Every input the model changed in a request, the service or a flush
+    // must have run its setter in the library too (an input left unserved
+    // changes no value until its source is destroyed). Not after a failure,
+    // where what the siblings delivered is open.
+    const auto changed = model_.take_changed_inputs();
+    if (!mismatch && !failed_ && op.kind != OpKind::fail_get) {
+      for (int slot : changed) {
+        if (stats_.setter_runs[slot] > 0) continue;
+        mismatch = readable(journal_line(op)) + ": the model applied a new value to input " +
+                   std::to_string(slot % 8) + " of " + unit_name(slot / 8 / 3) + " (block " +
+                   std::to_string(slot / 8 % 3) + "), but the library did not run its setter";
+        break;
+      }
+    }
+    failed_ = false;
+    return mismatch;
+  }
+
+ private:
+  std::optional<std::string> run_checked(const Op& op) {
     done_.push_back(op);
     ++operations_;
     const std::string what = journal_line(op);
@@ -128,6 +155,7 @@ class Sequence {
   }
 
   // Gets every output of every live unit (every key of a multi-output).
+ public:
   std::optional<std::string> pull_all() {
     for (int unit = 0; unit < model_.unit_count(); ++unit) {
       if (!model_.alive(unit)) continue;
@@ -157,6 +185,9 @@ class Sequence {
       return readable(what) + " threw " + observed.unexpected + "; expected " + text(expected);
     if (expected.error != observed.outcome.error || expected.value != observed.outcome.value)
       return readable(what) + " gave " + text(observed.outcome) + ", expected " + text(expected);
+    values_checked_ += expected.value.has_value();
+    failures_checked_ += expected.error != Error::none;
+    failed_ = failed_ || expected.error == Error::failure;
     return std::nullopt;
   }
 
@@ -213,6 +244,9 @@ class Sequence {
   NetworkUnderTest network_;
   std::vector<Op> done_;
   long operations_ = 0;
+  long values_checked_ = 0;
+  long failures_checked_ = 0;
+  bool failed_ = false;  // an injected failure in the current operation
 };
 
 struct Failure {
@@ -226,6 +260,8 @@ struct Failure {
 struct Totals {
   long sequences = 0;
   long operations = 0;
+  long values_checked = 0;    // results of gets compared with the model
+  long failures_checked = 0;  // expected exceptions that came (injected failures, cycles, connection errors)
 };
 
 // The operations of one seed: the same for every executor, since they are
@@ -247,6 +283,8 @@ inline std::optional<Failure> run_seed(std::uint64_t seed, ExecutorKind kind, co
     if (!failure)
       if (auto mismatch = sequence.pull_all()) failure = Failure{seed, kind, "final pull: " + *mismatch, sequence.done()};
     totals.operations += sequence.operations();
+    totals.values_checked += sequence.values_checked();
+    totals.failures_checked += sequence.failures_checked();
   }
   ++totals.sequences;
   return failure;
