@@ -57,7 +57,7 @@ inline bool avoids_known_defects(const Op& op, const Model& model) {
     case OpKind::disconnect:
       // An announcement reaching a pushed value drops it (1); a cancel or a
       // destroyed source then leaves it lost (1, 2).
-      if (known_defect_1 && model.has_unapplied_value()) return false;
+      if (known_defect_1 && model.has_unapplied_single()) return false;
       // A cycle through a multi-output key is accepted (9).
       if (known_defect_9 && op.kind == OpKind::connect && op.source_port != SourcePort::out &&
           is_valid_target(model, op.unit2, op.target_port) && model.alive(op.unit))
@@ -65,7 +65,8 @@ inline bool avoids_known_defects(const Op& op, const Model& model) {
           if (model.closes_cycle(op.unit, target)) return false;
       break;
     case OpKind::destroy:
-      if ((known_defect_2 || known_defect_3) && model.has_unapplied_value()) return false;
+      if (known_defect_2 && model.has_unapplied_single()) return false;
+      if (known_defect_3 && model.alive(op.unit) && model.multi_pending_beside(op.unit)) return false;
       break;
     case OpKind::set_laziness:
       if (known_defect_4 && op.laziness == Lazy::connect && is_valid_target(model, op.unit, op.target_port))
@@ -298,7 +299,7 @@ class Generator {
         op.kind = kind == 2 ? OpKind::mi_remove : OpKind::mi_replace;
         op.id = handles[below(static_cast<int>(handles.size()))];
       }
-    } else if (pick < 80) {
+    } else if (pick < 77) {
       op.kind = OpKind::get;
       pick_source(model, op);
     } else if (pick < 84) {

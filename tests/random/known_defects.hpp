@@ -7,14 +7,16 @@
 
 namespace connectors::random_test {
 
-// 1: an announcement drops a value pushed to an input and not applied yet,
-// so a cancelled announcement loses it. Excluded: announcing operations while
-// such a value exists (the generator pulls everything first).
+// 1: an announcement drops a value pushed to a single input and not applied
+// yet, so a cancelled announcement loses it. Excluded: announcing operations
+// while such a value exists (the generator pulls everything first).
 inline constexpr bool known_defect_1 = true;
 // 2: destroying an announced block loses a value pushed two steps down.
+// Excluded: destroying while a single input holds such a value.
 inline constexpr bool known_defect_2 = true;
 // 3: destroying one source drops another source's pending value in a
-// multi-input. Excluded with 2: no destroy while a pushed value waits.
+// multi-input. Excluded: destroying a source of a multi-input in which
+// another source's value waits.
 inline constexpr bool known_defect_3 = true;
 // 4: ON_CONNECT laziness set after a connect is never served. Excluded:
 // setting ON_CONNECT on a connected input.

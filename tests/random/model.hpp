@@ -217,17 +217,30 @@ class Model {
   // library's own block and counts nothing.
   std::vector<int> take_changed_inputs() { return std::exchange(changed_inputs_, {}); }
 
-  // Is a value pushed to an input and not applied yet (one that would change it)?
-  bool has_unapplied_value() const {
+  // Is a value pushed to a single input and not applied yet (one that would change it)?
+  bool has_unapplied_single() const {
     for (const Block& block : blocks_) {
       if (!block.alive) continue;
       for (const SingleIn& in : block.singles)
         if (in.pending && *in.pending != in.applied) return true;
+    }
+    return false;
+  }
+  // Does a multi-input fed by this unit hold a value pushed by another source and not stored yet?
+  bool multi_pending_beside(int unit) const {
+    const int source = output_block(unit);
+    for (const Block& block : blocks_) {
+      if (!block.alive || block.kind != BlockKind::sum) continue;
+      bool fed = false;
+      bool pending = false;
       for (int index : block.multi.conns) {
         const Conn& conn = conns_[index];
-        if (conn.pending && (!conn.stored || *conn.pending != conn.stored_value)) return true;
-        if (conn.pending_map && (!conn.stored || *conn.pending_map != conn.stored_map)) return true;
+        if (conn.src_block == source)
+          fed = true;
+        else if (conn.pending || conn.pending_map)
+          pending = true;
       }
+      if (fed && pending) return true;
     }
     return false;
   }
