@@ -96,7 +96,8 @@ class Unary : public Counted {
   }
   void store(long value) {
     tally_setter();
-    if (value == poison || fail_ == 2) throw InjectedFailure{"injected setter failure"};
+    // (Only on a real change: whether an unchanged value is applied again is open.)
+    if (value == poison || (fail_ == 2 && value != x_)) throw InjectedFailure{"injected setter failure"};
     x_ = value;
   }
   void store_fail(long value) {

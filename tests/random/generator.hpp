@@ -47,8 +47,11 @@ inline bool is_valid_target(const Model& model, int unit, TargetPort port) {
 // Does `op` stay clear of the known open defects (known_defects.hpp)?
 inline bool avoids_known_defects(const Op& op, const Model& model) {
   switch (op.kind) {
-    case OpKind::set:
     case OpKind::fail_get:
+      // A failure in the non-lazy service switches the service off (5).
+      if (known_defect_5 && model.alive(op.unit) && model.non_lazy_below(op.unit)) return false;
+      [[fallthrough]];
+    case OpKind::set:
     case OpKind::mi_add:
     case OpKind::mi_item:
     case OpKind::mi_remove:
@@ -97,6 +100,13 @@ inline bool allowed_by_spec(const Op& op, const Model& model) {
       return true;
     }
     case OpKind::fail_get:
+      if (op.unit3 >= 0) {
+        if (!model.alive(op.unit3)) return false;
+        const UnitKind kind = model.unit(op.unit3).kind;
+        if (kind == UnitKind::sum) return false;
+        for (const auto& target : model.targets(op.unit3, kind == UnitKind::keyed ? TargetPort::base : TargetPort::in))
+          if (model.has_source(target)) return false;
+      }
       return (op.value == 1 || op.value == 2) && model.alive(op.unit) && model.unit(op.unit).kind == UnitKind::unary &&
              is_valid_source(model, op.unit2, op.source_port) && op.source_port != SourcePort::whole;
     case OpKind::mi_add: return model.alive(op.unit) && model.unit(op.unit).kind == UnitKind::sum;
@@ -320,6 +330,10 @@ class Generator {
       op.kind = OpKind::fail_get;
       op.unit = pick_unit(model);
       op.value = 1 + below(2);
+      if (chance(60)) {
+        op.unit3 = pick_unit(model);
+        op.value2 = value();
+      }
       Op source;
       pick_source(model, source);
       op.unit2 = source.unit;

@@ -21,10 +21,20 @@ inline constexpr bool known_defect_3 = true;
 // 4: ON_CONNECT laziness set after a connect is never served. Excluded:
 // setting ON_CONNECT on a connected input.
 inline constexpr bool known_defect_4 = true;
+// 5: a failure in the non-lazy service switches it off (an ON_ANNOUNCE input
+// is not served after one throw). Excluded: failures in a unit with an input
+// of laziness ON_ANNOUNCE or more downstream.
+inline constexpr bool known_defect_5 = true;
 // 8: an ON_NOTIFY multi-input at the bottom of a diamond hangs. Excluded:
 // ON_NOTIFY on multi-inputs.
 inline constexpr bool known_defect_8 = true;
 // 9: a cycle through a multi-output key is accepted (must throw CycleError).
 inline constexpr bool known_defect_9 = true;
+
+// Found by this test (FINDINGS.md):
+// 12: with every method inline (SequentialExecutor), a cache-less output that
+// two branches of one get pull runs twice. Excluded: the run count of
+// cache-less getters.
+inline constexpr bool known_defect_12 = true;
 
 }  // namespace connectors::random_test

@@ -130,6 +130,12 @@ class Model {
   bool with_replace(int unit) const { return blocks_[units_[unit].blocks[0]].with_replace; }
 
   bool caching(int unit) const { return blocks_[output_block(unit)].caching; }
+  // The caching flag of the block with this counter slot (unit * 3 + place).
+  bool caching_of_slot(int slot) const {
+    for (const Block& block : blocks_)
+      if (block.slot == slot) return block.caching;
+    return true;
+  }
   bool any_notify_input() const {
     for (const Block& block : blocks_) {
       if (!block.alive) continue;
@@ -140,6 +146,9 @@ class Model {
     }
     return false;
   }
+  // Is an input with laziness ON_ANNOUNCE or more downstream of the unit's output?
+  bool non_lazy_below(int unit) const { return eligible_below(output_block(unit), Lazy::announce); }
+
   // Has the input any connection from upstream?
   bool is_connected(const Endpoint& target) const {
     return is_multi(target) ? !blocks_[target.block].multi.conns.empty() : has_source(target);
@@ -557,7 +566,9 @@ class Model {
   void apply_single(int block, int input, long value) {
     // Only the unary block's setter throws: on the poison, or while its fail input holds 2.
     const Block& b = blocks_[block];
-    if (b.kind == BlockKind::unary && input == 0 && (value == poison || b.singles[1].applied == 2)) throw ModelFailure{};
+    if (b.kind == BlockKind::unary && input == 0 &&
+        (value == poison || (b.singles[1].applied == 2 && value != b.singles[0].applied)))
+      throw ModelFailure{};
     if (blocks_[block].singles[input].applied != value) note_change(block, input);
     blocks_[block].singles[input].applied = value;
   }
@@ -851,12 +862,13 @@ class Model {
   void set_single(int block, int input, long value) {
     Region region{Lazy::announce, {}, {}};
     announce_output(block, input, region);
-    if (value == poison && blocks_[block].kind == BlockKind::unary && input == 0) {
+    try {
+      apply_single(block, input, value);
+    } catch (const ModelFailure&) {
       // A setter that throws in a direct call cancels its observers.
       cancel_output(block, input);
-      throw ModelFailure{};
+      throw;
     }
-    apply_single(block, input, value);
     blocks_[block].singles[input].pending.reset();
     notify_output(block, input);
     serve(region);

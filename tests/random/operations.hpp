@@ -37,7 +37,8 @@ enum class Lazy { request = 1, notify = 2, announce = 3, connect = 4 };
 enum class OpKind {
   create,       // unit kind, params; flag: output PROCESS; with_replace for sums
   set,          // direct call of a target input (unit, target port) with value
-  fail_get,     // a method that throws: set_fail(value) on unit, get(other), set_fail(0), pull everything
+  fail_get,     // a method that throws: set_fail(value) on unit, perhaps set unit3's free input to
+                // value2, get(unit2), set_fail(0), pull everything
   mi_add,       // sum.in(value) -> handle
   mi_item,      // sum.in[id](value), id = handle
   mi_remove,    // sum.in.remove(handle)
@@ -65,6 +66,7 @@ struct Op {
   Lazy laziness = Lazy::request;
   bool flag = false;   // create: output PROCESS; set_caching: the flag; connect: output side calls
   bool flag2 = false;  // create: sum with replace
+  int unit3 = -1;      // fail_get: a free input set while the method fails (value2), or none
 };
 
 inline const char* name(UnitKind kind) {
@@ -88,7 +90,11 @@ inline const char* name(Lazy laziness) {
   return "?";
 }
 
-inline std::string unit_name(int unit) { return "b" + std::to_string(unit); }
+inline std::string unit_name(int unit) {
+  std::ostringstream out;  // (not "b" + std::to_string: g++ 12 -O3 warns falsely about it)
+  out << 'b' << unit;
+  return out.str();
+}
 
 inline std::string source_text(int unit, SourcePort port, int key) {
   std::string text = unit_name(unit);
@@ -124,7 +130,9 @@ inline std::string describe(const Op& op) {
       out << target_text(op.unit, op.target_port, op.id) << "(" << op.value << ");";
       break;
     case OpKind::fail_get:
-      out << unit_name(op.unit) << ".fail(" << op.value << "); " << source_text(op.unit2, op.source_port, op.key) << "(); "
+      out << unit_name(op.unit) << ".fail(" << op.value << "); ";
+      if (op.unit3 >= 0) out << unit_name(op.unit3) << ".<input>(" << op.value2 << "); ";
+      out << source_text(op.unit2, op.source_port, op.key) << "(); "
           << unit_name(op.unit) << ".fail(0); /* then get every output */";
       break;
     case OpKind::mi_add: out << "h" << op.id << " = " << unit_name(op.unit) << ".in(" << op.value << ");"; break;
@@ -165,7 +173,7 @@ inline std::string encode(const Op& op) {
   out << static_cast<int>(op.kind) << ' ' << static_cast<int>(op.unit_kind) << ' ' << op.unit << ' '
       << static_cast<int>(op.source_port) << ' ' << op.key << ' ' << op.unit2 << ' '
       << static_cast<int>(op.target_port) << ' ' << op.id << ' ' << op.value << ' ' << op.value2 << ' '
-      << static_cast<int>(op.laziness) << ' ' << op.flag << ' ' << op.flag2;
+      << static_cast<int>(op.laziness) << ' ' << op.flag << ' ' << op.flag2 << ' ' << op.unit3;
   return out.str();
 }
 
@@ -176,6 +184,7 @@ inline std::optional<Op> decode(const std::string& line) {
   if (!(in >> kind >> unit_kind >> op.unit >> source_port >> op.key >> op.unit2 >> target_port >> op.id >> op.value >>
         op.value2 >> laziness >> op.flag >> op.flag2))
     return std::nullopt;
+  if (!(in >> op.unit3)) op.unit3 = -1;
   op.kind = static_cast<OpKind>(kind);
   op.unit_kind = static_cast<UnitKind>(unit_kind);
   op.source_port = static_cast<SourcePort>(source_port);
