@@ -163,7 +163,8 @@ class Sum : public Counted {
 };
 
 // out(k) = base*(k%1000 + 2) + k; a whole connection delivers the keys
-// key0 .. key0 + count%4 - 1.
+// key0 .. key0 + count%4 - 1. While `fail` holds 1 the getter throws, while
+// it holds 2 the setter of `base` does (on a change).
 class Keyed : public Counted {
  public:
   Keyed() { out.set_keys(&Keyed::keys); }
@@ -172,16 +173,18 @@ class Keyed : public Counted {
   void configure(long key0) { key0_ = key0; }
   template <class Archive>
   void serialize(Archive& archive) {
-    archive(base_, count_, key0_);
+    archive(base_, count_, key0_, fail_);
   }
 
   MultiOutput<long(long)> out{this, &Keyed::compute};
   Input<long> base{this, &Keyed::store_base, out};
   Input<long> count{this, &Keyed::store_count, out};
+  Input<long> fail{this, &Keyed::store_fail, out};
 
  private:
   long compute(long key) const {
     tally(static_cast<int>(std::clamp(key - key0_, 0L, 7L)));
+    if (fail_ == 1) throw InjectedFailure{"injected getter failure"};
     return (base_ * (key % 1000 + 2) + key) % modulus;
   }
   std::vector<long> keys() const {
@@ -191,6 +194,7 @@ class Keyed : public Counted {
   }
   void store_base(long value) {
     tally_setter();
+    if (fail_ == 2 && value != base_) throw InjectedFailure{"injected setter failure"};
     base_ = value;
   }
   void store_count(long value) {
@@ -198,7 +202,12 @@ class Keyed : public Counted {
     count_ = value;
   }
 
-  long base_ = 0, count_ = 0, key0_ = 0;
+  void store_fail(long value) {
+    tally_setter(2);
+    fail_ = value;
+  }
+
+  long base_ = 0, count_ = 0, key0_ = 0, fail_ = 0;
 };
 
 // A macro: one input feeding two unary blocks, their sum as the output.

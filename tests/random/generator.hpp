@@ -107,7 +107,8 @@ inline bool allowed_by_spec(const Op& op, const Model& model) {
         for (const auto& target : model.targets(op.unit3, kind == UnitKind::keyed ? TargetPort::base : TargetPort::in))
           if (model.has_source(target)) return false;
       }
-      return (op.value == 1 || op.value == 2) && model.alive(op.unit) && model.unit(op.unit).kind == UnitKind::unary &&
+      return (op.value == 1 || op.value == 2) && model.alive(op.unit) &&
+             (model.unit(op.unit).kind == UnitKind::unary || model.unit(op.unit).kind == UnitKind::keyed) &&
              is_valid_source(model, op.unit2, op.source_port) && op.source_port != SourcePort::whole;
     case OpKind::mi_add: return model.alive(op.unit) && model.unit(op.unit).kind == UnitKind::sum;
     case OpKind::mi_item:
@@ -336,6 +337,13 @@ class Generator {
       }
       Op source;
       pick_source(model, source);
+      if (op.unit >= 0 && chance(80)) {
+        // Mostly a get that reaches the failing method.
+        const auto below_unit = model.downstream_units(op.unit);
+        source.unit = below_unit[this->below(static_cast<int>(below_unit.size()))];
+        source.source_port = model.unit(source.unit).kind == UnitKind::keyed ? SourcePort::item : SourcePort::out;
+        source.key = this->below(4);
+      }
       op.unit2 = source.unit;
       op.source_port = source.source_port;
       op.key = source.key;

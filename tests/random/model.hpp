@@ -84,7 +84,7 @@ class Model {
       case UnitKind::pass: created.blocks.push_back(add_block(BlockKind::pass, 1, Lazy::request, false)); break;
       case UnitKind::sum: created.blocks.push_back(add_sum(op.flag2)); break;
       case UnitKind::keyed: {
-        const int block = add_block(BlockKind::keyed, 2, Lazy::request, true);
+        const int block = add_block(BlockKind::keyed, 3, Lazy::request, true);
         blocks_[block].key0 = key_base(unit);
         created.blocks.push_back(block);
         break;
@@ -148,6 +148,14 @@ class Model {
   }
   // Is an input with laziness ON_ANNOUNCE or more downstream of the unit's output?
   bool non_lazy_below(int unit) const { return eligible_below(output_block(unit), Lazy::announce); }
+
+  // The live units whose output depends on the unit's output (itself included).
+  std::vector<int> downstream_units(int unit) const {
+    std::vector<int> result;
+    for (int other = 0; other < unit_count(); ++other)
+      if (units_[other].alive && reaches(output_block(unit), output_block(other))) result.push_back(other);
+    return result;
+  }
 
   // Has the input any connection from upstream?
   bool is_connected(const Endpoint& target) const {
@@ -276,7 +284,8 @@ class Model {
     });
   }
   Outcome set_fail(int unit, long value) {
-    return top_level([&] { set_single(units_[unit].blocks[0], 1, value); });
+    const int input = units_[unit].kind == UnitKind::keyed ? 2 : 1;
+    return top_level([&] { set_single(units_[unit].blocks[0], input, value); });
   }
   Outcome mi_add(int unit, long handle, long value) {
     return top_level(
@@ -551,6 +560,7 @@ class Model {
   }
   long compute_key(int block, long key) const {
     const Block& b = blocks_[block];
+    if (b.singles[2].applied == 1) throw ModelFailure{};
     return (b.singles[0].applied * (key % 1000 + 2) + key) % modulus;
   }
   std::vector<long> keys(int block) const {
@@ -564,10 +574,13 @@ class Model {
   }
 
   void apply_single(int block, int input, long value) {
-    // Only the unary block's setter throws: on the poison, or while its fail input holds 2.
+    // Only the unary block's setter throws on the poison; it and the keyed
+    // block's base setter throw on a change while their fail input holds 2.
     const Block& b = blocks_[block];
     if (b.kind == BlockKind::unary && input == 0 &&
         (value == poison || (b.singles[1].applied == 2 && value != b.singles[0].applied)))
+      throw ModelFailure{};
+    if (b.kind == BlockKind::keyed && input == 0 && b.singles[2].applied == 2 && value != b.singles[0].applied)
       throw ModelFailure{};
     if (blocks_[block].singles[input].applied != value) note_change(block, input);
     blocks_[block].singles[input].applied = value;

@@ -68,7 +68,7 @@ class NetworkUnderTest {
         auto block = std::make_unique<Keyed>();
         block->configure(key_base(unit));
         block->attach(stats_, slot);
-        set_executor(block->out, block->base, block->count);
+        set_executor(block->out, block->base, block->count, block->fail);
         block->out.set_parallelization(flag);
         units_.emplace_back(std::move(block));
         break;
@@ -93,7 +93,12 @@ class NetworkUnderTest {
     return observe([&] { with_target(unit, port, id, [&](auto&& target) { (void)target(value); }); });
   }
   Observed set_fail(int unit, long value) {
-    return observe([&] { std::get<std::unique_ptr<Unary>>(units_[unit])->fail(value); });
+    return observe([&] {
+      if (auto* keyed = std::get_if<std::unique_ptr<Keyed>>(&units_[unit]))
+        (*keyed)->fail(value);
+      else
+        std::get<std::unique_ptr<Unary>>(units_[unit])->fail(value);
+    });
   }
   Observed mi_add(int unit, long handle, long value) {
     return observe([&] { handles_[unit][handle] = sum(unit).in(value); });
