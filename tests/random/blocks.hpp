@@ -69,7 +69,8 @@ class Counted {
 };
 
 // out = a*x + c (mod modulus); while `fail` holds 1 the getter throws, while
-// it holds 2 the setter of `in` does (so it fails inside a request).
+// it holds 2 the setter of `in` does (so it fails inside a request), while it
+// holds 3 or 4 the getter calls into its own network (a call, a connect).
 class Unary : public Counted {
  public:
   Unary() = default;
@@ -89,9 +90,13 @@ class Unary : public Counted {
   Input<long> fail{this, &Unary::store_fail, out};
 
  private:
-  long compute() const {
+  long compute() {
     tally();
     if (fail_ == 1) throw InjectedFailure{"injected getter failure"};
+    // Operations from inside the network being computed: the library must
+    // refuse them with std::logic_error (which then leaves the getter).
+    if (fail_ == 3) fail(3);
+    if (fail_ == 4) out.connect(fail);
     return (a_ * x_ + c_) % modulus;
   }
   void store(long value) {

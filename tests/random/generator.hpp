@@ -107,7 +107,11 @@ inline bool allowed_by_spec(const Op& op, const Model& model) {
         for (const auto& target : model.targets(op.unit3, kind == UnitKind::keyed ? TargetPort::base : TargetPort::in))
           if (model.has_source(target)) return false;
       }
-      return (op.value == 1 || op.value == 2) && model.alive(op.unit) &&
+      // 3 and 4 (calls into the own network) only in this process: in a worker the copy has no network.
+      if ((op.value == 3 || op.value == 4) &&
+          !(model.alive(op.unit) && model.unit(op.unit).kind == UnitKind::unary && !model.unit(op.unit).process))
+        return false;
+      return op.value >= 1 && op.value <= 4 && model.alive(op.unit) &&
              (model.unit(op.unit).kind == UnitKind::unary || model.unit(op.unit).kind == UnitKind::keyed) &&
              is_valid_source(model, op.unit2, op.source_port) && op.source_port != SourcePort::whole;
     case OpKind::mi_add: return model.alive(op.unit) && model.unit(op.unit).kind == UnitKind::sum;
@@ -330,7 +334,7 @@ class Generator {
     } else if (pick < 97) {
       op.kind = OpKind::fail_get;
       op.unit = pick_unit(model);
-      op.value = 1 + below(2);
+      op.value = 1 + below(4);
       if (chance(60)) {
         op.unit3 = pick_unit(model);
         op.value2 = value();

@@ -39,11 +39,14 @@
 
 namespace connectors::random_test {
 
-// An injected failure inside the model (a getter with its fail flag set, or a
-// setter given the poison value).
-struct ModelFailure {};
+enum class Error { none, failure, cycle, connection, refused };
 
-enum class Error { none, failure, cycle, connection };
+// An injected failure inside the model (a getter with its fail flag set, or a
+// setter given the poison value), or an operation the library must refuse
+// (a getter that calls into the network being computed).
+struct ModelFailure {
+  Error error = Error::failure;
+};
 
 inline const char* name(Error error) {
   switch (error) {
@@ -51,6 +54,7 @@ inline const char* name(Error error) {
     case Error::failure: return "an injected failure";
     case Error::cycle: return "CycleError";
     case Error::connection: return "ConnectionError";
+    case Error::refused: return "std::logic_error (an operation from inside the network being computed)";
   }
   return "?";
 }
@@ -67,6 +71,7 @@ class Model {
     UnitKind kind;
     std::vector<int> blocks;
     bool alive = true;
+    bool process = false;  // the output is flagged PROCESS
   };
   struct Endpoint {
     int block;
@@ -78,7 +83,7 @@ class Model {
 
   int create(const Op& op) {
     const int unit = static_cast<int>(units_.size());
-    Unit created{op.unit_kind, {}};
+    Unit created{op.unit_kind, {}, true, op.flag};
     switch (op.unit_kind) {
       case UnitKind::unary: created.blocks.push_back(add_unary(op.value, op.value2)); break;
       case UnitKind::pass: created.blocks.push_back(add_block(BlockKind::pass, 1, Lazy::request, false)); break;
@@ -302,8 +307,8 @@ class Model {
     Outcome outcome;
     try {
       outcome.value = port == SourcePort::out ? get_output(block) : get_key(block, blocks_[block].key0 + key);
-    } catch (const ModelFailure&) {
-      outcome.error = Error::failure;
+    } catch (const ModelFailure& failure) {
+      outcome.error = failure.error;
     }
     return outcome;
   }
@@ -534,6 +539,8 @@ class Model {
     switch (b.kind) {
       case BlockKind::unary:
         if (b.singles[1].applied == 1) throw ModelFailure{};
+        // fail 3: the getter calls its own fail input; 4: it connects its own output to it.
+        if (b.singles[1].applied == 3 || b.singles[1].applied == 4) throw ModelFailure{Error::refused};
         return (b.a * b.singles[0].applied + b.c) % modulus;
       case BlockKind::pass: return b.singles[0].applied;
       case BlockKind::sum: {
@@ -823,8 +830,8 @@ class Model {
   Outcome top_level(Body body) {
     try {
       body();
-    } catch (const ModelFailure&) {
-      return {Error::failure, {}};
+    } catch (const ModelFailure& failure) {
+      return {failure.error, {}};
     }
     return {};
   }

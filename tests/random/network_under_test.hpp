@@ -232,6 +232,8 @@ class NetworkUnderTest {
         observed.unexpected = std::string{"RemoteError: "} + error.type_name() + ": " + error.message();
     } catch (const InjectedFailure&) {
       observed.outcome.error = Error::failure;
+    } catch (const std::logic_error&) {
+      observed.outcome.error = Error::refused;
     } catch (const std::exception& error) {
       observed.unexpected = std::string{"unexpected exception: "} + error.what();
     }

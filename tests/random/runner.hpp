@@ -188,7 +188,7 @@ class Sequence {
       return readable(what) + " gave " + text(observed.outcome) + ", expected " + text(expected);
     values_checked_ += expected.value.has_value();
     failures_checked_ += expected.error != Error::none;
-    failed_ = failed_ || expected.error == Error::failure;
+    failed_ = failed_ || expected.error == Error::failure || expected.error == Error::refused;
     return std::nullopt;
   }
 
