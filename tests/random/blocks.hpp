@@ -114,7 +114,8 @@ class Unary : public Counted {
 };
 
 // out = sum of the stored values + 7 * their number (mod modulus): order does
-// not matter, a lost or duplicated value does.
+// not matter, a lost or duplicated value does. While `fail` holds 1 the getter
+// throws, while it holds 2 add and replace do (on a change).
 class Sum : public Counted {
  public:
   Sum() = default;
@@ -125,11 +126,12 @@ class Sum : public Counted {
   }
   template <class Archive>
   void serialize(Archive& archive) {
-    archive(data_, counter_);
+    archive(data_, counter_, fail_);
   }
 
   Output<long> out{this, &Sum::compute};
   MultiInput<long, long> in{this, &Sum::add, &Sum::remove, out};
+  Input<long> fail{this, &Sum::store_fail, out};
 
  private:
   auto find(long id) {
@@ -137,12 +139,14 @@ class Sum : public Counted {
   }
   long compute() const {
     tally();
+    if (fail_ == 1) throw InjectedFailure{"injected getter failure"};
     long sum = 0;
     for (const auto& entry : data_) sum = (sum + entry.second) % modulus;
     return (sum + 7 * static_cast<long>(data_.size())) % modulus;
   }
   long add(long value) {
     tally_setter();
+    if (fail_ == 2) throw InjectedFailure{"injected setter failure"};
     while (find(counter_) != data_.end()) ++counter_;
     data_.emplace_back(counter_, value);
     return counter_;
@@ -157,14 +161,22 @@ class Sum : public Counted {
   void replace(long id, long value) {
     tally_setter();
     auto found = find(id);
+    if (fail_ == 2 && (found == data_.end() || found->second != value))
+      throw InjectedFailure{"injected setter failure"};
     if (found == data_.end())
       data_.emplace_back(id, value);
     else
       found->second = value;
   }
 
+  void store_fail(long value) {
+    tally_setter(1);
+    fail_ = value;
+  }
+
   std::vector<std::pair<long, long>> data_;
   long counter_ = 0;
+  long fail_ = 0;
 };
 
 // out(k) = base*(k%1000 + 2) + k; a whole connection delivers the keys

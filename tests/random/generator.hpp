@@ -112,7 +112,7 @@ inline bool allowed_by_spec(const Op& op, const Model& model) {
           !(model.alive(op.unit) && model.unit(op.unit).kind == UnitKind::unary && !model.unit(op.unit).process))
         return false;
       return op.value >= 1 && op.value <= 4 && model.alive(op.unit) &&
-             (model.unit(op.unit).kind == UnitKind::unary || model.unit(op.unit).kind == UnitKind::keyed) &&
+             model.unit(op.unit).kind != UnitKind::pass && model.unit(op.unit).kind != UnitKind::chain &&
              is_valid_source(model, op.unit2, op.source_port) && op.source_port != SourcePort::whole;
     case OpKind::mi_add: return model.alive(op.unit) && model.unit(op.unit).kind == UnitKind::sum;
     case OpKind::mi_item:

@@ -477,7 +477,8 @@ class Model {
     return block;
   }
   int add_sum(bool with_replace) {
-    const int block = add_block(BlockKind::sum, 0, Lazy::request, true);
+    // Input 0 is the multi-input; singles[1] is the fail input.
+    const int block = add_block(BlockKind::sum, 2, Lazy::request, true);
     blocks_[block].with_replace = with_replace;
     return block;
   }
@@ -528,7 +529,7 @@ class Model {
 
   bool lazy_at_least(const Endpoint& input, Lazy situation) const {
     const Block& block = blocks_[input.block];
-    const Lazy lazy = block.kind == BlockKind::sum ? block.multi.lazy : block.singles[input.input].lazy;
+    const Lazy lazy = block.kind == BlockKind::sum && input.input == 0 ? block.multi.lazy : block.singles[input.input].lazy;
     return static_cast<int>(lazy) >= static_cast<int>(situation);
   }
 
@@ -544,6 +545,7 @@ class Model {
         return (b.a * b.singles[0].applied + b.c) % modulus;
       case BlockKind::pass: return b.singles[0].applied;
       case BlockKind::sum: {
+        if (b.singles[1].applied == 1) throw ModelFailure{};
         long sum = 0;
         long count = 0;
         auto add = [&](long value) {
@@ -615,7 +617,7 @@ class Model {
   // An input that still waits for a value keeps its announcement.
   bool input_has_news(int block, int input) const {
     const Block& b = blocks_[block];
-    if (b.kind == BlockKind::sum) return has_news(block);
+    if (b.kind == BlockKind::sum && input == 0) return has_news(block);
     const SingleIn& in = b.singles[input];
     return in.pending.has_value() || (in.conn >= 0 && conns_[in.conn].announced);
   }
@@ -709,7 +711,7 @@ class Model {
   void request_announcers(int block) {
     const std::set<int> announcers = blocks_[block].announcements;
     for (int input : announcers) {
-      if (blocks_[block].kind == BlockKind::sum)
+      if (blocks_[block].kind == BlockKind::sum && input == 0)
         request_multi(block);
       else
         request_single(block, input);
@@ -795,7 +797,10 @@ class Model {
     for (int index : blocks_[block].multi.conns) {
       if (index == except) continue;
       Conn& conn = conns_[index];
+      // While the fail input holds 2, add and replace throw on a change; the value stays pending.
+      const bool failing = blocks_[block].singles[1].applied == 2;
       if (conn.pending) {
+        if (failing && (!conn.stored || conn.stored_value != *conn.pending)) throw ModelFailure{};
         if (!conn.stored || conn.stored_value != *conn.pending) note_change(block, 0);
         conn.stored = true;
         conn.stored_value = *conn.pending;
@@ -804,6 +809,7 @@ class Model {
       }
       if (conn.pending_map) {
         // (Nothing stored yet is an empty map: no key, no call.)
+        if (failing && conn.stored_map != *conn.pending_map) throw ModelFailure{};
         if (conn.stored_map != *conn.pending_map) note_change(block, 0);
         conn.stored = true;
         conn.stored_map = *conn.pending_map;
@@ -851,7 +857,7 @@ class Model {
     std::optional<ModelFailure> failure;
     for (const Endpoint& input : collected) {
       try {
-        if (blocks_[input.block].kind == BlockKind::sum)
+        if (blocks_[input.block].kind == BlockKind::sum && input.input == 0)
           request_multi(input.block);
         else
           request_single(input.block, input.input);

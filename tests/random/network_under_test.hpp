@@ -59,7 +59,7 @@ class NetworkUnderTest {
         auto block = std::make_unique<Sum>();
         block->configure(op.flag2);
         block->attach(stats_, slot);
-        set_executor(block->out, block->in);
+        set_executor(block->out, block->in, block->fail);
         block->out.set_parallelization(flag);
         units_.emplace_back(std::move(block));
         break;
@@ -80,7 +80,7 @@ class NetworkUnderTest {
         block->u2.attach(stats_, slot + 1);
         block->s.attach(stats_, slot + 2);
         set_executor(block->u1.out, block->u1.in, block->u1.fail, block->u2.out, block->u2.in, block->u2.fail,
-                     block->s.out, block->s.in);
+                     block->s.out, block->s.in, block->s.fail);
         block->u1.out.set_parallelization(flag);
         block->wire();
         units_.emplace_back(std::move(block));
@@ -96,6 +96,8 @@ class NetworkUnderTest {
     return observe([&] {
       if (auto* keyed = std::get_if<std::unique_ptr<Keyed>>(&units_[unit]))
         (*keyed)->fail(value);
+      else if (auto* sum = std::get_if<std::unique_ptr<Sum>>(&units_[unit]))
+        (*sum)->fail(value);
       else
         std::get<std::unique_ptr<Unary>>(units_[unit])->fail(value);
     });
