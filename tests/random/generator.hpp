@@ -70,6 +70,8 @@ inline bool avoids_known_defects(const Op& op, const Model& model) {
     case OpKind::destroy:
       if (known_defect_2 && model.has_unapplied_single()) return false;
       if (known_defect_3 && model.alive(op.unit) && model.multi_pending_beside(op.unit)) return false;
+      // After a destroy invalidated a multi-input, a later change does not serve the non-lazy inputs below it (13).
+      if (known_defect_13 && model.alive(op.unit) && model.non_lazy_below(op.unit)) return false;
       break;
     case OpKind::set_laziness:
       if (known_defect_4 && op.laziness == Lazy::connect && is_valid_target(model, op.unit, op.target_port))

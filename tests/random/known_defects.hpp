@@ -36,5 +36,10 @@ inline constexpr bool known_defect_9 = true;
 // two branches of one get pull runs twice. Excluded: the run count of
 // cache-less getters.
 inline constexpr bool known_defect_12 = true;
+// 13: after destroying a source of a multi-input (which invalidates
+// downstream without serving anyone), the next announcing operation there
+// does not serve the non-lazy inputs below. Excluded: destroying a unit with
+// an input of laziness ON_ANNOUNCE or more downstream.
+inline constexpr bool known_defect_13 = true;
 
 }  // namespace connectors::random_test
