@@ -52,6 +52,9 @@ inline bool avoids_known_defects(const Op& op, const Model& model) {
       if (known_defect_5 && model.alive(op.unit) && model.non_lazy_below(op.unit)) return false;
       [[fallthrough]];
     case OpKind::set:
+      // A setter that throws with a non-lazy input below switches the service off too (5).
+      if (known_defect_5 && op.value == poison && model.alive(op.unit) && model.non_lazy_below(op.unit)) return false;
+      [[fallthrough]];
     case OpKind::mi_add:
     case OpKind::mi_item:
     case OpKind::mi_remove:
@@ -112,6 +115,11 @@ inline bool allowed_by_spec(const Op& op, const Model& model) {
       // 3 and 4 (calls into the own network) only in this process: in a worker the copy has no network.
       if ((op.value == 3 || op.value == 4) &&
           !(model.alive(op.unit) && model.unit(op.unit).kind == UnitKind::unary && !model.unit(op.unit).process))
+        return false;
+      // A sum without replace stores an unchanged value again by remove and add: whether
+      // that happens is open, so its add does not fail (2) there.
+      if (op.value == 2 && model.alive(op.unit) && model.unit(op.unit).kind == UnitKind::sum &&
+          !model.with_replace(op.unit))
         return false;
       return op.value >= 1 && op.value <= 4 && model.alive(op.unit) &&
              model.unit(op.unit).kind != UnitKind::pass && model.unit(op.unit).kind != UnitKind::chain &&

@@ -74,7 +74,7 @@ class Sequence {
  public:
   // Runs `op` if it may run now; a description of the first disagreement, if any.
   std::optional<std::string> run(const Op& op) {
-    if (!allowed(op, model_)) return std::nullopt;
+    if (stopped_ || !allowed(op, model_)) return std::nullopt;
     stats_.reset_setters();
     (void)model_.take_changed_inputs();
     auto mismatch = run_checked(op);
@@ -93,8 +93,12 @@ class Sequence {
       }
     }
     failed_ = false;
+    // A known defect that only shows later: the sequence ends here.
+    for (int hazard : model_.take_hazards())
+      if (hazard == 14 && known_defect_14) stopped_ = true;
     return mismatch;
   }
+  bool stopped() const { return stopped_; }
 
  private:
   std::optional<std::string> run_checked(const Op& op) {
@@ -158,6 +162,7 @@ class Sequence {
   // Gets every output of every live unit (every key of a multi-output).
  public:
   std::optional<std::string> pull_all() {
+    if (stopped_) return std::nullopt;
     for (int unit = 0; unit < model_.unit_count(); ++unit) {
       if (!model_.alive(unit)) continue;
       if (model_.unit(unit).kind == UnitKind::keyed) {
@@ -257,7 +262,8 @@ class Sequence {
   long operations_ = 0;
   long values_checked_ = 0;
   long failures_checked_ = 0;
-  bool failed_ = false;  // an injected failure in the current operation
+  bool failed_ = false;   // an injected failure in the current operation
+  bool stopped_ = false;  // a known defect's situation came up: nothing more runs
 };
 
 struct Failure {
@@ -287,7 +293,7 @@ inline std::optional<Failure> run_seed(std::uint64_t seed, ExecutorKind kind, co
   std::optional<Failure> failure;
   {
     Sequence sequence{executor, journal};
-    for (int i = 0; i < length && !failure; ++i) {
+    for (int i = 0; i < length && !failure && !sequence.stopped(); ++i) {
       const Op op = generator.next(sequence.model(), state);
       if (auto mismatch = sequence.run(op)) failure = Failure{seed, kind, *mismatch, sequence.done()};
     }
