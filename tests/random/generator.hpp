@@ -273,9 +273,7 @@ class Generator {
         op.target_port = TargetPort::in;
       op.flag = chance(50);
       // Mostly connections that are made; some that fail (cycles, second sources).
-      if (!chance(15)) {
-        if (predict_connect(model, op).error != Error::none) op.unit = -1;
-      }
+      if (!chance(15) && predict_connect(model, op).error != Error::none) op.unit = -1;  // refused: draw again
     } else if (pick < 27) {
       const auto links = model.links();
       if (links.empty()) return create(model);
