@@ -62,8 +62,9 @@ class Journal {
 class Watchdog {
  public:
   static Watchdog& instance() {
-    static Watchdog watchdog;
-    return watchdog;
+    // Never destroyed: its detached thread watches until the process ends.
+    static Watchdog* watchdog = new Watchdog;
+    return *watchdog;
   }
 
   void watch(Journal* journal) {
