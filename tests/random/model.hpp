@@ -442,6 +442,7 @@ class Model {
     std::optional<long> cache;
     std::map<long, long> key_cache;
     std::set<long> key_valid;
+    std::set<long> stale_keys;  // cached before the last change, not computed since (defect 15)
     long epoch = 0;  // notifications so far (multi-outputs)
     std::set<int> announcements;
     std::vector<int> conns;  // plain output connections, or a multi-output's whole ones
@@ -631,6 +632,7 @@ class Model {
     b.valid = false;
     b.changed = true;
     b.cache.reset();
+    for (const auto& [key, value] : b.key_cache) b.stale_keys.insert(key);
     b.key_cache.clear();
     b.key_valid.clear();
     ++b.epoch;
@@ -642,6 +644,9 @@ class Model {
     if (!b.announcements.empty() || !b.caching) return;
     if (b.kind == BlockKind::keyed) {
       for (const auto& [key, value] : b.key_cache) b.key_valid.insert(key);
+      // A key cached before the last change stays invalid: the library
+      // re-validates it nonetheless (known defect 15).
+      if (!b.stale_keys.empty()) hazards_.insert(15);
       // A whole connection that missed a change stays announced: the library
       // cancels it nonetheless (known defect 14).
       for (int index : b.conns)
@@ -757,6 +762,7 @@ class Model {
     if (!cached && b.caching) {
       b.key_cache[key] = value;
       b.key_valid.insert(key);
+      b.stale_keys.erase(key);
     }
     auto found = b.key_conns.find(key);
     if (found != b.key_conns.end()) {

@@ -95,7 +95,7 @@ class Sequence {
     failed_ = false;
     // A known defect that only shows later: the sequence ends here.
     for (int hazard : model_.take_hazards())
-      if (hazard == 14 && known_defect_14) stopped_ = true;
+      if ((hazard == 14 && known_defect_14) || (hazard == 15 && known_defect_15)) stopped_ = true;
     return mismatch;
   }
   bool stopped() const { return stopped_; }
