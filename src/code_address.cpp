@@ -4,6 +4,7 @@
 #include <link.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 
@@ -22,12 +23,15 @@ std::uintptr_t module_base(const dl_phdr_info& info) {
   return info.dlpi_addr;
 }
 
-bool in_executable_segment(const dl_phdr_info& info, std::uintptr_t address) {
+// Whether [address, address + size) lies in one loadable segment with
+// `permission` (PF_X for code, PF_R for data).
+bool in_segment(const dl_phdr_info& info, std::uintptr_t address, std::size_t size, unsigned permission) {
   for (int i = 0; i < info.dlpi_phnum; ++i) {
     const ElfW(Phdr)& segment = info.dlpi_phdr[i];
-    if (segment.p_type != PT_LOAD || (segment.p_flags & PF_X) == 0) continue;
+    if (segment.p_type != PT_LOAD || (segment.p_flags & permission) == 0) continue;
     const std::uintptr_t start = info.dlpi_addr + segment.p_vaddr;
-    if (address >= start && address < start + segment.p_memsz) return true;
+    if (address >= start && address - start < segment.p_memsz && size <= segment.p_memsz - (address - start))
+      return true;
   }
   return false;
 }
@@ -36,6 +40,8 @@ struct Search {
   // In: the address to locate, or the module and offset to resolve.
   std::uintptr_t address = 0;
   const CodeAddress* wanted = nullptr;
+  std::size_t size = 1;
+  unsigned permission = PF_X;
   // Out.
   bool found = false;
   CodeAddress located;
@@ -51,14 +57,16 @@ int visit(dl_phdr_info* info, std::size_t, void* data) {
   search.first = false;
   const std::string name = main_program || info->dlpi_name == nullptr ? std::string{} : std::string{info->dlpi_name};
   if (search.wanted == nullptr) {
-    if (!in_executable_segment(*info, search.address)) return 0;
+    if (!in_segment(*info, search.address, search.size, search.permission)) return 0;
     search.located = CodeAddress{name, search.address - module_base(*info)};
     search.found = true;
     return 1;
   }
   if (name != search.wanted->module) return 0;
-  const std::uintptr_t address = module_base(*info) + search.wanted->offset;
-  if (!in_executable_segment(*info, address)) return 0;
+  const std::uintptr_t base = module_base(*info);
+  if (search.wanted->offset > UINTPTR_MAX - base) return 0;
+  const std::uintptr_t address = base + search.wanted->offset;
+  if (!in_segment(*info, address, search.size, search.permission)) return 0;
   search.resolved = address;
   search.found = true;
   return 1;
@@ -91,6 +99,33 @@ void* resolve_code(const CodeAddress& address) {
                              "' in the worker process (is it running the same binary?)");
   }
   return reinterpret_cast<void*>(search.resolved);
+}
+
+}  // namespace connectors::detail
+
+namespace connectors::detail {
+
+CodeAddress locate_data(const void* data) {
+  Search search;
+  search.address = reinterpret_cast<std::uintptr_t>(data);
+  search.permission = PF_R;
+  ::dl_iterate_phdr(visit, &search);
+  if (!search.found) throw std::invalid_argument("connectors: an invoker of a worker process is in no loaded module");
+  return search.located;
+}
+
+const void* resolve_data(const CodeAddress& address, std::size_t size) {
+  Search search;
+  search.wanted = &address;
+  search.size = size;
+  search.permission = PF_R;
+  ::dl_iterate_phdr(visit, &search);
+  if (!search.found) {
+    throw std::runtime_error("connectors: no data at offset " + std::to_string(address.offset) + " of module '" +
+                             (address.module.empty() ? std::string{"<main program>"} : address.module) +
+                             "' in the worker process");
+  }
+  return reinterpret_cast<const void*>(search.resolved);
 }
 
 }  // namespace connectors::detail

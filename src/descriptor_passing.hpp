@@ -4,6 +4,8 @@
 // (SCM_RIGHTS): the fork server hands out worker sockets, workers hand back
 // the memory files of large replies.
 
+#include "unique_fd.hpp"
+
 #include <sys/socket.h>
 
 #include <cstring>
@@ -33,13 +35,22 @@ inline void expect_descriptor(msghdr& message, DescriptorControl& control) noexc
   message.msg_controllen = sizeof control.bytes;
 }
 
-// The descriptor a received `message` carried, or -1.
+// The descriptor a received `message` carried, or -1; never 0, 1 or 2 (see
+// above_standard_streams). A message carrying more than one (not our
+// protocol) has the others closed.
 inline int received_descriptor(msghdr& message) noexcept {
   int fd = -1;
   for (cmsghdr* part = CMSG_FIRSTHDR(&message); part != nullptr; part = CMSG_NXTHDR(&message, part)) {
-    if (part->cmsg_level == SOL_SOCKET && part->cmsg_type == SCM_RIGHTS) std::memcpy(&fd, CMSG_DATA(part), sizeof fd);
+    if (part->cmsg_level != SOL_SOCKET || part->cmsg_type != SCM_RIGHTS) continue;
+    const std::size_t count = (part->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < count; ++i) {
+      int received = -1;
+      std::memcpy(&received, CMSG_DATA(part) + i * sizeof(int), sizeof received);
+      if (fd >= 0) ::close(fd);
+      fd = received;
+    }
   }
-  return fd;
+  return above_standard_streams(fd);
 }
 
 }  // namespace connectors::detail

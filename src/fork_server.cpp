@@ -1,9 +1,11 @@
 #include "fork_server.hpp"
 #include "descriptor_passing.hpp"
+#include "request_check.hpp"
 
 #include <connectors/init.hpp>
 
 #include <dirent.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -31,7 +33,6 @@ namespace detail {
 namespace {
 
 std::atomic<int> control_socket{-1};
-std::atomic<pid_t> server_pid{-1};
 
 // Threads of this process, from /proc/self/task.
 int count_threads() {
@@ -112,8 +113,12 @@ class ForkServer {
       send_message(control_.get(), {ForkServerMessage::spawned, -1, errno});
       return;
     }
-    UniqueFd parent_end{ends[0]};
-    UniqueFd worker_end{ends[1]};
+    UniqueFd parent_end{above_standard_streams(ends[0])};
+    UniqueFd worker_end{above_standard_streams(ends[1])};
+    if (!parent_end.valid() || !worker_end.valid()) {
+      send_message(control_.get(), {ForkServerMessage::spawned, -1, EMFILE});
+      return;
+    }
     enlarge_buffers(parent_end.get());
     enlarge_buffers(worker_end.get());
     const pid_t server = ::getpid();
@@ -160,13 +165,13 @@ class ForkServer {
 }  // namespace
 
 int fork_server_socket() noexcept { return control_socket.load(std::memory_order_acquire); }
-pid_t fork_server_pid() noexcept { return server_pid.load(std::memory_order_acquire); }
 
-void run_fork_server(UniqueFd control, pid_t parent) {
-  // Nothing may outlive the program: the server dies with the thread that
-  // called init (the main thread), its workers die with it.
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != parent) ::_exit(0);
+void run_fork_server(UniqueFd control) {
+  // Nothing may outlive the program: the server is no child of it (see
+  // init), so it learns of the program's end from its control socket, which
+  // reads end-of-file once the program's copy is closed, however the program
+  // ends and whichever of its threads called init. It then kills its
+  // workers, which also die with it (their death signal).
   // A Ctrl-C in the terminal reaches the whole process group; the parent
   // decides what happens to running calls.
   ::signal(SIGINT, SIG_IGN);
@@ -178,7 +183,7 @@ void run_fork_server(UniqueFd control, pid_t parent) {
   sigaddset(&child_signal, SIGCHLD);
   ::sigprocmask(SIG_BLOCK, &child_signal, &original_mask);
   ::signal(SIGCHLD, SIG_DFL);
-  UniqueFd child_signals{::signalfd(-1, &child_signal, SFD_NONBLOCK | SFD_CLOEXEC)};
+  UniqueFd child_signals{above_standard_streams(::signalfd(-1, &child_signal, SFD_NONBLOCK | SFD_CLOEXEC))};
   if (!child_signals.valid()) ::_exit(1);
   ForkServer server{std::move(control), std::move(child_signals), original_mask};
   server.run();
@@ -187,8 +192,17 @@ void run_fork_server(UniqueFd control, pid_t parent) {
 }  // namespace detail
 
 namespace {
+
 std::mutex init_mutex;
+
+// A child the program forks (without exec) must not keep the fork server's
+// control socket open: the server would then outlive the program.
+void forget_fork_server_in_child() noexcept {
+  const int control = detail::control_socket.exchange(-1);
+  if (control >= 0) ::close(control);
 }
+
+}  // namespace
 
 void init(int /*argc*/, char** /*argv*/) {
   std::lock_guard lock{init_mutex};
@@ -199,25 +213,45 @@ void init(int /*argc*/, char** /*argv*/) {
                            std::to_string(threads) +
                            " threads); call it first thing in main, before any thread or executor is created");
   }
+  detail::make_request_key();
   int ends[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ends) != 0) {
     throw std::system_error(errno, std::generic_category(), "connectors::init: socketpair");
   }
-  detail::UniqueFd parent_end{ends[0]};
-  detail::UniqueFd server_end{ends[1]};
+  detail::UniqueFd parent_end{detail::above_standard_streams(ends[0])};
+  detail::UniqueFd server_end{detail::above_standard_streams(ends[1])};
+  if (!parent_end.valid() || !server_end.valid()) {
+    throw std::system_error(errno, std::generic_category(), "connectors::init: moving a socket above descriptor 2");
+  }
   // Buffered output would otherwise be written twice, once by each process.
   std::fflush(nullptr);
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::system_error(errno, std::generic_category(), "connectors::init: fork");
-  if (pid == 0) {
+  // The fork server must be no child of the program: a program reaping "all
+  // its children" (wait() until ECHILD) would wait for it forever. So an
+  // intermediate process forks it and exits at once, and init reaps the
+  // intermediate; the server is adopted by the system (docs/processes.md).
+  const pid_t intermediate = ::fork();
+  if (intermediate < 0) throw std::system_error(errno, std::generic_category(), "connectors::init: fork");
+  if (intermediate == 0) {
     // Workers are not the program: a process executor used inside a worker
     // method must not mistake a stale descriptor number for the server.
     detail::control_socket.store(-1);
     parent_end.reset();
-    detail::run_fork_server(std::move(server_end), parent);
+    const pid_t server = ::fork();
+    if (server != 0) ::_exit(server < 0 ? 1 : 0);
+    detail::run_fork_server(std::move(server_end));
   }
-  detail::server_pid.store(pid, std::memory_order_release);
+  server_end.reset();
+  int status = 0;
+  while (::waitpid(intermediate, &status, 0) < 0) {
+    // ECHILD: the program ignores SIGCHLD, so the system reaped it already.
+    if (errno == ECHILD) break;
+    if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "connectors::init: waitpid");
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw std::runtime_error("connectors::init: could not start the fork server");
+  }
+  static const bool registered = ::pthread_atfork(nullptr, nullptr, forget_fork_server_in_child) == 0;
+  if (!registered) throw std::runtime_error("connectors::init: pthread_atfork failed");
   detail::control_socket.store(parent_end.release(), std::memory_order_release);
 }
 

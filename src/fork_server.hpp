@@ -1,7 +1,8 @@
 #pragma once
 
-// The fork server ("zygote"): a single-threaded child forked by init() while
-// the program is still single-threaded. It forks worker processes on request,
+// The fork server ("zygote"): a single-threaded process forked (through an
+// intermediate, so that it is no child of the program) by init() while the
+// program is still single-threaded. It forks worker processes on request,
 // reaps them and reports how they ended. See docs/processes.md.
 
 #include "unique_fd.hpp"
@@ -28,11 +29,9 @@ struct ForkServerMessage {
 
 // The parent's end of the control socket; -1 when init() was not called.
 int fork_server_socket() noexcept;
-// The fork server's pid; -1 when init() was not called.
-pid_t fork_server_pid() noexcept;
-
-// Runs the fork server; never returns.
-[[noreturn]] void run_fork_server(UniqueFd control, pid_t parent);
+// Runs the fork server; never returns. It ends (killing its workers) when
+// `control` reads end-of-file: the program is gone or closed it.
+[[noreturn]] void run_fork_server(UniqueFd control);
 
 // Runs a worker on `socket` (its end of the connection to the parent); never
 // returns. `server` is the fork server's pid.
@@ -41,9 +40,14 @@ pid_t fork_server_pid() noexcept;
 // Frames on a worker connection: this header, then `size` bytes; or, for a
 // reply with `in_reply_file` set, no bytes on the socket: the payload is the
 // first `size` bytes of one of the worker's two reply files (memfds, see
-// ReplySink). Each worker keeps its reply files across calls and the parent
-// keeps them mapped, so a large reply costs one copy on each side and no page
-// faults once the files have grown to size.
+// ReplySink). The parent holds their descriptors and reads them with pread,
+// so a large reply costs one copy on each side and no mapping.
+//
+// Every request carries a call id and the reply must carry the same one: a
+// method can write to the worker's socket (stray bytes, a fork whose child
+// answers too), and the parent must never take such bytes for the reply to
+// the call it is waiting for (docs/processes.md, "What a misbehaving method
+// cannot do").
 struct FrameHeader {
   // Request: the parent no longer reads reply file `slot`, so the worker may
   // overwrite it. A file still lent to a caller that has not decoded its
@@ -52,13 +56,31 @@ struct FrameHeader {
   // Reply: the payload is in reply file `slot`.
   static constexpr std::uint64_t in_reply_file = 1;
   static constexpr std::uint64_t in_second_file = 2;
-  // Reply: that file is new or has grown; its descriptor comes with this
-  // header (SCM_RIGHTS) and replaces the parent's mapping of the slot.
+  // Reply: that file is new; its descriptor comes with this header
+  // (SCM_RIGHTS) and replaces the parent's file of the slot.
   static constexpr std::uint64_t file_attached = 4;
+  // Reply: the worker has dropped that file (it outgrew
+  // reply_file_keep_limit); the parent drops it once the reply is read.
+  static constexpr std::uint64_t file_dropped = 8;
+  static constexpr std::uint64_t known_reply_flags = in_reply_file | in_second_file | file_attached | file_dropped;
 
+  std::uint64_t call_id = 0;
   std::uint64_t size = 0;
   std::uint64_t flags = 0;
+  // Request: the first `code_size` bytes (the invoker and the callable) are
+  // what `check` covers (see request_check.hpp). Zero in replies.
+  std::uint64_t code_size = 0;
+  std::uint64_t check = 0;
 };
+
+// The exit code of a worker whose method closed or replaced its socket: the
+// worker cannot tell the parent otherwise (a method calling _exit with this
+// code is reported the same way).
+inline constexpr int worker_lost_connection_exit = 121;
+
+// The call id of the request the worker runs now (0 outside a call): lets a
+// test play a method that forges whole frames, as a hostile one could.
+std::uint64_t current_call_id() noexcept;
 
 // The number of reply files per worker: while a caller still reads one, the
 // worker can write the next reply into the other.
@@ -73,8 +95,14 @@ inline constexpr std::size_t reply_file_threshold = 1U << 20;
 // mapping of the old file until it has decoded its reply).
 inline constexpr std::size_t socket_reply_limit = 32U << 20;
 
-// Reply files grow in steps of this size (a huge page's, so that their size
-// suits huge pages if the system gives them to shared memory).
+// A reply file up to this size is kept for the next replies (its pages are
+// then already allocated): a 64 MiB result and its framing fit. A larger one
+// serves one reply and is dropped, so that an outsized result does not stay
+// with the worker for life.
+inline constexpr std::size_t reply_file_keep_limit = 80U << 20;
+
+// Kept reply files grow in steps of this size (a huge page's), up to
+// reply_file_keep_limit.
 inline constexpr std::size_t reply_file_granule = 2U << 20;
 
 }  // namespace connectors::detail

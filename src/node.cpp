@@ -84,10 +84,14 @@ OutputNode::~OutputNode() {
   // be an operation; the plain lock serves then.
   std::optional<OperationScope> scope;
   std::optional<NetworkLock> lock;
-  try {
-    scope.emplace(*this);
-  } catch (...) {
+  if (note_destruction(*this)) {
     lock.emplace();
+  } else {
+    try {
+      scope.emplace(*this);
+    } catch (...) {
+      lock.emplace();
+    }
   }
   std::vector<InputNode*> cancelled;
   for (const Connection& connection : connections_) {
@@ -100,7 +104,8 @@ OutputNode::~OutputNode() {
     if (input.announcement_ == this) {
       input.announcement_ = nullptr;
       input.computable_.wake_all();
-      cancelled.push_back(&input);
+      // A value received earlier and not applied stays to be applied.
+      if (!input.holds_value()) cancelled.push_back(&input);
     }
   }
   connections_.clear();
@@ -133,7 +138,15 @@ void OutputNode::on_notify() noexcept {
   valid_.store(false, std::memory_order_release);
   observed_has_changed_ = true;
   if (droppable_cache_) drop_cache();
+  if (kind_ == Kind::multi) forget_deliveries();
   if (pending_announcements_ > 0 && --pending_announcements_ == 0) computable_.wake_all();
+}
+
+void OutputNode::forget_deliveries() noexcept {
+  for (Connection& connection : connections_) connection.received = false;
+  for (MultiOutputKeyNode* item : static_cast<MultiOutputNode*>(this)->items()) {
+    for (Connection& connection : item->connections_) connection.received = false;
+  }
 }
 
 void OutputNode::on_cancel(std::vector<InputNode*>& cancelled_downstream) noexcept {
@@ -227,11 +240,13 @@ Task<void> OutputNode::request_announcers(Operation& operation) {
   co_await request_all(operation, std::move(announcers));
 }
 
-void OutputNode::abort_downstream(const std::exception_ptr& error) noexcept {
-  for (const Connection& connection : connections_) connection.input->computable_.abort_all(error);
+void OutputNode::abort_downstream(const std::exception_ptr& error, const Operation& operation) noexcept {
+  for (const Connection& connection : connections_) connection.input->computable_.abort_all(error, operation.id);
   if (kind_ != Kind::multi) return;
   for (MultiOutputKeyNode* item : static_cast<MultiOutputNode*>(this)->items()) {
-    for (const Connection& connection : item->connections_) connection.input->computable_.abort_all(error);
+    for (const Connection& connection : item->connections_) {
+      connection.input->computable_.abort_all(error, operation.id);
+    }
   }
 }
 
@@ -248,6 +263,7 @@ std::vector<InputNode*> OutputNode::push_value(OutputNode& announcer, const void
 // ---- InputNode --------------------------------------------------------------
 
 InputNode::~InputNode() {
+  note_destruction(*this);
   NetworkLock lock;
   if (source_ != nullptr) source_->remove_connection(*this);
   for (OutputNode* observer : observers_) {
@@ -287,7 +303,9 @@ bool InputNode::take_cancel(OutputNode& from) noexcept {
   if (announcement_ != &from) return false;
   announcement_ = nullptr;
   computable_.wake_all();
-  return true;
+  // A received value not applied yet is still a change for the observers:
+  // they stay announced until a request applies it.
+  return !holds_value();
 }
 
 void InputNode::for_each_downstream(Visit visit, void* context) const {
@@ -391,8 +409,24 @@ void InputNode::cancel_observers() noexcept {
   }
 }
 
-void InputNode::abort_observers(const std::exception_ptr& error) noexcept {
-  for (OutputNode* observer : observers_) observer->computable_.abort_all(error);
+void InputNode::abort_observers(const std::exception_ptr& error, const Operation& operation) noexcept {
+  for (OutputNode* observer : observers_) observer->computable_.abort_all(error, operation.id);
+}
+
+bool InputNode::waits_for_running_source() const noexcept {
+  if (!multi_) return false;  // a push has just delivered its one source's value
+  struct Search {
+    const InputNode* input;
+    bool found;
+  } search{this, false};
+  multi_for_each_source(
+      [](const NodeBase& node, void* raw) {
+        auto& search = *static_cast<Search*>(raw);
+        const auto& source = static_cast<const OutputNode&>(node);
+        if (source.running_ && search.input->multi_is_announced_by(source)) search.found = true;
+      },
+      &search);
+  return search.found;
 }
 
 void InputNode::link(OutputNode& output, InputNode& input, OutputNode::Push push) {
@@ -421,9 +455,14 @@ bool has_upstream(const NodeBase& node) {
 
 void check_no_cycle(const OutputNode& output, const InputNode& input) {
   // Fast paths: a side with nothing beyond its first step cannot close a cycle.
-  const bool nothing_downstream =
-      std::all_of(input.observers_.begin(), input.observers_.end(),
-                  [&](const OutputNode* observer) { return observer != &output && !observer->has_downstream(); });
+  // A multi-output's key is downstream of its parent even before anything
+  // is connected through it.
+  const OutputNode* const output_owner =
+      output.kind_ == OutputNode::Kind::multi_key ? &static_cast<const MultiOutputKeyNode&>(output).parent() : &output;
+  const bool nothing_downstream = std::all_of(
+      input.observers_.begin(), input.observers_.end(), [&](const OutputNode* observer) {
+        return observer != &output && observer != output_owner && !observer->has_downstream();
+      });
   const bool nothing_upstream =
       output.kind_ != OutputNode::Kind::multi_key &&
       std::all_of(output.observed_.begin(), output.observed_.end(),
@@ -474,10 +513,24 @@ Task<void> request_all(Operation& operation, std::vector<InputNode*> inputs) {
   co_await gather(std::move(requests));
 }
 
+Task<void> request_notified(Operation& operation, std::vector<InputNode*> inputs) {
+  std::erase_if(inputs, [](const InputNode* input) { return input->waits_for_running_source(); });
+  if (inputs.empty()) co_return;
+  co_await request_all(operation, std::move(inputs));
+}
+
 void serve_non_lazy(Executor& executor, OperationScope* scope, NonLazyCollection& collection) {
   if (collection.inputs.empty()) return;
   Operation operation{executor, scope};
-  executor.run_coroutine(request_all(operation, std::move(collection.inputs)));
+  try {
+    executor.run_coroutine(request_all(operation, collection.inputs));
+  } catch (...) {
+    // The inputs left unserved are still announced, and the inputs upstream
+    // of them look settled: without this the next announcement would stop
+    // above them and never serve them again.
+    for (InputNode* input : collection.inputs) unsettle_upstream(*input);
+    throw;
+  }
 }
 
 }  // namespace connectors::detail
@@ -487,7 +540,7 @@ namespace connectors::detail {
 // ---- connect and disconnect -----------------------------------------------------
 
 void connect_nodes(OutputNode& output, InputNode& input, OutputNode::Push push) {
-  OperationScope scope{input};
+  OperationScope scope{input, &output};
   if (output.is_connected_to(input)) return;  // SPEC A8: a repeated connect is a no-op
   if (input.source() != nullptr) {
     throw ConnectionError(
@@ -503,9 +556,9 @@ void connect_nodes(OutputNode& output, InputNode& input, OutputNode::Push push) 
 }
 
 void unsettle_upstream(InputNode& input) noexcept {
-  // An input announced in a connect (ON_CONNECT) is already walked through by
-  // every later announcement, and so is everything upstream of it: the walk
-  // stops there, which keeps building a network linear.
+  // An input marked never_settled is walked through by every later
+  // announcement, and so is everything upstream of it (marked together): the
+  // walk stops there, which keeps building a network linear.
   std::vector<const OutputNode*> sources;
   auto add_sources = [&](const InputNode& from) {
     from.for_each_upstream(
@@ -521,8 +574,8 @@ void unsettle_upstream(InputNode& input) noexcept {
     if (source->kind_ == OutputNode::Kind::multi_key)
       source = &static_cast<const MultiOutputKeyNode*>(source)->parent();
     for (InputNode* observed : source->observed_) {
-      if (!observed->announcing_ || observed->announced_in_ == Laziness::ON_CONNECT) continue;
-      observed->announced_in_ = Laziness::ON_CONNECT;
+      if (!observed->announcing_ || observed->announced_in_ == InputNode::never_settled) continue;
+      observed->announced_in_ = InputNode::never_settled;
       add_sources(*observed);
     }
   }
@@ -588,7 +641,8 @@ class InlinePull {
       // Nothing waits in an inline pull; only the running flags of the
       // requests under way need resetting (their nodes stay invalid).
       for (const Frame& frame : stack_) {
-        if (frame.phase == Phase::start) continue;
+        if (frame.phase == Phase::start || frame.phase == Phase::notified) continue;
+        if (destroyed_in(operation_, frame.node)) continue;
         if (frame.is_output) {
           static_cast<OutputNode*>(frame.node)->running_ = false;
         } else {
@@ -601,7 +655,8 @@ class InlinePull {
   }
 
  private:
-  enum class Phase : std::uint8_t { start, upstream_done, finish };
+  // notified: the start of an input's request that a push triggered (ON_NOTIFY).
+  enum class Phase : std::uint8_t { start, notified, upstream_done, finish };
   struct Frame {
     NodeBase* node;
     bool is_output;
@@ -620,6 +675,7 @@ class InlinePull {
 
   void step_output(OutputNode& output, std::size_t top, const Frame& frame) {
     switch (frame.phase) {
+      case Phase::notified:  // only inputs are notified
       case Phase::start:
         if (output.kind_ != OutputNode::Kind::single) {
           stack_.pop_back();
@@ -654,7 +710,7 @@ class InlinePull {
           return;
         }
         stack_[top].phase = Phase::finish;
-        for (InputNode* input : pulling_) stack_.push_back(Frame{input, false, Phase::start});
+        for (InputNode* input : pulling_) stack_.push_back(Frame{input, false, Phase::notified});
         return;
       case Phase::finish:
         output.running_ = false;
@@ -665,9 +721,12 @@ class InlinePull {
 
   void step_input(InputNode& input, std::size_t top, const Frame& frame) {
     switch (frame.phase) {
+      case Phase::notified:
       case Phase::start:
         if (input.multi_) {
           stack_.pop_back();
+          // As request_notified: the running source's push triggers it again.
+          if (frame.phase == Phase::notified && input.waits_for_running_source()) return;
           operation_.executor.run_coroutine(input.request(operation_));
           return;
         }

@@ -12,8 +12,8 @@ namespace {
 // Guards every network when no operation is running on the calling thread.
 std::mutex top_level_mutex;
 
-// Whether `start` belongs to the same network as any node in `busy`.
-bool reaches_any(const NodeBase& start, const std::unordered_set<const NodeBase*>& busy) {
+// The node of `busy` in the same network as `start`, or null.
+const NodeBase* find_reached(const NodeBase& start, const std::unordered_set<const NodeBase*>& busy) {
   std::unordered_set<const NodeBase*> seen{&start};
   std::vector<const NodeBase*> pending{&start};
   struct Context {
@@ -23,7 +23,7 @@ bool reaches_any(const NodeBase& start, const std::unordered_set<const NodeBase*
   while (!pending.empty()) {
     const NodeBase* node = pending.back();
     pending.pop_back();
-    if (busy.count(node) != 0) return true;
+    if (busy.count(node) != 0) return node;
     node->for_each_neighbour(
         [](const NodeBase& neighbour, void* raw) {
           auto& ctx = *static_cast<Context*>(raw);
@@ -31,18 +31,23 @@ bool reaches_any(const NodeBase& start, const std::unordered_set<const NodeBase*
         },
         &context);
   }
-  return false;
+  return nullptr;
+}
+
+bool reaches_any(const NodeBase& start, const std::unordered_set<const NodeBase*>& busy) {
+  return find_reached(start, busy) != nullptr;
 }
 
 }  // namespace
 
-OperationScope::OperationScope(const NodeBase& start) : start_(start), parent_(current_operation) {
+OperationScope::OperationScope(const NodeBase& start, const NodeBase* joined)
+    : start_(start), parent_(current_operation) {
   if (parent_ == nullptr) {
     lock_ = std::unique_lock{top_level_mutex};
   } else {
     std::unordered_set<const NodeBase*> busy;
     for (OperationScope* outer = parent_; outer != nullptr; outer = outer->parent_) busy.insert(&outer->start_);
-    if (reaches_any(start, busy)) {
+    if (reaches_any(start, busy) || (joined != nullptr && reaches_any(*joined, busy))) {
       throw std::logic_error(
           "connectors: a user method started an operation on the network that is computing it "
           "(re-entering a network from inside its own computation is not allowed)");
@@ -53,6 +58,46 @@ OperationScope::OperationScope(const NodeBase& start) : start_(start), parent_(c
 }
 
 OperationScope::~OperationScope() { current_operation = parent_; }
+
+bool OperationScope::destroyed(const NodeBase* node) const noexcept {
+  if (!poisoned()) return false;
+  for (const OperationScope* scope = this; scope != nullptr; scope = scope->parent_) {
+    for (const NodeBase* gone : scope->destroyed_) {
+      if (gone == node) return true;
+    }
+  }
+  return false;
+}
+
+void OperationScope::throw_destroyed_inside() {
+  throw std::logic_error(
+      "connectors: a user method destroyed a connector of the network being computed (destroy blocks outside "
+      "their network's computation)");
+}
+
+bool note_destruction(const NodeBase& node) noexcept {
+  if (current_operation == nullptr) return false;
+  try {
+    std::unordered_set<const NodeBase*> busy;
+    for (OperationScope* outer = current_operation; outer != nullptr; outer = outer->parent_) {
+      busy.insert(&outer->start_);
+    }
+    const NodeBase* reached = find_reached(node, busy);
+    if (reached == nullptr) return false;
+    OperationScope* computing = current_operation;
+    while (&computing->start_ != reached) computing = computing->parent_;
+    computing->destroyed_.push_back(&node);
+    for (OperationScope* scope = current_operation;; scope = scope->parent_) {
+      scope->poisoned_.store(true, std::memory_order_release);
+      if (scope == computing) break;
+    }
+    return true;
+  } catch (...) {
+    // Out of memory while looking: the destructor goes on as it would
+    // without an operation around it.
+    return false;
+  }
+}
 
 NetworkLock::NetworkLock() : lock_(current_operation != nullptr ? current_operation->children_ : top_level_mutex) {}
 

@@ -13,6 +13,10 @@ namespace connectors::detail {
 
 namespace {
 
+// Staged writes past the mapping go out in pieces of this size; larger ones
+// go out directly.
+constexpr std::size_t staging_size = 1U << 20;
+
 [[noreturn]] void fail(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
 
 std::size_t round_up(std::size_t size, std::size_t granule) { return (size + granule - 1) / granule * granule; }
@@ -20,9 +24,9 @@ std::size_t round_up(std::size_t size, std::size_t granule) { return (size + gra
 }  // namespace
 
 void ReplySink::File::reset() noexcept {
-  if (data != nullptr) ::munmap(data, capacity);
+  if (data != nullptr) ::munmap(data, mapped);
   data = nullptr;
-  capacity = 0;
+  mapped = size = announced_size = 0;
   fd.reset();
   announced = false;
 }
@@ -33,6 +37,9 @@ void ReplySink::begin(std::uint64_t request_flags) noexcept {
 }
 
 void ReplySink::clear() noexcept {
+  // A reply abandoned half-way may have grown its file past what the parent
+  // knows; the parent would take that for a forged file, so start afresh.
+  if (in_file() && files_[slot_].size > files_[slot_].announced_size) files_[slot_].reset();
   buffer_.clear();
   slot_ = no_slot;
   position_ = 0;
@@ -43,6 +50,7 @@ std::uint64_t ReplySink::header_flags() const noexcept {
   std::uint64_t flags = FrameHeader::in_reply_file;
   if (slot_ == 1) flags |= FrameHeader::in_second_file;
   if (!files_[slot_].announced) flags |= FrameHeader::file_attached;
+  if (outsized()) flags |= FrameHeader::file_dropped;
   return flags;
 }
 
@@ -51,58 +59,118 @@ int ReplySink::descriptor_to_send() const noexcept {
 }
 
 void ReplySink::sent() noexcept {
-  if (in_file()) files_[slot_].announced = true;
+  if (!in_file()) return;
+  File& file = files_[slot_];
+  if (outsized()) {
+    // The parent holds the file until its caller has read the reply; the
+    // pages go then.
+    file.reset();
+  } else {
+    file.announced = true;
+    file.announced_size = file.size;
+  }
 }
 
-// Chooses the file for a reply that has reached `needed` bytes and moves what
-// is buffered there; false to stay in memory (and go through the socket).
+void ReplySink::complete() {
+  if (!in_file() || buffer_.empty()) return;
+  write_file(buffer_.data(), buffer_.size());
+  buffer_.clear();
+}
+
+// Chooses the file for a reply that has reached `needed` bytes; false to
+// stay in memory (and go through the socket).
 bool ReplySink::enter_file(std::size_t needed) {
   unsigned chosen = no_slot;
   for (unsigned slot = 0; slot < reply_file_slots; ++slot) {
     if ((free_files_ & FrameHeader::file_free(slot)) == 0) continue;
     // The largest free file: it is the most likely to need no growing.
-    if (chosen == no_slot || files_[slot].capacity > files_[chosen].capacity) chosen = slot;
+    if (chosen == no_slot || files_[slot].mapped > files_[chosen].mapped) chosen = slot;
   }
   if (chosen == no_slot) {
     if (needed <= socket_reply_limit) return false;
     // Every file is still being read by a caller: take a fresh one. The
-    // parent keeps its mapping of the old file until that caller is done.
-    chosen = files_[0].capacity <= files_[1].capacity ? 0 : 1;
+    // parent keeps the old file until that caller is done.
+    chosen = files_[0].mapped <= files_[1].mapped ? 0 : 1;
     files_[chosen].reset();
+  }
+  File& file = files_[chosen];
+  if (!file.fd.valid()) {
+    file.fd.reset(above_standard_streams(::memfd_create("connectors-reply", MFD_CLOEXEC | MFD_ALLOW_SEALING)));
+    if (!file.fd.valid()) fail("connectors: memfd_create");
+    // The caller maps the file: it must never shrink under that mapping.
+    if (::fcntl(file.fd.get(), F_ADD_SEALS, F_SEAL_SHRINK) != 0) fail("connectors: sealing a reply file");
   }
   slot_ = chosen;
   position_ = 0;
-  reserve(needed);
-  std::memcpy(files_[slot_].data, buffer_.data(), buffer_.size());
-  position_ = buffer_.size();
-  buffer_.clear();
+  std::string buffered;
+  buffered.swap(buffer_);
+  write(buffered.data(), buffered.size());
+  if (buffer_.empty()) {
+    buffered.clear();
+    buffer_.swap(buffered);  // keeps the capacity for the next small replies
+  }
   return true;
 }
 
-void ReplySink::reserve(std::size_t needed) {
+void ReplySink::map_at_least(std::size_t needed) {
   File& file = files_[slot_];
-  if (needed <= file.capacity) return;
-  const std::size_t capacity = round_up(std::max(needed, file.capacity + file.capacity / 2), reply_file_granule);
-  if (!file.fd.valid()) {
-    file.fd.reset(::memfd_create("connectors-reply", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-    if (!file.fd.valid()) fail("connectors: memfd_create");
-    // The parent maps the file: it must never shrink under that mapping.
-    if (::fcntl(file.fd.get(), F_ADD_SEALS, F_SEAL_SHRINK) != 0) fail("connectors: sealing a reply file");
-  }
-  if (::ftruncate(file.fd.get(), static_cast<off_t>(capacity)) != 0) fail("connectors: growing a reply file");
+  if (needed <= file.mapped) return;
+  const std::size_t capacity =
+      std::min(round_up(std::max(needed, file.mapped + file.mapped / 2), reply_file_granule), reply_file_keep_limit);
+  if (capacity > file.size && ::ftruncate(file.fd.get(), static_cast<off_t>(capacity)) != 0)
+    fail("connectors: growing a reply file");
+  file.size = std::max(file.size, capacity);
   void* mapping = file.data == nullptr ? ::mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, file.fd.get(), 0)
-                                       : ::mremap(file.data, file.capacity, capacity, MREMAP_MAYMOVE);
+                                       : ::mremap(file.data, file.mapped, capacity, MREMAP_MAYMOVE);
   if (mapping == MAP_FAILED) fail("connectors: mapping a reply file");
   char* data = static_cast<char*>(mapping);
 #ifdef MADV_POPULATE_WRITE
-  // One call allocates and maps the new pages instead of a fault per page;
-  // the parent's populated mapping then finds them all. Without it (older
-  // kernels) the copy faults them in.
-  ::madvise(data + file.capacity, capacity - file.capacity, MADV_POPULATE_WRITE);
+  // One call allocates and maps the new pages instead of a fault per page.
+  // Without it (older kernels) the copy faults them in.
+  ::madvise(data + file.mapped, capacity - file.mapped, MADV_POPULATE_WRITE);
 #endif
   file.data = data;
-  file.capacity = capacity;
-  file.announced = false;
+  file.mapped = capacity;
+}
+
+void ReplySink::write(const char* data, std::size_t size) {
+  File& file = files_[slot_];
+  if (buffer_.empty()) {
+    // Into the mapping, as far as it may reach.
+    if (position_ + size <= reply_file_keep_limit) map_at_least(position_ + size);
+    if (position_ < file.mapped) {
+      const std::size_t part = std::min(size, file.mapped - position_);
+      std::memcpy(file.data + position_, data, part);
+      position_ += part;
+      data += part;
+      size -= part;
+    }
+    if (size == 0) return;
+  }
+  // Past the mapping: an outsized reply.
+  if (buffer_.size() + size <= staging_size) {
+    buffer_.append(data, size);
+    return;
+  }
+  complete();
+  if (size >= staging_size) {
+    write_file(data, size);
+  } else {
+    buffer_.append(data, size);
+  }
+}
+
+void ReplySink::write_file(const char* data, std::size_t size) {
+  File& file = files_[slot_];
+  while (size > 0) {
+    const ssize_t written = ::pwrite(file.fd.get(), data, size, static_cast<off_t>(position_));
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) fail("connectors: writing a reply file");
+    data += written;
+    size -= static_cast<std::size_t>(written);
+    position_ += static_cast<std::size_t>(written);
+    file.size = std::max(file.size, position_);
+  }
 }
 
 std::streamsize ReplySink::xsputn(const char* data, std::streamsize count) {
@@ -114,9 +182,7 @@ std::streamsize ReplySink::xsputn(const char* data, std::streamsize count) {
       return count;
     }
   }
-  reserve(position_ + size);
-  std::memcpy(files_[slot_].data + position_, data, size);
-  position_ += size;
+  write(data, size);
   return count;
 }
 

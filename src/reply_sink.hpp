@@ -11,12 +11,14 @@
 namespace connectors::detail {
 
 // Where a worker serializes a reply: memory while it is small, then one of the
-// worker's reply files (memfds), which the parent keeps mapped. The files stay
-// allocated and mapped in both processes from one call to the next, so a large
-// result is copied once into shared pages that are already there and read once
-// by the parent: no page faults, no mapping, no freeing per call. On the
-// measured machine a page fault costs about 2.2 µs per 4 KiB, which for a
-// fresh 64 MiB file was more than all the copying.
+// worker's reply files (memfds, sealed so that they can only grow). Up to
+// reply_file_keep_limit a file is mapped here and in the caller and kept from
+// one call to the next: a reply is one memcpy on each side into pages that
+// are already there. Past that limit the rest of the reply goes out with
+// pwrite (through a small staging buffer), the caller reads it with pread
+// straight into its result (no second copy of an outsized result in the
+// caller), and the file is dropped as soon as the reply is sent, so that one
+// outsized result does not stay with the worker for life.
 class ReplySink final : public std::streambuf {
  public:
   ReplySink() = default;
@@ -28,16 +30,19 @@ class ReplySink final : public std::streambuf {
   void begin(std::uint64_t request_flags) noexcept;
   // Forgets what was written (an error reply replaces a partial result).
   void clear() noexcept;
+  // Writes out what is still staged; throws std::system_error.
+  void complete();
 
   bool in_file() const noexcept { return slot_ != no_slot; }
-  std::size_t size() const noexcept { return in_file() ? position_ : buffer_.size(); }
+  std::size_t size() const noexcept { return in_file() ? position_ + buffer_.size() : buffer_.size(); }
   // The whole reply when it is not in a file.
   const std::string& bytes() const noexcept { return buffer_; }
   // The reply's frame header flags, and the descriptor that must travel with
   // it (-1 if the parent already has the file).
   std::uint64_t header_flags() const noexcept;
   int descriptor_to_send() const noexcept;
-  // The reply went out: the parent now has its file.
+  // The reply went out: the parent now has its file; an outsized file is
+  // dropped.
   void sent() noexcept;
 
  protected:
@@ -45,13 +50,16 @@ class ReplySink final : public std::streambuf {
   int_type overflow(int_type character) override;
 
  private:
-  // A reply file and the worker's writable mapping of it. It never shrinks
-  // (sealed), so the parent's read-only mapping can never point past its end.
   struct File {
     UniqueFd fd;
+    // The writable mapping of the file's first `mapped` bytes.
     char* data = nullptr;
-    std::size_t capacity = 0;
-    // The parent has the file at this capacity.
+    std::size_t mapped = 0;
+    // The file's size.
+    std::size_t size = 0;
+    // The size the parent knows of; a failed reply may leave the file larger.
+    std::size_t announced_size = 0;
+    // The parent has the descriptor.
     bool announced = false;
 
     File() = default;
@@ -64,12 +72,21 @@ class ReplySink final : public std::streambuf {
   static constexpr unsigned no_slot = reply_file_slots;
 
   bool enter_file(std::size_t needed);
-  void reserve(std::size_t needed);
+  // Appends to the reply in its file.
+  void write(const char* data, std::size_t size);
+  // Maps (growing the file) at least the first `needed` bytes, at most
+  // reply_file_keep_limit.
+  void map_at_least(std::size_t needed);
+  void write_file(const char* data, std::size_t size);
+  bool outsized() const noexcept { return in_file() && files_[slot_].size > reply_file_keep_limit; }
 
+  // The reply while it is small; once in a file, what is staged for its part
+  // past the mapping.
   std::string buffer_;
   File files_[reply_file_slots];
   std::uint64_t free_files_ = 0;
   unsigned slot_ = no_slot;
+  // Once in a file: how much of the reply is in it (staged bytes follow).
   std::size_t position_ = 0;
 };
 

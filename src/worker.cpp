@@ -3,6 +3,7 @@
 #include "descriptor_passing.hpp"
 #include "fork_server.hpp"
 #include "reply_sink.hpp"
+#include "request_check.hpp"
 
 #include <connectors/detail/byte_streams.hpp>
 #include <connectors/detail/process_call.hpp>
@@ -13,6 +14,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -20,7 +22,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <cstdint>
 #include <exception>
+#include <stdexcept>
 #include <istream>
 #include <ostream>
 #include <string>
@@ -29,6 +33,8 @@
 namespace connectors::detail {
 
 namespace {
+
+std::uint64_t running_call_id = 0;
 
 // Reads exactly `size` bytes; false on EOF or error (the parent is gone or
 // dropped this worker).
@@ -69,8 +75,8 @@ bool send_all(int socket, msghdr& message, std::size_t total) {
   return true;
 }
 
-bool write_reply(int socket, ReplySink& reply) {
-  FrameHeader header{reply.size(), reply.header_flags()};
+bool write_reply(int socket, std::uint64_t call_id, ReplySink& reply) {
+  FrameHeader header{call_id, reply.size(), reply.header_flags(), 0, 0};
   iovec parts[2] = {{&header, sizeof header}, {const_cast<char*>(reply.bytes().data()), reply.bytes().size()}};
   msghdr message{};
   message.msg_iov = parts;
@@ -96,18 +102,30 @@ void write_error(ReplySink& reply, ReplyStatus status, const std::string& first,
   if (second != nullptr) out(*second);
 }
 
+// The invoker a request names, if it is one of the library's own (see
+// InvokerEntry): nothing else in the worker's modules may be called.
+WorkerInvoker resolve_invoker(const CodeAddress& address) {
+  const auto* entry = static_cast<const InvokerEntry*>(resolve_data(address, sizeof(InvokerEntry)));
+  if (reinterpret_cast<std::uintptr_t>(entry) % alignof(InvokerEntry) != 0 || entry->self != entry ||
+      entry->tag != invoker_entry_tag) {
+    throw std::runtime_error("the request does not name one of the library's invokers");
+  }
+  // An entry's invoker is code of a loaded module (locate_code throws if not).
+  locate_code(function_address(entry->invoke));
+  return entry->invoke;
+}
+
 void run_request(const std::string& request, ReplySink& reply) {
   reply.clear();
   try {
     ByteSource source{request.data(), request.size()};
     std::istream in_stream{&source};
     cereal::BinaryInputArchive in{in_stream};
-    CodeAddress invoker_address;
-    in(invoker_address);
     WorkerInvoker invoker = nullptr;
     try {
-      void* code = resolve_code(invoker_address);
-      std::memcpy(&invoker, &code, sizeof invoker);
+      CodeAddress invoker_address;
+      in(invoker_address);
+      invoker = resolve_invoker(invoker_address);
     } catch (const std::exception& error) {
       write_error(reply, ReplyStatus::failure, error.what(), nullptr);
       return;
@@ -116,6 +134,7 @@ void run_request(const std::string& request, ReplySink& reply) {
     out_stream.exceptions(std::ios::badbit);
     cereal::BinaryOutputArchive out{out_stream};
     invoker(in, out);
+    reply.complete();
   } catch (const std::exception& error) {
     const std::string message = error.what();
     write_error(reply, ReplyStatus::exception, current_exception_type(), &message);
@@ -125,11 +144,32 @@ void run_request(const std::string& request, ReplySink& reply) {
   }
 }
 
+struct SocketIdentity {
+  dev_t device = 0;
+  ino_t inode = 0;
+  bool operator==(const SocketIdentity&) const = default;
+};
+
+// Which socket `fd` is now; a default identity when it is closed.
+SocketIdentity identify(int fd) {
+  struct stat status {};
+  if (::fstat(fd, &status) != 0 || !S_ISSOCK(status.st_mode)) return {};
+  return {status.st_dev, status.st_ino};
+}
+
 }  // namespace
+
+std::uint64_t current_call_id() noexcept { return running_call_id; }
 
 void run_worker(UniqueFd socket, pid_t server) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != server) ::_exit(0);
+  // A method may fork: its child returns from the method too, and must never
+  // answer in this worker's name (docs/processes.md).
+  const pid_t self = ::getpid();
+  // A method may close or replace the socket; then the worker says so with
+  // its exit code, its only way left to tell the parent.
+  const SocketIdentity connection = identify(socket.get());
   // Large results are built call after call: keeping freed memory in the
   // worker's heap (up to a bound) spares the page faults of fresh mappings,
   // which cost more than the copying on the machines we measured.
@@ -143,10 +183,19 @@ void run_worker(UniqueFd socket, pid_t server) {
     request.resize(header.size);
     if (!read_exactly(socket.get(), request.data(), request.size())) ::_exit(0);
     reply.begin(header.flags);
-    run_request(request, reply);
+    if (header.code_size > request.size() ||
+        request_check(header.call_id, request.data(), header.code_size) != header.check) {
+      write_error(reply, ReplyStatus::failure, "the request failed its check (it was not made by the parent)", nullptr);
+    } else {
+      running_call_id = header.call_id;
+      run_request(request, reply);
+      running_call_id = 0;
+    }
+    if (::getpid() != self) ::_exit(0);  // the child of a fork in the method
     // What the method printed must not be lost when the worker is killed.
     std::fflush(nullptr);
-    if (!write_reply(socket.get(), reply)) ::_exit(0);
+    if (identify(socket.get()) != connection) ::_exit(worker_lost_connection_exit);
+    if (!write_reply(socket.get(), header.call_id, reply)) ::_exit(0);
     if (request.capacity() > (16U << 20)) std::string{}.swap(request);
   }
 }

@@ -5,6 +5,7 @@
 
 #include "descriptor_passing.hpp"
 #include "fork_server.hpp"
+#include "request_check.hpp"
 #include "unique_fd.hpp"
 
 #include <connectors/detail/worker_pool.hpp>
@@ -14,6 +15,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
@@ -21,10 +23,13 @@
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <limits>
 #include <mutex>
+#include <new>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -40,6 +45,11 @@ struct PoolRecord {
 
   const std::size_t max_workers;
   std::atomic<long long> timeout_ms{-1};
+  // WorkerLimits, 0 for "none"; read by the supervisor when a call starts.
+  std::atomic<std::uint64_t> memory_limit{0};
+  std::atomic<std::uint64_t> recycle_after_calls{0};
+  std::atomic<std::uint64_t> recycle_above_memory{0};
+  std::atomic<std::uint64_t> max_reply_size{0};
   std::atomic<bool> used{false};
 
   // Guarded by the supervisor's mutex.
@@ -58,6 +68,36 @@ struct PoolRecord {
 namespace {
 
 constexpr Clock::time_point never = Clock::time_point::max();
+// How often a running call's worker is measured against its memory limit.
+constexpr std::chrono::milliseconds memory_check_interval{10};
+
+// What the kernel reports of a process's resident memory, in bytes.
+struct MemoryUse {
+  std::uint64_t resident = 0;
+  std::uint64_t peak = 0;  // since the process started
+  bool known = false;
+};
+
+MemoryUse memory_of(pid_t pid) {
+  MemoryUse use;
+  const std::string path = "/proc/" + std::to_string(pid) + "/status";
+  UniqueFd file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (!file.valid()) return use;
+  char text[4096];
+  const ssize_t got = ::read(file.get(), text, sizeof text - 1);
+  if (got <= 0) return use;
+  text[got] = '\0';
+  auto field = [&](const char* name) -> std::uint64_t {
+    const char* found = std::strstr(text, name);
+    return found == nullptr ? 0 : std::strtoull(found + std::strlen(name), nullptr, 10) * 1024;
+  };
+  use.resident = field("VmRSS:");
+  use.peak = field("VmHWM:");
+  use.known = use.resident > 0;
+  return use;
+}
+
+std::string mebibytes(std::uint64_t bytes) { return std::to_string((bytes + (1U << 19)) >> 20) + " MiB"; }
 // How long a worker whose connection broke may take to exit on its own
 // before it is killed (it may have closed its socket and kept running).
 constexpr std::chrono::milliseconds hang_up_grace{1000};
@@ -67,18 +107,27 @@ struct Worker {
   UniqueFd socket;
   std::shared_ptr<PoolRecord> pool;
   ProcessJob* job = nullptr;
+  // The id of the call the worker runs; its reply must carry it.
+  std::uint64_t call_id = 0;
   FrameHeader out_header;
   std::size_t sent = 0;
   FrameHeader in_header;
   std::size_t received = 0;
   ByteBuffer reply;
   UniqueFd reply_file;
-  // The parent's mappings of the worker's reply files, by slot.
-  std::shared_ptr<ReplyMapping> files[reply_file_slots];
+  // The worker's reply files, by slot.
+  std::shared_ptr<ReplyFile> files[reply_file_slots];
   Clock::time_point deadline = never;
   long long timeout_ms = -1;
+  // The pool's limits as they were when the running call started (0: none).
+  std::uint64_t memory_limit = 0;
+  std::uint64_t max_reply_size = 0;
+  Clock::time_point next_memory_check = never;
+  std::uint64_t calls = 0;
   bool timed_out = false;
   bool hung_up = false;
+  // Killed because it closed its connection and did not exit.
+  bool killed_after_hang_up = false;
   bool kill_sent = false;
   bool reaped = false;
   Clock::time_point kill_at = never;
@@ -109,8 +158,16 @@ std::string describe_end(const Worker& worker, int status) {
     return who + " did not finish the call within the executor's call timeout of " + std::to_string(worker.timeout_ms) +
            " ms and was killed";
   }
+  if (worker.killed_after_hang_up) {
+    return who + " closed its connection to the parent while running a method and was killed, as it did not exit";
+  }
   if (WIFSIGNALED(status))
     return who + " was killed by " + describe_signal(WTERMSIG(status)) + " while running a method";
+  if (WIFEXITED(status) && WEXITSTATUS(status) == worker_lost_connection_exit) {
+    // The worker found its socket closed or replaced after the method ran.
+    return who + " closed its connection to the parent while running a method (the method closed or replaced the "
+                 "worker's socket) and exited";
+  }
   if (WIFEXITED(status)) {
     return who + " exited with code " + std::to_string(WEXITSTATUS(status)) + " while running a method";
   }
@@ -164,25 +221,13 @@ class Supervisor {
     pool_closed_.wait(lock, [&] { return pool->closed; });
   }
 
-  void release(ByteBuffer&& buffer) noexcept {
-    try {
-      {
-        std::lock_guard lock{mutex_};
-        garbage_.push_back(std::move(buffer));
-      }
-      wake();
-    } catch (...) {
-      // Freed right here instead (buffer still owns it).
-    }
-  }
-
   std::vector<int> pids(const PoolRecord& pool) {
     std::lock_guard lock{mutex_};
     return pool.pids;
   }
 
  private:
-  explicit Supervisor(int control) : control_(control), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  explicit Supervisor(int control) : control_(control), wake_(above_standard_streams(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))) {
     if (!wake_.valid()) throw std::system_error(errno, std::generic_category(), "connectors: eventfd");
     std::thread{[this] { run(); }}.detach();
   }
@@ -240,7 +285,7 @@ class Supervisor {
     Clock::time_point next = never;
     for (const auto& worker : workers_) {
       if (worker->kill_sent) continue;
-      if (worker->job != nullptr) next = std::min(next, worker->deadline);
+      if (worker->job != nullptr) next = std::min({next, worker->deadline, worker->next_memory_check});
       if (worker->hung_up) next = std::min(next, worker->kill_at);
     }
     if (next == never) return -1;
@@ -251,10 +296,8 @@ class Supervisor {
   void take_news() {
     std::vector<std::shared_ptr<PoolRecord>> news;
     std::vector<std::shared_ptr<PoolRecord>> closing;
-    std::vector<ByteBuffer> garbage;
     {
       std::lock_guard lock{mutex_};
-      garbage.swap(garbage_);
       news.swap(news_);
       for (auto& pool : news) {
         pool->listed = false;
@@ -396,9 +439,15 @@ class Supervisor {
 
   void start(Worker& worker, ProcessJob& job) {
     worker.job = &job;
-    worker.out_header = FrameHeader{job.request.size(), worker.free_files()};
+    worker.call_id = ++last_call_id_;
+    const std::size_t code_size = std::min(job.code_size, job.request.size());
+    worker.out_header = FrameHeader{worker.call_id, job.request.size(), worker.free_files(), code_size,
+                                    request_check(worker.call_id, job.request.data(), code_size)};
     reset_exchange(worker);
     worker.timed_out = false;
+    worker.memory_limit = worker.pool->memory_limit.load(std::memory_order_relaxed);
+    worker.max_reply_size = worker.pool->max_reply_size.load(std::memory_order_relaxed);
+    worker.next_memory_check = worker.memory_limit != 0 ? Clock::now() + memory_check_interval : never;
     worker.timeout_ms = worker.pool->timeout_ms.load(std::memory_order_relaxed);
     worker.deadline = worker.timeout_ms >= 0 ? Clock::now() + std::chrono::milliseconds{worker.timeout_ms} : never;
     send_some(worker);
@@ -456,11 +505,18 @@ class Supervisor {
         }
         worker.received += static_cast<std::size_t>(got);
         if (worker.received < header_size) continue;
+        if (!acceptable_header(worker)) return;
         if ((worker.in_header.flags & FrameHeader::in_reply_file) != 0) {
           finish_from_file(worker);
           return;
         }
-        worker.reply = ByteBuffer::allocate(worker.in_header.size);
+        try {
+          worker.reply = ByteBuffer::allocate(worker.in_header.size);
+        } catch (const std::bad_alloc&) {
+          reject(worker, "sent a reply of " + std::to_string(worker.in_header.size) +
+                             " bytes, more than the parent could allocate");
+          return;
+        }
       }
       const std::size_t offset = worker.received - header_size;
       const std::size_t wanted = worker.reply.size() - offset;
@@ -481,39 +537,137 @@ class Supervisor {
     }
   }
 
+  // Whether a reply's header is one the worker may send for the call it runs;
+  // otherwise the worker is killed and the call fails. Nothing a header
+  // claims is allocated or mapped before this (docs/processes.md, "What a
+  // misbehaving method cannot do").
+  bool acceptable_header(Worker& worker) {
+    const FrameHeader& header = worker.in_header;
+    if (header.call_id != worker.call_id) {
+      reject(worker,
+             "answered a call it was not running (the reply's call id does not match the request's; the method "
+             "wrote to the worker's connection or forked)");
+      return false;
+    }
+    if ((header.flags & ~FrameHeader::known_reply_flags) != 0 || header.code_size != 0 || header.check != 0) {
+      reject(worker, "sent a malformed reply header (the method wrote to the worker's connection)");
+      return false;
+    }
+    const bool in_file = (header.flags & FrameHeader::in_reply_file) != 0;
+    if (!in_file && header.size > socket_reply_limit) {
+      reject(worker, "sent a reply of " + std::to_string(header.size) + " bytes through its socket, where at most " +
+                         std::to_string(socket_reply_limit) + " travel (the method wrote to the worker's connection)");
+      return false;
+    }
+    if (worker.max_reply_size != 0 && header.size > worker.max_reply_size) {
+      reject(worker, "sent a reply of " + std::to_string(header.size) +
+                         " bytes, more than the executor's largest accepted reply of " +
+                         std::to_string(worker.max_reply_size) + " bytes (WorkerLimits::max_reply_size)");
+      return false;
+    }
+    return true;
+  }
+
+  // Whether the worker's memory has passed its hard limit at any time (its
+  // peak); if so, its call fails and it is killed.
+  bool check_memory_limit(Worker& worker) {
+    if (worker.memory_limit == 0) return true;
+    const MemoryUse use = memory_of(worker.pid);
+    if (!use.known || use.peak <= worker.memory_limit) return true;
+    reject(worker, "used " + mebibytes(use.peak) + " of memory, more than the executor's worker memory limit of " +
+                       mebibytes(worker.memory_limit) + " (WorkerLimits::memory_limit)");
+    return false;
+  }
+
+  // After a successful call: replaces the worker when the pool recycles it.
+  void recycle_if_due(Worker& worker) {
+    ++worker.calls;
+    const std::uint64_t after_calls = worker.pool->recycle_after_calls.load(std::memory_order_relaxed);
+    const std::uint64_t above_memory = worker.pool->recycle_above_memory.load(std::memory_order_relaxed);
+    bool due = after_calls != 0 && worker.calls >= after_calls;
+    if (!due && above_memory != 0) {
+      const MemoryUse use = memory_of(worker.pid);
+      due = use.known && use.resident > above_memory;
+    }
+    // Idle now: killing it loses nothing; the pool starts another on demand.
+    if (due) kill(worker);
+  }
+
+  // Fails the worker's call, if any, and kills it.
+  void reject(Worker& worker, const std::string& what_it_did) {
+    if (worker.job != nullptr) {
+      fail(*std::exchange(worker.job, nullptr),
+           "connectors: the worker process " + std::to_string(worker.pid) + " " + what_it_did + "; it was killed");
+    }
+    kill(worker);
+  }
+
+  // A reply in one of the worker's files. Nothing of the file is read or
+  // mapped here: the caller reads it (pread) when it decodes the reply, so
+  // no reply stalls this thread, which serves every pool. A file whose size
+  // or allocation does not fit what the worker can have written is refused.
   void finish_from_file(Worker& worker) {
     const std::uint64_t flags = worker.in_header.flags;
-    std::shared_ptr<ReplyMapping>& file = worker.files[(flags & FrameHeader::in_second_file) != 0 ? 1 : 0];
+    const std::uint64_t size = worker.in_header.size;
+    std::shared_ptr<ReplyFile>& file = worker.files[(flags & FrameHeader::in_second_file) != 0 ? 1 : 0];
     if ((flags & FrameHeader::file_attached) != 0) {
       if (!worker.reply_file.valid()) {
         // Lost on the way (say, the parent is out of descriptors): this
         // worker and the parent no longer agree on its files.
-        fail(*std::exchange(worker.job, nullptr), "connectors: the reply file of a worker process did not arrive");
-        kill(worker);
+        reject(worker, "sent a reply file that did not arrive");
         return;
       }
-      // Replaces the old mapping; a caller still reading that keeps it.
+      // Replaces the slot's file; a caller still reading the old one keeps it.
       try {
-        file = ReplyMapping::map(worker.reply_file.get());
-      } catch (const std::exception& error) {
-        fail(*std::exchange(worker.job, nullptr), std::string{"connectors: could not map a reply: "} + error.what());
-        kill(worker);
+        file = std::make_shared<ReplyFile>(worker.reply_file.release());
+      } catch (const std::bad_alloc&) {
+        reject(worker, "sent a reply file the parent could not take");
         return;
       }
-      worker.reply_file.reset();
+      const int seals = ::fcntl(file->fd(), F_GET_SEALS);
+      file->sealed = seals >= 0 && (seals & F_SEAL_SHRINK) != 0;
     }
-    if (file == nullptr || worker.in_header.size > file->size() || file->lent.load(std::memory_order_acquire)) {
-      kill(worker);  // not our protocol: a reply past its file, or in a file a caller still reads
+    if (file == nullptr || file->lent.load(std::memory_order_acquire)) {
+      reject(worker, "sent a reply in a file the parent does not have, or one a caller still reads");
       return;
     }
-    finish(worker, ByteBuffer::lend(file, worker.in_header.size));
+    // The worker writes each reply at the start of the file, growing a kept
+    // file by at most half again its reply (in whole granules, up to the keep
+    // limit) and an outsized one to exactly its reply, and every written byte
+    // holds a page: anything larger, or sparse, was not written by it.
+    struct stat status {};
+    if (::fstat(file->fd(), &status) != 0 || !S_ISREG(status.st_mode)) {
+      reject(worker, "sent a reply file that is not a file");
+      return;
+    }
+    const auto file_size = static_cast<std::uint64_t>(status.st_size);
+    const auto allocated = static_cast<std::uint64_t>(status.st_blocks) * 512;
+    const std::uint64_t grown = std::min<std::uint64_t>(
+        (size + size / 2 + reply_file_granule - 1) / reply_file_granule * reply_file_granule, reply_file_keep_limit);
+    const std::uint64_t largest_possible = std::max({file->known_size, size, grown});
+    if (size == 0 || file_size < size || file_size > largest_possible || allocated < size) {
+      reject(worker, "sent a reply of " + std::to_string(size) + " bytes in a file of " + std::to_string(file_size) +
+                         " bytes with " + std::to_string(allocated) +
+                         " bytes allocated, which it cannot have written (a forged reply file)");
+      return;
+    }
+    file->known_size = std::max(file->known_size, file_size);
+    // A kept file is mapped by the caller (its size is bounded); an outsized
+    // one is read with pread, so that the caller holds one copy of it.
+    ByteBuffer reply = ByteBuffer::lend(file, size, file->sealed && file_size <= reply_file_keep_limit);
+    if ((flags & FrameHeader::file_dropped) != 0) file.reset();
+    finish(worker, std::move(reply));
   }
 
   void finish(Worker& worker, ByteBuffer reply) {
+    // The reply of a call during which the worker passed its memory limit
+    // is dropped: the call fails.
+    if (!check_memory_limit(worker)) return;
     ProcessJob& job = *std::exchange(worker.job, nullptr);
     job.reply = std::move(reply);
     reset_exchange(worker);
     complete(job);
+    recycle_if_due(worker);
   }
 
   static void reset_exchange(Worker& worker) {
@@ -522,6 +676,7 @@ class Supervisor {
     worker.received = 0;
     worker.sent = 0;
     worker.deadline = never;
+    worker.next_memory_check = never;
   }
 
   void hang_up(Worker& worker) {
@@ -548,7 +703,11 @@ class Supervisor {
       if (worker.job != nullptr && now >= worker.deadline) {
         worker.timed_out = true;
         kill(worker);
+      } else if (worker.job != nullptr && now >= worker.next_memory_check) {
+        worker.next_memory_check = now + memory_check_interval;
+        check_memory_limit(worker);
       } else if (worker.hung_up && now >= worker.kill_at) {
+        worker.killed_after_hang_up = worker.job != nullptr;
         kill(worker);
       }
     }
@@ -592,9 +751,8 @@ class Supervisor {
       if (worker->job != nullptr) fail(*std::exchange(worker->job, nullptr), reason);
     }
     workers_.clear();
-    // The server closed its socket, so it is exiting: reap it (only it, never
-    // another child of the program). Its workers die with it (death signal).
-    if (fork_server_pid() > 0) ::waitpid(fork_server_pid(), nullptr, 0);
+    // The server closed its socket, so it is exiting; it is no child of ours
+    // (the system reaps it). Its workers die with it (death signal).
     exits_.clear();
     std::vector<std::shared_ptr<PoolRecord>> pools;
     pools.swap(pools_);
@@ -616,22 +774,18 @@ class Supervisor {
   std::mutex mutex_;
   std::condition_variable pool_closed_;
   std::vector<std::shared_ptr<PoolRecord>> news_;
-  std::vector<ByteBuffer> garbage_;
   bool broken_ = false;
   std::string broken_reason_;
 
   std::vector<std::shared_ptr<PoolRecord>> pools_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<ForkServerMessage> exits_;
+  // Call ids start at a random value: a method cannot guess the id of the
+  // call it runs from the number of calls before it.
+  std::uint64_t last_call_id_ = std::random_device{}() * std::uint64_t{0x9e3779b97f4a7c15ULL};
 };
 
 }  // namespace
-
-void release_in_background(ByteBuffer&& buffer) noexcept {
-  // Only unmapping is worth the trip (the supervisor exists once a reply did).
-  if (buffer.last_user_of_file()) Supervisor::instance().release(std::move(buffer));
-  ByteBuffer dropped = std::move(buffer);
-}
 
 WorkerPool::WorkerPool(std::size_t max_workers)
     : max_workers_(max_workers), record_(std::make_shared<PoolRecord>(max_workers)) {}
@@ -672,6 +826,35 @@ std::optional<std::chrono::milliseconds> WorkerPool::call_timeout() const noexce
   const long long value = record_->timeout_ms.load();
   if (value < 0) return std::nullopt;
   return std::chrono::milliseconds{value};
+}
+
+void WorkerPool::set_worker_limits(const WorkerLimits& limits) {
+  auto check = [](const std::optional<std::size_t>& limit, const char* name) -> std::uint64_t {
+    if (!limit) return 0;
+    if (*limit == 0) throw std::invalid_argument(std::string{"set_worker_limits: "} + name + " must be positive");
+    return *limit;
+  };
+  const std::uint64_t memory_limit = check(limits.memory_limit, "memory_limit");
+  const std::uint64_t after_calls = check(limits.recycle_after_calls, "recycle_after_calls");
+  const std::uint64_t above_memory = check(limits.recycle_above_memory, "recycle_above_memory");
+  const std::uint64_t max_reply = check(limits.max_reply_size, "max_reply_size");
+  record_->memory_limit.store(memory_limit);
+  record_->recycle_after_calls.store(after_calls);
+  record_->recycle_above_memory.store(above_memory);
+  record_->max_reply_size.store(max_reply);
+}
+
+WorkerLimits WorkerPool::worker_limits() const {
+  auto value = [](std::uint64_t limit) -> std::optional<std::size_t> {
+    if (limit == 0) return std::nullopt;
+    return static_cast<std::size_t>(limit);
+  };
+  WorkerLimits limits;
+  limits.memory_limit = value(record_->memory_limit.load());
+  limits.recycle_after_calls = value(record_->recycle_after_calls.load());
+  limits.recycle_above_memory = value(record_->recycle_above_memory.load());
+  limits.max_reply_size = value(record_->max_reply_size.load());
+  return limits;
 }
 
 std::vector<int> WorkerPool::worker_process_ids() const {

@@ -1,10 +1,12 @@
 // Started by test_process_faults: a program with two workers busy in long
 // calls, killed with SIGKILL by the test to show that no worker outlives it.
+// Prints "ready" and the workers' pids once both run.
 #include <connectors/connectors.hpp>
 
 #include <chrono>
 #include <cstdio>
 #include <thread>
+#include <vector>
 
 namespace {
 struct Sleeper {
@@ -32,7 +34,8 @@ int main(int argc, char** argv) {
     }
   }};
   while (executor.worker_process_ids().size() < 2) std::this_thread::sleep_for(std::chrono::milliseconds{1});
-  std::printf("ready\n");
+  const std::vector<int> workers = executor.worker_process_ids();
+  std::printf("ready %d %d\n", workers[0], workers[1]);
   std::fflush(stdout);
   std::this_thread::sleep_for(std::chrono::seconds{60});
   caller.detach();

@@ -28,13 +28,21 @@ inline std::size_t open_fd_count() {
   return count - 1;  // the directory's own descriptor
 }
 
-// How many of this process's mappings are worker reply files (memfds).
-inline std::size_t reply_file_mappings() {
-  std::ifstream maps{"/proc/self/maps"};
+// How many of this process's descriptors are worker reply files (memfds).
+inline std::size_t reply_file_descriptors(int pid = static_cast<int>(::getpid())) {
   std::size_t count = 0;
-  for (std::string line; std::getline(maps, line);) {
-    if (line.find("connectors-reply") != std::string::npos) ++count;
+  const std::string directory_path = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* directory = ::opendir(directory_path.c_str());
+  if (directory == nullptr) return 0;
+  while (const dirent* entry = ::readdir(directory)) {
+    if (entry->d_name[0] == '.') continue;
+    char link[256];
+    const std::string path = directory_path + "/" + entry->d_name;
+    const ssize_t length = ::readlink(path.c_str(), link, sizeof link - 1);
+    if (length > 0 && std::string{link, static_cast<std::size_t>(length)}.find("connectors-reply") != std::string::npos)
+      ++count;
   }
+  ::closedir(directory);
   return count;
 }
 
@@ -82,6 +90,14 @@ inline std::map<int, char> descendants(int root) {
     frontier = std::move(next);
   }
   return found;
+}
+
+// The parent of `pid` (0 if it is gone): for a worker, the fork server, which
+// is no child of the program (docs/processes.md).
+inline int parent_of(int pid) {
+  const auto processes = all_processes();
+  const auto found = processes.find(pid);
+  return found == processes.end() ? 0 : found->second.parent;
 }
 
 // Whether `pid` no longer runs: gone, or a zombie its (dead) parent left.

@@ -21,3 +21,4 @@
 #include <connectors/process_executor.hpp>
 #include <connectors/process_traits.hpp>
 #include <connectors/task.hpp>
+#include <connectors/worker_limits.hpp>

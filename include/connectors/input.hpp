@@ -58,8 +58,9 @@ class Input final : public detail::InputNode {
     try {
       detail::UserCallScope user{&scope};
       invoke_(owner_, setter_, value);
+      detail::OperationScope::check_not_poisoned(&scope);
     } catch (...) {
-      cancel_observers();  // SPEC A4: never leave the observers waiting
+      if (!scope.destroyed(this)) cancel_observers();  // SPEC A4: never leave the observers waiting
       throw;
     }
     announcement_ = nullptr;
@@ -140,11 +141,11 @@ class Input final : public detail::InputNode {
 
   Task<void> request(detail::Operation& operation) override {
     if (running_) co_return;
-    detail::RunningFlag running{running_};
+    detail::RunningFlag running{running_, *this, operation.scope};
     try {
       if (announcement_ != nullptr) {
         co_await announcement_->request(operation);
-        co_await computable_.wait(announcement_ == nullptr);
+        co_await computable_.wait(announcement_ == nullptr, operation.id);
       }
       if (notification_) {
         V value = std::move(*notification_);
@@ -153,7 +154,8 @@ class Input final : public detail::InputNode {
           co_await detail::user_call<void>(operation, parallelization_,
                                            [this, &value] { invoke_(owner_, setter_, value); });
         } catch (...) {
-          if (!notification_) notification_.emplace(std::move(value));  // SPEC A4: a retry applies it again
+          // SPEC A4: a retry applies it again.
+          if (!detail::destroyed_in(operation, this) && !notification_) notification_.emplace(std::move(value));
           throw;
         }
         finish_change(value, operation.scope);
@@ -161,7 +163,7 @@ class Input final : public detail::InputNode {
         cancel_observers();  // nothing will change after all
       }
     } catch (...) {
-      abort_observers(std::current_exception());
+      if (!detail::destroyed_in(operation, this)) abort_observers(std::current_exception(), operation);
       throw;
     }
   }
@@ -176,8 +178,10 @@ class Input final : public detail::InputNode {
     try {
       detail::UserCallScope user{operation.scope};
       invoke_(owner_, setter_, value);
+      detail::OperationScope::check_not_poisoned(operation.scope);
     } catch (...) {
-      if (!notification_) notification_.emplace(std::move(value));  // SPEC A4: a retry applies it again
+      // SPEC A4: a retry applies it again.
+      if (!detail::destroyed_in(operation, this) && !notification_) notification_.emplace(std::move(value));
       throw;
     }
     finish_change(value, operation.scope);
@@ -203,7 +207,7 @@ class Input final : public detail::InputNode {
     notify_observers();
   }
 
-  void drop_notification() noexcept override { notification_.reset(); }
+  bool holds_value() const noexcept override { return notification_.has_value(); }
 
   template <class Owner, class Condition>
   void set_announce_condition_impl(Condition condition) {

@@ -82,6 +82,7 @@ class MultiInput final : public detail::InputNode {
   }
 
   ~MultiInput() {
+    detail::note_destruction(*this);
     detail::NetworkLock lock;
     for (Source& source : sources_) source.node->remove_connection(*this);
     sources_.clear();
@@ -381,8 +382,11 @@ class MultiInput final : public detail::InputNode {
     sources_.erase(sources_.begin() + (source - sources_.data()));
     if (stored.empty()) return announcing_sources_ == 0 && !has_pending_values();
     // Everything downstream learns of the change; nothing is computed now.
+    // The non-lazy inputs it reaches stay unserved, so the path to them must
+    // not count as settled for the next announcement (which serves them).
     detail::NonLazyCollection unserved{Laziness::ON_CONNECT, {}};
     announce_downstream(unserved, false);
+    for (detail::InputNode* input : unserved.inputs) detail::unsettle_upstream(*input);
     try {
       detail::UserCallScope user{detail::UserCallScope::current()};
       for (const Id& id : stored) invoke_remove_(owner_, remove_, id);
@@ -390,9 +394,11 @@ class MultiInput final : public detail::InputNode {
       // A destructor cannot report it; what depends on this input is
       // invalidated below all the same.
     }
-    if (announcing_sources_ == 0) {
+    if (announcing_sources_ == 0 && !has_pending_values()) {
       notify_observers();
     } else {
+      // Values announced or received from other sources are still to be
+      // applied: the observers stay announced until a request applies them.
       for (detail::OutputNode* observer : observers_) observer->mark_changed();
     }
     return false;
@@ -415,12 +421,12 @@ class MultiInput final : public detail::InputNode {
 
   Task<void> request(detail::Operation& operation) override {
     if (running_) co_return;
-    detail::RunningFlag running{running_};
+    detail::RunningFlag running{running_, *this, operation.scope};
     try {
       co_await retrieve_pending(operation);
       finish_changes(operation.scope);
     } catch (...) {
-      abort_observers(std::current_exception());
+      if (!detail::destroyed_in(operation, this)) abort_observers(std::current_exception(), operation);
       throw;
     }
   }
@@ -438,10 +444,10 @@ class MultiInput final : public detail::InputNode {
         co_await announcers.front()->request(operation);
       } else {
         std::vector<Task<void>> requests;
-        for (detail::OutputNode* announcer : announcers) requests.push_back(announcer->request(operation));
+        for (detail::OutputNode* announcer : announcers) requests.push_back(request_if_announcing(operation, announcer));
         co_await gather(std::move(requests));
       }
-      co_await computable_.wait(announcing_sources_ == 0);
+      co_await computable_.wait(announcing_sources_ == 0, operation.id);
     }
     // Removals of keys a whole multi-output no longer delivers.
     for (std::size_t index = 0; index < pending_maps_.size(); ++index) {
@@ -486,7 +492,8 @@ class MultiInput final : public detail::InputNode {
           id = use_replace ? invoke_replace_(owner_, replace_, *old_id, value) : invoke_add_(owner_, add_, value);
         });
       } catch (...) {
-        restore_pending(from, std::move(value));  // SPEC A4: a retry applies it again
+        // SPEC A4: a retry applies it again.
+        if (!detail::destroyed_in(operation, this)) restore_pending(from, std::move(value));
         throw;
       }
       Source* after = find(*from);
@@ -521,6 +528,7 @@ class MultiInput final : public detail::InputNode {
           note_change(id, std::optional<V>{value});
         }
       } catch (...) {
+        if (detail::destroyed_in(operation, this)) throw;
         // The whole map is retried (storing a value again is harmless); a
         // remainder alone would make the retry remove the keys stored already.
         const bool newer = std::any_of(pending_maps_.begin(), pending_maps_.end(),
@@ -529,6 +537,15 @@ class MultiInput final : public detail::InputNode {
         throw;
       }
     }
+  }
+
+  // An announcer whose value arrived meanwhile, pushed by a request of
+  // another source (it feeds this input directly and through that source), is
+  // not requested again: an uncached output would run its getter twice.
+  Task<void> request_if_announcing(detail::Operation& operation, detail::OutputNode* announcer) {
+    const Source* source = find(*announcer);
+    if (source == nullptr || !source->announcing) co_return;
+    co_await announcer->request(operation);
   }
 
   // One application, where the input's parallelization and the executor say
@@ -593,7 +610,7 @@ class MultiInput final : public detail::InputNode {
   // Applies what upstream announced, in a run of its own (direct changes).
   void apply_pending_now(detail::OperationScope& scope) {
     if (announcing_sources_ == 0 && !has_pending_values()) return;
-    detail::RunningFlag running{running_};  // an ON_NOTIFY push must not re-enter
+    detail::RunningFlag running{running_, *this, &scope};  // an ON_NOTIFY push must not re-enter
     std::shared_ptr<Executor> executor = this->executor();
     detail::Operation operation{*executor, &scope};
     executor->run_coroutine(retrieve_pending(operation));
@@ -617,8 +634,9 @@ class MultiInput final : public detail::InputNode {
       } else {
         result.emplace(make_change());
       }
+      detail::OperationScope::check_not_poisoned(&scope);
     } catch (...) {
-      finish_after_failure(&scope);
+      if (!scope.destroyed(this)) finish_after_failure(&scope);
       throw;
     }
     finish_changes(&scope);
@@ -645,7 +663,7 @@ class MultiInput final : public detail::InputNode {
 
   // The connect step (SPEC 2.6).
   void connect_source(detail::OutputNode& from, detail::OutputNode::Push push, SourceKind kind, std::optional<Id> key) {
-    detail::OperationScope scope{*this};
+    detail::OperationScope scope{*this, &from};
     if (const Source* existing = find(from)) {
       if (existing->kind == kind && (kind != SourceKind::keyed || existing->id == key)) return;  // SPEC A8
       throw ConnectionError(

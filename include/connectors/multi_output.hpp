@@ -242,19 +242,28 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   Task<void> pull_announcers(detail::Operation& operation) {
     if (pending_announcements_ == 0) co_return;
     co_await request_announcers(operation);
-    co_await computable_.wait(pending_announcements_ == 0);
+    co_await computable_.wait(pending_announcements_ == 0, operation.id);
   }
 
   // SPEC 2.10 request_key, with repair A10: a valid key still reaches the
   // key's single connections.
   Task<void> request_key(detail::Operation& operation, Key key, std::optional<R>* caller) {
+    // The key's item counts as running meanwhile, as an Output does
+    // (InputNode::waits_for_running_source).
+    Item* running_item = nullptr;
+    if (auto found = items_by_key_.find(key); found != items_by_key_.end() && found->second->begin_request()) {
+      running_item = found->second.get();
+    }
     try {
       co_await pull_announcers(operation);
       co_await compute_key(operation, key, caller);
     } catch (...) {
-      abort_downstream(std::current_exception());
+      if (detail::destroyed_in(operation, this)) throw;
+      if (running_item != nullptr) running_item->end_request();
+      abort_downstream(std::current_exception(), operation);
       throw;
     }
+    if (running_item != nullptr) running_item->end_request();
   }
 
   // Computes one key (or takes its valid cached value) and pushes it to the
@@ -264,7 +273,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
     if (auto running = running_keys_.find(key); running != running_keys_.end()) {
       if (caller == nullptr) co_return;
       std::shared_ptr<Run> run = running->second;
-      co_await run->done.wait(false);
+      co_await run->done.wait(false, operation.id);
       caller->emplace(*run->value);
       co_return;
     }
@@ -285,8 +294,8 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
         }
       }
     } catch (...) {
-      running_keys_.erase(key);
-      run->done.abort_all(std::current_exception());
+      if (!detail::destroyed_in(operation, this)) running_keys_.erase(key);
+      run->done.abort_all(std::current_exception(), operation.id);
       throw;
     }
     running_keys_.erase(key);
@@ -301,7 +310,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
       pulling = push_value(*found->second, &*value, from_cache);
     }
     if (caller != nullptr) caller->emplace(std::move(*value));
-    if (!pulling.empty()) co_await detail::request_all(operation, std::move(pulling));
+    if (!pulling.empty()) co_await detail::request_notified(operation, std::move(pulling));
   }
 
   // A whole connection pulls (SPEC 2.10 request): every key of keys(),
@@ -309,7 +318,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   // arriving while one runs returns at once; the running one delivers to all.
   Task<void> request(detail::Operation& operation) override {
     if (running_) co_return;
-    detail::RunningFlag running{running_};
+    detail::RunningFlag running{running_, *this, operation.scope};
     try {
       co_await pull_announcers(operation);
       std::vector<Key> keys;
@@ -334,9 +343,9 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
         delivery.emplace_back(std::move(keys[index]), std::move(*values[index]));
       }
       std::vector<detail::InputNode*> pulling = push_value(*this, &delivery, false);
-      if (!pulling.empty()) co_await detail::request_all(operation, std::move(pulling));
+      if (!pulling.empty()) co_await detail::request_notified(operation, std::move(pulling));
     } catch (...) {
-      abort_downstream(std::current_exception());
+      if (!detail::destroyed_in(operation, this)) abort_downstream(std::current_exception(), operation);
       throw;
     }
   }

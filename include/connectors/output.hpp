@@ -135,7 +135,7 @@ class Output final : public detail::OutputNode {
 
   Task<void> request_for(detail::Operation& operation, std::optional<R>* caller) {
     if (running_) co_return;
-    detail::RunningFlag running{running_};
+    detail::RunningFlag running{running_, *this, operation.scope};
     try {
       if (!valid_.load(std::memory_order_relaxed) && pending_announcements_ > 0) {
         // Pull every observed input with a pending change, then wait until
@@ -145,7 +145,7 @@ class Output final : public detail::OutputNode {
         } else {
           co_await request_announcers(operation);
         }
-        co_await computable_.wait(pending_announcements_ == 0);
+        co_await computable_.wait(pending_announcements_ == 0, operation.id);
         // Valid now if every announced change was cancelled (SPEC A14).
       }
       if (valid_.load(std::memory_order_relaxed)) {
@@ -157,7 +157,7 @@ class Output final : public detail::OutputNode {
         auto&& cached = cache_.load();
         if (caller != nullptr) caller->emplace(cached);
         std::vector<detail::InputNode*> pulling = push(cached, true);
-        if (!pulling.empty()) co_await detail::request_all(operation, std::move(pulling));
+        if (!pulling.empty()) co_await detail::request_notified(operation, std::move(pulling));
         co_return;
       }
       R result = co_await detail::user_call<R>(
@@ -169,9 +169,9 @@ class Output final : public detail::OutputNode {
       }
       std::vector<detail::InputNode*> pulling = push(result, false);
       if (caller != nullptr) caller->emplace(std::move(result));
-      if (!pulling.empty()) co_await detail::request_all(operation, std::move(pulling));
+      if (!pulling.empty()) co_await detail::request_notified(operation, std::move(pulling));
     } catch (...) {
-      abort_downstream(std::current_exception());
+      if (!detail::destroyed_in(operation, this)) abort_downstream(std::current_exception(), operation);
       throw;
     }
   }
@@ -187,7 +187,9 @@ class Output final : public detail::OutputNode {
   void compute_inline(detail::Operation& operation, std::vector<detail::InputNode*>& pulling) override {
     R result = [&]() -> R {
       detail::UserCallScope user{operation.scope};
-      return invoke_(owner_, getter_);
+      R computed = invoke_(owner_, getter_);
+      detail::OperationScope::check_not_poisoned(operation.scope);
+      return computed;
     }();
     if (caching_) {
       cache_.store(result);

@@ -3,6 +3,7 @@
 #include <connectors/detail/worker_pool.hpp>
 #include <connectors/executor.hpp>
 #include <connectors/init.hpp>
+#include <connectors/worker_limits.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -36,6 +37,12 @@ class MultiprocessingExecutor final : public Executor {
   void set_call_timeout(std::optional<std::chrono::milliseconds> timeout) { workers_->set_call_timeout(timeout); }
   std::optional<std::chrono::milliseconds> call_timeout() const noexcept { return workers_->call_timeout(); }
 
+  /// Memory limit, recycling and the largest accepted reply of each worker
+  /// (see WorkerLimits); applies to calls started afterwards. Throws
+  /// std::invalid_argument for a limit of zero.
+  void set_worker_limits(const WorkerLimits& limits) { workers_->set_worker_limits(limits); }
+  WorkerLimits worker_limits() const { return workers_->worker_limits(); }
+
   /// The process ids of the workers alive now (for diagnostics).
   std::vector<int> worker_process_ids() const { return workers_->worker_process_ids(); }
 
@@ -64,6 +71,9 @@ class ThreadingMultiprocessingExecutor final : public Executor {
   /// See MultiprocessingExecutor::set_call_timeout.
   void set_call_timeout(std::optional<std::chrono::milliseconds> timeout) { workers_->set_call_timeout(timeout); }
   std::optional<std::chrono::milliseconds> call_timeout() const noexcept { return workers_->call_timeout(); }
+  /// See MultiprocessingExecutor::set_worker_limits.
+  void set_worker_limits(const WorkerLimits& limits) { workers_->set_worker_limits(limits); }
+  WorkerLimits worker_limits() const { return workers_->worker_limits(); }
   std::vector<int> worker_process_ids() const { return workers_->worker_process_ids(); }
 
   Parallelization effective_parallelization(Parallelization requested) const noexcept override { return requested; }

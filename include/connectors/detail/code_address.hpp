@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -24,5 +25,11 @@ CodeAddress locate_code(const void* code);
 // Throws std::runtime_error when the module is not loaded here or the offset
 // is not inside its executable code.
 void* resolve_code(const CodeAddress& address);
+
+// The same for an object in a module's loaded data (any loadable segment).
+CodeAddress locate_data(const void* data);
+// Throws std::runtime_error unless [address, address + size) lies inside one
+// readable loadable segment of the module.
+const void* resolve_data(const CodeAddress& address, std::size_t size);
 
 }  // namespace connectors::detail

@@ -2,6 +2,7 @@
 
 #include <connectors/detail/node.hpp>
 
+#include <utility>
 #include <vector>
 
 namespace connectors::detail {
@@ -40,6 +41,11 @@ class MultiOutputKeyNode : public OutputNode {
   MultiOutputNode& parent() const noexcept { return parent_; }
 
   void for_each_upstream(Visit visit, void* context) const override { visit(parent_, context); }
+
+  // While the key is requested, the item counts as running, as an Output's
+  // request does (InputNode::waits_for_running_source). False if it already was.
+  bool begin_request() noexcept { return !std::exchange(running_, true); }
+  void end_request() noexcept { running_ = false; }
 
  protected:
   explicit MultiOutputKeyNode(MultiOutputNode& parent);

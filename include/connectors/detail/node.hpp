@@ -27,6 +27,7 @@ struct Operation {
   Operation(Executor& executor, OperationScope* scope) noexcept
       : executor(executor),
         scope(scope),
+        id(next_operation_id()),
         placements{executor.effective_parallelization(Parallelization::SEQUENTIAL),
                    executor.effective_parallelization(Parallelization::THREAD),
                    executor.effective_parallelization(Parallelization::PROCESS)} {}
@@ -41,7 +42,15 @@ struct Operation {
 
   Executor& executor;
   OperationScope* scope;
+  // Tells this operation's aborted waits from older ones (WaitList).
+  std::uint64_t id;
   Parallelization placements[3];
+
+ private:
+  static std::uint64_t next_operation_id() noexcept {
+    static std::atomic<std::uint64_t> last{0};
+    return last.fetch_add(1, std::memory_order_relaxed) + 1;
+  }
 };
 
 // Inputs that pull by themselves after an announcement (SPEC 2.12).
@@ -98,6 +107,7 @@ class OutputNode : public NodeBase {
     valid_.store(false, std::memory_order_release);
     observed_has_changed_ = true;
     drop_cache();
+    if (kind_ == Kind::multi) forget_deliveries();
   }
 
   bool valid() const noexcept { return valid_.load(std::memory_order_acquire); }
@@ -158,7 +168,7 @@ class OutputNode : public NodeBase {
   Task<void> request_announcers(Operation& operation);
   // After a failure: no downstream wait may outlive the operation (also not
   // one of a multi-output key's connections).
-  void abort_downstream(const std::exception_ptr& error) noexcept;
+  void abort_downstream(const std::exception_ptr& error, const Operation& operation) noexcept;
   // Hands `value` (of the announcer's type) to the connections of
   // `announcer` (all of them, or those that never received one); returns the
   // ON_NOTIFY inputs, which the caller then requests.
@@ -167,6 +177,13 @@ class OutputNode : public NodeBase {
   static void cancel_connections(OutputNode& announcer, std::vector<InputNode*>& cancelled_downstream) noexcept;
   void set_caching_flag(bool caching) noexcept;
   void mark_computed() noexcept;
+  // A multi-output's values changed: no connection holds the current ones.
+  // A multi-output becomes valid again by computing any one key, which
+  // reaches only that key's connections; the others must stay announced
+  // through a later cancel until they receive their values (as SPEC A14 for
+  // connections that never received one). A single output pushes to all its
+  // connections whenever it computes, so it needs no such bookkeeping.
+  void forget_deliveries() noexcept;
 
   CompactVector<Connection> connections_;
   CompactVector<InputNode*> observed_;
@@ -198,9 +215,11 @@ class InputNode : public NodeBase {
 
   // An announcement from a connected output (also the connect step).
   // Returns false when the announce condition refused it.
+  // A value received and not applied yet stays: if the announced change is
+  // cancelled, it is still the value to apply; if it happens, the new value
+  // replaces it when pushed.
   virtual bool accept_announcement(OutputNode& from) {
     announcement_ = &from;
-    drop_notification();
     return true;
   }
   // Whether `from` announced a change this input has not received yet.
@@ -232,7 +251,11 @@ class InputNode : public NodeBase {
   void notify_observers() noexcept;
   // Tells the observers the announced change will not happen; cascades.
   void cancel_observers() noexcept;
-  void abort_observers(const std::exception_ptr& error) noexcept;
+  void abort_observers(const std::exception_ptr& error, const Operation& operation) noexcept;
+  // Whether a request of this input now would wait for a source whose own
+  // request is under way: a push-triggered (ON_NOTIFY) request then leaves
+  // the input to that source's push, which triggers it again.
+  bool waits_for_running_source() const noexcept;
 
   // The graph operations behind connect and disconnect.
   static void link(OutputNode& output, InputNode& input, OutputNode::Push push);
@@ -244,7 +267,9 @@ class InputNode : public NodeBase {
   ~InputNode();
 
   void add_observer(OutputNode& observer);
-  virtual void drop_notification() noexcept {}
+  // Whether a received value waits to be applied: such an input stays
+  // announced towards its observers through a cancel of its source.
+  virtual bool holds_value() const noexcept { return false; }
   // The typed step of a request when every method runs inline (pull_inline):
   // apply the received value (setter, then notify or cancel the observers),
   // or cancel the observers if nothing arrived.
@@ -266,8 +291,11 @@ class InputNode : public NodeBase {
   Parallelization parallelization_ = Parallelization::SEQUENTIAL;
   bool announcing_ = false;  // counted in the observers' pending announcements
   // The broadest situation this input was announced in since it last
-  // notified or cancelled (ON_CONNECT when not announcing).
+  // notified or cancelled (ON_CONNECT when not announcing), or
+  // never_settled: something downstream changed (a connection, a laziness, a
+  // failed service), so the next announcement must walk through it again.
   Laziness announced_in_ = Laziness::ON_CONNECT;
+  static constexpr Laziness never_settled = static_cast<Laziness>(static_cast<int>(Laziness::ON_CONNECT) + 1);
   bool running_ = false;
   const bool multi_ = false;
 
@@ -295,6 +323,11 @@ void pull_inline(Operation& operation, InputNode& root);
 void serve_non_lazy(Executor& executor, OperationScope* scope, NonLazyCollection& collection);
 // Requests `inputs` concurrently within a running operation.
 Task<void> request_all(Operation& operation, std::vector<InputNode*> inputs);
+// Requests the ON_NOTIFY inputs a push reached, except those that would wait
+// for a source still being computed: waiting there inside the pushing
+// output's request could wait for that very request (a diamond), and the
+// source's own push triggers them again.
+Task<void> request_notified(Operation& operation, std::vector<InputNode*> inputs);
 
 // After `input` was connected and announced: inputs upstream still waiting
 // with an announcement may have been "settled" for direct calls (nothing
@@ -307,18 +340,12 @@ void unsettle_upstream(InputNode& input) noexcept;
 void connect_nodes(OutputNode& output, InputNode& input, OutputNode::Push push);
 void disconnect_nodes(OutputNode& output, InputNode& input);
 
-// Sets a flag for the life of a scope, also when it is left by an exception.
-class RunningFlag {
- public:
-  explicit RunningFlag(bool& flag) noexcept : flag_(flag) { flag_ = true; }
-  RunningFlag(const RunningFlag&) = delete;
-  RunningFlag& operator=(const RunningFlag&) = delete;
-  ~RunningFlag() { flag_ = false; }
-
- private:
-  bool& flag_;
-};
-
 std::string describe_parallelization(Parallelization parallelization);
+
+// Whether a user method of `operation` destroyed `node` (see
+// OperationScope::poisoned): unwinding must not touch it.
+inline bool destroyed_in(const Operation& operation, const NodeBase* node) noexcept {
+  return operation.scope != nullptr && operation.scope->destroyed(node);
+}
 
 }  // namespace connectors::detail

@@ -56,7 +56,14 @@ class UserCall {
  private:
   R run() {
     UserCallScope scope{operation_.scope};
-    return function_();
+    if constexpr (std::is_void_v<R>) {
+      function_();
+      OperationScope::check_not_poisoned(operation_.scope);
+    } else {
+      R result = function_();
+      OperationScope::check_not_poisoned(operation_.scope);
+      return result;
+    }
   }
 
   Operation& operation_;

@@ -3,6 +3,7 @@
 #include <connectors/detail/run_context.hpp>
 
 #include <coroutine>
+#include <cstdint>
 #include <exception>
 #include <utility>
 
@@ -12,11 +13,19 @@ namespace connectors::detail {
 // (all announced changes notified or cancelled). Everything happens on the
 // operation's loop thread, so there is no locking. A failure upstream aborts
 // the waiters with its exception, so no wait outlives a failed operation.
+// The abort is remembered for the rest of that operation: a coroutine that
+// comes to wait after it (it was still busy elsewhere when the failure
+// happened) fails at once instead of waiting for a change that will not come.
 class WaitList {
  public:
   class Awaiter {
    public:
-    Awaiter(WaitList& list, bool ready) noexcept : list_(list), ready_(ready) {}
+    Awaiter(WaitList& list, bool ready, std::uint64_t operation) noexcept : list_(list), ready_(ready) {
+      if (!ready_ && list.failure_ && list.failed_operation_ == operation) {
+        ready_ = true;
+        error_ = list.failure_;
+      }
+    }
     bool await_ready() const noexcept { return ready_; }
     void await_suspend(std::coroutine_handle<> waiting) noexcept {
       handle_ = waiting;
@@ -36,13 +45,18 @@ class WaitList {
     std::exception_ptr error_;
   };
 
-  // Suspends unless `ready`; resumed by wake_all or abort_all.
-  Awaiter wait(bool ready) noexcept { return Awaiter{*this, ready}; }
+  // Suspends unless `ready`; resumed by wake_all or abort_all. `operation`
+  // is the id of the waiting operation (Operation::id).
+  Awaiter wait(bool ready, std::uint64_t operation) noexcept { return Awaiter{*this, ready, operation}; }
 
   bool empty() const noexcept { return head_ == nullptr; }
 
   void wake_all() noexcept { release(nullptr); }
-  void abort_all(const std::exception_ptr& error) noexcept { release(error); }
+  void abort_all(const std::exception_ptr& error, std::uint64_t operation) noexcept {
+    failure_ = error;
+    failed_operation_ = operation;
+    release(error);
+  }
 
  private:
   void release(const std::exception_ptr& error) noexcept {
@@ -62,6 +76,8 @@ class WaitList {
   }
 
   Awaiter* head_ = nullptr;
+  std::exception_ptr failure_;
+  std::uint64_t failed_operation_ = 0;
 };
 
 }  // namespace connectors::detail

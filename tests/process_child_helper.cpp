@@ -1,0 +1,83 @@
+// Started by test_process_hostile: a program that handles its own children
+// the usual ways, which must see nothing of the library's processes.
+//   wait         - spawns two children and reaps with while (wait(nullptr) > 0)
+//   pthread_exit - main ends with pthread_exit; another thread goes on calling
+//   ignore_sigchld - ignores SIGCHLD before init (children are reaped by the
+//                  system, waitpid finds none)
+// Exit code 0 when every PROCESS call returned its value; a hang guard ends
+// it with SIGALRM.
+#include <connectors/connectors.hpp>
+
+#include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <thread>
+
+namespace {
+
+struct Echo {
+  template <class Archive>
+  void serialize(Archive&) {}
+  int echo(int x) const { return x; }
+};
+
+bool calls_work(connectors::MultiprocessingExecutor& executor) {
+  Echo echo;
+  for (int i = 0; i < 3; ++i) {
+    auto call = [&]() -> connectors::Task<int> {
+      co_return co_await executor.run_method(connectors::Parallelization::PROCESS, &Echo::echo, echo, i);
+    };
+    try {
+      if (executor.run_coroutine(call()) != i) return false;
+    } catch (...) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Whether the main thread has ended (its task is a zombie while others run).
+bool main_thread_ended() {
+  std::ifstream stat{"/proc/self/task/" + std::to_string(::getpid()) + "/stat"};
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  const std::size_t close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && (line[close + 2] == 'Z' || line[close + 2] == 'X');
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "ignore_sigchld") std::signal(SIGCHLD, SIG_IGN);
+  connectors::init(argc, argv);
+  ::alarm(60);
+  static connectors::MultiprocessingExecutor executor{1};
+  if (!calls_work(executor)) return 1;
+  if (mode == "ignore_sigchld") return 0;
+  if (mode == "wait") {
+    for (int i = 0; i < 2; ++i) {
+      if (::fork() == 0) ::_exit(0);
+    }
+    while (::wait(nullptr) > 0) {
+    }
+    return calls_work(executor) ? 0 : 2;
+  }
+  if (mode == "pthread_exit") {
+    std::thread{[] {
+      while (!main_thread_ended()) std::this_thread::sleep_for(std::chrono::milliseconds{1});
+      // Whatever followed the main thread's end (a death signal, say) has
+      // had ample time to arrive.
+      std::this_thread::sleep_for(std::chrono::milliseconds{300});
+      std::_Exit(calls_work(executor) ? 0 : 3);
+    }}.detach();
+    ::pthread_exit(nullptr);
+  }
+  return 4;
+}

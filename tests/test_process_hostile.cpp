@@ -1,0 +1,472 @@
+// Methods that turn against the machinery (issue 11): whatever a method does
+// to its worker's socket, descriptors or process, the caller gets its own
+// result or a WorkerError, and the executor keeps working. See
+// docs/processes.md, "What a misbehaving method cannot do".
+#include "process_support.hpp"
+// The frame layout and the running call's id, to play a method that forges
+// whole frames, as a hostile one could (it can read its own worker's memory).
+#include "../src/fork_server.hpp"
+
+#include <connectors/connectors.hpp>
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using connectors::MultiprocessingExecutor;
+using connectors::Parallelization;
+using connectors::Task;
+using connectors::WorkerError;
+
+// The worker's connection to the parent: its socket (the highest one, in case
+// the program's own standard streams are sockets).
+int worker_socket() {
+  int found = -1;
+  for (int fd = 3; fd < 1024; ++fd) {
+    char link[64];
+    const std::string path = "/proc/self/fd/" + std::to_string(fd);
+    const ssize_t length = ::readlink(path.c_str(), link, sizeof link - 1);
+    if (length > 0 && std::string{link, static_cast<std::size_t>(length)}.rfind("socket:", 0) == 0) found = fd;
+  }
+  return found;
+}
+
+// Sends `bytes` on the worker's socket, with `fd` attached if it is >= 0.
+void send_on_socket(const void* bytes, std::size_t size, int fd = -1) {
+  iovec part{const_cast<void*>(bytes), size};
+  msghdr message{};
+  message.msg_iov = &part;
+  message.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  if (fd >= 0) {
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    cmsghdr* header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(header), &fd, sizeof fd);
+  }
+  ::sendmsg(worker_socket(), &message, MSG_NOSIGNAL);
+}
+
+// This process's peak resident memory since the last reset_peak_memory().
+std::size_t peak_memory() {
+  std::ifstream status{"/proc/self/status"};
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+void reset_peak_memory() { std::ofstream{"/proc/self/clear_refs"} << "5"; }
+
+// The size of the largest reply file process `pid` holds a descriptor of.
+std::size_t largest_reply_file(int pid) {
+  std::size_t largest = 0;
+  for (int fd = 0; fd < 1024; ++fd) {
+    const std::string path = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
+    char link[256];
+    const ssize_t length = ::readlink(path.c_str(), link, sizeof link - 1);
+    if (length <= 0 || std::string{link, static_cast<std::size_t>(length)}.find("connectors-reply") == std::string::npos)
+      continue;
+    struct stat status {};
+    if (::stat(path.c_str(), &status) == 0) largest = std::max(largest, static_cast<std::size_t>(status.st_size));
+  }
+  return largest;
+}
+
+using connectors::detail::FrameHeader;
+
+struct Hostile {
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(value);
+  }
+  int value = 0;
+
+  int identity(int x) const { return x; }
+  int pid() const { return static_cast<int>(::getpid()); }
+
+  // Sixteen bytes that read as a frame header claiming `size` bytes.
+  int stray_header(std::uint64_t size) const {
+    const std::uint64_t words[2] = {size, 0};
+    send_on_socket(words, sizeof words);
+    return 5;
+  }
+
+  // Both processes return: the fork's child is a second worker on one socket,
+  // answering a little later than its parent (while later calls run).
+  int fork_and_return(int x) const {
+    if (::fork() == 0) std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    return x;
+  }
+  int slow_identity(int x) const {
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    return x;
+  }
+
+  // A reply file that claims 4 GiB but holds no page (sparse), sealed as the
+  // real ones are, offered with a header that says "the reply is in it".
+  int forged_sparse_file() const {
+    const int file = ::memfd_create("forged", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    [[maybe_unused]] const int grown = ::ftruncate(file, std::int64_t{4} << 30);
+    ::fcntl(file, F_ADD_SEALS, F_SEAL_SHRINK);
+    const std::uint64_t words[2] = {std::uint64_t{4} << 30, 1 | 4};  // in a reply file, attached
+    send_on_socket(words, sizeof words, file);
+    ::close(file);
+    return 6;
+  }
+
+  // Memory the worker keeps for good (until it is replaced).
+  int hoard(std::size_t bytes) const {
+    static std::vector<std::vector<char>> hoarded;
+    hoarded.emplace_back(bytes, 'h');
+    return static_cast<int>(hoarded.size());
+  }
+  // Memory the worker touches and frees again before it returns.
+  int spike(std::size_t bytes) const {
+    std::vector<char> memory(bytes, 's');
+    return memory[bytes / 2];
+  }
+  std::size_t resident_memory() const {
+    std::ifstream status{"/proc/self/status"};
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+    }
+    return 0;
+  }
+  std::string text(std::size_t bytes) const { return std::string(bytes, 't'); }
+
+  // Whole reply frames with the right call id, as only a method reading its
+  // worker's memory could forge: a socket reply claiming 2^62 bytes, and a
+  // sparse 4 GiB reply file.
+  int forged_socket_frame() const {
+    const FrameHeader header{connectors::detail::current_call_id(), std::uint64_t{1} << 62, 0, 0, 0};
+    send_on_socket(&header, sizeof header);
+    return 5;
+  }
+  int forged_file_frame() const {
+    const int file = ::memfd_create("connectors-reply", MFD_CLOEXEC);
+    [[maybe_unused]] const int grown = ::ftruncate(file, std::int64_t{4} << 30);
+    const FrameHeader header{connectors::detail::current_call_id(), std::uint64_t{4} << 30,
+                             FrameHeader::in_reply_file | FrameHeader::file_attached, 0, 0};
+    send_on_socket(&header, sizeof header, file);
+    ::close(file);
+    return 6;
+  }
+
+  // Closes every descriptor from 3 on, the worker's socket included.
+  int close_everything() const {
+    ::close_range(3, ~0U, 0);
+    return 9;
+  }
+};
+
+template <class Method, class... Args>
+auto run(MultiprocessingExecutor& executor, Method method, Args... args) {
+  Hostile hostile;
+  auto main = [&]() -> Task<decltype(std::invoke(method, hostile, args...))> {
+    co_return co_await executor.run_method(Parallelization::PROCESS, method, hostile, args...);
+  };
+  return executor.run_coroutine(main());
+}
+
+template <class Method, class... Args>
+std::string worker_error(MultiprocessingExecutor& executor, Method method, Args... args) {
+  try {
+    const auto value = run(executor, method, args...);
+    return "(no WorkerError; the call returned " + std::to_string(value) + ")";
+  } catch (const WorkerError& error) {
+    return error.what();
+  }
+}
+
+// Item 1: the parent used to allocate whatever size a header claimed, on the
+// supervisor thread, and died of std::bad_alloc.
+TEST(ProcessHostile, StrayBytesOnTheSocketAreAWorkerErrorForThatCallOnly) {
+  MultiprocessingExecutor executor{1};
+  for (const std::uint64_t claimed : {std::uint64_t{1} << 62, std::uint64_t{64} << 30}) {
+    const std::string message = worker_error(executor, &Hostile::stray_header, claimed);
+    EXPECT_NE(message.find("connectors: the worker process"), std::string::npos) << message;
+    EXPECT_EQ(run(executor, &Hostile::identity, 11), 11);
+  }
+}
+
+// Item 2: after a fork in a method, two processes read requests from and
+// write replies to one socket; a reply must never be taken for another call's.
+TEST(ProcessHostile, AForkInAMethodNeverGivesACallAnotherCallsResult) {
+  MultiprocessingExecutor executor{1};
+  EXPECT_EQ(run(executor, &Hostile::fork_and_return, 1000), 1000);
+  int wrong = 0;
+  int failed = 0;
+  for (int i = 0; i < 20; ++i) {
+    try {
+      const int value = run(executor, &Hostile::slow_identity, i);
+      if (value != i) ++wrong;
+    } catch (const WorkerError&) {
+      ++failed;
+    }
+  }
+  EXPECT_EQ(wrong, 0);
+  EXPECT_EQ(run(executor, &Hostile::identity, 77), 77);
+  // The fork's child returned from the method too, but must not answer.
+  EXPECT_EQ(failed, 0);
+}
+
+// Item 3: a sparse 4 GiB file used to be mapped populated by the supervisor
+// thread (4 GiB in the parent, seconds of stall) and decoded as the result.
+TEST(ProcessHostile, AForgedSparseReplyFileIsRefusedWithoutTouchingItsPages) {
+  MultiprocessingExecutor executor{1};
+  EXPECT_EQ(run(executor, &Hostile::identity, 1), 1);
+  reset_peak_memory();
+  const std::size_t peak_before = peak_memory();
+  const std::string message = worker_error(executor, &Hostile::forged_sparse_file);
+  EXPECT_NE(message.find("connectors: the worker process"), std::string::npos) << message;
+  EXPECT_LT(peak_memory(), peak_before + (256U << 20));
+  EXPECT_EQ(run(executor, &Hostile::identity, 2), 2);
+}
+
+// Items 1 and 3 with frames that carry the right call id: the parent checks
+// what a header claims against what the worker can have written before it
+// allocates, maps or reads anything.
+TEST(ProcessHostile, ForgedFramesWithTheRightCallIdAreRefusedBeforeAnythingIsAllocated) {
+  MultiprocessingExecutor executor{1};
+  EXPECT_EQ(run(executor, &Hostile::identity, 1), 1);
+  reset_peak_memory();
+  const std::size_t peak_before = peak_memory();
+  std::string message = worker_error(executor, &Hostile::forged_socket_frame);
+  EXPECT_NE(message.find("through its socket"), std::string::npos) << message;
+  message = worker_error(executor, &Hostile::forged_file_frame);
+  EXPECT_NE(message.find("forged reply file"), std::string::npos) << message;
+  EXPECT_LT(peak_memory(), peak_before + (64U << 20));
+  EXPECT_EQ(run(executor, &Hostile::identity, 2), 2);
+}
+
+// Item 8: an outsized result is copied once into the caller's result (no
+// second copy, no mapping of the worker's file), and the worker does not keep
+// a file of its size afterwards.
+TEST(ProcessHostile, AnOutsizedResultCostsTheCallerOneCopyAndTheWorkerNothingAfterwards) {
+  MultiprocessingExecutor executor{1};
+  const int worker = run(executor, &Hostile::pid);
+  const std::size_t size = std::size_t{256} << 20;
+  // What the result itself costs here (a sanitizer's shadow memory included).
+  reset_peak_memory();
+  std::size_t peak_before = peak_memory();
+  {
+    const std::string built_here = Hostile{}.text(size);
+    EXPECT_EQ(built_here.find_first_not_of('t'), std::string::npos);
+  }
+  const std::size_t direct_growth = peak_memory() - peak_before;
+  reset_peak_memory();
+  peak_before = peak_memory();
+  {
+    const std::string result = run(executor, &Hostile::text, size);
+    EXPECT_EQ(result.size(), size);
+    EXPECT_EQ(result.find_first_not_of('t'), std::string::npos);
+  }
+  const std::size_t growth = peak_memory() - peak_before;
+  EXPECT_GE(direct_growth, size);
+  EXPECT_LE(static_cast<double>(growth), 1.1 * static_cast<double>(direct_growth)) << growth << " vs " << direct_growth;
+  EXPECT_EQ(run(executor, &Hostile::pid), worker);
+  EXPECT_LE(largest_reply_file(worker), connectors::detail::reply_file_keep_limit);
+  EXPECT_LE(largest_reply_file(static_cast<int>(::getpid())), connectors::detail::reply_file_keep_limit);
+  // A result the worker may keep a file for still arrives intact, twice.
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(run(executor, &Hostile::text, std::size_t{40} << 20), std::string(40U << 20, 't'));
+}
+
+// Item 9: a worker whose method closed its socket used to be reported as
+// having "exited with code 0".
+TEST(ProcessHostile, AMethodClosingTheWorkersConnectionIsReportedAsSuch) {
+  MultiprocessingExecutor executor{1};
+  const std::string message = worker_error(executor, &Hostile::close_everything);
+  EXPECT_NE(message.find("closed its connection to the parent"), std::string::npos) << message;
+  EXPECT_EQ(run(executor, &Hostile::identity, 3), 3);
+}
+
+// Item 7: workers are replaced after a number of calls...
+TEST(ProcessHostile, WorkersAreReplacedAfterTheConfiguredNumberOfCalls) {
+  MultiprocessingExecutor executor{1};
+  connectors::WorkerLimits limits;
+  limits.recycle_after_calls = 3;
+  executor.set_worker_limits(limits);
+  EXPECT_EQ(executor.worker_limits().recycle_after_calls, std::optional<std::size_t>{3});
+  std::vector<int> pids;
+  for (int i = 0; i < 7; ++i) pids.push_back(run(executor, &Hostile::pid));
+  EXPECT_EQ(pids[0], pids[1]);
+  EXPECT_EQ(pids[0], pids[2]);
+  EXPECT_NE(pids[3], pids[0]);
+  EXPECT_EQ(pids[3], pids[4]);
+  EXPECT_EQ(pids[3], pids[5]);
+  EXPECT_NE(pids[6], pids[3]);
+  EXPECT_TRUE(connectors::testing::process_ended(pids[0]));
+}
+
+// ... or after a call that leaves them above a size; that call succeeds.
+TEST(ProcessHostile, AWorkerLeftAboveTheRecycleSizeIsReplacedAfterItsCall) {
+  MultiprocessingExecutor executor{1};
+  const std::size_t baseline = run(executor, &Hostile::resident_memory);
+  connectors::WorkerLimits limits;
+  limits.recycle_above_memory = baseline + (64U << 20);
+  executor.set_worker_limits(limits);
+  const int first = run(executor, &Hostile::pid);
+  EXPECT_EQ(run(executor, &Hostile::pid), first);  // below the size: kept
+  EXPECT_EQ(run(executor, &Hostile::hoard, std::size_t{128} << 20), 1);
+  const int second = run(executor, &Hostile::pid);
+  EXPECT_NE(second, first);
+  EXPECT_EQ(run(executor, &Hostile::pid), second);
+}
+
+// A hard memory limit: the call during which the worker passes it fails, even
+// when the method freed the memory again before returning; the next call
+// gets a fresh worker.
+TEST(ProcessHostile, ACallPassingTheMemoryLimitFailsAndTheWorkerIsReplaced) {
+  MultiprocessingExecutor executor{1};
+  const std::size_t baseline = run(executor, &Hostile::resident_memory);
+  connectors::WorkerLimits limits;
+  limits.memory_limit = baseline + (128U << 20);
+  executor.set_worker_limits(limits);
+  const int first = run(executor, &Hostile::pid);
+  EXPECT_EQ(run(executor, &Hostile::spike, std::size_t{16} << 20), 's');  // well below: fine
+  std::string message = worker_error(executor, &Hostile::spike, std::size_t{384} << 20);
+  EXPECT_NE(message.find("memory limit"), std::string::npos) << message;
+  const int second = run(executor, &Hostile::pid);
+  EXPECT_NE(second, first);
+  message = worker_error(executor, &Hostile::hoard, std::size_t{384} << 20);
+  EXPECT_NE(message.find("memory limit"), std::string::npos) << message;
+  EXPECT_NE(run(executor, &Hostile::pid), second);
+}
+
+TEST(ProcessHostile, AReplyLargerThanTheAcceptedSizeFailsTheCall) {
+  MultiprocessingExecutor executor{1};
+  connectors::WorkerLimits limits;
+  limits.max_reply_size = 1U << 20;
+  executor.set_worker_limits(limits);
+  EXPECT_EQ(run(executor, &Hostile::text, std::size_t{1000}).size(), 1000U);
+  for (const std::size_t size : {std::size_t{2} << 20, std::size_t{40} << 20}) {  // socket, reply file
+    try {
+      run(executor, &Hostile::text, size);
+      ADD_FAILURE() << "no WorkerError for " << size;
+    } catch (const WorkerError& error) {
+      EXPECT_NE(std::string{error.what()}.find("max_reply_size"), std::string::npos) << error.what();
+    }
+  }
+  EXPECT_EQ(run(executor, &Hostile::text, std::size_t{1000}).size(), 1000U);
+  limits.max_reply_size = 0;
+  EXPECT_THROW(executor.set_worker_limits(limits), std::invalid_argument);
+  EXPECT_EQ(executor.worker_limits().max_reply_size, std::optional<std::size_t>{1U << 20});
+}
+
+// Item 4: a request naming code that is not one of the library's invokers.
+// This one has an invoker's signature and would answer 1234 if it were run.
+void not_an_invoker(cereal::BinaryInputArchive&, cereal::BinaryOutputArchive& out) {
+  out(static_cast<std::uint8_t>(0), 1234);
+}
+
+class RawJob final : public connectors::detail::ProcessJob {
+ public:
+  void deliver() noexcept override {}
+  void discard() noexcept override {}
+};
+
+TEST(ProcessHostile, ARequestNamingCodeOtherThanAnInvokerIsRefused) {
+  std::string request;
+  {
+    connectors::detail::StringSink sink{request};
+    std::ostream stream{&sink};
+    cereal::BinaryOutputArchive out{stream};
+    out(connectors::detail::locate_code(connectors::detail::function_address(&not_an_invoker)));
+  }
+  connectors::detail::Channel channel;
+  connectors::detail::WorkerPool pool{1};
+  RawJob job;
+  job.request = request;
+  job.channel = &channel;
+  pool.submit(job);
+  while (channel.take_all() == nullptr) channel.wait_for_post(std::chrono::seconds{1});
+  if (job.failure) {
+    EXPECT_THROW(std::rethrow_exception(job.failure), WorkerError);
+  } else {
+    EXPECT_THROW(connectors::detail::decode_reply<int>(job.reply), WorkerError);
+  }
+}
+
+}  // namespace
+
+#include <spawn.h>
+#include <sys/wait.h>
+
+extern char** environ;
+
+namespace {
+
+// Runs `program` with `argument` and returns its wait status; with
+// `closed_standard_streams`, descriptors 0, 1 and 2 are closed in it.
+int run_helper(const char* program, const char* argument, bool closed_standard_streams) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (closed_standard_streams) {
+    for (int fd = 0; fd < 3; ++fd) posix_spawn_file_actions_addclose(&actions, fd);
+  }
+  char* arguments[] = {const_cast<char*>(program), const_cast<char*>(argument), nullptr};
+  pid_t helper = 0;
+  const int error = ::posix_spawn(&helper, program, &actions, nullptr, arguments, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (error != 0) return -1;
+  int status = 0;
+  while (::waitpid(helper, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
+}
+
+std::string describe(int status) {
+  if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return "signal " + std::to_string(WTERMSIG(status));
+  return "status " + std::to_string(status);
+}
+
+// Item 5: a program started with stdin, stdout and stderr closed.
+TEST(ProcessHostile, LibraryDescriptorsNeverTakeTheStandardStreamNumbers) {
+  const int status = run_helper(CONNECTORS_STDIO_HELPER, "", true);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe(status);
+}
+
+// Item 6: a program that reaps "all its children" must not wait for ours.
+TEST(ProcessHostile, AWaitLoopInTheProgramSeesNoneOfTheLibrarysProcesses) {
+  const int status = run_helper(CONNECTORS_CHILD_HELPER, "wait", false);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe(status);
+}
+
+// Item 6: init reaps the intermediate process it starts the fork server
+// through, also in a program that ignores SIGCHLD (nothing to reap then).
+TEST(ProcessHostile, InitWorksInAProgramThatIgnoresChildSignals) {
+  const int status = run_helper(CONNECTORS_CHILD_HELPER, "ignore_sigchld", false);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe(status);
+}
+
+// Item 6: the machinery lives as long as the process, not as the thread that
+// called init.
+TEST(ProcessHostile, WorkersOutliveTheMainThreadEndingWithPthreadExit) {
+  const int status = run_helper(CONNECTORS_CHILD_HELPER, "pthread_exit", false);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe(status);
+}
+
+}  // namespace

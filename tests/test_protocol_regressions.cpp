@@ -1,0 +1,344 @@
+// Regression tests for protocol defects found by random and hostile use (the
+// items of the "correct on every path" issue, by number), each on the
+// sequential executor (requests served inline) and on two threads (coroutine
+// requests). A hang fails the test instead of blocking the suite.
+#include "helpers/executor_fixture.hpp"
+#include "helpers/plain_blocks.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <future>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+namespace {
+
+using namespace connectors::testing;
+using connectors::CycleError;
+using connectors::Laziness;
+
+class Regression : public OnEveryExecutor {};
+INSTANTIATE_TEST_SUITE_P(Executors, Regression, ::testing::Values(0, 2), executor_name);
+
+// Runs `body` on another thread; a body that does not finish within a minute
+// is a hang, which ends the test program with a message (a hung thread cannot
+// be stopped, and waiting for it would block the suite).
+template <class Body>
+void without_hanging(Body body) {
+  auto done = std::async(std::launch::async, body);
+  if (done.wait_for(std::chrono::seconds{60}) != std::future_status::ready) {
+    std::fprintf(stderr, "%s: hung for 60 s\n", ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::fflush(stderr);
+    std::_Exit(3);
+  }
+  done.get();
+}
+
+// ---- 1. a cancelled announcement keeps a pushed value ------------------------------
+
+TEST_P(Regression, Item1_ACancelledConnectKeepsTheValuePushedBefore) {
+  Copy s, t, u;
+  Sum m;
+  s.in(3.0);
+  m.in.connect(s.out);
+  u.in.connect(m.out);
+  EXPECT_EQ(m.out(), 3.0);  // pushes 3 to u.in, which does not apply it yet
+  m.in.connect(t.out);
+  m.in.disconnect(t.out);   // t never delivered: the change is cancelled
+  EXPECT_EQ(u.out(), 3.0);
+  EXPECT_EQ(u.out(), 3.0);
+}
+
+TEST_P(Regression, Item1_AWholeMultiOutputWithoutKeysKeepsTheValuePushedBefore) {
+  Copy s, u;
+  Sum m;
+  Table table;
+  s.in(3.0);
+  m.in.connect(s.out);
+  u.in.connect(m.out);
+  EXPECT_EQ(m.out(), 3.0);
+  m.in.connect(table.out);  // delivers no keys
+  table.in(1.0);
+  EXPECT_EQ(u.out(), 3.0);
+  EXPECT_EQ(m.out(), 3.0);
+}
+
+// ---- 2. destroying an announced block ------------------------------------------
+
+TEST_P(Regression, Item2_DestroyingAnAnnouncedSourceKeepsTheValuesDownstream) {
+  auto f = std::make_unique<Copy>();
+  Copy a, b;
+  f->in(2.0);
+  a.in.connect(f->out);
+  b.in.connect(a.out);
+  EXPECT_EQ(a.out(), 2.0);  // pushed to b.in, not applied
+  f->in(3.0);               // announced, not pulled
+  f.reset();
+  EXPECT_EQ(a.out(), 2.0);  // a.in keeps the last value it received
+  EXPECT_EQ(b.out(), 2.0);
+}
+
+TEST_P(Regression, Item2_AndADisconnectBelowFlushesTheKeptValue) {
+  auto f = std::make_unique<Copy>();
+  Copy a, b;
+  f->in(2.0);
+  a.in.connect(f->out);
+  b.in.connect(a.out);
+  EXPECT_EQ(a.out(), 2.0);
+  f->in(3.0);
+  f.reset();
+  b.in.disconnect(a.out);
+  EXPECT_EQ(b.out(), 2.0);
+}
+
+// ---- 3. destroying one source of a multi-input ----------------------------------
+
+TEST_P(Regression, Item3_DestroyingOneSourceKeepsAnotherSourcesPendingValue) {
+  auto b = std::make_unique<Copy>();
+  Copy a;
+  Sum m;
+  b->in(4.0);
+  m.in.connect(b->out);
+  EXPECT_EQ(m.out(), 4.0);
+  a.in(3.0);
+  m.in.connect(a.out);
+  EXPECT_EQ(a.out(), 3.0);  // pushes 3 to m.in, not applied
+  b.reset();
+  EXPECT_EQ(m.out(), 3.0);
+}
+
+// ---- 4. ON_CONNECT set after the connect ----------------------------------------
+
+class Item4 : public Regression {
+ protected:
+  Item4() {
+    s0.in(1.0);
+    s1.in(2.0);
+    s2.in(4.0);
+    m.in.connect(s0.out);
+    m.in.connect(s1.out);
+    u.in.connect(m.out);
+    w.in.connect(u.out);
+    w.in.set_laziness(Laziness::ON_CONNECT);
+  }
+  Copy s0, s1, s2, u, w;
+  Sum m;
+};
+INSTANTIATE_TEST_SUITE_P(Executors, Item4, ::testing::Values(0, 2), executor_name);
+
+TEST_P(Item4, OnConnectSetAfterTheConnectIsServedByADisconnectUpstream) {
+  m.in.disconnect(s0.out);
+  EXPECT_EQ(w.held(), 2.0);
+}
+
+TEST_P(Item4, OnConnectSetAfterTheConnectIsServedByAConnectUpstream) {
+  m.in.connect(s2.out);
+  EXPECT_EQ(w.held(), 7.0);
+}
+
+// ---- 5. a failure in the non-lazy service ---------------------------------------
+
+TEST_P(Regression, Item5_AFailedNonLazyServiceServesAgainNextTime) {
+  Copy s, a{1.0}, b{1.0}, w;
+  a.in.connect(s.out);
+  b.in.connect(a.out);
+  w.in.connect(b.out);
+  w.in.set_laziness(Laziness::ON_ANNOUNCE);
+  s.in(1.0);
+  EXPECT_EQ(w.held(), 3.0);
+  s.getter_failures = 1;
+  EXPECT_THROW(s.in(2.0), std::runtime_error);
+  s.in(5.0);
+  EXPECT_EQ(w.held(), 7.0);
+}
+
+// ---- 6, 7. failures inside requests with branches ------------------------------
+
+TEST_P(Regression, Item6_ASetterThrowingInsideARequestWithBranchesDoesNotHang) {
+  without_hanging([] {
+    Copy s, a, b;
+    Sum m1, m2;
+    a.in.connect(s.out);
+    m1.in.connect(a.out);
+    m2.in.connect(a.out);
+    b.in.connect(s.out);
+    m1.in.connect(b.out);
+    m2.in.connect(m1.out);
+    s.in(1.0);
+    a.setter_failures = 1;
+    EXPECT_THROW(m2.out(), std::runtime_error);
+    EXPECT_EQ(m2.out(), 3.0);
+  });
+}
+
+TEST_P(Regression, Item7_AGetterThrowingWhileTwoBranchesPullItDoesNotHang) {
+  without_hanging([] {
+    Copy bad, other, side;
+    Sum m, top;
+    m.in.connect(bad.out);
+    m.in.connect(other.out);
+    side.in.connect(bad.out);
+    top.in.connect(side.out);
+    top.in.connect(m.out);
+    bad.in(1.0);
+    for (int i = 0; i < 50; ++i) {
+      EXPECT_EQ(top.out(), 2.0 + (i == 0 ? 0.0 : i - 1.0));
+      other.in(i);
+      bad.getter_failures = 1;
+      bad.in(1.0);
+      EXPECT_THROW(top.out(), std::runtime_error);
+      EXPECT_EQ(top.out(), 2.0 + i);
+    }
+  });
+}
+
+// ---- 8. an ON_NOTIFY multi-input at the bottom of a diamond ---------------------
+
+TEST_P(Regression, Item8_AnOnNotifyMultiInputBelowADiamondDoesNotHang) {
+  without_hanging([] {
+    Copy s, a, c;
+    Sum m;
+    m.in.set_laziness(Laziness::ON_NOTIFY);
+    a.in.connect(s.out);
+    c.in.connect(a.out);
+    m.in.connect(s.out);
+    m.in.connect(a.out);
+    s.in(2.0);
+    EXPECT_EQ(c.out(), 2.0);
+    EXPECT_EQ(m.out(), 4.0);
+  });
+}
+
+// ---- 9. cycles through a multi-output's key -------------------------------------
+
+TEST_P(Regression, Item9_AKeyOfTheBlocksOwnMultiOutputIsACycle) {
+  Scale scale;
+  EXPECT_THROW(scale.in.connect(scale.out[3]), CycleError);
+  EXPECT_EQ(scale.in.source(), nullptr);
+  Table table;
+  EXPECT_THROW(table.in.connect(table.out[1]), CycleError);
+  EXPECT_THROW(table.in.connect(table.out), CycleError);
+  EXPECT_EQ(table.out(1), 0.0);
+}
+
+TEST_P(Regression, Item9_AKeyFeedingBackThroughAnotherBlockIsACycle) {
+  Table f;
+  Copy u;
+  u.in.connect(f.out[1]);
+  EXPECT_THROW(f.in.connect(u.out), CycleError);
+  Table g;
+  Copy v;
+  g.in.connect(v.out);
+  EXPECT_THROW(v.in.connect(g.out[1]), CycleError);
+  v.in(2.0);
+  EXPECT_EQ(g.out(1), 2.0);
+}
+
+// ---- found by the random test -----------------------------------------------------
+
+// An uncached output feeding a multi-input directly and through another block
+// runs once per request: the second branch finds its value already pushed.
+TEST_P(Regression, Random12_AnUncachedOutputPulledByTwoBranchesRunsOnce) {
+  Sum sum;
+  Copy middle{1.0}, source;
+  source.out.set_caching(false);
+  sum.in.connect(middle.out);
+  middle.in.connect(source.out);
+  sum.in.connect(source.out);
+  source.in(2.0);
+  source.getter_calls = 0;
+  EXPECT_EQ(sum.out(), 5.0);
+  EXPECT_EQ(source.getter_calls, 1);
+}
+
+// A destroyed source invalidates a multi-input without serving the non-lazy
+// inputs below it; the next announcement must still reach and serve them.
+TEST_P(Regression, Random13_AfterADestroyTheNextChangeServesTheNonLazyInputsBelow) {
+  auto table = std::make_unique<Table>();
+  table->keys = {1, 2};
+  table->in(1.0);
+  Sum sum;
+  Copy pass, source, watcher;
+  source.in(5.0);
+  watcher.in.set_laziness(Laziness::ON_CONNECT);
+  sum.in.connect(table->out);
+  watcher.in.connect(pass.out);
+  sum.in[100].connect(source.out);
+  pass.in.connect(sum.out);  // watcher pulls: 5 + 1 + 2
+  EXPECT_EQ(watcher.held(), 8.0);
+  table.reset();  // sum removes the table's keys; nothing is served
+  const int setter_calls = watcher.setter_calls;
+  sum.in.disconnect(source.out);
+  EXPECT_EQ(watcher.setter_calls, setter_calls + 1);
+  EXPECT_EQ(watcher.held(), 0.0);
+}
+
+// Computing one key re-validates a multi-output; a later cancel must not
+// cancel a whole connection that has not received the changed values.
+TEST_P(Regression, Random14_ACancelDoesNotReachAWholeConnectionThatMissedAChange) {
+  Table table;
+  table.keys = {1};
+  Sum sum;
+  sum.in.connect(table.out);
+  EXPECT_EQ(sum.out(), 0.0);
+  table.in(2.0);                // announced to the whole connection
+  EXPECT_EQ(table.out(3), 6.0);  // one key computed: the multi-output is valid again
+  auto other = std::make_unique<Copy>();
+  table.in.connect(other->out);  // announced again ...
+  other.reset();                 // ... and cancelled
+  EXPECT_EQ(sum.out(), 2.0);
+  EXPECT_EQ(table.out[1](), 2.0);
+}
+
+// ---- 10. destroying a block from inside its own computation ---------------------
+
+TEST_P(Regression, Item10_AGetterDestroyingItsOwnBlockIsALogicError) {
+  without_hanging([] {
+    auto block = std::make_unique<Copy>();
+    block->in(1.0);
+    block->on_compute = [&block] { block.reset(); };
+    connectors::Output<double>& out = block->out;
+    EXPECT_THROW(out(), std::logic_error);
+    EXPECT_EQ(block, nullptr);
+  });
+}
+
+TEST_P(Regression, Item10_AGetterDestroyingTheBlockThatRequestedItIsALogicError) {
+  without_hanging([] {
+    Copy upstream;
+    auto downstream = std::make_unique<Copy>();
+    downstream->in.connect(upstream.out);
+    upstream.in(1.0);
+    upstream.on_compute = [&downstream] { downstream.reset(); };
+    connectors::Output<double>& out = downstream->out;
+    EXPECT_THROW(out(), std::logic_error);
+    EXPECT_EQ(downstream, nullptr);
+    upstream.on_compute = nullptr;
+    upstream.in(2.0);
+    EXPECT_EQ(upstream.out(), 2.0);  // the rest of the network still works
+  });
+}
+
+// ---- 11. connecting from inside a getter -----------------------------------------
+
+TEST_P(Regression, Item11_AConnectIntoTheNetworkBeingComputedIsRefused) {
+  without_hanging([] {
+    Copy a, b, c;
+    b.in.connect(a.out);
+    a.in(1.0);
+    a.on_compute = [&] { c.in.connect(b.out); };
+    EXPECT_THROW(b.out(), std::logic_error);
+    EXPECT_EQ(c.in.source(), nullptr);
+    a.on_compute = nullptr;
+    EXPECT_EQ(b.out(), 1.0);
+    c.in.connect(b.out);
+    EXPECT_EQ(c.out(), 1.0);
+  });
+}
+
+}  // namespace
