@@ -135,6 +135,12 @@ class Model {
   bool with_replace(int unit) const { return blocks_[units_[unit].blocks[0]].with_replace; }
 
   bool caching(int unit) const { return blocks_[output_block(unit)].caching; }
+  // Is the block with this counter slot a multi-output?
+  bool keyed_slot(int slot) const {
+    for (const Block& block : blocks_)
+      if (block.slot == slot) return block.kind == BlockKind::keyed;
+    return false;
+  }
   // The caching flag of the block with this counter slot (unit * 3 + place).
   bool caching_of_slot(int slot) const {
     for (const Block& block : blocks_)

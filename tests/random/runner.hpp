@@ -209,6 +209,7 @@ class Sequence {
       for (int slot = 0; slot < Stats::slots; ++slot) {
         const int runs = stats_.getter_runs[slot];
         if (known_defect_12 && !model_.caching_of_slot(slot / 8)) continue;
+        if (known_defect_16 && !model_.caching_of_slot(slot / 8) && model_.keyed_slot(slot / 8)) continue;
         if (runs > 1)
           return readable(what) + " ran the getter of " + unit_name(slot / 8 / 3) + " (block " + std::to_string(slot / 8 % 3) +
                  ", key index " + std::to_string(slot % 8) + ") " + std::to_string(runs) + " times in one get";
