@@ -284,7 +284,9 @@ TEST(ProcessHostile, AnOutsizedResultCostsTheCallerOneCopyAndTheWorkerNothingAft
     EXPECT_EQ(result.find_first_not_of('t'), std::string::npos);
   }
   const std::size_t growth = peak_memory() - peak_before;
-  EXPECT_GE(direct_growth, size);
+  // The measurement is meaningful: the direct result raised the peak by about
+  // its size (a few pages of it may land in memory that was resident before).
+  EXPECT_GE(direct_growth, size - (std::size_t{1} << 20));
   EXPECT_LE(static_cast<double>(growth), 1.1 * static_cast<double>(direct_growth)) << growth << " vs " << direct_growth;
   EXPECT_EQ(run(executor, &Hostile::pid), worker);
   EXPECT_LE(largest_reply_file(worker), connectors::detail::reply_file_keep_limit);
