@@ -46,7 +46,7 @@ struct Operation {
   std::uint64_t id;
   Parallelization placements[3];
   // Multi-inputs that a push asked to pull (ON_NOTIFY), served once the
-  // request under way has ended (see request_notified).
+  // top-level request has ended (see request_notified).
   std::vector<InputNode*> deferred_notified;
 
  private:

@@ -57,7 +57,11 @@ class OperationScope {
   std::unique_lock<std::mutex> lock_;
   std::mutex children_;  // serialises operations nested in this one's methods
   std::atomic<bool> poisoned_{false};
-  std::vector<const NodeBase*> destroyed_;  // written before poisoned_ is set
+  // Written by the thread that destroys (the first entry before poisoned_
+  // is set, a block's further connectors after it): safe when that is the
+  // coordinating thread; not yet from a pool thread while other branches run
+  // (docs/connectors.md, Lifetime).
+  std::vector<const NodeBase*> destroyed_;
 };
 
 // Called first by a connector's destructor. If the connector belongs to a
