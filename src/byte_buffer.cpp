@@ -31,7 +31,8 @@ const char* ReplyFile::map(std::size_t size) {
   if (size > mapped_) {
     // The worker grew the file: map it anew at its new size.
     void* mapping = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd_, 0);
-    if (mapping == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "connectors: mapping a reply file");
+    if (mapping == MAP_FAILED)
+      throw std::system_error(errno, std::generic_category(), "connectors: mapping a reply file");
     if (mapping_ != nullptr) ::munmap(const_cast<char*>(mapping_), mapped_);
     mapping_ = static_cast<const char*>(mapping);
     mapped_ = size;

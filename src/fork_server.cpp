@@ -5,9 +5,9 @@
 #include <connectors/init.hpp>
 
 #include <dirent.h>
-#include <pthread.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>

@@ -413,8 +413,6 @@ void InputNode::abort_observers(const std::exception_ptr& error, const Operation
   for (OutputNode* observer : observers_) observer->computable_.abort_all(error, operation.id);
 }
 
-
-
 void InputNode::link(OutputNode& output, InputNode& input, OutputNode::Push push) {
   output.add_connection(input, push);
   input.source_ = &output;
@@ -445,8 +443,8 @@ void check_no_cycle(const OutputNode& output, const InputNode& input) {
   // is connected through it.
   const OutputNode* const output_owner =
       output.kind_ == OutputNode::Kind::multi_key ? &static_cast<const MultiOutputKeyNode&>(output).parent() : &output;
-  const bool nothing_downstream = std::all_of(
-      input.observers_.begin(), input.observers_.end(), [&](const OutputNode* observer) {
+  const bool nothing_downstream =
+      std::all_of(input.observers_.begin(), input.observers_.end(), [&](const OutputNode* observer) {
         return observer != &output && observer != output_owner && !observer->has_downstream();
       });
   const bool nothing_upstream =

@@ -53,7 +53,8 @@ std::uint64_t sip_hash(std::uint64_t prefix, const char* data, std::size_t size)
     state.absorb(word);
   }
   std::uint64_t last = static_cast<std::uint64_t>(size + 8) << 56;
-  for (std::size_t j = 0; i + j < size; ++j) last |= static_cast<std::uint64_t>(static_cast<unsigned char>(data[i + j])) << (8 * j);
+  for (std::size_t j = 0; i + j < size; ++j)
+    last |= static_cast<std::uint64_t>(static_cast<unsigned char>(data[i + j])) << (8 * j);
   state.absorb(last);
   state.v2 ^= 0xff;
   for (int r = 0; r < 4; ++r) state.round();

@@ -20,13 +20,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <cstdint>
 #include <exception>
-#include <stdexcept>
 #include <istream>
 #include <ostream>
+#include <stdexcept>
 #include <string>
 #include <typeinfo>
 

@@ -165,8 +165,9 @@ std::string describe_end(const Worker& worker, int status) {
     return who + " was killed by " + describe_signal(WTERMSIG(status)) + " while running a method";
   if (WIFEXITED(status) && WEXITSTATUS(status) == worker_lost_connection_exit) {
     // The worker found its socket closed or replaced after the method ran.
-    return who + " closed its connection to the parent while running a method (the method closed or replaced the "
-                 "worker's socket) and exited";
+    return who +
+           " closed its connection to the parent while running a method (the method closed or replaced the "
+           "worker's socket) and exited";
   }
   if (WIFEXITED(status)) {
     return who + " exited with code " + std::to_string(WEXITSTATUS(status)) + " while running a method";
@@ -227,7 +228,8 @@ class Supervisor {
   }
 
  private:
-  explicit Supervisor(int control) : control_(control), wake_(above_standard_streams(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))) {
+  explicit Supervisor(int control)
+      : control_(control), wake_(above_standard_streams(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))) {
     if (!wake_.valid()) throw std::system_error(errno, std::generic_category(), "connectors: eventfd");
     std::thread{[this] { run(); }}.detach();
   }

@@ -21,9 +21,7 @@ bool library_kind(int fd) {
   return target.rfind("socket:", 0) == 0 || target.rfind("anon_inode:", 0) == 0 || target.rfind("/memfd:", 0) == 0;
 }
 
-bool any_low_library_descriptor() {
-  return library_kind(0) || library_kind(1) || library_kind(2);
-}
+bool any_low_library_descriptor() { return library_kind(0) || library_kind(1) || library_kind(2); }
 
 struct Probe {
   template <class Archive>
@@ -41,7 +39,8 @@ int main(int argc, char** argv) {
     connectors::MultiprocessingExecutor executor{1};
     Probe probe;
     auto call = [&]() -> connectors::Task<bool> {
-      const std::string large = co_await executor.run_method(connectors::Parallelization::PROCESS, &Probe::large, probe);
+      const std::string large =
+          co_await executor.run_method(connectors::Parallelization::PROCESS, &Probe::large, probe);
       if (large.size() != (4U << 20)) co_return true;
       co_return co_await executor.run_method(connectors::Parallelization::PROCESS, &Probe::low_descriptors, probe);
     };

@@ -86,7 +86,8 @@ std::size_t largest_reply_file(int pid) {
     const std::string path = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
     char link[256];
     const ssize_t length = ::readlink(path.c_str(), link, sizeof link - 1);
-    if (length <= 0 || std::string{link, static_cast<std::size_t>(length)}.find("connectors-reply") == std::string::npos)
+    if (length <= 0 ||
+        std::string{link, static_cast<std::size_t>(length)}.find("connectors-reply") == std::string::npos)
       continue;
     struct stat status {};
     if (::stat(path.c_str(), &status) == 0) largest = std::max(largest, static_cast<std::size_t>(status.st_size));
@@ -292,7 +293,8 @@ TEST(ProcessHostile, AnOutsizedResultCostsTheCallerOneCopyAndTheWorkerNothingAft
   EXPECT_LE(largest_reply_file(worker), connectors::detail::reply_file_keep_limit);
   EXPECT_LE(largest_reply_file(static_cast<int>(::getpid())), connectors::detail::reply_file_keep_limit);
   // A result the worker may keep a file for still arrives intact, twice.
-  for (int i = 0; i < 2; ++i) EXPECT_EQ(run(executor, &Hostile::text, std::size_t{40} << 20), std::string(40U << 20, 't'));
+  for (int i = 0; i < 2; ++i)
+    EXPECT_EQ(run(executor, &Hostile::text, std::size_t{40} << 20), std::string(40U << 20, 't'));
 }
 
 // Item 9: a worker whose method closed its socket used to be reported as

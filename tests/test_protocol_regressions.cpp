@@ -49,7 +49,7 @@ TEST_P(Regression, Item1_ACancelledConnectKeepsTheValuePushedBefore) {
   u.in.connect(m.out);
   EXPECT_EQ(m.out(), 3.0);  // pushes 3 to u.in, which does not apply it yet
   m.in.connect(t.out);
-  m.in.disconnect(t.out);   // t never delivered: the change is cancelled
+  m.in.disconnect(t.out);  // t never delivered: the change is cancelled
   EXPECT_EQ(u.out(), 3.0);
   EXPECT_EQ(u.out(), 3.0);
 }
@@ -305,7 +305,7 @@ TEST_P(Regression, Random14_ACancelDoesNotReachAWholeConnectionThatMissedAChange
   Sum sum;
   sum.in.connect(table.out);
   EXPECT_EQ(sum.out(), 0.0);
-  table.in(2.0);                // announced to the whole connection
+  table.in(2.0);                 // announced to the whole connection
   EXPECT_EQ(table.out(3), 6.0);  // one key computed: the multi-output is valid again
   auto other = std::make_unique<Copy>();
   table.in.connect(other->out);  // announced again ...

@@ -77,9 +77,9 @@ std::string handle(const Failure& failure, const std::shared_ptr<Executor>& exec
 }
 
 void print_totals(const char* test, const Totals& totals, double seconds) {
-  std::cout << "[random] " << test << ": " << totals.sequences << " sequences, " << totals.operations
-            << " operations (" << totals.values_checked << " values and " << totals.failures_checked
-            << " expected exceptions checked) in " << seconds << " s\n";
+  std::cout << "[random] " << test << ": " << totals.sequences << " sequences, " << totals.operations << " operations ("
+            << totals.values_checked << " values and " << totals.failures_checked << " expected exceptions checked) in "
+            << seconds << " s\n";
 }
 
 // Every sequence on every executor kind, one after another.

@@ -445,7 +445,8 @@ class MultiInput final : public detail::InputNode {
         co_await announcers.front()->request(operation);
       } else {
         std::vector<Task<void>> requests;
-        for (detail::OutputNode* announcer : announcers) requests.push_back(request_if_announcing(operation, announcer));
+        for (detail::OutputNode* announcer : announcers)
+          requests.push_back(request_if_announcing(operation, announcer));
         co_await gather(std::move(requests));
       }
       co_await computable_.wait(announcing_sources_ == 0, operation.id);
@@ -711,7 +712,7 @@ class MultiInput final : public detail::InputNode {
     try {
       apply_pending_now(scope);
     } catch (...) {
-      if (scope.poisoned()) throw;  // a method destroyed part of the network: touch nothing more
+      if (scope.poisoned()) throw;       // a method destroyed part of the network: touch nothing more
       error = std::current_exception();  // reported after the removal, which happens anyway
     }
     try {

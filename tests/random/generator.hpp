@@ -38,9 +38,12 @@ inline bool is_valid_source(const Model& model, int unit, SourcePort port) {
 inline bool is_valid_target(const Model& model, int unit, TargetPort port) {
   if (!model.alive(unit)) return false;
   switch (model.unit(unit).kind) {
-    case UnitKind::keyed: return port == TargetPort::base || port == TargetPort::count;
-    case UnitKind::sum: return port == TargetPort::in || (port == TargetPort::item && model.with_replace(unit));
-    default: return port == TargetPort::in;
+    case UnitKind::keyed:
+      return port == TargetPort::base || port == TargetPort::count;
+    case UnitKind::sum:
+      return port == TargetPort::in || (port == TargetPort::item && model.with_replace(unit));
+    default:
+      return port == TargetPort::in;
   }
 }
 
@@ -84,7 +87,8 @@ inline bool avoids_known_defects(const Op& op, const Model& model) {
           model.is_multi(model.targets(op.unit, op.target_port)[0]))
         return false;
       break;
-    default: break;
+    default:
+      break;
   }
   return true;
 }
@@ -92,11 +96,14 @@ inline bool avoids_known_defects(const Op& op, const Model& model) {
 inline bool allowed_by_spec(const Op& op, const Model& model);
 
 // May `op` run on the model's current network?
-inline bool allowed(const Op& op, const Model& model) { return allowed_by_spec(op, model) && avoids_known_defects(op, model); }
+inline bool allowed(const Op& op, const Model& model) {
+  return allowed_by_spec(op, model) && avoids_known_defects(op, model);
+}
 
 inline bool allowed_by_spec(const Op& op, const Model& model) {
   switch (op.kind) {
-    case OpKind::create: return op.unit >= model.unit_count();
+    case OpKind::create:
+      return op.unit >= model.unit_count();
     case OpKind::set: {
       if (!is_valid_target(model, op.unit, op.target_port)) return false;
       if (model.unit(op.unit).kind == UnitKind::sum) return op.target_port == TargetPort::item && op.value != poison;
@@ -121,24 +128,25 @@ inline bool allowed_by_spec(const Op& op, const Model& model) {
       if (op.value == 2 && model.alive(op.unit) && model.unit(op.unit).kind == UnitKind::sum &&
           !model.with_replace(op.unit))
         return false;
-      return op.value >= 1 && op.value <= 4 && model.alive(op.unit) &&
-             model.unit(op.unit).kind != UnitKind::pass && model.unit(op.unit).kind != UnitKind::chain &&
-             is_valid_source(model, op.unit2, op.source_port) && op.source_port != SourcePort::whole;
-    case OpKind::mi_add: return model.alive(op.unit) && model.unit(op.unit).kind == UnitKind::sum;
+      return op.value >= 1 && op.value <= 4 && model.alive(op.unit) && model.unit(op.unit).kind != UnitKind::pass &&
+             model.unit(op.unit).kind != UnitKind::chain && is_valid_source(model, op.unit2, op.source_port) &&
+             op.source_port != SourcePort::whole;
+    case OpKind::mi_add:
+      return model.alive(op.unit) && model.unit(op.unit).kind == UnitKind::sum;
     case OpKind::mi_item:
       return model.alive(op.unit) && model.unit(op.unit).kind == UnitKind::sum && model.with_replace(op.unit) &&
              !model.has_direct(op.unit, op.id);
     case OpKind::mi_remove:
     case OpKind::mi_replace:
       return model.alive(op.unit) && model.unit(op.unit).kind == UnitKind::sum && model.has_direct(op.unit, op.id);
-    case OpKind::get: return is_valid_source(model, op.unit, op.source_port) && op.source_port != SourcePort::whole;
+    case OpKind::get:
+      return is_valid_source(model, op.unit, op.source_port) && op.source_port != SourcePort::whole;
     case OpKind::connect:
     case OpKind::disconnect: {
       if (!is_valid_source(model, op.unit, op.source_port) || !is_valid_target(model, op.unit2, op.target_port))
         return false;
-      if (op.source_port == SourcePort::whole &&
-          !(model.unit(op.unit2).kind == UnitKind::sum && op.target_port == TargetPort::in &&
-            model.with_replace(op.unit2)))
+      if (op.source_port == SourcePort::whole && !(model.unit(op.unit2).kind == UnitKind::sum &&
+                                                   op.target_port == TargetPort::in && model.with_replace(op.unit2)))
         return false;
       const auto targets = model.targets(op.unit2, op.target_port);
       int present = 0;
@@ -174,10 +182,14 @@ inline bool allowed_by_spec(const Op& op, const Model& model) {
       }
       return true;
     }
-    case OpKind::destroy: return model.alive(op.unit);
-    case OpKind::set_laziness: return is_valid_target(model, op.unit, op.target_port);
-    case OpKind::set_caching: return model.alive(op.unit);
-    case OpKind::pull_all: return true;
+    case OpKind::destroy:
+      return model.alive(op.unit);
+    case OpKind::set_laziness:
+      return is_valid_target(model, op.unit, op.target_port);
+    case OpKind::set_caching:
+      return model.alive(op.unit);
+    case OpKind::pull_all:
+      return true;
   }
   return false;
 }
@@ -248,11 +260,14 @@ class Generator {
     op.unit2 = pick_unit(model);
     if (op.unit2 < 0) return;
     switch (model.unit(op.unit2).kind) {
-      case UnitKind::keyed: op.target_port = chance(60) ? TargetPort::base : TargetPort::count; break;
+      case UnitKind::keyed:
+        op.target_port = chance(60) ? TargetPort::base : TargetPort::count;
+        break;
       case UnitKind::sum:
         op.target_port = model.with_replace(op.unit2) && chance(30) ? TargetPort::item : TargetPort::in;
         break;
-      default: op.target_port = TargetPort::in;
+      default:
+        op.target_port = TargetPort::in;
     }
   }
   long value() { return chance(50) ? below(10) : static_cast<long>(below(static_cast<int>(modulus))); }
@@ -268,8 +283,7 @@ class Generator {
       pick_source(model, op);
       pick_target(model, op);
       if (op.target_port == TargetPort::item) op.id = state.next_id++;
-      if (op.source_port == SourcePort::whole && model.alive(op.unit2) &&
-          model.unit(op.unit2).kind == UnitKind::sum)
+      if (op.source_port == SourcePort::whole && model.alive(op.unit2) && model.unit(op.unit2).kind == UnitKind::sum)
         op.target_port = TargetPort::in;
       op.flag = chance(50);
       // Mostly connections that are made; some that fail (cycles, second sources).
@@ -293,12 +307,15 @@ class Generator {
       if (op.unit < 0) return op;
       op.value = chance(4) ? poison : value();
       switch (model.unit(op.unit).kind) {
-        case UnitKind::keyed: op.target_port = chance(60) ? TargetPort::base : TargetPort::count; break;
+        case UnitKind::keyed:
+          op.target_port = chance(60) ? TargetPort::base : TargetPort::count;
+          break;
         case UnitKind::sum:
           op.target_port = TargetPort::item;
           op.id = state.next_id++;
           break;
-        default: op.target_port = TargetPort::in;
+        default:
+          op.target_port = TargetPort::in;
       }
       const UnitKind kind = model.unit(op.unit).kind;
       if (op.value == poison && kind != UnitKind::unary && kind != UnitKind::chain) op.value = 3;

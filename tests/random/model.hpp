@@ -33,8 +33,8 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <utility>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 namespace connectors::random_test {
@@ -50,11 +50,16 @@ struct ModelFailure {
 
 inline const char* name(Error error) {
   switch (error) {
-    case Error::none: return "no error";
-    case Error::failure: return "an injected failure";
-    case Error::cycle: return "CycleError";
-    case Error::connection: return "ConnectionError";
-    case Error::refused: return "std::logic_error (an operation from inside the network being computed)";
+    case Error::none:
+      return "no error";
+    case Error::failure:
+      return "an injected failure";
+    case Error::cycle:
+      return "CycleError";
+    case Error::connection:
+      return "ConnectionError";
+    case Error::refused:
+      return "std::logic_error (an operation from inside the network being computed)";
   }
   return "?";
 }
@@ -85,9 +90,15 @@ class Model {
     const int unit = static_cast<int>(units_.size());
     Unit created{op.unit_kind, {}, true, op.flag};
     switch (op.unit_kind) {
-      case UnitKind::unary: created.blocks.push_back(add_unary(op.value, op.value2)); break;
-      case UnitKind::pass: created.blocks.push_back(add_block(BlockKind::pass, 1, Lazy::request, false)); break;
-      case UnitKind::sum: created.blocks.push_back(add_sum(op.flag2)); break;
+      case UnitKind::unary:
+        created.blocks.push_back(add_unary(op.value, op.value2));
+        break;
+      case UnitKind::pass:
+        created.blocks.push_back(add_block(BlockKind::pass, 1, Lazy::request, false));
+        break;
+      case UnitKind::sum:
+        created.blocks.push_back(add_sum(op.flag2));
+        break;
       case UnitKind::keyed: {
         const int block = add_block(BlockKind::keyed, 3, Lazy::request, true);
         blocks_[block].key0 = key_base(unit);
@@ -105,7 +116,8 @@ class Model {
         break;
       }
     }
-    for (std::size_t i = 0; i < created.blocks.size(); ++i) blocks_[created.blocks[i]].slot = unit * 3 + static_cast<int>(i);
+    for (std::size_t i = 0; i < created.blocks.size(); ++i)
+      blocks_[created.blocks[i]].slot = unit * 3 + static_cast<int>(i);
     units_.push_back(created);
     return unit;
   }
@@ -125,9 +137,12 @@ class Model {
       case TargetPort::in:
         if (u.kind == UnitKind::chain) return {{u.blocks[0], 0}, {u.blocks[1], 0}};
         return {{u.blocks[0], 0}};
-      case TargetPort::item: return {{u.blocks[0], 0}};
-      case TargetPort::base: return {{u.blocks[0], 0}};
-      case TargetPort::count: return {{u.blocks[0], 1}};
+      case TargetPort::item:
+        return {{u.blocks[0], 0}};
+      case TargetPort::base:
+        return {{u.blocks[0], 0}};
+      case TargetPort::count:
+        return {{u.blocks[0], 1}};
     }
     return {};
   }
@@ -348,7 +363,8 @@ class Model {
     return top_level([&] {
       std::optional<long> vid;
       if (port2 == TargetPort::item) vid = id;
-      for (const Endpoint& target : list) connect_endpoint(block, source_key, port == SourcePort::whole, target, vid, false);
+      for (const Endpoint& target : list)
+        connect_endpoint(block, source_key, port == SourcePort::whole, target, vid, false);
     });
   }
 
@@ -449,7 +465,7 @@ class Model {
     std::map<long, long> key_cache;
     std::set<long> key_valid;
     std::set<long> stale_keys;  // cached before the last change, not computed since (defect 15)
-    long epoch = 0;  // notifications so far (multi-outputs)
+    long epoch = 0;             // notifications so far (multi-outputs)
     std::set<int> announcements;
     std::vector<int> conns;  // plain output connections, or a multi-output's whole ones
     std::map<long, std::vector<int>> key_conns;
@@ -539,7 +555,8 @@ class Model {
 
   bool lazy_at_least(const Endpoint& input, Lazy situation) const {
     const Block& block = blocks_[input.block];
-    const Lazy lazy = block.kind == BlockKind::sum && input.input == 0 ? block.multi.lazy : block.singles[input.input].lazy;
+    const Lazy lazy =
+        block.kind == BlockKind::sum && input.input == 0 ? block.multi.lazy : block.singles[input.input].lazy;
     return static_cast<int>(lazy) >= static_cast<int>(situation);
   }
 
@@ -553,7 +570,8 @@ class Model {
         // fail 3: the getter calls its own fail input; 4: it connects its own output to it.
         if (b.singles[1].applied == 3 || b.singles[1].applied == 4) throw ModelFailure{Error::refused};
         return (b.a * b.singles[0].applied + b.c) % modulus;
-      case BlockKind::pass: return b.singles[0].applied;
+      case BlockKind::pass:
+        return b.singles[0].applied;
       case BlockKind::sum: {
         if (b.singles[1].applied == 1) throw ModelFailure{};
         long sum = 0;
@@ -573,7 +591,8 @@ class Model {
         }
         return (sum + 7 * count) % modulus;
       }
-      case BlockKind::keyed: break;
+      case BlockKind::keyed:
+        break;
     }
     throw std::logic_error("model: compute of a multi-output without key");
   }
@@ -948,8 +967,7 @@ class Model {
     return request_key(block, key);
   }
 
-  void connect_endpoint(int block, int key, bool whole, const Endpoint& target, std::optional<long> vid,
-                        bool fixed) {
+  void connect_endpoint(int block, int key, bool whole, const Endpoint& target, std::optional<long> vid, bool fixed) {
     Conn conn;
     conn.fixed = fixed;
     conn.src_block = block;
@@ -977,7 +995,9 @@ class Model {
     Conn& conn = conns_[index];
     conn.alive = false;
     Block& source = blocks_[conn.src_block];
-    auto erase = [index](std::vector<int>& list) { list.erase(std::remove(list.begin(), list.end(), index), list.end()); };
+    auto erase = [index](std::vector<int>& list) {
+      list.erase(std::remove(list.begin(), list.end(), index), list.end());
+    };
     if (conn.src_key >= 0)
       erase(source.key_conns[conn.src_key]);
     else

@@ -35,21 +35,21 @@ enum class TargetPort { in, item, base, count };
 enum class Lazy { request = 1, notify = 2, announce = 3, connect = 4 };
 
 enum class OpKind {
-  create,       // unit kind, params; flag: output PROCESS; with_replace for sums
-  set,          // direct call of a target input (unit, target port) with value
-  fail_get,     // a method that throws: set_fail(value) on unit, perhaps set unit3's free input to
-                // value2, get(unit2), set_fail(0), pull everything
-  mi_add,       // sum.in(value) -> handle
-  mi_item,      // sum.in[id](value), id = handle
-  mi_remove,    // sum.in.remove(handle)
-  mi_replace,   // sum.in.replace(handle, value)
-  get,          // get a source (unit, source port, key); again at once if cached
-  connect,      // source (unit, port, key) -> target (unit2, port2, id)
-  disconnect,   // the same, broken
-  destroy,      // unit
-  set_laziness, // target (unit, port) laziness
-  set_caching,  // unit output caching flag
-  pull_all,     // get every output of every live unit (a quiescent check)
+  create,        // unit kind, params; flag: output PROCESS; with_replace for sums
+  set,           // direct call of a target input (unit, target port) with value
+  fail_get,      // a method that throws: set_fail(value) on unit, perhaps set unit3's free input to
+                 // value2, get(unit2), set_fail(0), pull everything
+  mi_add,        // sum.in(value) -> handle
+  mi_item,       // sum.in[id](value), id = handle
+  mi_remove,     // sum.in.remove(handle)
+  mi_replace,    // sum.in.replace(handle, value)
+  get,           // get a source (unit, source port, key); again at once if cached
+  connect,       // source (unit, port, key) -> target (unit2, port2, id)
+  disconnect,    // the same, broken
+  destroy,       // unit
+  set_laziness,  // target (unit, port) laziness
+  set_caching,   // unit output caching flag
+  pull_all,      // get every output of every live unit (a quiescent check)
 };
 
 struct Op {
@@ -60,9 +60,9 @@ struct Op {
   int key = 0;  // key index 0..3 of a keyed unit
   int unit2 = -1;
   TargetPort target_port = TargetPort::in;
-  long id = 0;     // mi[id] / handles
-  long value = 0;  // set values; create: a (unary factor)
-  long value2 = 0; // create: c (unary offset)
+  long id = 0;      // mi[id] / handles
+  long value = 0;   // set values; create: a (unary factor)
+  long value2 = 0;  // create: c (unary offset)
   Lazy laziness = Lazy::request;
   bool flag = false;   // create: output PROCESS; set_caching: the flag; connect: output side calls
   bool flag2 = false;  // create: sum with replace
@@ -71,21 +71,30 @@ struct Op {
 
 inline const char* name(UnitKind kind) {
   switch (kind) {
-    case UnitKind::unary: return "Unary";
-    case UnitKind::pass: return "PassThrough";
-    case UnitKind::sum: return "Sum";
-    case UnitKind::keyed: return "Keyed";
-    case UnitKind::chain: return "Chain";
+    case UnitKind::unary:
+      return "Unary";
+    case UnitKind::pass:
+      return "PassThrough";
+    case UnitKind::sum:
+      return "Sum";
+    case UnitKind::keyed:
+      return "Keyed";
+    case UnitKind::chain:
+      return "Chain";
   }
   return "?";
 }
 
 inline const char* name(Lazy laziness) {
   switch (laziness) {
-    case Lazy::request: return "ON_REQUEST";
-    case Lazy::notify: return "ON_NOTIFY";
-    case Lazy::announce: return "ON_ANNOUNCE";
-    case Lazy::connect: return "ON_CONNECT";
+    case Lazy::request:
+      return "ON_REQUEST";
+    case Lazy::notify:
+      return "ON_NOTIFY";
+    case Lazy::announce:
+      return "ON_ANNOUNCE";
+    case Lazy::connect:
+      return "ON_CONNECT";
   }
   return "?";
 }
@@ -99,9 +108,12 @@ inline std::string unit_name(int unit) {
 inline std::string source_text(int unit, SourcePort port, int key) {
   std::string text = unit_name(unit);
   switch (port) {
-    case SourcePort::out: return text + ".out";
-    case SourcePort::item: return text + ".out[" + std::to_string(key_base(unit) + key) + "]";
-    case SourcePort::whole: return text + ".out";
+    case SourcePort::out:
+      return text + ".out";
+    case SourcePort::item:
+      return text + ".out[" + std::to_string(key_base(unit) + key) + "]";
+    case SourcePort::whole:
+      return text + ".out";
   }
   return text;
 }
@@ -109,10 +121,14 @@ inline std::string source_text(int unit, SourcePort port, int key) {
 inline std::string target_text(int unit, TargetPort port, long id) {
   std::string text = unit_name(unit);
   switch (port) {
-    case TargetPort::in: return text + ".in";
-    case TargetPort::item: return text + ".in[" + std::to_string(id) + "]";
-    case TargetPort::base: return text + ".base";
-    case TargetPort::count: return text + ".count";
+    case TargetPort::in:
+      return text + ".in";
+    case TargetPort::item:
+      return text + ".in[" + std::to_string(id) + "]";
+    case TargetPort::base:
+      return text + ".base";
+    case TargetPort::count:
+      return text + ".count";
   }
   return text;
 }
@@ -132,16 +148,24 @@ inline std::string describe(const Op& op) {
     case OpKind::fail_get:
       out << unit_name(op.unit) << ".fail(" << op.value << "); ";
       if (op.unit3 >= 0) out << unit_name(op.unit3) << ".<input>(" << op.value2 << "); ";
-      out << source_text(op.unit2, op.source_port, op.key) << "(); "
-          << unit_name(op.unit) << ".fail(0); /* then get every output */";
+      out << source_text(op.unit2, op.source_port, op.key) << "(); " << unit_name(op.unit)
+          << ".fail(0); /* then get every output */";
       break;
-    case OpKind::mi_add: out << "h" << op.id << " = " << unit_name(op.unit) << ".in(" << op.value << ");"; break;
-    case OpKind::mi_item: out << unit_name(op.unit) << ".in[" << op.id << "](" << op.value << ");"; break;
-    case OpKind::mi_remove: out << unit_name(op.unit) << ".in.remove(h" << op.id << ");"; break;
+    case OpKind::mi_add:
+      out << "h" << op.id << " = " << unit_name(op.unit) << ".in(" << op.value << ");";
+      break;
+    case OpKind::mi_item:
+      out << unit_name(op.unit) << ".in[" << op.id << "](" << op.value << ");";
+      break;
+    case OpKind::mi_remove:
+      out << unit_name(op.unit) << ".in.remove(h" << op.id << ");";
+      break;
     case OpKind::mi_replace:
       out << unit_name(op.unit) << ".in.replace(h" << op.id << ", " << op.value << ");";
       break;
-    case OpKind::get: out << source_text(op.unit, op.source_port, op.key) << "();"; break;
+    case OpKind::get:
+      out << source_text(op.unit, op.source_port, op.key) << "();";
+      break;
     case OpKind::connect:
     case OpKind::disconnect: {
       const char* verb = op.kind == OpKind::connect ? "connect" : "disconnect";
@@ -153,14 +177,18 @@ inline std::string describe(const Op& op) {
             << source_text(op.unit, op.source_port, op.key) << ");";
       break;
     }
-    case OpKind::destroy: out << "destroy " << unit_name(op.unit) << ";"; break;
+    case OpKind::destroy:
+      out << "destroy " << unit_name(op.unit) << ";";
+      break;
     case OpKind::set_laziness:
       out << target_text(op.unit, op.target_port, op.id) << ".set_laziness(" << name(op.laziness) << ");";
       break;
     case OpKind::set_caching:
       out << unit_name(op.unit) << ".out.set_caching(" << (op.flag ? "true" : "false") << ");";
       break;
-    case OpKind::pull_all: out << "/* get every output */"; break;
+    case OpKind::pull_all:
+      out << "/* get every output */";
+      break;
   }
   return out.str();
 }
@@ -171,9 +199,9 @@ inline std::string describe(const Op& op) {
 inline std::string encode(const Op& op) {
   std::ostringstream out;
   out << static_cast<int>(op.kind) << ' ' << static_cast<int>(op.unit_kind) << ' ' << op.unit << ' '
-      << static_cast<int>(op.source_port) << ' ' << op.key << ' ' << op.unit2 << ' '
-      << static_cast<int>(op.target_port) << ' ' << op.id << ' ' << op.value << ' ' << op.value2 << ' '
-      << static_cast<int>(op.laziness) << ' ' << op.flag << ' ' << op.flag2 << ' ' << op.unit3;
+      << static_cast<int>(op.source_port) << ' ' << op.key << ' ' << op.unit2 << ' ' << static_cast<int>(op.target_port)
+      << ' ' << op.id << ' ' << op.value << ' ' << op.value2 << ' ' << static_cast<int>(op.laziness) << ' ' << op.flag
+      << ' ' << op.flag2 << ' ' << op.unit3;
   return out.str();
 }
 

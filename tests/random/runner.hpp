@@ -28,20 +28,28 @@ enum class ExecutorKind { sequential, threads, processes, threads_and_processes 
 
 inline const char* name(ExecutorKind kind) {
   switch (kind) {
-    case ExecutorKind::sequential: return "sequential";
-    case ExecutorKind::threads: return "threads";
-    case ExecutorKind::processes: return "processes";
-    case ExecutorKind::threads_and_processes: return "threads_and_processes";
+    case ExecutorKind::sequential:
+      return "sequential";
+    case ExecutorKind::threads:
+      return "threads";
+    case ExecutorKind::processes:
+      return "processes";
+    case ExecutorKind::threads_and_processes:
+      return "threads_and_processes";
   }
   return "?";
 }
 
 inline std::shared_ptr<Executor> make_executor(ExecutorKind kind) {
   switch (kind) {
-    case ExecutorKind::sequential: return executor(0, 0);
-    case ExecutorKind::threads: return executor(2, 0);
-    case ExecutorKind::processes: return executor(0, 2);
-    case ExecutorKind::threads_and_processes: return executor(2, 2);
+    case ExecutorKind::sequential:
+      return executor(0, 0);
+    case ExecutorKind::threads:
+      return executor(2, 0);
+    case ExecutorKind::processes:
+      return executor(0, 2);
+    case ExecutorKind::threads_and_processes:
+      return executor(2, 2);
   }
   return nullptr;
 }
@@ -86,9 +94,9 @@ class Sequence {
     if (!mismatch && !failed_ && op.kind != OpKind::fail_get) {
       for (int slot : changed) {
         if (stats_.setter_runs[slot] > 0) continue;
-        mismatch = readable(journal_line(op)) + ": the model applied a new value to input " +
-                   std::to_string(slot % 8) + " of " + unit_name(slot / 8 / 3) + " (block " +
-                   std::to_string(slot / 8 % 3) + "), but the library did not run its setter";
+        mismatch = readable(journal_line(op)) + ": the model applied a new value to input " + std::to_string(slot % 8) +
+                   " of " + unit_name(slot / 8 / 3) + " (block " + std::to_string(slot / 8 % 3) +
+                   "), but the library did not run its setter";
         break;
       }
     }
@@ -115,8 +123,7 @@ class Sequence {
         timed(what, [&] { network_.create(op); });
         return std::nullopt;
       case OpKind::set:
-        return compare(what, model_.set(op.unit, op.target_port, op.id, op.value),
-                       timed(what, [&] {
+        return compare(what, model_.set(op.unit, op.target_port, op.id, op.value), timed(what, [&] {
                          if (op.target_port == TargetPort::item) return network_.mi_item(op.unit, op.id, op.value);
                          return network_.set(op.unit, op.target_port, op.id, op.value);
                        }));
@@ -135,7 +142,8 @@ class Sequence {
       case OpKind::mi_replace:
         return compare(what, model_.mi_replace(op.unit, op.id, op.value),
                        timed(what, [&] { return network_.mi_replace(op.unit, op.id, op.value); }));
-      case OpKind::get: return get(what, op.unit, op.source_port, op.key, true);
+      case OpKind::get:
+        return get(what, op.unit, op.source_port, op.key, true);
       case OpKind::connect:
         return compare(what, model_.connect(op.unit, op.source_port, op.key, op.unit2, op.target_port, op.id),
                        timed(what, [&] { return network_.connect(op); }));
@@ -154,7 +162,8 @@ class Sequence {
         model_.set_caching(op.unit, op.flag);
         timed(what, [&] { network_.set_caching(op.unit, op.flag); });
         return std::nullopt;
-      case OpKind::pull_all: return pull_all();
+      case OpKind::pull_all:
+        return pull_all();
     }
     return std::nullopt;
   }
@@ -167,9 +176,11 @@ class Sequence {
       if (!model_.alive(unit)) continue;
       if (model_.unit(unit).kind == UnitKind::keyed) {
         for (int key = 0; key < 4; ++key)
-          if (auto mismatch = get("  pull " + source_text(unit, SourcePort::item, key) + "();", unit, SourcePort::item, key, false))
+          if (auto mismatch =
+                  get("  pull " + source_text(unit, SourcePort::item, key) + "();", unit, SourcePort::item, key, false))
             return mismatch;
-      } else if (auto mismatch = get("  pull " + source_text(unit, SourcePort::out, 0) + "();", unit, SourcePort::out, 0, false)) {
+      } else if (auto mismatch =
+                     get("  pull " + source_text(unit, SourcePort::out, 0) + "();", unit, SourcePort::out, 0, false)) {
         return mismatch;
       }
     }
@@ -211,14 +222,16 @@ class Sequence {
         if (known_defect_12 && !model_.caching_of_slot(slot / 8)) continue;
         if (known_defect_16 && !model_.caching_of_slot(slot / 8) && model_.keyed_slot(slot / 8)) continue;
         if (runs > 1)
-          return readable(what) + " ran the getter of " + unit_name(slot / 8 / 3) + " (block " + std::to_string(slot / 8 % 3) +
-                 ", key index " + std::to_string(slot % 8) + ") " + std::to_string(runs) + " times in one get";
+          return readable(what) + " ran the getter of " + unit_name(slot / 8 / 3) + " (block " +
+                 std::to_string(slot / 8 % 3) + ", key index " + std::to_string(slot % 8) + ") " +
+                 std::to_string(runs) + " times in one get";
       }
     }
     if (!twice || expected.error != Error::none || !model_.caching(unit)) return std::nullopt;
     const long before = stats_.calls;
     const std::string again = readable(what) + " /* again, nothing changed */";
-    if (auto mismatch = compare(again, model_.get(unit, port, key), timed(again, [&] { return network_.get(unit, port, key); })))
+    if (auto mismatch =
+            compare(again, model_.get(unit, port, key), timed(again, [&] { return network_.get(unit, port, key); })))
       return mismatch;
     if (stats_.calls != before)
       return again + " ran " + std::to_string(stats_.calls - before) + " user methods; a cached get must run none";
@@ -299,7 +312,8 @@ inline std::optional<Failure> run_seed(std::uint64_t seed, ExecutorKind kind, co
       if (auto mismatch = sequence.run(op)) failure = Failure{seed, kind, *mismatch, sequence.done()};
     }
     if (!failure)
-      if (auto mismatch = sequence.pull_all()) failure = Failure{seed, kind, "final pull: " + *mismatch, sequence.done()};
+      if (auto mismatch = sequence.pull_all())
+        failure = Failure{seed, kind, "final pull: " + *mismatch, sequence.done()};
     totals.operations += sequence.operations();
     totals.values_checked += sequence.values_checked();
     totals.failures_checked += sequence.failures_checked();

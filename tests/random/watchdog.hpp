@@ -79,7 +79,8 @@ class Watchdog {
  private:
   Watchdog() {
     limit_ = std::chrono::seconds{20};
-    if (const char* text = std::getenv("CONNECTORS_RANDOM_OP_TIMEOUT_SECONDS")) limit_ = std::chrono::seconds{std::atoi(text)};
+    if (const char* text = std::getenv("CONNECTORS_RANDOM_OP_TIMEOUT_SECONDS"))
+      limit_ = std::chrono::seconds{std::atoi(text)};
     std::signal(SIGABRT, &Watchdog::on_abort);
     std::thread{[this] { loop(); }}.detach();
   }

@@ -186,9 +186,10 @@ class OutputNode : public NodeBase {
   // A multi-output's values changed: no connection holds the current ones.
   // A multi-output becomes valid again by computing any one key, which
   // reaches only that key's connections; the others must stay announced
-  // through a later cancel until they receive their values (as SPEC A14 for
-  // connections that never received one). A single output pushes to all its
-  // connections whenever it computes, so it needs no such bookkeeping.
+  // through a later cancel until they receive their values (as connections
+  // that never received a value do, see cancel_connections). A single
+  // output pushes to all its connections whenever it computes, so it needs
+  // no such bookkeeping.
   void forget_deliveries() noexcept;
 
   CompactVector<Connection> connections_;
