@@ -704,6 +704,11 @@ class InlinePull {
           stack_.pop_back();
           return;
         }
+        if (hands_over(output)) {
+          stack_.pop_back();
+          operation_.executor.run_coroutine(output.request(operation_));
+          return;
+        }
         output.running_ = true;
         if (!output.valid() && output.pending_announcements_ > 0) {
           stack_[top].phase = Phase::upstream_done;
@@ -754,6 +759,11 @@ class InlinePull {
           stack_.pop_back();
           return;
         }
+        if (operation_.runs_elsewhere(input.parallelization_)) {
+          stack_.pop_back();
+          operation_.executor.run_coroutine(input.request(operation_));
+          return;
+        }
         if (input.announcement_ != nullptr) {
           descend(&input, top);
           return;
@@ -785,7 +795,7 @@ class InlinePull {
       stack_[top].phase = Phase::upstream_done;
       input->running_ = true;
       OutputNode* upstream = input->announcement_;
-      if (upstream->kind_ != OutputNode::Kind::single || upstream->running_) {
+      if (upstream->kind_ != OutputNode::Kind::single || upstream->running_ || hands_over(*upstream)) {
         stack_.push_back(Frame{upstream, true, Phase::start});
         return;
       }
@@ -796,7 +806,8 @@ class InlinePull {
       upstream->running_ = true;
       if (!waits) return;
       InputNode* sole = upstream->sole_announcer();
-      if (sole == nullptr || sole->multi_ || sole->running_ || sole->announcement_ == nullptr) {
+      if (sole == nullptr || sole->multi_ || sole->running_ || sole->announcement_ == nullptr ||
+          operation_.runs_elsewhere(sole->parallelization_)) {
         push_announcers(*upstream);
         return;
       }
@@ -804,6 +815,19 @@ class InlinePull {
       top = stack_.size() - 1;
       input = sole;  // its flag is set (and its frame started) at the top of the loop
     }
+  }
+
+  // Whether the request of `output` (single, not running) goes to the
+  // coroutine engine instead: its getter must run in a worker process, or it
+  // waits for several announced inputs whose requests may run concurrently
+  // on the executor's threads or processes. Everything else runs here, THREAD
+  // methods included: a method that is the only runnable work runs on the
+  // thread that would otherwise wait for it (docs/parallelization.md,
+  // Work-first).
+  bool hands_over(const OutputNode& output) const noexcept {
+    if (operation_.all_inline() || output.valid()) return false;
+    if (operation_.runs_elsewhere(output.parallelization_)) return true;
+    return output.pending_announcements_ > 0 && output.sole_announcer() == nullptr;
   }
 
   // Requests every observed input of `output` with a pending announcement.

@@ -276,9 +276,11 @@ class Where {
   void write(long) { setter_thread = std::this_thread::get_id(); }
 };
 
-TEST_F(Network, GettersRunOnThePoolSettersOnTheCoordinatingThread) {
+TEST_F(Network, ALoneThreadGetterRunsOnTheThreadThatWaitsForIt) {
+  // Work-first (docs/parallelization.md): nothing else can run meanwhile, so
+  // a hand-off to the pool would only add two thread switches.
   Where where;
-  EXPECT_NE(where.get_thread(), std::this_thread::get_id());  // THREAD by default
+  EXPECT_EQ(where.get_thread(), std::this_thread::get_id());  // THREAD by default
   where.set_value(1);
   EXPECT_EQ(where.setter_thread, std::this_thread::get_id());  // direct calls: the caller's thread (A30)
   where.get_thread.set_parallelization(Parallelization::SEQUENTIAL);
@@ -323,6 +325,31 @@ TEST_F(Network, TwoThreadGettersOfOneRequestRunAtTheSameMoment) {
   pair.set_first.connect(a.get_met);
   pair.set_second.connect(b.get_met);
   EXPECT_EQ(pair.get_both(), 2);
+}
+
+class Step {
+ public:
+  Output<long> get_value{this, &Step::read};
+  Input<long> set_value{this, &Step::write, get_value};
+
+ private:
+  long read() const { return value_; }
+  void write(long value) { value_ = value; }
+  long value_ = 0;
+};
+
+TEST_F(Network, BranchesBelowAChainStillRunAtTheSameMoment) {
+  // The waiting thread runs the chain itself (work-first); where the request
+  // branches, both getters must leave it, or they could not meet.
+  TimedLatch latch{2};
+  Meeting a{latch}, b{latch};
+  Pair pair;
+  Step first, second;
+  pair.set_first.connect(a.get_met);
+  pair.set_second.connect(b.get_met);
+  first.set_value.connect(pair.get_both);
+  second.set_value.connect(first.get_value);
+  EXPECT_EQ(second.get_value(), 2);
 }
 
 // ---- A31 threads and re-entrance ----------------------------------------------------------

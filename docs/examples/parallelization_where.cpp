@@ -30,6 +30,21 @@ class Probe {
   }
   int value_ = 0;
 };
+
+// Adds two branches.
+class Join {
+ public:
+  connectors::Output<int> sum{this, &Join::add};
+  connectors::Input<int> left{this, &Join::set_left, sum};
+  connectors::Input<int> right{this, &Join::set_right, sum};
+
+ private:
+  int add() const { return left_ + right_; }
+  void set_left(int value) { left_ = value; }
+  void set_right(int value) { right_ = value; }
+  int left_ = 0;
+  int right_ = 0;
+};
 }  // namespace
 
 int main() {
@@ -37,43 +52,56 @@ int main() {
   const std::thread::id me = std::this_thread::get_id();
 
   {
-    // --- defaults
+    // --- a chain
     Probe a, b;
     b.input.connect(a.output);
     a.input(1);  // a direct call: the caller's thread
     CHECK(a.setter_thread == me);
     CHECK(b.output() == 1);
-    CHECK(a.getter_thread != me);  // outputs are THREAD: a pool thread
-    CHECK(b.getter_thread != me);
+    CHECK(a.getter_thread == me);  // THREAD, but nothing could run beside it: work-first
+    CHECK(b.getter_thread == me);
     CHECK(b.setter_thread == me);  // inputs are SEQUENTIAL: the coordinating thread
+    // ---
+  }
+  {
+    // --- branches
+    Probe a, b;
+    Join join;
+    join.left.connect(a.output);
+    join.right.connect(b.output);
+    a.input(1);
+    b.input(2);
+    CHECK(join.sum() == 3);
+    CHECK(a.getter_thread != me);  // two THREAD getters that can overlap: the pool
+    CHECK(b.getter_thread != me);
     // ---
   }
   {
     // --- flags
     Probe a, b;
-    b.input.connect(a.output);
+    Join join;
+    join.left.connect(a.output);
+    join.right.connect(b.output);
     a.output.set_parallelization(Parallelization::SEQUENTIAL);
-    b.input.set_parallelization(Parallelization::THREAD);
-    a.input(2);
-    CHECK(b.output() == 2);
-    CHECK(a.getter_thread == me);
-    CHECK(b.setter_thread != me);
-    b.input(3);  // direct calls ignore the flag
-    CHECK(b.setter_thread == me);
+    a.input(3);
+    b.input(4);
+    CHECK(join.sum() == 7);
+    CHECK(a.getter_thread == me);  // SEQUENTIAL: always the coordinating thread
+    CHECK(b.getter_thread != me);
     // ---
   }
   {
     // --- the starting connector's executor drives everything
     Probe a, b;
-    b.input.connect(a.output);
-    b.output.set_executor(std::make_shared<connectors::SequentialExecutor>());
-    a.input(4);
-    CHECK(b.output() == 4);        // started by b.output: sequential
-    CHECK(a.getter_thread == me);  // although a.output uses the default executor
-    CHECK(b.getter_thread == me);
+    Join join;
+    join.left.connect(a.output);
+    join.right.connect(b.output);
+    join.sum.set_executor(std::make_shared<connectors::SequentialExecutor>());
     a.input(5);
-    CHECK(a.output() == 5);  // started by a.output: its own (threading) executor
-    CHECK(a.getter_thread != me);
+    b.input(6);
+    CHECK(join.sum() == 11);       // started by join.sum: sequential
+    CHECK(a.getter_thread == me);  // although a.output and b.output use the default executor
+    CHECK(b.getter_thread == me);
     // ---
   }
   connectors::set_default_executor(nullptr);

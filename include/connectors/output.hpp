@@ -63,8 +63,9 @@ class Output final : public detail::OutputNode {
     if (valid_.load(std::memory_order_relaxed)) return cache_.load();
     std::shared_ptr<Executor> executor = this->executor();
     detail::Operation operation{*executor, &scope};
-    if (caching_ && operation.all_inline()) {
-      // Everything runs on this thread: no coroutines, no event loop.
+    if (caching_) {
+      // No coroutines, no event loop, except where a method runs elsewhere or
+      // branches may run concurrently (pull_inline hands those over).
       detail::pull_inline(operation, *this);
       if (!valid_.load(std::memory_order_relaxed)) {
         throw std::logic_error("connectors::Output: the request ended without a result");

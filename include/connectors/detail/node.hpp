@@ -35,9 +35,16 @@ struct Operation {
   // Where the executor runs a method with `flag`; asked once per operation.
   Parallelization placement(Parallelization flag) const noexcept { return placements[static_cast<int>(flag)]; }
   // Every method of this operation runs on its coordinating thread, whatever
-  // its flag: requests can be served without coroutines (pull_inline).
+  // its flag: pull_inline never hands a branch to the coroutine engine.
   bool all_inline() const noexcept {
     return placements[1] == Parallelization::SEQUENTIAL && placements[2] == Parallelization::SEQUENTIAL;
+  }
+  // Whether a method with `flag` must leave the coordinating thread even when
+  // it is the only runnable work: a PROCESS method that the executor sends to
+  // a worker. A THREAD method alone runs on the thread that would otherwise
+  // wait for it (docs/parallelization.md, Work-first).
+  bool runs_elsewhere(Parallelization flag) const noexcept {
+    return placement(flag) == Parallelization::PROCESS;
   }
 
   Executor& executor;
@@ -160,7 +167,7 @@ class OutputNode : public NodeBase {
   // Drops the cached value of the typed part.
   virtual void drop_cache() noexcept = 0;
 
-  // The typed steps of a request when every method runs inline (pull_inline):
+  // The typed steps of a request in pull_inline:
   // run the getter on the calling thread, cache and push the result; or push
   // the valid cached value to the connections that have not received it.
   // ON_NOTIFY inputs to request next go to `pulling`.
@@ -274,7 +281,7 @@ class InputNode : public NodeBase {
   // Whether a received value waits to be applied: such an input stays
   // announced towards its observers through a cancel of its source.
   virtual bool holds_value() const noexcept { return false; }
-  // The typed step of a request when every method runs inline (pull_inline):
+  // The typed step of a request in pull_inline:
   // apply the received value (setter, then notify or cancel the observers),
   // or cancel the observers if nothing arrived.
   virtual void apply_inline(Operation&) {}
@@ -314,10 +321,14 @@ class InputNode : public NodeBase {
 void check_no_cycle(const OutputNode& output, const InputNode& input);
 
 // Brings `root` up to date like its request would, without coroutines or an
-// event loop: for operations whose methods all run inline (Operation::
-// all_inline). An explicit stack replaces the recursion, so chains of any
-// length use constant stack; multi-connectors met on the way are served by
-// their coroutine requests in a nested run.
+// event loop. An explicit stack replaces the recursion, so chains of any
+// length use constant stack. Methods run on the calling thread, THREAD ones
+// included when the executor has threads (each is then the only runnable
+// work: docs/parallelization.md, Work-first). Three kinds of node are served
+// by their coroutine requests in a nested run instead: multi-connectors, a
+// method placed in a worker process, and (with threads or processes) an
+// output waiting for several announced inputs, whose branches may run
+// concurrently.
 void pull_inline(Operation& operation, OutputNode& root);
 void pull_inline(Operation& operation, InputNode& root);
 
