@@ -87,6 +87,42 @@ BENCHMARK(BM_Chain_Sequential)->Apply(chain_sizes)->UseRealTime();
 BENCHMARK(BM_Chain_Threads)->Apply(chain_sizes)->UseRealTime();
 BENCHMARK(BM_Chain_TBB)->Apply(chain_sizes_tbb)->UseRealTime();
 
+// K user threads, each setting and getting its own 100-block chain with its
+// own SequentialExecutor: networks with no path between them must not wait
+// for each other (items_per_second is the throughput of all threads).
+void BM_IndependentNetworks(benchmark::State& state) {
+  constexpr std::size_t length = 100;
+  auto executor = std::make_shared<connectors::SequentialExecutor>();
+  std::vector<Block> chain(length);
+  chain.back().output.set_executor(executor);
+  chain.front().input.set_executor(executor);
+  for (std::size_t i = 1; i < length; ++i) chain[i].input.connect(chain[i - 1].output);
+  long value = 0;
+  for (auto _ : state) {
+    chain.front().input(++value);
+    benchmark::DoNotOptimize(chain.back().output());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_IndependentNetworks)->ThreadRange(1, 32)->Threads(2)->UseRealTime();
+
+// The same with plain CPU work of about the same cost: what the machine
+// itself gives K threads.
+void BM_IndependentNetworks_PlainWork(benchmark::State& state) {
+  std::vector<long> values(100);
+  long value = 0;
+  for (auto _ : state) {
+    values.front() = ++value;
+    for (std::size_t i = 1; i < values.size(); ++i) {
+      values[i] = values[i - 1] + 1;
+      benchmark::ClobberMemory();
+    }
+    benchmark::DoNotOptimize(values.back());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_IndependentNetworks_PlainWork)->ThreadRange(1, 32)->Threads(2)->UseRealTime();
+
 void BM_CacheHit(benchmark::State& state) {
   Block block;
   block.input(1);

@@ -44,11 +44,22 @@ thread_local std::size_t StackLease<Frame>::depth = 0;
 // Configuration takes the network lock: another thread may be running an
 // operation that reads it.
 void NodeBase::set_executor(std::shared_ptr<Executor> executor) {
-  NetworkLock lock;
+  NetworkLock lock{*this};
   executor_ = std::move(executor);
 }
 
 std::shared_ptr<Executor> NodeBase::executor() const { return executor_ ? executor_ : default_executor(); }
+
+NetworkGroup& NodeBase::network_group() const {
+  NetworkGroup* group = group_.load(std::memory_order_acquire);
+  if (group != nullptr) return *group;
+  auto* fresh = new NetworkGroup;
+  if (group_.compare_exchange_strong(group, fresh, std::memory_order_acq_rel)) return *fresh;
+  NetworkGroup::release(fresh);
+  return *group;
+}
+
+NodeBase::~NodeBase() { NetworkGroup::release(group_.load(std::memory_order_acquire)); }
 
 std::string describe_parallelization(Parallelization parallelization) {
   switch (parallelization) {
@@ -85,12 +96,12 @@ OutputNode::~OutputNode() {
   std::optional<OperationScope> scope;
   std::optional<NetworkLock> lock;
   if (note_destruction(*this)) {
-    lock.emplace();
+    lock.emplace(*this);
   } else {
     try {
       scope.emplace(*this);
     } catch (...) {
-      lock.emplace();
+      lock.emplace(*this);
     }
   }
   std::vector<InputNode*> cancelled;
@@ -125,7 +136,7 @@ OutputNode::~OutputNode() {
 
 void OutputNode::set_parallelization(Parallelization parallelization) {
   check_parallelization(parallelization);
-  NetworkLock lock;
+  NetworkLock lock{*this};
   parallelization_ = parallelization;
 }
 
@@ -199,6 +210,9 @@ bool OutputNode::is_connected_to(const InputNode& input) const noexcept {
 }
 
 void OutputNode::add_connection(InputNode& input, Push push) {
+  // Connected connectors are one network from now on, also after a
+  // disconnect (docs/connectors.md, Threads).
+  join_networks(*this, input);
   connections_.push_back(Connection{&input, push, false});
 }
 
@@ -264,7 +278,7 @@ std::vector<InputNode*> OutputNode::push_value(OutputNode& announcer, const void
 
 InputNode::~InputNode() {
   note_destruction(*this);
-  NetworkLock lock;
+  NetworkLock lock{*this};
   if (source_ != nullptr) source_->remove_connection(*this);
   for (OutputNode* observer : observers_) {
     if (announcing_ && observer->pending_announcements_ > 0 && --observer->pending_announcements_ == 0) {
@@ -275,7 +289,7 @@ InputNode::~InputNode() {
 }
 
 void InputNode::set_laziness(Laziness laziness) {
-  NetworkLock lock;
+  NetworkLock lock{*this};
   laziness_ = laziness;
   // A pending announcement upstream may have been settled while this input
   // was lazy: the next announcement must reach it again.
@@ -284,11 +298,12 @@ void InputNode::set_laziness(Laziness laziness) {
 
 void InputNode::set_parallelization(Parallelization parallelization) {
   check_parallelization(parallelization);
-  NetworkLock lock;
+  NetworkLock lock{*this};
   parallelization_ = parallelization;
 }
 
 void InputNode::add_observer(OutputNode& observer) {
+  join_networks(observer, *this);  // one owner's connectors are one network
   observers_.push_back(&observer);
   try {
     observer.add_observed_input(*this);
@@ -624,11 +639,12 @@ void MultiOutputNode::for_each_downstream(Visit visit, void* context) const {
 }
 
 MultiOutputKeyNode::MultiOutputKeyNode(MultiOutputNode& parent) : OutputNode(Kind::multi_key), parent_(parent) {
+  join_networks(parent_, *this);
   parent_.items_.push_back(this);
 }
 
 MultiOutputKeyNode::~MultiOutputKeyNode() {
-  NetworkLock lock;
+  NetworkLock lock{*this};
   std::erase(parent_.items_, this);
 }
 

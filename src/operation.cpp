@@ -9,9 +9,6 @@ namespace connectors::detail {
 
 namespace {
 
-// Guards every network when no operation is running on the calling thread.
-std::mutex top_level_mutex;
-
 // The node of `busy` in the same network as `start`, or null.
 const NodeBase* find_reached(const NodeBase& start, const std::unordered_set<const NodeBase*>& busy) {
   std::unordered_set<const NodeBase*> seen{&start};
@@ -40,24 +37,63 @@ bool reaches_any(const NodeBase& start, const std::unordered_set<const NodeBase*
 
 }  // namespace
 
+OperationScope* OperationScope::holder_of(NetworkGroup& group) noexcept {
+  if (current_operation == nullptr) return nullptr;
+  NetworkGroup* root = NetworkGroup::root_of(&group);
+  for (OperationScope* scope = current_operation; scope != nullptr; scope = scope->parent_) {
+    if (scope->root() == root) return scope;
+  }
+  return nullptr;
+}
+
 OperationScope::OperationScope(const NodeBase& start, const NodeBase* joined)
-    : start_(start), parent_(current_operation) {
-  if (parent_ == nullptr) {
-    lock_ = std::unique_lock{top_level_mutex};
-  } else {
-    std::unordered_set<const NodeBase*> busy;
-    for (OperationScope* outer = parent_; outer != nullptr; outer = outer->parent_) busy.insert(&outer->start_);
-    if (reaches_any(start, busy) || (joined != nullptr && reaches_any(*joined, busy))) {
-      throw std::logic_error(
-          "connectors: a user method started an operation on the network that is computing it "
-          "(re-entering a network from inside its own computation is not allowed)");
+    : start_(start), parent_(current_operation), group_(&start.network_group()) {
+  group_->add_reference();
+  try {
+    NetworkGroup* joined_group = joined != nullptr ? &joined->network_group() : nullptr;
+    OperationScope* start_holder = parent_ != nullptr ? holder_of(*group_) : nullptr;
+    OperationScope* joined_holder = joined_group != nullptr && parent_ != nullptr ? holder_of(*joined_group) : nullptr;
+    if (start_holder != nullptr || joined_holder != nullptr) {
+      // Under the lock of a network being computed: allowed only if the
+      // network is not that one (it was merely connected to it once).
+      std::unordered_set<const NodeBase*> busy;
+      for (OperationScope* outer = parent_; outer != nullptr; outer = outer->parent_) busy.insert(&outer->start_);
+      if (reaches_any(start, busy) || (joined != nullptr && reaches_any(*joined, busy))) {
+        throw std::logic_error(
+            "connectors: a user method started an operation on the network that is computing it "
+            "(re-entering a network from inside its own computation is not allowed)");
+      }
+      // The innermost of the two holders: its inner lock serialises every
+      // operation nested below it.
+      OperationScope* holder = start_holder;
+      for (OperationScope* scope = parent_; scope != nullptr; scope = scope->parent_) {
+        if (scope == start_holder || scope == joined_holder) {
+          holder = scope;
+          break;
+        }
+      }
+      inner_lock_ = std::unique_lock{holder->children_};
+      if (start_holder == nullptr) roots_[0].lock(*group_);
+      if (joined_group != nullptr && joined_holder == nullptr) roots_[1].lock(*joined_group);
+    } else if (joined_group != nullptr) {
+      lock_both(*group_, *joined_group, roots_[0], roots_[1]);
+    } else {
+      roots_[0].lock(*group_);
     }
-    lock_ = std::unique_lock{parent_->children_};
+  } catch (...) {
+    NetworkGroup::release(group_);
+    throw;
   }
   current_operation = this;
 }
 
-OperationScope::~OperationScope() { current_operation = parent_; }
+OperationScope::~OperationScope() {
+  current_operation = parent_;
+  roots_[1].unlock();
+  roots_[0].unlock();
+  inner_lock_ = {};
+  NetworkGroup::release(group_);
+}
 
 bool OperationScope::destroyed(const NodeBase* node) const noexcept {
   if (!poisoned()) return false;
@@ -99,6 +135,48 @@ bool note_destruction(const NodeBase& node) noexcept {
   }
 }
 
-NetworkLock::NetworkLock() : lock_(current_operation != nullptr ? current_operation->children_ : top_level_mutex) {}
+NetworkLock::NetworkLock(const NodeBase& node) {
+  NetworkGroup& group = node.network_group();
+  if (OperationScope* holder = OperationScope::holder_of(group)) {
+    inner_lock_ = std::unique_lock{holder->children_};
+  } else {
+    root_.lock(group);
+  }
+}
+
+void join_networks(const NodeBase& a, const NodeBase& b) {
+  NetworkGroup* group_a = a.group_.load(std::memory_order_acquire);
+  NetworkGroup* group_b = b.group_.load(std::memory_order_acquire);
+  if (group_a == nullptr && group_b == nullptr) group_a = &a.network_group();
+  // A connector without a group joins by taking the other's root as its own.
+  auto adopt = [](const NodeBase& node, NetworkGroup* other) -> NetworkGroup* {
+    NetworkGroup* root = NetworkGroup::root_of(other);
+    root->add_reference();
+    NetworkGroup* expected = nullptr;
+    if (node.group_.compare_exchange_strong(expected, root, std::memory_order_acq_rel)) return nullptr;
+    NetworkGroup::release(root);
+    return expected;  // it got one meanwhile: join the two below
+  };
+  if (group_a == nullptr) group_a = adopt(a, group_b);
+  if (group_a == nullptr) return;
+  if (group_b == nullptr) group_b = adopt(b, group_a);
+  if (group_b == nullptr) return;
+  NetworkGroup* root_a = NetworkGroup::root_of(group_a);
+  NetworkGroup* root_b = NetworkGroup::root_of(group_b);
+  if (root_a == root_b) return;
+  // The root an enclosing operation works under must stay the root: other
+  // threads find its network by it while that operation holds its lock.
+  NetworkGroup* survivor = root_a->size() >= root_b->size() ? root_a : root_b;
+  if (current_operation != nullptr) {
+    for (OperationScope* scope = current_operation->parent_; scope != nullptr; scope = scope->parent_) {
+      NetworkGroup* held = scope->root();
+      if (held == root_a || held == root_b) {
+        survivor = held;
+        break;
+      }
+    }
+  }
+  NetworkGroup::join(*survivor, survivor == root_a ? *root_b : *root_a);
+}
 
 }  // namespace connectors::detail

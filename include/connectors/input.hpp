@@ -213,7 +213,7 @@ class Input final : public detail::InputNode {
 
   template <class Owner, class Condition>
   void set_announce_condition_impl(Condition condition) {
-    detail::NetworkLock lock;
+    detail::NetworkLock lock{*this};
     if (!conditions_) conditions_ = std::make_unique<Conditions>();
     conditions_->announce_member = detail::ErasedMember{condition};
     conditions_->announce = [](void* owner, const detail::ErasedMember& member) -> bool {
@@ -222,7 +222,7 @@ class Input final : public detail::InputNode {
   }
   template <class Owner, class Condition>
   void set_notify_condition_impl(Condition condition) {
-    detail::NetworkLock lock;
+    detail::NetworkLock lock{*this};
     if (!conditions_) conditions_ = std::make_unique<Conditions>();
     conditions_->notify_member = detail::ErasedMember{condition};
     conditions_->notify = [](void* owner, const detail::ErasedMember& member, const V& value) -> bool {

@@ -167,7 +167,7 @@ class MacroInput {
       for (const Target& target : targets_) {
         bool before = false;
         if (connect) {
-          detail::NetworkLock lock;
+          detail::NetworkLock lock{source};
           before = source.is_connected_to(*target.node);
         }
         target.link(source, connect);

@@ -83,7 +83,7 @@ class MultiInput final : public detail::InputNode {
 
   ~MultiInput() {
     detail::note_destruction(*this);
-    detail::NetworkLock lock;
+    detail::NetworkLock lock{*this};
     for (Source& source : sources_) source.node->remove_connection(*this);
     sources_.clear();
   }
@@ -169,7 +169,7 @@ class MultiInput final : public detail::InputNode {
     using Result = std::invoke_result_t<Replace, Owner&, const Id&, V&>;
     static_assert(std::is_void_v<Result> || std::is_convertible_v<Result, Id>,
                   "connectors::MultiInput<V, Id>::set_replace: replace must return the data id (an Id) or void");
-    detail::NetworkLock lock;
+    detail::NetworkLock lock{*this};
     replace_ = detail::ErasedMember{replace};
     invoke_replace_ = &invoke_replace<Owner, Replace>;
   }
@@ -740,7 +740,7 @@ class MultiInput final : public detail::InputNode {
 
   template <class Owner, class Condition>
   void set_announce_condition_impl(Condition condition) {
-    detail::NetworkLock lock;
+    detail::NetworkLock lock{*this};
     if (!conditions_) conditions_ = std::make_unique<Conditions>();
     conditions_->announce_member = detail::ErasedMember{condition};
     conditions_->announce = [](void* owner, const detail::ErasedMember& member, const Id& id) -> bool {
@@ -749,7 +749,7 @@ class MultiInput final : public detail::InputNode {
   }
   template <class Owner, class Condition>
   void set_notify_condition_impl(Condition condition) {
-    detail::NetworkLock lock;
+    detail::NetworkLock lock{*this};
     if (!conditions_) conditions_ = std::make_unique<Conditions>();
     conditions_->notify_member = detail::ErasedMember{condition};
     conditions_->notify = [](void* owner, const detail::ErasedMember& member, const Id& id,

@@ -74,7 +74,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
     // The items are output nodes of their own; they disconnect as they go.
     std::unordered_map<Key, std::unique_ptr<Item>> items;
     {
-      detail::NetworkLock lock;
+      detail::NetworkLock lock{*this};
       items.swap(items_by_key_);
     }
   }
@@ -120,7 +120,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
     static_assert(std::ranges::input_range<std::remove_reference_t<Range>> &&
                       std::is_convertible_v<std::ranges::range_reference_t<std::remove_reference_t<Range>>, Key>,
                   "connectors::MultiOutput<R(Key)>::set_keys: keys() must return a range of values convertible to Key");
-    detail::NetworkLock lock;
+    detail::NetworkLock lock{*this};
     keys_member_ = detail::ErasedMember{keys};
     keys_ = [](void* owner, const detail::ErasedMember& member) {
       std::vector<Key> result;
@@ -135,7 +135,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
 
   /// Off: every request runs the getter again. Switching off drops the cached values.
   void set_caching(bool caching) {
-    detail::NetworkLock lock;
+    detail::NetworkLock lock{*this};
     set_caching_flag(caching);
   }
 
@@ -205,7 +205,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
 
   // The item for `key`, created on first use (under the network lock).
   detail::OutputNode& item(const Key& key) {
-    detail::NetworkLock lock;
+    detail::NetworkLock lock{*this};
     auto found = items_by_key_.find(key);
     if (found == items_by_key_.end()) found = items_by_key_.emplace(key, std::make_unique<Item>(*this, key)).first;
     ++found->second->leases;
@@ -216,7 +216,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   void release_item(const Key& key) noexcept {
     std::unique_ptr<Item> unused;
     {
-      detail::NetworkLock lock;
+      detail::NetworkLock lock{*this};
       auto found = items_by_key_.find(key);
       if (found == items_by_key_.end()) return;
       if (--found->second->leases != 0 || !found->second->connections().empty()) return;

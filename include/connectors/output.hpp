@@ -99,7 +99,7 @@ class Output final : public detail::OutputNode {
   /// Off: every request runs the getter again (the result is still pushed to
   /// every connection). Switching off drops the cached value.
   void set_caching(bool caching) {
-    detail::NetworkLock lock;
+    detail::NetworkLock lock{*this};
     set_caching_flag(caching);
   }
 

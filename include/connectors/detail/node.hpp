@@ -43,9 +43,7 @@ struct Operation {
   // it is the only runnable work: a PROCESS method that the executor sends to
   // a worker. A THREAD method alone runs on the thread that would otherwise
   // wait for it (docs/parallelization.md, Work-first).
-  bool runs_elsewhere(Parallelization flag) const noexcept {
-    return placement(flag) == Parallelization::PROCESS;
-  }
+  bool runs_elsewhere(Parallelization flag) const noexcept { return placement(flag) == Parallelization::PROCESS; }
 
   Executor& executor;
   OperationScope* scope;
@@ -93,11 +91,21 @@ class NodeBase {
   // This connector's executor, or the default one.
   std::shared_ptr<Executor> executor() const;
 
+  // The group whose root is this connector's network lock; made at first
+  // need (a connector never operated on or connected has none).
+  NetworkGroup& network_group() const;
+
  protected:
   NodeBase() = default;
-  ~NodeBase() = default;
+  ~NodeBase();
 
   std::shared_ptr<Executor> executor_;  // null: the default executor
+
+ private:
+  friend void join_networks(const NodeBase&, const NodeBase&);
+  // Set once (at first need, or when joined before it had one), then
+  // constant: other threads read it without a lock.
+  mutable std::atomic<NetworkGroup*> group_{nullptr};
 };
 
 // The untyped part of an output: state and protocol bookkeeping of SPEC 2.3.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <connectors/detail/network_group.hpp>
 #include <connectors/executor.hpp>
 
 #include <atomic>
@@ -12,17 +13,20 @@ namespace connectors::detail {
 
 class NodeBase;
 
-// One top-level operation on a network: a call, a connect or a disconnect.
+// One operation on a network: a call, a connect or a disconnect.
 //
-// Thread safety. Networks are guarded by one lock: a top-level operation holds
-// it from start to end, so operations from several user threads are
-// serialised, never racing. An operation started from inside a user method
-// (on any thread) runs *within* the operation that called the method; it does
-// not take the outer lock (the outer operation is waiting for the method) but
-// the lock of its parent, so that two methods of one operation that both use
-// another network are serialised too. Such a nested operation must work on a
-// different network: re-entering one already being computed would corrupt its
-// state and throws std::logic_error.
+// Thread safety (docs/connectors.md, Threads). Each network has a lock of its
+// own (NetworkGroup): an operation holds it from start to end, so operations
+// on one network from several user threads are serialised, and operations on
+// different networks never wait for each other. An operation started from
+// inside a user method (on any thread the library runs it on) knows the
+// operation that called the method (current_operation). On another network
+// it takes that network's lock like any operation. Re-entering a network
+// being computed would corrupt its state and throws std::logic_error. A
+// network that only shares the lock of one being computed (it was connected
+// to it once) cannot take that lock, which the computing operation holds:
+// such nested operations take the computing operation's inner lock instead,
+// which serialises the methods of one operation that use it.
 class OperationScope {
  public:
   explicit OperationScope(const NodeBase& start) : OperationScope(start, nullptr) {}
@@ -49,13 +53,22 @@ class OperationScope {
   friend class UserCallScope;
   friend class NetworkLock;
   friend bool note_destruction(const NodeBase& node) noexcept;
+  friend void join_networks(const NodeBase&, const NodeBase&);
 
   [[noreturn]] static void throw_destroyed_inside();
 
+  // The root this operation works under (its start's, followed to the root).
+  NetworkGroup* root() const noexcept { return NetworkGroup::root_of(group_); }
+  // The innermost operation on this thread (or one whose method this thread
+  // runs) working under the root of `group`, or null.
+  static OperationScope* holder_of(NetworkGroup& group) noexcept;
+
   const NodeBase& start_;
   OperationScope* parent_;
-  std::unique_lock<std::mutex> lock_;
-  std::mutex children_;  // serialises operations nested in this one's methods
+  NetworkGroup* group_;                      // the start's group, referenced while the operation lasts
+  RootLock roots_[2];                        // the networks this operation locked
+  std::unique_lock<std::mutex> inner_lock_;  // or the inner lock of the one it shares a root with
+  std::mutex children_;                      // the inner lock: serialises operations nested in this one's methods
   std::atomic<bool> poisoned_{false};
   // Written by the thread that destroys (the first entry before poisoned_
   // is set, a block's further connectors after it): safe when that is the
@@ -114,14 +127,19 @@ class UserCallScope {
   OperationScope* saved_;
 };
 
-// The lock an operation would take, without being one: for destructors, which
-// unlink a connector from its peers.
+// The lock an operation on `node`'s network would take, without being one:
+// for configuration and destructors, which unlink a connector from its peers.
 class NetworkLock {
  public:
-  NetworkLock();
+  explicit NetworkLock(const NodeBase& node);
 
  private:
-  std::unique_lock<std::mutex> lock_;
+  RootLock root_;
+  std::unique_lock<std::mutex> inner_lock_;
 };
+
+// Makes `a` and `b` one network (their roots must be locked by the caller,
+// or at least one of them must be a connector no other thread knows yet).
+void join_networks(const NodeBase& a, const NodeBase& b);
 
 }  // namespace connectors::detail
