@@ -13,6 +13,7 @@
 #include <cmath>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace {
@@ -198,6 +199,76 @@ void BM_FanOut16x20ms_Sequential(benchmark::State& state) { fan_out(state, false
 void BM_FanOut16x20ms_Threads(benchmark::State& state) { fan_out(state, true); }
 BENCHMARK(BM_FanOut16x20ms_Sequential)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(5);
 BENCHMARK(BM_FanOut16x20ms_Threads)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(5);
+
+// ---- wide networks -------------------------------------------------------------
+// One multi-input with n sources, and one output with n observers: every step
+// must cost about linear time in n (seconds per step as counters; compare the
+// counters of n = 10^4 and 10^5: a ratio of about 10 is linear).
+
+class Total {
+ public:
+  connectors::Output<long> sum{this, &Total::add_up};
+  connectors::MultiInput<long> in{this, &Total::add, &Total::remove, sum};
+
+ private:
+  long add_up() const {
+    long total = 0;
+    for (const auto& [id, value] : values_) total += value;
+    return total;
+  }
+  std::size_t add(long value) {
+    values_.emplace(next_id_, value);
+    return next_id_++;
+  }
+  void remove(std::size_t id) { values_.erase(id); }
+  std::unordered_map<std::size_t, long> values_;
+  std::size_t next_id_ = 0;
+};
+
+template <class Step>
+double seconds_of(Step step) {
+  const auto start = std::chrono::steady_clock::now();
+  step();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void BM_WideMultiInput(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  connectors::set_default_executor(connectors::executor(0, 0));
+  for (auto _ : state) {
+    auto sources = std::make_unique<std::vector<Block>>(n);
+    Total total;
+    state.counters["connect_s"] = seconds_of([&] {
+      for (Block& source : *sources) total.in.connect(source.output);
+    });
+    state.counters["first_get_s"] = seconds_of([&] { benchmark::DoNotOptimize(total.sum()); });
+    long value = 0;
+    state.counters["set_all_s"] = seconds_of([&] {
+      for (Block& source : *sources) source.input(++value);
+    });
+    state.counters["get_s"] = seconds_of([&] { benchmark::DoNotOptimize(total.sum()); });
+    state.counters["destroy_sources_s"] = seconds_of([&] { sources.reset(); });
+  }
+  connectors::set_default_executor(nullptr);
+}
+BENCHMARK(BM_WideMultiInput)->Arg(10'000)->Arg(100'000)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+void BM_WideOutput(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  connectors::set_default_executor(connectors::executor(0, 0));
+  for (auto _ : state) {
+    Block source;
+    auto observers = std::make_unique<std::vector<Block>>(n);
+    state.counters["connect_s"] = seconds_of([&] {
+      for (Block& observer : *observers) observer.input.connect(source.output);
+    });
+    source.input(1);
+    state.counters["get_s"] = seconds_of([&] { benchmark::DoNotOptimize(observers->back().output()); });
+    state.counters["destroy_observers_s"] = seconds_of([&] { observers.reset(); });
+  }
+  connectors::set_default_executor(nullptr);
+}
+BENCHMARK(BM_WideOutput)->Arg(10'000)->Arg(100'000)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 // ---- memory per block ----------------------------------------------------------
 // Heap bytes in use (glibc mallinfo2) per block of a 10^4 chain: once built

@@ -204,9 +204,20 @@ void OutputNode::remove_observed_input(InputNode& input) noexcept {
   observed_.erase_if([&](const InputNode* observed) { return observed == &input; });
 }
 
-bool OutputNode::is_connected_to(const InputNode& input) const noexcept {
-  return std::any_of(connections_.begin(), connections_.end(),
-                     [&](const Connection& connection) { return connection.input == &input; });
+namespace {
+// Up to this many connections a linear search costs less than an index.
+constexpr std::size_t linear_connections = 16;
+}  // namespace
+
+std::size_t OutputNode::connection_position(const InputNode& input) const noexcept {
+  if (connection_index_) {
+    auto found = connection_index_->find(&input);
+    return found == connection_index_->end() ? no_position : found->second;
+  }
+  for (std::size_t position = 0; position < connections_.size(); ++position) {
+    if (connections_[position].input == &input) return position;
+  }
+  return no_position;
 }
 
 void OutputNode::add_connection(InputNode& input, Push push) {
@@ -214,10 +225,34 @@ void OutputNode::add_connection(InputNode& input, Push push) {
   // disconnect (docs/connectors.md, Threads).
   join_networks(*this, input);
   connections_.push_back(Connection{&input, push, false});
+  try {
+    if (connection_index_) {
+      connection_index_->emplace(&input, static_cast<std::uint32_t>(connections_.size() - 1));
+    } else if (connections_.size() > linear_connections) {
+      auto index = std::make_unique<std::unordered_map<const InputNode*, std::uint32_t>>();
+      for (std::size_t position = 0; position < connections_.size(); ++position) {
+        index->emplace(connections_[position].input, static_cast<std::uint32_t>(position));
+      }
+      connection_index_ = std::move(index);
+    }
+  } catch (...) {
+    connection_index_.reset();  // a linear search still finds everything
+    connections_.pop_back();
+    throw;
+  }
 }
 
 void OutputNode::remove_connection(InputNode& input) noexcept {
-  connections_.erase_if([&](const Connection& connection) { return connection.input == &input; });
+  const std::size_t position = connection_position(input);
+  if (position == no_position) return;
+  const std::size_t last = connections_.size() - 1;
+  if (position != last) {
+    connections_[position] = connections_[last];
+    if (connection_index_)
+      connection_index_->find(connections_[position].input)->second = static_cast<std::uint32_t>(position);
+  }
+  if (connection_index_) connection_index_->erase(&input);
+  connections_.pop_back();
 }
 
 void OutputNode::for_each_downstream(Visit visit, void* context) const {
@@ -576,35 +611,44 @@ void connect_nodes(OutputNode& output, InputNode& input, OutputNode::Push push) 
   InputNode::link(output, input, push);
   NonLazyCollection collection{Laziness::ON_CONNECT, {}};
   if (input.accept_announcement(output)) input.announce_downstream(collection, true);
-  unsettle_upstream(input, Laziness::ON_CONNECT);
+  unsettle_above(output, Laziness::ON_CONNECT);
   serve_non_lazy(*input.executor(), &scope, collection);
 }
 
-void unsettle_upstream(InputNode& input, Laziness level) noexcept {
+void unsettle_above(const OutputNode& source, Laziness level) noexcept {
   // An input marked with `level` (or higher) is walked through by the
   // announcements that level covers, and so is everything upstream of it
   // (marked together): the walk stops there, which keeps building a network
   // linear.
-  std::vector<const OutputNode*> sources;
+  std::vector<const OutputNode*> sources{&source};
   auto add_sources = [&](const InputNode& from) {
     from.for_each_upstream(
-        [](const NodeBase& source, void* raw) {
-          static_cast<std::vector<const OutputNode*>*>(raw)->push_back(static_cast<const OutputNode*>(&source));
+        [](const NodeBase& upstream, void* raw) {
+          static_cast<std::vector<const OutputNode*>*>(raw)->push_back(static_cast<const OutputNode*>(&upstream));
         },
         &sources);
   };
-  add_sources(input);
   while (!sources.empty()) {
-    const OutputNode* source = sources.back();
+    const OutputNode* next = sources.back();
     sources.pop_back();
-    if (source->kind_ == OutputNode::Kind::multi_key)
-      source = &static_cast<const MultiOutputKeyNode*>(source)->parent();
-    for (InputNode* observed : source->observed_) {
+    if (next->kind_ == OutputNode::Kind::multi_key) next = &static_cast<const MultiOutputKeyNode*>(next)->parent();
+    for (InputNode* observed : next->observed_) {
       if (!observed->announcing_ || observed->announced_in_ >= level) continue;
       observed->announced_in_ = level;
       add_sources(*observed);
     }
   }
+}
+
+void unsettle_upstream(InputNode& input, Laziness level) noexcept {
+  struct Context {
+    Laziness level;
+  } context{level};
+  input.for_each_upstream(
+      [](const NodeBase& source, void* raw) {
+        unsettle_above(static_cast<const OutputNode&>(source), static_cast<Context*>(raw)->level);
+      },
+      &context);
 }
 
 void disconnect_nodes(OutputNode& output, InputNode& input) {

@@ -2,6 +2,8 @@
 
 #include <connectors/detail/member.hpp>
 #include <connectors/detail/node.hpp>
+#include <connectors/detail/pending_values.hpp>
+#include <connectors/detail/source_table.hpp>
 #include <connectors/detail/user_call.hpp>
 #include <connectors/errors.hpp>
 #include <connectors/gather.hpp>
@@ -226,12 +228,6 @@ class MultiInput final : public detail::InputNode {
     std::optional<Id> id;                  // where this source's value is stored (preset for mi[id])
     std::vector<std::pair<Id, Id>> owned;  // whole: key -> the id its value is stored under
   };
-  // A value received and not applied yet; entries without a value keep a new
-  // connection's place in the order of first values (SPEC 2.6).
-  struct Pending {
-    detail::OutputNode* source;
-    std::optional<V> value;
-  };
   struct PendingMap {
     detail::OutputNode* source;
     std::vector<std::pair<Id, V>> values;
@@ -271,19 +267,10 @@ class MultiInput final : public detail::InputNode {
     }
   }
 
-  Source* find(const detail::OutputNode& node) noexcept {
-    auto found =
-        std::find_if(sources_.begin(), sources_.end(), [&](const Source& source) { return source.node == &node; });
-    return found == sources_.end() ? nullptr : &*found;
-  }
-  const Source* find(const detail::OutputNode& node) const noexcept {
-    return const_cast<MultiInput*>(this)->find(node);
-  }
+  Source* find(const detail::OutputNode& node) noexcept { return sources_.find(node); }
+  const Source* find(const detail::OutputNode& node) const noexcept { return sources_.find(node); }
 
-  bool has_pending_values() const noexcept {
-    return !pending_maps_.empty() ||
-           std::any_of(pending_.begin(), pending_.end(), [](const Pending& entry) { return entry.value.has_value(); });
-  }
+  bool has_pending_values() const noexcept { return !pending_maps_.empty() || pending_.has_values(); }
 
   // A source has delivered (or will not deliver) its announced change.
   void source_settled(Source& source) noexcept {
@@ -304,14 +291,7 @@ class MultiInput final : public detail::InputNode {
     auto& input = static_cast<MultiInput&>(self);
     Source* source = input.find(from);
     if (source == nullptr) return false;
-    V converted(*static_cast<const R*>(value));
-    auto entry = std::find_if(input.pending_.begin(), input.pending_.end(),
-                              [&](const Pending& pending) { return pending.source == &from; });
-    if (entry != input.pending_.end()) {
-      entry->value.emplace(std::move(converted));
-    } else {
-      input.pending_.push_back(Pending{&from, std::move(converted)});
-    }
+    input.pending_.receive(from, V(*static_cast<const R*>(value)));
     input.source_settled(*source);
     return input.laziness_ == Laziness::ON_NOTIFY;
   }
@@ -379,7 +359,7 @@ class MultiInput final : public detail::InputNode {
     source_settled(*source);
     forget_pending(from);
     std::vector<Id> stored = stored_ids(*source);
-    sources_.erase(sources_.begin() + (source - sources_.data()));
+    sources_.erase(from);
     if (stored.empty()) return announcing_sources_ == 0 && !has_pending_values();
     // Everything downstream learns of the change; nothing is computed now.
     // The non-lazy inputs it reaches stay unserved, so the path to them must
@@ -415,7 +395,7 @@ class MultiInput final : public detail::InputNode {
   }
 
   void forget_pending(const detail::OutputNode& from) noexcept {
-    std::erase_if(pending_, [&](const Pending& entry) { return entry.source == &from; });
+    pending_.erase(from);
     std::erase_if(pending_maps_, [&](const PendingMap& entry) { return entry.source == &from; });
   }
 
@@ -471,12 +451,10 @@ class MultiInput final : public detail::InputNode {
     }
     // Single-valued sources, in order.
     for (;;) {
-      auto entry = std::find_if(pending_.begin(), pending_.end(),
-                                [](const Pending& pending) { return pending.value.has_value(); });
-      if (entry == pending_.end()) break;
+      auto* entry = pending_.first_with_value();
+      if (entry == nullptr) break;
       detail::OutputNode* from = entry->source;
-      V value = std::move(*entry->value);
-      entry->value.reset();
+      V value = pending_.take(*entry);
       Source& source = *find(*from);
       const bool by_key = source.kind == SourceKind::keyed;
       const bool use_replace = by_key || (source.stored && invoke_replace_ != nullptr);
@@ -503,7 +481,7 @@ class MultiInput final : public detail::InputNode {
         after->id = by_key ? old_id : std::optional<Id>{id};
         after->stored = true;
       }
-      std::erase_if(pending_, [&](const Pending& pending) { return pending.source == from && !pending.value; });
+      pending_.erase(*from, true);
       note_change(id, std::optional<V>{std::move(value)});
     }
     // Whole multi-outputs: every key's value under the key itself. The map is
@@ -558,15 +536,7 @@ class MultiInput final : public detail::InputNode {
     return detail::user_call<void>(operation, parallelization_, std::move(function));
   }
 
-  void restore_pending(detail::OutputNode* from, V value) {
-    auto entry =
-        std::find_if(pending_.begin(), pending_.end(), [&](const Pending& pending) { return pending.source == from; });
-    if (entry == pending_.end()) {
-      pending_.insert(pending_.begin(), Pending{from, std::move(value)});
-    } else if (!entry->value) {
-      entry->value.emplace(std::move(value));
-    }
-  }
+  void restore_pending(detail::OutputNode* from, V value) { pending_.restore(*from, std::move(value)); }
 
   // After changes: notify the observers, or cancel them if nothing changed or
   // the notify condition holds for none of the changes (SPEC 2.7).
@@ -679,21 +649,21 @@ class MultiInput final : public detail::InputNode {
     detail::check_no_cycle(from, *this);
     sources_.push_back(Source{&from, kind, false, false, key, {}});
     try {
-      if (kind != SourceKind::whole) pending_.push_back(Pending{&from, std::nullopt});
+      if (kind != SourceKind::whole) pending_.add_placeholder(from);
       from.add_connection(*this, push);
     } catch (...) {
       forget_pending(from);
-      sources_.pop_back();
+      sources_.erase(from);
       throw;
     }
     // The new source is requested at the next pull, whatever the announce
     // condition says.
-    Source& source = sources_.back();
+    Source& source = *find(from);
     source.announcing = true;
     ++announcing_sources_;
     detail::NonLazyCollection collection{Laziness::ON_CONNECT, {}};
     if (accept_announcement(from)) announce_downstream(collection, true);
-    detail::unsettle_upstream(*this, Laziness::ON_CONNECT);
+    detail::unsettle_above(from, Laziness::ON_CONNECT);
     detail::serve_non_lazy(*executor(), &scope, collection);
   }
 
@@ -729,7 +699,7 @@ class MultiInput final : public detail::InputNode {
       if (!error) error = std::current_exception();
     }
     from.remove_connection(*this);
-    sources_.erase(sources_.begin() + (find(from) - sources_.data()));
+    sources_.erase(from);
     if (error) {
       finish_after_failure(&scope);
       std::rethrow_exception(error);
@@ -766,9 +736,9 @@ class MultiInput final : public detail::InputNode {
   void (*invoke_remove_)(void*, const detail::ErasedMember&, const Id&);
   Id (*invoke_replace_)(void*, const detail::ErasedMember&, const Id&, V&) = nullptr;
 
-  std::vector<Source> sources_;  // in connection order
+  detail::SourceTable<Source> sources_;
   std::size_t announcing_sources_ = 0;
-  std::vector<Pending> pending_;
+  detail::PendingValues<V> pending_;
   std::vector<PendingMap> pending_maps_;
   bool changed_ = false;
   std::vector<std::pair<Id, std::optional<V>>> checks_;  // only with a notify condition

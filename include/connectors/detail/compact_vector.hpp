@@ -47,6 +47,7 @@ class CompactVector {
     size_ = static_cast<std::uint32_t>(kept - first);
   }
 
+  void pop_back() noexcept { --size_; }
   void clear() noexcept { size_ = 0; }
 
  private:

@@ -13,6 +13,7 @@
 #include <exception>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace connectors::detail {
@@ -154,7 +155,7 @@ class OutputNode : public NodeBase {
     bool received;  // got a value since it was connected (SPEC A14)
   };
   const CompactVector<Connection>& connections() const noexcept { return connections_; }
-  bool is_connected_to(const InputNode& input) const noexcept;
+  bool is_connected_to(const InputNode& input) const noexcept { return connection_position(input) != no_position; }
   void add_connection(InputNode& input, Push push);
   void remove_connection(InputNode& input) noexcept;
 
@@ -168,6 +169,9 @@ class OutputNode : public NodeBase {
     multi_key,  // the per-key item of a MultiOutput (its announcements are the parent's)
   };
   explicit OutputNode(Kind kind) noexcept : kind_(kind) {}
+
+  static constexpr std::size_t no_position = static_cast<std::size_t>(-1);
+  std::size_t connection_position(const InputNode& input) const noexcept;
   // Disconnects everything without running user methods; downstream inputs
   // still waiting for this output are cancelled (SPEC A11).
   ~OutputNode();
@@ -207,7 +211,12 @@ class OutputNode : public NodeBase {
   // no such bookkeeping.
   void forget_deliveries() noexcept;
 
+  // Unordered (pushes to several connections have no order): a removal
+  // moves the last connection into the hole.
   CompactVector<Connection> connections_;
+  // Where each input's connection is, once there are many of them: an output
+  // with 10^5 observers must not search linearly per connect or disconnect.
+  std::unique_ptr<std::unordered_map<const InputNode*, std::uint32_t>> connection_index_;
   CompactVector<InputNode*> observed_;
   WaitList computable_;
   std::uint32_t pending_announcements_ = 0;
@@ -227,7 +236,7 @@ class OutputNode : public NodeBase {
   friend class MultiOutputNode;
   friend class InlinePull;
   friend void check_no_cycle(const OutputNode&, const InputNode&);
-  friend void unsettle_upstream(InputNode&, Laziness) noexcept;
+  friend void unsettle_above(const OutputNode&, Laziness) noexcept;
 };
 
 // The untyped part of a single input: state and bookkeeping of SPEC 2.4.
@@ -320,7 +329,7 @@ class InputNode : public NodeBase {
   friend class OutputNode;
   friend class InlinePull;
   friend void check_no_cycle(const OutputNode&, const InputNode&);
-  friend void unsettle_upstream(InputNode&, Laziness) noexcept;
+  friend void unsettle_above(const OutputNode&, Laziness) noexcept;
 };
 
 // Throws CycleError if connecting `output` to `input` would close a dependency
@@ -368,6 +377,10 @@ void run_operation(Operation& operation, Task<void> root);
 // ON_CONNECT input below it, so that only direct calls (which collect more)
 // must walk through again — this keeps building a network in any order linear.
 void unsettle_upstream(InputNode& input, Laziness level = never_settled) noexcept;
+// The same for what is upstream of one source: after a connect, only the new
+// source's side gained a path downstream (a multi-input's other sources did
+// not), which keeps connecting n sources to one multi-input linear.
+void unsettle_above(const OutputNode& source, Laziness level) noexcept;
 
 // The top-level connect and disconnect of SPEC 2.3/2.4 for one output and one
 // single input; `push` delivers the output's values to the input.
