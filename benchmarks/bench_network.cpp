@@ -270,6 +270,82 @@ void BM_WideOutput(benchmark::State& state) {
 }
 BENCHMARK(BM_WideOutput)->Arg(10'000)->Arg(100'000)->Iterations(1)->Unit(benchmark::kMillisecond);
 
+// ---- mixed: a chain of 100 light blocks feeding 16 branches of 20 ms ------------
+// The light part should cost no more per block than the threaded chain; the
+// branches should overlap (2 threads: about 2x over sequential).
+
+void mixed(benchmark::State& state, bool threads) {
+  connectors::set_default_executor(executor_for(threads));
+  {
+    std::vector<Block> chain(100);
+    for (std::size_t i = 1; i < chain.size(); ++i) chain[i].input.connect(chain[i - 1].output);
+    std::vector<std::unique_ptr<Worker>> branches;
+    Collector collector;
+    for (int i = 0; i < 16; ++i) {
+      branches.push_back(std::make_unique<Worker>());
+      branches.back()->input.connect(chain.back().output);
+      collector.inputs[i]->connect(branches.back()->output);
+    }
+    long value = 0;
+    for (auto _ : state) {
+      chain.front().input(++value);
+      benchmark::DoNotOptimize(collector.total());
+    }
+  }
+  connectors::set_default_executor(nullptr);
+}
+void BM_Mixed100Light16x20ms_Sequential(benchmark::State& state) { mixed(state, false); }
+void BM_Mixed100Light16x20ms_Threads(benchmark::State& state) { mixed(state, true); }
+BENCHMARK(BM_Mixed100Light16x20ms_Sequential)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(5);
+BENCHMARK(BM_Mixed100Light16x20ms_Threads)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(5);
+
+// The light part alone: a chain of n light blocks feeding 16 branches that do
+// no work, per light block (the branches and the collector included: with
+// n = 1000 they weigh little).
+void mixed_light(benchmark::State& state, bool threads) {
+  connectors::set_default_executor(executor_for(threads));
+  {
+    std::vector<Block> chain(static_cast<std::size_t>(state.range(0)));
+    for (std::size_t i = 1; i < chain.size(); ++i) chain[i].input.connect(chain[i - 1].output);
+    std::vector<std::unique_ptr<Block>> branches;
+    class LongCollector {
+     public:
+      connectors::Output<long> total{this, &LongCollector::sum};
+      connectors::MultiInput<long> in{this, &LongCollector::add, &LongCollector::remove, total};
+
+     private:
+      long sum() const {
+        long result = 0;
+        for (long v : values_) result += v;
+        return result;
+      }
+      std::size_t add(long v) {
+        values_.push_back(v);
+        return values_.size() - 1;
+      }
+      void remove(std::size_t) {}
+      std::vector<long> values_;
+    } collector;
+    for (int i = 0; i < 16; ++i) {
+      branches.push_back(std::make_unique<Block>());
+      branches.back()->input.connect(chain.back().output);
+      collector.in.connect(branches.back()->output);
+    }
+    long value = 0;
+    for (auto _ : state) {
+      chain.front().input(++value);
+      benchmark::DoNotOptimize(collector.total());
+    }
+    state.counters["per_light_block"] = benchmark::Counter(
+        static_cast<double>(chain.size()), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  }
+  connectors::set_default_executor(nullptr);
+}
+void BM_MixedLightPart_Sequential(benchmark::State& state) { mixed_light(state, false); }
+void BM_MixedLightPart_Threads(benchmark::State& state) { mixed_light(state, true); }
+BENCHMARK(BM_MixedLightPart_Sequential)->Arg(100)->Arg(1000)->UseRealTime();
+BENCHMARK(BM_MixedLightPart_Threads)->Arg(100)->Arg(1000)->UseRealTime();
+
 // ---- memory per block ----------------------------------------------------------
 // Heap bytes in use (glibc mallinfo2) per block of a 10^4 chain: once built
 // and connected, and after a set and a get (which leaves the caches filled).

@@ -544,7 +544,21 @@ Task<void> request_all(Operation& operation, std::vector<InputNode*> inputs) {
   std::vector<Task<void>> requests;
   requests.reserve(inputs.size());
   for (InputNode* input : inputs) requests.push_back(input->request(operation));
-  co_await gather(std::move(requests));
+  co_await request_concurrently(operation, std::move(requests));
+}
+
+Task<void> request_concurrently(Operation& operation, std::vector<Task<void>> requests) {
+  // gather's start, counted: each request runs until its first suspension
+  // before the next starts, and a THREAD method it meets meanwhile must not
+  // take the coordinating thread from the siblings still to start.
+  co_await detail::GroupAwaiter{requests.size(), [&](detail::TaskGroup& group) noexcept {
+                                  operation.unstarted_requests += requests.size();
+                                  for (Task<void>& request : requests) {
+                                    --operation.unstarted_requests;
+                                    detail::start_in_group(request, group);
+                                  }
+                                }};
+  for (Task<void>& request : requests) request.handle().promise().result().take();  // the first error, in order
 }
 
 Task<void> request_notified(Operation& operation, std::vector<InputNode*> inputs) {

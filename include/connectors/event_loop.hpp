@@ -174,6 +174,11 @@ class LoopAccess {
   // before end_call.
   static void begin_call(EventLoop& loop) noexcept { ++loop.calls_in_flight_; }
   static void end_call(EventLoop& loop) noexcept { --loop.calls_in_flight_; }
+  // Nothing else can run on the loop now: no coroutine is ready, no call is
+  // queued or in flight (a method awaited now would be the only work).
+  static bool idle(const EventLoop& loop) noexcept {
+    return loop.ready_.empty() && loop.outbox_.empty() && loop.calls_in_flight_ == 0;
+  }
 };
 
 // The loop running on the calling thread (innermost), or null.

@@ -427,7 +427,7 @@ class MultiInput final : public detail::InputNode {
         std::vector<Task<void>> requests;
         for (detail::OutputNode* announcer : announcers)
           requests.push_back(request_if_announcing(operation, announcer));
-        co_await gather(std::move(requests));
+        co_await detail::request_concurrently(operation, std::move(requests));
       }
       co_await computable_.wait(announcing_sources_ == 0, operation.id);
     }

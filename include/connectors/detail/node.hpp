@@ -54,6 +54,9 @@ struct Operation {
   // Multi-inputs that a push asked to pull (ON_NOTIFY), served once the
   // top-level request has ended (see request_notified).
   std::vector<InputNode*> deferred_notified;
+  // Concurrent requests (request_concurrently) not started yet: while there
+  // are some, a THREAD method is not the only runnable work (UserCall).
+  std::size_t unstarted_requests = 0;
 
  private:
   static std::uint64_t next_operation_id() noexcept {
@@ -354,6 +357,9 @@ void pull_inline(Operation& operation, InputNode& root);
 void serve_non_lazy(Executor& executor, OperationScope* scope, NonLazyCollection& collection);
 // Requests `inputs` concurrently within a running operation.
 Task<void> request_all(Operation& operation, std::vector<InputNode*> inputs);
+// Runs `requests` concurrently and waits for all, like gather, counting the
+// ones not started yet in operation.unstarted_requests.
+Task<void> request_concurrently(Operation& operation, std::vector<Task<void>> requests);
 // Requests the ON_NOTIFY inputs a push reached. Single inputs are requested
 // at once (the push delivered their one value: nothing to wait for). A
 // multi-input would wait for its other announced sources, which may

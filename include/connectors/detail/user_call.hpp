@@ -35,7 +35,9 @@ class UserCall {
   UserCall& operator=(const UserCall&) = delete;
 
   bool await_ready() {
-    if (operation_.placement(parallelization_) != Parallelization::SEQUENTIAL) return false;
+    const Parallelization placement = operation_.placement(parallelization_);
+    if (placement == Parallelization::PROCESS) return false;
+    if (placement == Parallelization::THREAD && !only_runnable_work()) return false;
     capture_into(result_, [this]() -> R { return run(); });
     return true;
   }
@@ -54,6 +56,14 @@ class UserCall {
   }
 
  private:
+  // Work-first (docs/parallelization.md): a THREAD method that nothing else
+  // could overlap runs on the coordinating thread, which would only wait.
+  bool only_runnable_work() const noexcept {
+    if (operation_.unstarted_requests != 0) return false;
+    const EventLoop* loop = running_loop();
+    return loop != nullptr && LoopAccess::idle(*loop);
+  }
+
   R run() {
     UserCallScope scope{operation_.scope};
     if constexpr (std::is_void_v<R>) {
