@@ -590,6 +590,11 @@ void run_operation(Operation& operation, Task<void> root) {
   }
 }
 
+void unsettle_unserved(const NonLazyCollection& collection, const OperationScope* scope) noexcept {
+  if (scope != nullptr && scope->poisoned()) return;
+  for (InputNode* input : collection.inputs) unsettle_upstream(*input);
+}
+
 void serve_non_lazy(Executor& executor, OperationScope* scope, NonLazyCollection& collection) {
   if (collection.inputs.empty()) return;
   Operation operation{executor, scope};
@@ -600,9 +605,7 @@ void serve_non_lazy(Executor& executor, OperationScope* scope, NonLazyCollection
     // of them look settled: without this the next announcement would stop
     // above them and never serve them again. (Not after a method destroyed
     // part of the network: some of them may be gone.)
-    if (scope == nullptr || !scope->poisoned()) {
-      for (InputNode* input : collection.inputs) unsettle_upstream(*input);
-    }
+    unsettle_unserved(collection, scope);
     throw;
   }
 }

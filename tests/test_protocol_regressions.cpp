@@ -430,4 +430,50 @@ TEST_P(Regression, Item11_AMultiInputConnectJoiningTheNetworkBeingComputedIsRefu
   });
 }
 
+// ---- found by the random test after the items above ---------------------------------
+
+// Seed 2597853642785993: a direct set whose setter throws, below it (through
+// a sum) an ON_ANNOUNCE input; the next direct set must run the setter.
+TEST_P(Regression, Random17_ADirectSetAfterAFailedOneRunsItsSetter) {
+  Copy u1, u2, below;
+  Sum s;
+  s.in.connect(u1.out);
+  s.in.connect(u2.out);
+  below.in.connect(s.out);
+  below.in.set_laziness(connectors::Laziness::ON_ANNOUNCE);
+  u1.setter_failures = 1;
+  EXPECT_THROW(u1.in(-1.0), std::runtime_error);
+  const int before = u1.setter_calls;
+  u1.in(8.0);
+  EXPECT_EQ(u1.setter_calls, before + 1);
+  EXPECT_EQ(below.held(), 8.0);
+  EXPECT_EQ(below.out(), 8.0);
+}
+
+// Known defect 16 of the random test (seed 4230925857490193, processes): a
+// cache-less key asked for by two inputs while its multi-output waits for an
+// input of its own (set from a worker process, or on a pool thread) ran once
+// per input.
+TEST_P(Regression, Random16_ACachelessKeyPulledByTwoInputsRunsOnce) {
+  Copy source, left, right;
+  Table table;
+  Sum both;
+  table.out.set_caching(false);
+  // Inline, so that the first computation ends before the second input's
+  // request resumes; the source's getter is THREAD, so that both requests
+  // wait for it (with two threads).
+  table.out.set_parallelization(connectors::Parallelization::SEQUENTIAL);
+  table.in.connect(source.out);
+  left.in.connect(table.out[2]);
+  right.in.connect(table.out[2]);
+  both.in.connect(left.out);
+  both.in.connect(right.out);
+  source.in(1.0);
+  EXPECT_EQ(both.out(), 4.0);
+  const int before = table.getter_calls;
+  source.in(3.0);
+  EXPECT_EQ(both.out(), 12.0);
+  EXPECT_EQ(table.getter_calls, before + 1);
+}
+
 }  // namespace

@@ -60,12 +60,20 @@ class Input final : public detail::InputNode {
       invoke_(owner_, setter_, value);
       detail::OperationScope::check_not_poisoned(&scope);
     } catch (...) {
-      if (!scope.destroyed(this)) cancel_observers();  // SPEC A4: never leave the observers waiting
+      if (!scope.destroyed(this)) {
+        cancel_observers();  // SPEC A4: never leave the observers waiting
+        detail::unsettle_unserved(collection, &scope);
+      }
       throw;
     }
     announcement_ = nullptr;
     notification_.reset();
-    finish_change(value, &scope);
+    try {
+      finish_change(value, &scope);  // a notify condition may throw
+    } catch (...) {
+      if (!scope.destroyed(this)) detail::unsettle_unserved(collection, &scope);
+      throw;
+    }
     detail::serve_non_lazy(*executor(), &scope, collection);
   }
 

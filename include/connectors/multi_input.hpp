@@ -611,10 +611,18 @@ class MultiInput final : public detail::InputNode {
       }
       detail::OperationScope::check_not_poisoned(&scope);
     } catch (...) {
-      if (!scope.destroyed(this)) finish_after_failure(&scope);
+      if (!scope.destroyed(this)) {
+        finish_after_failure(&scope);
+        detail::unsettle_unserved(collection, &scope);
+      }
       throw;
     }
-    finish_changes(&scope);
+    try {
+      finish_changes(&scope);  // a notify condition may throw
+    } catch (...) {
+      if (!scope.destroyed(this)) detail::unsettle_unserved(collection, &scope);
+      throw;
+    }
     detail::serve_non_lazy(*executor(), &scope, collection);
     if constexpr (!std::is_void_v<Result>) return std::move(*result);
   }

@@ -251,11 +251,27 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
     detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
     try {
       co_await pull_announcers(operation);
+      // Two inputs connected to this key may both have asked while the
+      // announcers were pulled; the first computation pushed to both. A
+      // cache-less key must not run again for the second (docs/multi-outputs.md,
+      // In parallel, and once).
+      if (caller == nullptr && !awaits_push(key)) co_return;
       co_await compute_key(operation, key, caller);
     } catch (...) {
       if (!detail::destroyed_in(operation, this)) abort_downstream(std::current_exception(), operation);
       throw;
     }
+  }
+
+  // Whether a connection of `key` still waits for a value from it.
+  bool awaits_push(const Key& key) const {
+    auto found = items_by_key_.find(key);
+    if (found == items_by_key_.end()) return false;
+    const detail::OutputNode& item = *found->second;
+    for (const auto& connection : item.connections()) {
+      if (connection.input->is_announced_by(item)) return true;
+    }
+    return false;
   }
 
   // Computes one key (or takes its valid cached value) and pushes it to the

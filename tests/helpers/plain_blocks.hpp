@@ -102,10 +102,12 @@ class Table {
   }
 
   std::vector<int> keys;
+  mutable std::atomic<int> getter_calls{0};
 
  private:
   std::vector<int> list_keys() const { return keys; }
   double compute(int key) const {
+    ++getter_calls;
     double total = 0.0;
     for (const auto& [id, value] : values_) total += value;
     return total * key;

@@ -56,8 +56,8 @@ inline constexpr bool known_defect_14 = false;
 // Excluded: the sequence ends when the situation comes up.
 inline constexpr bool known_defect_15 = false;
 // 16: with MultiprocessingExecutor, a key of a cache-less multi-output that
-// two branches of one get pull runs twice (12 for multi-output keys).
-// Excluded: the run count of cache-less multi-output getters.
-inline constexpr bool known_defect_16 = true;
+// two branches of one get pull runs twice (12 for multi-output keys). Fixed:
+// Random16_ACachelessKeyPulledByTwoInputsRunsOnce.
+inline constexpr bool known_defect_16 = false;
 
 }  // namespace connectors::random_test

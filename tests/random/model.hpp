@@ -856,10 +856,12 @@ class Model {
             if (stored == conn.stored_map.end() || stored->second != value) throw ModelFailure{};
           }
         if (conn.stored_map != *conn.pending_map) note_change(block, 0);
+        // An empty map over an empty one removes and stores nothing: no
+        // method runs, nothing changed.
+        if (!conn.stored_map.empty() || !conn.pending_map->empty()) applied = true;
         conn.stored = true;
         conn.stored_map = *conn.pending_map;
         conn.pending_map.reset();
-        applied = true;
       }
     }
     return applied;
@@ -1009,6 +1011,10 @@ class Model {
       target.singles[conn.dst_input].conn = -1;
   }
 
+  // Whether removing the connection removes a stored value (a whole
+  // connection that stored an empty map stored nothing).
+  static bool stores_something(const Conn& conn) { return conn.stored && (!conn.whole || !conn.stored_map.empty()); }
+
   void disconnect_connection(int index) {
     const int block = conns_[index].dst_block;
     if (blocks_[block].kind != BlockKind::sum) {
@@ -1035,7 +1041,7 @@ class Model {
     }
     announce_output(block, 0, region);
     region.reached.push_back({block, 0});
-    changed = changed || conns_[index].stored;
+    changed = changed || stores_something(conns_[index]);
     unlink(index);
     if (changed)
       notify_output(block, 0);
@@ -1059,7 +1065,7 @@ class Model {
       unlink(index);
       Block& target = blocks_[conn.dst_block];
       if (target.kind == BlockKind::sum) {
-        if (conn.stored) {
+        if (stores_something(conn)) {
           Region region{Lazy::connect, {}, {}};
           announce_output(conn.dst_block, 0, region);
           notify_output(conn.dst_block, 0);

@@ -352,6 +352,12 @@ void check_no_cycle(const OutputNode& output, const InputNode& input);
 void pull_inline(Operation& operation, OutputNode& root);
 void pull_inline(Operation& operation, InputNode& root);
 
+// After a direct change failed before its non-lazy service: the inputs of
+// `collection` were not served, and the path to them must not count as
+// settled, or the next announcement would stop above them (unless a method
+// destroyed part of the network: some of them may be gone).
+void unsettle_unserved(const NonLazyCollection& collection, const OperationScope* scope) noexcept;
+
 // Requests all inputs of `collection` concurrently with `operation`'s executor;
 // waits for all, then rethrows the first error (SPEC A5).
 void serve_non_lazy(Executor& executor, OperationScope* scope, NonLazyCollection& collection);
