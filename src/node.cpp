@@ -595,9 +595,11 @@ void unsettle_unserved(const NonLazyCollection& collection, const OperationScope
   for (InputNode* input : collection.inputs) unsettle_upstream(*input);
 }
 
-void serve_non_lazy(Executor& executor, OperationScope* scope, NonLazyCollection& collection) {
-  if (collection.inputs.empty()) return;
+void serve_non_lazy(Executor& executor, OperationScope* scope, NonLazyCollection& collection,
+                    std::vector<InputNode*> deferred) {
+  if (collection.inputs.empty() && deferred.empty()) return;
   Operation operation{executor, scope};
+  operation.deferred_notified = std::move(deferred);  // run_operation serves them after the collection
   try {
     run_operation(operation, request_all(operation, collection.inputs));
   } catch (...) {

@@ -476,4 +476,22 @@ TEST_P(Regression, Random16_ACachelessKeyPulledByTwoInputsRunsOnce) {
   EXPECT_EQ(table.getter_calls, before + 1);
 }
 
+// Seed 75237440881281 (known defect 8, the hang not shrunk before): a direct
+// change of a multi-input first applies what its sources announced; that
+// pushes to an ON_NOTIFY multi-input below it, whose request waits for the
+// change under way. It is served after the change now.
+TEST_P(Regression, Item8_AnOnNotifyMultiInputReachedWhileADirectChangeAppliesDoesNotHang) {
+  without_hanging([] {
+    Sum middle, bottom;
+    Copy source;
+    bottom.in.set_laziness(connectors::Laziness::ON_NOTIFY);
+    bottom.in.connect(middle.out);
+    middle.in.connect(source.out);
+    bottom.in[7].connect(source.out);
+    middle.in[8](8.0);  // applies source's value first, which reaches bottom.in
+    EXPECT_EQ(middle.out(), 8.0);
+    EXPECT_EQ(bottom.out(), 8.0);
+  });
+}
+
 }  // namespace

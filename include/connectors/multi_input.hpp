@@ -583,12 +583,16 @@ class MultiInput final : public detail::InputNode {
   }
 
   // Applies what upstream announced, in a run of its own (direct changes).
-  void apply_pending_now(detail::OperationScope& scope) {
+  // The ON_NOTIFY multi-inputs its pushes reached go to `deferred`: they may
+  // wait for this input's observers, which wait for the change under way, so
+  // they are served after it, with its non-lazy service (serve_non_lazy).
+  void apply_pending_now(detail::OperationScope& scope, std::vector<detail::InputNode*>& deferred) {
     if (announcing_sources_ == 0 && !has_pending_values()) return;
     detail::RunningFlag running{running_, *this, &scope};  // an ON_NOTIFY push must not re-enter
     std::shared_ptr<Executor> executor = this->executor();
     detail::Operation operation{*executor, &scope};
-    detail::run_operation(operation, retrieve_pending(operation));
+    executor->run_coroutine(retrieve_pending(operation));
+    deferred = std::move(operation.deferred_notified);
   }
 
   // A direct change (SPEC 2.6 direct call, 2.8, 2.9): announce, apply what
@@ -601,8 +605,9 @@ class MultiInput final : public detail::InputNode {
     if (announce) announce_downstream(collection, false);
     using Result = decltype(make_change());
     std::optional<std::conditional_t<std::is_void_v<Result>, char, Result>> result;
+    std::vector<detail::InputNode*> deferred;
     try {
-      apply_pending_now(scope);
+      apply_pending_now(scope, deferred);
       detail::UserCallScope user{&scope};
       if constexpr (std::is_void_v<Result>) {
         make_change();
@@ -623,7 +628,7 @@ class MultiInput final : public detail::InputNode {
       if (!scope.destroyed(this)) detail::unsettle_unserved(collection, &scope);
       throw;
     }
-    detail::serve_non_lazy(*executor(), &scope, collection);
+    detail::serve_non_lazy(*executor(), &scope, collection, std::move(deferred));
     if constexpr (!std::is_void_v<Result>) return std::move(*result);
   }
 
@@ -687,8 +692,9 @@ class MultiInput final : public detail::InputNode {
     detail::NonLazyCollection collection{Laziness::ON_CONNECT, {}};
     announce_downstream(collection, true);
     std::exception_ptr error;
+    std::vector<detail::InputNode*> deferred;
     try {
-      apply_pending_now(scope);
+      apply_pending_now(scope, deferred);
     } catch (...) {
       if (scope.poisoned()) throw;       // a method destroyed part of the network: touch nothing more
       error = std::current_exception();  // reported after the removal, which happens anyway
@@ -713,7 +719,7 @@ class MultiInput final : public detail::InputNode {
       std::rethrow_exception(error);
     }
     finish_changes(&scope);
-    detail::serve_non_lazy(*executor(), &scope, collection);
+    detail::serve_non_lazy(*executor(), &scope, collection, std::move(deferred));
   }
 
   template <class Owner, class Condition>

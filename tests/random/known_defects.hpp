@@ -27,10 +27,10 @@ inline constexpr bool known_defect_4 = false;
 // it too). Excluded: failures in a unit with an input of laziness ON_ANNOUNCE
 // or more downstream.
 inline constexpr bool known_defect_5 = false;
-// 8: an ON_NOTIFY multi-input at the bottom of a diamond hangs. Still open
-// on main 2a72549 for a diamond through a macro (FINDINGS.md). Excluded:
-// ON_NOTIFY on multi-inputs.
-inline constexpr bool known_defect_8 = true;
+// 8: an ON_NOTIFY multi-input at the bottom of a diamond hangs. Fixed: such
+// inputs are served after the request under way (also after a direct
+// change that applies what upstream announced); the model does the same.
+inline constexpr bool known_defect_8 = false;
 // 9: a cycle through a multi-output key is accepted (must throw CycleError).
 inline constexpr bool known_defect_9 = false;
 

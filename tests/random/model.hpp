@@ -34,6 +34,7 @@
 #include <optional>
 #include <set>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -728,7 +729,12 @@ class Model {
         conn.pending_map = *map;
       else
         conn.pending = value;
-      if (target.multi.lazy == Lazy::notify) request_multi(conn.dst_block);
+      // A multi-input would wait for its other announced sources, which may
+      // wait for the request that pushed: it is served once the request
+      // under way has ended (deferred_, see run_phase).
+      if (target.multi.lazy == Lazy::notify &&
+          std::find(deferred_.begin(), deferred_.end(), conn.dst_block) == deferred_.end())
+        deferred_.push_back(conn.dst_block);
       return;
     }
     target.singles[conn.dst_input].pending = value;
@@ -901,18 +907,21 @@ class Model {
         duplicate = duplicate || (other.block == input.block && other.input == input.input);
       if (!duplicate) collected.push_back(input);
     }
-    std::optional<ModelFailure> failure;
-    for (const Endpoint& input : collected) {
-      try {
-        if (blocks_[input.block].kind == BlockKind::sum && input.input == 0)
-          request_multi(input.block);
-        else
-          request_single(input.block, input.input);
-      } catch (const ModelFailure& caught) {
-        if (!failure) failure = caught;
+    if (collected.empty() && deferred_.empty()) return;
+    run_phase([&] {
+      std::optional<ModelFailure> failure;
+      for (const Endpoint& input : collected) {
+        try {
+          if (blocks_[input.block].kind == BlockKind::sum && input.input == 0)
+            request_multi(input.block);
+          else
+            request_single(input.block, input.input);
+        } catch (const ModelFailure& caught) {
+          if (!failure) failure = caught;
+        }
       }
-    }
-    if (failure) throw *failure;
+      if (failure) throw *failure;
+    });
   }
   bool eligible_below(int block, Lazy situation) const {
     std::vector<int> stack{block};
@@ -952,8 +961,15 @@ class Model {
     Region region{Lazy::announce, {}, {}};
     announce_output(block, 0, region);
     {
+      // What the pushes of this retrieval reach (ON_NOTIFY multi-inputs) is
+      // served after the change, with its service (serve).
       Running running{blocks_[block].multi.running};
-      retrieve(block, -1);
+      try {
+        retrieve(block, -1);
+      } catch (const ModelFailure&) {
+        deferred_.clear();
+        throw;
+      }
     }
     change(blocks_[block].multi);
     notify_output(block, 0);
@@ -962,11 +978,45 @@ class Model {
 
   long get_output(int block) {
     if (blocks_[block].valid) return *blocks_[block].cache;
-    return request_output(block);
+    return run_phase([&] { return request_output(block); });
   }
   long get_key(int block, long key) {
     if (blocks_[block].key_valid.count(key)) return blocks_[block].key_cache[key];
-    return request_key(block, key);
+    return run_phase([&] { return request_key(block, key); });
+  }
+
+  // One request phase of an operation (a get, a service, a flush, what a
+  // direct change applies first): then the ON_NOTIFY multi-inputs that pushes
+  // reached, in the order of their first push, until none is left; on a
+  // failure they are not served.
+  template <class Body>
+  std::invoke_result_t<Body&> run_phase(Body body) {
+    struct Clear {
+      std::vector<int>& deferred;
+      ~Clear() { deferred.clear(); }
+    } clear{deferred_};
+    if constexpr (std::is_void_v<decltype(body())>) {
+      body();
+      drain_deferred();
+    } else {
+      auto result = body();
+      drain_deferred();
+      return result;
+    }
+  }
+  void drain_deferred() {
+    while (!deferred_.empty()) {
+      const std::vector<int> list = std::exchange(deferred_, {});
+      std::optional<ModelFailure> failure;
+      for (int block : list) {
+        try {
+          if (blocks_[block].alive) request_multi(block);
+        } catch (const ModelFailure& caught) {
+          if (!failure) failure = caught;
+        }
+      }
+      if (failure) throw *failure;
+    }
   }
 
   void connect_endpoint(int block, int key, bool whole, const Endpoint& target, std::optional<long> vid, bool fixed) {
@@ -1022,7 +1072,7 @@ class Model {
       const int input = conns_[index].dst_input;
       std::optional<ModelFailure> failure;
       try {
-        request_single(block, input);
+        run_phase([&] { request_single(block, input); });
       } catch (const ModelFailure& caught) {
         failure = caught;
       }
@@ -1037,7 +1087,12 @@ class Model {
     bool changed;
     {
       Running running{blocks_[block].multi.running};
-      changed = retrieve(block, index);
+      try {
+        changed = retrieve(block, index);  // deferred_ is served with the service below
+      } catch (const ModelFailure&) {
+        deferred_.clear();
+        throw;
+      }
     }
     announce_output(block, 0, region);
     region.reached.push_back({block, 0});
@@ -1084,6 +1139,7 @@ class Model {
   std::vector<Conn> conns_;
   std::vector<int> changed_inputs_;
   std::set<int> hazards_;
+  std::vector<int> deferred_;  // ON_NOTIFY multi-inputs reached by pushes (run_phase)
 };
 
 }  // namespace connectors::random_test

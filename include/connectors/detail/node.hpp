@@ -360,7 +360,10 @@ void unsettle_unserved(const NonLazyCollection& collection, const OperationScope
 
 // Requests all inputs of `collection` concurrently with `operation`'s executor;
 // waits for all, then rethrows the first error (SPEC A5).
-void serve_non_lazy(Executor& executor, OperationScope* scope, NonLazyCollection& collection);
+// `deferred`: ON_NOTIFY multi-inputs an earlier run of the same operation
+// reached (MultiInput::apply_pending_now), served after the collection.
+void serve_non_lazy(Executor& executor, OperationScope* scope, NonLazyCollection& collection,
+                    std::vector<InputNode*> deferred = {});
 // Requests `inputs` concurrently within a running operation.
 Task<void> request_all(Operation& operation, std::vector<InputNode*> inputs);
 // Runs `requests` concurrently and waits for all, like gather, counting the
