@@ -142,13 +142,19 @@ void Dispatcher::send_work(std::unique_lock<std::mutex>& lock) {
 void Dispatcher::receive_reply(int from, const MessageHeader& header) {
   ByteBuffer reply;
   std::string problem;
+  std::shared_ptr<ReceiveBuffers> buffers;
+  {
+    std::lock_guard lock{mutex_};
+    if (Rank* state = find(from)) buffers = state->buffers;
+  }
   try {
-    reply = ByteBuffer::allocate(header.size);
-    receive_payload(header, reply.data(), from);
-  } catch (const std::bad_alloc&) {
+    if (buffers == nullptr) throw std::bad_alloc{};
+    receive_payload(header, buffers->prepare(header.size), from);
+    reply = buffers->lend(header.size);
+  } catch (const std::exception&) {
     // The rank sends it anyway: take it piece by piece and drop it.
     problem = "connectors: MPI rank " + std::to_string(from) + " sent a reply of " + std::to_string(header.size) +
-              " bytes, more than rank 0 could allocate";
+              " bytes, for which rank 0 found no memory";
     MessageHeader piecewise = header;
     std::unique_ptr<char[]> scratch{new char[payload_piece]};
     for (std::size_t done = 0; done < header.size; done += payload_piece) {
@@ -173,7 +179,7 @@ void Dispatcher::receive_reply(int from, const MessageHeader& header) {
 }
 
 void Dispatcher::run() noexcept {
-  Backoff backoff;
+  Backoff backoff{rank_zero_hot, rank_zero_sleep};
   std::unique_lock lock{mutex_};
   while (!stopping_) {
     send_work(lock);
@@ -195,14 +201,17 @@ void Dispatcher::run() noexcept {
       return !queue_.empty() &&
              std::any_of(ranks_.begin(), ranks_.end(), [](const Rank& state) { return !state.busy; });
     };
-    if (!waiting) {
-      // Nothing to answer: sleep until a call comes.
+    if (more_work()) continue;
+    const auto pause = backoff.next();
+    if (!waiting && pause.count() != 0) {
+      // Nothing to answer and quiet for a while: sleep until a call comes.
+      // Right after a reply the next call usually follows at once, so the
+      // thread stays awake (below) for the hot period first: a wake-up
+      // costs more than the whole MPI hop here (docs/distributed.md).
       work_.wait(lock, more_work);
       backoff.reset();
       continue;
     }
-    if (more_work()) continue;
-    const auto pause = backoff.next();
     if (pause.count() == 0) {
       lock.unlock();
       ::sched_yield();
@@ -231,7 +240,7 @@ void Dispatcher::stop_ranks() {
   const MessageHeader stop{MessageKind::stop};
   for (int rank = 1; rank < world_size_; ++rank) send_message(stop, nullptr, rank);
   int running = world_size_ - 1;
-  Backoff backoff;
+  Backoff backoff{rank_zero_hot, rank_zero_sleep};
   std::unique_ptr<char[]> scratch;
   while (running > 0) {
     MessageHeader header;

@@ -4,6 +4,8 @@
 // every MPI call after init, hands queued calls to idle serving ranks and
 // matches their replies to the waiting jobs (docs/distributed.md).
 
+#include "receive_buffers.hpp"
+
 #include <connectors/detail/process_job.hpp>
 
 #include <atomic>
@@ -67,6 +69,8 @@ class Dispatcher {
     // The communication thread is sending the job's request.
     bool sending = false;
     bool cancel_due = false;
+    // Where its large replies land (the communication thread's).
+    std::shared_ptr<ReceiveBuffers> buffers = std::make_shared<ReceiveBuffers>();
   };
 
   void run() noexcept;

@@ -56,7 +56,7 @@ class Server {
         where_("connectors: on MPI rank " + std::to_string(rank) + " (" + host_name() + "): ") {}
 
   void run() {
-    Backoff backoff;
+    Backoff backoff{idle_rank_hot, idle_rank_sleep};
     for (;;) {
       MessageHeader header;
       const int source = poll_header(header);
@@ -130,8 +130,15 @@ class Server {
   // from rank 0 meanwhile; either kills the local worker (its call then
   // fails here, and the reply still goes out: every call gets one).
   void wait_for(RankJob& job, std::uint64_t call_id) {
+    // Polled hot at first: most calls answer within the hot period, and
+    // sleeping on the channel would add a wake-up to each of them.
+    Backoff backoff{local_call_hot, local_call_hot};
     while (!job.done) {
-      channel_.wait_for_post(std::chrono::milliseconds{1});
+      if (const auto pause = backoff.next(); pause.count() == 0) {
+        if (!channel_.has_posts()) ::sched_yield();
+      } else {
+        channel_.wait_for_post(std::chrono::milliseconds{1});
+      }
       for (ChannelNode* node = channel_.take_all(); node != nullptr;) {
         ChannelNode* next = node->next_in_channel;
         node->deliver();
