@@ -79,6 +79,11 @@ struct Remote {
     std::iota(result.begin(), result.end(), static_cast<std::uint64_t>(value));
     return result;
   }
+  // Announces itself in `directory`, then sleeps for a minute.
+  int announce_and_sleep(std::string directory) const {
+    std::ofstream{directory + "/rank" + std::to_string(this_rank())} << ::getpid();
+    return sleep_for(60'000);
+  }
   // Announces itself in `directory`, then waits until a call on another
   // rank has done the same: both calls are then running at once, on two
   // ranks, seen directly rather than inferred from timing.
@@ -247,6 +252,40 @@ TEST(MpiExecutor, A64MiBResultArrivesIntact) {
   }
 }
 
+TEST(MpiExecutor, DestroyingTheExecutorFailsItsCallsAndTheRanksStopThem) {
+  const std::filesystem::path directory =
+      std::filesystem::temp_directory_path() / ("connectors-mpi-destroy-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(directory);
+  std::filesystem::create_directories(directory);
+  auto executor = std::make_unique<MpiExecutor>(0);
+  std::vector<std::string> errors(3);
+  std::thread caller{[&] {
+    Remote remote;
+    auto call = [&](std::size_t i) -> Task<void> {
+      try {
+        co_await executor->run_method(Parallelization::PROCESS, &Remote::announce_and_sleep, remote,
+                                      directory.string());
+      } catch (const WorkerError& error) {
+        errors[i] = error.what();
+      }
+    };
+    auto main = [&]() -> Task<void> { co_await connectors::gather(call(0), call(1), call(2)); };
+    executor->run_coroutine(main());
+  }};
+  // Two calls run (one per rank), the third waits on rank 0.
+  auto running = [&] {
+    return std::distance(std::filesystem::directory_iterator{directory}, std::filesystem::directory_iterator{});
+  };
+  while (running() < 2) std::this_thread::sleep_for(1ms);
+  executor.reset();
+  caller.join();
+  std::filesystem::remove_all(directory);
+  for (const std::string& error : errors) EXPECT_NE(error.find("executor was destroyed"), std::string::npos) << error;
+  // Both ranks stopped their minute-long calls: they serve again at once.
+  MpiExecutor next{0};
+  expect_both_ranks_serve(next);
+}
+
 // T45's network (docs/parallelization.md) with its middle getter on the
 // ranks: the same values as with every local executor.
 TEST(MpiExecutor, NetworksGiveTheSameResultsAsLocalExecution) {
@@ -298,6 +337,19 @@ TEST(MpiWithoutLaunch, ProcessCallsThrowLogicErrorNamingMpirun) {
     co_return co_await executor.run_method(Parallelization::THREAD, &Remote::get, remote);
   };
   EXPECT_EQ(executor.run_coroutine(main()), 7);
+}
+
+// mpirun -n 1: launched, but no rank to serve.
+TEST(MpiOneRank, ProcessCallsThrowLogicErrorSayingNoRankServes) {
+  EXPECT_EQ(connectors::mpi_world_size(), 1);
+  MpiExecutor executor{0};
+  EXPECT_EQ(executor.number_of_ranks(), 0U);
+  try {
+    run(executor, &Remote::get);
+    FAIL() << "no std::logic_error";
+  } catch (const std::logic_error& error) {
+    EXPECT_NE(std::string{error.what()}.find("no MPI rank serves"), std::string::npos) << error.what();
+  }
 }
 
 }  // namespace
