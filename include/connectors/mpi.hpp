@@ -51,29 +51,48 @@ class MpiExecutor final : public Executor {
  public:
   /// `threads`: the local pool for THREAD methods; nullopt for hardware
   /// concurrency, 0 to run them inline. Negative throws std::invalid_argument.
+  /// Constructing one does not talk to the ranks; any thread may.
+  ///
+  ///     connectors::MpiExecutor executor{4};   // 4 local threads, PROCESS on the ranks
   explicit MpiExecutor(std::optional<int> threads = std::nullopt);
   /// Calls still queued or running fail with WorkerError; the ranks running
-  /// them stop them (killing their worker process) and serve on.
+  /// them stop them (killing their worker process) and serve on. Returns once
+  /// no MPI call reads their requests any more.
   ~MpiExecutor() override;
 
   /// The size of the local thread pool (0: THREAD methods run inline).
+  /// Thread-safe.
+  ///
+  ///     if (executor.number_of_threads() == 0) { /* THREAD methods run inline */ }
   std::size_t number_of_threads() const noexcept;
-  /// How many ranks serve PROCESS calls: N - 1 under `mpirun -n N`, 0 when
-  /// not launched by mpirun (or on a rank other than 0).
+  /// How many ranks serve PROCESS calls: N - 1 under `mpirun -n N` (minus
+  /// ranks running another binary), 0 when not launched by mpirun. Thread-safe.
+  ///
+  ///     if (executor.number_of_ranks() == 0) { /* PROCESS calls would throw */ }
   std::size_t number_of_ranks() const noexcept;
 
   /// A call that runs longer than `timeout` on its rank fails with
   /// WorkerError; the rank kills its worker process and serves on. nullopt
   /// (the default) waits forever. Applies to calls sent afterwards. Throws
-  /// std::invalid_argument for zero or negative durations.
+  /// std::invalid_argument for zero or negative durations. Thread-safe.
   ///
   ///     executor.set_call_timeout(std::chrono::seconds{30});
   void set_call_timeout(std::optional<std::chrono::milliseconds> timeout);
+  /// The timeout set last (nullopt: none). Thread-safe.
+  ///
+  ///     auto timeout = executor.call_timeout();
   std::optional<std::chrono::milliseconds> call_timeout() const noexcept;
   /// Limits on each rank's worker process, as for the local process
   /// executors (see WorkerLimits); applies to calls sent afterwards. Throws
-  /// std::invalid_argument for a limit of zero.
+  /// std::invalid_argument for a limit of zero. Thread-safe.
+  ///
+  ///     connectors::WorkerLimits limits;
+  ///     limits.memory_limit = std::size_t{2} << 30;
+  ///     executor.set_worker_limits(limits);
   void set_worker_limits(const WorkerLimits& limits);
+  /// The limits set last. Thread-safe.
+  ///
+  ///     auto limits = executor.worker_limits();
   WorkerLimits worker_limits() const;
 
   Parallelization effective_parallelization(Parallelization requested) const noexcept override {
