@@ -144,6 +144,13 @@ void expect_both_ranks_serve(MpiExecutor& executor) {
   EXPECT_EQ((std::set<int>{meetings[0].rank, meetings[1].rank}), (std::set<int>{1, 2}));
 }
 
+// An executor with static storage duration: constructed before init and
+// destroyed after rank 0 has stopped the ranks at exit, where it finds the
+// transport stopped (run_mpi.sh checks that every rank exits 0).
+MpiExecutor static_executor{0};
+
+TEST(MpiExecutor, AnExecutorWithStaticStorageDurationWorks) { EXPECT_EQ(run(static_executor, &Remote::get), 7); }
+
 TEST(MpiExecutor, InitReturnsOnRankZeroOfThree) {
   EXPECT_EQ(connectors::mpi_rank(), 0);
   EXPECT_EQ(connectors::mpi_world_size(), 3);

@@ -13,7 +13,9 @@ namespace connectors::detail::mpi {
 
 namespace {
 
-std::unique_ptr<Dispatcher> installed;
+// Never destroyed: an MpiExecutor with static storage duration may be
+// destroyed after this file's statics, and must still find it (stopped).
+Dispatcher* installed = nullptr;
 
 void complete(ProcessJob& job) noexcept {
   // The awaiting loop waits for this post, so its channel is open.
@@ -35,9 +37,9 @@ Dispatcher::Dispatcher(int world_size, std::vector<int> serving) : world_size_(w
   for (int rank : serving) ranks_.push_back(Rank{rank});
 }
 
-Dispatcher* Dispatcher::instance() noexcept { return installed.get(); }
+Dispatcher* Dispatcher::instance() noexcept { return installed; }
 
-void Dispatcher::install(std::unique_ptr<Dispatcher> dispatcher) noexcept { installed = std::move(dispatcher); }
+void Dispatcher::install(std::unique_ptr<Dispatcher> dispatcher) noexcept { installed = dispatcher.release(); }
 
 Dispatcher::Rank* Dispatcher::find(int rank) noexcept {
   for (Rank& state : ranks_) {
