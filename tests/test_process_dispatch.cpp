@@ -392,8 +392,9 @@ TEST(ProcessDispatch, ProcessExecutorsInsideAWorker) {
 
 namespace {
 
-// The seam of issue 14: an executor names where PROCESS calls go by
-// returning a backend; a transport is a backend, nothing else changes.
+// Process backends (docs/processes.md, "Backends"): an executor names where
+// PROCESS calls go by returning a backend; a transport is a backend, nothing
+// else changes.
 class CountingBackend final : public connectors::detail::ProcessBackend {
  public:
   void require_ready() const override {

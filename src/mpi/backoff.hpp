@@ -1,8 +1,8 @@
 #pragma once
 
-// How a rank waits for MPI messages without spinning a core (issue 14, item
-// 4): Open MPI's blocking receives poll in a loop, so a rank that waits for
-// its next call would use a whole core. Right after a message it polls
+// How a rank waits for MPI messages without spinning a core: Open MPI's
+// blocking receives poll in a loop, so a rank that waits for its next call
+// would use a whole core. Right after a message it polls
 // hot (answers within microseconds while a run is busy); once quiet it sleeps
 // between polls, longer and longer up to a bound, so an idle rank costs
 // almost nothing and the first call after a pause waits at most that bound
