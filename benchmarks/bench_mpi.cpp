@@ -230,21 +230,25 @@ int run_connectors(int argc, char** argv) {
   print("mpi_executor_64mib_result", big_time * 1e3, "ms");
   print("mpi_executor_64mib_bandwidth", static_cast<double>(big_size) / big_time / 1e9, "GB/s");
 
-  auto fan_out = [&](bool together) {
+  auto fan_out_on = [&](connectors::Executor& on, bool together) {
     auto body = [&]() -> Task<void> {
       if (together) {
         std::vector<Task<double>> calls;
-        for (int i = 0; i < 16; ++i)
-          calls.push_back(executor.run_method(Parallelization::PROCESS, &Block::work, block));
+        for (int i = 0; i < 16; ++i) calls.push_back(on.run_method(Parallelization::PROCESS, &Block::work, block));
         co_await connectors::gather(std::move(calls));
       } else {
-        for (int i = 0; i < 16; ++i) co_await executor.run_method(Parallelization::PROCESS, &Block::work, block);
+        for (int i = 0; i < 16; ++i) co_await on.run_method(Parallelization::PROCESS, &Block::work, block);
       }
     };
     const auto start = Clock::now();
-    executor.run_coroutine(body());
+    on.run_coroutine(body());
     return seconds_since(start);
   };
+  auto fan_out = [&](bool together) { return fan_out_on(executor, together); };
+  // What the machine gives right now: the same fan-out over 2 local worker
+  // processes (no MPI), measured alongside.
+  connectors::MultiprocessingExecutor local_pair{2};
+  std::vector<double> local_fanned_out;
   const std::vector<int> ranks = serving_rank_pids();
   std::vector<double> one_at_a_time, fanned_out, inline_times;
   double overhead_cpu = 0;
@@ -263,12 +267,15 @@ int run_connectors(int argc, char** argv) {
     const auto start = Clock::now();
     for (int i = 0; i < 16; ++i) block.work();
     inline_times.push_back(seconds_since(start));
+    local_fanned_out.push_back(fan_out_on(local_pair, true));
   }
   print("fan_out_16x20ms_inline_on_rank_0", median(inline_times) * 1e3, "ms");
   print("fan_out_16x20ms_one_at_a_time", median(one_at_a_time) * 1e3, "ms");
   print("fan_out_16x20ms_over_2_ranks", median(fanned_out) * 1e3, "ms");
   print("fan_out_speed_up_vs_one_at_a_time", median(one_at_a_time) / median(fanned_out), "x");
   print("fan_out_speed_up_vs_inline", median(inline_times) / median(fanned_out), "x");
+  print("local_fan_out_over_2_worker_processes", median(local_fanned_out) * 1e3, "ms");
+  print("local_fan_out_speed_up_vs_inline", median(inline_times) / median(local_fanned_out), "x");
   print("fan_out_cpu_of_the_ranks_themselves", overhead_cpu / fanned_out_total * 100, "% of one core");
 
   // Idle: nothing to do for 2 s after the last call.
