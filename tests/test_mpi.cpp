@@ -219,7 +219,8 @@ TEST(MpiExecutor, ACrashIsAWorkerErrorAndTheRankServesOn) {
   MpiExecutor executor{0};
   std::string message = worker_error(executor, &Remote::segfault);
   EXPECT_NE(message.find("SIGSEGV"), std::string::npos) << message;
-  EXPECT_NE(message.find("on MPI rank"), std::string::npos) << message;
+  EXPECT_EQ(message.find("connectors: on MPI rank "), 0U) << message;
+  EXPECT_NE(message.find("): the worker process "), std::string::npos) << message;
   message = worker_error(executor, &Remote::abort);
   EXPECT_NE(message.find("SIGABRT"), std::string::npos) << message;
   expect_both_ranks_serve(executor);

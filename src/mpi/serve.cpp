@@ -105,6 +105,9 @@ class Server {
       } catch (...) {
         message = "unknown failure";
       }
+      // "connectors: on MPI rank 2 (host): the worker process ... was killed by SIGSEGV ..."
+      const std::string prefix = "connectors: ";
+      if (message.compare(0, prefix.size(), prefix) == 0) message.erase(0, prefix.size());
       reply(header.call_id, worker_error_reply(where_ + message));
       return;
     }
