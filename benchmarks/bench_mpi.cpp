@@ -26,6 +26,7 @@
 #include <functional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -274,6 +275,20 @@ int run_connectors(int argc, char** argv) {
   print("fan_out_16x20ms_over_2_ranks", median(fanned_out) * 1e3, "ms");
   print("fan_out_speed_up_vs_one_at_a_time", median(one_at_a_time) / median(fanned_out), "x");
   print("fan_out_speed_up_vs_inline", median(inline_times) / median(fanned_out), "x");
+  // And with no library at all: two plain threads of rank 0, 8 x 20 ms each.
+  std::vector<double> two_threads;
+  for (int round = 0; round < 5; ++round) {
+    auto eight = [&] {
+      for (int i = 0; i < 8; ++i) block.work();
+    };
+    const auto start = Clock::now();
+    std::thread first{eight}, second{eight};
+    first.join();
+    second.join();
+    two_threads.push_back(seconds_since(start));
+  }
+  print("plain_2_threads_16x20ms", median(two_threads) * 1e3, "ms");
+  print("plain_2_threads_speed_up_vs_inline", median(inline_times) / median(two_threads), "x");
   print("local_fan_out_over_2_worker_processes", median(local_fanned_out) * 1e3, "ms");
   print("local_fan_out_speed_up_vs_inline", median(inline_times) / median(local_fanned_out), "x");
   print("fan_out_cpu_of_the_ranks_themselves", overhead_cpu / fanned_out_total * 100, "% of one core");
