@@ -157,12 +157,7 @@ void Dispatcher::receive_reply(int from, const MessageHeader& header) {
     // The rank sends it anyway: take it piece by piece and drop it.
     problem = "connectors: MPI rank " + std::to_string(from) + " sent a reply of " + std::to_string(header.size) +
               " bytes, for which rank 0 found no memory";
-    MessageHeader piecewise = header;
-    std::unique_ptr<char[]> scratch{new char[payload_piece]};
-    for (std::size_t done = 0; done < header.size; done += payload_piece) {
-      piecewise.size = std::min<std::size_t>(header.size - done, payload_piece);
-      receive_payload(piecewise, scratch.get(), from);
-    }
+    discard_payload(header, from);
   }
   std::lock_guard lock{mutex_};
   Rank* state = find(from);
@@ -243,7 +238,6 @@ void Dispatcher::stop_ranks() {
   for (int rank = 1; rank < world_size_; ++rank) send_message(stop, nullptr, rank);
   int running = world_size_ - 1;
   Backoff backoff{rank_zero_hot, rank_zero_sleep};
-  std::unique_ptr<char[]> scratch;
   while (running > 0) {
     MessageHeader header;
     const int from = poll_header(header);
@@ -253,14 +247,9 @@ void Dispatcher::stop_ranks() {
     }
     if (header.kind == MessageKind::stopped) {
       --running;
-    } else if (header.kind == MessageKind::reply && header.size > 0) {
+    } else if (header.kind == MessageKind::reply) {
       // A reply already on its way: take it so that its rank can go on.
-      if (!scratch) scratch.reset(new char[payload_piece]);
-      MessageHeader piecewise = header;
-      for (std::size_t done = 0; done < header.size; done += payload_piece) {
-        piecewise.size = std::min<std::size_t>(header.size - done, payload_piece);
-        receive_payload(piecewise, scratch.get(), from);
-      }
+      discard_payload(header, from);
     }
   }
 }

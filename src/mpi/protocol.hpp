@@ -2,8 +2,9 @@
 
 // The messages between rank 0 and the serving ranks (docs/distributed.md,
 // "What is sent per call"). Every message is a MessageHeader with
-// header_tag, followed, when `size` is not zero, by the payload in pieces of
-// at most payload_piece bytes with payload_tag (MPI counts are ints). A
+// header_tag, followed, when `size` is not zero, by the payload: in the same
+// message up to inline_payload_limit, else in pieces of at most payload_piece
+// bytes with payload_tag (MPI counts are ints). A
 // payload is the request or the reply in the format every backend shares
 // (process_call.hpp).
 
@@ -13,6 +14,9 @@
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
 
 namespace connectors::detail::mpi {
 
@@ -44,9 +48,32 @@ struct MessageHeader {
   std::uint64_t max_reply_size = 0;
 };
 
-// Sends a header and its payload to `rank` (blocking: the payload is read in
-// place, never copied).
+// Payloads up to this size travel in the header's own message: a trivial call
+// is then one message each way instead of two (each costs a raw MPI
+// latency; docs/benchmarks.md, "MPI ranks").
+inline constexpr std::size_t inline_payload_limit = std::size_t{16} << 10;
+
+inline bool payload_inline(const MessageHeader& header) noexcept { return header.size <= inline_payload_limit; }
+
+// The message last received by poll_header on this thread, when its payload
+// came with it; and the buffer this thread sends such messages from.
+inline thread_local std::string inline_message;
+inline thread_local std::string inline_outgoing;
+
+// Sends a header and its payload to `rank` (blocking; a large payload is read
+// in place, never copied).
 inline void send_message(const MessageHeader& header, const char* payload, int rank) {
+  if (payload_inline(header)) {
+    if (header.size == 0 || payload == nullptr) {
+      MPI_Send(&header, sizeof header, MPI_BYTE, rank, header_tag, MPI_COMM_WORLD);
+      return;
+    }
+    std::string& message = inline_outgoing;
+    message.assign(reinterpret_cast<const char*>(&header), sizeof header);
+    message.append(payload, header.size);
+    MPI_Send(message.data(), static_cast<int>(message.size()), MPI_BYTE, rank, header_tag, MPI_COMM_WORLD);
+    return;
+  }
   MPI_Send(&header, sizeof header, MPI_BYTE, rank, header_tag, MPI_COMM_WORLD);
   for (std::size_t done = 0; done < header.size;) {
     const std::size_t piece = std::min<std::size_t>(header.size - done, payload_piece);
@@ -55,9 +82,13 @@ inline void send_message(const MessageHeader& header, const char* payload, int r
   }
 }
 
-// Receives the payload announced by a header from `rank` into `data`
-// (header.size bytes).
+// Receives the payload announced by a header that poll_header returned on
+// this thread, from `rank` into `data` (header.size bytes).
 inline void receive_payload(const MessageHeader& header, char* data, int rank) {
+  if (payload_inline(header)) {
+    if (header.size > 0) std::memcpy(data, inline_message.data() + sizeof header, header.size);
+    return;
+  }
   for (std::size_t done = 0; done < header.size;) {
     const std::size_t piece = std::min<std::size_t>(header.size - done, payload_piece);
     MPI_Recv(data + done, static_cast<int>(piece), MPI_BYTE, rank, payload_tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
@@ -65,14 +96,36 @@ inline void receive_payload(const MessageHeader& header, char* data, int rank) {
   }
 }
 
-// A header from any rank if one has arrived: its sender, or -1.
+// Receives and drops the payload announced by `header`, a piece at a time
+// (its sender waits until it is taken).
+inline void discard_payload(const MessageHeader& header, int rank) {
+  if (payload_inline(header)) return;
+  std::unique_ptr<char[]> scratch{new char[std::min<std::size_t>(header.size, payload_piece)]};
+  for (std::size_t done = 0; done < header.size;) {
+    const std::size_t piece = std::min<std::size_t>(header.size - done, payload_piece);
+    MPI_Recv(scratch.get(), static_cast<int>(piece), MPI_BYTE, rank, payload_tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    done += piece;
+  }
+}
+
+// A header from any rank if one has arrived: its sender, or -1. A payload
+// that came with it is kept for receive_payload.
 inline int poll_header(MessageHeader& header) {
   int arrived = 0;
   MPI_Message message;
   MPI_Status status;
   MPI_Improbe(MPI_ANY_SOURCE, header_tag, MPI_COMM_WORLD, &arrived, &message, &status);
   if (arrived == 0) return -1;
-  MPI_Mrecv(&header, sizeof header, MPI_BYTE, &message, MPI_STATUS_IGNORE);
+  int count = 0;
+  MPI_Get_count(&status, MPI_BYTE, &count);
+  if (static_cast<std::size_t>(count) <= sizeof header) {
+    MPI_Mrecv(&header, sizeof header, MPI_BYTE, &message, MPI_STATUS_IGNORE);
+    return status.MPI_SOURCE;
+  }
+  std::string& received = inline_message;
+  received.resize(static_cast<std::size_t>(count));
+  MPI_Mrecv(received.data(), count, MPI_BYTE, &message, MPI_STATUS_IGNORE);
+  std::memcpy(&header, received.data(), sizeof header);
   return status.MPI_SOURCE;
 }
 
