@@ -5,8 +5,13 @@
 // Each integrator's getter is deliberately CPU-heavy and flagged THREAD (the
 // default for outputs). The same network is computed with a sequential and a
 // threading executor, side by side; then one integrator's parameter changes
-// and only the blocks that depend on it run again.
+// and only the blocks that depend on it run again. Started by mpirun
+// (`mpirun -n 3 ./demo`, docs/distributed.md), it also computes the network
+// with the integrators on the other MPI ranks.
 #include <connectors/connectors.hpp>
+#ifdef CONNECTORS_DEMO_MPI
+#include <connectors/mpi.hpp>
+#endif
 
 #include <array>
 #include <chrono>
@@ -42,6 +47,12 @@ class Source {
 class Integrator {
  public:
   Integrator(int index, int steps) : index_(index), steps_(steps) {}
+  // What another process needs to run integrate() on a copy (PROCESS).
+  Integrator() = default;
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(index_, steps_, frequency_, phase_);
+  }
 
   connectors::Output<double> integral{this, &Integrator::integrate};
   connectors::Input<double> set_frequency{this, &Integrator::store_frequency, integral};
@@ -62,8 +73,8 @@ class Integrator {
   void store_frequency(double value) { frequency_ = value; }
   void store_phase(double value) { phase_ = value; }
 
-  int index_;
-  int steps_;
+  int index_ = 0;
+  int steps_ = 0;
   double frequency_ = 1.0;
   double phase_ = 0.0;
 };
@@ -100,6 +111,13 @@ class Sum {
 }  // namespace
 
 int main(int argc, char** argv) {
+#ifdef CONNECTORS_DEMO_MPI
+  // Under mpirun, ranks 1..N-1 stay in here and serve the integrators.
+  connectors::init(argc, argv);
+  const bool on_ranks = connectors::mpi_world_size() > 1;
+#else
+  const bool on_ranks = false;
+#endif
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   const int steps = quick ? 20'000 : 4'000'000;
 
@@ -114,21 +132,37 @@ int main(int argc, char** argv) {
 
   std::printf("A network of %d CPU-heavy integrators feeding one sum.\n\n", Sum::inputs);
   std::printf("%-30s %10s %14s\n", "executor", "seconds", "total");
-  double results[2] = {};
-  double seconds[2] = {};
-  const char* names[2] = {"SequentialExecutor", "ThreadingExecutor (automatic)"};
-  std::shared_ptr<connectors::Executor> executors[2] = {connectors::executor(0, 0), connectors::executor()};
-  for (int e = 0; e < 2; ++e) {
+  double results[3] = {};
+  double seconds[3] = {};
+  std::string names[3] = {"SequentialExecutor", "ThreadingExecutor (automatic)", ""};
+  std::shared_ptr<connectors::Executor> executors[3] = {connectors::executor(0, 0), connectors::executor(), nullptr};
+  int runs = 2;
+#ifdef CONNECTORS_DEMO_MPI
+  if (on_ranks) {
+    executors[2] = std::make_shared<connectors::MpiExecutor>();
+    names[2] = "MpiExecutor (" + std::to_string(connectors::mpi_world_size() - 1) + " ranks)";
+    runs = 3;
+  }
+#endif
+  for (int e = 0; e < runs; ++e) {
+    // On the ranks the integrators run as PROCESS methods, each on a copy.
+    for (auto& integrator : integrators) {
+      integrator->integral.set_parallelization(e == 2 ? connectors::Parallelization::PROCESS
+                                                      : connectors::Parallelization::THREAD);
+    }
     totals.total.set_executor(executors[e]);
     source.set_frequency(2.0 + e);  // invalidates every integrator and the sum
     source.set_frequency(2.0);
     const auto start = std::chrono::steady_clock::now();
     results[e] = totals.total();
     seconds[e] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("%-30s %10.3f %14.6f\n", names[e], seconds[e], results[e]);
+    std::printf("%-30s %10.3f %14.6f\n", names[e].c_str(), seconds[e], results[e]);
   }
   std::printf("\nspeed-up of threads over sequential: %.2fx on %u hardware threads\n", seconds[0] / seconds[1],
               std::thread::hardware_concurrency());
+  if (runs == 3) std::printf("speed-up of the MPI ranks over sequential: %.2fx\n", seconds[0] / seconds[2]);
+  if (!on_ranks) std::printf("(started by mpirun -n N, the demo also runs the integrators on N-1 MPI ranks)\n");
+  totals.total.set_executor(executors[1]);
 
   ran.clear();
   integrators[3]->set_phase(0.5);
@@ -141,6 +175,7 @@ int main(int argc, char** argv) {
   const double cached = totals.total();
   std::printf("Asking again runs %zu methods (cached): total = %.6f\n", ran.size(), cached);
 
-  const bool consistent = std::abs(results[0] - results[1]) < 1e-9 && ran.empty() && cached == changed;
+  const bool consistent = std::abs(results[0] - results[1]) < 1e-9 &&
+                          (runs < 3 || std::abs(results[0] - results[2]) < 1e-9) && ran.empty() && cached == changed;
   return consistent ? 0 : 1;
 }

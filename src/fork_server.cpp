@@ -2,6 +2,7 @@
 #include "descriptor_passing.hpp"
 #include "request_check.hpp"
 
+#include <connectors/detail/init_extension.hpp>
 #include <connectors/init.hpp>
 
 #include <dirent.h>
@@ -204,7 +205,7 @@ void forget_fork_server_in_child() noexcept {
 
 }  // namespace
 
-void init(int /*argc*/, char** /*argv*/) {
+void init(int argc, char** argv) {
   std::lock_guard lock{init_mutex};
   if (detail::fork_server_socket() >= 0) return;
   const int threads = detail::count_threads();
@@ -253,6 +254,10 @@ void init(int /*argc*/, char** /*argv*/) {
   static const bool registered = ::pthread_atfork(nullptr, nullptr, forget_fork_server_in_child) == 0;
   if (!registered) throw std::runtime_error("connectors::init: pthread_atfork failed");
   detail::control_socket.store(parent_end.release(), std::memory_order_release);
+  // After the fork server: a transport may start threads (MPI does), and the
+  // server must be forked from a single-threaded process that has not yet
+  // initialised any transport (docs/distributed.md).
+  detail::run_init_extension(argc, argv);
 }
 
 bool initialized() noexcept { return detail::fork_server_socket() >= 0; }

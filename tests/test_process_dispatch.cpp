@@ -389,3 +389,53 @@ TEST(ProcessDispatch, ProcessExecutorsInsideAWorker) {
 }
 
 }  // namespace
+
+namespace {
+
+// Process backends (docs/processes.md, "Backends"): an executor names where
+// PROCESS calls go by returning a backend; a transport is a backend, nothing
+// else changes.
+class CountingBackend final : public connectors::detail::ProcessBackend {
+ public:
+  void require_ready() const override {
+    if (!ready) throw std::logic_error("CountingBackend: not ready");
+  }
+  void submit(connectors::detail::ProcessJob& job) noexcept override {
+    ++submitted;
+    pool_.submit(job);
+  }
+  bool ready = true;
+  int submitted = 0;
+
+ private:
+  connectors::detail::WorkerPool pool_{1};
+};
+
+class BackendExecutor final : public Executor {
+ public:
+  Parallelization effective_parallelization(Parallelization) const noexcept override {
+    return Parallelization::PROCESS;
+  }
+  CountingBackend backend;
+
+ protected:
+  connectors::detail::ProcessBackend* process_backend() const noexcept override {
+    return const_cast<CountingBackend*>(&backend);
+  }
+};
+
+TEST(ProcessBackend, AnExecutorRunsProcessCallsOnTheBackendItNames) {
+  BackendExecutor executor;
+  const Observed observed = observe(executor, Parallelization::PROCESS);
+  EXPECT_FALSE(observed.same_process);
+  EXPECT_EQ(executor.backend.submitted, 1);
+}
+
+TEST(ProcessBackend, ABackendThatIsNotReadyFailsTheCallBeforeAnythingIsSent) {
+  BackendExecutor executor;
+  executor.backend.ready = false;
+  EXPECT_THROW(observe(executor, Parallelization::PROCESS), std::logic_error);
+  EXPECT_EQ(executor.backend.submitted, 0);
+}
+
+}  // namespace

@@ -1,8 +1,8 @@
 #pragma once
 
 #include <connectors/detail/pool_call.hpp>
+#include <connectors/detail/process_backend.hpp>
 #include <connectors/detail/process_call.hpp>
-#include <connectors/detail/worker_pool.hpp>
 #include <connectors/event_loop.hpp>
 #include <connectors/flags.hpp>
 #include <connectors/future.hpp>
@@ -108,8 +108,9 @@ class Executor {
 
   /// The pool used for THREAD placement; null when there is none.
   virtual detail::ThreadPool* thread_pool() const noexcept { return nullptr; }
-  /// The worker processes used for PROCESS placement; null when there are none.
-  virtual detail::WorkerPool* worker_pool() const noexcept { return nullptr; }
+  /// Where PROCESS placements run (local worker processes, MPI ranks, ...);
+  /// null when there is nowhere.
+  virtual detail::ProcessBackend* process_backend() const noexcept { return nullptr; }
 
  private:
   void run_root(std::coroutine_handle<> root);
@@ -127,10 +128,10 @@ class Executor {
     // The method runs on a copy of the owner's state in a worker process;
     // whether its types can travel is known at compile time.
     if constexpr (is_transferable_callable_v<Method> && can_run_in_process_v<Owner, R, Args...>) {
-      detail::WorkerPool::require_fork_server();
-      detail::WorkerPool* pool = worker_pool();
-      if (pool == nullptr) throw std::logic_error("Executor: PROCESS placement without worker processes");
-      co_return co_await detail::ProcessCall<R>{loop, *pool, detail::make_request<R>(method, *instance, args...)};
+      detail::ProcessBackend* backend = process_backend();
+      if (backend == nullptr) throw std::logic_error("Executor: PROCESS placement without worker processes");
+      backend->require_ready();
+      co_return co_await detail::ProcessCall<R>{loop, *backend, detail::make_request<R>(method, *instance, args...)};
     } else {
       if constexpr (!is_transferable_callable_v<Method>) {
         throw std::invalid_argument("Executor::run_method: the callable " + detail::type_name<Method>() +

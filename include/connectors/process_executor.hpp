@@ -51,7 +51,7 @@ class MultiprocessingExecutor final : public Executor {
   }
 
  protected:
-  detail::WorkerPool* worker_pool() const noexcept override { return workers_.get(); }
+  detail::ProcessBackend* process_backend() const noexcept override { return workers_.get(); }
 
  private:
   std::unique_ptr<detail::WorkerPool> workers_;
@@ -80,7 +80,7 @@ class ThreadingMultiprocessingExecutor final : public Executor {
 
  protected:
   detail::ThreadPool* thread_pool() const noexcept override { return threads_.get(); }
-  detail::WorkerPool* worker_pool() const noexcept override { return workers_.get(); }
+  detail::ProcessBackend* process_backend() const noexcept override { return workers_.get(); }
 
  private:
   std::unique_ptr<detail::ThreadPool> threads_;

@@ -2,7 +2,7 @@
 
 #include <connectors/detail/byte_streams.hpp>
 #include <connectors/detail/code_address.hpp>
-#include <connectors/detail/worker_pool.hpp>
+#include <connectors/detail/process_backend.hpp>
 #include <connectors/errors.hpp>
 #include <connectors/event_loop.hpp>
 #include <connectors/process_traits.hpp>
@@ -27,8 +27,10 @@
 
 namespace connectors::detail {
 
-// The first byte of a worker's reply.
-enum class ReplyStatus : std::uint8_t { value = 0, exception = 1, failure = 2 };
+// The first byte of a reply. `worker_error` is a failure where the call ran
+// (a serving MPI rank's worker crashed or timed out): its message becomes the
+// caller's WorkerError as it is.
+enum class ReplyStatus : std::uint8_t { value = 0, exception = 1, failure = 2, worker_error = 3 };
 
 // What a worker calls for one request: it reads the callable, the owner's
 // state and the arguments from `in` and writes the result to `out`.
@@ -270,17 +272,23 @@ R decode_reply(const ByteBuffer& reply) {
       in(message);
       throw WorkerError("connectors: the worker process could not run the method: " + message);
     }
+    case ReplyStatus::worker_error: {
+      std::string message;
+      in(message);
+      throw WorkerError(message);
+    }
   }
   throw WorkerError("connectors: malformed reply from a worker process");
 }
 
-// Awaitable that runs one request in a worker process and resumes the awaiting
+// Awaitable that runs one request on a process backend and resumes the awaiting
 // coroutine on its loop, like PoolCall does for threads: it lives in the
 // coroutine frame and the loop does not end while it is in flight.
 template <class R>
 class ProcessCall final : public ProcessJob {
  public:
-  ProcessCall(EventLoop& loop, WorkerPool& pool, ProcessRequest request) noexcept : loop_(loop), pool_(pool) {
+  ProcessCall(EventLoop& loop, ProcessBackend& backend, ProcessRequest request) noexcept
+      : loop_(loop), backend_(backend) {
     this->request = std::move(request.bytes);
     this->code_size = request.code_size;
   }
@@ -292,7 +300,7 @@ class ProcessCall final : public ProcessJob {
     awaiting_ = awaiting;
     channel = &LoopAccess::channel(loop_);
     LoopAccess::begin_call(loop_);
-    pool_.submit(*this);
+    backend_.submit(*this);
   }
   R await_resume() {
     if (failure) std::rethrow_exception(failure);
@@ -310,7 +318,7 @@ class ProcessCall final : public ProcessJob {
   void discard() noexcept override {}
 
   EventLoop& loop_;
-  WorkerPool& pool_;
+  ProcessBackend& backend_;
   std::coroutine_handle<> awaiting_;
 };
 

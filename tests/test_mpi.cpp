@@ -1,0 +1,370 @@
+// MpiExecutor on a real MPI job: ctest runs this program under
+// `mpirun -n 3` (tests/run_mpi.sh), so rank 0 runs the tests and ranks 1 and 2
+// serve PROCESS calls; the MpiWithoutLaunch tests run it without mpirun.
+#include "helpers/multi_test_classes.hpp"
+#include "helpers/test_classes.hpp"
+
+#include <connectors/connectors.hpp>
+#include <connectors/mpi.hpp>
+
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <unistd.h>
+#include <csignal>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using connectors::MpiExecutor;
+using connectors::Parallelization;
+using connectors::RemoteError;
+using connectors::Task;
+using connectors::WorkerError;
+using namespace std::chrono_literals;
+
+int this_rank() {
+  const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+  return rank == nullptr ? -1 : std::atoi(rank);
+}
+
+// Where a call ran, and whether it saw another call running at the same
+// time on another rank.
+struct Meeting {
+  int rank = -1;
+  int pid = 0;
+  bool met = false;
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(rank, pid, met);
+  }
+};
+
+struct Remote {
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(value);
+  }
+  int value = 7;
+
+  int get() const { return value; }
+  int rank() const { return this_rank(); }
+  int pid() const { return static_cast<int>(::getpid()); }
+  int twice(int x) const { return 2 * x + 0 * value; }
+  int throw_standard() const { throw std::out_of_range("index 12 is out of range"); }
+  int segfault() const {
+    std::signal(SIGSEGV, SIG_DFL);
+    volatile std::uintptr_t address = 16;
+    *reinterpret_cast<volatile int*>(address) = 1;
+    return 0;
+  }
+  int abort() const { std::abort(); }
+  int sleep_for(int milliseconds) const {
+    std::this_thread::sleep_for(std::chrono::milliseconds{milliseconds});
+    return milliseconds;
+  }
+  std::vector<std::uint64_t> big(std::size_t count) const {
+    std::vector<std::uint64_t> result(count);
+    std::iota(result.begin(), result.end(), static_cast<std::uint64_t>(value));
+    return result;
+  }
+  // Announces itself in `directory`, then sleeps for a minute.
+  int announce_and_sleep(std::string directory) const {
+    std::ofstream{directory + "/rank" + std::to_string(this_rank())} << ::getpid();
+    return sleep_for(60'000);
+  }
+  // Announces itself in `directory`, then waits until a call on another
+  // rank has done the same: both calls are then running at once, on two
+  // ranks, seen directly rather than inferred from timing.
+  Meeting meet(std::string directory) const {
+    Meeting meeting{this_rank(), static_cast<int>(::getpid()), false};
+    std::ofstream{directory + "/rank" + std::to_string(meeting.rank)} << meeting.pid;
+    for (int i = 0; i < 30000 && !meeting.met; ++i) {
+      for (const auto& entry : std::filesystem::directory_iterator{directory}) {
+        if (entry.path().filename() != "rank" + std::to_string(meeting.rank)) meeting.met = true;
+      }
+      if (!meeting.met) std::this_thread::sleep_for(1ms);
+    }
+    return meeting;
+  }
+};
+
+template <class Method, class... Args>
+auto run(MpiExecutor& executor, Method method, Args... args) {
+  Remote remote;
+  auto main = [&]() -> Task<decltype(std::invoke(method, remote, args...))> {
+    co_return co_await executor.run_method(Parallelization::PROCESS, method, remote, args...);
+  };
+  return executor.run_coroutine(main());
+}
+
+template <class Method, class... Args>
+std::string worker_error(MpiExecutor& executor, Method method, Args... args) {
+  try {
+    run(executor, method, args...);
+  } catch (const WorkerError& error) {
+    return error.what();
+  }
+  return "(no WorkerError)";
+}
+
+// Two calls meet: each running on its own rank while the other runs.
+std::vector<Meeting> two_calls_meet(MpiExecutor& executor) {
+  const std::filesystem::path directory =
+      std::filesystem::temp_directory_path() / ("connectors-mpi-meet-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(directory);
+  std::filesystem::create_directories(directory);
+  Remote remote;
+  auto main = [&]() -> Task<std::vector<Meeting>> {
+    auto [first, second] = co_await connectors::gather(
+        executor.run_method(Parallelization::PROCESS, &Remote::meet, remote, directory.string()),
+        executor.run_method(Parallelization::PROCESS, &Remote::meet, remote, directory.string()));
+    co_return std::vector<Meeting>{first, second};
+  };
+  auto meetings = executor.run_coroutine(main());
+  std::filesystem::remove_all(directory);
+  return meetings;
+}
+
+void expect_both_ranks_serve(MpiExecutor& executor) {
+  const std::vector<Meeting> meetings = two_calls_meet(executor);
+  ASSERT_EQ(meetings.size(), 2U);
+  EXPECT_TRUE(meetings[0].met && meetings[1].met);
+  EXPECT_EQ((std::set<int>{meetings[0].rank, meetings[1].rank}), (std::set<int>{1, 2}));
+}
+
+// An executor with static storage duration: constructed before init and
+// destroyed after rank 0 has stopped the ranks at exit, where it finds the
+// transport stopped (run_mpi.sh checks that every rank exits 0).
+MpiExecutor static_executor{0};
+
+TEST(MpiExecutor, AnExecutorWithStaticStorageDurationWorks) { EXPECT_EQ(run(static_executor, &Remote::get), 7); }
+
+TEST(MpiExecutor, InitReturnsOnRankZeroOfThree) {
+  EXPECT_EQ(connectors::mpi_rank(), 0);
+  EXPECT_EQ(connectors::mpi_world_size(), 3);
+  MpiExecutor executor{0};
+  EXPECT_EQ(executor.number_of_ranks(), 2U);
+}
+
+TEST(MpiExecutor, ProcessMethodsRunOnAnotherRankInAWorkerOfItsOwn) {
+  MpiExecutor executor{0};
+  const int rank = run(executor, &Remote::rank);
+  EXPECT_TRUE(rank == 1 || rank == 2) << rank;
+  EXPECT_NE(run(executor, &Remote::pid), static_cast<int>(::getpid()));
+  EXPECT_EQ(run(executor, &Remote::twice, 21), 42);
+  EXPECT_EQ(run(executor, &Remote::get), 7);
+}
+
+TEST(MpiExecutor, ThreadMethodsRunOnTheLocalPoolOrInline) {
+  MpiExecutor threaded{2};
+  MpiExecutor inline_only{0};
+  EXPECT_EQ(threaded.number_of_threads(), 2U);
+  EXPECT_EQ(inline_only.number_of_threads(), 0U);
+  EXPECT_EQ(threaded.effective_parallelization(Parallelization::THREAD), Parallelization::THREAD);
+  EXPECT_EQ(inline_only.effective_parallelization(Parallelization::THREAD), Parallelization::SEQUENTIAL);
+  EXPECT_EQ(inline_only.effective_parallelization(Parallelization::PROCESS), Parallelization::PROCESS);
+  Remote remote;
+  auto where = [&](MpiExecutor& executor) {
+    auto main = [&]() -> Task<bool> {
+      const auto loop = std::this_thread::get_id();
+      const auto method = co_await executor.run_method(
+          Parallelization::THREAD, [](const Remote&) { return std::this_thread::get_id(); }, remote);
+      co_return method == loop;
+    };
+    return executor.run_coroutine(main());
+  };
+  EXPECT_FALSE(where(threaded));
+  EXPECT_TRUE(where(inline_only));
+}
+
+TEST(MpiExecutor, BadArgumentsThrow) {
+  EXPECT_THROW(MpiExecutor{-1}, std::invalid_argument);
+  MpiExecutor executor{0};
+  EXPECT_THROW(executor.set_call_timeout(0ms), std::invalid_argument);
+  connectors::WorkerLimits limits;
+  limits.max_reply_size = 0;
+  EXPECT_THROW(executor.set_worker_limits(limits), std::invalid_argument);
+}
+
+TEST(MpiExecutor, CallsGoToIdleRanksSeveralAtOnce) {
+  MpiExecutor executor{0};
+  expect_both_ranks_serve(executor);
+}
+
+TEST(MpiExecutor, AnExceptionComesBackAsRemoteError) {
+  MpiExecutor executor{0};
+  try {
+    run(executor, &Remote::throw_standard);
+    FAIL() << "no RemoteError";
+  } catch (const RemoteError& error) {
+    EXPECT_EQ(error.type_name(), "std::out_of_range");
+    EXPECT_EQ(error.message(), "index 12 is out of range");
+  }
+  expect_both_ranks_serve(executor);
+}
+
+TEST(MpiExecutor, ACrashIsAWorkerErrorAndTheRankServesOn) {
+  MpiExecutor executor{0};
+  std::string message = worker_error(executor, &Remote::segfault);
+  EXPECT_NE(message.find("SIGSEGV"), std::string::npos) << message;
+  EXPECT_EQ(message.find("connectors: on MPI rank "), 0U) << message;
+  EXPECT_NE(message.find("): the worker process "), std::string::npos) << message;
+  message = worker_error(executor, &Remote::abort);
+  EXPECT_NE(message.find("SIGABRT"), std::string::npos) << message;
+  expect_both_ranks_serve(executor);
+}
+
+TEST(MpiExecutor, ATimeoutIsAWorkerErrorAndTheRankServesOn) {
+  MpiExecutor executor{0};
+  executor.set_call_timeout(100ms);
+  EXPECT_EQ(executor.call_timeout(), 100ms);
+  const std::string message = worker_error(executor, &Remote::sleep_for, 60000);
+  EXPECT_NE(message.find("call timeout"), std::string::npos) << message;
+  executor.set_call_timeout(std::nullopt);
+  expect_both_ranks_serve(executor);
+}
+
+TEST(MpiExecutor, WorkerLimitsApplyOnTheRanks) {
+  MpiExecutor executor{0};
+  connectors::WorkerLimits limits;
+  limits.max_reply_size = 1024;
+  executor.set_worker_limits(limits);
+  EXPECT_EQ(executor.worker_limits().max_reply_size, 1024U);
+  const std::string message = worker_error(executor, &Remote::big, 1000);
+  EXPECT_NE(message.find("max_reply_size"), std::string::npos) << message;
+  executor.set_worker_limits({});
+  EXPECT_EQ(run(executor, &Remote::big, 1000).size(), 1000U);
+}
+
+TEST(MpiExecutor, A64MiBResultArrivesIntact) {
+  MpiExecutor executor{0};
+  constexpr std::size_t count = (std::size_t{64} << 20) / sizeof(std::uint64_t);
+  for (int round = 0; round < 2; ++round) {
+    const std::vector<std::uint64_t> result = run(executor, &Remote::big, count);
+    ASSERT_EQ(result.size(), count);
+    std::uint64_t mismatches = 0;
+    for (std::size_t i = 0; i < count; ++i) mismatches += result[i] != 7 + i;
+    EXPECT_EQ(mismatches, 0U);
+  }
+}
+
+TEST(MpiExecutor, DestroyingTheExecutorFailsItsCallsAndTheRanksStopThem) {
+  const std::filesystem::path directory =
+      std::filesystem::temp_directory_path() / ("connectors-mpi-destroy-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(directory);
+  std::filesystem::create_directories(directory);
+  auto executor = std::make_unique<MpiExecutor>(0);
+  std::vector<std::string> errors(3);
+  std::thread caller{[&] {
+    Remote remote;
+    auto call = [&](std::size_t i) -> Task<void> {
+      try {
+        co_await executor->run_method(Parallelization::PROCESS, &Remote::announce_and_sleep, remote,
+                                      directory.string());
+      } catch (const WorkerError& error) {
+        errors[i] = error.what();
+      }
+    };
+    auto main = [&]() -> Task<void> { co_await connectors::gather(call(0), call(1), call(2)); };
+    executor->run_coroutine(main());
+  }};
+  // Two calls run (one per rank), the third waits on rank 0.
+  auto running = [&] {
+    return std::distance(std::filesystem::directory_iterator{directory}, std::filesystem::directory_iterator{});
+  };
+  while (running() < 2) std::this_thread::sleep_for(1ms);
+  executor.reset();
+  caller.join();
+  std::filesystem::remove_all(directory);
+  for (const std::string& error : errors) EXPECT_NE(error.find("executor was destroyed"), std::string::npos) << error;
+  // Both ranks stopped their minute-long calls: they serve again at once.
+  MpiExecutor next{0};
+  expect_both_ranks_serve(next);
+}
+
+// T45's network (docs/parallelization.md) with its middle getter on the
+// ranks: the same values as with every local executor.
+TEST(MpiExecutor, NetworksGiveTheSameResultsAsLocalExecution) {
+  using connectors::testing::Simple;
+  using connectors::testing::Value;
+  Simple t1, t2, t3;
+  t2.set_value.connect(t1.get_value);
+  t3.set_value.connect(t2.get_value);
+  auto mpi_threads = std::make_shared<MpiExecutor>(2);
+  auto mpi_inline = std::make_shared<MpiExecutor>(0);
+  int i = 0;
+  for (const std::shared_ptr<connectors::Executor>& executor :
+       {std::shared_ptr<connectors::Executor>{mpi_inline}, std::shared_ptr<connectors::Executor>{mpi_threads}}) {
+    for (Parallelization flag : {Parallelization::SEQUENTIAL, Parallelization::THREAD, Parallelization::PROCESS}) {
+      t1.get_value.set_parallelization(flag);
+      t2.get_value.set_parallelization(flag);
+      t3.get_value.set_executor(executor);
+      t1.set_value(i);
+      EXPECT_EQ(t3.get_value(), Value{i}) << "combination " << i;
+      ++i;
+    }
+  }
+  using connectors::testing::ReplacingMultiInput;
+  ReplacingMultiInput multi;
+  Simple source, sink;
+  multi.add_value.connect(source.get_value);
+  sink.set_value.connect(multi.get_values);
+  source.get_value.set_parallelization(Parallelization::PROCESS);
+  sink.get_value.set_executor(mpi_threads);
+  source.set_value(5);
+  EXPECT_EQ(sink.get_value(), Value{Value::List{5}});
+}
+
+// Run without mpirun: the executor still constructs and runs everything but
+// PROCESS methods, which throw std::logic_error saying how to launch.
+TEST(MpiWithoutLaunch, ProcessCallsThrowLogicErrorNamingMpirun) {
+  EXPECT_EQ(connectors::mpi_world_size(), 1);
+  EXPECT_EQ(connectors::mpi_rank(), 0);
+  MpiExecutor executor{1};
+  EXPECT_EQ(executor.number_of_ranks(), 0U);
+  try {
+    run(executor, &Remote::get);
+    FAIL() << "no std::logic_error";
+  } catch (const std::logic_error& error) {
+    EXPECT_NE(std::string{error.what()}.find("mpirun"), std::string::npos) << error.what();
+  }
+  Remote remote;
+  auto main = [&]() -> Task<int> {
+    co_return co_await executor.run_method(Parallelization::THREAD, &Remote::get, remote);
+  };
+  EXPECT_EQ(executor.run_coroutine(main()), 7);
+}
+
+// mpirun -n 1: launched, but no rank to serve.
+TEST(MpiOneRank, ProcessCallsThrowLogicErrorSayingNoRankServes) {
+  EXPECT_EQ(connectors::mpi_world_size(), 1);
+  MpiExecutor executor{0};
+  EXPECT_EQ(executor.number_of_ranks(), 0U);
+  try {
+    run(executor, &Remote::get);
+    FAIL() << "no std::logic_error";
+  } catch (const std::logic_error& error) {
+    EXPECT_NE(std::string{error.what()}.find("no MPI rank serves"), std::string::npos) << error.what();
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Under mpirun, ranks 1 and 2 serve here until rank 0 returns from main.
+  connectors::init(argc, argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
