@@ -1,3 +1,4 @@
+#include <connectors/detail/method_probe.hpp>
 #include <connectors/detail/node.hpp>
 #include <connectors/detail/operation.hpp>
 
@@ -55,9 +56,13 @@ OperationScope::OperationScope(const NodeBase& start, const NodeBase* joined)
     lock_ = std::unique_lock{parent_->children_};
   }
   current_operation = this;
+  operation_begins(*this, start_, parent_ == nullptr);
 }
 
-OperationScope::~OperationScope() { current_operation = parent_; }
+OperationScope::~OperationScope() {
+  operation_ends(*this, parent_ == nullptr);
+  current_operation = parent_;
+}
 
 bool OperationScope::destroyed(const NodeBase* node) const noexcept {
   if (!poisoned()) return false;

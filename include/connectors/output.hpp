@@ -46,6 +46,7 @@ class Output final : public detail::OutputNode {
         invoke_(&invoke_getter<Owner, Getter>),
         in_process_(&run_in_process<Owner, Getter>) {
     droppable_cache_ = !detail::CacheSlot<R>::lock_free;
+    set_owner(owner, typeid(Owner));
     static_assert(std::is_invocable_v<Getter, Owner&>,
                   "connectors::Output: the getter must take no arguments: R getter() [const]");
     static_assert(std::is_convertible_v<std::invoke_result_t<Getter, Owner&>, R>,
@@ -162,8 +163,14 @@ class Output final : public detail::OutputNode {
         co_return;
       }
       R result = co_await detail::user_call<R>(
-          operation, parallelization_, [this]() -> R { return invoke_(owner_, getter_); },
-          [this](Executor& executor) { return in_process_(&executor, owner_, getter_); });
+          operation, parallelization_,
+          [this]() -> R {
+            detail::MethodProbe probe{*this, detail::Phase::getter};
+            return invoke_(owner_, getter_);
+          },
+          [this](Executor& executor) {
+            return detail::probe_process(*this, detail::Phase::getter, in_process_(&executor, owner_, getter_));
+          });
       if (caching_) {
         cache_.store(result);
         mark_computed();
@@ -188,6 +195,7 @@ class Output final : public detail::OutputNode {
   void compute_inline(detail::Operation& operation, std::vector<detail::InputNode*>& pulling) override {
     R result = [&]() -> R {
       detail::UserCallScope user{operation.scope};
+      detail::MethodProbe probe{*this, detail::Phase::getter};
       R computed = invoke_(owner_, getter_);
       detail::OperationScope::check_not_poisoned(operation.scope);
       return computed;

@@ -13,6 +13,7 @@
 #include <exception>
 #include <memory>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 namespace connectors::detail {
@@ -86,11 +87,40 @@ class NodeBase {
   // This connector's executor, or the default one.
   std::shared_ptr<Executor> executor() const;
 
+  /// Names this connector in its network's picture (connectors::to_dot) and
+  /// timeline (connectors::Trace); "owner.connector" also names the owner
+  /// (docs/observability.md). Unnamed connectors are called by their type.
+  ///
+  ///     block.get_double.set_name("d1.get_double");
+  ///
+  /// Thread safety: takes the network lock, like connect; call it while
+  /// building the network rather than from inside its methods.
+  void set_name(std::string name);
+  // The name given, or null.
+  const std::string* name() const noexcept { return name_.get(); }
+  // The owner this connector belongs to and its type (null for a
+  // multi-output's key items, which belong to their parent).
+  const void* owner() const noexcept { return owner_id_; }
+  const std::type_info* owner_type() const noexcept { return owner_type_; }
+  // What the picture writes on a connection between this connector and
+  // `peer`: a multi-input's data id, a multi-output key item's key.
+  virtual std::string connection_label(const NodeBase& peer) const;
+
  protected:
   NodeBase() = default;
   ~NodeBase() = default;
 
+  void set_owner(const void* owner, const std::type_info& type) noexcept {
+    owner_id_ = owner;
+    owner_type_ = &type;
+  }
+
   std::shared_ptr<Executor> executor_;  // null: the default executor
+  const void* owner_id_ = nullptr;
+  const std::type_info* owner_type_ = nullptr;
+  std::unique_ptr<std::string> name_;  // rare, so out of line
+
+  friend struct NodeInspector;
 };
 
 // The untyped part of an output: state and protocol bookkeeping of SPEC 2.3.
@@ -211,6 +241,7 @@ class OutputNode : public NodeBase {
   friend class InputNode;
   friend class MultiOutputNode;
   friend class InlinePull;
+  friend struct NodeInspector;
   friend void check_no_cycle(const OutputNode&, const InputNode&);
   friend void unsettle_upstream(InputNode&, Laziness) noexcept;
 };
@@ -304,6 +335,7 @@ class InputNode : public NodeBase {
 
   friend class OutputNode;
   friend class InlinePull;
+  friend struct NodeInspector;
   friend void check_no_cycle(const OutputNode&, const InputNode&);
   friend void unsettle_upstream(InputNode&, Laziness) noexcept;
 };

@@ -2,6 +2,7 @@
 
 #include <connectors/detail/byte_streams.hpp>
 #include <connectors/detail/code_address.hpp>
+#include <connectors/detail/method_probe.hpp>
 #include <connectors/detail/worker_pool.hpp>
 #include <connectors/errors.hpp>
 #include <connectors/event_loop.hpp>
@@ -295,6 +296,7 @@ class ProcessCall final : public ProcessJob {
     pool_.submit(*this);
   }
   R await_resume() {
+    note_process_call(*this);
     if (failure) std::rethrow_exception(failure);
     // The reply goes as soon as it is decoded: a file it came in is the
     // worker's again (or freed, if the worker dropped it).

@@ -1,0 +1,71 @@
+// Names of connectors and owners, for pictures and timelines
+// (docs/observability.md, "Names").
+#include <connectors/detail/multi_output_node.hpp>
+#include <connectors/detail/node.hpp>
+#include <connectors/detail/observer.hpp>
+#include <connectors/detail/operation.hpp>
+#include <connectors/detail/type_name.hpp>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <typeindex>
+#include <unordered_map>
+#include <utility>
+
+namespace connectors::detail {
+
+namespace {
+
+// "connectors::Output<double>" -> "Output<double>": every connector is one.
+std::string without_namespace(std::string name) {
+  static const std::string prefix = "connectors::";
+  std::string::size_type at = 0;
+  while ((at = name.find(prefix, at)) != std::string::npos) name.erase(at, prefix.size());
+  return name;
+}
+
+// Demangling is slow and a trace labels every method: each type once.
+const std::string& readable(const std::type_info& type) {
+  static std::mutex mutex;
+  static std::unordered_map<std::type_index, std::string> names;
+  std::lock_guard lock{mutex};
+  auto found = names.find(type);
+  if (found == names.end()) found = names.emplace(type, without_namespace(demangle(type.name()))).first;
+  return found->second;
+}
+
+// A multi-output's key items are drawn and recorded as their parent.
+const NodeBase& labelled(const NodeBase& node) {
+  if (const auto* item = dynamic_cast<const MultiOutputKeyNode*>(&node)) return item->parent();
+  return node;
+}
+
+}  // namespace
+
+void NodeBase::set_name(std::string name) {
+  NetworkLock lock;
+  name_ = std::make_unique<std::string>(std::move(name));
+}
+
+std::string NodeBase::connection_label(const NodeBase&) const { return {}; }
+
+std::string owner_label(const NodeBase& node) {
+  const NodeBase& named = labelled(node);
+  std::string label = named.owner_type() != nullptr ? readable(*named.owner_type()) : "?";
+  if (const std::string* name = named.name()) {
+    if (auto dot = name->find('.'); dot != std::string::npos) label += " " + name->substr(0, dot);
+  }
+  return label;
+}
+
+std::string connector_label(const NodeBase& node) {
+  const NodeBase& named = labelled(node);
+  if (const std::string* name = named.name()) {
+    auto dot = name->find('.');
+    return dot == std::string::npos ? *name : name->substr(dot + 1);
+  }
+  return readable(typeid(named));
+}
+
+}  // namespace connectors::detail
