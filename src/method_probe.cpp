@@ -120,7 +120,8 @@ void note_reply(ProcessJob& job) noexcept { job.replied_at = probe_clock(); }
 
 void note_process_call(const ProcessJob& job) noexcept {
   if (!is_observing()) return;
-  last_process_call = ProcessCallNote{job.worker_pid, job.sent_at, job.replied_at, job.request.size(), job.reply.size()};
+  last_process_call =
+      ProcessCallNote{job.worker_pid, job.sent_at, job.replied_at, job.request.size(), job.reply.size()};
 }
 
 void probe_process_end(const NodeBase& node, Phase phase, std::int64_t queued, bool failed) noexcept {

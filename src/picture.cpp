@@ -57,6 +57,10 @@ const char* parallelization_name(Parallelization parallelization) {
 std::string quoted(const std::string& text) {
   std::string out = "\"";
   for (const char c : text) {
+    if (c == '\n') {
+      out += "\\n";  // a line break in a Graphviz label
+      continue;
+    }
     if (c == '"' || c == '\\') out += '\\';
     out += c;
   }
@@ -72,7 +76,8 @@ std::vector<const NodeBase*> reachable(const NodeBase& start) {
   for (std::size_t next = 0; next < order.size(); ++next) {
     order[next]->for_each_neighbour(
         [](const NodeBase& neighbour, void* raw) {
-          auto& walk = *static_cast<std::pair<std::unordered_set<const NodeBase*>*, std::vector<const NodeBase*>*>*>(raw);
+          auto& walk =
+              *static_cast<std::pair<std::unordered_set<const NodeBase*>*, std::vector<const NodeBase*>*>*>(raw);
           if (walk.first->insert(&neighbour).second) walk.second->push_back(&neighbour);
         },
         &walk);
@@ -85,7 +90,7 @@ std::string executor_label(const NodeBase& node) {
   if (executor == nullptr) return {};
   std::string name = demangle(typeid(*executor).name());
   if (name.rfind("connectors::", 0) == 0) name.erase(0, std::strlen("connectors::"));
-  return "\\n" + name;
+  return "\n" + name;
 }
 
 }  // namespace
@@ -147,12 +152,12 @@ std::string network_dot(const NodeBase& start) {
           fill = "lightsalmon";
         }
         if (!output->caching()) state += ", no cache";
-        label = name + "\\n" + state + "\\n" + parallelization_name(output->parallelization());
+        label = name + "\n" + state + "\n" + parallelization_name(output->parallelization());
       } else if (const auto* input = dynamic_cast<const InputNode*>(node)) {
         std::string state = NodeInspector::announcing(*input) ? "announced" : "settled";
         if (NodeInspector::holds_value(*input)) state += ", value waiting";
         fill = NodeInspector::announcing(*input) ? "khaki" : "white";
-        label = name + "\\n" + state + "\\n" + laziness_name(input->laziness()) + ", " +
+        label = name + "\n" + state + "\n" + laziness_name(input->laziness()) + ", " +
                 parallelization_name(input->parallelization());
       }
       label += executor_label(*node);
@@ -187,7 +192,8 @@ std::string network_dot(const NodeBase& start) {
 void render_svg(const std::string& path, const std::string& dot) {
   char source[] = "/tmp/connectors-network-XXXXXX";
   const int fd = ::mkstemp(source);
-  if (fd < 0) throw Error(std::string("connectors::write_svg: cannot create a temporary file: ") + std::strerror(errno));
+  if (fd < 0)
+    throw Error(std::string("connectors::write_svg: cannot create a temporary file: ") + std::strerror(errno));
   ::close(fd);
   struct Remove {
     const char* path;

@@ -22,8 +22,9 @@ std::size_t estimate(const detail::NodeBase& start) {
   std::unordered_set<const detail::NodeBase*> seen{&start};
   std::vector<const detail::NodeBase*> pending{&start};
   auto visit = [](const detail::NodeBase& node, void* raw) {
-    auto& walk = *static_cast<std::pair<std::unordered_set<const detail::NodeBase*>*,
-                                        std::vector<const detail::NodeBase*>*>*>(raw);
+    auto& walk =
+        *static_cast<std::pair<std::unordered_set<const detail::NodeBase*>*, std::vector<const detail::NodeBase*>*>*>(
+            raw);
     if (walk.first->insert(&node).second) walk.second->push_back(&node);
   };
   std::pair walk{&seen, &pending};
@@ -64,8 +65,13 @@ struct Progress::Counter final : detail::Observer {
   void method_ended(const detail::MethodEvent& method) override {
     if (!counting || method.phase == detail::Phase::condition || method.operation != report.operation) return;
     ++report.finished;
-    // More ran than expected: the estimate grows, and stays above until the end.
-    if (report.finished >= report.expected) report.expected = report.finished + 1;
+    // The estimate is used up: nothing more can be promised, so reports
+    // wait for the operation's end, which is the one report where finished
+    // equals expected. More methods raise the estimate with them.
+    if (report.finished >= report.expected) {
+      report.expected = report.finished;
+      return;
+    }
     tell();
   }
   void operation_ended(const detail::OperationEvent& operation) override {

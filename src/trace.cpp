@@ -77,9 +77,9 @@ struct Trace::Recorder final : detail::Observer {
 
   void operation_began(const detail::OperationEvent&, const detail::NodeBase&) override {}
   void method_ended(const detail::MethodEvent& event) override {
-    methods.push_back(Method{event.owner, event.connector, phase_name(event.phase), event.pid, event.tid,
-                             event.process, event.failed, event.queued, event.start, event.end, event.bytes_sent,
-                             event.bytes_received, event.operation});
+    methods.push_back(Method{event.owner, event.connector, phase_name(event.phase), event.pid, event.tid, event.process,
+                             event.failed, event.queued, event.start, event.end, event.bytes_sent, event.bytes_received,
+                             event.operation});
   }
   void operation_ended(const detail::OperationEvent& event) override {
     operations.push_back(Operation{event.name, event.pid, event.tid, event.start, event.end, event.id});
@@ -179,7 +179,8 @@ void Trace::write_json(std::ostream& out) const {
       out << ", \"waited_us\": ";
       write_micros(out, method.start - method.queued);
     }
-    if (method.process) out << ", \"bytes_sent\": " << method.bytes_sent << ", \"bytes_received\": " << method.bytes_received;
+    if (method.process)
+      out << ", \"bytes_sent\": " << method.bytes_sent << ", \"bytes_received\": " << method.bytes_received;
     out << ", \"failed\": " << (method.failed ? "true" : "false") << ", \"operation\": " << method.operation << "}}";
   }
   out << "\n]}\n";

@@ -155,11 +155,10 @@ class Input final : public detail::InputNode {
         V value = std::move(*notification_);
         notification_.reset();
         try {
-          co_await detail::user_call<void>(operation, parallelization_,
-                                           [this, &value] {
-                                             detail::MethodProbe probe{*this, detail::Phase::setter};
-                                             invoke_(owner_, setter_, value);
-                                           });
+          co_await detail::user_call<void>(operation, parallelization_, [this, &value] {
+            detail::MethodProbe probe{*this, detail::Phase::setter};
+            invoke_(owner_, setter_, value);
+          });
         } catch (...) {
           // SPEC A4: a retry applies it again.
           if (!detail::destroyed_in(operation, this) && !notification_) notification_.emplace(std::move(value));

@@ -1,8 +1,8 @@
 #pragma once
 
+#include <connectors/detail/label.hpp>
 #include <connectors/detail/member.hpp>
 #include <connectors/detail/node.hpp>
-#include <connectors/detail/label.hpp>
 #include <connectors/detail/user_call.hpp>
 #include <connectors/errors.hpp>
 #include <connectors/gather.hpp>

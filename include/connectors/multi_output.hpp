@@ -1,8 +1,8 @@
 #pragma once
 
+#include <connectors/detail/label.hpp>
 #include <connectors/detail/member.hpp>
 #include <connectors/detail/multi_output_node.hpp>
-#include <connectors/detail/label.hpp>
 #include <connectors/detail/user_call.hpp>
 #include <connectors/detail/wait_list.hpp>
 #include <connectors/gather.hpp>

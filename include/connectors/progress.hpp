@@ -18,10 +18,12 @@ struct ProgressReport {
 /// Reports the progress of every top-level operation while alive: the
 /// number of user methods finished and the number expected, estimated when
 /// the operation starts from the stale caches and announced inputs upstream
-/// of the connector it computes, and raised when more run. `finished` and
-/// `expected` never decrease within an operation, `finished < expected`
-/// until its last report, whose `done` is true and where both are equal (an
-/// overestimate, from a change a condition cancelled, is settled there).
+/// of the connector it computes, and raised when more run. Within an
+/// operation `finished` and `expected` never decrease and `finished <
+/// expected` until its last report, whose `done` is true and where both are
+/// equal; that report comes exactly once. (Once more methods ran than
+/// estimated, reports pause until that last one; an overestimate, from a
+/// change a condition cancelled, is settled there.)
 ///
 ///     connectors::Progress progress{[](const connectors::ProgressReport& report) {
 ///       std::fprintf(stderr, "\r%zu/%zu", report.finished, report.expected);

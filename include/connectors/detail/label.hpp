@@ -10,7 +10,7 @@ namespace connectors::detail {
 // (docs/observability.md): as it prints, or "?" for a type that does not.
 template <class T>
 std::string to_label(const T& value) {
-  if constexpr (requires(std::ostream& out) { out << value; }) {
+  if constexpr (requires(std::ostream & out) { out << value; }) {
     std::ostringstream out;
     out << value;
     return out.str();

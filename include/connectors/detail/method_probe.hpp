@@ -110,7 +110,7 @@ Task<R> traced_process_call(const NodeBase& node, Phase phase, Task<R> task) {
 // A PROCESS call's task, recorded as the method of `node` when observed.
 template <class R>
 Task<R> probe_process(const NodeBase& node, Phase phase, Task<R> task) {
-  if (!is_observing() || !task) return task;
+  if (!is_observing() || !task.valid()) return task;
   return traced_process_call<R>(node, phase, std::move(task));
 }
 
