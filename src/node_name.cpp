@@ -54,7 +54,10 @@ std::string owner_label(const NodeBase& node) {
   const NodeBase& named = labelled(node);
   std::string label = named.owner_type() != nullptr ? readable(*named.owner_type()) : "?";
   if (const std::string* name = named.name()) {
-    if (auto dot = name->find('.'); dot != std::string::npos) label += " " + name->substr(0, dot);
+    if (auto dot = name->find('.'); dot != std::string::npos) {
+      label += ' ';
+      label.append(*name, 0, dot);
+    }
   }
   return label;
 }

@@ -128,7 +128,13 @@ std::string network_dot(const NodeBase& start) {
   std::size_t cluster = 0;
   for (const void* owner : owner_order) {
     const auto& members = owners[owner];
-    out << "  subgraph cluster_" << cluster++ << " {\n    label=" << quoted(owner_label(*members.front()))
+    // Any of the owner's connectors may carry its name.
+    std::string title;
+    for (const NodeBase* node : members) {
+      std::string label = owner_label(*node);
+      if (label.size() > title.size()) title = std::move(label);
+    }
+    out << "  subgraph cluster_" << cluster++ << " {\n    label=" << quoted(title)
         << ";\n    style=rounded; color=gray40; fontname=\"Helvetica\";\n";
     // The same default name twice in one owner: numbered.
     std::map<std::string, int> counts;
