@@ -17,11 +17,13 @@ namespace connectors::detail {
 
 namespace {
 
-// "connectors::Output<double>" -> "Output<double>": every connector is one.
+// "connectors::Output<double>" -> "Output<double>": every connector is one;
+// "(anonymous namespace)::Block" -> "Block": says nothing in a picture.
 std::string without_namespace(std::string name) {
-  static const std::string prefix = "connectors::";
-  std::string::size_type at = 0;
-  while ((at = name.find(prefix, at)) != std::string::npos) name.erase(at, prefix.size());
+  for (const std::string prefix : {"connectors::", "(anonymous namespace)::"}) {
+    std::string::size_type at = 0;
+    while ((at = name.find(prefix, at)) != std::string::npos) name.erase(at, prefix.size());
+  }
   return name;
 }
 
@@ -41,11 +43,34 @@ const NodeBase& labelled(const NodeBase& node) {
   return node;
 }
 
+// The names given, by connector: a table rather than a member, so that
+// unnamed connectors pay nothing for names.
+std::mutex names_mutex;
+std::unordered_map<const NodeBase*, std::string>& names() {
+  // Never destroyed: connectors with static storage may be destroyed later.
+  static auto* table = new std::unordered_map<const NodeBase*, std::string>;
+  return *table;
+}
+
 }  // namespace
 
 void NodeBase::set_name(std::string name) {
   NetworkLock lock;
-  name_ = std::make_unique<std::string>(std::move(name));
+  std::lock_guard names_lock{names_mutex};
+  names()[this] = std::move(name);
+  names_in_use.store(true, std::memory_order_relaxed);
+}
+
+std::optional<std::string> NodeBase::name() const {
+  std::lock_guard lock{names_mutex};
+  auto found = names().find(this);
+  if (found == names().end()) return std::nullopt;
+  return found->second;
+}
+
+void forget_name(const NodeBase& node) noexcept {
+  std::lock_guard lock{names_mutex};
+  names().erase(&node);
 }
 
 std::string NodeBase::connection_label(const NodeBase&) const { return {}; }
@@ -53,7 +78,7 @@ std::string NodeBase::connection_label(const NodeBase&) const { return {}; }
 std::string owner_label(const NodeBase& node) {
   const NodeBase& named = labelled(node);
   std::string label = named.owner_type() != nullptr ? readable(*named.owner_type()) : "?";
-  if (const std::string* name = named.name()) {
+  if (const std::optional<std::string> name = named.name()) {
     if (auto dot = name->find('.'); dot != std::string::npos) {
       label += ' ';
       label.append(*name, 0, dot);
@@ -64,7 +89,7 @@ std::string owner_label(const NodeBase& node) {
 
 std::string connector_label(const NodeBase& node) {
   const NodeBase& named = labelled(node);
-  if (const std::string* name = named.name()) {
+  if (const std::optional<std::string> name = named.name()) {
     auto dot = name->find('.');
     return dot == std::string::npos ? *name : name->substr(dot + 1);
   }

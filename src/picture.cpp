@@ -148,8 +148,8 @@ std::string network_dot(const NodeBase& start) {
       if (const auto* output = dynamic_cast<const OutputNode*>(node)) {
         std::string state;
         if (NodeInspector::announced(*output)) {
-          state = "announced";
-          fill = "khaki";
+          state = "stale, announced";  // an input it observes has a change coming
+          fill = "lightsalmon";
         } else if (output->valid()) {
           state = "valid";
           fill = "palegreen";

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <new>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -147,7 +148,7 @@ TEST(Picture, NodesEdgesAndStatesBeforeAndAfterASet) {
   SCOPED_TRACE(changed.text);
   EXPECT_EQ(changed.label("observability_test::TimesTwo d1", "get_double"), "get_double|stale|THREAD");
   EXPECT_EQ(changed.label("observability_test::TimesTwo d2", "get_double"),
-            "get_double|announced|THREAD|SequentialExecutor");
+            "get_double|stale, announced|THREAD|SequentialExecutor");
   EXPECT_EQ(changed.label("observability_test::TimesTwo d2", "set_value"), "set_value|announced|ON_NOTIFY, SEQUENTIAL");
   EXPECT_EQ(changed.solid_edges().size(), 1u);
   EXPECT_EQ(d2.get_double(), 12.0);
@@ -161,6 +162,18 @@ TEST(Picture, UnnamedConnectorsAreCalledByTheirType) {
   ASSERT_EQ(picture.clusters, std::vector<std::string>{"observability_test::TimesTwo"});
   EXPECT_FALSE(picture.id(picture.clusters[0], "Output<double>").empty());
   EXPECT_FALSE(picture.id(picture.clusters[0], "Input<double>").empty());
+}
+
+TEST(Picture, ANameLeavesWithItsConnector) {
+  // A new connector at the address of a destroyed named one is unnamed.
+  alignas(TimesTwo) unsigned char storage[sizeof(TimesTwo)];
+  auto* first = new (storage) TimesTwo;
+  first->get_double.set_name("first.get_double");
+  EXPECT_EQ(first->get_double.name(), "first.get_double");
+  first->~TimesTwo();
+  auto* second = new (storage) TimesTwo;
+  EXPECT_FALSE(second->get_double.name().has_value());
+  second->~TimesTwo();
 }
 
 class Keyed {

@@ -40,8 +40,8 @@ int main() {
 
   d1.set_value(3.0);  // invalidates everything downstream
   dot = connectors::to_dot(d1.set_value);
-  CHECK(contains(dot, "get_double\\nstale\\nTHREAD"));      // d1's output: stale
-  CHECK(contains(dot, "get_double\\nannounced\\nTHREAD"));  // d2's: its input has a change coming
+  CHECK(contains(dot, "get_double\\nstale\\nTHREAD"));             // d1's output: stale
+  CHECK(contains(dot, "get_double\\nstale, announced\\nTHREAD"));  // d2's: its input has a change coming
   // ---
 
   // --- svg

@@ -42,7 +42,7 @@ class Input final : public detail::InputNode {
       std::derived_from<Owner, typename detail::member_owner<Setter>::type>
       Input(Owner* owner, Setter setter, Observers&... observers)
       : owner_(owner), setter_(setter), invoke_(&invoke_setter<Owner, Setter>) {
-    set_owner(owner, typeid(Owner));
+    set_owner_type(typeid(Owner));
     static_assert(std::is_invocable_v<Setter, Owner&, V&>,
                   "connectors::Input<V>: the setter must take one V (by value or const V&)");
     static_assert((std::derived_from<Observers, detail::OutputNode> && ...),
@@ -112,6 +112,8 @@ class Input final : public detail::InputNode {
   void set_notify_condition(bool (Owner::*condition)(const V&) const) {
     set_notify_condition_impl<Owner>(condition);
   }
+
+  const void* owner() const noexcept override { return owner_; }
 
  private:
   template <class>

@@ -71,7 +71,7 @@ class MultiInput final : public detail::InputNode {
         remove_(remove),
         invoke_add_(&invoke_add<Owner, Add>),
         invoke_remove_(&invoke_remove<Owner, Remove>) {
-    set_owner(owner, typeid(Owner));
+    set_owner_type(typeid(Owner));
     static_assert(std::is_invocable_v<Add, Owner&, V&>,
                   "connectors::MultiInput<V, Id>: add must take one V (by value or const V&)");
     static_assert(std::is_convertible_v<std::invoke_result_t<Add, Owner&, V&>, Id>,
@@ -272,6 +272,8 @@ class MultiInput final : public detail::InputNode {
           "replace method (set_replace)");
     }
   }
+
+  const void* owner() const noexcept override { return owner_; }
 
   // The data id of a connection, for the picture (docs/observability.md).
   std::string connection_label(const detail::NodeBase& peer) const override {

@@ -65,7 +65,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
         getter_(getter),
         invoke_(&invoke_getter<Owner, Getter>),
         in_process_(&run_in_process<Owner, Getter>) {
-    set_owner(owner, typeid(Owner));
+    set_owner_type(typeid(Owner));
     static_assert(std::is_invocable_v<Getter, Owner&, const Key&>,
                   "connectors::MultiOutput<R(Key)>: the getter must take one Key: R getter(Key) [const]");
     static_assert(std::is_convertible_v<std::invoke_result_t<Getter, Owner&, const Key&>, R>,
@@ -147,6 +147,8 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
     if (parallelization == Parallelization::PROCESS) (void)in_process_(nullptr, owner_, getter_, nullptr);
     OutputNode::set_parallelization(parallelization);
   }
+
+  const void* owner() const noexcept override { return owner_; }
 
  private:
   template <class V, class Id>

@@ -46,7 +46,7 @@ class Output final : public detail::OutputNode {
         invoke_(&invoke_getter<Owner, Getter>),
         in_process_(&run_in_process<Owner, Getter>) {
     droppable_cache_ = !detail::CacheSlot<R>::lock_free;
-    set_owner(owner, typeid(Owner));
+    set_owner_type(typeid(Owner));
     static_assert(std::is_invocable_v<Getter, Owner&>,
                   "connectors::Output: the getter must take no arguments: R getter() [const]");
     static_assert(std::is_convertible_v<std::invoke_result_t<Getter, Owner&>, R>,
@@ -95,6 +95,8 @@ class Output final : public detail::OutputNode {
     if (parallelization == Parallelization::PROCESS) (void)in_process_(nullptr, owner_, getter_);
     OutputNode::set_parallelization(parallelization);
   }
+
+  const void* owner() const noexcept override { return owner_; }
 
   /// Off: every request runs the getter again (the result is still pushed to
   /// every connection). Switching off drops the cached value.

@@ -23,7 +23,13 @@ enum class Phase : std::uint8_t { setter, getter, condition };
 // (docs/benchmarks.md, "Observability").
 inline std::atomic<bool> observing{false};
 
+#ifdef CONNECTORS_NO_PROBES
+// Benchmarks only: the probes compiled out, to measure what they cost
+// (docs/benchmarks.md, "Observability").
+constexpr bool is_observing() noexcept { return false; }
+#else
 inline bool is_observing() noexcept { return observing.load(std::memory_order_relaxed); }
+#endif
 
 // The record of one method call under way; lives in src/method_probe.cpp.
 struct ProbeRecord;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <typeinfo>
 #include <vector>
@@ -66,6 +67,11 @@ struct NonLazyCollection {
   std::vector<InputNode*> inputs;
 };
 
+class NodeBase;
+// Whether any connector was ever named (docs/observability.md).
+inline std::atomic<bool> names_in_use{false};
+void forget_name(const NodeBase& node) noexcept;
+
 // What all connectors share: their configuration and their graph role.
 class NodeBase {
  public:
@@ -96,11 +102,11 @@ class NodeBase {
   /// Thread safety: takes the network lock, like connect; call it while
   /// building the network rather than from inside its methods.
   void set_name(std::string name);
-  // The name given, or null.
-  const std::string* name() const noexcept { return name_.get(); }
+  // The name given, if any.
+  std::optional<std::string> name() const;
   // The owner this connector belongs to and its type (null for a
   // multi-output's key items, which belong to their parent).
-  const void* owner() const noexcept { return owner_id_; }
+  virtual const void* owner() const noexcept { return nullptr; }
   const std::type_info* owner_type() const noexcept { return owner_type_; }
   // What the picture writes on a connection between this connector and
   // `peer`: a multi-input's data id, a multi-output key item's key.
@@ -108,17 +114,17 @@ class NodeBase {
 
  protected:
   NodeBase() = default;
-  ~NodeBase() = default;
-
-  void set_owner(const void* owner, const std::type_info& type) noexcept {
-    owner_id_ = owner;
-    owner_type_ = &type;
+  // Names live in a table of their own, so that unnamed connectors pay
+  // nothing for them (docs/benchmarks.md, memory per block).
+  ~NodeBase() {
+    if (names_in_use.load(std::memory_order_relaxed)) [[unlikely]]
+      forget_name(*this);
   }
 
+  void set_owner_type(const std::type_info& type) noexcept { owner_type_ = &type; }
+
   std::shared_ptr<Executor> executor_;  // null: the default executor
-  const void* owner_id_ = nullptr;
   const std::type_info* owner_type_ = nullptr;
-  std::unique_ptr<std::string> name_;  // rare, so out of line
 
   friend struct NodeInspector;
 };
