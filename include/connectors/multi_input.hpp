@@ -599,10 +599,11 @@ class MultiInput final : public detail::InputNode {
       try {
         detail::UserCallScope user{scope};
         for (const auto& [id, value] : checks) {
-          const bool passes = [&] {
+          bool passes = false;
+          {
             detail::MethodProbe probe{*this, detail::Phase::condition};
-            return conditions_->notify(owner_, conditions_->notify_member, id, value);
-          }();
+            passes = conditions_->notify(owner_, conditions_->notify_member, id, value);
+          }
           detail::OperationScope::check_not_poisoned(scope);
           if (passes) {
             changed = true;

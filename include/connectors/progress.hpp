@@ -32,7 +32,7 @@ struct ProgressReport {
 ///
 /// The callback runs on the thread where a method ended (a pool thread, or
 /// the operation's), one report at a time; it must be quick and must not
-/// use a network or create or destroy a Trace or Progress. Without one, the
+/// use a network or any Trace or Progress (it runs under their lock). Without one, the
 /// latest report is polled with latest().
 ///
 /// Thread safety: latest() may be called from any thread.
