@@ -88,8 +88,17 @@ struct Picture {
         owner = match[1];
         clusters.push_back(owner);
       } else if (std::regex_match(line, match, node)) {
-        std::string label = match[2];
-        for (std::size_t at = 0; (at = label.find("\\n", at)) != std::string::npos;) label.replace(at, 2, "|");
+        // Graphviz line breaks ("\\n") become '|'.
+        const std::string text = match[2];
+        std::string label;
+        for (std::size_t at = 0; at < text.size(); ++at) {
+          if (text[at] == '\\' && at + 1 < text.size() && text[at + 1] == 'n') {
+            label += '|';
+            ++at;
+          } else {
+            label += text[at];
+          }
+        }
         nodes[match[1]] = Node{owner, label};
       } else if (std::regex_match(line, match, edge)) {
         edges.push_back(Edge{match[1], match[2], match[3]});
