@@ -58,8 +58,7 @@ class Input final : public detail::InputNode {
     announce_downstream(collection, false);
     try {
       detail::UserCallScope user{&scope};
-      detail::MethodProbe probe{*this, detail::Phase::setter};
-      invoke_(owner_, setter_, value);
+      detail::probed(*this, detail::Phase::setter, [&] { invoke_(owner_, setter_, value); });
       detail::OperationScope::check_not_poisoned(&scope);
     } catch (...) {
       if (!scope.destroyed(this)) cancel_observers();  // SPEC A4: never leave the observers waiting
@@ -158,8 +157,7 @@ class Input final : public detail::InputNode {
         notification_.reset();
         try {
           co_await detail::user_call<void>(operation, parallelization_, [this, &value] {
-            detail::MethodProbe probe{*this, detail::Phase::setter};
-            invoke_(owner_, setter_, value);
+            detail::probed(*this, detail::Phase::setter, [&] { invoke_(owner_, setter_, value); });
           });
         } catch (...) {
           // SPEC A4: a retry applies it again.
@@ -185,8 +183,7 @@ class Input final : public detail::InputNode {
     notification_.reset();
     try {
       detail::UserCallScope user{operation.scope};
-      detail::MethodProbe probe{*this, detail::Phase::setter};
-      invoke_(owner_, setter_, value);
+      detail::probed(*this, detail::Phase::setter, [&] { invoke_(owner_, setter_, value); });
       detail::OperationScope::check_not_poisoned(operation.scope);
     } catch (...) {
       // SPEC A4: a retry applies it again.

@@ -574,8 +574,7 @@ class MultiInput final : public detail::InputNode {
   template <class Function>
   auto apply(detail::Operation& operation, Function function) {
     return detail::user_call<void>(operation, parallelization_, [this, function = std::move(function)]() mutable {
-      detail::MethodProbe probe{*this, detail::Phase::setter};
-      function();
+      detail::probed(*this, detail::Phase::setter, function);
     });
   }
 

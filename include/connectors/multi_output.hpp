@@ -287,8 +287,8 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
         value.emplace(co_await detail::user_call<R>(
             operation, parallelization_,
             [this, &key]() -> R {
-              detail::MethodProbe probe{*this, detail::Phase::getter};
-              return invoke_(owner_, getter_, key);
+              return detail::probed(*this, detail::Phase::getter,
+                                    [this, &key]() -> R { return invoke_(owner_, getter_, key); });
             },
             [this, &key](Executor& executor) {
               return detail::probe_process(*this, detail::Phase::getter, in_process_(&executor, owner_, getter_, &key));

@@ -167,8 +167,7 @@ class Output final : public detail::OutputNode {
       R result = co_await detail::user_call<R>(
           operation, parallelization_,
           [this]() -> R {
-            detail::MethodProbe probe{*this, detail::Phase::getter};
-            return invoke_(owner_, getter_);
+            return detail::probed(*this, detail::Phase::getter, [this]() -> R { return invoke_(owner_, getter_); });
           },
           [this](Executor& executor) {
             return detail::probe_process(*this, detail::Phase::getter, in_process_(&executor, owner_, getter_));
@@ -197,8 +196,7 @@ class Output final : public detail::OutputNode {
   void compute_inline(detail::Operation& operation, std::vector<detail::InputNode*>& pulling) override {
     R result = [&]() -> R {
       detail::UserCallScope user{operation.scope};
-      detail::MethodProbe probe{*this, detail::Phase::getter};
-      R computed = invoke_(owner_, getter_);
+      R computed = detail::probed(*this, detail::Phase::getter, [this]() -> R { return invoke_(owner_, getter_); });
       detail::OperationScope::check_not_poisoned(operation.scope);
       return computed;
     }();

@@ -20,8 +20,10 @@ enum class Phase : std::uint8_t { setter, getter, condition };
 // Whether a connectors::Trace or connectors::Progress is alive. The hooks
 // below read it once, relaxed, and do nothing else when it is false: that is
 // the whole cost of observability for a network nobody watches
-// (docs/benchmarks.md, "Observability").
-inline std::atomic<bool> observing{false};
+// (docs/benchmarks.md, "Observability"). A cache line of its own: pool
+// threads read it for every method while the coordinating thread writes its
+// neighbours (operation ids, the default executor's mutex).
+alignas(64) inline std::atomic<bool> observing{false};
 
 #ifdef CONNECTORS_NO_PROBES
 // Benchmarks only: the probes compiled out, to measure what they cost
@@ -61,6 +63,17 @@ class MethodProbe {
   ProbeRecord* record_ = nullptr;
   int exceptions_ = 0;
 };
+
+// Calls `function` (which calls one user method) under a MethodProbe. The
+// probe's object lives only on the observed path, so that the unobserved
+// one is a load and a branch around the plain call (docs/benchmarks.md).
+template <class Function>
+decltype(auto) probed(const NodeBase& node, Phase phase, Function&& function) {
+  if (!is_observing()) [[likely]]
+    return function();
+  MethodProbe probe{node, phase};
+  return function();
+}
 
 // When a method placed on a thread pool was queued: set by the dispatching
 // side (UserCall), read by the MethodProbe that starts on the pool thread.
