@@ -52,6 +52,17 @@ void chain_set_get(benchmark::State& state, bool threads) {
 void BM_Chain_Sequential(benchmark::State& state) { chain_set_get(state, false); }
 void BM_Chain_Threads(benchmark::State& state) { chain_set_get(state, true); }
 
+// The same with a connectors::Trace recording every method and operation
+// (docs/observability.md); few iterations, since a trace keeps everything.
+void BM_Chain_Sequential_Traced(benchmark::State& state) {
+  connectors::Trace trace;
+  chain_set_get(state, false);
+}
+void BM_Chain_Threads_Traced(benchmark::State& state) {
+  connectors::Trace trace;
+  chain_set_get(state, true);
+}
+
 void BM_Chain_TBB(benchmark::State& state) {
   const auto length = static_cast<std::size_t>(state.range(0));
   tbb::global_control parallelism{tbb::global_control::max_allowed_parallelism,
@@ -87,6 +98,8 @@ void chain_sizes_tbb(benchmark::internal::Benchmark* bench) {
 BENCHMARK(BM_Chain_Sequential)->Apply(chain_sizes)->UseRealTime();
 BENCHMARK(BM_Chain_Threads)->Apply(chain_sizes)->UseRealTime();
 BENCHMARK(BM_Chain_TBB)->Apply(chain_sizes_tbb)->UseRealTime();
+BENCHMARK(BM_Chain_Sequential_Traced)->Arg(1000)->Iterations(200)->UseRealTime();
+BENCHMARK(BM_Chain_Threads_Traced)->Arg(1000)->Iterations(200)->UseRealTime();
 
 // K user threads, each setting and getting its own 100-block chain with its
 // own SequentialExecutor: networks with no path between them must not wait

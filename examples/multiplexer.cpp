@@ -28,7 +28,7 @@ class Tester {
   }
 };
 
-int main() {
+int main(int argc, char** argv) {
   bool ok = true;
 
   std::printf("Direct calls:\n");
@@ -70,5 +70,7 @@ int main() {
   std::printf(" source2.input(\"new value 2\"): (not selected, nothing runs)\n");
   source2.input("new value 2");
   ok = ok && tester.received == std::vector<std::string>{"value 1", "new value 1"};
+  // The network's picture (docs/observability.md), if a path is given.
+  if (argc > 1) connectors::write_svg(argv[1], mux.output);
   return ok ? 0 : 1;
 }

@@ -106,7 +106,7 @@ class Polynomial {
   connectors::MacroOutput<T> get_result;   // the Sum's result
 };
 
-int main() {
+int main(int argc, char** argv) {
   bool ok = true;
 
   Polynomial<double> polynomial{{5.0, -3.0, 2.0}};  // 5 - 3x + 2x^2
@@ -136,5 +136,7 @@ int main() {
   x.input(2.0);
   std::printf("p(2) = %g\n", y.output());  // 7
   ok = ok && y.output() == 7.0;
+  // The network's picture (docs/observability.md), if a path is given.
+  if (argc > 1) connectors::write_svg(argv[1], polynomial.get_result);
   return ok ? 0 : 1;
 }

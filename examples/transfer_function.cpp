@@ -27,9 +27,12 @@
 #include <iterator>
 #include <mutex>
 #include <numbers>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 namespace {
 
@@ -267,6 +270,20 @@ double deviation_db(const Spectrum& measured, const Spectrum& exact, double from
   return worst;
 }
 
+// A progress bar on stderr for the computations below, only when stderr is a
+// terminal (docs/observability.md, Progress).
+std::optional<connectors::Progress> progress_bar() {
+  if (::isatty(STDERR_FILENO) == 0) return std::nullopt;
+  return std::optional<connectors::Progress>{
+      std::in_place, [](const connectors::ProgressReport& report) {
+        constexpr std::size_t width = 30;
+        const std::size_t filled = report.expected == 0 ? width : width * report.finished / report.expected;
+        std::fprintf(stderr, "\r  [%s%s] %zu/%zu methods%s", std::string(filled, '#').c_str(),
+                     std::string(width - filled, ' ').c_str(), report.finished, report.expected,
+                     report.done ? "\r\033[K" : "");
+      }};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -297,6 +314,22 @@ int main(int argc, char** argv) {
   sweep.get_sweep.set_parallelization(connectors::Parallelization::PROCESS);
   system.get_output.set_parallelization(connectors::Parallelization::PROCESS);
 
+  // Names for the picture and the timeline (docs/observability.md).
+  sweep.get_sweep.set_name("sweep.get_sweep");
+  sweep.set_start_frequency.set_name("sweep.set_start_frequency");
+  sweep.set_stop_frequency.set_name("sweep.set_stop_frequency");
+  system.get_output.set_name("system.get_output");
+  system.set_input.set_name("system.set_input");
+  excitation.get_spectrum.set_name("excitation fft.get_spectrum");
+  excitation.set_signal.set_name("excitation fft.set_signal");
+  response.get_spectrum.set_name("response fft.get_spectrum");
+  response.set_signal.set_name("response fft.set_signal");
+  transfer.get_transfer_function.set_name("transfer.get_transfer_function");
+  transfer.set_excitation.set_name("transfer.set_excitation");
+  transfer.set_response.set_name("transfer.set_response");
+  plot.get_svg.set_name("plot.get_svg");
+  plot.add_spectrum.set_name("plot.add_spectrum");
+
   struct Run {
     const char* name;
     std::shared_ptr<connectors::Executor> executor;
@@ -312,17 +345,27 @@ int main(int argc, char** argv) {
   std::printf("One full computation of the network (%zu samples):\n", length);
   std::string sequential_svg;
   bool same_everywhere = true;
+  const std::string trace_path = out_dir + "/trace.json";
   for (const Run& run : runs) {
     plot.get_svg.set_executor(run.executor);
     sweep.set_stop_frequency(20000.0);  // invalidates everything downstream of the sweep
     (void)plot.get_svg();               // warm-up: starts the executor's threads or workers
     sweep.set_stop_frequency(20000.0);
+    // The timeline of the computation under ThreadingMultiprocessingExecutor.
+    std::optional<connectors::Trace> trace;
+    if (std::strcmp(run.name, "both") == 0) trace.emplace();
+    std::optional<connectors::Progress> progress = progress_bar();
     const auto start = std::chrono::steady_clock::now();
     const std::string svg = plot.get_svg();
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    progress.reset();
     std::printf("  %-12s %8.2f ms\n", run.name, ms);
     if (sequential_svg.empty()) sequential_svg = svg;
     same_everywhere = same_everywhere && svg == sequential_svg;
+    if (trace) {
+      std::ofstream file{trace_path};
+      trace->write_json(file);
+    }
   }
   std::printf(
       "(Worker processes copy each signal, about 1 MiB, to and from the worker: they pay off for\n"
@@ -336,12 +379,24 @@ int main(int argc, char** argv) {
 
   ran.clear();
   sweep.set_start_frequency(1000.0);
+  // The network's picture now: the blocks downstream of the sweep are stale.
+  const std::string picture_path = out_dir + "/network.svg";
+  try {
+    connectors::write_svg(picture_path, plot.get_svg);
+  } catch (const connectors::Error& error) {
+    std::fprintf(stderr, "%s\n", error.what());
+    return 1;
+  }
   write_file(out_dir + "/transfer_function2.svg", plot.get_svg());
   std::printf("After set_start_frequency(1000), these ran:");
   for (const std::string& what : ran) std::printf(" [%s]", what.c_str());
   const double below = deviation_db(transfer.get_transfer_function(), exact, 100.0, 500.0);
   std::printf("\nBelow 1 kHz the sweep has no energy now: off by up to %.1f dB at 100-500 Hz\n", below);
   std::printf("Plots: %s/transfer_function1.svg, %s/transfer_function2.svg\n", out_dir.c_str(), out_dir.c_str());
+  std::printf("The network after that change (stale blocks in salmon): %s (open it in a web browser)\n",
+              picture_path.c_str());
+  std::printf("The timeline of one computation with threads and processes: %s\n", trace_path.c_str());
+  std::printf("  (open it at https://ui.perfetto.dev or in chrome://tracing)\n");
 
   ran.clear();
   (void)plot.get_svg();

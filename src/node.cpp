@@ -59,7 +59,11 @@ NetworkGroup& NodeBase::network_group() const {
   return *group;
 }
 
-NodeBase::~NodeBase() { NetworkGroup::release(group_.load(std::memory_order_acquire)); }
+NodeBase::~NodeBase() {
+  if (names_in_use.load(std::memory_order_relaxed)) [[unlikely]]
+    forget_name(*this);
+  NetworkGroup::release(group_.load(std::memory_order_acquire));
+}
 
 std::string describe_parallelization(Parallelization parallelization) {
   switch (parallelization) {

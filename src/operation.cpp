@@ -1,3 +1,4 @@
+#include <connectors/detail/method_probe.hpp>
 #include <connectors/detail/node.hpp>
 #include <connectors/detail/operation.hpp>
 
@@ -85,9 +86,11 @@ OperationScope::OperationScope(const NodeBase& start, const NodeBase* joined)
     throw;
   }
   current_operation = this;
+  operation_begins(*this, start_, parent_ == nullptr);
 }
 
 OperationScope::~OperationScope() {
+  operation_ends(*this, parent_ == nullptr);
   current_operation = parent_;
   roots_[1].unlock();
   roots_[0].unlock();

@@ -8,6 +8,7 @@
 #include "request_check.hpp"
 #include "unique_fd.hpp"
 
+#include <connectors/detail/method_probe.hpp>
 #include <connectors/detail/worker_pool.hpp>
 #include <connectors/errors.hpp>
 
@@ -441,6 +442,7 @@ class Supervisor {
 
   void start(Worker& worker, ProcessJob& job) {
     worker.job = &job;
+    note_start(job, worker.pid);
     worker.call_id = ++last_call_id_;
     const std::size_t code_size = std::min(job.code_size, job.request.size());
     worker.out_header = FrameHeader{worker.call_id, job.request.size(), worker.free_files(), code_size,
@@ -667,6 +669,7 @@ class Supervisor {
     if (!check_memory_limit(worker)) return;
     ProcessJob& job = *std::exchange(worker.job, nullptr);
     job.reply = std::move(reply);
+    note_reply(job);
     reset_exchange(worker);
     complete(job);
     recycle_if_due(worker);

@@ -18,7 +18,10 @@
 #include <connectors/multi_input_data.hpp>
 #include <connectors/multi_output.hpp>
 #include <connectors/output.hpp>
+#include <connectors/picture.hpp>
 #include <connectors/process_executor.hpp>
 #include <connectors/process_traits.hpp>
+#include <connectors/progress.hpp>
 #include <connectors/task.hpp>
+#include <connectors/trace.hpp>
 #include <connectors/worker_limits.hpp>

@@ -42,6 +42,7 @@ class Input final : public detail::InputNode {
       std::derived_from<Owner, typename detail::member_owner<Setter>::type>
       Input(Owner* owner, Setter setter, Observers&... observers)
       : owner_(owner), setter_(setter), invoke_(&invoke_setter<Owner, Setter>) {
+    set_owner_type(typeid(Owner));
     static_assert(std::is_invocable_v<Setter, Owner&, V&>,
                   "connectors::Input<V>: the setter must take one V (by value or const V&)");
     static_assert((std::derived_from<Observers, detail::OutputNode> && ...),
@@ -57,7 +58,7 @@ class Input final : public detail::InputNode {
     announce_downstream(collection, false);
     try {
       detail::UserCallScope user{&scope};
-      invoke_(owner_, setter_, value);
+      detail::probed(*this, detail::Phase::setter, [&] { invoke_(owner_, setter_, value); });
       detail::OperationScope::check_not_poisoned(&scope);
     } catch (...) {
       if (!scope.destroyed(this)) {
@@ -119,6 +120,8 @@ class Input final : public detail::InputNode {
     set_notify_condition_impl<Owner>(condition);
   }
 
+  const void* owner() const noexcept override { return owner_; }
+
  private:
   template <class>
   friend class MacroInput;
@@ -142,6 +145,7 @@ class Input final : public detail::InputNode {
   bool accept_announcement(detail::OutputNode& from) override {
     if (conditions_ && conditions_->announce != nullptr) {
       detail::UserCallScope user{detail::UserCallScope::current()};
+      detail::MethodProbe probe{*this, detail::Phase::condition};
       if (!conditions_->announce(owner_, conditions_->announce_member)) return false;
     }
     return InputNode::accept_announcement(from);
@@ -160,8 +164,9 @@ class Input final : public detail::InputNode {
         V value = std::move(*notification_);
         notification_.reset();
         try {
-          co_await detail::user_call<void>(operation, parallelization_,
-                                           [this, &value] { invoke_(owner_, setter_, value); });
+          co_await detail::user_call<void>(operation, parallelization_, [this, &value] {
+            detail::probed(*this, detail::Phase::setter, [&] { invoke_(owner_, setter_, value); });
+          });
         } catch (...) {
           // SPEC A4: a retry applies it again.
           if (!detail::destroyed_in(operation, this) && !notification_) notification_.emplace(std::move(value));
@@ -186,7 +191,7 @@ class Input final : public detail::InputNode {
     notification_.reset();
     try {
       detail::UserCallScope user{operation.scope};
-      invoke_(owner_, setter_, value);
+      detail::probed(*this, detail::Phase::setter, [&] { invoke_(owner_, setter_, value); });
       detail::OperationScope::check_not_poisoned(operation.scope);
     } catch (...) {
       // SPEC A4: a retry applies it again.
@@ -203,6 +208,7 @@ class Input final : public detail::InputNode {
       bool passes = false;
       try {
         detail::UserCallScope user{scope};
+        detail::MethodProbe probe{*this, detail::Phase::condition};
         passes = conditions_->notify(owner_, conditions_->notify_member, value);
         detail::OperationScope::check_not_poisoned(scope);
       } catch (...) {

@@ -92,6 +92,17 @@ class MacroInput {
   void set_executor(const std::shared_ptr<Executor>& executor) const {
     for (const Target& target : targets_) target.node->set_executor(executor);
   }
+  /// Gives the exported inputs this name in pictures and timelines
+  /// (docs/observability.md), as NodeBase::set_name does for one connector:
+  ///
+  ///     input.set_name("polynomial.x");
+  ///
+  /// Thread safety: takes the network lock, like connect.
+  void set_name(const std::string& name) const {
+    for (const Target& target : targets_) target.node->set_name(name);
+  }
+  // A connector of the network it belongs to (connectors::to_dot).
+  const detail::NodeBase& network_node() const noexcept { return *targets_.front().node; }
 
  private:
   template <class>
@@ -255,6 +266,15 @@ class MacroOutput {
   void set_caching(bool caching) const { set_caching_(caching); }
   void set_parallelization(Parallelization parallelization) const { set_parallelization_(parallelization); }
   void set_executor(std::shared_ptr<Executor> executor) const { node_->set_executor(std::move(executor)); }
+  /// Gives the exported output this name in pictures and timelines
+  /// (docs/observability.md), as NodeBase::set_name does for one connector:
+  ///
+  ///     output.set_name("polynomial.y");
+  ///
+  /// Thread safety: takes the network lock, like connect.
+  void set_name(std::string name) const { node_->set_name(std::move(name)); }
+  // A connector of the network it belongs to (connectors::to_dot).
+  const detail::NodeBase& network_node() const noexcept { return *node_; }
 
  private:
   template <class>

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <connectors/detail/label.hpp>
 #include <connectors/detail/member.hpp>
 #include <connectors/detail/node.hpp>
 #include <connectors/detail/pending_values.hpp>
@@ -72,6 +73,7 @@ class MultiInput final : public detail::InputNode {
         remove_(remove),
         invoke_add_(&invoke_add<Owner, Add>),
         invoke_remove_(&invoke_remove<Owner, Remove>) {
+    set_owner_type(typeid(Owner));
     static_assert(std::is_invocable_v<Add, Owner&, V&>,
                   "connectors::MultiInput<V, Id>: add must take one V (by value or const V&)");
     static_assert(std::is_convertible_v<std::invoke_result_t<Add, Owner&, V&>, Id>,
@@ -267,6 +269,18 @@ class MultiInput final : public detail::InputNode {
     }
   }
 
+  const void* owner() const noexcept override { return owner_; }
+
+  // The data id of a connection, for the picture (docs/observability.md).
+  std::string connection_label(const detail::NodeBase& peer) const override {
+    for (const Source& source : sources_) {
+      if (source.node != &peer) continue;
+      if (source.kind == SourceKind::whole) return "all keys";
+      return source.id ? "id " + detail::to_label(*source.id) : std::string{};
+    }
+    return {};
+  }
+
   Source* find(const detail::OutputNode& node) noexcept { return sources_.find(node); }
   const Source* find(const detail::OutputNode& node) const noexcept { return sources_.find(node); }
 
@@ -324,6 +338,7 @@ class MultiInput final : public detail::InputNode {
     if (conditions_ && conditions_->announce != nullptr && source->kind != SourceKind::whole && source->id &&
         (source->stored || source->kind == SourceKind::keyed)) {
       detail::UserCallScope user{detail::UserCallScope::current()};
+      detail::MethodProbe probe{*this, detail::Phase::condition};
       if (!conditions_->announce(owner_, conditions_->announce_member, *source->id)) return false;
     }
     if (!source->announcing) {
@@ -369,7 +384,10 @@ class MultiInput final : public detail::InputNode {
     for (detail::InputNode* input : unserved.inputs) detail::unsettle_upstream(*input);
     try {
       detail::UserCallScope user{detail::UserCallScope::current()};
-      for (const Id& id : stored) invoke_remove_(owner_, remove_, id);
+      for (const Id& id : stored) {
+        detail::MethodProbe probe{*this, detail::Phase::setter};
+        invoke_remove_(owner_, remove_, id);
+      }
     } catch (...) {
       // A destructor cannot report it; what depends on this input is
       // invalidated below all the same.
@@ -533,7 +551,9 @@ class MultiInput final : public detail::InputNode {
   // (a PROCESS flag runs as THREAD: an input's changes must stay in this process).
   template <class Function>
   auto apply(detail::Operation& operation, Function function) {
-    return detail::user_call<void>(operation, parallelization_, std::move(function));
+    return detail::user_call<void>(operation, parallelization_, [this, function = std::move(function)]() mutable {
+      detail::probed(*this, detail::Phase::setter, function);
+    });
   }
 
   void restore_pending(detail::OutputNode* from, V value) { pending_.restore(*from, std::move(value)); }
@@ -548,7 +568,11 @@ class MultiInput final : public detail::InputNode {
       try {
         detail::UserCallScope user{scope};
         for (const auto& [id, value] : checks) {
-          const bool passes = conditions_->notify(owner_, conditions_->notify_member, id, value);
+          bool passes = false;
+          {
+            detail::MethodProbe probe{*this, detail::Phase::condition};
+            passes = conditions_->notify(owner_, conditions_->notify_member, id, value);
+          }
           detail::OperationScope::check_not_poisoned(scope);
           if (passes) {
             changed = true;
@@ -609,6 +633,7 @@ class MultiInput final : public detail::InputNode {
     try {
       apply_pending_now(scope, deferred);
       detail::UserCallScope user{&scope};
+      detail::MethodProbe probe{*this, detail::Phase::setter};
       if constexpr (std::is_void_v<Result>) {
         make_change();
       } else {
@@ -638,6 +663,7 @@ class MultiInput final : public detail::InputNode {
     if (observers_.empty()) {
       detail::OperationScope scope{*this};
       detail::UserCallScope user{&scope};
+      detail::MethodProbe probe{*this, detail::Phase::setter};
       invoke_replace_(owner_, replace_, id, value);
       return;
     }
@@ -706,6 +732,7 @@ class MultiInput final : public detail::InputNode {
       source->stored = false;
       detail::UserCallScope user{&scope};
       for (const Id& id : stored) {
+        detail::MethodProbe probe{*this, detail::Phase::setter};
         invoke_remove_(owner_, remove_, id);
         note_change(id, std::nullopt);
       }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <connectors/detail/label.hpp>
 #include <connectors/detail/member.hpp>
 #include <connectors/detail/multi_output_node.hpp>
 #include <connectors/detail/user_call.hpp>
@@ -64,6 +65,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
         getter_(getter),
         invoke_(&invoke_getter<Owner, Getter>),
         in_process_(&run_in_process<Owner, Getter>) {
+    set_owner_type(typeid(Owner));
     static_assert(std::is_invocable_v<Getter, Owner&, const Key&>,
                   "connectors::MultiOutput<R(Key)>: the getter must take one Key: R getter(Key) [const]");
     static_assert(std::is_convertible_v<std::invoke_result_t<Getter, Owner&, const Key&>, R>,
@@ -146,6 +148,8 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
     OutputNode::set_parallelization(parallelization);
   }
 
+  const void* owner() const noexcept override { return owner_; }
+
  private:
   template <class V, class Id>
   friend class MultiInput;
@@ -165,6 +169,8 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
    public:
     Item(MultiOutput& parent, Key key) : MultiOutputKeyNode(parent), parent_(parent), key_(std::move(key)) {}
     Task<void> request(detail::Operation& operation) override { return parent_.request_key(operation, key_, nullptr); }
+    // The key of this item's connections, for the picture (docs/observability.md).
+    std::string connection_label(const detail::NodeBase&) const override { return "key " + detail::to_label(key_); }
 
     // Connects and disconnects under way through this item (guarded by the
     // network lock): it is not forgotten while one is.
@@ -295,8 +301,14 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
         value.emplace(results_.at(key));
       } else {
         value.emplace(co_await detail::user_call<R>(
-            operation, parallelization_, [this, &key]() -> R { return invoke_(owner_, getter_, key); },
-            [this, &key](Executor& executor) { return in_process_(&executor, owner_, getter_, &key); }));
+            operation, parallelization_,
+            [this, &key]() -> R {
+              return detail::probed(*this, detail::Phase::getter,
+                                    [this, &key]() -> R { return invoke_(owner_, getter_, key); });
+            },
+            [this, &key](Executor& executor) {
+              return detail::probe_process(*this, detail::Phase::getter, in_process_(&executor, owner_, getter_, &key));
+            }));
         if (caching_) {
           results_.insert_or_assign(key, *value);
           mark_computed();
@@ -334,6 +346,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
       std::vector<Key> keys;
       if (keys_ != nullptr) {
         detail::UserCallScope user{operation.scope};
+        detail::MethodProbe probe{*this, detail::Phase::getter};
         keys = keys_(owner_, keys_member_);
         detail::OperationScope::check_not_poisoned(operation.scope);
       }

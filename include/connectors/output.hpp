@@ -46,6 +46,7 @@ class Output final : public detail::OutputNode {
         invoke_(&invoke_getter<Owner, Getter>),
         in_process_(&run_in_process<Owner, Getter>) {
     droppable_cache_ = !detail::CacheSlot<R>::lock_free;
+    set_owner_type(typeid(Owner));
     static_assert(std::is_invocable_v<Getter, Owner&>,
                   "connectors::Output: the getter must take no arguments: R getter() [const]");
     static_assert(std::is_convertible_v<std::invoke_result_t<Getter, Owner&>, R>,
@@ -95,6 +96,8 @@ class Output final : public detail::OutputNode {
     if (parallelization == Parallelization::PROCESS) (void)in_process_(nullptr, owner_, getter_);
     OutputNode::set_parallelization(parallelization);
   }
+
+  const void* owner() const noexcept override { return owner_; }
 
   /// Off: every request runs the getter again (the result is still pushed to
   /// every connection). Switching off drops the cached value.
@@ -163,8 +166,13 @@ class Output final : public detail::OutputNode {
         co_return;
       }
       R result = co_await detail::user_call<R>(
-          operation, parallelization_, [this]() -> R { return invoke_(owner_, getter_); },
-          [this](Executor& executor) { return in_process_(&executor, owner_, getter_); });
+          operation, parallelization_,
+          [this]() -> R {
+            return detail::probed(*this, detail::Phase::getter, [this]() -> R { return invoke_(owner_, getter_); });
+          },
+          [this](Executor& executor) {
+            return detail::probe_process(*this, detail::Phase::getter, in_process_(&executor, owner_, getter_));
+          });
       if (caching_) {
         cache_.store(result);
         mark_computed();
@@ -189,7 +197,7 @@ class Output final : public detail::OutputNode {
   void compute_inline(detail::Operation& operation, std::vector<detail::InputNode*>& pulling) override {
     R result = [&]() -> R {
       detail::UserCallScope user{operation.scope};
-      R computed = invoke_(owner_, getter_);
+      R computed = detail::probed(*this, detail::Phase::getter, [this]() -> R { return invoke_(owner_, getter_); });
       detail::OperationScope::check_not_poisoned(operation.scope);
       return computed;
     }();

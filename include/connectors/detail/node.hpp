@@ -12,8 +12,10 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <typeinfo>
 #include <vector>
 
 namespace connectors::detail {
@@ -74,6 +76,11 @@ struct NonLazyCollection {
   std::vector<InputNode*> inputs;
 };
 
+class NodeBase;
+// Whether any connector was ever named (docs/observability.md).
+inline std::atomic<bool> names_in_use{false};
+void forget_name(const NodeBase& node) noexcept;
+
 // What all connectors share: their configuration and their graph role.
 class NodeBase {
  public:
@@ -99,11 +106,37 @@ class NodeBase {
   // need (a connector never operated on or connected has none).
   NetworkGroup& network_group() const;
 
+  /// Names this connector in its network's picture (connectors::to_dot) and
+  /// timeline (connectors::Trace); "owner.connector" also names the owner
+  /// (docs/observability.md). Unnamed connectors are called by their type.
+  ///
+  ///     block.get_double.set_name("d1.get_double");
+  ///
+  /// Thread safety: takes the network lock, like connect; call it while
+  /// building the network rather than from inside its methods.
+  void set_name(std::string name);
+  // The name given, if any.
+  std::optional<std::string> name() const;
+  // The owner this connector belongs to and its type (null for a
+  // multi-output's key items, which belong to their parent).
+  virtual const void* owner() const noexcept { return nullptr; }
+  const std::type_info* owner_type() const noexcept { return owner_type_; }
+  // What the picture writes on a connection between this connector and
+  // `peer`: a multi-input's data id, a multi-output key item's key.
+  virtual std::string connection_label(const NodeBase& peer) const;
+
  protected:
   NodeBase() = default;
+  // Names live in a table of their own, so that unnamed connectors pay
+  // nothing for them (docs/benchmarks.md, memory per block).
   ~NodeBase();
 
+  void set_owner_type(const std::type_info& type) noexcept { owner_type_ = &type; }
+
   std::shared_ptr<Executor> executor_;  // null: the default executor
+  const std::type_info* owner_type_ = nullptr;
+
+  friend struct NodeInspector;
 
  private:
   friend void join_networks(const NodeBase&, const NodeBase&);
@@ -238,6 +271,7 @@ class OutputNode : public NodeBase {
   friend class InputNode;
   friend class MultiOutputNode;
   friend class InlinePull;
+  friend struct NodeInspector;
   friend void check_no_cycle(const OutputNode&, const InputNode&);
   friend void unsettle_above(const OutputNode&, Laziness) noexcept;
 };
@@ -331,6 +365,7 @@ class InputNode : public NodeBase {
 
   friend class OutputNode;
   friend class InlinePull;
+  friend struct NodeInspector;
   friend void check_no_cycle(const OutputNode&, const InputNode&);
   friend void unsettle_above(const OutputNode&, Laziness) noexcept;
 };

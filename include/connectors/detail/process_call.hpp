@@ -3,6 +3,7 @@
 #include <connectors/detail/byte_streams.hpp>
 #include <connectors/detail/code_address.hpp>
 #include <connectors/detail/process_backend.hpp>
+#include <connectors/detail/method_probe.hpp>
 #include <connectors/errors.hpp>
 #include <connectors/event_loop.hpp>
 #include <connectors/process_traits.hpp>
@@ -303,6 +304,7 @@ class ProcessCall final : public ProcessJob {
     backend_.submit(*this);
   }
   R await_resume() {
+    note_process_call(*this);
     if (failure) std::rethrow_exception(failure);
     // The reply goes as soon as it is decoded: a file it came in is the
     // worker's again (or freed, if the worker dropped it).

@@ -141,6 +141,11 @@ class ProcessJob : public ChannelNode {
   ByteBuffer reply;
   std::exception_ptr failure;
   Channel* channel = nullptr;
+  // For traces (docs/observability.md): the worker that ran the call, and
+  // when (steady clock) its request was sent and its reply received.
+  int worker_pid = 0;
+  std::int64_t sent_at = 0;
+  std::int64_t replied_at = 0;
 
  protected:
   ~ProcessJob() = default;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <connectors/detail/method_probe.hpp>
 #include <connectors/detail/node.hpp>
 #include <connectors/detail/operation.hpp>
 #include <connectors/detail/result.hpp>
@@ -42,6 +43,7 @@ class UserCall {
     return true;
   }
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> waiting) {
+    queued_ = probe_queue_time();
     if constexpr (!std::is_null_pointer_v<InProcess>) {
       if (operation_.placement(parallelization_) == Parallelization::PROCESS)
         task_.emplace(in_process_(operation_.executor));
@@ -66,6 +68,7 @@ class UserCall {
 
   R run() {
     UserCallScope scope{operation_.scope};
+    QueuedAt queued{queued_};
     if constexpr (std::is_void_v<R>) {
       function_();
       OperationScope::check_not_poisoned(operation_.scope);
@@ -80,6 +83,7 @@ class UserCall {
   Parallelization parallelization_;
   Function function_;
   InProcess in_process_;
+  std::int64_t queued_ = 0;  // for traces (docs/observability.md)
   Result<R> result_;
   std::optional<Task<R>> task_;
   std::optional<typename Task<R>::Awaiter> awaiter_;

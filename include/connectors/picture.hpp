@@ -1,0 +1,54 @@
+#pragma once
+
+#include <connectors/detail/node.hpp>
+
+#include <concepts>
+#include <string>
+#include <type_traits>
+
+namespace connectors {
+
+namespace detail {
+std::string network_dot(const NodeBase& start);
+void render_svg(const std::string& path, const std::string& dot);
+}  // namespace detail
+
+/// The whole network reachable from `connector` as Graphviz DOT
+/// (docs/observability.md): each owner a cluster (its type, and its name if
+/// given), each connector a node with its name and state (valid, stale or
+/// announced cache; laziness; parallelization; an executor of its own), each
+/// connection an edge (with a multi-input's data id or a multi-output's key).
+/// Any connector kind: Output, Input, MultiInput, MultiOutput, `mi[id]`,
+/// `mo[key]`, MacroInput, MacroOutput.
+///
+///     std::string dot = connectors::to_dot(d2.get_double);
+///
+/// Thread safety: takes the network lock; safe while other threads compute
+/// (it waits for their operations), not from inside a user method of the
+/// same network.
+template <class Connector>
+std::string to_dot(const Connector& connector) {
+  if constexpr (std::derived_from<Connector, detail::NodeBase>) {
+    return detail::network_dot(connector);
+  } else if constexpr (requires { connector.multi_input(); }) {
+    return detail::network_dot(connector.multi_input());  // mi[id]
+  } else if constexpr (requires { connector.multi_output(); }) {
+    return detail::network_dot(connector.multi_output());  // mo[key]
+  } else {
+    return detail::network_dot(connector.network_node());  // a macro
+  }
+}
+
+/// Renders to_dot(connector) as an SVG file at `path` with Graphviz `dot`
+/// (Debian package graphviz). Throws connectors::Error saying so when `dot`
+/// is missing or fails.
+///
+///     connectors::write_svg("plots/network.svg", d2.get_double);
+///
+/// Thread safety: as to_dot.
+template <class Connector>
+void write_svg(const std::string& path, const Connector& connector) {
+  detail::render_svg(path, to_dot(connector));
+}
+
+}  // namespace connectors

@@ -1,0 +1,186 @@
+// The probes' side of observability: what they record and where it goes
+// (docs/observability.md).
+#include <connectors/detail/method_probe.hpp>
+#include <connectors/detail/node.hpp>
+#include <connectors/detail/observer.hpp>
+#include <connectors/detail/worker_pool.hpp>
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <vector>
+
+namespace connectors::detail {
+
+struct ProbeRecord {
+  const NodeBase* node;
+  Phase phase;
+  std::int64_t queued;
+  std::int64_t start;
+};
+
+namespace {
+
+std::mutex& observers_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+// Guarded by observers_mutex(), like everything below.
+std::vector<Observer*>& observers() {
+  static std::vector<Observer*> list;
+  return list;
+}
+
+// The top-level operation under way: there is at most one, since top-level
+// operations hold the network lock from start to end (docs/connectors.md).
+struct CurrentOperation {
+  const OperationScope* scope = nullptr;
+  OperationEvent event;
+};
+CurrentOperation& current() {
+  static CurrentOperation operation;
+  return operation;
+}
+std::uint64_t last_operation_id = 0;
+
+int this_thread_id() noexcept {
+  thread_local const int id = static_cast<int>(::syscall(SYS_gettid));
+  return id;
+}
+int this_process_id() noexcept { return static_cast<int>(::getpid()); }
+
+void deliver(MethodEvent& event) {
+  std::lock_guard lock{observers_mutex()};
+  event.operation = current().scope != nullptr ? current().event.id : 0;
+  for (Observer* observer : observers()) observer->method_ended(event);
+}
+
+}  // namespace
+
+ObserversLock::ObserversLock() { observers_mutex().lock(); }
+ObserversLock::~ObserversLock() { observers_mutex().unlock(); }
+
+void add_observer(Observer& observer) {
+  std::lock_guard lock{observers_mutex()};
+  observers().push_back(&observer);
+  observing.store(true, std::memory_order_relaxed);
+}
+
+void remove_observer(Observer& observer) {
+  std::lock_guard lock{observers_mutex()};
+  auto& list = observers();
+  list.erase(std::remove(list.begin(), list.end(), &observer), list.end());
+  if (list.empty()) observing.store(false, std::memory_order_relaxed);
+}
+
+std::int64_t probe_clock() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+ProbeRecord* probe_begin(const NodeBase& node, Phase phase) noexcept {
+  try {
+    return new ProbeRecord{&node, phase, queued_at, probe_clock()};
+  } catch (...) {
+    return nullptr;  // out of memory: this method goes unrecorded
+  }
+}
+
+void probe_end(ProbeRecord* record, bool failed) noexcept {
+  const std::int64_t end = probe_clock();
+  try {
+    MethodEvent event;
+    event.owner = owner_label(*record->node);
+    event.connector = connector_label(*record->node);
+    event.phase = record->phase;
+    event.pid = this_process_id();
+    event.tid = this_thread_id();
+    event.failed = failed;
+    event.queued = record->queued;
+    event.start = record->start;
+    event.end = end;
+    deliver(event);
+  } catch (...) {
+    // Out of memory: this method goes unrecorded.
+  }
+  delete record;
+}
+
+// Always noted: two clock reads are nothing beside a process call, and the
+// supervisor thread need not know whether anyone observes.
+void note_start(ProcessJob& job, int pid) noexcept {
+  job.worker_pid = pid;
+  job.sent_at = probe_clock();
+}
+void note_reply(ProcessJob& job) noexcept { job.replied_at = probe_clock(); }
+
+void note_process_call(const ProcessJob& job) noexcept {
+  if (!is_observing()) return;
+  last_process_call =
+      ProcessCallNote{job.worker_pid, job.sent_at, job.replied_at, job.request.size(), job.reply.size()};
+}
+
+void probe_process_end(const NodeBase& node, Phase phase, std::int64_t queued, bool failed) noexcept {
+  const ProcessCallNote note = std::exchange(last_process_call, ProcessCallNote{});
+  if (!is_observing()) return;
+  try {
+    MethodEvent event;
+    event.owner = owner_label(node);
+    event.connector = connector_label(node);
+    event.phase = phase;
+    event.process = true;
+    event.failed = failed;
+    event.queued = queued;
+    if (note.worker_pid > 0) {
+      event.pid = note.worker_pid;
+      event.tid = note.worker_pid;
+      event.start = note.sent;
+      event.end = note.replied != 0 ? note.replied : probe_clock();  // 0: the worker failed
+      event.bytes_sent = note.bytes_sent;
+      event.bytes_received = note.bytes_received;
+    } else {
+      // The call never reached a worker (it failed before): it is shown
+      // where it was awaited.
+      event.pid = this_process_id();
+      event.tid = this_thread_id();
+      event.start = queued;
+      event.end = probe_clock();
+    }
+    deliver(event);
+  } catch (...) {
+    // Out of memory: this method goes unrecorded.
+  }
+}
+
+void probe_operation_begin(const OperationScope& scope, const NodeBase& start) noexcept {
+  try {
+    std::lock_guard lock{observers_mutex()};
+    CurrentOperation& operation = current();
+    operation.scope = &scope;
+    operation.event = OperationEvent{};
+    operation.event.name = owner_label(start) + "." + connector_label(start);
+    operation.event.pid = this_process_id();
+    operation.event.tid = this_thread_id();
+    operation.event.id = ++last_operation_id;
+    operation.event.start = probe_clock();
+    for (Observer* observer : observers()) observer->operation_began(operation.event, start);
+  } catch (...) {
+    current().scope = nullptr;  // out of memory: this operation goes unrecorded
+  }
+}
+
+void probe_operation_end(const OperationScope& scope) noexcept {
+  std::lock_guard lock{observers_mutex()};
+  CurrentOperation& operation = current();
+  // An operation that began before anyone observed has no span.
+  if (operation.scope != &scope) return;
+  operation.event.end = probe_clock();
+  operation.scope = nullptr;
+  for (Observer* observer : observers()) observer->operation_ended(operation.event);
+}
+
+}  // namespace connectors::detail

@@ -1,0 +1,189 @@
+// connectors::Trace: recording and the Chrome trace event format
+// (docs/observability.md, "The timeline").
+#include <connectors/detail/observer.hpp>
+#include <connectors/trace.hpp>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <map>
+#include <set>
+#include <utility>
+
+namespace connectors {
+
+namespace {
+
+const char* phase_name(detail::Phase phase) {
+  switch (phase) {
+    case detail::Phase::setter:
+      return "setter";
+    case detail::Phase::getter:
+      return "getter";
+    case detail::Phase::condition:
+      return "condition";
+  }
+  return "?";
+}
+
+void write_string(std::ostream& out, const std::string& text) {
+  out << '"';
+  for (const char c : text) {
+    switch (c) {
+      case '"':
+        out << "\\\"";
+        break;
+      case '\\':
+        out << "\\\\";
+        break;
+      case '\n':
+        out << "\\n";
+        break;
+      case '\t':
+        out << "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+          out << escaped;
+        } else {
+          out << c;
+        }
+    }
+  }
+  out << '"';
+}
+
+// Nanoseconds as microseconds with three decimals: exact, so that events
+// nested in nanoseconds stay nested in the file.
+void write_micros(std::ostream& out, std::int64_t nanoseconds) {
+  if (nanoseconds < 0) {
+    out << '-';
+    nanoseconds = -nanoseconds;
+  }
+  char digits[8];
+  std::snprintf(digits, sizeof digits, "%03d", static_cast<int>(nanoseconds % 1000));
+  out << nanoseconds / 1000 << '.' << digits;
+}
+
+}  // namespace
+
+struct Trace::Recorder final : detail::Observer {
+  // Guarded by the observers' lock (detail::ObserversLock).
+  std::int64_t origin = detail::probe_clock();
+  std::vector<Method> methods;
+  std::vector<Operation> operations;
+
+  void operation_began(const detail::OperationEvent&, const detail::NodeBase&) override {}
+  void method_ended(const detail::MethodEvent& event) override {
+    methods.push_back(Method{event.owner, event.connector, phase_name(event.phase), event.pid, event.tid, event.process,
+                             event.failed, event.queued, event.start, event.end, event.bytes_sent, event.bytes_received,
+                             event.operation});
+  }
+  void operation_ended(const detail::OperationEvent& event) override {
+    operations.push_back(Operation{event.name, event.pid, event.tid, event.start, event.end, event.id});
+  }
+};
+
+Trace::Trace() : recorder_(std::make_unique<Recorder>()) { detail::add_observer(*recorder_); }
+
+Trace::~Trace() { detail::remove_observer(*recorder_); }
+
+std::vector<Trace::Method> Trace::methods() const {
+  detail::ObserversLock lock;
+  return recorder_->methods;
+}
+
+std::vector<Trace::Operation> Trace::operations() const {
+  detail::ObserversLock lock;
+  return recorder_->operations;
+}
+
+void Trace::write_json(std::ostream& out) const {
+  std::vector<Method> methods;
+  std::vector<Operation> operations;
+  std::int64_t origin = 0;
+  {
+    detail::ObserversLock lock;
+    methods = recorder_->methods;
+    operations = recorder_->operations;
+    origin = recorder_->origin;
+  }
+  const int own_pid = static_cast<int>(::getpid());
+  std::set<int> workers;
+  std::set<std::pair<int, int>> threads;
+  for (const Method& method : methods) {
+    if (method.process) {
+      workers.insert(method.pid);
+    } else {
+      threads.insert({method.pid, method.tid});
+    }
+  }
+  for (const Operation& operation : operations) threads.insert({operation.pid, operation.tid});
+
+  bool first = true;
+  auto next = [&] {
+    out << (first ? "\n  " : ",\n  ");
+    first = false;
+  };
+  out << "{\"displayTimeUnit\": \"ms\", \"traceEvents\": [";
+  // Names of the tracks: this process, its threads, each worker process.
+  next();
+  out << "{\"name\": \"process_name\", \"ph\": \"M\", \"pid\": " << own_pid
+      << ", \"tid\": 0, \"args\": {\"name\": \"connectors (pid " << own_pid << ")\"}}";
+  for (const auto& [pid, tid] : threads) {
+    next();
+    out << "{\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": " << pid << ", \"tid\": " << tid
+        << ", \"args\": {\"name\": \"thread " << tid << (tid == pid ? " (main)" : "") << "\"}}";
+  }
+  for (const int pid : workers) {
+    next();
+    out << "{\"name\": \"process_name\", \"ph\": \"M\", \"pid\": " << pid
+        << ", \"tid\": 0, \"args\": {\"name\": \"worker process " << pid << "\"}}";
+    next();
+    out << "{\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": " << pid << ", \"tid\": " << pid
+        << ", \"args\": {\"name\": \"calls (times seen from the parent)\"}}";
+  }
+  for (const Operation& operation : operations) {
+    next();
+    out << "{\"name\": ";
+    write_string(out, "operation " + operation.name);
+    out << ", \"cat\": \"operation\", \"ph\": \"X\", \"ts\": ";
+    write_micros(out, operation.start - origin);
+    out << ", \"dur\": ";
+    write_micros(out, operation.end - operation.start);
+    out << ", \"pid\": " << operation.pid << ", \"tid\": " << operation.tid
+        << ", \"args\": {\"operation\": " << operation.id << "}}";
+  }
+  for (const Method& method : methods) {
+    next();
+    out << "{\"name\": ";
+    write_string(out, method.owner + "." + method.connector);
+    out << ", \"cat\": ";
+    write_string(out, method.phase);
+    out << ", \"ph\": \"X\", \"ts\": ";
+    write_micros(out, method.start - origin);
+    out << ", \"dur\": ";
+    write_micros(out, method.end - method.start);
+    out << ", \"pid\": " << method.pid << ", \"tid\": " << method.tid << ", \"args\": {\"owner\": ";
+    write_string(out, method.owner);
+    out << ", \"connector\": ";
+    write_string(out, method.connector);
+    out << ", \"phase\": ";
+    write_string(out, method.phase);
+    out << ", \"where\": " << (method.process ? "\"process\"" : "\"thread\"");
+    if (method.queued != 0) {
+      out << ", \"queued_us\": ";
+      write_micros(out, method.queued - origin);
+      out << ", \"waited_us\": ";
+      write_micros(out, method.start - method.queued);
+    }
+    if (method.process)
+      out << ", \"bytes_sent\": " << method.bytes_sent << ", \"bytes_received\": " << method.bytes_received;
+    out << ", \"failed\": " << (method.failed ? "true" : "false") << ", \"operation\": " << method.operation << "}}";
+  }
+  out << "\n]}\n";
+}
+
+}  // namespace connectors

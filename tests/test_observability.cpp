@@ -1,0 +1,548 @@
+// Issue 12: the picture of a network (to_dot), the timeline (Trace) and
+// progress reports, checked against what actually ran.
+#include "helpers/json.hpp"
+
+#include <connectors/connectors.hpp>
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <new>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+// Not an anonymous namespace: the types travel to worker processes.
+namespace observability_test {
+
+using connectors::Parallelization;
+using connectors::testing::Json;
+using connectors::testing::JsonParser;
+
+// ---- a call log: what the methods themselves say ran ------------------------
+
+std::mutex log_mutex;
+std::vector<std::string> call_log;
+void log_call(const std::string& name) {
+  std::lock_guard lock{log_mutex};
+  call_log.push_back(name);
+}
+std::vector<std::string> take_log() {
+  std::lock_guard lock{log_mutex};
+  return std::exchange(call_log, {});
+}
+
+class TimesTwo {
+ public:
+  connectors::Output<double> get_double{this, &TimesTwo::compute};
+  connectors::Input<double> set_value{this, &TimesTwo::store, get_double};
+
+ private:
+  double compute() const {
+    log_call("TimesTwo.get_double");
+    return 2.0 * value_;
+  }
+  void store(double value) {
+    log_call("TimesTwo.set_value");
+    value_ = value;
+  }
+  double value_ = 0.0;
+};
+
+// ---- reading the DOT text back ------------------------------------------------
+
+struct Picture {
+  struct Node {
+    std::string owner;
+    std::string label;  // lines joined with '|'
+  };
+  struct Edge {
+    std::string from, to, attributes;
+  };
+  std::map<std::string, Node> nodes;
+  std::vector<Edge> edges;
+  std::vector<std::string> clusters;
+
+  std::string text;
+
+  explicit Picture(const std::string& dot) : text(dot) {
+    std::istringstream lines{dot};
+    std::string line;
+    std::string owner;
+    const std::regex cluster{R"re(^\s+label="(.*)";$)re"};
+    const std::regex node{R"re(^\s+(c\d+) \[label="((?:[^"\\]|\\.)*)".*\];$)re"};
+    const std::regex edge{R"re(^\s+(c\d+) -> (c\d+)(?: \[(.*)\])?;$)re"};
+    std::smatch match;
+    while (std::getline(lines, line)) {
+      if (std::regex_match(line, match, cluster)) {
+        owner = match[1];
+        clusters.push_back(owner);
+      } else if (std::regex_match(line, match, node)) {
+        // Graphviz line breaks ("\\n") become '|'.
+        const std::string text = match[2];
+        std::string label;
+        for (std::size_t at = 0; at < text.size(); ++at) {
+          if (text[at] == '\\' && at + 1 < text.size() && text[at + 1] == 'n') {
+            label += '|';
+            ++at;
+          } else {
+            label += text[at];
+          }
+        }
+        nodes[match[1]] = Node{owner, label};
+      } else if (std::regex_match(line, match, edge)) {
+        edges.push_back(Edge{match[1], match[2], match[3]});
+      }
+    }
+  }
+  // The node whose label starts with `name` in the cluster `owner`.
+  std::string id(const std::string& owner, const std::string& name) const {
+    for (const auto& [id, node] : nodes) {
+      if (node.owner == owner && node.label.rfind(name + "|", 0) == 0) return id;
+    }
+    return {};
+  }
+  const std::string& label(const std::string& owner, const std::string& name) const {
+    return nodes.at(id(owner, name)).label;
+  }
+  std::vector<Edge> solid_edges() const {
+    std::vector<Edge> solid;
+    for (const Edge& edge : edges) {
+      if (edge.attributes.find("dotted") == std::string::npos) solid.push_back(edge);
+    }
+    return solid;
+  }
+};
+
+TEST(Picture, NodesEdgesAndStatesBeforeAndAfterASet) {
+  TimesTwo d1, d2;
+  d1.get_double.set_name("d1.get_double");
+  d1.set_value.set_name("d1.set_value");
+  d2.get_double.set_name("d2.get_double");
+  d2.set_value.set_name("d2.set_value");
+  d2.set_value.connect(d1.get_double);
+  d2.get_double();
+
+  const Picture computed{connectors::to_dot(d1.set_value)};
+  SCOPED_TRACE(computed.text);
+  EXPECT_EQ(computed.nodes.size(), 4u);
+  ASSERT_EQ(computed.clusters.size(), 2u);
+  EXPECT_NE(std::find(computed.clusters.begin(), computed.clusters.end(), "observability_test::TimesTwo d1"),
+            computed.clusters.end());
+  EXPECT_NE(std::find(computed.clusters.begin(), computed.clusters.end(), "observability_test::TimesTwo d2"),
+            computed.clusters.end());
+  EXPECT_EQ(computed.label("observability_test::TimesTwo d1", "get_double"), "get_double|valid|THREAD");
+  EXPECT_EQ(computed.label("observability_test::TimesTwo d2", "get_double"), "get_double|valid|THREAD");
+  EXPECT_EQ(computed.label("observability_test::TimesTwo d2", "set_value"), "set_value|settled|ON_REQUEST, SEQUENTIAL");
+  const auto solid = computed.solid_edges();
+  ASSERT_EQ(solid.size(), 1u);
+  EXPECT_EQ(solid[0].from, computed.id("observability_test::TimesTwo d1", "get_double"));
+  EXPECT_EQ(solid[0].to, computed.id("observability_test::TimesTwo d2", "set_value"));
+  EXPECT_EQ(computed.edges.size(), 3u);  // and each input to its observer
+
+  d1.set_value(3.0);
+  d2.set_value.set_laziness(connectors::Laziness::ON_NOTIFY);
+  d2.get_double.set_executor(connectors::executor(0, 0));
+  const Picture changed{connectors::to_dot(d2.get_double)};
+  SCOPED_TRACE(changed.text);
+  EXPECT_EQ(changed.label("observability_test::TimesTwo d1", "get_double"), "get_double|stale|THREAD");
+  EXPECT_EQ(changed.label("observability_test::TimesTwo d2", "get_double"),
+            "get_double|stale, announced|THREAD|SequentialExecutor");
+  EXPECT_EQ(changed.label("observability_test::TimesTwo d2", "set_value"), "set_value|announced|ON_NOTIFY, SEQUENTIAL");
+  EXPECT_EQ(changed.solid_edges().size(), 1u);
+  EXPECT_EQ(d2.get_double(), 12.0);
+  take_log();
+}
+
+TEST(Picture, UnnamedConnectorsAreCalledByTheirType) {
+  TimesTwo block;
+  const Picture picture{connectors::to_dot(block.get_double)};
+  SCOPED_TRACE(picture.text);
+  ASSERT_EQ(picture.clusters, std::vector<std::string>{"observability_test::TimesTwo"});
+  EXPECT_FALSE(picture.id(picture.clusters[0], "Output<double>").empty());
+  EXPECT_FALSE(picture.id(picture.clusters[0], "Input<double>").empty());
+}
+
+TEST(Picture, ANameLeavesWithItsConnector) {
+  // A new connector at the address of a destroyed named one is unnamed.
+  alignas(TimesTwo) unsigned char storage[sizeof(TimesTwo)];
+  auto* first = new (storage) TimesTwo;
+  first->get_double.set_name("first.get_double");
+  EXPECT_EQ(first->get_double.name(), "first.get_double");
+  first->~TimesTwo();
+  auto* second = new (storage) TimesTwo;
+  EXPECT_FALSE(second->get_double.name().has_value());
+  second->~TimesTwo();
+}
+
+class Keyed {
+ public:
+  connectors::MultiOutput<double(int)> value{this, &Keyed::get};
+
+ private:
+  double get(int key) const { return 10.0 * key; }
+};
+
+class Collector {
+ public:
+  connectors::Output<double> total{this, &Collector::sum};
+  connectors::MultiInput<double> items{this, &Collector::add, &Collector::remove, total};
+  Collector() { items.set_replace(&Collector::replace); }
+
+ private:
+  std::size_t add(double value) { return data_.add(value); }
+  void remove(std::size_t id) { data_.erase(id); }
+  std::size_t replace(std::size_t id, double value) {
+    data_[id] = value;
+    return id;
+  }
+  double sum() const {
+    double total = 0.0;
+    for (const auto& [id, value] : data_) total += value;
+    return total;
+  }
+  connectors::MultiInputData<double> data_;
+};
+
+TEST(Picture, MultiInputIdsAndMultiOutputKeysOnEdges) {
+  Keyed keyed;
+  Collector collector;
+  TimesTwo single;
+  keyed.value.set_name("keys.value");
+  collector.items.set_name("sum.items");
+  collector.total.set_name("sum.total");
+  single.set_value.set_name("single.set_value");
+  single.get_double.set_name("single.get_double");
+  collector.items.connect(single.get_double);
+  collector.items[7].connect(keyed.value[3]);
+  single.set_value.connect(keyed.value[2]);
+  EXPECT_EQ(collector.total(), 30.0 + 40.0);
+
+  const Picture picture{connectors::to_dot(collector.items[7])};
+  SCOPED_TRACE(picture.text);
+  const std::string keys = picture.id("observability_test::Keyed keys", "value");
+  std::map<std::pair<std::string, std::string>, std::string> labels;
+  for (const auto& edge : picture.solid_edges()) labels[{edge.from, edge.to}] = edge.attributes;
+  EXPECT_EQ(labels.size(), 3u);
+  EXPECT_EQ((labels[{keys, picture.id("observability_test::TimesTwo single", "set_value")}]), "label=\"key 2\"");
+  EXPECT_EQ((labels[{keys, picture.id("observability_test::Collector sum", "items")}]), "label=\"key 3 → id 7\"");
+  EXPECT_EQ((labels[{picture.id("observability_test::TimesTwo single", "get_double"),
+                     picture.id("observability_test::Collector sum", "items")}]),
+            "label=\"id 0\"");
+  take_log();
+}
+
+TEST(Picture, WriteSvgRendersWithGraphviz) {
+  TimesTwo d1, d2;
+  d2.set_value.connect(d1.get_double);
+  char path[] = "/tmp/connectors-test-XXXXXX.svg";
+  const int fd = ::mkstemps(path, 4);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  connectors::write_svg(path, d2.get_double);
+  std::ifstream file{path};
+  const std::string svg{std::istreambuf_iterator<char>{file}, {}};
+  ::unlink(path);
+  EXPECT_NE(svg.find("<svg"), std::string::npos);
+  EXPECT_NE(svg.find("TimesTwo"), std::string::npos);
+}
+
+// ---- the timeline -------------------------------------------------------------
+
+struct Tagged {
+  double value = 0.0;
+  int pid = 0;
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(value, pid);
+  }
+};
+
+class Source {
+ public:
+  connectors::Output<double> out{this, &Source::read};
+  connectors::Input<double> set{this, &Source::write, out};
+
+ private:
+  double read() const {
+    log_call("Source.out");
+    return value_;
+  }
+  void write(double value) {
+    log_call("Source.set");
+    value_ = value;
+  }
+  double value_ = 0.0;
+};
+
+class Remote {
+ public:
+  connectors::Output<Tagged> out{this, &Remote::compute};
+  connectors::Input<double> in{this, &Remote::write, out};
+  Remote() { out.set_parallelization(Parallelization::PROCESS); }
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(value_);
+  }
+
+ private:
+  Tagged compute() const { return Tagged{value_ * value_, static_cast<int>(::getpid())}; }
+  void write(double value) {
+    log_call("Remote.in");
+    value_ = value;
+  }
+  double value_ = 0.0;
+};
+
+class Local {
+ public:
+  connectors::Output<double> out{this, &Local::compute};
+  connectors::Input<double> in{this, &Local::write, out};
+
+ private:
+  double compute() const {
+    log_call("Local.out");
+    return value_ + 1.0;
+  }
+  void write(double value) {
+    log_call("Local.in");
+    value_ = value;
+  }
+  double value_ = 0.0;
+};
+
+class Sum {
+ public:
+  connectors::Output<double> total{this, &Sum::compute};
+  connectors::Input<Tagged> a{this, &Sum::write_a, total};
+  connectors::Input<double> b{this, &Sum::write_b, total};
+  int worker = 0;
+
+ private:
+  double compute() const {
+    log_call("Sum.total");
+    return a_ + b_;
+  }
+  void write_a(const Tagged& value) {
+    log_call("Sum.a");
+    a_ = value.value;
+    worker = value.pid;
+  }
+  void write_b(double value) {
+    log_call("Sum.b");
+    b_ = value;
+  }
+  double a_ = 0.0;
+  double b_ = 0.0;
+};
+
+struct Network {
+  Source source;
+  Remote remote;
+  Local local;
+  Sum sum;
+  Network() {
+    source.out.set_name("source.out");
+    source.set.set_name("source.set");
+    remote.out.set_name("remote.out");
+    remote.in.set_name("remote.in");
+    local.out.set_name("local.out");
+    local.in.set_name("local.in");
+    sum.total.set_name("sum.total");
+    sum.a.set_name("sum.a");
+    sum.b.set_name("sum.b");
+    remote.in.connect(source.out);
+    local.in.connect(source.out);
+    sum.a.connect(remote.out);
+    sum.b.connect(local.out);
+  }
+};
+
+std::int64_t nanoseconds(const Json& micros) { return std::llround(micros.number() * 1000.0); }
+
+TEST(Trace, ChromeEventsWellFormedNestedAndExactlyWhatRan) {
+  auto executor = connectors::executor(2, 1);
+  Network network;
+  network.source.set.set_executor(executor);
+  network.sum.total.set_executor(executor);
+  take_log();
+
+  std::ostringstream json;
+  {
+    connectors::Trace trace;
+    network.source.set(3.0);
+    EXPECT_EQ(network.sum.total(), 9.0 + 4.0);
+    trace.write_json(json);
+  }
+  const std::vector<std::string> logged = take_log();
+  const Json root = JsonParser{json.str()}.parse();
+  ASSERT_TRUE(root.is_object());
+  ASSERT_TRUE(root["traceEvents"].is_array());
+
+  std::map<std::pair<std::int64_t, std::int64_t>, std::vector<std::pair<std::int64_t, std::int64_t>>> tracks;
+  std::multiset<std::string> traced;
+  std::set<double> operations;
+  std::vector<double> operations_of_methods;
+  int process_methods = 0;
+  for (const Json& event : root["traceEvents"].array()) {
+    ASSERT_TRUE(event.is_object());
+    ASSERT_TRUE(event["name"].is_string());
+    ASSERT_TRUE(event["ph"].is_string());
+    ASSERT_TRUE(event["pid"].is_number());
+    ASSERT_TRUE(event["tid"].is_number());
+    const std::string phase = event["ph"].string();
+    if (phase == "M") {
+      ASSERT_TRUE(event["args"]["name"].is_string());
+      continue;
+    }
+    ASSERT_EQ(phase, "X");
+    ASSERT_TRUE(event["ts"].is_number());
+    ASSERT_TRUE(event["dur"].is_number());
+    const std::int64_t begin = nanoseconds(event["ts"]);
+    const std::int64_t duration = nanoseconds(event["dur"]);
+    EXPECT_GE(duration, 0);
+    tracks[{static_cast<std::int64_t>(event["pid"].number()), static_cast<std::int64_t>(event["tid"].number())}]
+        .push_back({begin, begin + duration});
+    if (event["cat"].string() == "operation") {
+      operations.insert(event["args"]["operation"].number());
+      continue;
+    }
+    const Json& args = event["args"];
+    operations_of_methods.push_back(args["operation"].number());
+    EXPECT_EQ(event["name"].string(), args["owner"].string() + "." + args["connector"].string());
+    if (args["where"].string() == "process") {
+      ++process_methods;
+      EXPECT_EQ(event["name"].string(), "observability_test::Remote remote.out");
+      EXPECT_EQ(event["cat"].string(), "getter");
+      EXPECT_EQ(static_cast<int>(event["pid"].number()), network.sum.worker);
+      EXPECT_NE(static_cast<int>(event["pid"].number()), static_cast<int>(::getpid()));
+      EXPECT_GT(args["bytes_sent"].number(), 0.0);
+      EXPECT_GT(args["bytes_received"].number(), 0.0);
+      EXPECT_LE(nanoseconds(args["queued_us"]), begin);
+    } else {
+      EXPECT_EQ(static_cast<int>(event["pid"].number()), static_cast<int>(::getpid()));
+      // "Owner name.connector" -> "Owner.connector", as the log says it.
+      const std::string& owner = args["owner"].string();
+      traced.insert(
+          owner.substr(std::strlen("observability_test::"), owner.find(' ') - std::strlen("observability_test::")) +
+          "." + args["connector"].string());
+    }
+  }
+  EXPECT_EQ(process_methods, 1);
+  EXPECT_EQ(operations.size(), 2u);  // the set and the request
+  for (double operation : operations_of_methods) EXPECT_EQ(operations.count(operation), 1u);
+  EXPECT_EQ(traced, std::multiset<std::string>(logged.begin(), logged.end()));
+
+  // Events of one thread nest: each begins after the enclosing one begins
+  // and ends before it ends.
+  for (auto& [track, spans] : tracks) {
+    std::sort(spans.begin(), spans.end(), [](const auto& x, const auto& y) {
+      return x.first != y.first ? x.first < y.first : x.second > y.second;
+    });
+    std::vector<std::pair<std::int64_t, std::int64_t>> open;
+    for (const auto& span : spans) {
+      while (!open.empty() && open.back().second <= span.first) open.pop_back();
+      if (!open.empty()) {
+        EXPECT_LE(span.second, open.back().second) << "overlap on thread " << track.second;
+      }
+      open.push_back(span);
+    }
+  }
+}
+
+TEST(Trace, RecordsNothingWhenNoneIsAlive) {
+  TimesTwo block;
+  block.set_value(1.0);
+  connectors::Trace trace;
+  EXPECT_TRUE(trace.methods().empty());
+  block.get_double();
+  EXPECT_EQ(trace.methods().size(), 1u);
+  EXPECT_EQ(trace.operations().size(), 1u);
+  take_log();
+}
+
+// ---- progress -------------------------------------------------------------------
+
+class Block {
+ public:
+  connectors::Output<long> output{this, &Block::read};
+  connectors::Input<long> input{this, &Block::write, output};
+
+ private:
+  long read() const {
+    log_call("Block.output");
+    return value_ + 1;
+  }
+  void write(long value) {
+    log_call("Block.input");
+    value_ = value;
+  }
+  long value_ = 0;
+};
+
+TEST(Progress, ReachesTotalExactlyOnceAndNeverGoesBackwards) {
+  auto executor = connectors::executor(2, 0);
+  std::vector<Block> chain(12);
+  for (std::size_t i = 1; i < chain.size(); ++i) chain[i].input.connect(chain[i - 1].output);
+  chain.front().input.set_executor(executor);
+  chain.back().output.set_executor(executor);
+  chain.back().output();
+  take_log();
+
+  std::mutex mutex;
+  std::vector<connectors::ProgressReport> reports;
+  std::map<std::uint64_t, std::size_t> ran;  // methods per operation, from the log
+  {
+    connectors::Progress progress{[&](const connectors::ProgressReport& report) {
+      std::lock_guard lock{mutex};
+      reports.push_back(report);
+    }};
+    for (long round = 1; round <= 3; ++round) {
+      chain.front().input(round);
+      ran[progress.latest().operation] = take_log().size();
+      EXPECT_EQ(chain.back().output(), round + 12);
+      ran[progress.latest().operation] = take_log().size();
+      EXPECT_TRUE(progress.latest().done);
+    }
+  }
+  std::lock_guard lock{mutex};
+  ASSERT_FALSE(reports.empty());
+  std::map<std::uint64_t, std::vector<connectors::ProgressReport>> by_operation;
+  for (const auto& report : reports) by_operation[report.operation].push_back(report);
+  EXPECT_EQ(by_operation.size(), 6u);
+  for (const auto& [operation, list] : by_operation) {
+    int done = 0;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      if (i > 0) {
+        EXPECT_GE(list[i].finished, list[i - 1].finished);
+        EXPECT_GE(list[i].expected, list[i - 1].expected);
+      }
+      if (list[i].done) {
+        ++done;
+        EXPECT_EQ(i, list.size() - 1) << "a report after the last";
+        EXPECT_EQ(list[i].finished, list[i].expected);
+        EXPECT_EQ(list[i].finished, ran[operation]);
+      } else {
+        EXPECT_LT(list[i].finished, list[i].expected);
+      }
+    }
+    EXPECT_EQ(done, 1) << "operation " << operation;
+  }
+  // The request of a 12-block chain after a set at its head: every getter
+  // and every setter but the head's, all known from the start.
+  const auto& request = by_operation.rbegin()->second;
+  EXPECT_EQ(request.front().finished, 0u);
+  EXPECT_EQ(request.front().expected, 12u + 11u);
+}
+
+}  // namespace observability_test
