@@ -82,12 +82,12 @@ int main() {
     Join join;
     join.left.connect(a.output);
     join.right.connect(b.output);
-    a.output.set_parallelization(Parallelization::SEQUENTIAL);
+    b.output.set_parallelization(Parallelization::SEQUENTIAL);
     a.input(3);
     b.input(4);
     CHECK(join.sum() == 7);
-    CHECK(a.getter_thread == me);  // SEQUENTIAL: always the coordinating thread
-    CHECK(b.getter_thread != me);
+    CHECK(a.getter_thread != me);  // THREAD, with b to run beside it: the pool
+    CHECK(b.getter_thread == me);  // SEQUENTIAL: always the coordinating thread
     // ---
   }
   {

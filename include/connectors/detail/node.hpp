@@ -14,8 +14,8 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <typeinfo>
+#include <unordered_map>
 #include <vector>
 
 namespace connectors::detail {

@@ -39,6 +39,9 @@ class UserCall {
     const Parallelization placement = operation_.placement(parallelization_);
     if (placement == Parallelization::PROCESS) return false;
     if (placement == Parallelization::THREAD && !only_runnable_work()) return false;
+    // Calls queued for the pool by other branches start before this method
+    // occupies the coordinating thread.
+    if (EventLoop* loop = running_loop()) LoopAccess::submit_queued_calls(*loop);
     capture_into(result_, [this]() -> R { return run(); });
     return true;
   }
