@@ -3,6 +3,7 @@
 #include <connectors/detail/method_probe.hpp>
 #include <connectors/detail/node.hpp>
 #include <connectors/detail/observer.hpp>
+#include <connectors/detail/operation.hpp>
 #include <connectors/detail/worker_pool.hpp>
 
 #include <sys/syscall.h>
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 namespace connectors::detail {
@@ -35,17 +37,21 @@ std::vector<Observer*>& observers() {
   return list;
 }
 
-// The top-level operation under way: there is at most one, since top-level
-// operations hold the network lock from start to end (docs/connectors.md).
-struct CurrentOperation {
-  const OperationScope* scope = nullptr;
-  OperationEvent event;
-};
-CurrentOperation& current() {
-  static CurrentOperation operation;
-  return operation;
+// The top-level operations under way: one per network at most, several at
+// once on independent networks (docs/connectors.md, Threads). A method
+// belongs to the top-level operation of the thread that runs it, which a
+// pool thread knows too (current_operation, set around every user method).
+std::unordered_map<const OperationScope*, OperationEvent>& operations() {
+  static std::unordered_map<const OperationScope*, OperationEvent> running;
+  return running;
 }
 std::uint64_t last_operation_id = 0;
+
+std::uint64_t operation_of_this_thread() {
+  if (current_operation == nullptr) return 0;
+  auto found = operations().find(current_operation->top_level());
+  return found == operations().end() ? 0 : found->second.id;
+}
 
 int this_thread_id() noexcept {
   thread_local const int id = static_cast<int>(::syscall(SYS_gettid));
@@ -55,7 +61,7 @@ int this_process_id() noexcept { return static_cast<int>(::getpid()); }
 
 void deliver(MethodEvent& event) {
   std::lock_guard lock{observers_mutex()};
-  event.operation = current().scope != nullptr ? current().event.id : 0;
+  event.operation = operation_of_this_thread();
   for (Observer* observer : observers()) observer->method_ended(event);
 }
 
@@ -157,30 +163,30 @@ void probe_process_end(const NodeBase& node, Phase phase, std::int64_t queued, b
 }
 
 void probe_operation_begin(const OperationScope& scope, const NodeBase& start) noexcept {
+  std::lock_guard lock{observers_mutex()};
   try {
-    std::lock_guard lock{observers_mutex()};
-    CurrentOperation& operation = current();
-    operation.scope = &scope;
-    operation.event = OperationEvent{};
-    operation.event.name = owner_label(start) + "." + connector_label(start);
-    operation.event.pid = this_process_id();
-    operation.event.tid = this_thread_id();
-    operation.event.id = ++last_operation_id;
-    operation.event.start = probe_clock();
-    for (Observer* observer : observers()) observer->operation_began(operation.event, start);
+    OperationEvent event;
+    event.name = owner_label(start) + "." + connector_label(start);
+    event.pid = this_process_id();
+    event.tid = this_thread_id();
+    event.id = ++last_operation_id;
+    event.start = probe_clock();
+    const OperationEvent& stored = operations().insert_or_assign(&scope, std::move(event)).first->second;
+    for (Observer* observer : observers()) observer->operation_began(stored, start);
   } catch (...) {
-    current().scope = nullptr;  // out of memory: this operation goes unrecorded
+    operations().erase(&scope);  // out of memory: this operation goes unrecorded
   }
 }
 
 void probe_operation_end(const OperationScope& scope) noexcept {
   std::lock_guard lock{observers_mutex()};
-  CurrentOperation& operation = current();
+  auto found = operations().find(&scope);
   // An operation that began before anyone observed has no span.
-  if (operation.scope != &scope) return;
-  operation.event.end = probe_clock();
-  operation.scope = nullptr;
-  for (Observer* observer : observers()) observer->operation_ended(operation.event);
+  if (found == operations().end()) return;
+  OperationEvent event = std::move(found->second);
+  operations().erase(found);
+  event.end = probe_clock();
+  for (Observer* observer : observers()) observer->operation_ended(event);
 }
 
 }  // namespace connectors::detail

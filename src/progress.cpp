@@ -57,6 +57,9 @@ struct Progress::Counter final : detail::Observer {
   bool counting = false;  // an operation that began while this was alive
 
   void operation_began(const detail::OperationEvent& operation, const detail::NodeBase& start) override {
+    // Operations on independent networks may overlap (a lock per network):
+    // one is followed to its end before the next that begins.
+    if (counting) return;
     counting = true;
     report = ProgressReport{operation.id, 0, estimate(start), false};
     if (report.expected == 0) report.expected = 1;  // 0 of 0 would already be "done"

@@ -15,7 +15,9 @@ struct ProgressReport {
   bool done = false;            // the operation ended: finished == expected
 };
 
-/// Reports the progress of every top-level operation while alive: the
+/// Reports the progress of top-level operations while alive (of one at a
+/// time: when operations on independent networks overlap, the one begun
+/// while none was followed, to its end): the
 /// number of user methods finished and the number expected, estimated when
 /// the operation starts from the stale caches and announced inputs upstream
 /// of the connector it computes, and raised when more run. Within an

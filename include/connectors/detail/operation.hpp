@@ -44,6 +44,13 @@ class OperationScope {
   bool poisoned() const noexcept { return poisoned_.load(std::memory_order_acquire); }
   bool destroyed(const NodeBase* node) const noexcept;
 
+  // The outermost operation this one is nested in (itself if top-level).
+  const OperationScope* top_level() const noexcept {
+    const OperationScope* scope = this;
+    while (scope->parent_ != nullptr) scope = scope->parent_;
+    return scope;
+  }
+
   // Throws std::logic_error if poisoned; called after every user method.
   static void check_not_poisoned(const OperationScope* scope) {
     if (scope != nullptr && scope->poisoned()) throw_destroyed_inside();
