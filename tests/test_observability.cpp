@@ -20,6 +20,7 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 // Not an anonymous namespace: the types travel to worker processes.
@@ -543,6 +544,48 @@ TEST(Progress, ReachesTotalExactlyOnceAndNeverGoesBackwards) {
   const auto& request = by_operation.rbegin()->second;
   EXPECT_EQ(request.front().finished, 0u);
   EXPECT_EQ(request.front().expected, 12u + 11u);
+}
+
+}  // namespace observability_test
+
+// ---- independent networks at once ------------------------------------------------
+
+namespace observability_test {
+
+// Operations on independent networks run at the same time (a lock per
+// network): each method must be told to the operation of its own network.
+TEST(Trace, MethodsOfOverlappingOperationsOnIndependentNetworksBelongToTheirOwn) {
+  constexpr int rounds = 50;
+  std::vector<Block> left(4), right(4);
+  for (std::size_t i = 1; i < left.size(); ++i) {
+    left[i].input.connect(left[i - 1].output);
+    right[i].input.connect(right[i - 1].output);
+  }
+  left.back().output.set_name("left_tail");
+  right.back().output.set_name("right_tail");
+  connectors::Trace trace;
+  auto use = [&](std::vector<Block>& chain) {
+    for (int round = 0; round < rounds; ++round) {
+      chain.front().input(round);
+      chain.back().output();
+    }
+  };
+  std::thread left_user{use, std::ref(left)};
+  std::thread right_user{use, std::ref(right)};
+  left_user.join();
+  right_user.join();
+  take_log();
+  std::map<std::uint64_t, std::string> started_by;
+  for (const auto& operation : trace.operations()) started_by[operation.id] = operation.name;
+  int gets = 0;
+  for (const auto& method : trace.methods()) {
+    if (method.connector != "left_tail" && method.connector != "right_tail") continue;
+    ++gets;
+    ASSERT_TRUE(started_by.count(method.operation)) << method.connector;
+    EXPECT_NE(started_by[method.operation].find(method.connector), std::string::npos)
+        << method.connector << " recorded in " << started_by[method.operation];
+  }
+  EXPECT_EQ(gets, 2 * rounds);
 }
 
 }  // namespace observability_test
