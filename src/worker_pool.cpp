@@ -8,6 +8,7 @@
 #include "request_check.hpp"
 #include "unique_fd.hpp"
 
+#include <connectors/detail/call_settings.hpp>
 #include <connectors/detail/method_probe.hpp>
 #include <connectors/detail/worker_pool.hpp>
 #include <connectors/errors.hpp>
@@ -41,16 +42,11 @@ namespace connectors::detail {
 
 using Clock = std::chrono::steady_clock;
 
-struct PoolRecord {
+// The settings are read by the supervisor when a call starts.
+struct PoolRecord : CallSettings {
   explicit PoolRecord(std::size_t max_workers) : max_workers(max_workers) {}
 
   const std::size_t max_workers;
-  std::atomic<long long> timeout_ms{-1};
-  // WorkerLimits, 0 for "none"; read by the supervisor when a call starts.
-  std::atomic<std::uint64_t> memory_limit{0};
-  std::atomic<std::uint64_t> recycle_after_calls{0};
-  std::atomic<std::uint64_t> recycle_above_memory{0};
-  std::atomic<std::uint64_t> max_reply_size{0};
   std::atomic<bool> used{false};
 
   // Guarded by the supervisor's mutex.
@@ -176,19 +172,8 @@ std::string describe_end(const Worker& worker, int status) {
   return who + " ended while running a method";
 }
 
-void complete(ProcessJob& job) noexcept {
-  // The awaiting loop waits for this post, so its channel is open.
-  [[maybe_unused]] bool posted = job.channel->post(job);
-}
-
-void fail(ProcessJob& job, const std::string& message) noexcept {
-  try {
-    job.failure = std::make_exception_ptr(WorkerError(message));
-  } catch (...) {
-    job.failure = std::current_exception();
-  }
-  complete(job);
-}
+void complete(ProcessJob& job) noexcept { complete_job(job); }
+void fail(ProcessJob& job, const std::string& message) noexcept { fail_job(job, message); }
 
 class Supervisor {
  public:
@@ -827,40 +812,11 @@ void WorkerPool::set_call_timeout(std::optional<std::chrono::milliseconds> timeo
   record_->timeout_ms.store(timeout ? timeout->count() : -1);
 }
 
-std::optional<std::chrono::milliseconds> WorkerPool::call_timeout() const noexcept {
-  const long long value = record_->timeout_ms.load();
-  if (value < 0) return std::nullopt;
-  return std::chrono::milliseconds{value};
-}
+std::optional<std::chrono::milliseconds> WorkerPool::call_timeout() const noexcept { return record_->call_timeout(); }
 
-void WorkerPool::set_worker_limits(const WorkerLimits& limits) {
-  auto check = [](const std::optional<std::size_t>& limit, const char* name) -> std::uint64_t {
-    if (!limit) return 0;
-    if (*limit == 0) throw std::invalid_argument(std::string{"set_worker_limits: "} + name + " must be positive");
-    return *limit;
-  };
-  const std::uint64_t memory_limit = check(limits.memory_limit, "memory_limit");
-  const std::uint64_t after_calls = check(limits.recycle_after_calls, "recycle_after_calls");
-  const std::uint64_t above_memory = check(limits.recycle_above_memory, "recycle_above_memory");
-  const std::uint64_t max_reply = check(limits.max_reply_size, "max_reply_size");
-  record_->memory_limit.store(memory_limit);
-  record_->recycle_after_calls.store(after_calls);
-  record_->recycle_above_memory.store(above_memory);
-  record_->max_reply_size.store(max_reply);
-}
+void WorkerPool::set_worker_limits(const WorkerLimits& limits) { record_->set_limits(limits); }
 
-WorkerLimits WorkerPool::worker_limits() const {
-  auto value = [](std::uint64_t limit) -> std::optional<std::size_t> {
-    if (limit == 0) return std::nullopt;
-    return static_cast<std::size_t>(limit);
-  };
-  WorkerLimits limits;
-  limits.memory_limit = value(record_->memory_limit.load());
-  limits.recycle_after_calls = value(record_->recycle_after_calls.load());
-  limits.recycle_above_memory = value(record_->recycle_above_memory.load());
-  limits.max_reply_size = value(record_->max_reply_size.load());
-  return limits;
-}
+WorkerLimits WorkerPool::worker_limits() const { return record_->limits(); }
 
 std::vector<int> WorkerPool::worker_process_ids() const {
   if (!record_->used.load()) return {};

@@ -17,19 +17,8 @@ namespace {
 // destroyed after this file's statics, and must still find it (stopped).
 Dispatcher* installed = nullptr;
 
-void complete(ProcessJob& job) noexcept {
-  // The awaiting loop waits for this post, so its channel is open.
-  [[maybe_unused]] bool posted = job.channel->post(job);
-}
-
-void fail(ProcessJob& job, const std::string& message) noexcept {
-  try {
-    job.failure = std::make_exception_ptr(WorkerError(message));
-  } catch (...) {
-    job.failure = std::current_exception();
-  }
-  complete(job);
-}
+void complete(ProcessJob& job) noexcept { complete_job(job); }
+void fail(ProcessJob& job, const std::string& message) noexcept { fail_job(job, message); }
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 
 #include "receive_buffers.hpp"
 
+#include <connectors/detail/call_settings.hpp>
 #include <connectors/detail/process_job.hpp>
 
 #include <atomic>
@@ -22,13 +23,7 @@ namespace connectors::detail::mpi {
 
 // What one MpiExecutor asks of the ranks: its settings, read when a call is
 // sent (0 or -1: none).
-struct ClientRecord {
-  std::atomic<long long> timeout_ms{-1};
-  std::atomic<std::uint64_t> memory_limit{0};
-  std::atomic<std::uint64_t> recycle_after_calls{0};
-  std::atomic<std::uint64_t> recycle_above_memory{0};
-  std::atomic<std::uint64_t> max_reply_size{0};
-};
+struct ClientRecord : CallSettings {};
 
 class Dispatcher {
  public:

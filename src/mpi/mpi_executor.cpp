@@ -84,40 +84,11 @@ void MpiExecutor::set_call_timeout(std::optional<std::chrono::milliseconds> time
 }
 
 std::optional<std::chrono::milliseconds> MpiExecutor::call_timeout() const noexcept {
-  const long long value = backend_->client().timeout_ms.load();
-  if (value < 0) return std::nullopt;
-  return std::chrono::milliseconds{value};
+  return backend_->client().call_timeout();
 }
 
-void MpiExecutor::set_worker_limits(const WorkerLimits& limits) {
-  auto check = [](const std::optional<std::size_t>& limit, const char* name) -> std::uint64_t {
-    if (!limit) return 0;
-    if (*limit == 0) throw std::invalid_argument(std::string{"set_worker_limits: "} + name + " must be positive");
-    return *limit;
-  };
-  const std::uint64_t memory_limit = check(limits.memory_limit, "memory_limit");
-  const std::uint64_t after_calls = check(limits.recycle_after_calls, "recycle_after_calls");
-  const std::uint64_t above_memory = check(limits.recycle_above_memory, "recycle_above_memory");
-  const std::uint64_t max_reply = check(limits.max_reply_size, "max_reply_size");
-  detail::mpi::ClientRecord& client = backend_->client();
-  client.memory_limit.store(memory_limit);
-  client.recycle_after_calls.store(after_calls);
-  client.recycle_above_memory.store(above_memory);
-  client.max_reply_size.store(max_reply);
-}
+void MpiExecutor::set_worker_limits(const WorkerLimits& limits) { backend_->client().set_limits(limits); }
 
-WorkerLimits MpiExecutor::worker_limits() const {
-  auto value = [](std::uint64_t limit) -> std::optional<std::size_t> {
-    if (limit == 0) return std::nullopt;
-    return static_cast<std::size_t>(limit);
-  };
-  const detail::mpi::ClientRecord& client = backend_->client();
-  WorkerLimits limits;
-  limits.memory_limit = value(client.memory_limit.load());
-  limits.recycle_after_calls = value(client.recycle_after_calls.load());
-  limits.recycle_above_memory = value(client.recycle_above_memory.load());
-  limits.max_reply_size = value(client.max_reply_size.load());
-  return limits;
-}
+WorkerLimits MpiExecutor::worker_limits() const { return backend_->client().limits(); }
 
 }  // namespace connectors

@@ -151,6 +151,12 @@ class ProcessJob : public ChannelNode {
   ~ProcessJob() = default;
 };
 
+// Hands `job` back to its caller (a post to the awaiting loop, which waits
+// for it, so its channel is open), from the backend's thread.
+void complete_job(ProcessJob& job) noexcept;
+// Completes `job` with a WorkerError saying `message`.
+void fail_job(ProcessJob& job, const std::string& message) noexcept;
+
 // Asks the kernel to back the whole pages of [data, data + size) with huge
 // pages when it faults them in, if `size` is large enough to matter; the
 // pages should not have been touched yet. Changes nothing else.
