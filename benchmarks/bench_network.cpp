@@ -264,7 +264,7 @@ void BM_WideMultiInput(benchmark::State& state) {
   }
   connectors::set_default_executor(nullptr);
 }
-BENCHMARK(BM_WideMultiInput)->Arg(10'000)->Arg(100'000)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_WideMultiInput)->Arg(10'000)->Arg(100'000)->Arg(1'000'000)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 void BM_WideOutput(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
@@ -281,7 +281,7 @@ void BM_WideOutput(benchmark::State& state) {
   }
   connectors::set_default_executor(nullptr);
 }
-BENCHMARK(BM_WideOutput)->Arg(10'000)->Arg(100'000)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_WideOutput)->Arg(10'000)->Arg(100'000)->Arg(1'000'000)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 // ---- mixed: a chain of 100 light blocks feeding 16 branches of 20 ms ------------
 // The light part should cost no more per block than the threaded chain; the
