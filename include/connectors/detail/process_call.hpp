@@ -2,8 +2,8 @@
 
 #include <connectors/detail/byte_streams.hpp>
 #include <connectors/detail/code_address.hpp>
-#include <connectors/detail/process_backend.hpp>
 #include <connectors/detail/method_probe.hpp>
+#include <connectors/detail/process_backend.hpp>
 #include <connectors/errors.hpp>
 #include <connectors/event_loop.hpp>
 #include <connectors/process_traits.hpp>
