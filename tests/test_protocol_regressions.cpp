@@ -4,6 +4,7 @@
 // requests). A hang fails the test instead of blocking the suite.
 #include "helpers/executor_fixture.hpp"
 #include "helpers/plain_blocks.hpp"
+#include "support.hpp"
 
 #include <gtest/gtest.h>
 
@@ -15,6 +16,7 @@
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -492,6 +494,32 @@ TEST_P(Regression, Item8_AnOnNotifyMultiInputReachedWhileADirectChangeAppliesDoe
     EXPECT_EQ(middle.out(), 8.0);
     EXPECT_EQ(bottom.out(), 8.0);
   });
+}
+
+// Found reading the work-first change: the keys of a whole multi-output
+// were gathered without counting the ones not started yet, so on threads the
+// first key's getter ran on the coordinating thread before the others began.
+class MeetingKeys {
+ public:
+  explicit MeetingKeys(TimedLatch& latch) : latch_(latch) { out.set_keys(&MeetingKeys::keys); }
+  connectors::MultiOutput<double(int)> out{this, &MeetingKeys::meet};
+
+ private:
+  std::vector<int> keys() const { return {1, 2}; }
+  double meet(int key) const { return latch_.arrive_and_wait(std::chrono::seconds{10}) ? key : -100.0; }
+  TimedLatch& latch_;
+};
+
+TEST(WholeMultiOutput, KeysOfOnePullRunAtTheSameMomentOnThreads) {
+  connectors::set_default_executor(connectors::executor(2, 0));
+  {
+    TimedLatch latch{2};
+    MeetingKeys table{latch};
+    Sum sum;
+    sum.in.connect(table.out);
+    EXPECT_EQ(sum.out(), 3.0);  // both keys met: they ran at the same moment
+  }
+  connectors::set_default_executor(nullptr);
 }
 
 }  // namespace

@@ -359,7 +359,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
         for (std::size_t index = 0; index < keys.size(); ++index) {
           computations.push_back(compute_key(operation, keys[index], &values[index]));
         }
-        co_await gather(std::move(computations));
+        co_await detail::request_concurrently(operation, std::move(computations));
       }
       std::vector<std::pair<Key, R>> delivery;
       delivery.reserve(keys.size());
