@@ -91,7 +91,7 @@ void check_parallelization(Parallelization parallelization) {
 
 // ---- OutputNode -------------------------------------------------------------
 
-OutputNode::~OutputNode() {
+void OutputNode::detach() noexcept {
   // An operation of its own when possible: a multi-input losing this source
   // calls the user's remove, which may start an operation on another network
   // (nested, it then takes this scope's inner lock instead of deadlocking).
@@ -127,6 +127,7 @@ OutputNode::~OutputNode() {
   for (InputNode* input : observed_) {
     input->observers_.erase_if([this](const OutputNode* observer) { return observer == this; });
   }
+  observed_.clear();
   // Cascade the cancellations iteratively.
   while (!cancelled.empty()) {
     InputNode* input = cancelled.back();
@@ -315,16 +316,22 @@ std::vector<InputNode*> OutputNode::push_value(OutputNode& announcer, const void
 
 // ---- InputNode --------------------------------------------------------------
 
-InputNode::~InputNode() {
+void InputNode::detach() noexcept {
   note_destruction(*this);
   NetworkLock lock{*this};
+  detach_locked();
+}
+
+void InputNode::detach_locked() noexcept {
   if (source_ != nullptr) source_->remove_connection(*this);
+  source_ = nullptr;
   for (OutputNode* observer : observers_) {
     if (announcing_ && observer->pending_announcements_ > 0 && --observer->pending_announcements_ == 0) {
       observer->computable_.wake_all();
     }
     observer->remove_observed_input(*this);
   }
+  observers_.clear();
 }
 
 void InputNode::set_laziness(Laziness laziness) {
@@ -710,9 +717,12 @@ MultiOutputKeyNode::MultiOutputKeyNode(MultiOutputNode& parent) : OutputNode(Kin
   parent_.items_.push_back(this);
 }
 
-MultiOutputKeyNode::~MultiOutputKeyNode() {
-  NetworkLock lock{*this};
-  std::erase(parent_.items_, this);
+void MultiOutputKeyNode::detach_key() noexcept {
+  {
+    NetworkLock lock{*this};
+    std::erase(parent_.items_, this);
+  }
+  detach();
 }
 
 }  // namespace connectors::detail

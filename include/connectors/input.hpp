@@ -49,6 +49,7 @@ class Input final : public detail::InputNode {
                   "connectors::Input: observers must be output connectors of the same owner");
     (add_observer(observers), ...);
   }
+  ~Input() { detach(); }
 
   /// Sets the value directly: runs the setter now, on the calling thread,
   /// invalidates what depends on it and serves non-lazy inputs downstream.

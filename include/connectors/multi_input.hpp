@@ -90,6 +90,7 @@ class MultiInput final : public detail::InputNode {
     detail::NetworkLock lock{*this};
     for (Source& source : sources_) source.node->remove_connection(*this);
     sources_.clear();
+    detach_locked();
   }
 
   /// Adds a value directly: runs `add` now, on the calling thread, and returns

@@ -79,6 +79,8 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
       detail::NetworkLock lock{*this};
       items.swap(items_by_key_);
     }
+    items.clear();
+    detach();
   }
 
   /// The value for `key`: cached if valid, otherwise computed with this
@@ -168,6 +170,9 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   class Item final : public detail::MultiOutputKeyNode {
    public:
     Item(MultiOutput& parent, Key key) : MultiOutputKeyNode(parent), parent_(parent), key_(std::move(key)) {}
+    Item(const Item&) = delete;
+    Item& operator=(const Item&) = delete;
+    ~Item() { detach_key(); }
     Task<void> request(detail::Operation& operation) override { return parent_.request_key(operation, key_, nullptr); }
     // The key of this item's connections, for the picture (docs/observability.md).
     std::string connection_label(const detail::NodeBase&) const override { return "key " + detail::to_label(key_); }

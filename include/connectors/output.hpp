@@ -52,6 +52,7 @@ class Output final : public detail::OutputNode {
     static_assert(std::is_convertible_v<std::invoke_result_t<Getter, Owner&>, R>,
                   "connectors::Output<R>: the getter's result must convert to R");
   }
+  ~Output() { detach(); }
 
   /// The result: cached if valid, otherwise computed with this output's
   /// executor (user methods run where their flags and the executor say).

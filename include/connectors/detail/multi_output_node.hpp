@@ -43,7 +43,10 @@ class MultiOutputKeyNode : public OutputNode {
 
  protected:
   explicit MultiOutputKeyNode(MultiOutputNode& parent);
-  ~MultiOutputKeyNode();
+  ~MultiOutputKeyNode() = default;
+  // Leaves the parent's keys, then the network (OutputNode::detach): the
+  // most-derived destructor calls it first.
+  void detach_key() noexcept;
 
   void drop_cache() noexcept override {}
 

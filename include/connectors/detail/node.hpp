@@ -209,8 +209,13 @@ class OutputNode : public NodeBase {
   static constexpr std::size_t no_position = static_cast<std::size_t>(-1);
   std::size_t connection_position(const InputNode& input) const noexcept;
   // Disconnects everything without running user methods; downstream inputs
-  // still waiting for this output are cancelled (SPEC A11).
-  ~OutputNode();
+  // still waiting for this output are cancelled (SPEC A11). The most-derived
+  // destructor calls it first, before any member of the typed part is gone
+  // and before the object's dynamic type changes: until then another thread's
+  // operation may still reach this node through the network (docs/connectors.md,
+  // Threads). Idempotent.
+  void detach() noexcept;
+  ~OutputNode() = default;
 
   // Drops the cached value of the typed part.
   virtual void drop_cache() noexcept = 0;
@@ -329,7 +334,11 @@ class InputNode : public NodeBase {
  protected:
   InputNode() = default;
   explicit InputNode(bool multi) noexcept : multi_(multi) {}
-  ~InputNode();
+  // Leaves the network (see OutputNode::detach): the most-derived destructor
+  // calls it first. `detach_locked` is the same under a lock already held.
+  void detach() noexcept;
+  void detach_locked() noexcept;
+  ~InputNode() = default;
 
   void add_observer(OutputNode& observer);
   // Whether a received value waits to be applied: such an input stays
