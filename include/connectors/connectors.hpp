@@ -19,6 +19,7 @@
 #include <connectors/multi_output.hpp>
 #include <connectors/output.hpp>
 #include <connectors/picture.hpp>
+#include <connectors/process.hpp>
 #include <connectors/process_executor.hpp>
 #include <connectors/process_traits.hpp>
 #include <connectors/progress.hpp>

@@ -2,12 +2,12 @@
 
 #include <connectors/detail/pool_call.hpp>
 #include <connectors/detail/process_backend.hpp>
-#include <connectors/detail/process_call.hpp>
+#include <connectors/detail/process_entry.hpp>
+#include <connectors/detail/type_name.hpp>
 #include <connectors/event_loop.hpp>
 #include <connectors/flags.hpp>
 #include <connectors/future.hpp>
 #include <connectors/gather.hpp>
-#include <connectors/process_traits.hpp>
 #include <connectors/task.hpp>
 
 #include <functional>
@@ -122,25 +122,20 @@ class Executor {
   }
 
   // A coroutine of its own, so that the frames of inline and THREAD calls do
-  // not carry a process call's state.
+  // not carry a process call's state. An owner that declares no state to
+  // travel fails without PROCESS support compiled in; one that does needs
+  // <connectors/process.hpp> (detail/process_entry.hpp).
   template <class R, class Method, class Owner, class... Args>
   Task<R> call_in_process(EventLoop& loop, const Method& method, Owner* instance, const Args&... args) {
-    // The method runs on a copy of the owner's state in a worker process;
-    // whether its types can travel is known at compile time.
-    if constexpr (is_transferable_callable_v<Method> && can_run_in_process_v<Owner, R, Args...>) {
-      detail::ProcessBackend* backend = process_backend();
-      if (backend == nullptr) throw std::logic_error("Executor: PROCESS placement without worker processes");
-      backend->require_ready();
-      co_return co_await detail::ProcessCall<R>{loop, *backend, detail::make_request<R>(method, *instance, args...)};
+    if constexpr (detail::declares_process_state<Owner> && !detail::complete_type<detail::ProcessEntry<Owner>>) {
+      static_assert(detail::complete_type<detail::ProcessEntry<Owner>>, CONNECTORS_DETAIL_PROCESS_HEADER_MISSING);
+      return Task<R>{};
+    } else if constexpr (detail::declares_process_state<Owner>) {
+      return detail::ProcessEntry<Owner>::template call<R>(process_backend(), loop, method, instance, args...);
     } else {
-      if constexpr (!is_transferable_callable_v<Method>) {
-        throw std::invalid_argument("Executor::run_method: the callable " + detail::type_name<Method>() +
-                                    " cannot run in a worker process: it has state (a capturing lambda or a "
-                                    "function object); use a member function pointer or a captureless lambda");
-      } else {
-        throw std::invalid_argument("Executor::run_method: cannot run in a worker process: " +
-                                    process_incompatibility<Owner, R, Args...>());
-      }
+      return detail::failed_task<R>(std::make_exception_ptr(
+          std::invalid_argument("Executor::run_method: cannot run in a worker process: " +
+                                detail::owner_declares_no_state<Owner>(detail::type_name<Owner>()))));
     }
   }
 

@@ -3,12 +3,13 @@
 #include <connectors/detail/label.hpp>
 #include <connectors/detail/member.hpp>
 #include <connectors/detail/multi_output_node.hpp>
+#include <connectors/detail/process_entry.hpp>
+#include <connectors/detail/type_name.hpp>
 #include <connectors/detail/user_call.hpp>
 #include <connectors/detail/wait_list.hpp>
 #include <connectors/gather.hpp>
 #include <connectors/input.hpp>
 #include <connectors/multi_input.hpp>
-#include <connectors/process_traits.hpp>
 
 #include <concepts>
 #include <functional>
@@ -200,13 +201,19 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   template <class Owner, class Getter>
   static Task<R> run_in_process(Executor* executor, void* owner, const detail::ErasedMember& getter, const Key* key) {
     using Result = std::remove_cvref_t<std::invoke_result_t<Getter, Owner&, const Key&>>;
-    if constexpr (can_run_in_process_v<Owner, Result, Key>) {
-      if (executor == nullptr) return Task<R>{};
+    if constexpr (detail::declares_process_state<Owner> && !detail::complete_type<detail::ProcessEntry<Owner>>) {
+      static_assert(detail::complete_type<detail::ProcessEntry<Owner>>, CONNECTORS_DETAIL_PROCESS_HEADER_MISSING);
+      return Task<R>{};
+    } else if constexpr (detail::declares_process_state<Owner>) {
+      if (executor == nullptr) {
+        detail::ProcessEntry<Owner>::template check<Result, Getter, Key>("connectors::MultiOutput");
+        return Task<R>{};
+      }
       return convert<Result>(
           executor->run_method(Parallelization::PROCESS, getter.get<Getter>(), *static_cast<Owner*>(owner), *key));
     } else {
       throw std::invalid_argument("connectors::MultiOutput: this getter cannot run in a worker process: " +
-                                  process_incompatibility<Owner, Result, Key>());
+                                  detail::owner_declares_no_state<Owner>(detail::type_name<Owner>()));
     }
   }
   template <class Result>

@@ -3,8 +3,9 @@
 #include <connectors/detail/cache_slot.hpp>
 #include <connectors/detail/member.hpp>
 #include <connectors/detail/node.hpp>
+#include <connectors/detail/process_entry.hpp>
+#include <connectors/detail/type_name.hpp>
 #include <connectors/detail/user_call.hpp>
-#include <connectors/process_traits.hpp>
 
 #include <concepts>
 #include <functional>
@@ -115,11 +116,19 @@ class Output final : public detail::OutputNode {
 
   // With an executor: the task that runs the getter on a copy of the owner in
   // a worker process. Without one: only checks that it could (or throws).
+  // PROCESS support is compiled in only for owners with state to travel
+  // (detail/process_entry.hpp).
   template <class Owner, class Getter>
   static Task<R> run_in_process(Executor* executor, void* owner, const detail::ErasedMember& getter) {
     using Result = std::remove_cvref_t<std::invoke_result_t<Getter, Owner&>>;
-    if constexpr (can_run_in_process_v<Owner, Result>) {
-      if (executor == nullptr) return Task<R>{};
+    if constexpr (detail::declares_process_state<Owner> && !detail::complete_type<detail::ProcessEntry<Owner>>) {
+      static_assert(detail::complete_type<detail::ProcessEntry<Owner>>, CONNECTORS_DETAIL_PROCESS_HEADER_MISSING);
+      return Task<R>{};
+    } else if constexpr (detail::declares_process_state<Owner>) {
+      if (executor == nullptr) {
+        detail::ProcessEntry<Owner>::template check<Result, Getter>("connectors::Output");
+        return Task<R>{};
+      }
       auto task = executor->run_method(Parallelization::PROCESS, getter.get<Getter>(), *static_cast<Owner*>(owner));
       if constexpr (std::is_same_v<Result, R>) {
         return task;
@@ -128,7 +137,7 @@ class Output final : public detail::OutputNode {
       }
     } else {
       throw std::invalid_argument("connectors::Output: this getter cannot run in a worker process: " +
-                                  process_incompatibility<Owner, Result>());
+                                  detail::owner_declares_no_state<Owner>(detail::type_name<Owner>()));
     }
   }
   template <class Result>

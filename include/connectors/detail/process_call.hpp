@@ -1,4 +1,6 @@
 #pragma once
+// Marks the process machinery as included (tests/test_light_headers.cpp).
+#define CONNECTORS_DETAIL_PROCESS_CALL_HPP
 
 #include <connectors/detail/byte_streams.hpp>
 #include <connectors/detail/code_address.hpp>
