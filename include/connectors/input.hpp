@@ -28,7 +28,7 @@ class MacroInput;
 ///     connectors::Input<double> set_value{this, &TimesTwo::store, get_double};
 ///
 /// Calling it sets the value at once; through a connection it receives values
-/// from one output, applied when requested or as its laziness says (SPEC 2.4).
+/// from one output, applied when requested or as its laziness says (docs/design.md#input).
 /// Defaults: Laziness::ON_REQUEST, Parallelization::SEQUENTIAL, the default executor.
 template <class V>
 class Input final : public detail::InputNode {
@@ -63,7 +63,7 @@ class Input final : public detail::InputNode {
       detail::OperationScope::check_not_poisoned(&scope);
     } catch (...) {
       if (!scope.destroyed(this)) {
-        cancel_observers();  // SPEC A4: never leave the observers waiting
+        cancel_observers();  // never leave the observers waiting (docs/design.md#input)
         detail::unsettle_unserved(collection, &scope);
       }
       throw;
@@ -101,7 +101,7 @@ class Input final : public detail::InputNode {
   void disconnect(const MacroOutput<R>& output);
 
   /// A predicate `bool() [const]` of the owner: when false, announcements from
-  /// the connected output are ignored (not for direct calls; SPEC 2.5).
+  /// the connected output are ignored (not for direct calls; docs/design.md#conditions).
   template <class Owner>
   void set_announce_condition(bool (Owner::*condition)()) {
     set_announce_condition_impl<Owner>(condition);
@@ -169,7 +169,7 @@ class Input final : public detail::InputNode {
             detail::probed(*this, detail::Phase::setter, [&] { invoke_(owner_, setter_, value); });
           });
         } catch (...) {
-          // SPEC A4: a retry applies it again.
+          // A retry applies it again (docs/design.md#input).
           if (!detail::destroyed_in(operation, this) && !notification_) notification_.emplace(std::move(value));
           throw;
         }
@@ -195,7 +195,7 @@ class Input final : public detail::InputNode {
       detail::probed(*this, detail::Phase::setter, [&] { invoke_(owner_, setter_, value); });
       detail::OperationScope::check_not_poisoned(operation.scope);
     } catch (...) {
-      // SPEC A4: a retry applies it again.
+      // A retry applies it again (docs/design.md#input).
       if (!detail::destroyed_in(operation, this) && !notification_) notification_.emplace(std::move(value));
       throw;
     }
@@ -203,7 +203,8 @@ class Input final : public detail::InputNode {
   }
 
   // After the setter ran: notify the observers, or cancel them when the notify
-  // condition says the change does not count (SPEC 2.5).
+  // condition says the change does not count
+  // (docs/design.md#conditions).
   void finish_change(const V& value, detail::OperationScope* scope) {
     if (conditions_ && conditions_->notify != nullptr) {
       bool passes = false;

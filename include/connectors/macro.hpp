@@ -20,7 +20,7 @@ template <class Range>
 concept is_target_range = std::ranges::range<Range> && std::is_pointer_v<std::ranges::range_value_t<Range>>;
 }  // namespace detail
 
-/// Exports inputs of an owner's inner network as one input (SPEC 1.6, 2.11):
+/// Exports inputs of an owner's inner network as one input (docs/macros.md, docs/design.md#macros):
 ///
 ///     connectors::MacroInput<double> set_variable{power1.set_base, power2.set_base};
 ///
@@ -29,7 +29,7 @@ concept is_target_range = std::ranges::range<Range> && std::is_pointer_v<std::ra
 /// output, one after another. It keeps no protocol state: pure delegation.
 /// It takes inputs that accept a V — Input, MultiInput, `mi[id]` — and other
 /// MacroInput<V>s, whose inputs it takes over (nesting). The exported set is
-/// fixed at construction (SPEC A25). It connects to outputs of value type V
+/// fixed at construction (docs/design.md#macros). It connects to outputs of value type V
 /// (Output<V>, `mo[key]` of a MultiOutput<V(Key)>, MacroOutput<V>).
 template <class V>
 class MacroInput {
@@ -171,9 +171,9 @@ class MacroInput {
 
   // Connects (or disconnects) every exported input, one after another. A
   // connect that fails for one of them (a cycle, a second source) undoes the
-  // ones before, so that nothing changed (SPEC A6).
+  // ones before, so that nothing changed (docs/design.md#macros).
   void link(detail::OutputNode& source, bool connect) const {
-    std::vector<const Target*> connected_here;  // not those connected before (SPEC A8 no-ops)
+    std::vector<const Target*> connected_here;  // not those connected before (no-ops, docs/design.md#macros)
     try {
       for (const Target& target : targets_) {
         bool before = false;
@@ -199,7 +199,7 @@ class MacroInput {
   std::vector<Target> targets_;
 };
 
-/// Exports one output of an owner's inner network (SPEC 1.6, 2.11):
+/// Exports one output of an owner's inner network (docs/macros.md, docs/design.md#macros):
 ///
 ///     connectors::MacroOutput<double> get_result{sum.get_result};
 ///

@@ -33,8 +33,8 @@ class MacroOutput;
 template <class V>
 class MacroInput;
 
-/// A multi-input connector: accepts any number of connections at once (SPEC
-/// 1.4, 2.6). It wraps the owner's `Id add(V)` and `remove(Id)`, followed by
+/// A multi-input connector: accepts any number of connections at once
+/// (docs/multi-inputs.md; docs/design.md#multi-input). It wraps the owner's `Id add(V)` and `remove(Id)`, followed by
 /// the owner's outputs that depend on it:
 ///
 ///     connectors::MultiInput<double> add_summand{this, &Sum::add, &Sum::remove, get_result};
@@ -48,9 +48,9 @@ class MacroInput;
 ///
 /// Every change — a direct call, `remove`, `replace`, `mi[id](v)`, a
 /// disconnect — first applies the values announced from upstream, so no change
-/// overtakes one announced earlier (SPEC A12). (Without observers there is
+/// overtakes one announced earlier (docs/design.md#multi-input, Direct changes). (Without observers there is
 /// nobody to tell: `mi[id](v)` then only calls replace, as in the original.) The notify condition is checked
-/// for direct `remove`/`replace` calls too (SPEC A13, repair R).
+/// for direct `remove`/`replace` calls too (repair R, docs/design.md#cancel).
 /// Defaults: Laziness::ON_REQUEST, Parallelization::SEQUENTIAL, the default executor.
 template <class V, class Id = std::size_t>
 class MultiInput final : public detail::InputNode {
@@ -185,7 +185,7 @@ class MultiInput final : public detail::InputNode {
   /// A predicate `bool(const Id&) [const]` of the owner: when false, an
   /// announcement from a source whose value is stored under that id is
   /// ignored. Not consulted for direct calls, nor for whole multi-outputs (no
-  /// single id; SPEC A17), nor for plain connections that have stored nothing
+  /// single id; docs/design.md#multi-input), nor for plain connections that have stored nothing
   /// yet (no id yet). A connection through `mi[id]` has its id from the start:
   /// if the condition rejects it, the connection gets no value until an
   /// accepted announcement.
@@ -200,7 +200,7 @@ class MultiInput final : public detail::InputNode {
   /// A predicate `bool(const Id&, const std::optional<V>&) [const]` of the
   /// owner (the value is empty for a removal), checked for each change applied
   /// together: the observers are notified if it holds for any, cancelled
-  /// otherwise (SPEC 2.7).
+  /// otherwise (docs/design.md#multi-input, Notify condition).
   template <class Owner>
   void set_notify_condition(bool (Owner::*condition)(const Id&, const std::optional<V>&)) {
     set_notify_condition_impl<Owner>(condition);
@@ -227,7 +227,7 @@ class MultiInput final : public detail::InputNode {
     detail::OutputNode* node;
     SourceKind kind;
     bool announcing = false;
-    bool stored = false;                   // a value is stored under `id` (SPEC A18)
+    bool stored = false;                   // a value is stored under `id` (docs/design.md#multi-input, Disconnect)
     std::optional<Id> id;                  // where this source's value is stored (preset for mi[id])
     std::vector<std::pair<Id, Id>> owned;  // whole: key -> the id its value is stored under
   };
@@ -354,7 +354,7 @@ class MultiInput final : public detail::InputNode {
     return source != nullptr && source->announcing;
   }
 
-  // Repair R of SPEC A13: the observers are cancelled only when nothing
+  // Repair R (docs/design.md#cancel): the observers are cancelled only when nothing
   // announced is left and no received value waits to be applied.
   bool multi_take_cancel(detail::OutputNode& from) noexcept override {
     Source* source = find(from);
@@ -367,7 +367,7 @@ class MultiInput final : public detail::InputNode {
     for (const Source& source : sources_) visit(*source.node, context);
   }
 
-  // The source is being destroyed (SPEC A11): what it stored is removed, as in
+  // The source is being destroyed (docs/design.md#lifetime): what it stored is removed, as in
   // a disconnect, without any other user method running.
   bool multi_lose_source(detail::OutputNode& from) noexcept override {
     Source* source = find(from);
@@ -431,7 +431,7 @@ class MultiInput final : public detail::InputNode {
     }
   }
 
-  // SPEC 2.6 pending retrieval: pull every announcing source, then apply what
+  // Pending retrieval (docs/design.md#multi-input): pull every announcing source, then apply what
   // arrived — removals first, then single-valued sources one after another
   // in the order of their first values, then the whole multi-outputs.
   Task<void> retrieve_pending(detail::Operation& operation) {
@@ -491,7 +491,7 @@ class MultiInput final : public detail::InputNode {
           id = use_replace ? invoke_replace_(owner_, replace_, *old_id, value) : invoke_add_(owner_, add_, value);
         });
       } catch (...) {
-        // SPEC A4: a retry applies it again.
+        // A retry applies it again (docs/design.md#errors).
         if (!detail::destroyed_in(operation, this)) restore_pending(from, std::move(value));
         throw;
       }
@@ -532,7 +532,7 @@ class MultiInput final : public detail::InputNode {
         // remainder alone would make the retry remove the keys stored already.
         const bool newer = std::any_of(pending_maps_.begin(), pending_maps_.end(),
                                        [&](const PendingMap& pending) { return pending.source == map.source; });
-        if (!newer) pending_maps_.insert(pending_maps_.begin(), std::move(map));  // SPEC A4: retried
+        if (!newer) pending_maps_.insert(pending_maps_.begin(), std::move(map));  // retried (docs/design.md#errors)
         throw;
       }
     }
@@ -560,7 +560,8 @@ class MultiInput final : public detail::InputNode {
   void restore_pending(detail::OutputNode* from, V value) { pending_.restore(*from, std::move(value)); }
 
   // After changes: notify the observers, or cancel them if nothing changed or
-  // the notify condition holds for none of the changes (SPEC 2.7).
+  // the notify condition holds for none of the changes
+  // (docs/design.md#multi-input, Notify condition).
   void finish_changes(detail::OperationScope* scope) {
     bool changed = std::exchange(changed_, false);
     std::vector<std::pair<Id, std::optional<V>>> checks = std::exchange(checks_, {});
@@ -592,7 +593,7 @@ class MultiInput final : public detail::InputNode {
     }
   }
 
-  // After a direct change failed (SPEC A4): never leave the observers waiting.
+  // After a direct change failed (docs/design.md#multi-input, Failure): never leave the observers waiting.
   // What upstream announced and is not applied yet keeps them announced (with
   // their caches dropped if something changed already): the next pull
   // retries it.
@@ -620,7 +621,7 @@ class MultiInput final : public detail::InputNode {
     deferred = std::move(operation.deferred_notified);
   }
 
-  // A direct change (SPEC 2.6 direct call, 2.8, 2.9): announce, apply what
+  // A direct change (docs/design.md#multi-input, Direct changes): announce, apply what
   // upstream announced, make the change on the calling thread, notify or
   // cancel, serve the non-lazy inputs downstream.
   template <class Change>
@@ -658,7 +659,7 @@ class MultiInput final : public detail::InputNode {
     if constexpr (!std::is_void_v<Result>) return std::move(*result);
   }
 
-  // mi[id](v) (SPEC 2.8 with repair A12).
+  // mi[id](v), with repair A12 (docs/design.md#multi-input, Direct changes).
   void call_item(const Id& id, V value) {
     require_replace();
     if (observers_.empty()) {
@@ -676,11 +677,12 @@ class MultiInput final : public detail::InputNode {
         true);
   }
 
-  // The connect step (SPEC 2.6).
+  // The connect step (docs/design.md#multi-input, Connect).
   void connect_source(detail::OutputNode& from, detail::OutputNode::Push push, SourceKind kind, std::optional<Id> key) {
     detail::OperationScope scope{*this, &from};
     if (const Source* existing = find(from)) {
-      if (existing->kind == kind && (kind != SourceKind::keyed || existing->id == key)) return;  // SPEC A8
+      // An identical repeated connect is a no-op (docs/design.md#connect).
+      if (existing->kind == kind && (kind != SourceKind::keyed || existing->id == key)) return;
       throw ConnectionError(
           "connectors: this output is already connected to this multi-input (through another id); disconnect it "
           "first");
@@ -707,7 +709,7 @@ class MultiInput final : public detail::InputNode {
     detail::serve_non_lazy(*executor(), &scope, collection);
   }
 
-  // The disconnect step (SPEC 2.6): no flush of the source's pending value.
+  // The disconnect step (docs/design.md#multi-input, Disconnect): no flush of the source's pending value.
   void disconnect_source(detail::OutputNode& from) {
     detail::OperationScope scope{*this};
     Source* source = find(from);
@@ -795,7 +797,7 @@ class MultiInput final : public detail::InputNode {
 };
 
 /// `mi[id]`: a virtual single input of a MultiInput whose values are stored
-/// under `id` (SPEC 1.4.1). A value: it may be used as a temporary, and
+/// under `id` (docs/design.md#multi-input). A value: it may be used as a temporary, and
 /// connections made through it belong to the multi-input.
 template <class V, class Id>
 class MultiInputItem {

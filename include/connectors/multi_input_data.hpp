@@ -13,7 +13,7 @@
 namespace connectors {
 
 /// An insertion-ordered map Id -> V, the natural storage behind a multi-input:
-/// add() hands out the ids (SPEC 1.8). With an integral Id, add() stores under
+/// add() hands out the ids (docs/design.md#multi-input). With an integral Id, add() stores under
 /// the lowest counter value that is free, starting from where the counter
 /// stands; the counter does not move past the id it returned, so an id
 /// deleted before the next add() is used again.

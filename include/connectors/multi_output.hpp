@@ -25,8 +25,8 @@
 namespace connectors {
 
 /// A multi-output connector: wraps a getter `R(Key) [const]` (or taking
-/// `const Key&`, or returning `const R&`) and caches one result per key (SPEC
-/// 1.5, 2.10):
+/// `const Key&`, or returning `const R&`) and caches one result per key
+/// (docs/multi-outputs.md; docs/design.md#multi-output):
 ///
 ///     connectors::MultiOutput<double(int)> get_value{this, &Table::value_at};
 ///
@@ -37,7 +37,7 @@ namespace connectors {
 /// in the multi-input under the key as data id.
 /// Different keys compute in parallel; one key is computed once however many
 /// consumers pull it at the same time. Keys are delivered in the order
-/// `keys()` returns them; no other order is promised (SPEC A33).
+/// `keys()` returns them; no other order is promised (docs/design.md#multi-output).
 /// Defaults: caching on, Parallelization::THREAD, the default executor.
 template <class Signature>
 class MultiOutput {
@@ -186,7 +186,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
     Key key_;
   };
 
-  // A key being computed: later pulls of the same key wait for its value (SPEC A20).
+  // A key being computed: later pulls of the same key wait for its value (docs/design.md#multi-output, compute_key).
   struct Run {
     detail::WaitList done;
     std::optional<R> value;
@@ -256,7 +256,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
     co_await computable_.wait(pending_announcements_ == 0, operation.id);
   }
 
-  // SPEC 2.10 request_key, with repair A10: a valid key still reaches the
+  // request_key, with repair A10 (docs/design.md#multi-output): a valid key still reaches the
   // key's single connections.
   Task<void> request_key(detail::Operation& operation, Key key, std::optional<R>* caller) {
     detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
@@ -339,7 +339,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
     if (!pulling.empty()) co_await detail::request_notified(operation, std::move(pulling));
   }
 
-  // A whole connection pulls (SPEC 2.10 request): every key of keys(),
+  // A whole connection pulls (docs/design.md#multi-output, Whole request): every key of keys(),
   // concurrently, then the key -> value map to every whole connection. A pull
   // arriving while one runs returns at once; the running one delivers to all.
   Task<void> request(detail::Operation& operation) override {
@@ -392,7 +392,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   std::unordered_map<Key, std::unique_ptr<Item>> items_by_key_;
 };
 
-/// `mo[key]`: a virtual single output of a MultiOutput for one key (SPEC 2.10).
+/// `mo[key]`: a virtual single output of a MultiOutput for one key (docs/design.md#multi-output).
 /// A value: it may be used as a temporary; its connections belong to the
 /// multi-output and can be broken through another `mo[key]` of the same key.
 template <class R, class Key>

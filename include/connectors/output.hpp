@@ -23,7 +23,7 @@ class Input;
 /// An output connector: wraps a getter `R() [const]` (or one returning
 /// `const R&`) of its owner. Calling it returns the cached result when valid,
 /// otherwise computes what is stale upstream and then the getter, with this
-/// output's executor (SPEC 2.3). Declared as a member:
+/// output's executor (docs/design.md#output). Declared as a member:
 ///
 ///     connectors::Output<double> get_double{this, &TimesTwo::compute};
 ///
@@ -152,11 +152,11 @@ class Output final : public detail::OutputNode {
           co_await request_announcers(operation);
         }
         co_await computable_.wait(pending_announcements_ == 0, operation.id);
-        // Valid now if every announced change was cancelled (SPEC A14).
+        // Valid now if every announced change was cancelled (docs/design.md#cancel).
       }
       if (valid_.load(std::memory_order_relaxed)) {
-        // Only connections that have not received this value get it (SPEC
-        // A9 allows it): the others hold it already, and an ON_NOTIFY input
+        // Only connections that have not received this value get it
+        // (docs/design.md#output): the others hold it already, and an ON_NOTIFY input
         // among them must not run its setter again while its owner's getter
         // may be running on another thread. A reference for large values:
         // nothing changes the cache while the value is pushed.

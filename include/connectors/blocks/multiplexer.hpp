@@ -12,7 +12,7 @@
 
 namespace connectors::blocks {
 
-/// Routes one of many inputs to its output, chosen by a selector (SPEC 1.9):
+/// Routes one of many inputs to its output, chosen by a selector (docs/blocks.md):
 ///
 ///     blocks::Multiplexer<std::string, std::string> mux{"b"};
 ///     mux.input["a"].connect(source_a.output);
@@ -20,7 +20,7 @@ namespace connectors::blocks {
 ///     mux.output();  // source_b's value
 ///
 /// Values are stored by key (`input[key]`); `output()` is the value under the
-/// current selector, or std::nullopt when there is none (SPEC A21). A change of
+/// current selector, or std::nullopt when there is none (docs/design.md#blocks). A change of
 /// an unselected input cancels instead of notifying, so nothing downstream is
 /// recomputed for it. A plain `input(value)` stores under a new key, for an
 /// integral Key only.

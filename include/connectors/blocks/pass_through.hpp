@@ -8,7 +8,7 @@
 namespace connectors::blocks {
 
 /// Stores a value and hands it on: distributes one value to many places
-/// (SPEC 1.9). The output is not cached; the block itself holds the value.
+/// (docs/blocks.md). The output is not cached; the block itself holds the value.
 template <class T>
 class PassThrough {
  public:

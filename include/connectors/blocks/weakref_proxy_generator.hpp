@@ -10,7 +10,7 @@ namespace connectors::blocks {
 
 /// Lets a large intermediate value be freed as soon as the next processing
 /// step has used it — the C++ counterpart of the original's
-/// WeakrefProxyGenerator (SPEC 1.9).
+/// WeakrefProxyGenerator (docs/blocks.md).
 ///
 /// The block holds the only owning reference to the value; its output (not
 /// cached) hands out a std::weak_ptr, which the next step locks while it
