@@ -20,7 +20,7 @@ namespace connectors::blocks {
 ///     mux.output();  // source_b's value
 ///
 /// Values are stored by key (`input[key]`); `output()` is the value under the
-/// current selector, or std::nullopt when there is none (docs/design.md#blocks). A change of
+/// current selector, or std::nullopt when there is none (`docs/design.md#blocks`). A change of
 /// an unselected input cancels instead of notifying, so nothing downstream is
 /// recomputed for it. A plain `input(value)` stores under a new key, for an
 /// integral Key only.
