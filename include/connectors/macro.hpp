@@ -153,7 +153,7 @@ class MacroInput {
     for (const Target& target : targets_) target.node->set_executor(executor);
   }
   /// Gives the exported inputs this name in pictures and timelines
-  /// (docs/observability.md), as NodeBase::set_name does for one connector:
+  /// (docs/observability.md), as `set_name` does for one connector:
   ///
   ///     input.set_name("polynomial.x");
   ///
@@ -357,7 +357,7 @@ class MacroOutput {
   /// Throws nothing of its own; takes its network lock.
   void set_executor(std::shared_ptr<Executor> executor) const { node_->set_executor(std::move(executor)); }
   /// Gives the exported output this name in pictures and timelines
-  /// (docs/observability.md), as NodeBase::set_name does for one connector:
+  /// (docs/observability.md), as `set_name` does for one connector:
   ///
   ///     output.set_name("polynomial.y");
   ///

@@ -102,8 +102,10 @@ class MpiExecutor final : public Executor {
   }
 
  protected:
+  /// \cond INTERNAL
   detail::ThreadPool* thread_pool() const noexcept override { return threads_.get(); }
   detail::ProcessBackend* process_backend() const noexcept override;
+  /// \endcond
 
  private:
   std::unique_ptr<detail::ThreadPool> threads_;

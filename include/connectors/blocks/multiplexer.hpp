@@ -23,17 +23,27 @@ namespace connectors::blocks {
 /// current selector, or std::nullopt when there is none (`docs/design.md#blocks`). A change of
 /// an unselected input cancels instead of notifying, so nothing downstream is
 /// recomputed for it. A plain `input(value)` stores under a new key, for an
-/// integral Key only.
+/// integral Key only (std::logic_error otherwise).
+///
+/// **Threads.** Its connectors are those of any block: every call, connect
+/// and disconnect is an operation on the block's network, from any thread,
+/// serialised with the others on that network (`docs/connectors.md`,
+/// "Threads and nested operations").
 template <class T, class Key = std::size_t>
 class Multiplexer {
  public:
+  /// No selector yet: output() is std::nullopt until `select` is called.
   Multiplexer() { configure(); }
+  /// Starts with `selector` selected. Throws what moving a Key throws.
   explicit Multiplexer(Key selector) : selector_(std::move(selector)) { configure(); }
   Multiplexer(const Multiplexer&) = delete;
   Multiplexer& operator=(const Multiplexer&) = delete;
 
+  /// The value under the current selector, or std::nullopt.
   Output<std::optional<T>> output{this, &Multiplexer::selected_value};
+  /// Chooses the key whose value `output` returns.
   Input<Key> select{this, &Multiplexer::set_selector, output};
+  /// The values, by key: `input[key]` is the virtual input for one key.
   MultiInput<T, Key> input{this, &Multiplexer::add, &Multiplexer::remove, output};
 
  private:
