@@ -104,6 +104,7 @@ class EventLoop {
   EventLoop& operator=(const EventLoop&) = delete;
   /// Destroys the tasks given to create_task that are still waiting. Run by
   /// the executor when the run ends.
+  /// Throws nothing.
   ~EventLoop();
 
   /// Schedules `task` to start soon, concurrently with the running coroutine.
@@ -135,6 +136,7 @@ class EventLoop {
   bool call_soon_threadsafe(std::function<void()> callback);
 
   /// The executor that runs this loop.
+  /// Any thread.
   const Executor& executor() const noexcept { return *executor_; }
   /// The thread the loop runs on.
   std::thread::id thread_id() const noexcept { return thread_id_; }

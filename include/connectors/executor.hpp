@@ -60,6 +60,8 @@ class Executor {
  public:
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
+  /// Throws nothing. Destroy an executor only when no run uses it (connectors
+  /// hold it by shared_ptr, so the last of them lets it go).
   virtual ~Executor();
 
   /// The loop this executor runs on the calling thread (the innermost one if
@@ -92,11 +94,13 @@ class Executor {
   }
 
   /// Runs a new loop until `future` is done; returns its value or rethrows.
+  /// Throws what the future's exception is. Threads: as run_coroutine.
   template <class T>
   T run_until_complete(Future<T> future) {
     return run_coroutine(await_future(std::move(future)));
   }
   /// Same as run_coroutine.
+  /// Errors and threads as run_coroutine.
   template <class T>
   T run_until_complete(Task<T> task) {
     return run_coroutine(std::move(task));
@@ -121,9 +125,11 @@ class Executor {
 
   /// Where this executor runs a method flagged `requested`: SEQUENTIAL means
   /// inline on the loop's thread, THREAD on its pool, PROCESS in a worker.
+  /// Any thread; throws nothing.
   virtual Parallelization effective_parallelization(Parallelization requested) const noexcept = 0;
 
  protected:
+  /// For the executors derived from this class.
   Executor() = default;
 
   /// \cond INTERNAL
@@ -188,6 +194,7 @@ class SequentialExecutor final : public Executor {
   /// No threads, no processes. Throws nothing.
   SequentialExecutor() = default;
   /// Always SEQUENTIAL.
+  /// Any thread.
   Parallelization effective_parallelization(Parallelization) const noexcept override {
     return Parallelization::SEQUENTIAL;
   }
@@ -202,13 +209,14 @@ class ThreadingExecutor final : public Executor {
   /// std::thread::hardware_concurrency(). Throws std::invalid_argument for 0
   /// or a negative count.
   explicit ThreadingExecutor(std::optional<int> number_of_threads);
-  /// Joins the pool's threads. No run may still use the executor.
+  /// Joins the pool's threads. Throws nothing.
   ~ThreadingExecutor() override;
 
   /// The maximum number of threads that run methods at once. Any thread.
   std::size_t number_of_threads() const noexcept;
 
   /// SEQUENTIAL stays inline; THREAD and PROCESS run on the pool.
+  /// Any thread.
   Parallelization effective_parallelization(Parallelization requested) const noexcept override {
     return requested == Parallelization::SEQUENTIAL ? Parallelization::SEQUENTIAL : Parallelization::THREAD;
   }
@@ -232,6 +240,7 @@ std::shared_ptr<Executor> executor(std::optional<int> threads = std::nullopt, st
 
 /// The executor shared by all connectors that were not given one; created on
 /// first use as executor(). Any thread (it takes a lock of its own).
+/// Throws what creating the executor throws (std::bad_alloc).
 std::shared_ptr<Executor> default_executor();
 /// Replaces the default executor (null restores executor()). Connectors
 /// without an executor of their own look the default up at every operation,

@@ -67,6 +67,8 @@ class Input final : public detail::InputNode {
   /// output connectors whose results depend on this input (declared before
   /// it). A mismatched setter or observer is a compile error. Throws only
   /// std::bad_alloc.
+  /// Threads: runs as part of the owner's construction, before another thread
+  /// can reach the connector.
   template <class Owner, class Setter, class... Observers>
   requires std::is_member_function_pointer_v<Setter> &&
       std::derived_from<Owner, typename detail::member_owner<Setter>::type>
@@ -83,6 +85,7 @@ class Input final : public detail::InputNode {
   /// this input, the observers' pending counts are balanced
   /// (`docs/design.md#lifetime`). Waits for the network's lock if another
   /// thread's operation runs.
+  /// Throws nothing.
   ~Input() { detach(); }
 
   /// Sets the value directly: runs the setter now, on the calling thread
@@ -182,6 +185,7 @@ class Input final : public detail::InputNode {
     set_announce_condition_impl<Owner>(condition);
   }
   /// \overload
+  /// Throws only std::bad_alloc. Threads: takes the network lock; any thread.
   template <class Owner>
   void set_announce_condition(bool (Owner::*condition)() const) {
     set_announce_condition_impl<Owner>(condition);
@@ -197,6 +201,7 @@ class Input final : public detail::InputNode {
     set_notify_condition_impl<Owner>(condition);
   }
   /// \overload
+  /// Throws only std::bad_alloc. Threads: takes the network lock; any thread.
   template <class Owner>
   void set_notify_condition(bool (Owner::*condition)(const V&) const) {
     set_notify_condition_impl<Owner>(condition);

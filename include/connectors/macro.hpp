@@ -63,6 +63,8 @@ class MacroInput {
   /// Exports `targets`: Input, MultiInput, `mi[id]` (each accepting a V) and
   /// MacroInput<V> (its inputs are taken over). Mismatched targets are a
   /// compile error. Throws only std::bad_alloc.
+  /// Threads: runs as part of the owner's construction, before another thread
+  /// can reach the macro.
   template <class... Targets>
   requires(sizeof...(Targets) > 0 && !(sizeof...(Targets) == 1 && (detail::is_target_range<Targets> &&
                                                                    ...))) explicit MacroInput(Targets&&... targets) {
@@ -70,6 +72,8 @@ class MacroInput {
   }
   /// Exports a number of inputs known only at run time: a range of pointers
   /// to input connectors (e.g. a std::vector<Input<V>*>).
+  /// Throws only std::bad_alloc. Threads: runs as part of the owner's construction, before another thread
+  /// can reach the macro.
   template <class Range>
   requires detail::is_target_range<Range>
   explicit MacroInput(Range&& targets) {
@@ -77,6 +81,7 @@ class MacroInput {
   }
   /// A copy exports the same inputs: the same as nesting. Throws only
   /// std::bad_alloc.
+  /// Any thread, as long as `other` is not being modified.
   MacroInput(const MacroInput&) = default;
   MacroInput& operator=(const MacroInput&) = delete;
 
@@ -85,6 +90,8 @@ class MacroInput {
   /// (`docs/macros.md`). Throws: the first exception of an exported input's
   /// call (as Input::operator() or MultiInput::operator()); the inputs after
   /// it are not called, those before keep their new value.
+  /// Threads: one operation per exported input (other threads may run theirs
+  /// in between); any thread.
   void operator()(const V& value) const {
     for (const Target& target : targets_) target.call(value);
   }
@@ -97,6 +104,8 @@ class MacroInput {
   /// Throws: CycleError, ConnectionError (a second source), std::logic_error,
   /// or what a non-lazy input's method throws, as the exported inputs'
   /// connect.
+  /// Threads: one operation per exported input (other threads may run theirs
+  /// in between); any thread.
   template <class R>
   void connect(Output<R>& output) const {
     static_assert(std::is_same_v<R, V>, "connectors::MacroInput<V>: connect it to outputs of value type V");
@@ -104,6 +113,8 @@ class MacroInput {
   }
   /// Connects every exported input to one key of a multi-output; as
   /// connect(Output<R>&).
+  /// Same errors. Threads: one operation per exported input (other threads may run theirs
+  /// in between); any thread.
   template <class R, class Key>
   void connect(MultiOutputItem<R, Key> item) const {
     static_assert(std::is_same_v<R, V>, "connectors::MacroInput<V>: connect it to outputs of value type V");
@@ -112,6 +123,8 @@ class MacroInput {
   /// Connects every exported input to the output a MacroOutput exports; as
   /// connect(Output<R>&), and std::logic_error if that output's value type
   /// is not V.
+  /// Threads: one operation per exported input (other threads may run theirs
+  /// in between); any thread.
   template <class R>
   void connect(const MacroOutput<R>& output) const;
 
@@ -119,6 +132,8 @@ class MacroInput {
   /// Throws: ConnectionError for the first exported input that is not
   /// connected to it (the ones before are disconnected already), or what a
   /// user method run by a disconnect throws.
+  /// Threads: one operation per exported input (other threads may run theirs
+  /// in between); any thread.
   template <class R>
   void disconnect(Output<R>& output) const {
     static_assert(std::is_same_v<R, V>, "connectors::MacroInput<V>: outputs of value type V");
@@ -126,6 +141,8 @@ class MacroInput {
   }
   /// Disconnects every exported input from one key of a multi-output; as
   /// disconnect(Output<R>&).
+  /// Same errors. Threads: one operation per exported input (other threads may run theirs
+  /// in between); any thread.
   template <class R, class Key>
   void disconnect(MultiOutputItem<R, Key> item) const {
     static_assert(std::is_same_v<R, V>, "connectors::MacroInput<V>: outputs of value type V");
@@ -133,6 +150,8 @@ class MacroInput {
   }
   /// Disconnects every exported input from the output a MacroOutput
   /// exports; as disconnect(Output<R>&).
+  /// Same errors. Threads: one operation per exported input (other threads may run theirs
+  /// in between); any thread.
   template <class R>
   void disconnect(const MacroOutput<R>& output) const;
 
@@ -158,6 +177,7 @@ class MacroInput {
   ///     input.set_name("polynomial.x");
   ///
   /// Thread safety: takes the network lock, like connect.
+  /// Throws only std::bad_alloc.
   void set_name(const std::string& name) const {
     for (const Target& target : targets_) target.node->set_name(name);
   }
@@ -284,6 +304,8 @@ class MacroOutput {
 
   /// Exports `output`, whose value must convert to R (a compile error
   /// otherwise). Throws only std::bad_alloc.
+  /// Threads: runs as part of the owner's construction, before another thread
+  /// can reach the macro.
   template <class S>
   explicit MacroOutput(Output<S>& output)
       : call_([&output] { return R(output()); }),
@@ -297,6 +319,8 @@ class MacroOutput {
   }
   /// Exports one key of a multi-output (`mo[key]`). Throws only
   /// std::bad_alloc.
+  /// Threads: runs as part of the owner's construction, before another thread
+  /// can reach the macro.
   template <class S, class Key>
   explicit MacroOutput(MultiOutputItem<S, Key> item)
       : call_([item] { return R(item()); }),
@@ -312,6 +336,8 @@ class MacroOutput {
   }
   /// Exports the output another MacroOutput exports (nesting). Throws only
   /// std::bad_alloc.
+  /// Threads: runs as part of the owner's construction, before another thread
+  /// can reach the macro.
   template <class S>
   explicit MacroOutput(const MacroOutput<S>& inner)
       : call_([call = inner.call_] { return R(call()); }),
@@ -325,22 +351,26 @@ class MacroOutput {
   }
   /// A copy exports the same output: the same as nesting. Throws only
   /// std::bad_alloc.
+  /// Any thread.
   MacroOutput(const MacroOutput&) = default;
   MacroOutput& operator=(const MacroOutput&) = delete;
 
   /// The exported output's value, converted to R: the exported output's
   /// call, with its errors.
+  /// Threads: an operation on the exported output's network; any thread.
   R operator()() const { return call_(); }
 
   /// Connects an input-like connector to the exported output; the same as
   /// `target.connect(*this)`. Throws std::logic_error if the exported
   /// output's value type is not R; otherwise the target's connect errors.
+  /// Threads: an operation on both networks; any thread.
   template <class Target>
   void connect(Target&& target) const {
     std::forward<Target>(target).connect(*this);
   }
   /// Breaks a connection made with connect; the same as
   /// `target.disconnect(*this)`, with its errors.
+  /// Threads: an operation on the exported output's network; any thread.
   template <class Target>
   void disconnect(Target&& target) const {
     std::forward<Target>(target).disconnect(*this);
@@ -352,6 +382,7 @@ class MacroOutput {
   /// Sets the exported output's parallelization flag; the errors of its
   /// set_parallelization (std::invalid_argument for PROCESS when the getter
   /// cannot run in a worker process).
+  /// Threads: takes the network lock; any thread.
   void set_parallelization(Parallelization parallelization) const { set_parallelization_(parallelization); }
   /// Sets the exported output's executor (null: the default executor).
   /// Throws nothing of its own; takes its network lock.
@@ -362,6 +393,7 @@ class MacroOutput {
   ///     output.set_name("polynomial.y");
   ///
   /// Thread safety: takes the network lock, like connect.
+  /// Throws only std::bad_alloc.
   void set_name(std::string name) const { node_->set_name(std::move(name)); }
   /// \cond INTERNAL
   // A connector of the network it belongs to (connectors::to_dot).

@@ -58,6 +58,7 @@ class MpiExecutor final : public Executor {
   /// Calls still queued or running fail with WorkerError; the ranks running
   /// them stop them (killing their worker process) and serve on. Returns once
   /// no MPI call reads their requests any more.
+  /// Call it when no run uses the executor any more.
   ~MpiExecutor() override;
 
   /// The size of the local thread pool (0: THREAD methods run inline).
@@ -93,6 +94,7 @@ class MpiExecutor final : public Executor {
   /// The limits set last. Thread-safe.
   ///
   ///     auto limits = executor.worker_limits();
+  /// Throws only std::bad_alloc.
   WorkerLimits worker_limits() const;
 
   Parallelization effective_parallelization(Parallelization requested) const noexcept override {
@@ -117,6 +119,7 @@ class MpiExecutor final : public Executor {
 ///
 ///     if (connectors::mpi_world_size() > 1) { /* PROCESS calls go to other ranks */ }
 int mpi_rank() noexcept;
+/// The number of processes in the MPI job (1 without mpirun). Thread-safe.
 int mpi_world_size() noexcept;
 
 }  // namespace connectors

@@ -107,6 +107,8 @@ class MultiInput final : public detail::InputNode {
   /// value and returns its new data id, and `remove(Id)`; `observers` are the
   /// owner's outputs that depend on the stored values (declared before it). A
   /// mismatched method is a compile error. Throws only std::bad_alloc.
+  /// Threads: runs as part of the owner's construction, before another thread
+  /// can reach the connector.
   template <class Owner, class Add, class Remove, class... Observers>
   requires std::is_member_function_pointer_v<Add> && std::is_member_function_pointer_v<Remove> &&
       std::derived_from<Owner, typename detail::member_owner<Add>::type> &&
@@ -133,6 +135,7 @@ class MultiInput final : public detail::InputNode {
   /// Leaves the network without running any user method; the sources forget
   /// this multi-input (`docs/design.md#lifetime`). Waits for the network's
   /// lock if another thread's operation runs.
+  /// Throws nothing.
   ~MultiInput() {
     detail::note_destruction(*this);
     detail::NetworkLock lock{*this};
@@ -236,6 +239,7 @@ class MultiInput final : public detail::InputNode {
   /// so Key must convert to Id), stored through replace; keys it no longer
   /// delivers are removed. As connect(Output<R>&), and throws
   /// std::logic_error without `set_replace`.
+  /// Threads: an operation; any thread.
   template <class R, class Key>
   void connect(MultiOutput<R(Key)>& output);
 
@@ -255,17 +259,23 @@ class MultiInput final : public detail::InputNode {
   }
   /// Breaks a connection made with connect(MultiOutputItem); as
   /// disconnect(Output<R>&).
+  /// Same errors. Threads: an operation; any thread.
   template <class R, class Key>
   void disconnect(MultiOutputItem<R, Key> item);
   /// Breaks a connection made with connect(MultiOutput<R(Key)>&) and removes
   /// every key it stored; as disconnect(Output<R>&).
+  /// Same errors. Threads: an operation; any thread.
   template <class R, class Key>
   void disconnect(MultiOutput<R(Key)>& output);
   /// Connects the output a macro exports: as connect(Output<R>&) with the
   /// macro's inner output (or key, or whole multi-output).
+  /// Same errors, and std::logic_error if the exported output's value type is
+  /// not the macro's R. Threads: an operation; any thread.
   template <class R>
   void connect(const MacroOutput<R>& output);
   /// Breaks a connection made with connect(const MacroOutput<R>&).
+  /// As disconnect(Output<R>&). Threads: an operation; any thread.
+  /// Same errors.
   template <class R>
   void disconnect(const MacroOutput<R>& output);
 
@@ -290,6 +300,7 @@ class MultiInput final : public detail::InputNode {
   }
   /// \overload
   /// The owner type deduced from the member pointer.
+  /// Throws nothing at run time. Threads: takes the network lock; any thread.
   template <class Replace>
   requires std::is_member_function_pointer_v<Replace>
   void set_replace(Replace replace) { set_replace<typename detail::member_owner<Replace>::type>(replace); }
@@ -307,6 +318,7 @@ class MultiInput final : public detail::InputNode {
     set_announce_condition_impl<Owner>(condition);
   }
   /// \overload
+  /// Throws only std::bad_alloc. Threads: takes the network lock; any thread.
   template <class Owner>
   void set_announce_condition(bool (Owner::*condition)(const Id&) const) {
     set_announce_condition_impl<Owner>(condition);
@@ -322,6 +334,7 @@ class MultiInput final : public detail::InputNode {
     set_notify_condition_impl<Owner>(condition);
   }
   /// \overload
+  /// Throws only std::bad_alloc. Threads: takes the network lock; any thread.
   template <class Owner>
   void set_notify_condition(bool (Owner::*condition)(const Id&, const std::optional<V>&) const) {
     set_notify_condition_impl<Owner>(condition);
@@ -931,6 +944,7 @@ class MultiInputItem {
 
   /// The handle for `id` of `input`; usually made by `input[id]`. Throws
   /// only what copying the Id throws.
+  /// Any thread.
   MultiInputItem(MultiInput<V, Id>& input, Id id) : input_(&input), id_(std::move(id)) {}
 
   /// Stores `value` under the id through the protocol (replace(id, value)):
@@ -951,25 +965,33 @@ class MultiInputItem {
   }
   /// Connects one key of a multi-output, stored under this id; as
   /// connect(Output<R>&).
+  /// Same errors. Threads: an operation; any thread.
   template <class R, class Key>
   void connect(MultiOutputItem<R, Key> item) const;
 
   /// Breaks the connection to `output`: the same as
   /// `multi_input().disconnect(output)` (the connection belongs to the
   /// multi-input). As MultiInput::disconnect(Output<R>&).
+  /// Threads: an operation; any thread.
+  /// Same errors.
   template <class R>
   void disconnect(Output<R>& output) const {
     input_->disconnect_source(output);
   }
   /// Breaks a connection made with connect(MultiOutputItem); as
   /// MultiInput::disconnect(Output<R>&).
+  /// Same errors. Threads: an operation; any thread.
   template <class R, class Key>
   void disconnect(MultiOutputItem<R, Key> item) const;
   /// Connects the output a macro exports, stored under this id; as
   /// connect(Output<R>&).
+  /// Same errors, and std::logic_error if the exported output's value type is
+  /// not the macro's R. Threads: an operation; any thread.
   template <class R>
   void connect(const MacroOutput<R>& output) const;
   /// Breaks a connection made with connect(const MacroOutput<R>&).
+  /// As disconnect(Output<R>&). Threads: an operation; any thread.
+  /// Same errors.
   template <class R>
   void disconnect(const MacroOutput<R>& output) const;
 

@@ -98,6 +98,8 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   /// not; returning something that converts to R) of `owner`, whose member
   /// this multi-output is. A mismatched getter is a compile error. Throws
   /// nothing.
+  /// Threads: runs as part of the owner's construction, before another thread
+  /// can reach the connector.
   template <class Owner, class Getter>
   requires std::is_member_function_pointer_v<Getter> &&
       std::derived_from<Owner, typename detail::member_owner<Getter>::type>
@@ -117,6 +119,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   /// `mo[key]` connection and whole connection is dropped, inputs waiting
   /// for it are cancelled (`docs/design.md#lifetime`). Waits for the
   /// network's lock if another thread's operation runs.
+  /// Throws nothing.
   ~MultiOutput() {
     // The items are output nodes of their own; they disconnect as they go.
     std::unordered_map<Key, std::unique_ptr<Item>> items;
@@ -205,6 +208,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   }
   /// \overload
   /// The owner type deduced from the member pointer.
+  /// Throws nothing at run time. Threads: takes the network lock; any thread.
   template <class Keys>
   requires std::is_member_function_pointer_v<Keys>
   void set_keys(Keys keys) { set_keys<typename detail::member_owner<Keys>::type>(keys); }
@@ -220,6 +224,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   /// its key (owner, key and R serializable); otherwise std::invalid_argument.
   /// SEQUENTIAL: on the coordinating thread; THREAD (default): keys on pool
   /// threads. Threads: takes the network lock; any thread.
+  /// Throws std::invalid_argument as said, or for a value outside the enum.
   void set_parallelization(Parallelization parallelization) {
     if (parallelization == Parallelization::PROCESS) (void)in_process_(nullptr, owner_, getter_, nullptr);
     OutputNode::set_parallelization(parallelization);
@@ -485,6 +490,7 @@ class MultiOutputItem {
 
   /// The handle for `key` of `output`; usually made by `output[key]`. Throws
   /// only what copying the Key throws.
+  /// Any thread.
   MultiOutputItem(MultiOutput<R(Key)>& output, Key key) : output_(&output), key_(std::move(key)) {}
 
   /// The value for the key (as `mo(key)`; same errors and threads).

@@ -72,6 +72,9 @@ class Output final : public detail::OutputNode {
   /// Wraps `getter`, a member function `R() [const]` (or returning something
   /// that converts to R, such as `const R&`) of `owner`, whose member this
   /// output is. A mismatched getter is a compile error. Throws nothing.
+  /// Threads: runs as part of the owner's construction; no other thread can reach the connector yet.
+  /// Threads: runs as part of the owner's construction, before another thread
+  /// can reach the connector.
   template <class Owner, class Getter>
   requires std::is_member_function_pointer_v<Getter> &&
       std::derived_from<Owner, typename detail::member_owner<Getter>::type>
@@ -91,6 +94,7 @@ class Output final : public detail::OutputNode {
   /// this output's announced change are cancelled, connected inputs keep the
   /// last value they received (`docs/design.md#lifetime`). Waits for the
   /// network's lock if another thread's operation runs.
+  /// Throws nothing.
   ~Output() { detach(); }
 
   /// The result: cached if valid, otherwise computed with this output's

@@ -50,11 +50,13 @@ class Progress {
   /// std::bad_alloc. Any thread.
   explicit Progress(Callback callback);
   /// Stops following; after it returns the callback is not called again.
+  /// Throws nothing; any thread, but not from its own callback.
   ~Progress();
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
 
   /// The last report made (all zero before the first).
+  /// Throws nothing in practice; any thread.
   ProgressReport latest() const;
 
  private:

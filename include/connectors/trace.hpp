@@ -58,13 +58,16 @@ class Trace {
   /// Starts recording. Throws only std::bad_alloc. Any thread.
   Trace();
   /// Stops recording; methods that end afterwards are not recorded here.
+  /// Throws nothing; any thread.
   ~Trace();
   Trace(const Trace&) = delete;
   Trace& operator=(const Trace&) = delete;
 
   /// The methods recorded so far, in the order they ended.
+  /// Throws only std::bad_alloc; any thread.
   std::vector<Method> methods() const;
   /// The top-level operations that ended so far.
+  /// Throws only std::bad_alloc; any thread.
   std::vector<Operation> operations() const;
 
   /// Writes everything recorded so far as a Chrome trace event JSON object:
@@ -73,6 +76,7 @@ class Trace {
   ///
   ///     std::ofstream out{"plots/trace.json"};
   ///     trace.write_json(out);
+  /// Throws only what writing to `out` throws; any thread.
   void write_json(std::ostream& out) const;
 
  private:

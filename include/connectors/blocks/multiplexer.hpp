@@ -33,8 +33,12 @@ template <class T, class Key = std::size_t>
 class Multiplexer {
  public:
   /// No selector yet: output() is std::nullopt until `select` is called.
+  /// Throws only std::bad_alloc (or what constructing the value throws).
+  /// Threads: as any block's construction: before another thread can reach it.
   Multiplexer() { configure(); }
   /// Starts with `selector` selected. Throws what moving a Key throws.
+  /// Throws only std::bad_alloc (or what constructing the value throws).
+  /// Threads: as any block's construction: before another thread can reach it.
   explicit Multiplexer(Key selector) : selector_(std::move(selector)) { configure(); }
   Multiplexer(const Multiplexer&) = delete;
   Multiplexer& operator=(const Multiplexer&) = delete;

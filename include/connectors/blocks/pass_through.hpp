@@ -23,8 +23,12 @@ template <class T>
 class PassThrough {
  public:
   /// Holds a default T.
+  /// Throws only std::bad_alloc (or what constructing the value throws).
+  /// Threads: as any block's construction: before another thread can reach it.
   PassThrough() { output.set_caching(false); }
   /// Holds `data`. Throws what moving a T throws.
+  /// Throws only std::bad_alloc (or what constructing the value throws).
+  /// Threads: as any block's construction: before another thread can reach it.
   explicit PassThrough(T data) : data_(std::move(data)) { output.set_caching(false); }
   PassThrough(const PassThrough&) = delete;
   PassThrough& operator=(const PassThrough&) = delete;

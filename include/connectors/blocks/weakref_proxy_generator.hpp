@@ -44,9 +44,13 @@ template <class T, class Trigger = AnyValue>
 class WeakrefProxyGenerator {
  public:
   /// Holds no value yet (the output hands out an empty weak_ptr).
+  /// Throws only std::bad_alloc (or what constructing the value throws).
+  /// Threads: as any block's construction: before another thread can reach it.
   WeakrefProxyGenerator() { configure(); }
   /// Holds `data` until the first `delete_reference`. Throws only
   /// std::bad_alloc or what moving a T throws.
+  /// Throws only std::bad_alloc (or what constructing the value throws).
+  /// Threads: as any block's construction: before another thread can reach it.
   explicit WeakrefProxyGenerator(T data) : data_(std::make_shared<const T>(std::move(data))) { configure(); }
   WeakrefProxyGenerator(const WeakrefProxyGenerator&) = delete;
   WeakrefProxyGenerator& operator=(const WeakrefProxyGenerator&) = delete;
