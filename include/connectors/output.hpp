@@ -72,7 +72,6 @@ class Output final : public detail::OutputNode {
   /// Wraps `getter`, a member function `R() [const]` (or returning something
   /// that converts to R, such as `const R&`) of `owner`, whose member this
   /// output is. A mismatched getter is a compile error. Throws nothing.
-  /// Threads: runs as part of the owner's construction; no other thread can reach the connector yet.
   /// Threads: runs as part of the owner's construction, before another thread
   /// can reach the connector.
   template <class Owner, class Getter>
