@@ -12,10 +12,10 @@ if(EXISTS ${OUTPUT}/warnings.log)
   file(READ ${OUTPUT}/warnings.log log)
 endif()
 if(NOT result EQUAL 0 OR NOT log STREQUAL "")
-  string(REGEX MATCHALL "warning:" warnings "${log}")
+  string(REGEX MATCHALL "(warning|error):" warnings "${log}")
   list(LENGTH warnings count)
   message("${output}${errors}${log}")
-  message(FATAL_ERROR "the API reference has ${count} warning(s) (above); every public class and member "
+  message(FATAL_ERROR "the API reference has ${count} problem(s) (above); every public class and member "
                       "needs a doc comment saying what it does, what it throws and what may run concurrently with it (docs/api/mainpage.md)")
 endif()
 message(STATUS "API reference: no warnings")
