@@ -15,8 +15,14 @@ set(CONNECTORS_DOXYGEN_OUTPUT ${PROJECT_BINARY_DIR}/docs/api-check)
 set(CONNECTORS_DOXYGEN_WARN_AS_ERROR FAIL_ON_WARNINGS)
 configure_file(${PROJECT_SOURCE_DIR}/docs/api/Doxyfile.in ${PROJECT_BINARY_DIR}/docs/Doxyfile-check @ONLY)
 
+# Called `docs` in a build of its own; `connectors_docs` inside another
+# project (add_subdirectory), whose own `docs` target it must not clash with.
+set(connectors_docs_target connectors_docs)
+if(PROJECT_IS_TOP_LEVEL)
+  set(connectors_docs_target docs)
+endif()
 if(DOXYGEN_FOUND)
-  add_custom_target(docs
+  add_custom_target(${connectors_docs_target}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/docs/api
     COMMAND Doxygen::doxygen ${PROJECT_BINARY_DIR}/docs/Doxyfile
     COMMAND ${CMAKE_COMMAND} -E echo "API reference: ${PROJECT_BINARY_DIR}/docs/api/html/index.html"
