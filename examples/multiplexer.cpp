@@ -1,4 +1,5 @@
-// Tutorial: the multiplexer (SPEC 6, D6 and D7). A Multiplexer routes one of
+// Tutorial: the multiplexer (the original's demos D6 and D7,
+// docs/design.md#tutorials; docs/blocks.md). A Multiplexer routes one of
 // its inputs to its output; which one, a selector decides. Values arrive under
 // keys — `input[key]` is a virtual single input of the multi-input — and a
 // change of an input that is not selected does not trigger any work

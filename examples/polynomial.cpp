@@ -1,5 +1,5 @@
 // Tutorial: a polynomial built from small blocks and wrapped in a macro
-// (SPEC 6, D4). Each coefficient c_e gets a branch x^e -> * c_e, and a sum
+// (the original's demo D4, docs/design.md#tutorials). Each coefficient c_e gets a branch x^e -> * c_e, and a sum
 // with a multi-input adds the branches up. The Polynomial class exports the
 // inner network's inputs and output as one input and one output, so users
 // connect it like any other block — whatever the value type: a number or a

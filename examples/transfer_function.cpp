@@ -1,4 +1,5 @@
-// Tutorial: measuring the transfer function of a linear system (SPEC §6, D8).
+// Tutorial: measuring the transfer function of a linear system (the original's
+// demo D8, docs/design.md#tutorials).
 //
 //   SweepGenerator ──► LinearSystem ──► FourierTransform (response) ──┐
 //         │                                                          ├─► TransferFunction ─► MagnitudePlot

@@ -182,7 +182,7 @@ void OutputNode::cancel_connections(OutputNode& announcer, std::vector<InputNode
   for (const Connection& connection : announcer.connections_) {
     // A connection that has not received a value yet stays announced: the
     // next pull brings it the (re-validated) value, instead of leaving the
-    // input without one (SPEC A14, A15).
+    // input without one (docs/design.md#cancel).
     if (!connection.received) continue;
     if (connection.input->take_cancel(announcer)) cancelled_downstream.push_back(connection.input);
   }
@@ -191,7 +191,7 @@ void OutputNode::cancel_connections(OutputNode& announcer, std::vector<InputNode
 void OutputNode::set_caching_flag(bool caching) noexcept {
   caching_ = caching;
   if (!caching) {
-    // SPEC A16: an uncached output is never valid, and a later cancel must not
+    // An uncached output is never valid (docs/design.md#output, Caching off), and a later cancel must not
     // re-validate an empty cache.
     valid_.store(false, std::memory_order_release);
     observed_has_changed_ = true;
@@ -631,7 +631,7 @@ namespace connectors::detail {
 
 void connect_nodes(OutputNode& output, InputNode& input, OutputNode::Push push) {
   OperationScope scope{input, &output};
-  if (output.is_connected_to(input)) return;  // SPEC A8: a repeated connect is a no-op
+  if (output.is_connected_to(input)) return;  // a repeated connect is a no-op (docs/design.md#connect)
   if (input.source() != nullptr) {
     throw ConnectionError(
         "connectors: this input is already connected to another output; a single input has one source "

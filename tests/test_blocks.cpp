@@ -1,4 +1,4 @@
-// Catalog tests of test_blocks.py (SPEC 5.3): T1 (Multiplexer), T4 and T5
+// Catalog tests of test_blocks.py (docs/design.md#catalog-tests): T1 (Multiplexer), T4 and T5
 // (WeakrefProxyGenerator); T3 (PassThrough) is in test_helper_blocks.cpp.
 #include "helpers/call_logger.hpp"
 #include "helpers/executor_fixture.hpp"
@@ -75,7 +75,7 @@ TEST_P(Blocks, T1_MultiplexerFunctionality) {
   EXPECT_EQ(mux.output(), "generated");
 }
 
-// SPEC 6 D3/D7: connected sources; a change of an unselected source does not
+// The original's demos D3/D7 (docs/design.md#tutorials): connected sources; a change of an unselected source does not
 // reach downstream.
 class Tester {
  public:

@@ -1,5 +1,6 @@
-// Catalog tests of test_garbagecollection.py and test_failing.py (SPEC 5.3),
-// as positive tests of RAII lifetime (SPEC A1, A2, A11): T6-T13, and the
+// Catalog tests of test_garbagecollection.py and test_failing.py
+// (docs/design.md#catalog-tests), as positive tests of RAII lifetime
+// (docs/design.md#lifetime): T6-T13, and the
 // lifetime of multi-connectors and macros. Every object is destroyed at scope end and the
 // sanitizer builds check that nothing leaks.
 #include "helpers/call_logger.hpp"
@@ -66,7 +67,7 @@ TEST_F(Lifetime, T13_MethodCallsInConstructor) {
     ConstructorMethodCall t{&log};
     EXPECT_EQ(t.constructed_values, Value::List{None});
     EXPECT_EQ(t.get_values(), Value::List{None});
-    EXPECT_EQ(log.size(), 5U);  // SPEC A1: the second get_values is a cache hit (Python: 6)
+    EXPECT_EQ(log.size(), 5U);  // the second get_values is a cache hit (Python: 6; docs/design.md#lifetime)
   }
   log.clear();
   {

@@ -1,4 +1,4 @@
-// Catalog tests of test_macro.py (SPEC 5.3): T18, T19, T20 (T16 is
+// Catalog tests of test_macro.py (docs/design.md#catalog-tests): T18, T19, T20 (T16 is
 // Python-only), and macros around multi-connectors.
 #include "helpers/executor_fixture.hpp"
 #include "helpers/multi_test_classes.hpp"
@@ -108,7 +108,7 @@ TEST_P(MacroTest, MacroOutputOfAnotherTypeCallsButDoesNotConnect) {
   EXPECT_THROW(sink.input.connect(owner.get), std::logic_error);
 }
 
-// SPEC A6 for macros: a connect that one exported input refuses changes nothing.
+// A connect that one exported input refuses changes nothing (docs/design.md#macros).
 TEST_P(MacroTest, ARefusedConnectChangesNothing) {
   Simple a, b, other, knob;
   connectors::MacroInput<Value> both{a.set_value, b.set_value};

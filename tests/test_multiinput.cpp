@@ -1,6 +1,7 @@
-// Catalog tests of test_multiinput.py (SPEC 5.3): T22, T23, T24, T26, T27,
-// T28, T29, T30, T31 (T21 is Python-only), and the repairs of SPEC A12, A13,
-// A15, A18 and A19 for multi-inputs.
+// Catalog tests of test_multiinput.py (docs/design.md#catalog-tests): T22,
+// T23, T24, T26, T27, T28, T29, T30, T31 (T21 is Python-only), and the
+// deliberate deviations for multi-inputs (docs/design.md#multi-input; the
+// A-ids in test names are mapped in docs/design.md#spec-map).
 #include "helpers/call_logger.hpp"
 #include "helpers/executor_fixture.hpp"
 #include "helpers/multi_test_classes.hpp"
@@ -228,7 +229,7 @@ TEST_P(MultiInputTest, T31_ConditionOnNotify) {
   EXPECT_TRUE(log.compare({call(t2, "add_value", {3.0})}));
   EXPECT_EQ(t2.get_values(), List{1.0});
   Value id = t2.add_value(4.0);
-  t2.add_value.remove(id);  // repair R: the condition applies to direct removes too
+  t2.add_value.remove(id);  // repair R (docs/design.md#cancel): the condition applies to direct removes too
   log.clear();
   t1.get_value.disconnect(t2.add_value);
   EXPECT_EQ(t3.get_value(), List{1.0});
@@ -241,7 +242,8 @@ TEST_P(MultiInputTest, T31_ConditionOnNotify) {
                    call(t3, "set_value", {List{3.0}}, Value::object(t3)), call(t3, "get_value", {}, List{3.0})}));
 }
 
-// SPEC A12: a direct change first applies what upstream announced.
+// A direct change first applies what upstream announced (repair A12,
+// docs/design.md#multi-input).
 TEST_P(MultiInputTest, A12_DirectChangesApplyAnnouncedValuesFirst) {
   Simple up;
   ReplacingMultiInput mi;
@@ -254,8 +256,8 @@ TEST_P(MultiInputTest, A12_DirectChangesApplyAnnouncedValuesFirst) {
   EXPECT_EQ(mi.get_values(), (List{"again", "v5", 7}));
 }
 
-// SPEC A13 (repair R): a cancelled change must not re-validate a cache that
-// another change invalidated.
+// Repair R (docs/design.md#cancel): a cancelled change must not re-validate a
+// cache that another change invalidated.
 TEST_P(MultiInputTest, A13_CancelDoesNotHideAnotherChange) {
   MultipleInputs source;
   ConditionalMultiInputNotification mi;
@@ -270,7 +272,8 @@ TEST_P(MultiInputTest, A13_CancelDoesNotHideAnotherChange) {
   EXPECT_EQ(mi.get_values(), (List{Value{List{1, None}}}));
 }
 
-// First values are stored in connection order, whichever source delivered first (SPEC 2.6).
+// First values are stored in connection order, whichever source delivered first
+// (docs/design.md#multi-input, Pending values).
 TEST_P(MultiInputTest, FirstValuesKeepConnectionOrder) {
   Simple first, second;
   ReplacingMultiInput mi;
@@ -282,7 +285,7 @@ TEST_P(MultiInputTest, FirstValuesKeepConnectionOrder) {
   EXPECT_EQ(mi.get_values(), (List{2, None}));  // the second delivered its value (None) on request
 }
 
-// SPEC A15: a new connection whose source's change is cancelled before the
+// docs/design.md#cancel: a new connection whose source's change is cancelled before the
 // first pull still delivers its value then, never an empty placeholder.
 TEST_P(MultiInputTest, A15_NoEmptyPlaceholderAfterACancelledChange) {
   ConditionalInputNotification source;
@@ -295,7 +298,8 @@ TEST_P(MultiInputTest, A15_NoEmptyPlaceholderAfterACancelledChange) {
   EXPECT_EQ(mi.get_values(), List{1});
 }
 
-// SPEC A18: disconnecting mi[key] before any value was stored does not remove.
+// Disconnecting mi[key] before any value was stored does not remove
+// (docs/design.md#multi-input, Disconnect).
 TEST_P(MultiInputTest, A18_DisconnectBeforeFirstValueRemovesNothing) {
   Simple source{&log};
   ReplacingMultiInput mi{&log};
@@ -305,7 +309,8 @@ TEST_P(MultiInputTest, A18_DisconnectBeforeFirstValueRemovesNothing) {
   EXPECT_EQ(mi.get_values(), List{});
 }
 
-// SPEC A19: replace's returned id is used from then on; void means the same id.
+// replace's returned id is used from then on; void means the same id
+// (docs/design.md#replace-id).
 class RenamingMultiInput {
  public:
   connectors::Output<std::vector<int>> get_values{this, &RenamingMultiInput::values};
@@ -353,7 +358,7 @@ TEST_P(MultiInputTest, ConnectingTheSameOutputThroughAnotherIdIsAConnectionError
   ReplacingMultiInput mi;
   Simple source;
   mi.add_value[1].connect(source.get_value);
-  mi.add_value[1].connect(source.get_value);  // SPEC A8: identical, no-op
+  mi.add_value[1].connect(source.get_value);  // identical, no-op (docs/design.md#connect)
   EXPECT_THROW(mi.add_value[2].connect(source.get_value), connectors::ConnectionError);
   EXPECT_THROW(mi.add_value.connect(source.get_value), connectors::ConnectionError);
   source.set_value(4);
@@ -367,7 +372,8 @@ TEST_P(MultiInputTest, CyclesThroughMultiInputsAreRejected) {
   EXPECT_EQ(b.get_values(), List{Value{List{}}});
 }
 
-// SPEC A11: a multi-input losing a destroyed source removes what it stored.
+// A multi-input losing a destroyed source removes what it stored
+// (docs/design.md#lifetime).
 TEST_P(MultiInputTest, DestroyedSourceIsRemoved) {
   ReplacingMultiInput mi;
   Simple downstream;
@@ -412,7 +418,7 @@ TEST_P(MultiInputTest, FailedApplicationIsRetried) {
 }
 
 // A destroyed source makes the multi-input call remove; a remove that starts
-// an operation on another network works (SPEC A31) instead of deadlocking.
+// an operation on another network works (docs/design.md#nested-operations) instead of deadlocking.
 class AuditingStore {
  public:
   explicit AuditingStore(Simple& audit) : audit_(audit) {}

@@ -1,6 +1,7 @@
-// Catalog tests of test_multioutput.py (SPEC 5.3): T33, T34, T36, T38, T39,
-// T40, T41, T42 (T32 is Python-only), T47 from test_parallelization.py, and
-// the repairs of SPEC A10, A17 and A20.
+// Catalog tests of test_multioutput.py (docs/design.md#catalog-tests): T33,
+// T34, T36, T38, T39, T40, T41, T42 (T32 is Python-only), T47 from
+// test_parallelization.py, and the deliberate deviations for multi-outputs
+// (docs/design.md#multi-output; A-ids in test names: docs/design.md#spec-map).
 #include "helpers/call_logger.hpp"
 #include "helpers/executor_fixture.hpp"
 #include "helpers/multi_test_classes.hpp"
@@ -23,7 +24,7 @@ using List = Value::List;
 
 class MultiOutputTest : public OnEveryExecutor {};
 
-// The values of a multi-input, in any order (SPEC A33).
+// The values of a multi-input, in any order (docs/design.md#multi-output).
 std::multiset<double> as_set(const Value& values) {
   std::multiset<double> result;
   for (const Value& value : values.as_list()) result.insert(value.as_double());
@@ -38,7 +39,7 @@ TEST_P(MultiOutputTest, T33_ManualMethodCalls) {
   t.set_value(7);
   EXPECT_EQ(t.get_value(1), 7);
   EXPECT_EQ(t.get_value(4), 28);
-  // A call without a key does not compile (SPEC A23).
+  // A call without a key does not compile (docs/design.md#multi-output).
   static_assert(!std::is_invocable_v<decltype(t.get_value)&>);
 }
 
@@ -147,7 +148,8 @@ TEST_P(MultiOutputTest, T42_MultiConnectionsWithDynamicKeys) {
   EXPECT_EQ(t3.get_values(), List{});
 }
 
-// SPEC A10: a key served from the cache reaches a newly connected input.
+// Repair A10 (docs/design.md#multi-output): a key served from the cache
+// reaches a newly connected input.
 TEST_P(MultiOutputTest, A10_CachedKeyReachesANewConnection) {
   MultiOutputWithoutKeys t1{&log};
   t1.set_value(2);
@@ -159,7 +161,8 @@ TEST_P(MultiOutputTest, A10_CachedKeyReachesANewConnection) {
   EXPECT_TRUE(log.compare({call(s, "set_value", {10}, Value::object(s)), call(s, "get_value", {}, 10)}));
 }
 
-// SPEC A17: a whole multi-output into a conditional multi-input works; the
+// A whole multi-output into a conditional multi-input works
+// (docs/design.md#multi-input, Notify condition); the
 // notify condition sees each key's id.
 TEST_P(MultiOutputTest, A17_WholeMultiOutputIntoConditionalMultiInput) {
   MultiOutputWithKeys t1;
@@ -175,7 +178,8 @@ TEST_P(MultiOutputTest, A17_WholeMultiOutputIntoConditionalMultiInput) {
   EXPECT_EQ(as_set(t3.get_value()), (std::multiset<double>{2, 3, 5}));
 }
 
-// SPEC A20: two multi-inputs pulling the same multi-output at once both get values.
+// Two multi-inputs pulling the same multi-output at once both get values
+// (docs/design.md#multi-output, compute_key).
 TEST_P(MultiOutputTest, A20_ConcurrentWholePullsBothGetValues) {
   MultiOutputWithKeys t1{&log};
   ReplacingMultiInput a, b;

@@ -1,6 +1,8 @@
-// The decisions of SPEC Part A for outputs and single inputs, each with its
-// own test: cycles (A6), one source (A7), duplicate connects (A8), exceptions
-// (A3-A5), deep chains, threads and re-entrance (A31), and where methods run.
+// The deliberate deviations for outputs and single inputs (docs/design.md#deviations),
+// each with its own test: cycles (A6), one source (A7), duplicate connects
+// (A8), exceptions (A3-A5), deep chains, threads and re-entrance (A31), and
+// where methods run. The A-ids name the cases; docs/design.md#spec-map maps
+// each to the section that explains it.
 #include "helpers/call_logger.hpp"
 #include "helpers/executor_fixture.hpp"
 #include "helpers/test_classes.hpp"

@@ -1,4 +1,4 @@
-// Catalog test of test_output.py (SPEC 5.3): T44, with its multi-input part.
+// Catalog test of test_output.py (docs/design.md#catalog-tests): T44, with its multi-input part.
 #include "helpers/call_logger.hpp"
 #include "helpers/multi_test_classes.hpp"
 #include "helpers/test_classes.hpp"
@@ -48,7 +48,8 @@ TEST(Output, CacheHitRunsNothing) {
 }
 
 TEST(Output, SwitchingCachingOffNeverReturnsAnEmptyCache) {
-  // SPEC A16: a later cancellation must not re-validate an empty cache.
+  // A later cancellation must not re-validate an empty cache
+  // (docs/design.md#output, Caching off).
   CallLogger log;
   ConditionalInputNotification t1{&log};
   Simple t2{&log};

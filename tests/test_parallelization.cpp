@@ -1,4 +1,4 @@
-// Catalog tests of test_parallelization.py (SPEC 5.3) for outputs and single
+// Catalog tests of test_parallelization.py (docs/design.md#catalog-tests) for outputs and single
 // inputs: T45 over every executor available and every flag, and the
 // compute-once and overlap guarantees behind T47. The multi-connector parts
 // come with the multi-connectors.
@@ -177,7 +177,7 @@ TEST(Parallelization, ALoneThreadFlaggedSetterRunsOnTheWaitingThread) {
   // docs/parallelization.md); BranchesBelowAChainStillRunAtTheSameMoment
   // (test_network.cpp) shows THREAD methods leaving it when they can overlap.
   EXPECT_EQ(sink.setter_thread, std::this_thread::get_id());
-  sink.set_value(2);  // a direct call runs on the caller's thread (SPEC A30)
+  sink.set_value(2);  // a direct call runs on the caller's thread (docs/design.md#input)
   EXPECT_EQ(sink.setter_thread, std::this_thread::get_id());
 }
 

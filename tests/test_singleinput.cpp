@@ -1,4 +1,4 @@
-// Catalog tests of test_singleinput.py (SPEC 5.3): T49, T51, T52, T53, T54, T56, T57.
+// Catalog tests of test_singleinput.py (docs/design.md#catalog-tests): T49, T51, T52, T53, T54, T56, T57.
 #include "helpers/call_logger.hpp"
 #include "helpers/executor_fixture.hpp"
 #include "helpers/test_classes.hpp"
@@ -194,7 +194,7 @@ TEST_P(SingleInput, NonLazyInputConnectedBelowAPendingAnnouncementPulls) {
   EXPECT_TRUE(log.compare({call(sink, "set_value", {2}, Value::object(sink))}));
 }
 
-// SPEC A14: an input connected to an output whose change is then cancelled
+// docs/design.md#cancel: an input connected to an output whose change is then cancelled
 // still receives the output's (re-validated) value, whether the cancel
 // happens in a direct call or during a pull.
 TEST_P(SingleInput, A14_ANewConnectionReceivesTheValueAfterACancel) {

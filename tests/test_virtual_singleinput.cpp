@@ -1,4 +1,4 @@
-// Catalog tests of test_virtual_singleinput.py (SPEC 5.3): T58, T59, T61,
+// Catalog tests of test_virtual_singleinput.py (docs/design.md#catalog-tests): T58, T59, T61,
 // T62, T65, and a connection made through mi[id] broken through the whole mi.
 #include "helpers/call_logger.hpp"
 #include "helpers/executor_fixture.hpp"
@@ -121,7 +121,8 @@ TEST_P(VirtualSingleInput, T65_ConditionOnAnnounce) {
                    call(t3, "set_value", {List{3.0}}, Value::object(t3)), call(t3, "get_value", {}, List{3.0})}));
 }
 
-// SPEC 2.8: the connection belongs to the multi-input, so either form breaks it.
+// The connection belongs to the multi-input (docs/design.md#multi-input), so
+// either form breaks it.
 TEST_P(VirtualSingleInput, ConnectionThroughAnIdIsBrokenThroughTheWholeInput) {
   Simple t1;
   ReplacingMultiInput t2;

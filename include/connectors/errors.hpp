@@ -7,7 +7,9 @@
 namespace connectors {
 
 /// Base of every runtime error the library throws. Argument errors are
-/// std::invalid_argument and misuse is std::logic_error instead.
+/// std::invalid_argument and misuse is std::logic_error instead. The error
+/// types are plain exception values (copyable, what() const), as
+/// std::runtime_error.
 class Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -34,6 +36,8 @@ class WorkerError : public Error {
 /// A method threw inside a worker process.
 class RemoteError : public Error {
  public:
+  /// An error named `type_name` with `message` (as the worker reported it);
+  /// what() is "type_name: message".
   RemoteError(std::string type_name, const std::string& message)
       : Error(type_name + ": " + message), type_name_(std::move(type_name)), message_(message) {}
 

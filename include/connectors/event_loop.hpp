@@ -86,15 +86,32 @@ DetachedTask drive_into(Task<T> task, Future<T> future) {
 /// run_coroutines, run_until_complete) on the calling thread; inside the run,
 /// Executor::get_event_loop() returns it. Coroutines of the run are only ever
 /// resumed on the loop's thread.
+///
+///     connectors::Task<int> main_task(connectors::Executor& executor) {
+///       connectors::EventLoop& loop = *executor.get_event_loop();  // the run's loop
+///       connectors::Future<int> started = loop.create_task(compute());  // runs alongside
+///       co_return co_await started + 1;
+///     }
+///     int value = executor->run_coroutine(main_task(*executor));
+///
+/// **Threads.** create_task and call_soon only on the loop's own thread
+/// (std::logic_error elsewhere); call_soon_threadsafe, executor() and
+/// thread_id() from any thread. A loop is made and destroyed by its
+/// executor; users only get references to it while it runs.
 class EventLoop {
  public:
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
+  /// Destroys the tasks given to create_task that are still waiting. Run by
+  /// the executor when the run ends.
+  /// Throws nothing.
   ~EventLoop();
 
   /// Schedules `task` to start soon, concurrently with the running coroutine.
   /// The returned Future completes with the task's result or exception. A task
   /// still waiting when the run ends is destroyed. Loop thread only.
+  /// Throws: std::logic_error off the loop's thread or after the run ended,
+  /// std::invalid_argument for an empty task.
   template <class T>
   Future<T> create_task(Task<T> task) {
     check_loop_thread("EventLoop::create_task");
@@ -108,13 +125,18 @@ class EventLoop {
   /// Runs `callback` soon on the loop. Loop thread only: from other threads use
   /// call_soon_threadsafe. The first exception a callback throws does not cut
   /// the run short: the run finishes its coroutine, then rethrows it.
+  /// Throws: std::logic_error off the loop's thread or after the run ended,
+  /// std::invalid_argument for an empty callback.
   void call_soon(std::function<void()> callback);
 
   /// Runs `callback` soon on the loop; callable from any thread. Returns false
-  /// (and drops the callback) when the loop has already ended.
+  /// (and drops the callback) when the loop has already ended. Throws
+  /// std::invalid_argument for an empty callback. An exception the callback
+  /// throws is handled as for call_soon.
   bool call_soon_threadsafe(std::function<void()> callback);
 
   /// The executor that runs this loop.
+  /// Any thread.
   const Executor& executor() const noexcept { return *executor_; }
   /// The thread the loop runs on.
   std::thread::id thread_id() const noexcept { return thread_id_; }

@@ -38,10 +38,30 @@ Task<void> discard_result(Task<T> task) {
 /// inline on the loop's thread, on a thread pool, or in a worker process
 /// (see docs/executors.md for the dispatch table). One executor may drive
 /// several runs at once, from different threads, and runs may nest.
+///
+///     auto threads = connectors::executor(4, 0);          // a ThreadingExecutor
+///     block.get_result.set_executor(threads);             // this connector's operations
+///     connectors::set_default_executor(connectors::executor(0, 0));  // all others: sequential
+///
+///     connectors::Task<double> both(Block& a, Block& b) {
+///       auto [x, y] = co_await connectors::gather(
+///           threads->run_method(connectors::Parallelization::THREAD, &Block::slow, a),
+///           threads->run_method(connectors::Parallelization::THREAD, &Block::slow, b));
+///       co_return x + y;
+///     }
+///     double sum = threads->run_coroutine(both(a, b));
+///
+/// **Threads.** Every member may be called from any thread at any time; each
+/// run happens on the thread that starts it, and several threads may run on
+/// one executor at once. Its pool (if it has one) runs at most its number of
+/// threads of methods at once, for all runs together. An executor must outlive the runs and the
+/// connectors that use it (connectors hold it by shared_ptr).
 class Executor {
  public:
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
+  /// Throws nothing. Destroy an executor only when no run uses it (connectors
+  /// hold it by shared_ptr, so the last of them lets it go).
   virtual ~Executor();
 
   /// The loop this executor runs on the calling thread (the innermost one if
@@ -50,7 +70,9 @@ class Executor {
 
   /// Runs `coro` on a new event loop on the calling thread; returns its value
   /// or rethrows its exception. Returns only after every method the run started
-  /// has returned.
+  /// has returned. Throws: what the coroutine throws; std::invalid_argument
+  /// for an empty task, std::logic_error for one that was already started.
+  /// May be called from a method that runs inside another run (it nests).
   template <class T>
   T run_coroutine(Task<T> coro) {
     if (!coro.valid()) throw std::invalid_argument("Executor::run_coroutine: empty (moved-from) task");
@@ -72,11 +94,13 @@ class Executor {
   }
 
   /// Runs a new loop until `future` is done; returns its value or rethrows.
+  /// Throws what the future's exception is. Threads: as run_coroutine.
   template <class T>
   T run_until_complete(Future<T> future) {
     return run_coroutine(await_future(std::move(future)));
   }
   /// Same as run_coroutine.
+  /// Errors and threads as run_coroutine.
   template <class T>
   T run_until_complete(Task<T> task) {
     return run_coroutine(std::move(task));
@@ -101,16 +125,20 @@ class Executor {
 
   /// Where this executor runs a method flagged `requested`: SEQUENTIAL means
   /// inline on the loop's thread, THREAD on its pool, PROCESS in a worker.
+  /// Any thread; throws nothing.
   virtual Parallelization effective_parallelization(Parallelization requested) const noexcept = 0;
 
  protected:
+  /// For the executors derived from this class.
   Executor() = default;
 
+  /// \cond INTERNAL
   /// The pool used for THREAD placement; null when there is none.
   virtual detail::ThreadPool* thread_pool() const noexcept { return nullptr; }
   /// Where PROCESS placements run (local worker processes, MPI ranks, ...);
   /// null when there is nowhere.
   virtual detail::ProcessBackend* process_backend() const noexcept { return nullptr; }
+  /// \endcond
 
  private:
   void run_root(std::coroutine_handle<> root);
@@ -155,10 +183,13 @@ class Executor {
   }
 };
 
-/// Runs every method inline on the loop's thread.
+/// Runs every method inline on the loop's thread. Threads: as Executor.
 class SequentialExecutor final : public Executor {
  public:
+  /// No threads, no processes. Throws nothing.
   SequentialExecutor() = default;
+  /// Always SEQUENTIAL.
+  /// Any thread.
   Parallelization effective_parallelization(Parallelization) const noexcept override {
     return Parallelization::SEQUENTIAL;
   }
@@ -166,22 +197,29 @@ class SequentialExecutor final : public Executor {
 
 /// Runs THREAD (and, lacking processes, PROCESS) methods on a persistent pool of
 /// threads, started at the first such call; SEQUENTIAL methods run inline.
+/// Threads: as Executor.
 class ThreadingExecutor final : public Executor {
  public:
   /// `number_of_threads`: the pool size (at least 1), or nullopt for
-  /// std::thread::hardware_concurrency().
+  /// std::thread::hardware_concurrency(). Throws std::invalid_argument for 0
+  /// or a negative count.
   explicit ThreadingExecutor(std::optional<int> number_of_threads);
+  /// Joins the pool's threads. Throws nothing.
   ~ThreadingExecutor() override;
 
-  /// The maximum number of threads that run methods at once.
+  /// The maximum number of threads that run methods at once. Any thread.
   std::size_t number_of_threads() const noexcept;
 
+  /// SEQUENTIAL stays inline; THREAD and PROCESS run on the pool.
+  /// Any thread.
   Parallelization effective_parallelization(Parallelization requested) const noexcept override {
     return requested == Parallelization::SEQUENTIAL ? Parallelization::SEQUENTIAL : Parallelization::THREAD;
   }
 
  protected:
+  /// \cond INTERNAL
   detail::ThreadPool* thread_pool() const noexcept override { return pool_.get(); }
+  /// \endcond
 
  private:
   std::unique_ptr<detail::ThreadPool> pool_;
@@ -191,16 +229,19 @@ class ThreadingExecutor final : public Executor {
 ///   executor(0, 0) -> SequentialExecutor      executor(0, n) -> MultiprocessingExecutor
 ///   executor(n, 0) -> ThreadingExecutor       executor(n, m) -> ThreadingMultiprocessingExecutor
 /// Negative numbers throw std::invalid_argument. Worker processes need
-/// connectors::init (see process_executor.hpp).
+/// connectors::init (see process_executor.hpp). Any thread; each call makes
+/// a new executor.
 std::shared_ptr<Executor> executor(std::optional<int> threads = std::nullopt, std::optional<int> processes = 0);
 
 /// The executor shared by all connectors that were not given one; created on
-/// first use as executor().
+/// first use as executor(). Any thread (it takes a lock of its own).
+/// Throws what creating the executor throws (std::bad_alloc).
 std::shared_ptr<Executor> default_executor();
 /// Replaces the default executor (null restores executor()). Connectors
 /// without an executor of their own look the default up at every operation,
 /// so the replacement applies to them from their next operation on;
-/// operations already running keep the executor they started with.
+/// operations already running keep the executor they started with. Any
+/// thread; throws nothing.
 void set_default_executor(std::shared_ptr<Executor> executor);
 
 }  // namespace connectors

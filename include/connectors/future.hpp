@@ -78,20 +78,37 @@ struct FutureState {
 /// resumed on their own loop's thread. Completing it twice throws
 /// std::logic_error. Awaiting yields a copy of the value (a move-only value is
 /// moved out, so such a Future can be awaited once).
+///
+///     connectors::Future<int> future;
+///     std::thread worker{[future]() mutable { future.set_result(42); }};
+///     int value = connectors::executor()->run_until_complete(future);
+///     worker.join();
+///
+/// **Threads.** Every member may be called from any thread, concurrently with
+/// the others, on any copy; the shared state is locked.
 template <class T = void>
 class Future {
  public:
+  /// The type of the result.
   using value_type = T;
 
+  /// A new, not yet completed result. Throws only std::bad_alloc.
   Future() : state_(std::make_shared<detail::FutureState<T>>()) {}
 
+  /// Completes the future with `value` and wakes its awaiters (each on its
+  /// own loop). Throws std::logic_error if it was completed already.
   template <class U = T>
   requires(!std::is_void_v<U> && std::is_convertible_v<U&&, T>) void set_result(U&& value) {
     state_->complete([&](detail::Result<T>& result) { result.set_value(std::forward<U>(value)); });
   }
+  /// Completes a Future<void> and wakes its awaiters. Throws
+  /// std::logic_error if it was completed already.
   void set_result() requires std::is_void_v<T> {
     state_->complete([](detail::Result<T>& result) { result.set_value(); });
   }
+  /// Completes the future with an exception, rethrown to every awaiter.
+  /// Throws std::invalid_argument for a null `error`, std::logic_error if it
+  /// was completed already.
   void set_exception(std::exception_ptr error) {
     if (!error) throw std::invalid_argument("connectors::Future::set_exception: null exception_ptr");
     state_->complete([&](detail::Result<T>& result) { result.set_exception(std::move(error)); });
@@ -100,10 +117,17 @@ class Future {
   /// True once a result or an exception was set.
   bool done() const noexcept { return state_->done.load(std::memory_order_acquire); }
 
+  /// What `co_await future` uses; not for direct use.
   class Awaiter {
    public:
+    /// \cond INTERNAL
     explicit Awaiter(std::shared_ptr<detail::FutureState<T>> state) noexcept : state_(std::move(state)) {}
+    /// \endcond
+    /// True if the future is completed already.
     bool await_ready() const noexcept { return state_->done.load(std::memory_order_acquire); }
+    /// Registers `awaiting` to be resumed on its loop when the future
+    /// completes. Throws std::logic_error outside a coroutine run by an
+    /// executor.
     bool await_suspend(std::coroutine_handle<> awaiting) {
       auto channel =
           detail::running_loop_channel("connectors::Future can only be awaited in a coroutine run by an executor");
@@ -113,12 +137,17 @@ class Future {
       state_->waiters.push_back(new detail::FutureWaiter(std::move(channel), awaiting));
       return true;
     }
+    /// The result (a copy; a move-only value is moved out), or the
+    /// exception, rethrown.
     T await_resume() const { return extract(*state_); }
 
    private:
     std::shared_ptr<detail::FutureState<T>> state_;
   };
 
+  /// Awaits the result in a coroutine run by an executor:
+  /// `int value = co_await future;`. Any number of coroutines may await one
+  /// future (a move-only result: only one).
   Awaiter operator co_await() const noexcept { return Awaiter{state_}; }
 
  private:

@@ -75,6 +75,13 @@ void note_first_error(std::exception_ptr& first, const Task<T>& task) {
 /// Runs the tasks concurrently on the current loop and waits for all of them,
 /// even when one fails; then rethrows the first exception (in argument order),
 /// or returns every result (std::monostate for void tasks).
+///
+///     auto [a, b] = co_await connectors::gather(load("a"), load("b"));
+///
+/// Throws: the first exception of a task; std::invalid_argument for an
+/// empty task and std::logic_error for one already started (before any task
+/// starts). Threads: inside a coroutine run by an executor; the tasks run on
+/// its loop (the methods they await may run on other threads).
 template <class... T>
 Task<std::tuple<detail::gathered_t<T>...>> gather(Task<T>... tasks) {
   (detail::check_gatherable(tasks), ...);
@@ -88,7 +95,7 @@ Task<std::tuple<detail::gathered_t<T>...>> gather(Task<T>... tasks) {
 
 /// Runs the tasks concurrently on the current loop and waits for all of them;
 /// then rethrows the first exception (in vector order) or returns the results
-/// in order.
+/// in order. Errors and threads as the variadic gather.
 template <class T>
 Task<std::conditional_t<std::is_void_v<T>, void, std::vector<T>>> gather(std::vector<Task<T>> tasks) {
   for (const Task<T>& task : tasks) detail::check_gatherable(task);

@@ -8,10 +8,16 @@ namespace connectors {
 /// is ever forked from a multithreaded process. In a worker process it does
 /// not return. A second call does nothing. Throws std::logic_error if other
 /// threads already exist and std::system_error if the fork server cannot be
-/// started. See docs/processes.md.
+/// started. See docs/processes.md. Threads: call it on the main thread
+/// before any other thread exists (that is its point).
+///
+///     int main(int argc, char** argv) {
+///       connectors::init(argc, argv);
+///       // ... build networks, use process executors ...
+///     }
 void init(int argc, char** argv);
 
-/// Whether init() has started the fork server in this process.
+/// Whether init() has started the fork server in this process. Any thread.
 bool initialized() noexcept;
 
 }  // namespace connectors

@@ -28,15 +28,47 @@ class MacroInput;
 ///     connectors::Input<double> set_value{this, &TimesTwo::store, get_double};
 ///
 /// Calling it sets the value at once; through a connection it receives values
-/// from one output, applied when requested or as its laziness says (SPEC 2.4).
+/// from one output, applied when requested or as its laziness says (`docs/design.md#input`).
 /// Defaults: Laziness::ON_REQUEST, Parallelization::SEQUENTIAL, the default executor.
+///
+///     TimesTwo a, b;                         // as in Output's example
+///     b.set_value.connect(a.get_double);     // b's value comes from a from now on
+///     a.set_value(3);                        // direct call: stores 3 now
+///     b.set_value.set_laziness(connectors::Laziness::ON_ANNOUNCE);
+///     a.set_value(4);                        // pulls a.get_double into b's setter at once;
+///                                            // b.get_double is only invalidated
+///
+/// Also callable, declared in an internal base class and therefore not listed
+/// in this reference until the connectors are sealed (issue 13):
+/// `set_laziness(Laziness)` and `laziness()` (`docs/laziness-and-caching.md`),
+/// `set_parallelization(Parallelization)` (std::invalid_argument for a value
+/// outside the enum) and `parallelization()`, `set_executor`, `executor()`,
+/// `set_name`, `name()`, and `source()` (the connected output, or null). The
+/// setters take the network lock like the members below.
+///
+/// **Threads.** Every member that calls, connects, disconnects or configures
+/// is an operation on this input's network: it may be called from any thread,
+/// operations on one network are serialised, operations on independent
+/// networks run in parallel (`docs/connectors.md`, "Threads and nested
+/// operations"). Started from inside a user method, an operation on the
+/// network being computed throws std::logic_error. Destroying the owner while
+/// another thread uses the network is allowed; using it while or after it is
+/// destroyed is not.
 template <class V>
 class Input final : public detail::InputNode {
   static_assert(std::is_object_v<V> && !std::is_const_v<V>, "connectors::Input<V>: V must be a non-const value type");
 
  public:
+  /// The type of the values this input takes.
   using value_type = V;
 
+  /// Wraps `setter`, a member function taking one V (by value or `const V&`)
+  /// of `owner`, whose member this input is; `observers` are the owner's
+  /// output connectors whose results depend on this input (declared before
+  /// it). A mismatched setter or observer is a compile error. Throws only
+  /// std::bad_alloc.
+  /// Threads: runs as part of the owner's construction, before another thread
+  /// can reach the connector.
   template <class Owner, class Setter, class... Observers>
   requires std::is_member_function_pointer_v<Setter> &&
       std::derived_from<Owner, typename detail::member_owner<Setter>::type>
@@ -49,10 +81,26 @@ class Input final : public detail::InputNode {
                   "connectors::Input: observers must be output connectors of the same owner");
     (add_observer(observers), ...);
   }
+  /// Leaves the network without running any user method: the source forgets
+  /// this input, the observers' pending counts are balanced
+  /// (`docs/design.md#lifetime`). Waits for the network's lock if another
+  /// thread's operation runs.
+  /// Throws nothing.
   ~Input() { detach(); }
 
-  /// Sets the value directly: runs the setter now, on the calling thread,
-  /// invalidates what depends on it and serves non-lazy inputs downstream.
+  /// Sets the value directly: runs the setter now, on the calling thread
+  /// (whatever the parallelization flag), invalidates what depends on it and
+  /// serves the non-lazy inputs downstream with this input's executor. The
+  /// direct value replaces a value received from the source and not applied
+  /// yet.
+  ///
+  /// Throws: what the setter throws (the observers are then cancelled:
+  /// downstream keeps its values), what the notify condition throws, then
+  /// what a non-lazy input's method throws (after all of them were served);
+  /// std::logic_error when called from inside a method of the network being
+  /// computed.
+  ///
+  /// Threads: an operation (see the class); any thread.
   void operator()(V value) {
     detail::OperationScope scope{*this};
     detail::NonLazyCollection collection{Laziness::ON_ANNOUNCE, {}};
@@ -63,7 +111,7 @@ class Input final : public detail::InputNode {
       detail::OperationScope::check_not_poisoned(&scope);
     } catch (...) {
       if (!scope.destroyed(this)) {
-        cancel_observers();  // SPEC A4: never leave the observers waiting
+        cancel_observers();  // never leave the observers waiting (docs/design.md#input)
         detail::unsettle_unserved(collection, &scope);
       }
       throw;
@@ -79,48 +127,88 @@ class Input final : public detail::InputNode {
     detail::serve_non_lazy(*executor(), &scope, collection);
   }
 
+  /// Makes `output` this input's source: its values (converted to V) arrive
+  /// here. The new connection is announced downstream (as a change of this
+  /// input) and the non-lazy inputs there are served; an R that does not
+  /// convert to V is a compile error.
+  ///
+  /// Throws: ConnectionError if this input already has another source,
+  /// CycleError if the connection would close a cycle (nothing changed in
+  /// both cases; connecting the same output again does nothing); what a
+  /// non-lazy input's method throws, after the connection is made;
+  /// std::logic_error from inside a method of the network being computed.
+  ///
+  /// Threads: an operation on both networks, which it joins; any thread.
   template <class R>
   void connect(Output<R>& output) {
     static_assert(std::is_convertible_v<const R&, V>,
                   "connectors: the output's value type does not convert to the input's");
     detail::connect_nodes(output, *this, &receive<R>);
   }
+  /// Breaks the connection to `output`. First pulls what the output announced
+  /// (the flush), so this input keeps the last value that flowed over the
+  /// connection.
+  ///
+  /// Throws: ConnectionError if `output` is not this input's source; what a
+  /// user method run by the flush throws (the connection is broken all the
+  /// same, except after a std::logic_error for a destroyed connector).
+  ///
+  /// Threads: an operation; any thread.
   template <class R>
   void disconnect(Output<R>& output) {
     detail::disconnect_nodes(output, *this);
   }
-  /// Connects one key of a multi-output (`mo[key]`).
+  /// Connects one key of a multi-output (`mo[key]`): as connect(Output<R>&),
+  /// with the key's values. Same errors and threads.
   template <class R, class Key>
   void connect(MultiOutputItem<R, Key> item);
+  /// Breaks a connection made with connect(MultiOutputItem); as
+  /// disconnect(Output<R>&). Same errors and threads.
   template <class R, class Key>
   void disconnect(MultiOutputItem<R, Key> item);
-  /// Connects the output a macro exports.
+  /// Connects the output a macro exports: as connect(Output<R>&) with the
+  /// macro's inner output. Same errors and threads.
   template <class R>
   void connect(const MacroOutput<R>& output);
+  /// Breaks a connection made with connect(const MacroOutput<R>&); as
+  /// disconnect(Output<R>&). Same errors and threads.
   template <class R>
   void disconnect(const MacroOutput<R>& output);
 
   /// A predicate `bool() [const]` of the owner: when false, announcements from
-  /// the connected output are ignored (not for direct calls; SPEC 2.5).
+  /// the connected output are ignored (not for direct calls; `docs/design.md#conditions`).
+  /// It runs on the thread that coordinates the operation and must not start
+  /// an operation on this network. Throws only std::bad_alloc.
+  /// Threads: takes the network lock; any thread.
   template <class Owner>
   void set_announce_condition(bool (Owner::*condition)()) {
     set_announce_condition_impl<Owner>(condition);
   }
+  /// \overload
+  /// Throws only std::bad_alloc. Threads: takes the network lock; any thread.
   template <class Owner>
   void set_announce_condition(bool (Owner::*condition)() const) {
     set_announce_condition_impl<Owner>(condition);
   }
   /// A predicate `bool(const V&) [const]` of the owner, checked after the
-  /// setter ran: when false, the observers are cancelled instead of notified.
+  /// setter ran: when false, the observers are cancelled instead of notified,
+  /// so downstream keeps its values (`docs/design.md#conditions`). If it
+  /// throws, the observers are cancelled and the exception reaches the
+  /// caller of the operation. Throws only std::bad_alloc.
+  /// Threads: takes the network lock; any thread.
   template <class Owner>
   void set_notify_condition(bool (Owner::*condition)(const V&)) {
     set_notify_condition_impl<Owner>(condition);
   }
+  /// \overload
+  /// Throws only std::bad_alloc. Threads: takes the network lock; any thread.
   template <class Owner>
   void set_notify_condition(bool (Owner::*condition)(const V&) const) {
     set_notify_condition_impl<Owner>(condition);
   }
 
+  /// The object this input belongs to (the `owner` given to the
+  /// constructor). Throws nothing; any thread.
   const void* owner() const noexcept override { return owner_; }
 
  private:
@@ -169,7 +257,7 @@ class Input final : public detail::InputNode {
             detail::probed(*this, detail::Phase::setter, [&] { invoke_(owner_, setter_, value); });
           });
         } catch (...) {
-          // SPEC A4: a retry applies it again.
+          // A retry applies it again (docs/design.md#input).
           if (!detail::destroyed_in(operation, this) && !notification_) notification_.emplace(std::move(value));
           throw;
         }
@@ -195,7 +283,7 @@ class Input final : public detail::InputNode {
       detail::probed(*this, detail::Phase::setter, [&] { invoke_(owner_, setter_, value); });
       detail::OperationScope::check_not_poisoned(operation.scope);
     } catch (...) {
-      // SPEC A4: a retry applies it again.
+      // A retry applies it again (docs/design.md#input).
       if (!detail::destroyed_in(operation, this) && !notification_) notification_.emplace(std::move(value));
       throw;
     }
@@ -203,7 +291,8 @@ class Input final : public detail::InputNode {
   }
 
   // After the setter ran: notify the observers, or cancel them when the notify
-  // condition says the change does not count (SPEC 2.5).
+  // condition says the change does not count
+  // (docs/design.md#conditions).
   void finish_change(const V& value, detail::OperationScope* scope) {
     if (conditions_ && conditions_->notify != nullptr) {
       bool passes = false;

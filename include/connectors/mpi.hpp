@@ -59,6 +59,7 @@ class MpiExecutor final : public Executor {
   /// Calls still queued or running fail with WorkerError; the ranks running
   /// them stop them (killing their worker process) and serve on. Returns once
   /// no MPI call reads their requests any more.
+  /// Call it when no run uses the executor any more.
   ~MpiExecutor() override;
 
   /// The size of the local thread pool (0: THREAD methods run inline).
@@ -94,6 +95,7 @@ class MpiExecutor final : public Executor {
   /// The limits set last. Thread-safe.
   ///
   ///     auto limits = executor.worker_limits();
+  /// Throws only std::bad_alloc.
   WorkerLimits worker_limits() const;
 
   Parallelization effective_parallelization(Parallelization requested) const noexcept override {
@@ -103,8 +105,10 @@ class MpiExecutor final : public Executor {
   }
 
  protected:
+  /// \cond INTERNAL
   detail::ThreadPool* thread_pool() const noexcept override { return threads_.get(); }
   detail::ProcessBackend* process_backend() const noexcept override;
+  /// \endcond
 
  private:
   std::unique_ptr<detail::ThreadPool> threads_;
@@ -116,6 +120,7 @@ class MpiExecutor final : public Executor {
 ///
 ///     if (connectors::mpi_world_size() > 1) { /* PROCESS calls go to other ranks */ }
 int mpi_rank() noexcept;
+/// The number of processes in the MPI job (1 without mpirun). Thread-safe.
 int mpi_world_size() noexcept;
 
 }  // namespace connectors

@@ -33,8 +33,8 @@ class MacroOutput;
 template <class V>
 class MacroInput;
 
-/// A multi-input connector: accepts any number of connections at once (SPEC
-/// 1.4, 2.6). It wraps the owner's `Id add(V)` and `remove(Id)`, followed by
+/// A multi-input connector: accepts any number of connections at once
+/// (docs/multi-inputs.md; `docs/design.md#multi-input`). It wraps the owner's `Id add(V)` and `remove(Id)`, followed by
 /// the owner's outputs that depend on it:
 ///
 ///     connectors::MultiInput<double> add_summand{this, &Sum::add, &Sum::remove, get_result};
@@ -48,10 +48,49 @@ class MacroInput;
 ///
 /// Every change — a direct call, `remove`, `replace`, `mi[id](v)`, a
 /// disconnect — first applies the values announced from upstream, so no change
-/// overtakes one announced earlier (SPEC A12). (Without observers there is
+/// overtakes one announced earlier (`docs/design.md#multi-input`, Direct changes). (Without observers there is
 /// nobody to tell: `mi[id](v)` then only calls replace, as in the original.) The notify condition is checked
-/// for direct `remove`/`replace` calls too (SPEC A13, repair R).
+/// for direct `remove`/`replace` calls too (repair R, `docs/design.md#cancel`).
 /// Defaults: Laziness::ON_REQUEST, Parallelization::SEQUENTIAL, the default executor.
+///
+///     class Sum {
+///      public:
+///       connectors::Output<double> get_result{this, &Sum::result};
+///       connectors::MultiInput<double> add_summand{this, &Sum::add, &Sum::remove, get_result};
+///       Sum() { add_summand.set_replace(&Sum::replace); }
+///
+///      private:
+///       std::size_t add(double value) { return values_.add(value); }
+///       void remove(std::size_t id) { values_.erase(id); }
+///       void replace(std::size_t id, double value) { values_[id] = value; }
+///       double result() const {
+///         double sum = 0;
+///         for (const auto& [id, value] : values_) sum += value;
+///         return sum;
+///       }
+///       connectors::MultiInputData<double> values_;
+///     };
+///
+///     Sum sum;
+///     sum.add_summand.connect(a.get_double);   // each connection stores one value
+///     sum.add_summand.connect(b.get_double);
+///     sum.add_summand(1.0);                    // a direct value, stored under a new id
+///     double total = sum.get_result();
+///
+/// Also callable, declared in an internal base class and therefore not listed
+/// in this reference until the connectors are sealed (issue 13):
+/// `set_laziness`, `laziness()`, `set_parallelization`, `parallelization()`,
+/// `set_executor`, `executor()`, `set_name`, `name()`.
+///
+/// **Threads.** Every member that calls, connects, disconnects or configures
+/// is an operation on this multi-input's network: it may be called from any
+/// thread, operations on one network are serialised, operations on
+/// independent networks run in parallel (`docs/connectors.md`, "Threads and
+/// nested operations"). Started from inside a user method, an operation on
+/// the network being computed throws std::logic_error. The owner's `add`,
+/// `remove` and `replace` run one at a time, never concurrently with each
+/// other. Destroying the owner while another thread uses the network is
+/// allowed; using it while or after it is destroyed is not.
 template <class V, class Id = std::size_t>
 class MultiInput final : public detail::InputNode {
   static_assert(std::is_object_v<V> && !std::is_const_v<V>,
@@ -59,9 +98,17 @@ class MultiInput final : public detail::InputNode {
   static_assert(std::equality_comparable<Id>, "connectors::MultiInput<V, Id>: Id needs ==");
 
  public:
+  /// The type of the values this multi-input takes.
   using value_type = V;
+  /// The type of the data ids values are stored under.
   using id_type = Id;
 
+  /// Wraps the owner's `Id add(V)` (by value or `const V&`), which stores a
+  /// value and returns its new data id, and `remove(Id)`; `observers` are the
+  /// owner's outputs that depend on the stored values (declared before it). A
+  /// mismatched method is a compile error. Throws only std::bad_alloc.
+  /// Threads: runs as part of the owner's construction, before another thread
+  /// can reach the connector.
   template <class Owner, class Add, class Remove, class... Observers>
   requires std::is_member_function_pointer_v<Add> && std::is_member_function_pointer_v<Remove> &&
       std::derived_from<Owner, typename detail::member_owner<Add>::type> &&
@@ -85,6 +132,10 @@ class MultiInput final : public detail::InputNode {
     (add_observer(observers), ...);
   }
 
+  /// Leaves the network without running any user method; the sources forget
+  /// this multi-input (`docs/design.md#lifetime`). Waits for the network's
+  /// lock if another thread's operation runs.
+  /// Throws nothing.
   ~MultiInput() {
     detail::note_destruction(*this);
     detail::NetworkLock lock{*this};
@@ -93,8 +144,18 @@ class MultiInput final : public detail::InputNode {
     detach_locked();
   }
 
-  /// Adds a value directly: runs `add` now, on the calling thread, and returns
-  /// the new data id.
+  /// Adds a value directly: first applies the values announced from upstream,
+  /// then runs `add` now, on the calling thread, and returns the new data id;
+  /// then notifies (or cancels) the observers and serves the non-lazy inputs
+  /// downstream.
+  ///
+  /// Throws: what the owner's method throws, or what applying a value
+  /// announced from upstream throws (the observers stay announced where a
+  /// change is still pending, so the next pull retries); what the notify
+  /// condition or a non-lazy input's method throws; std::logic_error from
+  /// inside a method of the network being computed.
+  ///
+  /// Threads: an operation (see the class); any thread.
   Id operator()(V value) {
     return change(
         [&] {
@@ -107,10 +168,22 @@ class MultiInput final : public detail::InputNode {
 
   /// The virtual single input for `id`: `mi[id](v)` stores through
   /// replace(id, v); `mi[id].connect(out)` stores every value of `out` there.
+  /// Only makes a small handle: throws nothing but what copying the Id
+  /// throws; any thread. Using the handle needs `set_replace`.
   MultiInputItem<V, Id> operator[](Id id) { return MultiInputItem<V, Id>{*this, std::move(id)}; }
 
-  /// Removes the value stored under `id` through the protocol: calls the
-  /// owner's remove on the calling thread and invalidates what depends on it.
+  /// Removes the value stored under `id` through the protocol: applies what
+  /// upstream announced, calls the owner's remove on the calling thread, then
+  /// notifies the observers if the notify condition holds for the removal
+  /// (cancels them otherwise) and serves the non-lazy inputs downstream.
+  ///
+  /// Throws: what the owner's method throws, or what applying a value
+  /// announced from upstream throws (the observers stay announced where a
+  /// change is still pending, so the next pull retries); what the notify
+  /// condition or a non-lazy input's method throws; std::logic_error from
+  /// inside a method of the network being computed.
+  ///
+  /// Threads: an operation (see the class); any thread.
   void remove(const Id& id) {
     change(
         [&] {
@@ -121,7 +194,16 @@ class MultiInput final : public detail::InputNode {
   }
 
   /// Stores `value` under `id` through the protocol (replace, or the fallback
-  /// remove-then-add); returns the id the value is stored under now.
+  /// remove-then-add); returns the id the value is stored under now. As
+  /// remove() for what happens around it.
+  ///
+  /// Throws: what the owner's method throws, or what applying a value
+  /// announced from upstream throws (the observers stay announced where a
+  /// change is still pending, so the next pull retries); what the notify
+  /// condition or a non-lazy input's method throws; std::logic_error from
+  /// inside a method of the network being computed.
+  ///
+  /// Threads: an operation (see the class); any thread.
   Id replace(const Id& id, V value) {
     return change(
         [&] {
@@ -132,39 +214,77 @@ class MultiInput final : public detail::InputNode {
         true);
   }
 
-  /// Connects an output; its values are added, then replaced.
+  /// Connects an output: its first value is added, later ones replace it
+  /// (or, without `set_replace`, remove it and add again). First values of
+  /// several new connections are stored in connection order.
+  ///
+  /// Throws: ConnectionError if the output is already connected here through
+  /// another id (connecting it the same way again does nothing); CycleError
+  /// if the connection would close a cycle (nothing changed in both cases);
+  /// what a non-lazy input's method throws, after the connection is made;
+  /// std::logic_error from inside a method of the network being computed.
+  ///
+  /// Threads: an operation on both networks, which it joins; any thread.
   template <class R>
   void connect(Output<R>& output) {
     static_assert(std::is_convertible_v<const R&, V>,
                   "connectors: the output's value type does not convert to the multi-input's");
     connect_source(output, &receive<R>, SourceKind::single, std::nullopt);
   }
-  /// Connects one key of a multi-output.
+  /// Connects one key of a multi-output (`mo[key]`), as connect(Output<R>&).
+  /// Same errors and threads.
   template <class R, class Key>
   void connect(MultiOutputItem<R, Key> item);
-  /// Connects a whole multi-output: one value per key (its keys as data ids).
+  /// Connects a whole multi-output: one value per key (its keys as data ids,
+  /// so Key must convert to Id), stored through replace; keys it no longer
+  /// delivers are removed. As connect(Output<R>&), and throws
+  /// std::logic_error without `set_replace`.
+  /// Threads: an operation; any thread.
   template <class R, class Key>
   void connect(MultiOutput<R(Key)>& output);
 
-  /// Breaks the connection to `output` (also one made through `mi[id]`) and
-  /// removes what it stored. No pending value of that output is applied.
+  /// Breaks the connection to `output` (also one made through `mi[id]`):
+  /// applies what the *other* sources announced, then removes what this
+  /// connection stored (no pending value of `output` is applied), then
+  /// notifies or cancels the observers and serves the non-lazy inputs.
+  ///
+  /// Throws: ConnectionError if `output` is not connected here; what the
+  /// owner's methods throw (the removal and the disconnect happen anyway);
+  /// std::logic_error from inside a method of the network being computed.
+  ///
+  /// Threads: an operation; any thread.
   template <class R>
   void disconnect(Output<R>& output) {
     disconnect_source(output);
   }
+  /// Breaks a connection made with connect(MultiOutputItem); as
+  /// disconnect(Output<R>&).
+  /// Same errors. Threads: an operation; any thread.
   template <class R, class Key>
   void disconnect(MultiOutputItem<R, Key> item);
+  /// Breaks a connection made with connect(MultiOutput<R(Key)>&) and removes
+  /// every key it stored; as disconnect(Output<R>&).
+  /// Same errors. Threads: an operation; any thread.
   template <class R, class Key>
   void disconnect(MultiOutput<R(Key)>& output);
-  /// Connects the output a macro exports.
+  /// Connects the output a macro exports: as connect(Output<R>&) with the
+  /// macro's inner output (or key, or whole multi-output).
+  /// Same errors, and std::logic_error if the exported output's value type is
+  /// not the macro's R. Threads: an operation; any thread.
   template <class R>
   void connect(const MacroOutput<R>& output);
+  /// Breaks a connection made with connect(const MacroOutput<R>&).
+  /// As disconnect(Output<R>&). Threads: an operation; any thread.
+  /// Same errors.
   template <class R>
   void disconnect(const MacroOutput<R>& output);
 
   /// The owner's `Id replace(Id, V)` (or `void replace(Id, V)`: same id). It
   /// must also accept an id that holds nothing yet and store the value under
-  /// it: `mi[id]` and whole multi-outputs rely on that.
+  /// it: `mi[id]` and whole multi-outputs rely on that. Without it, those
+  /// throw std::logic_error and updates fall back to remove-then-add. A
+  /// mismatched method is a compile error; throws nothing at run time.
+  /// Threads: takes the network lock; any thread.
   template <class Owner, class Replace>
   requires std::is_member_function_pointer_v<Replace> &&
       std::derived_from<Owner, typename detail::member_owner<Replace>::type>
@@ -178,6 +298,9 @@ class MultiInput final : public detail::InputNode {
     replace_ = detail::ErasedMember{replace};
     invoke_replace_ = &invoke_replace<Owner, Replace>;
   }
+  /// \overload
+  /// The owner type deduced from the member pointer.
+  /// Throws nothing at run time. Threads: takes the network lock; any thread.
   template <class Replace>
   requires std::is_member_function_pointer_v<Replace>
   void set_replace(Replace replace) { set_replace<typename detail::member_owner<Replace>::type>(replace); }
@@ -185,14 +308,17 @@ class MultiInput final : public detail::InputNode {
   /// A predicate `bool(const Id&) [const]` of the owner: when false, an
   /// announcement from a source whose value is stored under that id is
   /// ignored. Not consulted for direct calls, nor for whole multi-outputs (no
-  /// single id; SPEC A17), nor for plain connections that have stored nothing
+  /// single id; `docs/design.md#multi-input`), nor for plain connections that have stored nothing
   /// yet (no id yet). A connection through `mi[id]` has its id from the start:
   /// if the condition rejects it, the connection gets no value until an
-  /// accepted announcement.
+  /// accepted announcement. Throws only std::bad_alloc.
+  /// Threads: takes the network lock; any thread.
   template <class Owner>
   void set_announce_condition(bool (Owner::*condition)(const Id&)) {
     set_announce_condition_impl<Owner>(condition);
   }
+  /// \overload
+  /// Throws only std::bad_alloc. Threads: takes the network lock; any thread.
   template <class Owner>
   void set_announce_condition(bool (Owner::*condition)(const Id&) const) {
     set_announce_condition_impl<Owner>(condition);
@@ -200,11 +326,15 @@ class MultiInput final : public detail::InputNode {
   /// A predicate `bool(const Id&, const std::optional<V>&) [const]` of the
   /// owner (the value is empty for a removal), checked for each change applied
   /// together: the observers are notified if it holds for any, cancelled
-  /// otherwise (SPEC 2.7).
+  /// otherwise (`docs/design.md#multi-input`, Notify condition). If it
+  /// throws, the exception reaches the caller of the operation. Throws only
+  /// std::bad_alloc. Threads: takes the network lock; any thread.
   template <class Owner>
   void set_notify_condition(bool (Owner::*condition)(const Id&, const std::optional<V>&)) {
     set_notify_condition_impl<Owner>(condition);
   }
+  /// \overload
+  /// Throws only std::bad_alloc. Threads: takes the network lock; any thread.
   template <class Owner>
   void set_notify_condition(bool (Owner::*condition)(const Id&, const std::optional<V>&) const) {
     set_notify_condition_impl<Owner>(condition);
@@ -227,7 +357,7 @@ class MultiInput final : public detail::InputNode {
     detail::OutputNode* node;
     SourceKind kind;
     bool announcing = false;
-    bool stored = false;                   // a value is stored under `id` (SPEC A18)
+    bool stored = false;                   // a value is stored under `id` (docs/design.md#multi-input, Disconnect)
     std::optional<Id> id;                  // where this source's value is stored (preset for mi[id])
     std::vector<std::pair<Id, Id>> owned;  // whole: key -> the id its value is stored under
   };
@@ -354,7 +484,7 @@ class MultiInput final : public detail::InputNode {
     return source != nullptr && source->announcing;
   }
 
-  // Repair R of SPEC A13: the observers are cancelled only when nothing
+  // Repair R (docs/design.md#cancel): the observers are cancelled only when nothing
   // announced is left and no received value waits to be applied.
   bool multi_take_cancel(detail::OutputNode& from) noexcept override {
     Source* source = find(from);
@@ -367,7 +497,7 @@ class MultiInput final : public detail::InputNode {
     for (const Source& source : sources_) visit(*source.node, context);
   }
 
-  // The source is being destroyed (SPEC A11): what it stored is removed, as in
+  // The source is being destroyed (docs/design.md#lifetime): what it stored is removed, as in
   // a disconnect, without any other user method running.
   bool multi_lose_source(detail::OutputNode& from) noexcept override {
     Source* source = find(from);
@@ -431,7 +561,7 @@ class MultiInput final : public detail::InputNode {
     }
   }
 
-  // SPEC 2.6 pending retrieval: pull every announcing source, then apply what
+  // Pending retrieval (docs/design.md#multi-input): pull every announcing source, then apply what
   // arrived — removals first, then single-valued sources one after another
   // in the order of their first values, then the whole multi-outputs.
   Task<void> retrieve_pending(detail::Operation& operation) {
@@ -491,7 +621,7 @@ class MultiInput final : public detail::InputNode {
           id = use_replace ? invoke_replace_(owner_, replace_, *old_id, value) : invoke_add_(owner_, add_, value);
         });
       } catch (...) {
-        // SPEC A4: a retry applies it again.
+        // A retry applies it again (docs/design.md#errors).
         if (!detail::destroyed_in(operation, this)) restore_pending(from, std::move(value));
         throw;
       }
@@ -532,7 +662,7 @@ class MultiInput final : public detail::InputNode {
         // remainder alone would make the retry remove the keys stored already.
         const bool newer = std::any_of(pending_maps_.begin(), pending_maps_.end(),
                                        [&](const PendingMap& pending) { return pending.source == map.source; });
-        if (!newer) pending_maps_.insert(pending_maps_.begin(), std::move(map));  // SPEC A4: retried
+        if (!newer) pending_maps_.insert(pending_maps_.begin(), std::move(map));  // retried (docs/design.md#errors)
         throw;
       }
     }
@@ -560,7 +690,8 @@ class MultiInput final : public detail::InputNode {
   void restore_pending(detail::OutputNode* from, V value) { pending_.restore(*from, std::move(value)); }
 
   // After changes: notify the observers, or cancel them if nothing changed or
-  // the notify condition holds for none of the changes (SPEC 2.7).
+  // the notify condition holds for none of the changes
+  // (docs/design.md#multi-input, Notify condition).
   void finish_changes(detail::OperationScope* scope) {
     bool changed = std::exchange(changed_, false);
     std::vector<std::pair<Id, std::optional<V>>> checks = std::exchange(checks_, {});
@@ -592,7 +723,7 @@ class MultiInput final : public detail::InputNode {
     }
   }
 
-  // After a direct change failed (SPEC A4): never leave the observers waiting.
+  // After a direct change failed (docs/design.md#multi-input, Failure): never leave the observers waiting.
   // What upstream announced and is not applied yet keeps them announced (with
   // their caches dropped if something changed already): the next pull
   // retries it.
@@ -620,7 +751,7 @@ class MultiInput final : public detail::InputNode {
     deferred = std::move(operation.deferred_notified);
   }
 
-  // A direct change (SPEC 2.6 direct call, 2.8, 2.9): announce, apply what
+  // A direct change (docs/design.md#multi-input, Direct changes): announce, apply what
   // upstream announced, make the change on the calling thread, notify or
   // cancel, serve the non-lazy inputs downstream.
   template <class Change>
@@ -658,7 +789,7 @@ class MultiInput final : public detail::InputNode {
     if constexpr (!std::is_void_v<Result>) return std::move(*result);
   }
 
-  // mi[id](v) (SPEC 2.8 with repair A12).
+  // mi[id](v), with repair A12 (docs/design.md#multi-input, Direct changes).
   void call_item(const Id& id, V value) {
     require_replace();
     if (observers_.empty()) {
@@ -676,11 +807,12 @@ class MultiInput final : public detail::InputNode {
         true);
   }
 
-  // The connect step (SPEC 2.6).
+  // The connect step (docs/design.md#multi-input, Connect).
   void connect_source(detail::OutputNode& from, detail::OutputNode::Push push, SourceKind kind, std::optional<Id> key) {
     detail::OperationScope scope{*this, &from};
     if (const Source* existing = find(from)) {
-      if (existing->kind == kind && (kind != SourceKind::keyed || existing->id == key)) return;  // SPEC A8
+      // An identical repeated connect is a no-op (docs/design.md#connect).
+      if (existing->kind == kind && (kind != SourceKind::keyed || existing->id == key)) return;
       throw ConnectionError(
           "connectors: this output is already connected to this multi-input (through another id); disconnect it "
           "first");
@@ -707,7 +839,7 @@ class MultiInput final : public detail::InputNode {
     detail::serve_non_lazy(*executor(), &scope, collection);
   }
 
-  // The disconnect step (SPEC 2.6): no flush of the source's pending value.
+  // The disconnect step (docs/design.md#multi-input, Disconnect): no flush of the source's pending value.
   void disconnect_source(detail::OutputNode& from) {
     detail::OperationScope scope{*this};
     Source* source = find(from);
@@ -795,43 +927,88 @@ class MultiInput final : public detail::InputNode {
 };
 
 /// `mi[id]`: a virtual single input of a MultiInput whose values are stored
-/// under `id` (SPEC 1.4.1). A value: it may be used as a temporary, and
+/// under `id` (`docs/design.md#multi-input`). A value: it may be used as a temporary, and
 /// connections made through it belong to the multi-input.
+///
+///     sum.add_summand[7].connect(a.get_double);  // a's values are stored under id 7
+///     sum.add_summand[8](2.5);                   // replace(8, 2.5) through the protocol
+///
+/// Every use needs the multi-input's `set_replace` (std::logic_error
+/// otherwise). Threads: as the multi-input's members; the handle itself is a
+/// plain value, to be used while its multi-input lives.
 template <class V, class Id>
 class MultiInputItem {
  public:
+  /// The type of the values this input takes.
   using value_type = V;
 
+  /// The handle for `id` of `input`; usually made by `input[id]`. Throws
+  /// only what copying the Id throws.
+  /// Any thread.
   MultiInputItem(MultiInput<V, Id>& input, Id id) : input_(&input), id_(std::move(id)) {}
 
-  /// Stores `value` under the id through the protocol (replace(id, value)).
+  /// Stores `value` under the id through the protocol (replace(id, value)):
+  /// first applies what upstream announced to the multi-input, then notifies
+  /// or cancels its observers. Without observers only replace runs.
+  /// Throws: std::logic_error without `set_replace`; otherwise as
+  /// MultiInput::replace. Threads: an operation; any thread.
   void operator()(V value) const { input_->call_item(id_, std::move(value)); }
 
+  /// Connects `output`: its values are stored under this id through replace.
+  /// Throws std::logic_error without `set_replace`; otherwise as
+  /// MultiInput::connect(Output<R>&). Threads: an operation; any thread.
   template <class R>
   void connect(Output<R>& output) const {
     static_assert(std::is_convertible_v<const R&, V>,
                   "connectors: the output's value type does not convert to the multi-input's");
     input_->connect_source(output, &MultiInput<V, Id>::template receive<R>, MultiInput<V, Id>::SourceKind::keyed, id_);
   }
+  /// Connects one key of a multi-output, stored under this id; as
+  /// connect(Output<R>&).
+  /// Same errors. Threads: an operation; any thread.
   template <class R, class Key>
   void connect(MultiOutputItem<R, Key> item) const;
 
+  /// Breaks the connection to `output`: the same as
+  /// `multi_input().disconnect(output)` (the connection belongs to the
+  /// multi-input). As MultiInput::disconnect(Output<R>&).
+  /// Threads: an operation; any thread.
+  /// Same errors.
   template <class R>
   void disconnect(Output<R>& output) const {
     input_->disconnect_source(output);
   }
+  /// Breaks a connection made with connect(MultiOutputItem); as
+  /// MultiInput::disconnect(Output<R>&).
+  /// Same errors. Threads: an operation; any thread.
   template <class R, class Key>
   void disconnect(MultiOutputItem<R, Key> item) const;
+  /// Connects the output a macro exports, stored under this id; as
+  /// connect(Output<R>&).
+  /// Same errors, and std::logic_error if the exported output's value type is
+  /// not the macro's R. Threads: an operation; any thread.
   template <class R>
   void connect(const MacroOutput<R>& output) const;
+  /// Breaks a connection made with connect(const MacroOutput<R>&).
+  /// As disconnect(Output<R>&). Threads: an operation; any thread.
+  /// Same errors.
   template <class R>
   void disconnect(const MacroOutput<R>& output) const;
 
+  /// Sets the *multi-input's* laziness (there is one for all its ids).
+  /// Threads: takes the network lock; any thread. Throws nothing of its own.
   void set_laziness(Laziness laziness) const { input_->set_laziness(laziness); }
+  /// Sets the multi-input's parallelization flag. Throws
+  /// std::invalid_argument for a value outside the enum. Threads: takes the
+  /// network lock; any thread.
   void set_parallelization(Parallelization parallelization) const { input_->set_parallelization(parallelization); }
+  /// Sets the multi-input's executor (null: the default executor). Threads:
+  /// takes the network lock; any thread. Throws nothing of its own.
   void set_executor(std::shared_ptr<Executor> executor) const { input_->set_executor(std::move(executor)); }
 
+  /// The multi-input this handle belongs to. Throws nothing; any thread.
   MultiInput<V, Id>& multi_input() const noexcept { return *input_; }
+  /// The data id this handle stores under. Throws nothing; any thread.
   const Id& id() const noexcept { return id_; }
 
  private:

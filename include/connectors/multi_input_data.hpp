@@ -13,24 +13,49 @@
 namespace connectors {
 
 /// An insertion-ordered map Id -> V, the natural storage behind a multi-input:
-/// add() hands out the ids (SPEC 1.8). With an integral Id, add() stores under
+/// add() hands out the ids (`docs/design.md#multi-input`). With an integral Id, add() stores under
 /// the lowest counter value that is free, starting from where the counter
 /// stands; the counter does not move past the id it returned, so an id
 /// deleted before the next add() is used again.
+///
+///     connectors::MultiInputData<double> values;
+///     values.add(1.5);                        // 0
+///     std::size_t second = values.add(2.5);   // 1
+///     values.erase(second);
+///     values.add(3.5);                        // 1 again: the counter stayed there
+///
+/// **Threads.** A plain container, not synchronised: the same rules as a
+/// standard container (const members may run concurrently with each other,
+/// nothing else). As a multi-input's storage it needs no lock for the
+/// multi-input's own calls: a multi-input runs its owner's add, remove and
+/// replace one at a time, and the outputs that observe it compute only after
+/// the changes they wait for were applied.
 template <class V, class Id = std::size_t>
 class MultiInputData {
  public:
+  /// The data id type.
   using key_type = Id;
+  /// The stored value type.
   using mapped_type = V;
+  /// An entry: (id, value).
   using value_type = std::pair<const Id, V>;
+  /// Iterates the entries in insertion order.
   using iterator = typename std::list<value_type>::iterator;
+  /// Iterates the entries in insertion order, read-only.
   using const_iterator = typename std::list<value_type>::const_iterator;
 
+  /// Empty; the counter starts at Id{}.
   MultiInputData() = default;
+  /// Adds each value in turn (ids 0, 1, 2, ...; integral Id only). Throws
+  /// only std::bad_alloc or what copying a V throws.
   MultiInputData(std::initializer_list<V> values) requires std::is_integral_v<Id> {
     for (const V& value : values) add(value);
   }
+  /// Copies the entries, their order and the counter. Throws only
+  /// std::bad_alloc or what copying a V or an Id throws.
   MultiInputData(const MultiInputData& other) { *this = other; }
+  /// Replaces the entries, their order and the counter with copies of
+  /// `other`'s. Throws as the copy constructor.
   MultiInputData& operator=(const MultiInputData& other) {
     if (this != &other) {
       clear();
@@ -39,10 +64,13 @@ class MultiInputData {
     }
     return *this;
   }
+  /// Takes `other`'s entries; `other` is left valid but unspecified.
   MultiInputData(MultiInputData&&) noexcept = default;
+  /// Takes `other`'s entries; `other` is left valid but unspecified.
   MultiInputData& operator=(MultiInputData&&) noexcept = default;
 
-  /// Stores `value` under a new id and returns the id.
+  /// Stores `value` under a new id and returns the id (integral Id only).
+  /// Throws only std::bad_alloc or what moving a V throws.
   Id add(V value) requires std::is_integral_v<Id> {
     while (index_.count(counter_) != 0) ++counter_;
     entries_.emplace_back(counter_, std::move(value));
@@ -50,7 +78,8 @@ class MultiInputData {
     return counter_;
   }
 
-  /// The value under `id`; a missing id is appended with a default V.
+  /// The value under `id`; a missing id is appended with a default V (at the
+  /// end of the order). Throws only std::bad_alloc or what V{} throws.
   V& operator[](const Id& id) {
     auto found = index_.find(id);
     if (found != index_.end()) return found->second->second;
@@ -59,12 +88,16 @@ class MultiInputData {
     return entries_.back().second;
   }
 
+  /// The value under `id`. Throws std::out_of_range if it is not there.
   V& at(const Id& id) {
     auto found = index_.find(id);
     if (found == index_.end()) throw std::out_of_range("connectors::MultiInputData::at: no such id");
     return found->second->second;
   }
+  /// \overload
   const V& at(const Id& id) const { return lookup(id)->second; }
+  /// Whether a value is stored under `id`. Throws nothing in practice (what
+  /// hashing the Id throws).
   bool contains(const Id& id) const { return index_.count(id) != 0; }
 
   /// Removes `id`; throws std::out_of_range if it is not there.
@@ -74,16 +107,23 @@ class MultiInputData {
     entries_.erase(found->second);
     index_.erase(found);
   }
+  /// Removes every entry; the counter stays where it is.
   void clear() noexcept {
     entries_.clear();
     index_.clear();
   }
 
+  /// The number of entries.
   std::size_t size() const noexcept { return entries_.size(); }
+  /// Whether there are no entries.
   bool empty() const noexcept { return entries_.empty(); }
+  /// The first entry in insertion order.
   iterator begin() noexcept { return entries_.begin(); }
+  /// Past the last entry.
   iterator end() noexcept { return entries_.end(); }
+  /// The first entry in insertion order, read-only.
   const_iterator begin() const noexcept { return entries_.begin(); }
+  /// Past the last entry, read-only.
   const_iterator end() const noexcept { return entries_.end(); }
 
  private:

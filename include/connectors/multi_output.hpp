@@ -26,8 +26,8 @@
 namespace connectors {
 
 /// A multi-output connector: wraps a getter `R(Key) [const]` (or taking
-/// `const Key&`, or returning `const R&`) and caches one result per key (SPEC
-/// 1.5, 2.10):
+/// `const Key&`, or returning `const R&`) and caches one result per key
+/// (docs/multi-outputs.md; `docs/design.md#multi-output`):
 ///
 ///     connectors::MultiOutput<double(int)> get_value{this, &Table::value_at};
 ///
@@ -38,13 +38,48 @@ namespace connectors {
 /// in the multi-input under the key as data id.
 /// Different keys compute in parallel; one key is computed once however many
 /// consumers pull it at the same time. Keys are delivered in the order
-/// `keys()` returns them; no other order is promised (SPEC A33).
+/// `keys()` returns them; no other order is promised (`docs/design.md#multi-output`).
 /// Defaults: caching on, Parallelization::THREAD, the default executor.
 template <class Signature>
 class MultiOutput {
   static_assert(sizeof(Signature) == 0, "connectors::MultiOutput: write MultiOutput<R(Key)>");
 };
 
+/// The multi-output for a getter `R(Key)`: the one usable form of
+/// MultiOutput, which explains it.
+///
+///     class Table {
+///      public:
+///       connectors::MultiOutput<double(int)> get_value{this, &Table::value_at};
+///       connectors::Input<double> set_factor{this, &Table::store, get_value};
+///       Table() { get_value.set_keys(&Table::keys); }
+///
+///      private:
+///       double value_at(int key) const { return factor_ * key; }
+///       std::vector<int> keys() const { return {1, 2, 3}; }
+///       void store(double factor) { factor_ = factor; }
+///       double factor_ = 1;
+///     };
+///
+///     Table table;
+///     double two = table.get_value(2);          // computes key 2 only
+///     other.set_value.connect(table.get_value[3]);  // one key into any input
+///     sum.add_summand.connect(table.get_value);     // all keys into a multi-input
+///
+/// Also callable, declared in an internal base class and therefore not listed
+/// in this reference until the connectors are sealed (issue 13):
+/// `set_executor`, `executor()`, `set_name`, `name()`, `caching()`,
+/// `parallelization()`.
+///
+/// **Threads.** Every member that calls, connects, disconnects or configures
+/// is an operation on this multi-output's network: it may be called from any
+/// thread, operations on one network are serialised, operations on
+/// independent networks run in parallel (`docs/connectors.md`, "Threads and
+/// nested operations"). Within one operation the getter may run for several
+/// keys at once (with THREAD or PROCESS), so it must be safe to call
+/// concurrently with itself for different keys. Started from inside a user
+/// method, an operation on the network being computed throws
+/// std::logic_error.
 template <class R, class Key>
 class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   static_assert(std::is_object_v<R> && !std::is_const_v<R>,
@@ -55,9 +90,17 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   static_assert(std::equality_comparable<Key>, "connectors::MultiOutput<R(Key)>: Key needs ==");
 
  public:
+  /// The type of the values this multi-output produces.
   using value_type = R;
+  /// The type of its keys.
   using key_type = Key;
 
+  /// Wraps `getter`, a member function `R(Key)` or `R(const Key&)` (const or
+  /// not; returning something that converts to R) of `owner`, whose member
+  /// this multi-output is. A mismatched getter is a compile error. Throws
+  /// nothing.
+  /// Threads: runs as part of the owner's construction, before another thread
+  /// can reach the connector.
   template <class Owner, class Getter>
   requires std::is_member_function_pointer_v<Getter> &&
       std::derived_from<Owner, typename detail::member_owner<Getter>::type>
@@ -73,6 +116,11 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
                   "connectors::MultiOutput<R(Key)>: the getter's result must convert to R");
   }
 
+  /// Leaves the network without running any user method, as ~Output: every
+  /// `mo[key]` connection and whole connection is dropped, inputs waiting
+  /// for it are cancelled (`docs/design.md#lifetime`). Waits for the
+  /// network's lock if another thread's operation runs.
+  /// Throws nothing.
   ~MultiOutput() {
     // The items are output nodes of their own; they disconnect as they go.
     std::unordered_map<Key, std::unique_ptr<Item>> items;
@@ -85,7 +133,15 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   }
 
   /// The value for `key`: cached if valid, otherwise computed with this
-  /// multi-output's executor.
+  /// multi-output's executor, and pushed to the inputs connected to
+  /// `mo[key]`. Only that key is computed. A call without a key does not
+  /// compile.
+  ///
+  /// Throws: what the getter (or a method upstream) throws, unchanged; for a
+  /// PROCESS getter also WorkerError and RemoteError; std::logic_error from
+  /// inside a method of the network being computed.
+  ///
+  /// Threads: an operation (see the class); any thread.
   R operator()(const Key& key) {
     detail::OperationScope scope{*this};
     if (valid_.load(std::memory_order_relaxed)) {
@@ -100,15 +156,29 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
     return std::move(*result);
   }
 
-  /// The virtual single output for `key`.
+  /// The virtual single output for `key`: connect it to any input, or call
+  /// it. Only makes a small handle: throws nothing but what copying the Key
+  /// throws; any thread.
   MultiOutputItem<R, Key> operator[](Key key) { return MultiOutputItem<R, Key>{*this, std::move(key)}; }
 
   /// Connects the whole multi-output to a multi-input: every key of `keys()`
-  /// delivers its value, stored under the key.
+  /// delivers its value, stored under the key. The same as
+  /// `input.connect(*this)`; connecting to anything but a MultiInput does not
+  /// compile.
+  ///
+  /// Throws: std::logic_error if the multi-input has no replace method;
+  /// ConnectionError, CycleError as MultiInput::connect (nothing changed);
+  /// what a non-lazy input's method throws, after the connection is made.
+  ///
+  /// Threads: an operation on both networks, which it joins; any thread.
   template <class V, class Id>
   void connect(MultiInput<V, Id>& input) {
     input.connect(*this);
   }
+  /// Breaks a whole connection; the multi-input removes every key it stored.
+  /// The same as `input.disconnect(*this)`. Throws: ConnectionError if not
+  /// connected; what the multi-input's remove throws. Threads: an operation;
+  /// any thread.
   template <class V, class Id>
   void disconnect(MultiInput<V, Id>& input) {
     input.disconnect(*this);
@@ -116,7 +186,10 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
 
   /// The owner's method listing the keys a whole connection delivers: any
   /// range of values convertible to Key (a container or a one-shot view).
-  /// It runs on the coordinating thread, once per delivery.
+  /// It runs on the coordinating thread, once per delivery. Without it a
+  /// whole connection delivers no keys. A mismatched method is a compile
+  /// error; throws nothing at run time.
+  /// Threads: takes the network lock; any thread.
   template <class Owner, class Keys>
   requires std::is_member_function_pointer_v<Keys> &&
       std::derived_from<Owner, typename detail::member_owner<Keys>::type>
@@ -134,11 +207,15 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
       return result;
     };
   }
+  /// \overload
+  /// The owner type deduced from the member pointer.
+  /// Throws nothing at run time. Threads: takes the network lock; any thread.
   template <class Keys>
   requires std::is_member_function_pointer_v<Keys>
   void set_keys(Keys keys) { set_keys<typename detail::member_owner<Keys>::type>(keys); }
 
   /// Off: every request runs the getter again. Switching off drops the cached values.
+  /// Throws nothing of its own. Threads: takes the network lock; any thread.
   void set_caching(bool caching) {
     detail::NetworkLock lock{*this};
     set_caching_flag(caching);
@@ -146,11 +223,15 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
 
   /// PROCESS is accepted only if the getter can run in a worker process with
   /// its key (owner, key and R serializable); otherwise std::invalid_argument.
+  /// SEQUENTIAL: on the coordinating thread; THREAD (default): keys on pool
+  /// threads. Threads: takes the network lock; any thread.
+  /// Throws std::invalid_argument as said, or for a value outside the enum.
   void set_parallelization(Parallelization parallelization) {
     if (parallelization == Parallelization::PROCESS) (void)in_process_(nullptr, owner_, getter_, nullptr);
     OutputNode::set_parallelization(parallelization);
   }
 
+  /// The object this multi-output belongs to. Throws nothing; any thread.
   const void* owner() const noexcept override { return owner_; }
 
  private:
@@ -187,7 +268,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
     Key key_;
   };
 
-  // A key being computed: later pulls of the same key wait for its value (SPEC A20).
+  // A key being computed: later pulls of the same key wait for its value (docs/design.md#multi-output, compute_key).
   struct Run {
     detail::WaitList done;
     std::optional<R> value;
@@ -263,7 +344,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
     co_await computable_.wait(pending_announcements_ == 0, operation.id);
   }
 
-  // SPEC 2.10 request_key, with repair A10: a valid key still reaches the
+  // request_key, with repair A10 (docs/design.md#multi-output): a valid key still reaches the
   // key's single connections.
   Task<void> request_key(detail::Operation& operation, Key key, std::optional<R>* caller) {
     detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
@@ -346,7 +427,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
     if (!pulling.empty()) co_await detail::request_notified(operation, std::move(pulling));
   }
 
-  // A whole connection pulls (SPEC 2.10 request): every key of keys(),
+  // A whole connection pulls (docs/design.md#multi-output, Whole request): every key of keys(),
   // concurrently, then the key -> value map to every whole connection. A pull
   // arriving while one runs returns at once; the running one delivers to all.
   Task<void> request(detail::Operation& operation) override {
@@ -399,29 +480,46 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   std::unordered_map<Key, std::unique_ptr<Item>> items_by_key_;
 };
 
-/// `mo[key]`: a virtual single output of a MultiOutput for one key (SPEC 2.10).
+/// `mo[key]`: a virtual single output of a MultiOutput for one key (`docs/design.md#multi-output`).
 /// A value: it may be used as a temporary; its connections belong to the
 /// multi-output and can be broken through another `mo[key]` of the same key.
+///
+///     input.connect(table.get_value[3]);   // or table.get_value[3].connect(input)
+///     double three = table.get_value[3]();
+///
+/// Threads: as the multi-output's members; the handle itself is a plain
+/// value, to be used while its multi-output lives.
 template <class R, class Key>
 class MultiOutputItem {
  public:
+  /// The type of the values this output produces.
   using value_type = R;
 
+  /// The handle for `key` of `output`; usually made by `output[key]`. Throws
+  /// only what copying the Key throws.
+  /// Any thread.
   MultiOutputItem(MultiOutput<R(Key)>& output, Key key) : output_(&output), key_(std::move(key)) {}
 
-  /// The value for the key (as `mo(key)`).
+  /// The value for the key (as `mo(key)`; same errors and threads).
   R operator()() const { return (*output_)(key_); }
 
+  /// Connects an input-like connector (Input, MultiInput, `mi[id]`,
+  /// MacroInput) to this key; the same as `target.connect(*this)`, with its
+  /// errors. Threads: an operation on both networks; any thread.
   template <class Target>
   void connect(Target&& target) const {
     std::forward<Target>(target).connect(*this);
   }
+  /// Breaks a connection of this key; the same as `target.disconnect(*this)`,
+  /// with its errors. Threads: an operation; any thread.
   template <class Target>
   void disconnect(Target&& target) const {
     std::forward<Target>(target).disconnect(*this);
   }
 
+  /// The multi-output this handle belongs to. Throws nothing; any thread.
   MultiOutput<R(Key)>& multi_output() const noexcept { return *output_; }
+  /// The key of this handle. Throws nothing; any thread.
   const Key& key() const noexcept { return key_; }
 
  private:

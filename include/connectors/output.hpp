@@ -24,11 +24,42 @@ class Input;
 /// An output connector: wraps a getter `R() [const]` (or one returning
 /// `const R&`) of its owner. Calling it returns the cached result when valid,
 /// otherwise computes what is stale upstream and then the getter, with this
-/// output's executor (SPEC 2.3). Declared as a member:
+/// output's executor (`docs/design.md#output`). Declared as a member:
 ///
-///     connectors::Output<double> get_double{this, &TimesTwo::compute};
+///     class TimesTwo {
+///      public:
+///       connectors::Output<double> get_double{this, &TimesTwo::compute};
+///       connectors::Input<double> set_value{this, &TimesTwo::store, get_double};
+///
+///      private:
+///       void store(double value) { value_ = value; }
+///       double compute() const { return 2 * value_; }
+///       double value_ = 0;
+///     };
+///
+///     TimesTwo a, b;
+///     b.set_value.connect(a.get_double);  // or a.get_double.connect(b.set_value)
+///     a.set_value(2);
+///     double four = a.get_double();        // computed, then cached
+///     double eight = b.get_double();       // pulls a, then computes b
 ///
 /// Defaults: caching on, Parallelization::THREAD, the default executor.
+///
+/// Also callable, declared in an internal base class and therefore not listed
+/// in this reference until the connectors are sealed (issue 13):
+/// `set_executor(std::shared_ptr<Executor>)` (null: the default executor),
+/// `executor()`, `set_name(std::string)`, `name()` (`docs/observability.md`),
+/// `caching()` and `parallelization()`. They take the network lock like the
+/// members below.
+///
+/// **Threads.** Every member that calls, connects, disconnects or configures
+/// is an operation on this output's network: it may be called from any
+/// thread, operations on one network are serialised, operations on
+/// independent networks run in parallel (`docs/connectors.md`, "Threads and
+/// nested operations"). Started from inside a user method, an operation on the
+/// network being computed throws std::logic_error. Destroying the owner while
+/// another thread uses the network is allowed (the destructor waits for the
+/// network lock); using it while or after it is destroyed is not.
 template <class R>
 class Output final : public detail::OutputNode {
   static_assert(std::is_object_v<R> && !std::is_const_v<R>, "connectors::Output<R>: R must be a non-const value type");
@@ -36,8 +67,14 @@ class Output final : public detail::OutputNode {
                 "connectors::Output<R>: R must be copyable (results are cached and pushed to every connection)");
 
  public:
+  /// The type of the values this output produces.
   using value_type = R;
 
+  /// Wraps `getter`, a member function `R() [const]` (or returning something
+  /// that converts to R, such as `const R&`) of `owner`, whose member this
+  /// output is. A mismatched getter is a compile error. Throws nothing.
+  /// Threads: runs as part of the owner's construction, before another thread
+  /// can reach the connector.
   template <class Owner, class Getter>
   requires std::is_member_function_pointer_v<Getter> &&
       std::derived_from<Owner, typename detail::member_owner<Getter>::type>
@@ -53,10 +90,25 @@ class Output final : public detail::OutputNode {
     static_assert(std::is_convertible_v<std::invoke_result_t<Getter, Owner&>, R>,
                   "connectors::Output<R>: the getter's result must convert to R");
   }
+  /// Leaves the network without running any user method: inputs waiting for
+  /// this output's announced change are cancelled, connected inputs keep the
+  /// last value they received (`docs/design.md#lifetime`). Waits for the
+  /// network's lock if another thread's operation runs.
+  /// Throws nothing.
   ~Output() { detach(); }
 
   /// The result: cached if valid, otherwise computed with this output's
   /// executor (user methods run where their flags and the executor say).
+  /// A valid cache of a small trivially copyable R returns without taking a
+  /// lock.
+  ///
+  /// Throws: the exception of any getter or setter that fails on the way,
+  /// unchanged (the output stays invalid, the next call retries); for a
+  /// PROCESS getter also WorkerError and RemoteError; std::logic_error when
+  /// called from inside a method of the network being computed, or when a
+  /// method destroyed a connector of the running operation.
+  ///
+  /// Threads: an operation (see the class); any thread.
   R operator()() {
     if constexpr (detail::CacheSlot<R>::lock_free) {
       // A cache hit takes no lock: the value is published atomically.
@@ -81,28 +133,56 @@ class Output final : public detail::OutputNode {
     return std::move(*result);
   }
 
-  /// Connects an input-like connector: Input, MultiInput, `mi[id]`, MacroInput.
+  /// Connects an input-like connector: Input, MultiInput, `mi[id]`, MacroInput;
+  /// the same as `target.connect(*this)`. Connecting announces the new
+  /// connection downstream and serves the non-lazy inputs there.
+  ///
+  /// Throws: CycleError if the connection would close a dependency cycle,
+  /// ConnectionError if a single input already has another source (nothing
+  /// changed in both cases); an identical repeated connect does nothing. What
+  /// a non-lazy input's method throws, after the connection is made.
+  ///
+  /// Threads: an operation on both networks (joined into one); any thread.
   template <class Target>
   void connect(Target&& target) {
     std::forward<Target>(target).connect(*this);
   }
+  /// Breaks the connection to `target`; the same as
+  /// `target.disconnect(*this)`. A single input first pulls what is pending
+  /// (it keeps the last value), a multi-input removes what the connection
+  /// stored. Throws: ConnectionError if they are not connected; what a user
+  /// method run by the disconnect throws (the connection is broken all the
+  /// same, except after a std::logic_error for a destroyed connector).
+  /// Threads: an operation; any thread.
   template <class Target>
   void disconnect(Target&& target) {
     std::forward<Target>(target).disconnect(*this);
   }
 
-  /// PROCESS is accepted only if the getter can run in a worker process (the
-  /// owner default-constructible and cereal-serializable, R serializable);
-  /// otherwise std::invalid_argument names the type at fault.
+  /// Where the getter may run: SEQUENTIAL (on the thread that coordinates
+  /// the operation), THREAD (a pool thread; the default) or PROCESS (a copy
+  /// of the owner in a worker process, `docs/processes.md`). The executor may
+  /// run it less concurrently, never more.
+  ///
+  /// Throws: std::invalid_argument for PROCESS if the getter cannot run in a
+  /// worker process (the owner default-constructible and cereal-serializable,
+  /// R serializable); the message names the type at fault.
+  ///
+  /// Threads: takes the network lock; any thread.
   void set_parallelization(Parallelization parallelization) {
     if (parallelization == Parallelization::PROCESS) (void)in_process_(nullptr, owner_, getter_);
     OutputNode::set_parallelization(parallelization);
   }
 
+  /// The object this output belongs to (the `owner` given to the
+  /// constructor). Throws nothing; any thread.
   const void* owner() const noexcept override { return owner_; }
 
   /// Off: every request runs the getter again (the result is still pushed to
-  /// every connection). Switching off drops the cached value.
+  /// every connection). Switching off drops the cached value. On (the
+  /// default): the result is kept until something upstream changes.
+  /// Throws nothing of its own.
+  /// Threads: takes the network lock; any thread.
   void set_caching(bool caching) {
     detail::NetworkLock lock{*this};
     set_caching_flag(caching);
@@ -161,11 +241,11 @@ class Output final : public detail::OutputNode {
           co_await request_announcers(operation);
         }
         co_await computable_.wait(pending_announcements_ == 0, operation.id);
-        // Valid now if every announced change was cancelled (SPEC A14).
+        // Valid now if every announced change was cancelled (docs/design.md#cancel).
       }
       if (valid_.load(std::memory_order_relaxed)) {
-        // Only connections that have not received this value get it (SPEC
-        // A9 allows it): the others hold it already, and an ON_NOTIFY input
+        // Only connections that have not received this value get it
+        // (docs/design.md#output): the others hold it already, and an ON_NOTIFY input
         // among them must not run its setter again while its owner's getter
         // may be running on another thread. A reference for large values:
         // nothing changes the cache while the value is pushed.

@@ -26,6 +26,7 @@ void render_svg(const std::string& path, const std::string& dot);
 /// Thread safety: takes the network lock; safe while other threads compute
 /// (it waits for their operations), not from inside a user method of the
 /// same network.
+/// Throws only std::bad_alloc.
 template <class Connector>
 std::string to_dot(const Connector& connector) {
   if constexpr (std::derived_from<Connector, detail::NodeBase>) {

@@ -67,6 +67,7 @@ struct can_run_in_process : std::bool_constant<can_run_in_process_v<Owner, Resul
 /// in a worker process, naming the first type at fault; empty when it can.
 /// Connectors use it to reject set_parallelization(PROCESS) with
 /// std::invalid_argument.
+/// Throws only std::bad_alloc; any thread.
 template <class Owner, class Result, class... Args>
 std::string process_incompatibility() {
   using Plain = std::remove_cv_t<Owner>;

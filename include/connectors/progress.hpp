@@ -9,10 +9,10 @@ namespace connectors {
 
 /// How far one top-level operation is (docs/observability.md).
 struct ProgressReport {
-  std::uint64_t operation = 0;  // numbers the operations, from 1
-  std::size_t finished = 0;     // user methods (setters, getters) that ended
-  std::size_t expected = 0;     // those it expects in all; it may grow
-  bool done = false;            // the operation ended: finished == expected
+  std::uint64_t operation = 0;  ///< numbers the operations, from 1
+  std::size_t finished = 0;     ///< user methods (setters, getters) that ended
+  std::size_t expected = 0;     ///< those it expects in all; it may grow
+  bool done = false;            ///< the operation ended: finished == expected
 };
 
 /// Reports the progress of top-level operations while alive (of one at a
@@ -40,15 +40,23 @@ struct ProgressReport {
 /// Thread safety: latest() may be called from any thread.
 class Progress {
  public:
+  /// Called with each report; see the class for where and how.
   using Callback = std::function<void(const ProgressReport&)>;
 
+  /// Starts following operations without a callback: poll latest(). Throws
+  /// only std::bad_alloc. Any thread.
   Progress();
+  /// Starts following operations; `callback` gets every report. Throws only
+  /// std::bad_alloc. Any thread.
   explicit Progress(Callback callback);
+  /// Stops following; after it returns the callback is not called again.
+  /// Throws nothing; any thread, but not from its own callback.
   ~Progress();
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
 
   /// The last report made (all zero before the first).
+  /// Throws nothing in practice; any thread.
   ProgressReport latest() const;
 
  private:

@@ -88,21 +88,38 @@ class Promise<void> : public PromiseBase {
 /// handed to an executor, EventLoop::create_task or gather). co_await yields the
 /// value or rethrows the coroutine's exception. Destroying a task that never ran
 /// or has finished frees its frame; tasks are move-only.
+///
+///     connectors::Task<int> answer() { co_return 42; }
+///     connectors::Task<int> twice() { co_return 2 * co_await answer(); }
+///
+///     int value = connectors::executor()->run_coroutine(twice());  // 84
+///
+/// **Threads.** A task is not synchronised: one task is used by one thread
+/// at a time (it runs on the loop that awaits it). Different tasks may be
+/// used on different threads concurrently.
 template <class T>
 class [[nodiscard]] Task {
   static_assert(!std::is_reference_v<T>, "connectors::Task<T>: T must not be a reference; return a value");
 
  public:
+  /// The type the task produces.
   using value_type = T;
 
+  /// The coroutine promise the compiler uses for a function returning
+  /// Task<T>; not for direct use.
   class promise_type : public detail::Promise<T> {
    public:
+    /// The task the coroutine returns to its caller. Throws nothing.
     Task get_return_object() noexcept { return Task{std::coroutine_handle<promise_type>::from_promise(*this)}; }
   };
+  /// The coroutine handle type (see handle()).
   using handle_type = std::coroutine_handle<promise_type>;
 
+  /// An empty task (valid() is false).
   Task() noexcept = default;
+  /// Takes `other`'s coroutine; `other` becomes empty.
   Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+  /// Destroys this task's coroutine (see ~Task) and takes `other`'s.
   Task& operator=(Task&& other) noexcept {
     if (this != &other) {
       reset();
@@ -112,6 +129,8 @@ class [[nodiscard]] Task {
   }
   Task(const Task&) = delete;
   Task& operator=(const Task&) = delete;
+  /// Frees the coroutine frame. Destroy a task only when it never ran or has
+  /// finished, not while it is suspended inside an await.
   ~Task() { reset(); }
 
   /// False for a default-constructed or moved-from task.
@@ -119,27 +138,36 @@ class [[nodiscard]] Task {
   /// True once the coroutine has run to its end (returned or threw).
   bool done() const noexcept { return handle_ && handle_.done(); }
 
+  /// What `co_await task` uses; not for direct use.
   class Awaiter {
    public:
+    /// Awaits the coroutine `handle`. Throws nothing.
     explicit Awaiter(handle_type handle) noexcept : handle_(handle) {}
+    /// True if the task has finished already. Throws std::logic_error for an
+    /// empty task, or one that was started (awaited) before.
     bool await_ready() const {
       if (!handle_) throw std::logic_error("connectors::Task: awaiting an empty (moved-from) task");
       if (handle_.done()) return true;
       if (handle_.promise().started()) throw std::logic_error("connectors::Task: a task can be awaited only once");
       return false;
     }
+    /// Starts the task; `awaiting` resumes when it finishes. Throws nothing.
     std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
       handle_.promise().mark_started();
       handle_.promise().set_continuation(awaiting);
       return detail::transfer_to(handle_);
     }
+    /// The task's value, moved out, or its exception, rethrown.
     T await_resume() { return handle_.promise().result().take(); }
 
    private:
     handle_type handle_;
   };
 
+  /// Awaits the task: `co_await make_task()`. A task can be awaited once;
+  /// awaiting an empty or already started task throws std::logic_error.
   Awaiter operator co_await() && noexcept { return Awaiter{handle_}; }
+  /// \overload
   Awaiter operator co_await() & noexcept { return Awaiter{handle_}; }
 
   /// The coroutine handle, for the library's own schedulers.

@@ -31,38 +31,43 @@ class Trace {
  public:
   /// One recorded user method. Times are steady-clock nanoseconds.
   struct Method {
-    std::string owner;      // the owner's type, and its name if given
-    std::string connector;  // the connector's name, or its type
-    std::string phase;      // "setter", "getter" or "condition"
-    int pid = 0;            // the worker's process id for a PROCESS method
-    int tid = 0;            // the thread's id (the worker's pid for PROCESS)
-    bool process = false;
-    bool failed = false;      // it threw
-    std::int64_t queued = 0;  // 0 when it ran where it was called
-    std::int64_t start = 0;
-    std::int64_t end = 0;
-    std::size_t bytes_sent = 0;  // PROCESS only: request and reply sizes
-    std::size_t bytes_received = 0;
-    std::uint64_t operation = 0;  // the top-level operation it belonged to
+    std::string owner;               ///< the owner's type, and its name if given
+    std::string connector;           ///< the connector's name, or its type
+    std::string phase;               ///< "setter", "getter" or "condition"
+    int pid = 0;                     ///< the worker's process id for a PROCESS method
+    int tid = 0;                     ///< the thread's id (the worker's pid for PROCESS)
+    bool process = false;            ///< it ran in a worker process
+    bool failed = false;             ///< it threw
+    std::int64_t queued = 0;         ///< when it was handed on; 0 when it ran where it was called
+    std::int64_t start = 0;          ///< when it started
+    std::int64_t end = 0;            ///< when it ended
+    std::size_t bytes_sent = 0;      ///< PROCESS only: the request's size
+    std::size_t bytes_received = 0;  ///< PROCESS only: the reply's size
+    std::uint64_t operation = 0;     ///< the top-level operation it belonged to
   };
   /// One top-level operation (a call, a connect or a disconnect).
   struct Operation {
-    std::string name;  // owner and connector that started it
-    int pid = 0;
-    int tid = 0;
-    std::int64_t start = 0;
-    std::int64_t end = 0;
-    std::uint64_t id = 0;
+    std::string name;        ///< owner and connector that started it
+    int pid = 0;             ///< the process it ran in
+    int tid = 0;             ///< the thread that started it
+    std::int64_t start = 0;  ///< when it began
+    std::int64_t end = 0;    ///< when it ended
+    std::uint64_t id = 0;    ///< numbers the operations (Method::operation refers to it)
   };
 
+  /// Starts recording. Throws only std::bad_alloc. Any thread.
   Trace();
+  /// Stops recording; methods that end afterwards are not recorded here.
+  /// Throws nothing; any thread.
   ~Trace();
   Trace(const Trace&) = delete;
   Trace& operator=(const Trace&) = delete;
 
   /// The methods recorded so far, in the order they ended.
+  /// Throws only std::bad_alloc; any thread.
   std::vector<Method> methods() const;
   /// The top-level operations that ended so far.
+  /// Throws only std::bad_alloc; any thread.
   std::vector<Operation> operations() const;
 
   /// Writes everything recorded so far as a Chrome trace event JSON object:
@@ -71,6 +76,7 @@ class Trace {
   ///
   ///     std::ofstream out{"plots/trace.json"};
   ///     trace.write_json(out);
+  /// Throws only what writing to `out` throws; any thread.
   void write_json(std::ostream& out) const;
 
  private:

@@ -9,6 +9,7 @@ namespace connectors {
 /// (nullopt) by default. Set with `set_worker_limits` on
 /// MultiprocessingExecutor or ThreadingMultiprocessingExecutor; they apply to
 /// calls started afterwards. See docs/processes.md, "Worker limits".
+/// A plain value; the executors copy it.
 struct WorkerLimits {
   /// Hard limit on a worker's resident memory, in bytes (its heap, stack and
   /// reply files). The call during which the worker's memory first exceeds

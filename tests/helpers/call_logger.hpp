@@ -1,6 +1,6 @@
 #pragma once
 
-// The call logger of the original tests (SPEC 5.1): test classes record their
+// The call logger of the original tests (docs/design.md#test-helpers): test classes record their
 // calls; compare() checks the whole log against a pattern in which groups of
 // sub-sequences may interleave in any order.
 

@@ -1,6 +1,6 @@
 #pragma once
 
-// The processing classes of the original tests (SPEC 5.2) with multi-inputs,
+// The processing classes of the original tests (docs/design.md#test-helpers) with multi-inputs,
 // multi-outputs and macros.
 
 #include "test_classes.hpp"
@@ -14,7 +14,7 @@
 
 namespace connectors::testing {
 
-// Insertion-ordered storage with the original's id counter (SPEC 1.8), for
+// Insertion-ordered storage with the original's id counter (docs/design.md#multi-input), for
 // ids of any Value.
 class ValueStore {
  public:
@@ -78,7 +78,7 @@ class LoggedStore : public Logged {
   ValueStore store_;
 };
 
-// Without replace: an update removes and adds again (SPEC 1.4 fallback).
+// Without replace: an update removes and adds again (docs/design.md#multi-input).
 class NonReplacingMultiInput : public LoggedStore {
  public:
   explicit NonReplacingMultiInput(CallLogger* logger = nullptr) : LoggedStore(logger) {}
@@ -236,7 +236,7 @@ class MultiOutputWithVolatileKeys : public MultiOutputWithoutKeys {
   std::vector<Value> keys_{Value(2), Value(3), Value(5)};
 };
 
-// SPEC 5.2: the constructor calls its own connectors.
+// The constructor calls its own connectors (docs/design.md#test-helpers).
 class ConstructorMethodCall : public Logged {
  public:
   explicit ConstructorMethodCall(CallLogger* logger = nullptr) : Logged(logger) {
@@ -291,7 +291,8 @@ class ConstructorMethodCall : public Logged {
 
 namespace connectors::testing {
 
-// SPEC 5.2 Macro: ((in1, in2), in3) through two MultipleInputs into MultipleOutputs.
+// The original tests' Macro (docs/design.md#test-helpers): ((in1, in2), in3) through two MultipleInputs into
+// MultipleOutputs.
 class Macro {
  public:
   Macro() {

@@ -1,6 +1,7 @@
 #pragma once
 
-// The processing classes of the original tests (SPEC 5.2), single-input part.
+// The processing classes of the original tests (docs/design.md#test-helpers),
+// single-input part.
 // Setters store their value, log (name, [value], self) and return *this;
 // getters log (name, [], result).
 

@@ -2,7 +2,7 @@
 
 // A small dynamic value for the ported tests, which pass None, numbers,
 // booleans, strings, tuples and object identities through the same connectors
-// (SPEC A22).
+// (docs/design.md#test-helpers).
 
 #include <cstddef>
 #include <cstdint>

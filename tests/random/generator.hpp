@@ -4,7 +4,8 @@
 // that decides whether an operation may run at all (also for replays of a
 // shrunk sequence, where earlier operations may be gone).
 //
-// Situations the generator avoids, because SPEC leaves their outcome open:
+// Situations the generator avoids, because the rules (docs/design.md#protocol)
+// leave their outcome open (docs/design.md#random-model):
 // - a direct call of a single input that has a source: the direct value wins
 //   until the source announces again, but a later redundant push of the old
 //   value (a cache-less source recomputing) may or may not be applied;

@@ -1,12 +1,12 @@
 #pragma once
 
 // The reference model: a sequential, single-threaded simulation of the same
-// network, written from SPEC (Part B sections 2.x with the Part A repairs) and
-// the guides, sharing no code with the library.
+// network, written from docs/design.md (the protocol, section 2, with the
+// deliberate deviations of section 10) and the guides, sharing no code with the library.
 //
 // Values alone could be checked against an eager evaluation, but what a single
 // input keeps when its source is destroyed is the last value *delivered* to it
-// (SPEC A2/A11), and what is delivered depends on which outputs were requested
+// (docs/design.md#lifetime), and what is delivered depends on which outputs were requested
 // lazily. So the model keeps the protocol's few flags (announced, pending value,
 // valid cache) and replays requests in program order. The rules it encodes, in
 // the words of the lead's expectations:
@@ -14,8 +14,9 @@
 //   when it computes, those without the value when it serves its valid cache);
 // - a pushed value stays pending until the input applies it; an announcement
 //   does not drop it, and it is applied later even if the source is destroyed;
-// - a cancel reaches downstream only if the output is valid again (repair R),
-//   and never clears a connection that has not received a value yet (A14);
+// - a cancel reaches downstream only if the output is valid again (repair R,
+//   docs/design.md#cancel),
+//   and never clears a connection that has not received a value yet (same section);
 // - a single-input disconnect first pulls the input (the flush); a multi-input
 //   disconnect first stores what the other connections announced, then removes
 //   what the connection stored; a destroyed source acts like that without

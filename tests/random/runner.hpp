@@ -1,8 +1,8 @@
 #pragma once
 
 // One random sequence: each operation runs on the model and on the library,
-// and the outcomes are compared. Also the laziness promises SPEC makes
-// definite: a second get of a caching output with nothing changed runs no
+// and the outcomes are compared. Also the laziness promises of
+// docs/laziness-and-caching.md: a second get of a caching output with nothing changed runs no
 // user method, and within one get each getter (each key) runs at most once.
 
 #include "generator.hpp"

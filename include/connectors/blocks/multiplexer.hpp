@@ -12,7 +12,7 @@
 
 namespace connectors::blocks {
 
-/// Routes one of many inputs to its output, chosen by a selector (SPEC 1.9):
+/// Routes one of many inputs to its output, chosen by a selector (docs/blocks.md):
 ///
 ///     blocks::Multiplexer<std::string, std::string> mux{"b"};
 ///     mux.input["a"].connect(source_a.output);
@@ -20,20 +20,34 @@ namespace connectors::blocks {
 ///     mux.output();  // source_b's value
 ///
 /// Values are stored by key (`input[key]`); `output()` is the value under the
-/// current selector, or std::nullopt when there is none (SPEC A21). A change of
+/// current selector, or std::nullopt when there is none (`docs/design.md#blocks`). A change of
 /// an unselected input cancels instead of notifying, so nothing downstream is
 /// recomputed for it. A plain `input(value)` stores under a new key, for an
-/// integral Key only.
+/// integral Key only (std::logic_error otherwise).
+///
+/// **Threads.** Its connectors are those of any block: every call, connect
+/// and disconnect is an operation on the block's network, from any thread,
+/// serialised with the others on that network (`docs/connectors.md`,
+/// "Threads and nested operations").
 template <class T, class Key = std::size_t>
 class Multiplexer {
  public:
+  /// No selector yet: output() is std::nullopt until `select` is called.
+  /// Throws only std::bad_alloc (or what constructing the value throws).
+  /// Threads: as any block's construction: before another thread can reach it.
   Multiplexer() { configure(); }
+  /// Starts with `selector` selected. Throws what moving a Key throws.
+  /// Throws only std::bad_alloc (or what constructing the value throws).
+  /// Threads: as any block's construction: before another thread can reach it.
   explicit Multiplexer(Key selector) : selector_(std::move(selector)) { configure(); }
   Multiplexer(const Multiplexer&) = delete;
   Multiplexer& operator=(const Multiplexer&) = delete;
 
+  /// The value under the current selector, or std::nullopt.
   Output<std::optional<T>> output{this, &Multiplexer::selected_value};
+  /// Chooses the key whose value `output` returns.
   Input<Key> select{this, &Multiplexer::set_selector, output};
+  /// The values, by key: `input[key]` is the virtual input for one key.
   MultiInput<T, Key> input{this, &Multiplexer::add, &Multiplexer::remove, output};
 
  private:

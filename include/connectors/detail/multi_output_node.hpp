@@ -8,7 +8,7 @@ namespace connectors::detail {
 
 class MultiOutputKeyNode;
 
-// The untyped part of a multi-output (SPEC 2.10). As an output node it holds
+// The untyped part of a multi-output (docs/design.md#multi-output). As an output node it holds
 // the announcements of the observed inputs and the connections of the whole
 // multi-output (to multi-inputs). Each key that has single connections gets an
 // item node of its own: the announcer identity towards those connections.
@@ -16,7 +16,8 @@ class MultiOutputKeyNode;
 // Per-key validity: a key's cached value is valid when the node is valid and
 // the key has a cached value. An announcement invalidates all keys at once, a
 // notification drops all cached values, and a full cancellation re-validates
-// the cached keys: the three rules of SPEC 2.10 with O(1) bookkeeping.
+// the cached keys: the per-key validity rules of docs/design.md#multi-output with O(1)
+// bookkeeping.
 class MultiOutputNode : public OutputNode {
  public:
   const std::vector<MultiOutputKeyNode*>& items() const noexcept { return items_; }

@@ -70,7 +70,7 @@ struct Operation {
 // A mark above every situation (see InputNode::announced_in_).
 inline constexpr Laziness never_settled = static_cast<Laziness>(static_cast<int>(Laziness::ON_CONNECT) + 1);
 
-// Inputs that pull by themselves after an announcement (SPEC 2.12).
+// Inputs that pull by themselves after an announcement (docs/design.md#laziness).
 struct NonLazyCollection {
   Laziness situation;
   std::vector<InputNode*> inputs;
@@ -145,16 +145,17 @@ class NodeBase {
   mutable std::atomic<NetworkGroup*> group_{nullptr};
 };
 
-// The untyped part of an output: state and protocol bookkeeping of SPEC 2.3.
+// The untyped part of an output: state and protocol bookkeeping
+// (docs/design.md#output, #cancel).
 class OutputNode : public NodeBase {
  public:
-  // Announced by an observed input (SPEC 2.3 announce).
+  // Announced by an observed input (docs/design.md#output, announce).
   void on_announce() noexcept;
-  // The observed input applied its change (SPEC 2.3 notify).
+  // The observed input applied its change (docs/design.md#output, notify).
   void on_notify() noexcept;
-  // The observed input's change will not happen (SPEC 2.3 cancel). Repair R of
-  // SPEC A13: the cancel travels downstream only when this output became
-  // valid again, i.e. nothing it depends on changed.
+  // The observed input's change will not happen. Repair R
+  // (docs/design.md#cancel): the cancel travels downstream only when this
+  // output became valid again, i.e. nothing it depends on changed.
   void on_cancel(std::vector<InputNode*>& cancelled_downstream) noexcept;
 
   virtual Task<void> request(Operation& operation) = 0;
@@ -188,7 +189,7 @@ class OutputNode : public NodeBase {
   struct Connection {
     InputNode* input;
     Push push;
-    bool received;  // got a value since it was connected (SPEC A14)
+    bool received;  // got a value since it was connected (docs/design.md#cancel)
   };
   const CompactVector<Connection>& connections() const noexcept { return connections_; }
   bool is_connected_to(const InputNode& input) const noexcept { return connection_position(input) != no_position; }
@@ -209,7 +210,7 @@ class OutputNode : public NodeBase {
   static constexpr std::size_t no_position = static_cast<std::size_t>(-1);
   std::size_t connection_position(const InputNode& input) const noexcept;
   // Disconnects everything without running user methods; downstream inputs
-  // still waiting for this output are cancelled (SPEC A11). The most-derived
+  // still waiting for this output are cancelled (docs/design.md#lifetime). The most-derived
   // destructor calls it first, before any member of the typed part is gone
   // and before the object's dynamic type changes: until then another thread's
   // operation may still reach this node through the network (docs/connectors.md,
@@ -281,7 +282,8 @@ class OutputNode : public NodeBase {
   friend void unsettle_above(const OutputNode&, Laziness) noexcept;
 };
 
-// The untyped part of a single input: state and bookkeeping of SPEC 2.4.
+// The untyped part of a single input: state and bookkeeping
+// (docs/design.md#input).
 class InputNode : public NodeBase {
  public:
   virtual Task<void> request(Operation& operation) = 0;
@@ -315,7 +317,8 @@ class InputNode : public NodeBase {
   void for_each_upstream(Visit visit, void* context) const override;
 
   // Announces this input's coming change to its observers and everything
-  // downstream of them, collecting non-lazy inputs (SPEC 2.12 forwarding rule).
+  // downstream of them, collecting non-lazy inputs (the forwarding rule,
+  // docs/design.md#laziness).
   // Iterative: a chain of any length uses constant stack.
   // The input itself joins the collection only if `may_collect_self` (not for
   // a direct call, which sets it anyway).
@@ -352,13 +355,13 @@ class InputNode : public NodeBase {
   // The multi-input side of the hooks above (a multi-input has many sources).
   virtual bool multi_is_announced_by(const OutputNode&) const noexcept { return false; }
   virtual bool multi_take_cancel(OutputNode&) noexcept { return false; }
-  // `from` is being destroyed: forget it (SPEC A11); returns whether the
+  // `from` is being destroyed: forget it (docs/design.md#lifetime); returns whether the
   // observers must be cancelled.
   virtual bool multi_lose_source(OutputNode&) noexcept { return false; }
   virtual void multi_for_each_source(Visit, void*) const {}
 
   CompactVector<OutputNode*> observers_;
-  OutputNode* source_ = nullptr;        // the one connected output (SPEC A7)
+  OutputNode* source_ = nullptr;        // the one connected output (docs/design.md#input)
   OutputNode* announcement_ = nullptr;  // the output whose change is pending
   WaitList computable_;
   Laziness laziness_ = Laziness::ON_REQUEST;
@@ -403,7 +406,8 @@ void pull_inline(Operation& operation, InputNode& root);
 void unsettle_unserved(const NonLazyCollection& collection, const OperationScope* scope) noexcept;
 
 // Requests all inputs of `collection` concurrently with `operation`'s executor;
-// waits for all, then rethrows the first error (SPEC A5).
+// waits for all, then rethrows the first error
+// (docs/design.md#laziness, Service).
 // `deferred`: ON_NOTIFY multi-inputs an earlier run of the same operation
 // reached (MultiInput::apply_pending_now), served after the collection.
 void serve_non_lazy(Executor& executor, OperationScope* scope, NonLazyCollection& collection,
@@ -441,7 +445,7 @@ void unsettle_upstream(InputNode& input, Laziness level = never_settled) noexcep
 // not), which keeps connecting n sources to one multi-input linear.
 void unsettle_above(const OutputNode& source, Laziness level) noexcept;
 
-// The top-level connect and disconnect of SPEC 2.3/2.4 for one output and one
+// The top-level connect and disconnect (docs/design.md#connect, #input) for one output and one
 // single input; `push` delivers the output's values to the input.
 void connect_nodes(OutputNode& output, InputNode& input, OutputNode::Push push);
 void disconnect_nodes(OutputNode& output, InputNode& input);

@@ -13,7 +13,7 @@ class OutputNode;
 
 // The values a multi-input received and has not applied yet, one entry per
 // source at most, in the order they are applied: a new connection's entry
-// (without a value) keeps its place in the order of first values (SPEC 2.6),
+// (without a value) keeps its place in the order of first values (docs/design.md#multi-input),
 // a value whose application failed goes back to the front. Every step costs
 // constant time, whatever the number of sources (docs/multi-inputs.md, Wide
 // networks).
