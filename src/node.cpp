@@ -737,12 +737,16 @@ class InlinePull {
   InlinePull(const InlinePull&) = delete;
   InlinePull& operator=(const InlinePull&) = delete;
 
-  void run(NodeBase& root, bool is_output) {
+  void run(NodeBase& root, bool is_output, RootDone on_root_done = nullptr, void* context = nullptr) {
     stack_.clear();
     stack_.push_back(Frame{&root, is_output, Phase::start});
     try {
       for (;;) {
         while (!stack_.empty()) step();
+        if (on_root_done != nullptr) {
+          on_root_done(context);
+          on_root_done = nullptr;
+        }
         if (operation_.deferred_notified.empty()) break;
         // ON_NOTIFY multi-inputs deferred by pushes (request_notified).
         for (InputNode* input : take_deferred(operation_)) stack_.push_back(Frame{input, false, Phase::start});
@@ -936,7 +940,9 @@ class InlinePull {
   std::vector<InputNode*> pulling_;
 };
 
-void pull_inline(Operation& operation, OutputNode& root) { InlinePull{operation}.run(root, true); }
+void pull_inline(Operation& operation, OutputNode& root, RootDone on_root_done, void* context) {
+  InlinePull{operation}.run(root, true, on_root_done, context);
+}
 void pull_inline(Operation& operation, InputNode& root) { InlinePull{operation}.run(root, false); }
 
 }  // namespace connectors::detail

@@ -510,6 +510,26 @@ class MeetingKeys {
   TimedLatch& latch_;
 };
 
+// ---- random finding 19 ----------------------------------------------------------
+// Seed 887801699582675 (every executor): an ON_NOTIFY multi-input connected to
+// a source that had already pushed to an ON_NOTIFY input beside it; the next
+// get of that input's block ended without a result.
+TEST_P(Regression, Random19_AGetAfterConnectingAPushedSourceToAnOnNotifyMultiInputHasAResult) {
+  without_hanging([] {
+    Copy b1;
+    Sum b6;
+    connectors::blocks::PassThrough<double> b8;
+    b6.in.connect(b1.out);
+    b1.in.set_laziness(Laziness::ON_NOTIFY);
+    b6.in.set_laziness(Laziness::ON_NOTIFY);
+    b8.output.connect(b1.in);
+    EXPECT_EQ(b8.output(), 0.0);
+    b6.in.connect(b8.output);
+    EXPECT_EQ(b1.out(), 0.0);
+    EXPECT_EQ(b6.out(), 0.0);
+  });
+}
+
 TEST(WholeMultiOutput, KeysOfOnePullRunAtTheSameMomentOnThreads) {
   connectors::set_default_executor(connectors::executor(2, 0));
   {

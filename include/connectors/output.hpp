@@ -121,11 +121,21 @@ class Output final : public detail::OutputNode {
     if (caching_) {
       // No coroutines, no event loop, except where a method runs elsewhere or
       // branches may run concurrently (pull_inline hands those over).
-      detail::pull_inline(operation, *this);
-      if (!valid_.load(std::memory_order_relaxed)) {
-        throw std::logic_error("connectors::Output: the request ended without a result");
-      }
-      return cache_.load();
+      // The value this request computed, taken before the deferred non-lazy
+      // service may invalidate it again (detail::pull_inline).
+      struct Taken {
+        Output* output;
+        std::optional<R> value;
+      } taken{this, std::nullopt};
+      detail::pull_inline(
+          operation, *this,
+          [](void* context) {
+            auto& taken = *static_cast<Taken*>(context);
+            if (taken.output->valid_.load(std::memory_order_relaxed)) taken.value.emplace(taken.output->cache_.load());
+          },
+          &taken);
+      if (!taken.value) throw std::logic_error("connectors::Output: the request ended without a result");
+      return std::move(*taken.value);
     }
     std::optional<R> result;
     detail::run_operation(operation, request_for(operation, &result));

@@ -152,6 +152,10 @@ class Model {
   bool with_replace(int unit) const { return blocks_[units_[unit].blocks[0]].with_replace; }
 
   bool caching(int unit) const { return blocks_[output_block(unit)].caching; }
+  // Does a single output hold a valid value now? After a get it may not: the
+  // ON_NOTIFY service that the get's pushes triggered can re-apply a value
+  // upstream of it (a cache-less source pushes to every connection).
+  bool output_valid(int unit) const { return blocks_[output_block(unit)].valid; }
   // Is the block with this counter slot a multi-output?
   bool keyed_slot(int slot) const {
     for (const Block& block : blocks_)

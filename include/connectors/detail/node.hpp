@@ -396,7 +396,12 @@ void check_no_cycle(const OutputNode& output, const InputNode& input);
 // method placed in a worker process, and (with threads or processes) an
 // output waiting for several announced inputs, whose branches may run
 // concurrently.
-void pull_inline(Operation& operation, OutputNode& root);
+// `on_root_done(context)` runs once the root's own request has finished and
+// before the ON_NOTIFY multi-inputs deferred by its pushes are served: their
+// service may invalidate the root again (a cache-less source pushing to every
+// connection), and the caller's result is the value this request computed.
+using RootDone = void (*)(void* context);
+void pull_inline(Operation& operation, OutputNode& root, RootDone on_root_done = nullptr, void* context = nullptr);
 void pull_inline(Operation& operation, InputNode& root);
 
 // After a direct change failed before its non-lazy service: the inputs of
