@@ -92,7 +92,9 @@ elseif(STEP STREQUAL "pkg_config")
   message(STATUS "${run_output}")
 elseif(STEP STREQUAL "subdirectory")
   # Only the consumer's object file: building the library again would cost a
-  # minute, and linking is what the find_package tests check.
+  # minute, and linking is what the find_package tests check. Ninja, whatever
+  # the build's generator: it names the object file as a target, and compiles
+  # it without building the library first.
   set(dir ${WORK_DIR}/subdirectory)
   file(REMOVE_RECURSE ${dir})
   run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer -B ${dir} -G Ninja -DCMAKE_CXX_COMPILER=${CXX_COMPILER}
