@@ -9,7 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX sigaction and sigset_t, not only <csignal>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>

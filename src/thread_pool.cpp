@@ -61,7 +61,8 @@ bool spin_for_work(const ThreadPoolState& state) noexcept {
   }
 }
 
-void worker_main(std::shared_ptr<ThreadPoolState> shared) {
+// By value: each worker thread owns a share of the state it runs on.
+void worker_main(std::shared_ptr<ThreadPoolState> shared) {  // NOLINT(performance-unnecessary-value-param)
   current_worker_pool = shared.get();
   ThreadPoolState& self = *shared;
   std::unique_lock lock{self.mutex};

@@ -9,7 +9,7 @@
 #include <connectors/detail/process_call.hpp>
 
 #include <malloc.h>
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX sigaction and sigset_t, not only <csignal>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>

@@ -25,6 +25,15 @@
 
 namespace connectors {
 
+namespace detail {
+// What set_keys accepts. A concept, so that a non-range stops at the first
+// clause and reaches set_keys' static_assert instead of a hard error inside
+// std::ranges::range_reference_t.
+template <class Range, class Key>
+concept key_range =
+    std::ranges::input_range<Range> && std::is_convertible_v<std::ranges::range_reference_t<Range>, Key>;
+}  // namespace detail
+
 /// A multi-output connector: wraps a getter `R(Key) [const]` (or taking
 /// `const Key&`, or returning `const R&`) and caches one result per key
 /// (docs/multi-outputs.md; `docs/design.md#multi-output`):
@@ -195,8 +204,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
       std::derived_from<Owner, typename detail::member_owner<Keys>::type>
   void set_keys(Keys keys) {
     using Range = std::invoke_result_t<Keys, Owner&>;
-    static_assert(std::ranges::input_range<std::remove_reference_t<Range>> &&
-                      std::is_convertible_v<std::ranges::range_reference_t<std::remove_reference_t<Range>>, Key>,
+    static_assert(detail::key_range<std::remove_reference_t<Range>, Key>,
                   "connectors::MultiOutput<R(Key)>::set_keys: keys() must return a range of values convertible to Key");
     detail::NetworkLock lock{*this};
     keys_member_ = detail::ErasedMember{keys};

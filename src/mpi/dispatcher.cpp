@@ -22,7 +22,7 @@ void fail(ProcessJob& job, const std::string& message) noexcept { fail_job(job, 
 
 }  // namespace
 
-Dispatcher::Dispatcher(int world_size, std::vector<int> serving) : world_size_(world_size) {
+Dispatcher::Dispatcher(int world_size, const std::vector<int>& serving) : world_size_(world_size) {
   for (int rank : serving) ranks_.push_back(Rank{rank});
 }
 

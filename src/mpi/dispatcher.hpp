@@ -29,7 +29,7 @@ class Dispatcher {
  public:
   // `world_size`: ranks in the job; `serving`: the ranks that may get calls
   // (those running rank 0's binary).
-  Dispatcher(int world_size, std::vector<int> serving);
+  Dispatcher(int world_size, const std::vector<int>& serving);
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
 

@@ -97,7 +97,7 @@ void init_under_mpi(int argc, char** argv) {
                    all[static_cast<std::size_t>(other)].describe() + ")";
     }
   }
-  Dispatcher::install(std::make_unique<Dispatcher>(size, std::move(serving)));
+  Dispatcher::install(std::make_unique<Dispatcher>(size, serving));
   std::atexit(finish_rank_zero);
   if (!different.empty()) {
     throw std::runtime_error("connectors::init: MPI ranks " + different + " run a different binary than rank 0 (" +

@@ -56,8 +56,9 @@ class CompactVector {
 
   void grow() {
     const std::uint32_t capacity = capacity_ * 2;
-    T* heap = static_cast<T*>(::operator new(capacity * sizeof(T)));
-    std::memcpy(static_cast<void*>(heap), data(), size_ * sizeof(T));
+    // T may be a pointer to a struct: its size is the element size meant here.
+    T* heap = static_cast<T*>(::operator new(capacity * sizeof(T)));   // NOLINT(bugprone-sizeof-expression)
+    std::memcpy(static_cast<void*>(heap), data(), size_ * sizeof(T));  // NOLINT(bugprone-sizeof-expression)
     if (capacity_ > 1) ::operator delete(storage_.heap);
     storage_.heap = heap;
     capacity_ = capacity;

@@ -40,14 +40,14 @@ struct OperationEvent {
 // touch, and sees methods and operations in one order.
 class Observer {
  public:
+  Observer(const Observer&) = delete;
+  Observer& operator=(const Observer&) = delete;
   virtual void operation_began(const OperationEvent& operation, const NodeBase& start) = 0;
   virtual void method_ended(const MethodEvent& method) = 0;
   virtual void operation_ended(const OperationEvent& operation) = 0;
 
  protected:
   Observer() = default;
-  Observer(const Observer&) = delete;
-  Observer& operator=(const Observer&) = delete;
   ~Observer() = default;
 };
 

@@ -25,7 +25,7 @@ inline thread_local RunFrame* innermost_run = nullptr;
 
 // How much stack a chain of coroutine transfers may use before it is bounced
 // through the loop. Far below the 8 MiB default, far above any single frame.
-inline constexpr std::ptrdiff_t transfer_stack_budget = 128 * 1024;
+inline constexpr std::ptrdiff_t transfer_stack_budget = std::ptrdiff_t{128} * 1024;
 
 // Queues `next` on the loop of `frame` (defined with EventLoop).
 void defer_resume(RunFrame& frame, std::coroutine_handle<> next) noexcept;
