@@ -5,8 +5,8 @@
 
 #include <connectors/detail/init_extension.hpp>
 #include <connectors/executor.hpp>
-#include <connectors/process.hpp>
 #include <connectors/init.hpp>
+#include <connectors/process.hpp>
 #include <connectors/worker_limits.hpp>
 
 #include <chrono>

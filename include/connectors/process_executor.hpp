@@ -2,8 +2,8 @@
 
 #include <connectors/detail/worker_pool.hpp>
 #include <connectors/executor.hpp>
-#include <connectors/process.hpp>
 #include <connectors/init.hpp>
+#include <connectors/process.hpp>
 #include <connectors/worker_limits.hpp>
 
 #include <chrono>
