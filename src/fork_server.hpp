@@ -45,8 +45,8 @@ int fork_server_socket() noexcept;
 // Frames on a worker connection: this header, then `size` bytes; or, for a
 // reply with `in_reply_file` set, no bytes on the socket: the payload is the
 // first `size` bytes of one of the worker's two reply files (memfds, see
-// ReplySink). The parent holds their descriptors and reads them with pread,
-// so a large reply costs one copy on each side and no mapping.
+// ReplySink). The parent holds their descriptors and maps or reads them; or,
+// for a reply with `streamed` set, a sequence of chunks (see stream_end).
 //
 // Every request carries a call id and the reply must carry the same one: a
 // method can write to the worker's socket (stray bytes, a fork whose child
