@@ -107,6 +107,22 @@ void advise_huge_pages(void* data, std::size_t size) noexcept {
   if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
 }
 
+void populate_pages(void* data, std::size_t size) noexcept {
+#ifdef MADV_POPULATE_WRITE
+  constexpr std::size_t worth_it = 4U << 20;
+  if (size < worth_it) return;
+  static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto address = reinterpret_cast<std::uintptr_t>(data);
+  const std::uintptr_t begin = (address + page - 1) / page * page;
+  const std::uintptr_t end = (address + size) / page * page;
+  // A failure (an older kernel) leaves the pages to fault in one by one.
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
+#else
+  (void)data;
+  (void)size;
+#endif
+}
+
 ByteBuffer ByteBuffer::allocate(std::size_t size) {
   ByteBuffer buffer;
   buffer.data_ = new char[size == 0 ? 1 : size];

@@ -225,6 +225,9 @@ void load_number_vector(cereal::BinaryInputArchive& in, ReplyReader& source, std
   const auto size = static_cast<std::size_t>(count) * sizeof(T);
   vector.reserve(static_cast<std::size_t>(count));
   advise_huge_pages(vector.data(), size);
+  // The reply's bytes are all there (a stream's are only announced, so its
+  // pages come with them): all of the vector's pages at once.
+  if (!source.streamed()) populate_pages(vector.data(), size);
   // One pass: copied straight from the reply (in chunks from a reply file),
   // not zero-filled first.
   const std::size_t chunk = std::max(source.chunk_limit() / sizeof(T), std::size_t{1}) * sizeof(T);

@@ -270,5 +270,9 @@ void fail_job(ProcessJob& job, const std::string& message) noexcept;
 // pages when it faults them in, if `size` is large enough to matter; the
 // pages should not have been touched yet. Changes nothing else.
 void advise_huge_pages(void* data, std::size_t size) noexcept;
+// Faults in the whole pages of [data, data + size) in one call, if `size` is
+// large enough to matter: cheaper than a fault per page (measured in
+// docs/benchmarks.md). Only for memory that is about to be written whole.
+void populate_pages(void* data, std::size_t size) noexcept;
 
 }  // namespace connectors::detail
