@@ -230,6 +230,7 @@ void init(int argc, char** argv) {
   // its children" (wait() until ECHILD) would wait for it forever. So an
   // intermediate process forks it and exits at once, and init reaps the
   // intermediate; the server is adopted by the system (docs/processes.md).
+  detail::program_pid = ::getpid();
   const pid_t intermediate = ::fork();
   if (intermediate < 0) throw std::system_error(errno, std::generic_category(), "connectors::init: fork");
   if (intermediate == 0) {

@@ -27,6 +27,11 @@ struct ForkServerMessage {
   std::int32_t value = 0;
 };
 
+// The program's process (the one that called init), inherited by the fork
+// server and the workers: a worker lets it read its memory (PR_SET_PTRACER)
+// for segments of streamed replies.
+inline pid_t program_pid = 0;
+
 // The parent's end of the control socket; -1 when init() was not called.
 int fork_server_socket() noexcept;
 // Runs the fork server; never returns. It ends (killing its workers) when
@@ -40,8 +45,8 @@ int fork_server_socket() noexcept;
 // Frames on a worker connection: this header, then `size` bytes; or, for a
 // reply with `in_reply_file` set, no bytes on the socket: the payload is the
 // first `size` bytes of one of the worker's two reply files (memfds, see
-// ReplySink). The parent holds their descriptors and reads them with pread,
-// so a large reply costs one copy on each side and no mapping.
+// ReplySink). The parent holds their descriptors and maps or reads them; or,
+// for a reply with `streamed` set, a sequence of chunks (see stream_end).
 //
 // Every request carries a call id and the reply must carry the same one: a
 // method can write to the worker's socket (stray bytes, a fork whose child
@@ -62,7 +67,15 @@ struct FrameHeader {
   // Reply: the worker has dropped that file (it outgrew
   // reply_file_keep_limit); the parent drops it once the reply is read.
   static constexpr std::uint64_t file_dropped = 8;
-  static constexpr std::uint64_t known_reply_flags = in_reply_file | in_second_file | file_attached | file_dropped;
+  // Reply: the reply follows on the socket as a stream of chunks (see
+  // stream_end), written while the worker serializes it; `size` is zero.
+  static constexpr std::uint64_t streamed = 16;
+  static constexpr std::uint64_t known_reply_flags =
+      in_reply_file | in_second_file | file_attached | file_dropped | streamed;
+  // Request: the caller reads an outsized reply as a stream, straight from
+  // the worker's socket into its result (a caller that forwards the reply's
+  // bytes elsewhere, such as a serving MPI rank, does not).
+  static constexpr std::uint64_t stream_accepted = std::uint64_t{1} << 8;
 
   std::uint64_t call_id = 0;
   std::uint64_t size = 0;
@@ -100,6 +113,34 @@ inline constexpr std::size_t socket_reply_limit = 32U << 20;
 // serves one reply and is dropped, so that an outsized result does not stay
 // with the worker for life.
 inline constexpr std::size_t reply_file_keep_limit = 80U << 20;
+
+// A streamed reply (FrameHeader::streamed) is a sequence of chunks, each a
+// 64-bit length, the call id (as in frame headers: stray bytes on the socket
+// are never taken for the reply) and that many bytes; a length of
+// stream_end ends the reply,
+// and stream_restart discards what came before it: the worker failed while
+// serializing (its save threw) and an error reply follows in its place.
+// A reply that would outgrow reply_file_keep_limit is streamed when the
+// request accepts it, so that no file of its size is created on either side.
+inline constexpr std::uint64_t stream_end = 0;
+inline constexpr std::uint64_t stream_restart = ~std::uint64_t{0};
+// A length with this bit set announces a segment: the chunk's bytes are not
+// on the socket but in the worker's memory, at the address of the 64-bit word
+// that follows the call id, and the caller copies them with process_vm_readv straight
+// into its result, so that they cross no socket buffer (measured in
+// docs/benchmarks.md). The worker waits meanwhile (it must not touch those
+// bytes) for one byte from the caller: segment_read, or segment_resend when
+// the caller cannot read other processes' memory (a seccomp filter, Yama's
+// ptrace scope) and wants the bytes as an ordinary chunk instead.
+inline constexpr std::uint64_t stream_segment = std::uint64_t{1} << 63;
+inline constexpr char segment_read = 'R';
+inline constexpr char segment_resend = 'S';
+
+// The worker's send buffer for streamed replies: large enough that the
+// worker and the reading caller rarely wait for each other (measured on the
+// machine of docs/benchmarks.md: 0.6 GB/s through an AF_UNIX socket with the
+// default buffer, 2 GB/s with 4 MiB); the kernel caps it at its wmem_max.
+inline constexpr int stream_send_buffer = 4 << 20;
 
 // Kept reply files grow in steps of this size (a huge page's), up to
 // reply_file_keep_limit.

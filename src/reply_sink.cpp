@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,12 +32,30 @@ void ReplySink::File::reset() noexcept {
   announced = false;
 }
 
-void ReplySink::begin(std::uint64_t request_flags) noexcept {
+void ReplySink::set_connection(int socket, void (*before_sending)()) noexcept {
+  socket_ = socket;
+  before_sending_ = before_sending;
+  owner_ = ::getpid();
+}
+
+void ReplySink::begin(std::uint64_t request_flags, std::uint64_t call_id) noexcept {
   free_files_ = request_flags;
+  call_id_ = call_id;
+  stream_accepted_ = (request_flags & FrameHeader::stream_accepted) != 0 && socket_ >= 0;
+  streaming_ = false;
   clear();
 }
 
 void ReplySink::clear() noexcept {
+  if (streaming_) {
+    // Part of the reply is out: the caller drops it and reads what follows
+    // (an error reply) as the whole reply.
+    buffer_.clear();
+    std::uint64_t restart[2] = {stream_restart, call_id_};
+    iovec part{restart, sizeof restart};
+    send_parts(&part, 1);
+    return;
+  }
   // A reply abandoned half-way may have grown its file past what the parent
   // knows; the parent would take that for a forged file, so start afresh.
   if (in_file() && files_[slot_].size > files_[slot_].announced_size) files_[slot_].reset();
@@ -71,8 +90,105 @@ void ReplySink::sent() noexcept {
   }
 }
 
+void ReplySink::send_parts(iovec* parts, int count) noexcept {
+  // A fork in a result's save function: its child must not add to the reply.
+  if (::getpid() != owner_) ::_exit(0);
+  msghdr message{};
+  message.msg_iov = parts;
+  message.msg_iovlen = static_cast<std::size_t>(count);
+  while (message.msg_iovlen > 0) {
+    if (message.msg_iov[0].iov_len == 0) {
+      ++message.msg_iov;
+      --message.msg_iovlen;
+      continue;
+    }
+    const ssize_t sent = ::sendmsg(socket_, &message, MSG_NOSIGNAL);
+    if (sent < 0 && errno == EINTR) continue;
+    // The parent is gone or dropped this worker (as when a reply's write fails).
+    if (sent <= 0) ::_exit(0);
+    for (auto left = static_cast<std::size_t>(sent); left > 0;) {
+      iovec& part = message.msg_iov[0];
+      const std::size_t taken = std::min(left, part.iov_len);
+      part.iov_base = static_cast<char*>(part.iov_base) + taken;
+      part.iov_len -= taken;
+      left -= taken;
+      if (part.iov_len == 0) {
+        ++message.msg_iov;
+        --message.msg_iovlen;
+      }
+    }
+  }
+}
+
+void ReplySink::start_stream() {
+  before_sending_();
+  FrameHeader header{call_id_, 0, FrameHeader::streamed, 0, 0};
+  iovec part{&header, sizeof header};
+  send_parts(&part, 1);
+  streaming_ = true;
+  if (in_file()) {
+    // The reply so far is in a kept file's mapping (a stream starts before
+    // a reply outgrows it): it goes first.
+    File& file = files_[slot_];
+    stream(file.data, position_);
+    // Grown for this reply past what the parent knows: the parent would take
+    // it for a forged file next time (see clear()).
+    if (file.size > file.announced_size) file.reset();
+    slot_ = no_slot;
+    position_ = 0;
+  }
+}
+
+void ReplySink::stream(const char* data, std::size_t size) {
+  if (buffer_.size() + size <= staging_size) {
+    buffer_.append(data, size);
+    return;
+  }
+  if (size >= staging_size) {
+    // A segment the caller copies from here (stream_segment): what is staged
+    // goes first as a chunk of its own.
+    std::uint64_t staged[2] = {buffer_.size(), call_id_};
+    std::uint64_t segment[3] = {stream_segment | size, call_id_, reinterpret_cast<std::uintptr_t>(data)};
+    iovec parts[3] = {{staged, sizeof staged}, {buffer_.data(), buffer_.size()}, {segment, sizeof segment}};
+    if (buffer_.empty()) {
+      send_parts(&parts[2], 1);
+    } else {
+      send_parts(parts, 3);
+    }
+    buffer_.clear();
+    char answer = 0;
+    for (;;) {
+      const ssize_t got = ::recv(socket_, &answer, 1, 0);
+      if (got < 0 && errno == EINTR) continue;
+      if (got != 1) ::_exit(0);  // the parent is gone or dropped this worker
+      break;
+    }
+    if (answer == segment_read) return;
+    if (answer != segment_resend) ::_exit(0);  // not the parent's protocol
+  }
+  // One chunk: what is staged, then this write from where it is (a large
+  // vector's own memory), so that the chunk's length bounds a single read.
+  std::uint64_t header[2] = {buffer_.size() + size, call_id_};
+  iovec parts[3] = {{header, sizeof header}, {buffer_.data(), buffer_.size()}, {const_cast<char*>(data), size}};
+  send_parts(parts, 3);
+  buffer_.clear();
+}
+
+void ReplySink::finish_stream() noexcept {
+  std::uint64_t header[2] = {buffer_.size(), call_id_};
+  std::uint64_t end[2] = {stream_end, call_id_};
+  iovec parts[3] = {{header, sizeof header}, {buffer_.data(), buffer_.size()}, {end, sizeof end}};
+  if (buffer_.empty()) {
+    send_parts(&parts[2], 1);
+  } else {
+    send_parts(parts, 3);
+  }
+  buffer_.clear();
+  streaming_ = false;
+}
+
 void ReplySink::complete() {
-  if (!in_file() || buffer_.empty()) return;
+  if (streaming_ || !in_file() || buffer_.empty()) return;
   write_file(buffer_.data(), buffer_.size());
   buffer_.clear();
 }
@@ -175,6 +291,11 @@ void ReplySink::write_file(const char* data, std::size_t size) {
 
 std::streamsize ReplySink::xsputn(const char* data, std::streamsize count) {
   const auto size = static_cast<std::size_t>(count);
+  if (!streaming_ && stream_accepted_ && !outsized() && this->size() + size > reply_file_keep_limit) start_stream();
+  if (streaming_) {
+    stream(data, size);
+    return count;
+  }
   if (!in_file()) {
     const std::size_t needed = buffer_.size() + size;
     if (needed < reply_file_threshold || !enter_file(needed)) {

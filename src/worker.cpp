@@ -96,6 +96,21 @@ SocketIdentity identify(int fd) {
   return {status.st_dev, status.st_ino};
 }
 
+// Who may answer: this worker (not the child of a fork in a method) on the
+// socket it started with (docs/processes.md).
+pid_t worker_pid = 0;
+int worker_socket = -1;
+SocketIdentity worker_connection;
+
+// Ends a process that must not answer; called before anything of a reply is
+// sent, which for a streamed reply is while the result is being serialized.
+void check_may_answer() {
+  if (::getpid() != worker_pid) ::_exit(0);  // the child of a fork in the method
+  // What the method printed must not be lost when the worker is killed.
+  std::fflush(nullptr);
+  if (identify(worker_socket) != worker_connection) ::_exit(worker_lost_connection_exit);
+}
+
 }  // namespace
 
 std::uint64_t current_call_id() noexcept { return running_call_id; }
@@ -105,10 +120,16 @@ void run_worker(UniqueFd socket, pid_t server) {
   if (::getppid() != server) ::_exit(0);
   // A method may fork: its child returns from the method too, and must never
   // answer in this worker's name (docs/processes.md).
-  const pid_t self = ::getpid();
+  worker_pid = ::getpid();
   // A method may close or replace the socket; then the worker says so with
   // its exit code, its only way left to tell the parent.
-  const SocketIdentity connection = identify(socket.get());
+  worker_socket = socket.get();
+  worker_connection = identify(worker_socket);
+  // Segments of streamed replies are read by the program (stream_segment);
+  // only Yama's ptrace scope needs this, elsewhere it fails harmlessly.
+  ::prctl(PR_SET_PTRACER, static_cast<unsigned long>(program_pid), 0, 0, 0);
+  // Streamed replies: see stream_send_buffer.
+  ::setsockopt(worker_socket, SOL_SOCKET, SO_SNDBUF, &stream_send_buffer, sizeof stream_send_buffer);
   // Large results are built call after call: keeping freed memory in the
   // worker's heap (up to a bound) spares the page faults of fresh mappings,
   // which cost more than the copying on the machines we measured.
@@ -116,12 +137,13 @@ void run_worker(UniqueFd socket, pid_t server) {
   ::mallopt(M_TRIM_THRESHOLD, 128 << 20);
   std::string request;
   ReplySink reply;
+  reply.set_connection(worker_socket, &check_may_answer);
   for (;;) {
     FrameHeader header;
     if (!read_exactly(socket.get(), reinterpret_cast<char*>(&header), sizeof header)) ::_exit(0);
     request.resize(header.size);
     if (!read_exactly(socket.get(), request.data(), request.size())) ::_exit(0);
-    reply.begin(header.flags);
+    reply.begin(header.flags, header.call_id);
     if (header.code_size > request.size() ||
         request_check(header.call_id, request.data(), header.code_size) != header.check) {
       write_error(reply, ReplyStatus::failure, "the request failed its check (it was not made by the parent)", nullptr);
@@ -130,11 +152,12 @@ void run_worker(UniqueFd socket, pid_t server) {
       run_request(request, reply);
       running_call_id = 0;
     }
-    if (::getpid() != self) ::_exit(0);  // the child of a fork in the method
-    // What the method printed must not be lost when the worker is killed.
-    std::fflush(nullptr);
-    if (identify(socket.get()) != connection) ::_exit(worker_lost_connection_exit);
-    if (!write_reply(socket.get(), header.call_id, reply)) ::_exit(0);
+    check_may_answer();
+    if (reply.streaming()) {
+      reply.finish_stream();
+    } else if (!write_reply(socket.get(), header.call_id, reply)) {
+      ::_exit(0);
+    }
     if (request.capacity() > (16U << 20)) std::string{}.swap(request);
   }
 }

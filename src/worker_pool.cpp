@@ -114,6 +114,9 @@ struct Worker {
   UniqueFd reply_file;
   // The worker's reply files, by slot.
   std::shared_ptr<ReplyFile> files[reply_file_slots];
+  // The reply being streamed to its caller, who reads the socket meanwhile
+  // (the call's job is the caller's already).
+  std::shared_ptr<ReplyStream> stream;
   Clock::time_point deadline = never;
   long long timeout_ms = -1;
   // The pool's limits as they were when the running call started (0: none).
@@ -129,7 +132,9 @@ struct Worker {
   bool reaped = false;
   Clock::time_point kill_at = never;
 
-  bool idle() const noexcept { return job == nullptr && socket.valid() && !hung_up && !kill_sent; }
+  // A call is under way: its job is here, or its reply is being streamed.
+  bool running() const noexcept { return job != nullptr || stream != nullptr; }
+  bool idle() const noexcept { return !running() && socket.valid() && !hung_up && !kill_sent; }
   // The request flags that tell the worker which reply files no caller reads.
   std::uint64_t free_files() const noexcept {
     std::uint64_t flags = 0;
@@ -173,7 +178,18 @@ std::string describe_end(const Worker& worker, int status) {
 }
 
 void complete(ProcessJob& job) noexcept { complete_job(job); }
+
 void fail(ProcessJob& job, const std::string& message) noexcept { fail_job(job, message); }
+
+// A streamed reply as the supervisor lends it: the caller's end of reading
+// wakes the supervisor thread.
+class SupervisedStream final : public ReplyStream {
+ public:
+  using ReplyStream::ReplyStream;
+
+ protected:
+  void notify() noexcept override;
+};
 
 class Supervisor {
  public:
@@ -226,6 +242,8 @@ class Supervisor {
     news_.push_back(pool);
   }
 
+  friend class SupervisedStream;
+
   void wake() noexcept {
     const std::uint64_t one = 1;
     [[maybe_unused]] ssize_t written = ::write(wake_.get(), &one, sizeof one);
@@ -236,13 +254,15 @@ class Supervisor {
     std::vector<Worker*> watched_workers;
     for (;;) {
       take_news();
+      check_streams();
       dispatch();
       watched.clear();
       watched_workers.clear();
       watched.push_back({wake_.get(), POLLIN, 0});
       if (!broken_) watched.push_back({control_, POLLIN, 0});
       for (auto& worker : workers_) {
-        if (!worker->socket.valid()) continue;
+        // A streamed reply's socket is its caller's to read until the end.
+        if (!worker->socket.valid() || worker->stream != nullptr) continue;
         short events = POLLIN;
         if (worker->sent < worker->to_send()) events |= POLLOUT;
         watched.push_back({worker->socket.get(), events, 0});
@@ -273,7 +293,7 @@ class Supervisor {
     Clock::time_point next = never;
     for (const auto& worker : workers_) {
       if (worker->kill_sent) continue;
-      if (worker->job != nullptr) next = std::min({next, worker->deadline, worker->next_memory_check});
+      if (worker->running()) next = std::min({next, worker->deadline, worker->next_memory_check});
       if (worker->hung_up) next = std::min(next, worker->kill_at);
     }
     if (next == never) return -1;
@@ -314,9 +334,7 @@ class Supervisor {
     for (std::size_t i = 0; i < workers_.size() && !broken_; ++i) {
       Worker& worker = *workers_[i];
       if (worker.pool != pool) continue;
-      if (worker.job != nullptr) {
-        fail(*std::exchange(worker.job, nullptr), "connectors: the executor was destroyed while the call was running");
-      }
+      fail_call(worker, "connectors: the executor was destroyed while the call was running");
       kill(worker);
     }
     finish_close_if_done(pool);
@@ -430,7 +448,8 @@ class Supervisor {
     note_start(job, worker.pid);
     worker.call_id = ++last_call_id_;
     const std::size_t code_size = std::min(job.code_size, job.request.size());
-    worker.out_header = FrameHeader{worker.call_id, job.request.size(), worker.free_files(), code_size,
+    const std::uint64_t flags = worker.free_files() | (job.accepts_stream ? FrameHeader::stream_accepted : 0);
+    worker.out_header = FrameHeader{worker.call_id, job.request.size(), flags, code_size,
                                     request_check(worker.call_id, job.request.data(), code_size)};
     reset_exchange(worker);
     worker.timed_out = false;
@@ -495,6 +514,10 @@ class Supervisor {
         worker.received += static_cast<std::size_t>(got);
         if (worker.received < header_size) continue;
         if (!acceptable_header(worker)) return;
+        if ((worker.in_header.flags & FrameHeader::streamed) != 0) {
+          start_stream(worker);
+          return;
+        }
         if ((worker.in_header.flags & FrameHeader::in_reply_file) != 0) {
           finish_from_file(worker);
           return;
@@ -543,6 +566,11 @@ class Supervisor {
       return false;
     }
     const bool in_file = (header.flags & FrameHeader::in_reply_file) != 0;
+    if ((header.flags & FrameHeader::streamed) != 0 &&
+        ((worker.out_header.flags & FrameHeader::stream_accepted) == 0 || in_file || header.size != 0)) {
+      reject(worker, "sent a malformed streamed reply header (the method wrote to the worker's connection)");
+      return false;
+    }
     if (!in_file && header.size > socket_reply_limit) {
       reject(worker, "sent a reply of " + std::to_string(header.size) + " bytes through its socket, where at most " +
                          std::to_string(socket_reply_limit) + " travel (the method wrote to the worker's connection)");
@@ -582,13 +610,70 @@ class Supervisor {
     if (due) kill(worker);
   }
 
+  // Fails the worker's call, if one is under way: its job, or the verdict
+  // its streaming caller waits for.
+  void fail_call(Worker& worker, const std::string& message) {
+    if (worker.job != nullptr) fail(*std::exchange(worker.job, nullptr), message);
+    if (worker.stream != nullptr) worker.stream->settle(message);
+  }
+
   // Fails the worker's call, if any, and kills it.
   void reject(Worker& worker, const std::string& what_it_did) {
-    if (worker.job != nullptr) {
-      fail(*std::exchange(worker.job, nullptr),
-           "connectors: the worker process " + std::to_string(worker.pid) + " " + what_it_did + "; it was killed");
-    }
+    fail_call(worker,
+              "connectors: the worker process " + std::to_string(worker.pid) + " " + what_it_did + "; it was killed");
     kill(worker);
+  }
+
+  // A reply the worker streams (FrameHeader::streamed): the call's job goes
+  // to its caller at once with a duplicate of the socket, which the caller
+  // reads straight into its result; this thread stops reading the socket
+  // until the caller says how its reading ended (check_streams).
+  void start_stream(Worker& worker) {
+    UniqueFd duplicate{::fcntl(worker.socket.get(), F_DUPFD_CLOEXEC, 3)};
+    if (!duplicate.valid()) {
+      reject(worker, "sent a streamed reply that the parent could not take (out of descriptors)");
+      return;
+    }
+    try {
+      worker.stream =
+          std::make_shared<SupervisedStream>(duplicate.get(), worker.pid, worker.call_id, worker.max_reply_size);
+    } catch (const std::bad_alloc&) {
+      reject(worker, "sent a streamed reply that the parent could not take");
+      return;
+    }
+    duplicate.release();
+    ProcessJob& job = *std::exchange(worker.job, nullptr);
+    job.reply = ByteBuffer::stream(worker.stream);
+    note_reply(job);
+    complete(job);
+  }
+
+  // What the callers of streamed replies said: a complete reply gets its
+  // verdict (the memory limit is checked as for any reply); a broken one
+  // waits for the worker's end, which says why; an abandoned one cannot be
+  // skipped, so its worker is replaced.
+  void check_streams() {
+    for (std::size_t i = 0; i < workers_.size() && !broken_; ++i) {
+      Worker& worker = *workers_[i];
+      if (worker.stream == nullptr || worker.kill_sent || worker.reaped) continue;
+      switch (worker.stream->ended()) {
+        case ReplyStream::End::reading:
+          break;
+        case ReplyStream::End::complete:
+          if (!check_memory_limit(worker)) break;
+          worker.stream->settle({});
+          worker.stream.reset();
+          reset_exchange(worker);
+          recycle_if_due(worker);
+          break;
+        case ReplyStream::End::broken:
+          if (!worker.hung_up) hang_up(worker);
+          break;
+        case ReplyStream::End::abandoned:
+          reject(worker, "was still sending a reply its caller stopped reading");
+          break;
+      }
+    }
   }
 
   // A reply in one of the worker's files. Nothing of the file is read or
@@ -676,6 +761,9 @@ class Supervisor {
   }
 
   void kill(Worker& worker) {
+    // A caller reading a streamed reply from this socket wakes up and waits
+    // for the verdict, which the worker's end gives.
+    if (worker.stream != nullptr && worker.socket.valid()) ::shutdown(worker.socket.get(), SHUT_RDWR);
     worker.socket.reset();
     if (worker.kill_sent || worker.reaped) return;
     worker.kill_sent = true;
@@ -690,14 +778,14 @@ class Supervisor {
     for (std::size_t i = 0; i < workers_.size() && !broken_; ++i) {
       Worker& worker = *workers_[i];
       if (worker.kill_sent || worker.reaped) continue;
-      if (worker.job != nullptr && now >= worker.deadline) {
+      if (worker.running() && now >= worker.deadline) {
         worker.timed_out = true;
         kill(worker);
-      } else if (worker.job != nullptr && now >= worker.next_memory_check) {
+      } else if (worker.running() && now >= worker.next_memory_check) {
         worker.next_memory_check = now + memory_check_interval;
         check_memory_limit(worker);
       } else if (worker.hung_up && now >= worker.kill_at) {
-        worker.killed_after_hang_up = worker.job != nullptr;
+        worker.killed_after_hang_up = worker.running();
         kill(worker);
       }
     }
@@ -715,7 +803,7 @@ class Supervisor {
       // A reply sent just before the worker ended is still in the socket.
       if (worker.job != nullptr && worker.socket.valid()) receive_some(worker);
       if (broken_) return;
-      if (worker.job != nullptr) fail(*std::exchange(worker.job, nullptr), describe_end(worker, exit.value));
+      if (worker.running()) fail_call(worker, describe_end(worker, exit.value));
       std::shared_ptr<PoolRecord> pool = std::move(worker.pool);
       workers_.erase(found);
       if (pool) {
@@ -737,9 +825,7 @@ class Supervisor {
       broken_ = true;
       broken_reason_ = reason;
     }
-    for (auto& worker : workers_) {
-      if (worker->job != nullptr) fail(*std::exchange(worker->job, nullptr), reason);
-    }
+    for (auto& worker : workers_) fail_call(*worker, reason);
     workers_.clear();
     // The server closed its socket, so it is exiting; it is no child of ours
     // (the system reaps it). Its workers die with it (death signal).
@@ -774,6 +860,8 @@ class Supervisor {
   // call it runs from the number of calls before it.
   std::uint64_t last_call_id_ = std::random_device{}() * std::uint64_t{0x9e3779b97f4a7c15ULL};
 };
+
+void SupervisedStream::notify() noexcept { Supervisor::instance().wake(); }
 
 }  // namespace
 

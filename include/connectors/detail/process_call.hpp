@@ -20,6 +20,7 @@
 #include <cstring>
 #include <functional>
 #include <istream>
+#include <new>
 #include <ostream>
 #include <stdexcept>
 #include <string>
@@ -226,6 +227,9 @@ void load_number_vector(cereal::BinaryInputArchive& in, ReplyReader& source, std
   const auto size = static_cast<std::size_t>(count) * sizeof(T);
   vector.reserve(static_cast<std::size_t>(count));
   advise_huge_pages(vector.data(), size);
+  // The reply's bytes are all there (a stream's are only announced, so its
+  // pages come with them): all of the vector's pages at once.
+  if (!source.streamed()) populate_pages(vector.data(), size);
   // One pass: copied straight from the reply (in chunks from a reply file),
   // not zero-filled first.
   const std::size_t chunk = std::max(source.chunk_limit() / sizeof(T), std::size_t{1}) * sizeof(T);
@@ -237,11 +241,9 @@ void load_number_vector(cereal::BinaryInputArchive& in, ReplyReader& source, std
   }
 }
 
-// Turns a worker's reply into the call's result or exception.
+// Decodes one reply from `source`: the call's result or exception.
 template <class R>
-R decode_reply(const ByteBuffer& reply) {
-  if (reply.size() == 0) throw WorkerError("connectors: empty reply from a worker process");
-  ReplyReader source{reply};
+R decode_from(ReplyReader& source) {
   std::istream stream{&source};
   cereal::BinaryInputArchive in{stream};
   std::uint8_t status = 0;
@@ -249,6 +251,7 @@ R decode_reply(const ByteBuffer& reply) {
   switch (static_cast<ReplyStatus>(status)) {
     case ReplyStatus::value:
       if constexpr (std::is_void_v<R>) {
+        source.finish();
         return;
       } else {
         R result;
@@ -261,27 +264,57 @@ R decode_reply(const ByteBuffer& reply) {
         } catch (const cereal::Exception& error) {
           throw Error("connectors: could not load the result (" + type_name<R>() +
                       ") of a worker process: " + error.what());
+        } catch (const std::bad_alloc&) {
+          // A stream announces its sizes before its bytes arrive (the
+          // reservation is address space; pages come with the bytes).
+          if (!source.streamed()) throw;
+          throw WorkerError("connectors: a worker process announced a result (" + type_name<R>() +
+                            ") larger than the caller could allocate");
+        } catch (const std::length_error&) {
+          if (!source.streamed()) throw;
+          throw WorkerError("connectors: a worker process announced a result (" + type_name<R>() +
+                            ") larger than the caller could allocate");
         }
+        source.finish();
         return result;
       }
     case ReplyStatus::exception: {
       std::string exception_type;
       std::string message;
       in(exception_type, message);
+      source.finish();
       throw RemoteError(std::move(exception_type), message);
     }
     case ReplyStatus::failure: {
       std::string message;
       in(message);
+      source.finish();
       throw WorkerError("connectors: the worker process could not run the method: " + message);
     }
     case ReplyStatus::worker_error: {
       std::string message;
       in(message);
+      source.finish();
       throw WorkerError(message);
     }
   }
   throw WorkerError("connectors: malformed reply from a worker process");
+}
+
+// Turns a worker's reply into the call's result or exception.
+template <class R>
+R decode_reply(const ByteBuffer& reply) {
+  if (reply.size() == 0 && reply.stream() == nullptr)
+    throw WorkerError("connectors: empty reply from a worker process");
+  ReplyReader source{reply};
+  for (;;) {
+    try {
+      return decode_from<R>(source);
+    } catch (const ReplyRestarted&) {
+      // The worker's serialization failed half-way through a streamed
+      // reply; the error reply it wrote instead follows.
+    }
+  }
 }
 
 // Awaitable that runs one request on a process backend and resumes the awaiting
@@ -294,6 +327,7 @@ class ProcessCall final : public ProcessJob {
       : loop_(loop), backend_(backend) {
     this->request = std::move(request.bytes);
     this->code_size = request.code_size;
+    this->accepts_stream = true;
   }
   ProcessCall(const ProcessCall&) = delete;
   ProcessCall& operator=(const ProcessCall&) = delete;
