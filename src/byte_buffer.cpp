@@ -94,16 +94,27 @@ const char* ReplyFile::map(std::size_t size) {
   return mapping_;
 }
 
+namespace {
+struct PageRange {
+  std::uintptr_t begin;
+  std::uintptr_t end;
+};
+// The whole pages inside [data, data + size): advice given to them never
+// reaches memory the range does not own.
+PageRange whole_pages_within(void* data, std::size_t size) noexcept {
+  static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto address = reinterpret_cast<std::uintptr_t>(data);
+  return {(address + page - 1) / page * page, (address + size) / page * page};
+}
+}  // namespace
+
 void advise_huge_pages(void* data, std::size_t size) noexcept {
   // Smaller vectors usually come from memory the heap reuses.
   constexpr std::size_t worth_it = 4U << 20;
   if (size < worth_it) return;
-  static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const auto address = reinterpret_cast<std::uintptr_t>(data);
-  const std::uintptr_t begin = (address + page - 1) / page * page;
-  const std::uintptr_t end = (address + size) / page * page;
   // Only whole pages of the vector's own: the advice never reaches a
   // neighbour's memory. A failure (no transparent huge pages) costs nothing.
+  const auto [begin, end] = whole_pages_within(data, size);
   if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
 }
 
@@ -111,10 +122,7 @@ void populate_pages(void* data, std::size_t size) noexcept {
 #ifdef MADV_POPULATE_WRITE
   constexpr std::size_t worth_it = 4U << 20;
   if (size < worth_it) return;
-  static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const auto address = reinterpret_cast<std::uintptr_t>(data);
-  const std::uintptr_t begin = (address + page - 1) / page * page;
-  const std::uintptr_t end = (address + size) / page * page;
+  const auto [begin, end] = whole_pages_within(data, size);
   // A failure (an older kernel) leaves the pages to fault in one by one.
   if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
 #else

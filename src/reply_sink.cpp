@@ -1,5 +1,7 @@
 #include "reply_sink.hpp"
 
+#include "partial_send.hpp"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -106,17 +108,7 @@ void ReplySink::send_parts(iovec* parts, int count) noexcept {
     if (sent < 0 && errno == EINTR) continue;
     // The parent is gone or dropped this worker (as when a reply's write fails).
     if (sent <= 0) ::_exit(0);
-    for (auto left = static_cast<std::size_t>(sent); left > 0;) {
-      iovec& part = message.msg_iov[0];
-      const std::size_t taken = std::min(left, part.iov_len);
-      part.iov_base = static_cast<char*>(part.iov_base) + taken;
-      part.iov_len -= taken;
-      left -= taken;
-      if (part.iov_len == 0) {
-        ++message.msg_iov;
-        --message.msg_iovlen;
-      }
-    }
+    skip_sent(message, static_cast<std::size_t>(sent));
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include "descriptor_passing.hpp"
 #include "fork_server.hpp"
+#include "partial_send.hpp"
 #include "reply_sink.hpp"
 #include "request_check.hpp"
 #include "request_handler.hpp"
@@ -53,18 +54,7 @@ bool send_all(int socket, msghdr& message, std::size_t total) {
     // Only the first sendmsg carries the descriptor; skip what was sent.
     message.msg_control = nullptr;
     message.msg_controllen = 0;
-    auto left = static_cast<std::size_t>(sent);
-    while (left > 0 && message.msg_iovlen > 0) {
-      iovec& part = message.msg_iov[0];
-      const std::size_t taken = std::min(left, part.iov_len);
-      part.iov_base = static_cast<char*>(part.iov_base) + taken;
-      part.iov_len -= taken;
-      left -= taken;
-      if (part.iov_len == 0) {
-        ++message.msg_iov;
-        --message.msg_iovlen;
-      }
-    }
+    skip_sent(message, static_cast<std::size_t>(sent));
   }
   return true;
 }
