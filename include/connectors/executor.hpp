@@ -149,10 +149,10 @@ class Executor {
     co_return co_await future;
   }
 
-  // A coroutine of its own, so that the frames of inline and THREAD calls do
-  // not carry a process call's state. An owner that declares no state to
-  // travel fails without PROCESS support compiled in; one that does needs
-  // <connectors/process.hpp> (detail/process_entry.hpp).
+  // The process call is a coroutine of its own (ProcessEntry::call), so that
+  // the frames of inline and THREAD calls do not carry its state. An owner
+  // that declares no state to travel fails without PROCESS support compiled
+  // in; one that does needs <connectors/process.hpp> (detail/process_entry.hpp).
   template <class R, class Method, class Owner, class... Args>
   Task<R> call_in_process(EventLoop& loop, const Method& method, Owner* instance, const Args&... args) {
     if constexpr (detail::declares_process_state<Owner> && !detail::complete_type<detail::ProcessEntry<Owner>>) {
