@@ -137,17 +137,10 @@ void ReplySink::stream(const char* data, std::size_t size) {
     return;
   }
   if (size >= staging_size) {
-    // A segment the caller copies from here (stream_segment): what is staged
-    // goes first as a chunk of its own.
-    std::uint64_t staged[2] = {buffer_.size(), call_id_};
+    // A segment the caller copies from here (stream_segment), after what is
+    // staged.
     std::uint64_t segment[3] = {stream_segment | size, call_id_, reinterpret_cast<std::uintptr_t>(data)};
-    iovec parts[3] = {{staged, sizeof staged}, {buffer_.data(), buffer_.size()}, {segment, sizeof segment}};
-    if (buffer_.empty()) {
-      send_parts(&parts[2], 1);
-    } else {
-      send_parts(parts, 3);
-    }
-    buffer_.clear();
+    send_staged_then(segment, sizeof segment);
     char answer = 0;
     for (;;) {
       const ssize_t got = ::recv(socket_, &answer, 1, 0);
@@ -167,16 +160,22 @@ void ReplySink::stream(const char* data, std::size_t size) {
 }
 
 void ReplySink::finish_stream() noexcept {
-  std::uint64_t header[2] = {buffer_.size(), call_id_};
   std::uint64_t end[2] = {stream_end, call_id_};
-  iovec parts[3] = {{header, sizeof header}, {buffer_.data(), buffer_.size()}, {end, sizeof end}};
+  send_staged_then(end, sizeof end);
+  streaming_ = false;
+}
+
+void ReplySink::send_staged_then(void* mark, std::size_t mark_size) noexcept {
+  // One send for both, so the mark never waits behind a second system call;
+  // with nothing staged, the mark alone.
+  std::uint64_t staged[2] = {buffer_.size(), call_id_};
+  iovec parts[3] = {{staged, sizeof staged}, {buffer_.data(), buffer_.size()}, {mark, mark_size}};
   if (buffer_.empty()) {
     send_parts(&parts[2], 1);
   } else {
     send_parts(parts, 3);
   }
   buffer_.clear();
-  streaming_ = false;
 }
 
 void ReplySink::complete() {

@@ -109,6 +109,9 @@ class ReplySink final : public std::streambuf {
   void stream(const char* data, std::size_t size);
   // Sends `count` parts in one go; a worker whose parent is gone ends.
   void send_parts(iovec* parts, int count) noexcept;
+  // Sends what is staged as a chunk, then `mark` (a segment or the end of the
+  // stream), and empties the staging buffer.
+  void send_staged_then(void* mark, std::size_t mark_size) noexcept;
 
   // The reply while it is small; once in a file, what is staged for its part
   // past the mapping.
