@@ -131,14 +131,16 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   /// network's lock if another thread's operation runs.
   /// Throws nothing.
   ~MultiOutput() {
-    // The items are output nodes of their own; they disconnect as they go.
-    std::unordered_map<Key, std::unique_ptr<Item>> items;
-    {
-      detail::NetworkLock lock{*this};
-      items.swap(items_by_key_);
-    }
-    items.clear();
-    detach();
+    detail::leave_network(*this, [this]() noexcept {
+      // The items are output nodes of their own; they disconnect as they go.
+      std::unordered_map<Key, std::unique_ptr<Item>> items;
+      {
+        detail::NetworkLock lock{*this};
+        items.swap(items_by_key_);
+      }
+      items.clear();
+      detach();
+    });
   }
 
   /// The value for `key`: cached if valid, otherwise computed with this

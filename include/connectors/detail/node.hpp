@@ -140,6 +140,7 @@ class NodeBase {
 
  private:
   friend void join_networks(const NodeBase&, const NodeBase&);
+  friend bool hand_off_unlink(const NodeBase&, void (*)(void*) noexcept, void*) noexcept;
   // Set once (at first need, or when joined before it had one), then
   // constant: other threads read it without a lock.
   mutable std::atomic<NetworkGroup*> group_{nullptr};
@@ -216,6 +217,8 @@ class OutputNode : public NodeBase {
   // operation may still reach this node through the network (docs/connectors.md,
   // Threads). Idempotent.
   void detach() noexcept;
+  // detach's work, on a thread that may unlink (leave_network).
+  void detach_here() noexcept;
   ~OutputNode() = default;
 
   // Drops the cached value of the typed part.
@@ -341,6 +344,9 @@ class InputNode : public NodeBase {
   // calls it first. `detach_locked` is the same under a lock already held.
   void detach() noexcept;
   void detach_locked() noexcept;
+  // A method of the operation computing this input destroys it (see
+  // note_destruction): its pending waits end with that operation's error.
+  void abort_own_waits() noexcept;
   ~InputNode() = default;
 
   void add_observer(OutputNode& observer);
