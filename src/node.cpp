@@ -95,7 +95,7 @@ void OutputNode::detach() noexcept {
   leave_network(*this, [this]() noexcept { detach_here(); });
 }
 
-void OutputNode::detach_here() noexcept {
+void OutputNode::detach_here(bool noted) noexcept {
   // An operation of its own when possible: a multi-input losing this source
   // calls the user's remove, which may start an operation on another network
   // (nested, it then takes this scope's inner lock instead of deadlocking).
@@ -103,7 +103,7 @@ void OutputNode::detach_here() noexcept {
   // be an operation; the plain lock serves then.
   std::optional<OperationScope> scope;
   std::optional<NetworkLock> lock;
-  if (note_destruction(*this)) {
+  if (noted || note_destruction(*this)) {
     lock.emplace(*this);
     // This output's own request, waiting for its inputs, will not be resumed
     // by them any more: it ends with the operation's error.

@@ -200,10 +200,18 @@ bool note_destruction(const NodeBase& node) noexcept {
     for (OperationScope* outer = current_operation; outer != nullptr; outer = outer->parent_) {
       busy.insert(&outer->start_);
     }
-    const NodeBase* reached = find_reached(node, busy);
-    if (reached == nullptr) return false;
-    OperationScope* computing = current_operation;
-    while (&computing->start_ != reached) computing = computing->parent_;
+    OperationScope* computing = nullptr;
+    if (const NodeBase* reached = find_reached(node, busy)) {
+      computing = current_operation;
+      while (&computing->start_ != reached) computing = computing->parent_;
+    } else if (OperationScope* holder = OperationScope::holder_of(node.network_group());
+               holder != nullptr && node.request_running()) {
+      // An earlier destruction cut it off from the start, but a request of
+      // the operation holding its network is still under way in it: its
+      // coroutines must not touch it again either.
+      computing = holder;
+    }
+    if (computing == nullptr) return false;
     computing->destroyed_.push_back(&node);
     for (OperationScope* scope = current_operation;; scope = scope->parent_) {
       scope->poisoned_.store(true, std::memory_order_release);

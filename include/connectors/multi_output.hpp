@@ -132,6 +132,9 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   /// Throws nothing.
   ~MultiOutput() {
     detail::leave_network(*this, [this]() noexcept {
+      // Noted while the items still link it to the network: a request of one
+      // of its keys may be under way in it.
+      const bool inside = detail::note_destruction(*this);
       // The items are output nodes of their own; they disconnect as they go.
       std::unordered_map<Key, std::unique_ptr<Item>> items;
       {
@@ -139,7 +142,7 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
         items.swap(items_by_key_);
       }
       items.clear();
-      detach();
+      detach_here(inside);
     });
   }
 
@@ -478,6 +481,8 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   }
 
   void drop_cache() noexcept override { results_.clear(); }
+  // A key may be computing without a whole request (running_).
+  bool request_running() const noexcept override { return running_ || !running_keys_.empty(); }
 
   void* owner_;
   detail::ErasedMember getter_;
