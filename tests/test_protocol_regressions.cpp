@@ -520,6 +520,41 @@ TEST_P(DestructionOnPool, Item10_AGetterDestroyingABlockASiblingWaitsOnIsALogicE
   });
 }
 
+// `x` (a single input, and a multi-output below it) waits for the getter of
+// `y`, which runs on the other pool thread, when the getter of `a` destroys
+// both.
+TEST_P(DestructionOnPool, Item10_AGetterDestroyingBlocksASiblingIsComputingThroughIsALogicError) {
+  without_hanging([] {
+    Copy y, a;
+    auto x = std::make_unique<Copy>();
+    auto table = std::make_unique<Scale>();
+    Sum top;
+    x->in.connect(y.out);
+    table->in.connect(x->out);
+    top.in.connect(table->out[2]);
+    top.in.connect(a.out);
+    y.in(1.0);
+    a.in(2.0);
+    std::barrier both{2};
+    std::latch destroyed{1};
+    y.on_compute = [&] {
+      both.arrive_and_wait();
+      destroyed.wait();
+    };
+    a.on_compute = [&] {
+      both.arrive_and_wait();
+      table.reset();
+      x.reset();
+      destroyed.count_down();
+    };
+    EXPECT_THROW(top.out(), std::logic_error);
+    y.on_compute = nullptr;
+    a.on_compute = nullptr;
+    EXPECT_EQ(top.out(), 2.0);
+    EXPECT_EQ(y.out(), 1.0);
+  });
+}
+
 // ---- 11. connecting from inside a getter -----------------------------------------
 
 TEST_P(Regression, Item11_AConnectIntoTheNetworkBeingComputedIsRefused) {
