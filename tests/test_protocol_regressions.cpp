@@ -555,6 +555,47 @@ TEST_P(DestructionOnPool, Item10_AGetterDestroyingBlocksASiblingIsComputingThrou
   });
 }
 
+// The getter of `a` starts an operation on another network, whose getter
+// destroys the block that requested `a`: the destruction goes to the outer
+// operation's coordinating thread, and both operations fail.
+TEST_P(DestructionOnPool, Item10_ANestedOperationDestroyingABlockOfTheOuterNetworkIsALogicError) {
+  without_hanging([] {
+    Copy a, b, other;
+    auto top = std::make_unique<Sum>();
+    top->in.connect(a.out);
+    top->in.connect(b.out);
+    a.in(1.0);
+    b.in(2.0);
+    other.in(5.0);
+    std::barrier both{2};
+    std::latch destroying{1};
+    other.on_compute = [&] {
+      destroying.count_down();
+      top.reset();
+    };
+    a.on_compute = [&] {
+      both.arrive_and_wait();
+      EXPECT_THROW(other.out(), std::logic_error);
+    };
+    // On the coordinating thread, which goes on with this branch while `top`
+    // is destroyed.
+    b.out.set_parallelization(connectors::Parallelization::SEQUENTIAL);
+    b.on_compute = [&] {
+      both.arrive_and_wait();
+      destroying.wait();
+    };
+    connectors::Output<double>& out = top->out;
+    EXPECT_THROW(out(), std::logic_error);
+    EXPECT_EQ(top, nullptr);
+    a.on_compute = nullptr;
+    b.on_compute = nullptr;
+    other.on_compute = nullptr;
+    EXPECT_EQ(other.out(), 5.0);
+    EXPECT_EQ(a.out(), 1.0);
+    EXPECT_EQ(b.out(), 2.0);
+  });
+}
+
 // ---- 11. connecting from inside a getter -----------------------------------------
 
 TEST_P(Regression, Item11_AConnectIntoTheNetworkBeingComputedIsRefused) {
