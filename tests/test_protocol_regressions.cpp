@@ -349,8 +349,7 @@ TEST_P(Regression, Item10_AGetterDestroyingTheBlockThatRequestedItIsALogicError)
 }
 
 // Destructions that reach further than a chain: with every method on the
-// calling thread (on a pool thread the destruction would race with branches
-// still running there; docs/connectors.md).
+// calling thread (on pool threads: DestructionOnPool below).
 class Destruction : public ::testing::Test {
  protected:
   void SetUp() override { connectors::set_default_executor(connectors::executor(0, 0)); }
