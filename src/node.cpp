@@ -92,6 +92,10 @@ void check_parallelization(Parallelization parallelization) {
 // ---- OutputNode -------------------------------------------------------------
 
 void OutputNode::detach() noexcept {
+  leave_network(*this, [this]() noexcept { detach_here(); });
+}
+
+void OutputNode::detach_here(bool noted) noexcept {
   // An operation of its own when possible: a multi-input losing this source
   // calls the user's remove, which may start an operation on another network
   // (nested, it then takes this scope's inner lock instead of deadlocking).
@@ -99,8 +103,11 @@ void OutputNode::detach() noexcept {
   // be an operation; the plain lock serves then.
   std::optional<OperationScope> scope;
   std::optional<NetworkLock> lock;
-  if (note_destruction(*this)) {
+  if (noted || note_destruction(*this)) {
     lock.emplace(*this);
+    // This output's own request, waiting for its inputs, will not be resumed
+    // by them any more: it ends with the operation's error.
+    computable_.abort_all(destroyed_inside_error(), 0);
   } else {
     try {
       scope.emplace(*this);
@@ -317,9 +324,18 @@ std::vector<InputNode*> OutputNode::push_value(OutputNode& announcer, const void
 // ---- InputNode --------------------------------------------------------------
 
 void InputNode::detach() noexcept {
-  note_destruction(*this);
-  NetworkLock lock{*this};
-  detach_locked();
+  leave_network(*this, [this]() noexcept {
+    const bool inside = note_destruction(*this);
+    NetworkLock lock{*this};
+    if (inside) abort_own_waits();
+    detach_locked();
+  });
+}
+
+void InputNode::abort_own_waits() noexcept {
+  // This input's own request, waiting for its sources, will not be resumed by
+  // them any more: it ends with the operation's error.
+  computable_.abort_all(destroyed_inside_error(), 0);
 }
 
 void InputNode::detach_locked() noexcept {
@@ -718,11 +734,13 @@ MultiOutputKeyNode::MultiOutputKeyNode(MultiOutputNode& parent) : OutputNode(Kin
 }
 
 void MultiOutputKeyNode::detach_key() noexcept {
-  {
-    NetworkLock lock{*this};
-    std::erase(parent_.items_, this);
-  }
-  detach();
+  leave_network(*this, [this]() noexcept {
+    {
+      NetworkLock lock{*this};
+      std::erase(parent_.items_, this);
+    }
+    detach();
+  });
 }
 
 }  // namespace connectors::detail

@@ -1,8 +1,12 @@
 #include <connectors/detail/method_probe.hpp>
 #include <connectors/detail/node.hpp>
 #include <connectors/detail/operation.hpp>
+#include <connectors/event_loop.hpp>
 
+#include <condition_variable>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 #include <unordered_set>
 #include <vector>
 
@@ -48,7 +52,10 @@ OperationScope* OperationScope::holder_of(NetworkGroup& group) noexcept {
 }
 
 OperationScope::OperationScope(const NodeBase& start, const NodeBase* joined)
-    : start_(start), parent_(current_operation), group_(&start.network_group()) {
+    : start_(start),
+      parent_(current_operation),
+      coordinator_(std::this_thread::get_id()),
+      group_(&start.network_group()) {
   group_->add_reference();
   try {
     NetworkGroup* joined_group = joined != nullptr ? &joined->network_group() : nullptr;
@@ -108,10 +115,82 @@ bool OperationScope::destroyed(const NodeBase* node) const noexcept {
   return false;
 }
 
-void OperationScope::throw_destroyed_inside() {
-  throw std::logic_error(
-      "connectors: a user method destroyed a connector of the network being computed (destroy blocks outside "
-      "their network's computation)");
+namespace {
+constexpr const char* destroyed_inside_message =
+    "connectors: a user method destroyed a connector of the network being computed (destroy blocks outside "
+    "their network's computation)";
+}  // namespace
+
+void OperationScope::throw_destroyed_inside() { throw std::logic_error(destroyed_inside_message); }
+
+std::exception_ptr destroyed_inside_error() noexcept {
+  try {
+    return std::make_exception_ptr(std::logic_error(destroyed_inside_message));
+  } catch (...) {
+    return std::current_exception();  // out of memory: that error ends the waits instead
+  }
+}
+
+namespace {
+
+// A destructor's unlinking handed from a pool thread to the loop that called
+// its method (leave_network). It lives on the destroying thread's stack, which
+// waits until the loop's thread has run it.
+class UnlinkRequest final : public ChannelNode {
+ public:
+  UnlinkRequest(const NodeBase& node, void (*unlink)(void*) noexcept, void* context, OperationScope* requester) noexcept
+      : node_(node), unlink_(unlink), context_(context), requester_(requester) {}
+
+  void deliver() noexcept override {
+    {
+      // The destroying method's operations, so that the destruction is
+      // noted (note_destruction) as if it happened here.
+      UserCallScope scope{requester_};
+      if (!hand_off_unlink(node_, unlink_, context_)) unlink_(context_);
+    }
+    finish();
+  }
+  // Unreachable: a loop does not end while the call that destroys is in flight.
+  void discard() noexcept override {
+    unlink_(context_);
+    finish();
+  }
+
+  void wait() noexcept {
+    std::unique_lock lock{mutex_};
+    finished_.wait(lock, [this] { return done_; });
+  }
+
+ private:
+  void finish() noexcept {
+    // Notified under the lock: the waiter frees this object once it sees done_.
+    std::lock_guard lock{mutex_};
+    done_ = true;
+    finished_.notify_one();
+  }
+
+  const NodeBase& node_;
+  void (*unlink_)(void*) noexcept;
+  void* context_;
+  OperationScope* requester_;
+  std::mutex mutex_;
+  std::condition_variable finished_;
+  bool done_ = false;
+};
+
+}  // namespace
+
+bool hand_off_unlink(const NodeBase& node, void (*unlink)(void*) noexcept, void* context) noexcept {
+  EventLoop* loop = pool_call_loop;
+  if (loop == nullptr || current_operation == nullptr) return false;
+  NetworkGroup* group = node.group_.load(std::memory_order_acquire);
+  if (group == nullptr) return false;  // never operated on nor connected: in no network being computed
+  const OperationScope* holder = OperationScope::holder_of(*group);
+  if (holder == nullptr || holder->coordinator_ == std::this_thread::get_id()) return false;
+  UnlinkRequest request{node, unlink, context, current_operation};
+  if (!LoopAccess::channel(*loop).post(request)) return false;
+  request.wait();
+  return true;
 }
 
 bool note_destruction(const NodeBase& node) noexcept {
@@ -121,10 +200,18 @@ bool note_destruction(const NodeBase& node) noexcept {
     for (OperationScope* outer = current_operation; outer != nullptr; outer = outer->parent_) {
       busy.insert(&outer->start_);
     }
-    const NodeBase* reached = find_reached(node, busy);
-    if (reached == nullptr) return false;
-    OperationScope* computing = current_operation;
-    while (&computing->start_ != reached) computing = computing->parent_;
+    OperationScope* computing = nullptr;
+    if (const NodeBase* reached = find_reached(node, busy)) {
+      computing = current_operation;
+      while (&computing->start_ != reached) computing = computing->parent_;
+    } else if (OperationScope* holder = OperationScope::holder_of(node.network_group());
+               holder != nullptr && node.request_running()) {
+      // An earlier destruction cut it off from the start, but a request of
+      // the operation holding its network is still under way in it: its
+      // coroutines must not touch it again either.
+      computing = holder;
+    }
+    if (computing == nullptr) return false;
     computing->destroyed_.push_back(&node);
     for (OperationScope* scope = current_operation;; scope = scope->parent_) {
       scope->poisoned_.store(true, std::memory_order_release);

@@ -8,13 +8,16 @@
 
 #include <gtest/gtest.h>
 
+#include <barrier>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
+#include <latch>
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -346,8 +349,7 @@ TEST_P(Regression, Item10_AGetterDestroyingTheBlockThatRequestedItIsALogicError)
 }
 
 // Destructions that reach further than a chain: with every method on the
-// calling thread (on a pool thread the destruction would race with branches
-// still running there; docs/connectors.md).
+// calling thread (on pool threads: DestructionOnPool below).
 class Destruction : public ::testing::Test {
  protected:
   void SetUp() override { connectors::set_default_executor(connectors::executor(0, 0)); }
@@ -397,6 +399,199 @@ TEST_F(Destruction, Item10_DestroyingTheInputADisconnectFlushesIsALogicError) {
     EXPECT_THROW(in.disconnect(a.out), std::logic_error);
     a.on_compute = nullptr;
     EXPECT_EQ(a.out(), 1.0);
+  });
+}
+
+// The same destructions by a THREAD getter on a pool thread while a sibling
+// branch of the operation runs too (docs/connectors.md, Lifetime): the
+// coordinating thread does the unlinking, so it neither races with the
+// sibling's bookkeeping nor leaves a wait on the destroyed block hanging.
+// A barrier makes the overlap certain.
+class DestructionOnPool : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override { connectors::set_default_executor(connectors::executor(2, GetParam())); }
+  void TearDown() override { connectors::set_default_executor(nullptr); }
+};
+INSTANTIATE_TEST_SUITE_P(Executors, DestructionOnPool, ::testing::Values(0, 2),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return info.param == 0 ? std::string{"Threads"} : std::string{"ThreadsAndProcesses"};
+                         });
+
+// Where the sibling's getter runs: on the other pool thread, or on the
+// coordinating thread, which then goes on with that branch while the block is
+// destroyed.
+constexpr connectors::Parallelization sibling_placements[] = {connectors::Parallelization::THREAD,
+                                                              connectors::Parallelization::SEQUENTIAL};
+
+TEST_P(DestructionOnPool, Item10_AGetterDestroyingItsOwnBlockBesideASiblingIsALogicError) {
+  for (const connectors::Parallelization sibling : sibling_placements) {
+    SCOPED_TRACE(connectors::detail::describe_parallelization(sibling));
+    without_hanging([sibling] {
+      auto a = std::make_unique<Copy>();
+      Copy b;
+      Sum top;
+      top.in.connect(a->out);
+      top.in.connect(b.out);
+      a->in(1.0);
+      b.in(2.0);
+      std::barrier both{2};
+      a->on_compute = [&] {
+        both.arrive_and_wait();
+        a.reset();
+      };
+      b.out.set_parallelization(sibling);
+      b.on_compute = [&] { both.arrive_and_wait(); };
+      EXPECT_THROW(top.out(), std::logic_error);
+      EXPECT_EQ(a, nullptr);
+      b.on_compute = nullptr;
+      EXPECT_EQ(top.out(), 2.0);
+      b.in(3.0);
+      EXPECT_EQ(top.out(), 3.0);
+    });
+  }
+}
+
+TEST_P(DestructionOnPool, Item10_AGetterDestroyingTheRequesterBesideASiblingIsALogicError) {
+  for (const connectors::Parallelization sibling : sibling_placements) {
+    SCOPED_TRACE(connectors::detail::describe_parallelization(sibling));
+    without_hanging([sibling] {
+      Copy a, b;
+      auto top = std::make_unique<Sum>();
+      top->in.connect(a.out);
+      top->in.connect(b.out);
+      a.in(1.0);
+      b.in(2.0);
+      std::barrier both{2};
+      a.on_compute = [&] {
+        both.arrive_and_wait();
+        top.reset();
+      };
+      b.out.set_parallelization(sibling);
+      b.on_compute = [&] { both.arrive_and_wait(); };
+      connectors::Output<double>& out = top->out;
+      EXPECT_THROW(out(), std::logic_error);
+      EXPECT_EQ(top, nullptr);
+      a.on_compute = nullptr;
+      b.on_compute = nullptr;
+      EXPECT_EQ(a.out(), 1.0);
+      EXPECT_EQ(b.out(), 2.0);
+      Sum replacement;
+      replacement.in.connect(a.out);
+      replacement.in.connect(b.out);
+      EXPECT_EQ(replacement.out(), 3.0);
+    });
+  }
+}
+
+// `m` waits (in its multi-input) for a source that the sibling branch is
+// computing when the getter of `a` destroys it.
+TEST_P(DestructionOnPool, Item10_AGetterDestroyingABlockASiblingWaitsOnIsALogicError) {
+  without_hanging([] {
+    Copy s, x, a;
+    auto m = std::make_unique<Sum>();
+    Sum top;
+    x.in.connect(s.out);
+    m->in.connect(s.out);
+    top.in.connect(x.out);
+    top.in.connect(m->out);
+    top.in.connect(a.out);
+    EXPECT_EQ(top.out(), 0.0);
+    s.in(1.0);
+    a.in(2.0);
+    std::barrier both{2};
+    std::latch destroyed{1};
+    s.on_compute = [&] {
+      both.arrive_and_wait();
+      destroyed.wait();  // `m` is gone before this branch goes on
+    };
+    a.on_compute = [&] {
+      both.arrive_and_wait();
+      m.reset();
+      destroyed.count_down();
+    };
+    EXPECT_THROW(top.out(), std::logic_error);
+    EXPECT_EQ(m, nullptr);
+    s.on_compute = nullptr;
+    a.on_compute = nullptr;
+    EXPECT_EQ(top.out(), 3.0);  // x + a
+    s.in(4.0);
+    EXPECT_EQ(top.out(), 6.0);
+  });
+}
+
+// `x` (a single input, and a multi-output below it) waits for the getter of
+// `y`, which runs on the other pool thread, when the getter of `a` destroys
+// both.
+TEST_P(DestructionOnPool, Item10_AGetterDestroyingBlocksASiblingIsComputingThroughIsALogicError) {
+  without_hanging([] {
+    Copy y, a;
+    auto x = std::make_unique<Copy>();
+    auto table = std::make_unique<Scale>();
+    Sum top;
+    x->in.connect(y.out);
+    table->in.connect(x->out);
+    top.in.connect(table->out[2]);
+    top.in.connect(a.out);
+    y.in(1.0);
+    a.in(2.0);
+    std::barrier both{2};
+    std::latch destroyed{1};
+    y.on_compute = [&] {
+      both.arrive_and_wait();
+      destroyed.wait();
+    };
+    a.on_compute = [&] {
+      both.arrive_and_wait();
+      table.reset();
+      x.reset();
+      destroyed.count_down();
+    };
+    EXPECT_THROW(top.out(), std::logic_error);
+    y.on_compute = nullptr;
+    a.on_compute = nullptr;
+    EXPECT_EQ(top.out(), 2.0);
+    EXPECT_EQ(y.out(), 1.0);
+  });
+}
+
+// The getter of `a` starts an operation on another network, whose getter
+// destroys the block that requested `a`: the destruction goes to the outer
+// operation's coordinating thread, and both operations fail.
+TEST_P(DestructionOnPool, Item10_ANestedOperationDestroyingABlockOfTheOuterNetworkIsALogicError) {
+  without_hanging([] {
+    Copy a, b, other;
+    auto top = std::make_unique<Sum>();
+    top->in.connect(a.out);
+    top->in.connect(b.out);
+    a.in(1.0);
+    b.in(2.0);
+    other.in(5.0);
+    std::barrier both{2};
+    std::latch destroying{1};
+    other.on_compute = [&] {
+      destroying.count_down();
+      top.reset();
+    };
+    a.on_compute = [&] {
+      both.arrive_and_wait();
+      EXPECT_THROW(other.out(), std::logic_error);
+    };
+    // On the coordinating thread, which goes on with this branch while `top`
+    // is destroyed.
+    b.out.set_parallelization(connectors::Parallelization::SEQUENTIAL);
+    b.on_compute = [&] {
+      both.arrive_and_wait();
+      destroying.wait();
+    };
+    connectors::Output<double>& out = top->out;
+    EXPECT_THROW(out(), std::logic_error);
+    EXPECT_EQ(top, nullptr);
+    a.on_compute = nullptr;
+    b.on_compute = nullptr;
+    other.on_compute = nullptr;
+    EXPECT_EQ(other.out(), 5.0);
+    EXPECT_EQ(a.out(), 1.0);
+    EXPECT_EQ(b.out(), 2.0);
   });
 }
 

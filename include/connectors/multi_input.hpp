@@ -137,11 +137,14 @@ class MultiInput final : public detail::InputNode {
   /// lock if another thread's operation runs.
   /// Throws nothing.
   ~MultiInput() {
-    detail::note_destruction(*this);
-    detail::NetworkLock lock{*this};
-    for (Source& source : sources_) source.node->remove_connection(*this);
-    sources_.clear();
-    detach_locked();
+    detail::leave_network(*this, [this]() noexcept {
+      const bool inside = detail::note_destruction(*this);
+      detail::NetworkLock lock{*this};
+      if (inside) abort_own_waits();
+      for (Source& source : sources_) source.node->remove_connection(*this);
+      sources_.clear();
+      detach_locked();
+    });
   }
 
   /// Adds a value directly: first applies the values announced from upstream,

@@ -131,14 +131,19 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   /// network's lock if another thread's operation runs.
   /// Throws nothing.
   ~MultiOutput() {
-    // The items are output nodes of their own; they disconnect as they go.
-    std::unordered_map<Key, std::unique_ptr<Item>> items;
-    {
-      detail::NetworkLock lock{*this};
-      items.swap(items_by_key_);
-    }
-    items.clear();
-    detach();
+    detail::leave_network(*this, [this]() noexcept {
+      // Noted while the items still link it to the network: a request of one
+      // of its keys may be under way in it.
+      const bool inside = detail::note_destruction(*this);
+      // The items are output nodes of their own; they disconnect as they go.
+      std::unordered_map<Key, std::unique_ptr<Item>> items;
+      {
+        detail::NetworkLock lock{*this};
+        items.swap(items_by_key_);
+      }
+      items.clear();
+      detach_here(inside);
+    });
   }
 
   /// The value for `key`: cached if valid, otherwise computed with this
@@ -476,6 +481,8 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   }
 
   void drop_cache() noexcept override { results_.clear(); }
+  // A key may be computing without a whole request (running_).
+  bool request_running() const noexcept override { return running_ || !running_keys_.empty(); }
 
   void* owner_;
   detail::ErasedMember getter_;

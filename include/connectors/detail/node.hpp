@@ -124,6 +124,9 @@ class NodeBase {
   // What the picture writes on a connection between this connector and
   // `peer`: a multi-input's data id, a multi-output key item's key.
   virtual std::string connection_label(const NodeBase& peer) const;
+  // Whether a request of the operation holding this connector's network is
+  // under way in it (see note_destruction).
+  virtual bool request_running() const noexcept { return false; }
 
  protected:
   NodeBase() = default;
@@ -140,6 +143,7 @@ class NodeBase {
 
  private:
   friend void join_networks(const NodeBase&, const NodeBase&);
+  friend bool hand_off_unlink(const NodeBase&, void (*)(void*) noexcept, void*) noexcept;
   // Set once (at first need, or when joined before it had one), then
   // constant: other threads read it without a lock.
   mutable std::atomic<NetworkGroup*> group_{nullptr};
@@ -170,6 +174,7 @@ class OutputNode : public NodeBase {
   }
 
   bool valid() const noexcept { return valid_.load(std::memory_order_acquire); }
+  bool request_running() const noexcept override { return running_; }
   bool caching() const noexcept { return caching_; }
   Parallelization parallelization() const noexcept { return parallelization_; }
   void set_parallelization(Parallelization parallelization);
@@ -216,6 +221,9 @@ class OutputNode : public NodeBase {
   // operation may still reach this node through the network (docs/connectors.md,
   // Threads). Idempotent.
   void detach() noexcept;
+  // detach's work, on a thread that may unlink (leave_network); `noted`:
+  // note_destruction already said it is destroyed inside a computation.
+  void detach_here(bool noted = false) noexcept;
   ~OutputNode() = default;
 
   // Drops the cached value of the typed part.
@@ -306,6 +314,7 @@ class InputNode : public NodeBase {
   bool take_cancel(OutputNode& from) noexcept;
 
   Laziness laziness() const noexcept { return laziness_; }
+  bool request_running() const noexcept override { return running_; }
   void set_laziness(Laziness laziness);
   Parallelization parallelization() const noexcept { return parallelization_; }
   void set_parallelization(Parallelization parallelization);
@@ -341,6 +350,9 @@ class InputNode : public NodeBase {
   // calls it first. `detach_locked` is the same under a lock already held.
   void detach() noexcept;
   void detach_locked() noexcept;
+  // A method of the operation computing this input destroys it (see
+  // note_destruction): its pending waits end with that operation's error.
+  void abort_own_waits() noexcept;
   ~InputNode() = default;
 
   void add_observer(OutputNode& observer);

@@ -4,8 +4,10 @@
 #include <connectors/executor.hpp>
 
 #include <atomic>
+#include <exception>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -60,6 +62,7 @@ class OperationScope {
   friend class UserCallScope;
   friend class NetworkLock;
   friend bool note_destruction(const NodeBase& node) noexcept;
+  friend bool hand_off_unlink(const NodeBase& node, void (*unlink)(void*) noexcept, void* context) noexcept;
   friend void join_networks(const NodeBase&, const NodeBase&);
 
   [[noreturn]] static void throw_destroyed_inside();
@@ -72,17 +75,23 @@ class OperationScope {
 
   const NodeBase& start_;
   OperationScope* parent_;
+  // The thread that runs this operation's protocol: the only one that may
+  // unlink a connector of its network while it lasts (leave_network).
+  std::thread::id coordinator_;
   NetworkGroup* group_;                      // the start's group, referenced while the operation lasts
   RootLock roots_[2];                        // the networks this operation locked
   std::unique_lock<std::mutex> inner_lock_;  // or the inner lock of the one it shares a root with
   std::mutex children_;                      // the inner lock: serialises operations nested in this one's methods
   std::atomic<bool> poisoned_{false};
-  // Written by the thread that destroys (the first entry before poisoned_
-  // is set, a block's further connectors after it): safe when that is the
-  // coordinating thread; not yet from a pool thread while other branches run
-  // (docs/connectors.md, Lifetime).
+  // Written on the coordinating thread only (a destruction on a pool thread
+  // is handed there by leave_network), the first entry before poisoned_ is
+  // set, a block's further connectors after it.
   std::vector<const NodeBase*> destroyed_;
 };
+
+// The error that waits on a connector destroyed inside its network's
+// computation end with (the one check_not_poisoned throws).
+std::exception_ptr destroyed_inside_error() noexcept;
 
 // Called first by a connector's destructor. If the connector belongs to a
 // network that an operation on this thread is computing (a user method is
@@ -90,6 +99,11 @@ class OperationScope {
 // is poisoned and true returned: the destructor must then not start an
 // operation of its own.
 bool note_destruction(const NodeBase& node) noexcept;
+
+// Whether `unlink(context)` was run on another thread for a connector
+// destroyed by a user method on a pool thread (see leave_network); false:
+// the caller runs it itself.
+bool hand_off_unlink(const NodeBase& node, void (*unlink)(void*) noexcept, void* context) noexcept;
 
 // The flag of a request under way, reset when the request ends unless its
 // connector was destroyed meanwhile (OperationScope::destroyed).
@@ -133,6 +147,23 @@ class UserCallScope {
  private:
   OperationScope* saved_;
 };
+
+// Runs `unlink`, the part of a connector's destructor that changes the
+// network, where that is safe (docs/connectors.md#lifetime). A user method on
+// a pool thread that destroys a connector of a network being computed would
+// unlink it while the operation's coordinating thread uses those links: the
+// unlinking is handed to the loop that called the method (and on from there
+// towards the coordinating thread of the operation computing that network),
+// which runs it between two protocol steps, while this thread waits. Costs a
+// check of two thread-local pointers otherwise.
+template <class Unlink>
+void leave_network(const NodeBase& node, Unlink unlink) noexcept {
+  if (current_operation != nullptr && pool_call_loop != nullptr) [[unlikely]] {
+    auto run = [](void* context) noexcept { (*static_cast<Unlink*>(context))(); };
+    if (hand_off_unlink(node, run, &unlink)) return;
+  }
+  unlink();
+}
 
 // The lock an operation on `node`'s network would take, without being one:
 // for configuration and destructors, which unlink a connector from its peers.

@@ -31,7 +31,9 @@ class PoolCall final : public PoolJob, public ChannelNode {
 
  private:
   void run() noexcept override {
+    EventLoop* const outer = std::exchange(pool_call_loop, &loop_);
     capture_into(result_, function_);
+    pool_call_loop = outer;
     // The loop cannot have closed: it waits for this post.
     [[maybe_unused]] bool posted = LoopAccess::channel(loop_).post(*this);
   }

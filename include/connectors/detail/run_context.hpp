@@ -23,6 +23,11 @@ struct RunFrame {
 
 inline thread_local RunFrame* innermost_run = nullptr;
 
+// The loop whose method call (PoolCall) the calling pool thread is running,
+// or null: where a destructor in that method hands its unlinking to
+// (leave_network, docs/connectors.md#lifetime).
+inline thread_local EventLoop* pool_call_loop = nullptr;
+
 // How much stack a chain of coroutine transfers may use before it is bounced
 // through the loop. Far below the 8 MiB default, far above any single frame.
 inline constexpr std::ptrdiff_t transfer_stack_budget = std::ptrdiff_t{128} * 1024;
