@@ -262,7 +262,6 @@ class Input final : private detail::InputNode {
     }
   }
 
-
   template <class Owner, class Setter>
   static void invoke_setter(void* owner, const detail::ErasedMember& setter, V& value) {
     std::invoke(setter.get<Setter>(), *static_cast<Owner*>(owner), value);
