@@ -24,9 +24,6 @@
 
 namespace connectors {
 
-template <class V>
-class Input;
-
 /// An output connector: wraps a getter `R() [const]` (or one returning
 /// `const R&`) of its owner. Calling it returns the cached result when valid,
 /// otherwise computes what is stale upstream and then the getter, with this
@@ -393,6 +390,3 @@ inline constexpr Kind connector_kind<Output<R>> = Kind::single_source;
 }  // namespace detail
 
 }  // namespace connectors
-
-// Users of Output<R> have always found Input<V> here too.
-#include <connectors/input.hpp>
