@@ -44,10 +44,19 @@ int main() {
   // --- one source, no duplicates, no cycles
   TimesTwo d3;
   d2.set_value.connect(d1.get_double);  // the same connection again: a no-op
-  CHECK(d1.get_double.connections().size() == 1);
+  CHECK(d1.get_double.connection_count() == 1);
   CHECK(throws<connectors::ConnectionError>([&] { d2.set_value.connect(d3.get_double); }));     // second source
   CHECK(throws<connectors::CycleError>([&] { d1.set_value.connect(d2.get_double); }));          // d2 depends on d1
   CHECK(throws<connectors::ConnectionError>([&] { d3.set_value.disconnect(d1.get_double); }));  // not connected
+  // ---
+
+  // --- looking at a network
+  CHECK(d2.set_value.is_connected_to(d1.get_double));
+  CHECK(d1.get_double.is_connected() && !d3.get_double.is_connected());
+  CHECK(d2.get_double.state() == connectors::OutputState::valid);
+  d1.set_value(5.0);  // d2 learns that a change is coming, nothing runs there yet
+  CHECK(d2.set_value.state() == connectors::InputState::announced);
+  CHECK(d2.get_double.state() == connectors::OutputState::announced);
   // ---
 
   // --- disconnect keeps the last value

@@ -30,7 +30,7 @@ int main() {
   upstream->input(2);               // downstream now waits for this change...
   upstream.reset();                 // ...which will never come: it is cancelled
   CHECK(downstream.output() == 1);  // the last value stays; nothing hangs
-  CHECK(downstream.input.source() == nullptr);
+  CHECK(!downstream.input.is_connected());
   Block replacement;
   downstream.input.connect(replacement.output);  // the source slot is free again
   CHECK(downstream.output() == 0);

@@ -171,7 +171,7 @@ int main() {
     Rack rack;
     Source knob;
     rack.set_gain.connect(knob.output);
-    CHECK(knob.output.connections().size() == 4);  // four Amplifier::set_gain inputs
+    CHECK(knob.output.connection_count() == 4);  // four Amplifier::set_gain inputs
     // ---
   }
   {
@@ -179,7 +179,7 @@ int main() {
     Channels channels{5};
     Source knob;
     channels.set_gain.connect(knob.output);
-    CHECK(knob.output.connections().size() == 5);
+    CHECK(knob.output.connection_count() == 5);
     // ---
   }
   {
@@ -198,7 +198,7 @@ int main() {
     Source other, knob;
     pair.second.set_gain.connect(other.output);
     CHECK(throws<connectors::ConnectionError>([&] { pair.set_gain.connect(knob.output); }));
-    CHECK(knob.output.connections().empty());  // first.set_gain was disconnected again
+    CHECK(!knob.output.is_connected());  // first.set_gain was disconnected again
     // ---
   }
   {
@@ -209,7 +209,8 @@ int main() {
     } owner;
     CHECK(owner.get_value() == 3.0);  // converts on call
     Source sink;
-    CHECK(throws<std::logic_error>([&] { sink.input.connect(owner.get_value); }));  // but does not connect
+    sink.input.connect(owner.get_value);  // connections carry doubles too
+    CHECK(sink.output() == 3.0);
     // ---
   }
   return failures == 0 ? 0 : 1;

@@ -5,6 +5,7 @@
 #include <connectors/blocks/multiplexer.hpp>
 #include <connectors/blocks/pass_through.hpp>
 #include <connectors/blocks/weakref_proxy_generator.hpp>
+#include <connectors/connection.hpp>
 #include <connectors/errors.hpp>
 #include <connectors/event_loop.hpp>
 #include <connectors/executor.hpp>
@@ -23,6 +24,7 @@
 #include <connectors/process_executor.hpp>
 #include <connectors/process_traits.hpp>
 #include <connectors/progress.hpp>
+#include <connectors/state.hpp>
 #include <connectors/task.hpp>
 #include <connectors/trace.hpp>
 #include <connectors/worker_limits.hpp>

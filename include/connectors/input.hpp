@@ -1,25 +1,23 @@
 #pragma once
 
+#include <connectors/connection.hpp>
 #include <connectors/detail/member.hpp>
 #include <connectors/detail/node.hpp>
+#include <connectors/detail/node_access.hpp>
+#include <connectors/detail/node_inspector.hpp>
 #include <connectors/detail/user_call.hpp>
 #include <connectors/output.hpp>
+#include <connectors/state.hpp>
 
 #include <concepts>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <utility>
 
 namespace connectors {
-
-template <class R, class Key>
-class MultiOutputItem;
-template <class R>
-class MacroOutput;
-template <class V>
-class MacroInput;
 
 /// A single input connector: wraps a setter taking a V (by value or const V&)
 /// of its owner, followed by the owner's outputs that depend on it (its
@@ -38,13 +36,8 @@ class MacroInput;
 ///     a.set_value(4);                        // pulls a.get_double into b's setter at once;
 ///                                            // b.get_double is only invalidated
 ///
-/// Also callable, declared in an internal base class and therefore not listed
-/// in this reference until the connectors are sealed (issue 13):
-/// `set_laziness(Laziness)` and `laziness()` (`docs/laziness-and-caching.md`),
-/// `set_parallelization(Parallelization)` (std::invalid_argument for a value
-/// outside the enum) and `parallelization()`, `set_executor`, `executor()`,
-/// `set_name`, `name()`, and `source()` (the connected output, or null). The
-/// setters take the network lock like the members below.
+/// Looking at it (`docs/connectors.md`, "Looking at a network"):
+/// `is_connected()`, `is_connected_to(output)` and `state()`.
 ///
 /// **Threads.** Every member that calls, connects, disconnects or configures
 /// is an operation on this input's network: it may be called from any thread,
@@ -55,7 +48,7 @@ class MacroInput;
 /// another thread uses the network is allowed; using it while or after it is
 /// destroyed is not.
 template <class V>
-class Input final : public detail::InputNode {
+class Input final : private detail::InputNode {
   static_assert(std::is_object_v<V> && !std::is_const_v<V>, "connectors::Input<V>: V must be a non-const value type");
 
  public:
@@ -77,9 +70,9 @@ class Input final : public detail::InputNode {
     set_owner_type(typeid(Owner));
     static_assert(std::is_invocable_v<Setter, Owner&, V&>,
                   "connectors::Input<V>: the setter must take one V (by value or const V&)");
-    static_assert((std::derived_from<Observers, detail::OutputNode> && ...),
+    static_assert((detail::has_output_node<Observers> && ...),
                   "connectors::Input: observers must be output connectors of the same owner");
-    (add_observer(observers), ...);
+    (add_observer(detail::NodeAccess::node(observers)), ...);
   }
   /// Leaves the network without running any user method: the source forgets
   /// this input, the observers' pending counts are balanced
@@ -127,10 +120,14 @@ class Input final : public detail::InputNode {
     detail::serve_non_lazy(*executor(), &scope, collection);
   }
 
-  /// Makes `output` this input's source: its values (converted to V) arrive
-  /// here. The new connection is announced downstream (as a change of this
-  /// input) and the non-lazy inputs there are served; an R that does not
-  /// convert to V is a compile error.
+  /// Makes `source` this input's source: an Output, `mo[key]`, a MacroOutput,
+  /// any SingleSource; the same as `source.connect(*this)`. Its values
+  /// (converted to V) arrive here. The new connection is announced downstream
+  /// (as a change of this input) and the non-lazy inputs there are served. A
+  /// source whose values do not convert to V, or a whole MultiOutput, is a
+  /// compile error.
+  ///
+  ///     b.set_value.connect(a.get_double);
   ///
   /// Throws: ConnectionError if this input already has another source,
   /// CycleError if the connection would close a cycle (nothing changed in
@@ -139,41 +136,21 @@ class Input final : public detail::InputNode {
   /// std::logic_error from inside a method of the network being computed.
   ///
   /// Threads: an operation on both networks, which it joins; any thread.
-  template <class R>
-  void connect(Output<R>& output) {
-    static_assert(std::is_convertible_v<const R&, V>,
-                  "connectors: the output's value type does not convert to the input's");
-    detail::connect_nodes(output, *this, &receive<R>);
-  }
-  /// Breaks the connection to `output`. First pulls what the output announced
+  template <class Source>
+  requires Joinable<Source, Input&>
+  void connect(Source&& source) { connectors::connect(std::forward<Source>(source), *this); }
+  /// Breaks the connection to `source`. First pulls what the source announced
   /// (the flush), so this input keeps the last value that flowed over the
   /// connection.
   ///
-  /// Throws: ConnectionError if `output` is not this input's source; what a
+  /// Throws: ConnectionError if `source` is not this input's source; what a
   /// user method run by the flush throws (the connection is broken all the
   /// same, except after a std::logic_error for a destroyed connector).
   ///
   /// Threads: an operation; any thread.
-  template <class R>
-  void disconnect(Output<R>& output) {
-    detail::disconnect_nodes(output, *this);
-  }
-  /// Connects one key of a multi-output (`mo[key]`): as connect(Output<R>&),
-  /// with the key's values. Same errors and threads.
-  template <class R, class Key>
-  void connect(MultiOutputItem<R, Key> item);
-  /// Breaks a connection made with connect(MultiOutputItem); as
-  /// disconnect(Output<R>&). Same errors and threads.
-  template <class R, class Key>
-  void disconnect(MultiOutputItem<R, Key> item);
-  /// Connects the output a macro exports: as connect(Output<R>&) with the
-  /// macro's inner output. Same errors and threads.
-  template <class R>
-  void connect(const MacroOutput<R>& output);
-  /// Breaks a connection made with connect(const MacroOutput<R>&); as
-  /// disconnect(Output<R>&). Same errors and threads.
-  template <class R>
-  void disconnect(const MacroOutput<R>& output);
+  template <class Source>
+  requires Joinable<Source, Input&>
+  void disconnect(Source&& source) { connectors::disconnect(std::forward<Source>(source), *this); }
 
   /// A predicate `bool() [const]` of the owner: when false, announcements from
   /// the connected output are ignored (not for direct calls; `docs/design.md#conditions`).
@@ -211,9 +188,79 @@ class Input final : public detail::InputNode {
   /// constructor). Throws nothing; any thread.
   const void* owner() const noexcept override { return owner_; }
 
+  /// When values from the connected output are applied: at the next request
+  /// (ON_REQUEST, the default), as soon as they arrive (ON_NOTIFY), as soon as
+  /// a change is announced (ON_ANNOUNCE) or also when connected (ON_CONNECT);
+  /// `docs/laziness-and-caching.md`.
+  /// Throws nothing of its own. Threads: takes the network lock; any thread.
+  void set_laziness(Laziness laziness) { InputNode::set_laziness(laziness); }
+  /// The laziness (set_laziness). Throws nothing. Threads: any thread; a
+  /// value read while another thread changes it may be the old one.
+  Laziness laziness() const noexcept { return InputNode::laziness(); }
+  /// Where the setter runs for values from upstream: SEQUENTIAL (the
+  /// default), THREAD or PROCESS (run as THREAD: an input's changes stay in
+  /// this process); `docs/parallelization.md`. Throws std::invalid_argument
+  /// for a value outside the enum. Threads: takes the network lock; any thread.
+  void set_parallelization(Parallelization parallelization) { InputNode::set_parallelization(parallelization); }
+  /// The parallelization flag (set_parallelization). Throws nothing.
+  /// Threads: any thread; a value read while another thread changes it may
+  /// be the old one.
+  Parallelization parallelization() const noexcept { return InputNode::parallelization(); }
+  /// The executor that runs this input's operations; null restores the
+  /// default executor (`docs/executors.md`). Throws nothing of its own.
+  /// Threads: takes the network lock; any thread.
+  void set_executor(std::shared_ptr<Executor> executor) { NodeBase::set_executor(std::move(executor)); }
+  /// The executor set with set_executor, or the default executor. Throws
+  /// nothing of its own. Threads: takes the network lock; any thread.
+  std::shared_ptr<Executor> executor() const { return NodeBase::executor(); }
+  /// Names this input in pictures and timelines (`docs/observability.md`);
+  /// "owner.connector" also names the owner.
+  ///
+  ///     block.set_value.set_name("d1.set_value");
+  ///
+  /// Throws only std::bad_alloc. Threads: takes the network lock; call it
+  /// while building the network rather than from inside its methods.
+  void set_name(std::string name) { NodeBase::set_name(std::move(name)); }
+  /// The name given with set_name, if any. Throws only std::bad_alloc.
+  /// Threads: takes the network lock; any thread.
+  std::optional<std::string> name() const { return NodeBase::name(); }
+
+  /// Whether an output is connected to this input (its source). Throws
+  /// nothing of its own. Threads: takes the network lock; any thread (the
+  /// answer may be out of date once another thread connects or disconnects).
+  bool is_connected() const {
+    detail::NetworkLock lock{*this};
+    return source_ != nullptr;
+  }
+  /// Whether `output` (an Output or a whole MultiOutput) is this input's
+  /// source. Throws nothing of its own. Threads: as is_connected.
+  template <class Source>
+  requires detail::has_output_node<Source>
+  bool is_connected_to(const Source& output) const {
+    detail::NetworkLock lock{*this};
+    return source_ == &detail::NodeAccess::node(output);
+  }
+  /// Whether nothing is pending, a change is announced from upstream, or a
+  /// received value waits to be applied (connectors::InputState). Throws
+  /// nothing of its own. Threads: takes the network lock; any thread (the
+  /// state may change as soon as the lock is released).
+  InputState state() const {
+    detail::NetworkLock lock{*this};
+    return detail::NodeInspector::state(*this);
+  }
+
  private:
-  template <class>
-  friend class MacroInput;
+  friend struct detail::NodeAccess;
+  detail::InputNode& protocol_node() noexcept { return *this; }
+  const detail::InputNode& protocol_node() const noexcept { return *this; }
+  template <class R>
+  void link_single(detail::OutputNode& source, bool connect) {
+    if (connect) {
+      detail::connect_nodes(source, *this, &receive<R>);
+    } else {
+      detail::disconnect_nodes(source, *this);
+    }
+  }
 
   template <class Owner, class Setter>
   static void invoke_setter(void* owner, const detail::ErasedMember& setter, V& value) {
@@ -347,5 +394,11 @@ class Input final : public detail::InputNode {
   };
   std::unique_ptr<Conditions> conditions_;
 };
+
+namespace detail {
+// What an Input is (connectors::SingleSink).
+template <class V>
+inline constexpr Kind connector_kind<Input<V>> = Kind::single_sink;
+}  // namespace detail
 
 }  // namespace connectors

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <connectors/connection.hpp>
+#include <connectors/detail/node_access.hpp>
 #include <connectors/input.hpp>
 #include <connectors/multi_input.hpp>
 #include <connectors/multi_output.hpp>
@@ -7,17 +9,62 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <ranges>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace connectors {
 
+template <class V>
+class MacroInput;
+template <class R>
+class MacroOutput;
+
 namespace detail {
 template <class Range>
 concept is_target_range = std::ranges::range<Range> && std::is_pointer_v<std::ranges::range_value_t<Range>>;
+
+template <class T>
+inline constexpr bool is_macro_input = false;
+template <class V>
+inline constexpr bool is_macro_input<MacroInput<V>> = true;
+// What a MacroOutput exports: any single source but the macro's own type,
+// whose copies go to the copy constructor.
+template <class Source, class Macro>
+concept exported_source = SingleSource<Source> && !std::is_same_v<std::remove_cvref_t<Source>, Macro>;
+
+template <class T>
+inline constexpr bool is_macro_output = false;
+template <class R>
+inline constexpr bool is_macro_output<MacroOutput<R>> = true;
+
+// The block a MacroOutput<R> puts between an exported output of another value
+// type S and its own connections (docs/design.md#connector-kinds): it
+// receives S values and hands out R values. A conversion is cheap, so it runs
+// on the coordinating thread.
+template <class S, class R>
+class Converter {
+ public:
+  Converter() { output.set_parallelization(Parallelization::SEQUENTIAL); }
+  Converter(const Converter&) = delete;
+  Converter& operator=(const Converter&) = delete;
+  ~Converter() = default;
+
+  Output<R> output{this, &Converter::get};
+  Input<S> input{this, &Converter::set, output};
+
+ private:
+  R get() const {
+    if (!value_) throw std::logic_error("connectors::MacroOutput: the exported output never delivered a value");
+    return R(*value_);
+  }
+  void set(const S& value) { value_.emplace(value); }
+  std::optional<S> value_;
+};
 }  // namespace detail
 
 /// Exports inputs of an owner's inner network as one input (docs/macros.md, `docs/design.md#macros`):
@@ -96,64 +143,30 @@ class MacroInput {
     for (const Target& target : targets_) target.call(value);
   }
 
-  /// Connects every exported input to `output`, one after another. A connect
-  /// that one of them refuses undoes the ones this call made, so nothing
-  /// changed; inputs that were connected to `output` before stay connected.
-  /// An R other than V is a compile error.
+  /// Connects every exported input to `source` (an Output, `mo[key]`, a
+  /// MacroOutput: any SingleSource of value type V), one after another; the
+  /// same as `source.connect(*this)`. A connect that one of them refuses
+  /// undoes the ones this call made, so nothing changed; inputs that were
+  /// connected to the source before stay connected. A source of another
+  /// value type than V is a compile error.
   ///
   /// Throws: CycleError, ConnectionError (a second source), std::logic_error,
   /// or what a non-lazy input's method throws, as the exported inputs'
   /// connect.
   /// Threads: one operation per exported input (other threads may run theirs
   /// in between); any thread.
-  template <class R>
-  void connect(Output<R>& output) const {
-    static_assert(std::is_same_v<R, V>, "connectors::MacroInput<V>: connect it to outputs of value type V");
-    link(output, true);
-  }
-  /// Connects every exported input to one key of a multi-output; as
-  /// connect(Output<R>&).
-  /// Same errors. Threads: one operation per exported input (other threads may run theirs
-  /// in between); any thread.
-  template <class R, class Key>
-  void connect(MultiOutputItem<R, Key> item) const {
-    static_assert(std::is_same_v<R, V>, "connectors::MacroInput<V>: connect it to outputs of value type V");
-    item.multi_output().with_item(item.key(), [&](detail::OutputNode& node) { link(node, true); });
-  }
-  /// Connects every exported input to the output a MacroOutput exports; as
-  /// connect(Output<R>&), and std::logic_error if that output's value type
-  /// is not V.
-  /// Threads: one operation per exported input (other threads may run theirs
-  /// in between); any thread.
-  template <class R>
-  void connect(const MacroOutput<R>& output) const;
-
-  /// Disconnects every exported input from `output`, one after another.
+  template <class Source>
+  requires Joinable<Source, const MacroInput&>
+  void connect(Source&& source) const { connectors::connect(std::forward<Source>(source), *this); }
+  /// Disconnects every exported input from `source`, one after another.
   /// Throws: ConnectionError for the first exported input that is not
   /// connected to it (the ones before are disconnected already), or what a
   /// user method run by a disconnect throws.
   /// Threads: one operation per exported input (other threads may run theirs
   /// in between); any thread.
-  template <class R>
-  void disconnect(Output<R>& output) const {
-    static_assert(std::is_same_v<R, V>, "connectors::MacroInput<V>: outputs of value type V");
-    link(output, false);
-  }
-  /// Disconnects every exported input from one key of a multi-output; as
-  /// disconnect(Output<R>&).
-  /// Same errors. Threads: one operation per exported input (other threads may run theirs
-  /// in between); any thread.
-  template <class R, class Key>
-  void disconnect(MultiOutputItem<R, Key> item) const {
-    static_assert(std::is_same_v<R, V>, "connectors::MacroInput<V>: outputs of value type V");
-    item.multi_output().with_item(item.key(), [&](detail::OutputNode& node) { link(node, false); });
-  }
-  /// Disconnects every exported input from the output a MacroOutput
-  /// exports; as disconnect(Output<R>&).
-  /// Same errors. Threads: one operation per exported input (other threads may run theirs
-  /// in between); any thread.
-  template <class R>
-  void disconnect(const MacroOutput<R>& output) const;
+  template <class Source>
+  requires Joinable<Source, const MacroInput&>
+  void disconnect(Source&& source) const { connectors::disconnect(std::forward<Source>(source), *this); }
 
   /// Sets the laziness of every exported input (for `mi[id]`: of its
   /// multi-input). Throws nothing of its own; takes each input's network lock.
@@ -181,16 +194,18 @@ class MacroInput {
   void set_name(const std::string& name) const {
     for (const Target& target : targets_) target.node->set_name(name);
   }
-  /// \cond INTERNAL
-  // A connector of the network it belongs to (connectors::to_dot).
-  const detail::NodeBase& network_node() const noexcept { return *targets_.front().node; }
-  /// \endcond
 
  private:
+  friend struct detail::NodeAccess;
   template <class>
   friend class MacroInput;
-  template <class>
-  friend class MacroOutput;
+
+  // A connector of the network it belongs to (connectors::to_dot).
+  detail::NodeBase& protocol_node() const noexcept { return *targets_.front().node; }
+  template <class R>
+  void link_single(detail::OutputNode& source, bool connect) const {
+    link(source, connect);
+  }
 
   // One exported input: how to call it and how to link a source whose values
   // are V (connect or disconnect).
@@ -200,55 +215,38 @@ class MacroInput {
     std::function<void(detail::OutputNode&, bool)> link;
   };
 
-  template <class W>
-  void add(Input<W>& input) {
-    static_assert(std::is_convertible_v<const V&, W>, "connectors::MacroInput<V>: an exported input does not accept V");
-    targets_.push_back(Target{&input, [&input](const V& value) { input(W(value)); },
-                              [&input](detail::OutputNode& source, bool connect) {
-                                if (connect) {
-                                  detail::connect_nodes(source, input, &Input<W>::template receive<V>);
-                                } else {
-                                  detail::disconnect_nodes(source, input);
-                                }
-                              }});
-  }
-  template <class W, class Id>
-  void add(MultiInput<W, Id>& input) {
-    static_assert(std::is_convertible_v<const V&, W>, "connectors::MacroInput<V>: an exported input does not accept V");
-    targets_.push_back(Target{&input, [&input](const V& value) { input(W(value)); },
-                              [&input](detail::OutputNode& source, bool connect) {
-                                using Multi = MultiInput<W, Id>;
-                                if (connect) {
-                                  input.connect_source(source, &Multi::template receive<V>, Multi::SourceKind::single,
-                                                       std::nullopt);
-                                } else {
-                                  input.disconnect_source(source);
-                                }
-                              }});
-  }
-  template <class W, class Id>
-  void add(MultiInputItem<W, Id> item) {
-    static_assert(std::is_convertible_v<const V&, W>, "connectors::MacroInput<V>: an exported input does not accept V");
-    MultiInput<W, Id>& input = item.multi_input();
-    targets_.push_back(Target{&input, [item](const V& value) { item(W(value)); },
-                              [&input, id = item.id()](detail::OutputNode& source, bool connect) {
-                                using Multi = MultiInput<W, Id>;
-                                if (connect) {
-                                  input.connect_source(source, &Multi::template receive<V>, Multi::SourceKind::keyed,
-                                                       id);
-                                } else {
-                                  input.disconnect_source(source);
-                                }
-                              }});
-  }
-  template <class W>
-  void add(MacroInput<W>& inner) {
-    static_assert(std::is_same_v<W, V>, "connectors::MacroInput<V>: a nested MacroInput must have the same V");
-    targets_.insert(targets_.end(), inner.targets_.begin(), inner.targets_.end());
-  }
-  template <class W>
-  void add(const MacroInput<W>& inner) {
-    add(const_cast<MacroInput<W>&>(inner));
+  // Any sink kind (docs/design.md#connector-kinds); a nested MacroInput hands
+  // over its inputs. A handle (`mi[id]`) is kept by value, a connector by
+  // reference.
+  template <class Sink>
+  void add(Sink&& sink) {
+    using SinkType = std::remove_cvref_t<Sink>;
+    static_assert(SingleSink<SinkType>,
+                  "connectors::MacroInput<V>: it exports inputs: Input, MultiInput, mi[id] or MacroInput");
+    if constexpr (!SingleSink<SinkType>) {
+      return;  // after the error above, nothing more
+    } else if constexpr (detail::is_macro_input<SinkType>) {
+      static_assert(std::is_same_v<typename SinkType::value_type, V>,
+                    "connectors::MacroInput<V>: a nested MacroInput must have the same V");
+      targets_.insert(targets_.end(), sink.targets_.begin(), sink.targets_.end());
+    } else {
+      static_assert(detail::sink_accepts<SinkType, V>,
+                    "connectors::MacroInput<V>: an exported input does not accept V");
+      using W = typename SinkType::value_type;
+      detail::InputNode& node = detail::NodeAccess::node(sink);
+      if constexpr (std::is_copy_constructible_v<SinkType>) {
+        targets_.push_back(Target{&node, [sink](const V& value) { sink(W(value)); },
+                                  [sink](detail::OutputNode& source, bool connect) {
+                                    detail::NodeAccess::link_single<V>(sink, source, connect);
+                                  }});
+      } else {
+        SinkType* target = &sink;
+        targets_.push_back(Target{&node, [target](const V& value) { (*target)(W(value)); },
+                                  [target](detail::OutputNode& source, bool connect) {
+                                    detail::NodeAccess::link_single<V>(*target, source, connect);
+                                  }});
+      }
+    }
   }
 
   // Connects (or disconnects) every exported input, one after another. A
@@ -287,8 +285,10 @@ class MacroInput {
 ///
 /// Calling it returns the exported output's value; connecting, caching,
 /// parallelization and executor are forwarded to it. It takes an Output,
-/// `mo[key]` or another MacroOutput whose value converts to R; it connects
-/// only when that value type is R itself (std::logic_error otherwise).
+/// `mo[key]` or another MacroOutput (any SingleSource) whose value converts
+/// to R. Its connections deliver values of type R: when the exported value
+/// type is another one, a small converting block between the exported output
+/// and the macro's connections converts each value (`docs/macros.md`).
 /// See MacroInput for an example.
 ///
 /// **Threads.** Each member forwards to the exported connectors, so each is
@@ -302,52 +302,44 @@ class MacroOutput {
   /// The type of the values this macro output produces.
   using value_type = R;
 
-  /// Exports `output`, whose value must convert to R (a compile error
-  /// otherwise). Throws only std::bad_alloc.
+  /// Exports `source`: an Output, `mo[key]` or another MacroOutput (any
+  /// SingleSource) whose value must convert to R (a compile error
+  /// otherwise). Throws only std::bad_alloc; for a value type other than R,
+  /// what connecting the converting block throws (nothing for a source that
+  /// is not computing).
   /// Threads: runs as part of the owner's construction, before another thread
   /// can reach the macro.
-  template <class S>
-  explicit MacroOutput(Output<S>& output)
-      : call_([&output] { return R(output()); }),
-        with_source_([&output](const std::function<void(detail::OutputNode&)>& use) { use(output); }),
-        node_(&output),
-        connectable_(std::is_same_v<S, R>),
-        set_caching_([&output](bool caching) { output.set_caching(caching); }),
-        set_parallelization_([&output](Parallelization p) { output.set_parallelization(p); }) {
+  template <class Source>
+  requires detail::exported_source<Source, MacroOutput>
+  explicit MacroOutput(Source&& source) {
+    using SourceType = std::remove_cvref_t<Source>;
+    using S = typename SourceType::value_type;
     static_assert(std::is_convertible_v<S, R>,
                   "connectors::MacroOutput<R>: the exported output's value must convert to R");
-  }
-  /// Exports one key of a multi-output (`mo[key]`). Throws only
-  /// std::bad_alloc.
-  /// Threads: runs as part of the owner's construction, before another thread
-  /// can reach the macro.
-  template <class S, class Key>
-  explicit MacroOutput(MultiOutputItem<S, Key> item)
-      : call_([item] { return R(item()); }),
-        with_source_([item](const std::function<void(detail::OutputNode&)>& use) {
-          item.multi_output().with_item(item.key(), use);
-        }),
-        node_(&item.multi_output()),
-        connectable_(std::is_same_v<S, R>),
-        set_caching_([item](bool caching) { item.multi_output().set_caching(caching); }),
-        set_parallelization_([item](Parallelization p) { item.multi_output().set_parallelization(p); }) {
-    static_assert(std::is_convertible_v<S, R>,
-                  "connectors::MacroOutput<R>: the exported output's value must convert to R");
-  }
-  /// Exports the output another MacroOutput exports (nesting). Throws only
-  /// std::bad_alloc.
-  /// Threads: runs as part of the owner's construction, before another thread
-  /// can reach the macro.
-  template <class S>
-  explicit MacroOutput(const MacroOutput<S>& inner)
-      : call_([call = inner.call_] { return R(call()); }),
-        with_source_(inner.with_source_),
-        node_(inner.node_),
-        connectable_(inner.connectable_ && std::is_same_v<S, R>),
-        set_caching_(inner.set_caching_),
-        set_parallelization_(inner.set_parallelization_) {
-    static_assert(std::is_convertible_v<S, R>,
-                  "connectors::MacroOutput<R>: the exported output's value must convert to R");
+    auto get = hold(source);
+    call_ = [get] { return R(get()()); };
+    node_ = &detail::NodeAccess::node(get());
+    if constexpr (detail::is_macro_output<SourceType>) {
+      set_caching_ = get().set_caching_;
+      set_parallelization_ = get().set_parallelization_;
+    } else {
+      set_caching_ = [get](bool caching) { home(get()).set_caching(caching); };
+      set_parallelization_ = [get](Parallelization p) { home(get()).set_parallelization(p); };
+    }
+    if constexpr (std::is_same_v<S, R>) {
+      with_source_ = [get](const std::function<void(detail::OutputNode&)>& use) {
+        detail::NodeAccess::with_source_node(get(), use);
+      };
+    } else {
+      // The values change type on their way: a converting block of the
+      // macro's own stands between the exported output and its connections.
+      auto converter = std::make_shared<detail::Converter<S, R>>();
+      connectors::connect(get(), converter->input);
+      with_source_ = [converter](const std::function<void(detail::OutputNode&)>& use) {
+        use(detail::NodeAccess::node(converter->output));
+      };
+      converter_ = std::move(converter);
+    }
   }
   /// A copy exports the same output: the same as nesting. Throws only
   /// std::bad_alloc.
@@ -360,21 +352,19 @@ class MacroOutput {
   /// Threads: an operation on the exported output's network; any thread.
   R operator()() const { return call_(); }
 
-  /// Connects an input-like connector to the exported output; the same as
-  /// `target.connect(*this)`. Throws std::logic_error if the exported
-  /// output's value type is not R; otherwise the target's connect errors.
+  /// Connects a sink (Input, MultiInput, `mi[id]`, MacroInput: any
+  /// SingleSink) to the exported output; the same as `target.connect(*this)`,
+  /// with its errors. A sink that does not take R is a compile error.
   /// Threads: an operation on both networks; any thread.
   template <class Target>
-  void connect(Target&& target) const {
-    std::forward<Target>(target).connect(*this);
-  }
+  requires Joinable<const MacroOutput&, Target>
+  void connect(Target&& target) const { connectors::connect(*this, std::forward<Target>(target)); }
   /// Breaks a connection made with connect; the same as
   /// `target.disconnect(*this)`, with its errors.
   /// Threads: an operation on the exported output's network; any thread.
   template <class Target>
-  void disconnect(Target&& target) const {
-    std::forward<Target>(target).disconnect(*this);
-  }
+  requires Joinable<const MacroOutput&, Target>
+  void disconnect(Target&& target) const { connectors::disconnect(*this, std::forward<Target>(target)); }
 
   /// Sets caching of the exported output (for `mo[key]`: of its whole
   /// multi-output). Throws nothing of its own; takes its network lock.
@@ -395,95 +385,59 @@ class MacroOutput {
   /// Thread safety: takes the network lock, like connect.
   /// Throws only std::bad_alloc.
   void set_name(std::string name) const { node_->set_name(std::move(name)); }
-  /// \cond INTERNAL
-  // A connector of the network it belongs to (connectors::to_dot).
-  const detail::NodeBase& network_node() const noexcept { return *node_; }
-  /// \endcond
 
  private:
+  friend struct detail::NodeAccess;
   template <class>
   friend class MacroOutput;
-  template <class>
-  friend class MacroInput;
-  template <class>
-  friend class Input;
-  template <class, class>
-  friend class MultiInput;
-  template <class, class>
-  friend class MultiInputItem;
 
-  // Runs `use` with the exported output node, whose values are R.
-  void with_source(const std::function<void(detail::OutputNode&)>& use) const {
-    if (!connectable_) {
-      throw std::logic_error(
-          "connectors::MacroOutput<R>: it exports an output of another value type; only a MacroOutput exporting an "
-          "output of type R can be connected");
+  // A connector of the network it belongs to (connectors::to_dot).
+  detail::NodeBase& protocol_node() const noexcept { return *node_; }
+  template <class Use>
+  void with_source_node(Use&& use) const {
+    with_source_(std::function<void(detail::OutputNode&)>(std::forward<Use>(use)));
+  }
+
+  // How the macro reaches its source: a connector by reference, a handle or
+  // another macro by value (they are small, and temporaries).
+  template <class Source>
+  static auto hold(Source& source) {
+    if constexpr (std::is_copy_constructible_v<std::remove_const_t<Source>>) {
+      return [copy = std::remove_const_t<Source>(std::as_const(source))]() -> const std::remove_const_t<Source>& {
+        return copy;
+      };
+    } else {
+      return [pointer = &source]() -> Source& { return *pointer; };
     }
-    with_source_(use);
+  }
+  // The connector that caching and parallelization belong to: a key's
+  // multi-output, or the output itself.
+  template <class Source>
+  static auto& home(Source& source) {
+    if constexpr (requires { source.multi_output(); }) {
+      return source.multi_output();
+    } else {
+      return source;
+    }
   }
 
   std::function<R()> call_;
   std::function<void(const std::function<void(detail::OutputNode&)>&)> with_source_;
-  detail::NodeBase* node_;
-  bool connectable_;
+  detail::NodeBase* node_ = nullptr;
   std::function<void(bool)> set_caching_;
   std::function<void(Parallelization)> set_parallelization_;
+  std::shared_ptr<void> converter_;  // only for another value type than R
 };
 
-// ---- the inputs' side of connections to macro outputs -----------------------------
-
+namespace detail {
+// What the macros are (connectors::SingleSink, connectors::SingleSource); a
+// MacroInput<V> forwards exactly V to its inputs.
 template <class V>
+inline constexpr Kind connector_kind<MacroInput<V>> = Kind::single_sink;
+template <class V, class R>
+inline constexpr bool sink_accepts<MacroInput<V>, R> = std::is_same_v<R, V>;
 template <class R>
-void MacroInput<V>::connect(const MacroOutput<R>& output) const {
-  static_assert(std::is_same_v<R, V>, "connectors::MacroInput<V>: connect it to outputs of value type V");
-  output.with_source([&](detail::OutputNode& node) { link(node, true); });
-}
-template <class V>
-template <class R>
-void MacroInput<V>::disconnect(const MacroOutput<R>& output) const {
-  output.with_source([&](detail::OutputNode& node) { link(node, false); });
-}
-
-template <class V>
-template <class R>
-void Input<V>::connect(const MacroOutput<R>& output) {
-  static_assert(std::is_convertible_v<const R&, V>,
-                "connectors: the output's value type does not convert to the input's");
-  output.with_source([&](detail::OutputNode& node) { detail::connect_nodes(node, *this, &receive<R>); });
-}
-template <class V>
-template <class R>
-void Input<V>::disconnect(const MacroOutput<R>& output) {
-  output.with_source([&](detail::OutputNode& node) { detail::disconnect_nodes(node, *this); });
-}
-
-template <class V, class Id>
-template <class R>
-void MultiInput<V, Id>::connect(const MacroOutput<R>& output) {
-  static_assert(std::is_convertible_v<const R&, V>,
-                "connectors: the output's value type does not convert to the multi-input's");
-  output.with_source(
-      [&](detail::OutputNode& node) { connect_source(node, &receive<R>, SourceKind::single, std::nullopt); });
-}
-template <class V, class Id>
-template <class R>
-void MultiInput<V, Id>::disconnect(const MacroOutput<R>& output) {
-  output.with_source([&](detail::OutputNode& node) { disconnect_source(node); });
-}
-
-template <class V, class Id>
-template <class R>
-void MultiInputItem<V, Id>::connect(const MacroOutput<R>& output) const {
-  static_assert(std::is_convertible_v<const R&, V>,
-                "connectors: the output's value type does not convert to the multi-input's");
-  output.with_source([&](detail::OutputNode& node) {
-    input_->connect_source(node, &MultiInput<V, Id>::template receive<R>, MultiInput<V, Id>::SourceKind::keyed, id_);
-  });
-}
-template <class V, class Id>
-template <class R>
-void MultiInputItem<V, Id>::disconnect(const MacroOutput<R>& output) const {
-  output.with_source([&](detail::OutputNode& node) { input_->disconnect_source(node); });
-}
+inline constexpr Kind connector_kind<MacroOutput<R>> = Kind::single_source;
+}  // namespace detail
 
 }  // namespace connectors

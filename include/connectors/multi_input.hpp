@@ -1,37 +1,35 @@
 #pragma once
 
+#include <connectors/connection.hpp>
 #include <connectors/detail/label.hpp>
 #include <connectors/detail/member.hpp>
 #include <connectors/detail/node.hpp>
+#include <connectors/detail/node_access.hpp>
+#include <connectors/detail/node_inspector.hpp>
 #include <connectors/detail/pending_values.hpp>
 #include <connectors/detail/source_table.hpp>
 #include <connectors/detail/user_call.hpp>
 #include <connectors/errors.hpp>
 #include <connectors/gather.hpp>
 #include <connectors/output.hpp>
+#include <connectors/state.hpp>
 
 #include <algorithm>
 #include <concepts>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace connectors {
 
-template <class Signature>
-class MultiOutput;
-template <class R, class Key>
-class MultiOutputItem;
 template <class V, class Id>
 class MultiInputItem;
-template <class R>
-class MacroOutput;
-template <class V>
-class MacroInput;
 
 /// A multi-input connector: accepts any number of connections at once
 /// (docs/multi-inputs.md; `docs/design.md#multi-input`). It wraps the owner's `Id add(V)` and `remove(Id)`, followed by
@@ -77,10 +75,9 @@ class MacroInput;
 ///     sum.add_summand(1.0);                    // a direct value, stored under a new id
 ///     double total = sum.get_result();
 ///
-/// Also callable, declared in an internal base class and therefore not listed
-/// in this reference until the connectors are sealed (issue 13):
-/// `set_laziness`, `laziness()`, `set_parallelization`, `parallelization()`,
-/// `set_executor`, `executor()`, `set_name`, `name()`.
+/// Looking at it (`docs/connectors.md`, "Looking at a network"):
+/// `is_connected()`, `connection_count()`, `is_connected_to(output)` and
+/// `state()`.
 ///
 /// **Threads.** Every member that calls, connects, disconnects or configures
 /// is an operation on this multi-input's network: it may be called from any
@@ -92,7 +89,7 @@ class MacroInput;
 /// other. Destroying the owner while another thread uses the network is
 /// allowed; using it while or after it is destroyed is not.
 template <class V, class Id = std::size_t>
-class MultiInput final : public detail::InputNode {
+class MultiInput final : private detail::InputNode {
   static_assert(std::is_object_v<V> && !std::is_const_v<V>,
                 "connectors::MultiInput<V, Id>: V must be a non-const value type");
   static_assert(std::equality_comparable<Id>, "connectors::MultiInput<V, Id>: Id needs ==");
@@ -127,9 +124,9 @@ class MultiInput final : public detail::InputNode {
                   "connectors::MultiInput<V, Id>: add must return the new data id (an Id)");
     static_assert(std::is_invocable_v<Remove, Owner&, const Id&>,
                   "connectors::MultiInput<V, Id>: remove must take one Id");
-    static_assert((std::derived_from<Observers, detail::OutputNode> && ...),
+    static_assert((detail::has_output_node<Observers> && ...),
                   "connectors::MultiInput: observers must be output connectors of the same owner");
-    (add_observer(observers), ...);
+    (add_observer(detail::NodeAccess::node(observers)), ...);
   }
 
   /// Leaves the network without running any user method; the sources forget
@@ -217,70 +214,42 @@ class MultiInput final : public detail::InputNode {
         true);
   }
 
-  /// Connects an output: its first value is added, later ones replace it
-  /// (or, without `set_replace`, remove it and add again). First values of
-  /// several new connections are stored in connection order.
+  /// Connects a source: an Output, `mo[key]` or MacroOutput (any
+  /// SingleSource), whose first value is added and later ones replace it
+  /// (or, without `set_replace`, remove it and add again); or a whole
+  /// MultiOutput (a KeyedSource), one value per key with the keys as data ids,
+  /// stored through replace, keys it no longer delivers removed. First values
+  /// of several new connections are stored in connection order. Values that
+  /// do not convert to V, or keys that do not convert to Id, are a compile
+  /// error. The same as `source.connect(*this)`.
+  ///
+  ///     sum.add_summand.connect(a.get_double);
   ///
   /// Throws: ConnectionError if the output is already connected here through
   /// another id (connecting it the same way again does nothing); CycleError
   /// if the connection would close a cycle (nothing changed in both cases);
-  /// what a non-lazy input's method throws, after the connection is made;
+  /// std::logic_error for a whole MultiOutput without `set_replace`; what a
+  /// non-lazy input's method throws, after the connection is made;
   /// std::logic_error from inside a method of the network being computed.
   ///
   /// Threads: an operation on both networks, which it joins; any thread.
-  template <class R>
-  void connect(Output<R>& output) {
-    static_assert(std::is_convertible_v<const R&, V>,
-                  "connectors: the output's value type does not convert to the multi-input's");
-    connect_source(output, &receive<R>, SourceKind::single, std::nullopt);
-  }
-  /// Connects one key of a multi-output (`mo[key]`), as connect(Output<R>&).
-  /// Same errors and threads.
-  template <class R, class Key>
-  void connect(MultiOutputItem<R, Key> item);
-  /// Connects a whole multi-output: one value per key (its keys as data ids,
-  /// so Key must convert to Id), stored through replace; keys it no longer
-  /// delivers are removed. As connect(Output<R>&), and throws
-  /// std::logic_error without `set_replace`.
-  /// Threads: an operation; any thread.
-  template <class R, class Key>
-  void connect(MultiOutput<R(Key)>& output);
-
-  /// Breaks the connection to `output` (also one made through `mi[id]`):
+  template <class Source>
+  requires Joinable<Source, MultiInput&>
+  void connect(Source&& source) { connectors::connect(std::forward<Source>(source), *this); }
+  /// Breaks the connection to `source` (also one made through `mi[id]`):
   /// applies what the *other* sources announced, then removes what this
-  /// connection stored (no pending value of `output` is applied), then
-  /// notifies or cancels the observers and serves the non-lazy inputs.
+  /// connection stored (no pending value of `source` is applied; for a whole
+  /// multi-output, every key it stored), then notifies or cancels the
+  /// observers and serves the non-lazy inputs.
   ///
-  /// Throws: ConnectionError if `output` is not connected here; what the
+  /// Throws: ConnectionError if `source` is not connected here; what the
   /// owner's methods throw (the removal and the disconnect happen anyway);
   /// std::logic_error from inside a method of the network being computed.
   ///
   /// Threads: an operation; any thread.
-  template <class R>
-  void disconnect(Output<R>& output) {
-    disconnect_source(output);
-  }
-  /// Breaks a connection made with connect(MultiOutputItem); as
-  /// disconnect(Output<R>&).
-  /// Same errors. Threads: an operation; any thread.
-  template <class R, class Key>
-  void disconnect(MultiOutputItem<R, Key> item);
-  /// Breaks a connection made with connect(MultiOutput<R(Key)>&) and removes
-  /// every key it stored; as disconnect(Output<R>&).
-  /// Same errors. Threads: an operation; any thread.
-  template <class R, class Key>
-  void disconnect(MultiOutput<R(Key)>& output);
-  /// Connects the output a macro exports: as connect(Output<R>&) with the
-  /// macro's inner output (or key, or whole multi-output).
-  /// Same errors, and std::logic_error if the exported output's value type is
-  /// not the macro's R. Threads: an operation; any thread.
-  template <class R>
-  void connect(const MacroOutput<R>& output);
-  /// Breaks a connection made with connect(const MacroOutput<R>&).
-  /// As disconnect(Output<R>&). Threads: an operation; any thread.
-  /// Same errors.
-  template <class R>
-  void disconnect(const MacroOutput<R>& output);
+  template <class Source>
+  requires Joinable<Source, MultiInput&>
+  void disconnect(Source&& source) { connectors::disconnect(std::forward<Source>(source), *this); }
 
   /// The owner's `Id replace(Id, V)` (or `void replace(Id, V)`: same id). It
   /// must also accept an id that holds nothing yet and store the value under
@@ -343,13 +312,94 @@ class MultiInput final : public detail::InputNode {
     set_notify_condition_impl<Owner>(condition);
   }
 
+  /// When values from upstream are applied (as Input::set_laziness; one
+  /// laziness for all connections, `docs/laziness-and-caching.md`). Throws
+  /// nothing of its own. Threads: takes the network lock; any thread.
+  void set_laziness(Laziness laziness) { InputNode::set_laziness(laziness); }
+  /// The laziness (set_laziness). Throws nothing. Threads: any thread; a
+  /// value read while another thread changes it may be the old one.
+  Laziness laziness() const noexcept { return InputNode::laziness(); }
+  /// Where the owner's methods run for values from upstream (as
+  /// Input::set_parallelization; PROCESS runs as THREAD). Throws
+  /// std::invalid_argument for a value outside the enum. Threads: takes the
+  /// network lock; any thread.
+  void set_parallelization(Parallelization parallelization) { InputNode::set_parallelization(parallelization); }
+  /// The parallelization flag (set_parallelization). Throws nothing.
+  /// Threads: any thread; a value read while another thread changes it may
+  /// be the old one.
+  Parallelization parallelization() const noexcept { return InputNode::parallelization(); }
+  /// The executor that runs this multi-input's operations; null restores the
+  /// default executor (`docs/executors.md`). Throws nothing of its own.
+  /// Threads: takes the network lock; any thread.
+  void set_executor(std::shared_ptr<Executor> executor) { NodeBase::set_executor(std::move(executor)); }
+  /// The executor set with set_executor, or the default executor. Throws
+  /// nothing of its own. Threads: takes the network lock; any thread.
+  std::shared_ptr<Executor> executor() const { return NodeBase::executor(); }
+  /// Names this multi-input in pictures and timelines
+  /// (`docs/observability.md`); "owner.connector" also names the owner.
+  ///
+  ///     sum.add_summand.set_name("sum.add_summand");
+  ///
+  /// Throws only std::bad_alloc. Threads: takes the network lock; call it
+  /// while building the network rather than from inside its methods.
+  void set_name(std::string name) { NodeBase::set_name(std::move(name)); }
+  /// The name given with set_name, if any. Throws only std::bad_alloc.
+  /// Threads: takes the network lock; any thread.
+  std::optional<std::string> name() const { return NodeBase::name(); }
+
+  /// Whether any output is connected to this multi-input (also through
+  /// `mi[id]`). Throws nothing of its own. Threads: takes the network lock;
+  /// any thread (the answer may be out of date once another thread connects
+  /// or disconnects).
+  bool is_connected() const { return connection_count() != 0; }
+  /// How many outputs are connected (a whole multi-output counts once).
+  /// Throws nothing of its own. Threads: as is_connected.
+  std::size_t connection_count() const {
+    detail::NetworkLock lock{*this};
+    return sources_.size();
+  }
+  /// Whether `output` (an Output or a whole MultiOutput) is connected here,
+  /// also through `mi[id]`. Throws nothing of its own. Threads: as
+  /// is_connected.
+  template <class Connector>
+  requires detail::has_output_node<Connector>
+  bool is_connected_to(const Connector& output) const {
+    detail::NetworkLock lock{*this};
+    return find(detail::NodeAccess::node(output)) != nullptr;
+  }
+  /// Whether nothing is pending, a change is announced from upstream, or
+  /// received values wait to be applied (connectors::InputState). Throws
+  /// nothing of its own. Threads: takes the network lock; any thread (the
+  /// state may change as soon as the lock is released).
+  InputState state() const {
+    detail::NetworkLock lock{*this};
+    if (has_pending_values()) return InputState::value_waiting;
+    return detail::NodeInspector::state(*this);
+  }
+
  private:
+  friend struct detail::NodeAccess;
+  detail::InputNode& protocol_node() noexcept { return *this; }
+  const detail::InputNode& protocol_node() const noexcept { return *this; }
+  template <class R>
+  void link_single(detail::OutputNode& source, bool connect) {
+    if (connect) {
+      connect_source(source, &receive<R>, SourceKind::single, std::nullopt);
+    } else {
+      disconnect_source(source);
+    }
+  }
+  template <class Key, class R>
+  void link_keyed(detail::OutputNode& source, bool connect) {
+    if (connect) {
+      connect_source(source, &receive_map<Key, R>, SourceKind::whole, std::nullopt);
+    } else {
+      disconnect_source(source);
+    }
+  }
+
   template <class, class>
   friend class MultiInputItem;
-  template <class>
-  friend class MultiOutput;
-  template <class>
-  friend class MacroInput;
 
   enum class SourceKind : unsigned char {
     single,  // an Output or a multi-output's key
@@ -957,46 +1007,24 @@ class MultiInputItem {
   /// MultiInput::replace. Threads: an operation; any thread.
   void operator()(V value) const { input_->call_item(id_, std::move(value)); }
 
-  /// Connects `output`: its values are stored under this id through replace.
+  /// Connects a source (an Output, `mo[key]`, a MacroOutput: any
+  /// SingleSource): its values are stored under this id through replace.
+  /// The same as `source.connect(*this)`; values that do not convert to V
+  /// are a compile error.
+  ///
+  ///     sum.add_summand[7].connect(a.get_double);
+  ///
   /// Throws std::logic_error without `set_replace`; otherwise as
-  /// MultiInput::connect(Output<R>&). Threads: an operation; any thread.
-  template <class R>
-  void connect(Output<R>& output) const {
-    static_assert(std::is_convertible_v<const R&, V>,
-                  "connectors: the output's value type does not convert to the multi-input's");
-    input_->connect_source(output, &MultiInput<V, Id>::template receive<R>, MultiInput<V, Id>::SourceKind::keyed, id_);
-  }
-  /// Connects one key of a multi-output, stored under this id; as
-  /// connect(Output<R>&).
-  /// Same errors. Threads: an operation; any thread.
-  template <class R, class Key>
-  void connect(MultiOutputItem<R, Key> item) const;
-
-  /// Breaks the connection to `output`: the same as
-  /// `multi_input().disconnect(output)` (the connection belongs to the
-  /// multi-input). As MultiInput::disconnect(Output<R>&).
-  /// Threads: an operation; any thread.
-  /// Same errors.
-  template <class R>
-  void disconnect(Output<R>& output) const {
-    input_->disconnect_source(output);
-  }
-  /// Breaks a connection made with connect(MultiOutputItem); as
-  /// MultiInput::disconnect(Output<R>&).
-  /// Same errors. Threads: an operation; any thread.
-  template <class R, class Key>
-  void disconnect(MultiOutputItem<R, Key> item) const;
-  /// Connects the output a macro exports, stored under this id; as
-  /// connect(Output<R>&).
-  /// Same errors, and std::logic_error if the exported output's value type is
-  /// not the macro's R. Threads: an operation; any thread.
-  template <class R>
-  void connect(const MacroOutput<R>& output) const;
-  /// Breaks a connection made with connect(const MacroOutput<R>&).
-  /// As disconnect(Output<R>&). Threads: an operation; any thread.
-  /// Same errors.
-  template <class R>
-  void disconnect(const MacroOutput<R>& output) const;
+  /// MultiInput::connect. Threads: an operation; any thread.
+  template <class Source>
+  requires Joinable<Source, const MultiInputItem&>
+  void connect(Source&& source) const { connectors::connect(std::forward<Source>(source), *this); }
+  /// Breaks the connection to `source`: the same as
+  /// `multi_input().disconnect(source)` (the connection belongs to the
+  /// multi-input), with its errors. Threads: an operation; any thread.
+  template <class Source>
+  requires Joinable<Source, const MultiInputItem&>
+  void disconnect(Source&& source) const { connectors::disconnect(std::forward<Source>(source), *this); }
 
   /// Sets the *multi-input's* laziness (there is one for all its ids).
   /// Threads: takes the network lock; any thread. Throws nothing of its own.
@@ -1015,8 +1043,29 @@ class MultiInputItem {
   const Id& id() const noexcept { return id_; }
 
  private:
+  friend struct detail::NodeAccess;
+  // A connection point of its multi-input: the multi-input's node.
+  detail::InputNode& protocol_node() const noexcept { return detail::NodeAccess::node(*input_); }
+  template <class R>
+  void link_single(detail::OutputNode& source, bool connect) const {
+    using Multi = MultiInput<V, Id>;
+    if (connect) {
+      input_->connect_source(source, &Multi::template receive<R>, Multi::SourceKind::keyed, id_);
+    } else {
+      input_->disconnect_source(source);
+    }
+  }
+
   MultiInput<V, Id>* input_;
   Id id_;
 };
+
+namespace detail {
+// What a MultiInput and `mi[id]` are (connectors::KeyedSink, connectors::SingleSink).
+template <class V, class Id>
+inline constexpr Kind connector_kind<MultiInput<V, Id>> = Kind::any_sink;
+template <class V, class Id>
+inline constexpr Kind connector_kind<MultiInputItem<V, Id>> = Kind::single_sink;
+}  // namespace detail
 
 }  // namespace connectors

@@ -3,6 +3,8 @@
 #include <connectors/detail/label.hpp>
 #include <connectors/detail/member.hpp>
 #include <connectors/detail/multi_output_node.hpp>
+#include <connectors/detail/node_access.hpp>
+#include <connectors/detail/node_inspector.hpp>
 #include <connectors/detail/process_entry.hpp>
 #include <connectors/detail/type_name.hpp>
 #include <connectors/detail/user_call.hpp>
@@ -10,20 +12,26 @@
 #include <connectors/gather.hpp>
 #include <connectors/input.hpp>
 #include <connectors/multi_input.hpp>
+#include <connectors/state.hpp>
 
 #include <concepts>
+#include <cstddef>
 #include <functional>
 #include <iterator>
 #include <memory>
 #include <optional>
 #include <ranges>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 namespace connectors {
+
+template <class R, class Key>
+class MultiOutputItem;
 
 namespace detail {
 // What set_keys accepts. A concept, so that a non-range stops at the first
@@ -75,10 +83,9 @@ class MultiOutput {
 ///     other.set_value.connect(table.get_value[3]);  // one key into any input
 ///     sum.add_summand.connect(table.get_value);     // all keys into a multi-input
 ///
-/// Also callable, declared in an internal base class and therefore not listed
-/// in this reference until the connectors are sealed (issue 13):
-/// `set_executor`, `executor()`, `set_name`, `name()`, `caching()`,
-/// `parallelization()`.
+/// Looking at it (`docs/connectors.md`, "Looking at a network"):
+/// `is_connected()`, `connection_count()`, `is_connected_to(input)` and
+/// `state()`.
 ///
 /// **Threads.** Every member that calls, connects, disconnects or configures
 /// is an operation on this multi-output's network: it may be called from any
@@ -90,7 +97,7 @@ class MultiOutput {
 /// method, an operation on the network being computed throws
 /// std::logic_error.
 template <class R, class Key>
-class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
+class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   static_assert(std::is_object_v<R> && !std::is_const_v<R>,
                 "connectors::MultiOutput<R(Key)>: R must be a non-const value type");
   static_assert(std::is_copy_constructible_v<R>, "connectors::MultiOutput<R(Key)>: R must be copyable");
@@ -175,28 +182,28 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   /// throws; any thread.
   MultiOutputItem<R, Key> operator[](Key key) { return MultiOutputItem<R, Key>{*this, std::move(key)}; }
 
-  /// Connects the whole multi-output to a multi-input: every key of `keys()`
-  /// delivers its value, stored under the key. The same as
+  /// Connects the whole multi-output to a multi-input (a KeyedSink): every
+  /// key of `keys()` delivers its value, stored under the key. The same as
   /// `input.connect(*this)`; connecting to anything but a MultiInput does not
-  /// compile.
+  /// compile (connect one key with `mo[key]`).
+  ///
+  ///     sum.add_summand.connect(table.get_value);
   ///
   /// Throws: std::logic_error if the multi-input has no replace method;
   /// ConnectionError, CycleError as MultiInput::connect (nothing changed);
   /// what a non-lazy input's method throws, after the connection is made.
   ///
   /// Threads: an operation on both networks, which it joins; any thread.
-  template <class V, class Id>
-  void connect(MultiInput<V, Id>& input) {
-    input.connect(*this);
-  }
+  template <class Target>
+  requires Joinable<MultiOutput&, Target>
+  void connect(Target&& input) { connectors::connect(*this, std::forward<Target>(input)); }
   /// Breaks a whole connection; the multi-input removes every key it stored.
   /// The same as `input.disconnect(*this)`. Throws: ConnectionError if not
   /// connected; what the multi-input's remove throws. Threads: an operation;
   /// any thread.
-  template <class V, class Id>
-  void disconnect(MultiInput<V, Id>& input) {
-    input.disconnect(*this);
-  }
+  template <class Target>
+  requires Joinable<MultiOutput&, Target>
+  void disconnect(Target&& input) { connectors::disconnect(*this, std::forward<Target>(input)); }
 
   /// The owner's method listing the keys a whole connection delivers: any
   /// range of values convertible to Key (a container or a one-shot view).
@@ -247,19 +254,78 @@ class MultiOutput<R(Key)> final : public detail::MultiOutputNode {
   /// The object this multi-output belongs to. Throws nothing; any thread.
   const void* owner() const noexcept override { return owner_; }
 
+  /// Whether results are cached (set_caching). Throws nothing.
+  /// Threads: any thread; a value read while another thread changes it may
+  /// be the old one.
+  bool caching() const noexcept { return OutputNode::caching(); }
+  /// The parallelization flag (set_parallelization). Throws nothing.
+  /// Threads: any thread; a value read while another thread changes it may
+  /// be the old one.
+  Parallelization parallelization() const noexcept { return OutputNode::parallelization(); }
+  /// The executor that runs this multi-output's operations; null restores
+  /// the default executor (`docs/executors.md`). Throws nothing of its own.
+  /// Threads: takes the network lock; any thread.
+  void set_executor(std::shared_ptr<Executor> executor) { NodeBase::set_executor(std::move(executor)); }
+  /// The executor set with set_executor, or the default executor. Throws
+  /// nothing of its own. Threads: takes the network lock; any thread.
+  std::shared_ptr<Executor> executor() const { return NodeBase::executor(); }
+  /// Names this multi-output in pictures and timelines
+  /// (`docs/observability.md`); "owner.connector" also names the owner.
+  ///
+  ///     table.get_value.set_name("table.get_value");
+  ///
+  /// Throws only std::bad_alloc. Threads: takes the network lock; call it
+  /// while building the network rather than from inside its methods.
+  void set_name(std::string name) { NodeBase::set_name(std::move(name)); }
+  /// The name given with set_name, if any. Throws only std::bad_alloc.
+  /// Threads: takes the network lock; any thread.
+  std::optional<std::string> name() const { return NodeBase::name(); }
+
+  /// Whether any input is connected, whole or through `mo[key]`. Throws
+  /// nothing of its own. Threads: takes the network lock; any thread (the
+  /// answer may be out of date once another thread connects or disconnects).
+  bool is_connected() const { return connection_count() != 0; }
+  /// How many connections there are: whole ones and those of every key.
+  /// Throws nothing of its own. Threads: as is_connected.
+  std::size_t connection_count() const {
+    detail::NetworkLock lock{*this};
+    return detail::NodeInspector::connection_count(*this);
+  }
+  /// Whether `input` (an Input or a MultiInput) is connected to the whole
+  /// multi-output or to any of its keys. Throws nothing of its own.
+  /// Threads: as is_connected.
+  template <class Target>
+  requires detail::has_input_node<Target>
+  bool is_connected_to(const Target& input) const {
+    detail::NetworkLock lock{*this};
+    const detail::InputNode& node = detail::NodeAccess::node(input);
+    if (OutputNode::is_connected_to(node)) return true;
+    for (const auto& [key, item] : items_by_key_) {
+      if (item->is_connected_to(node)) return true;
+    }
+    return false;
+  }
+  /// Whether the cached values are valid, stale, or stale with a change
+  /// announced from upstream (connectors::OutputState; valid means that the
+  /// keys computed since the last change are cached). Throws nothing of its
+  /// own. Threads: takes the network lock; any thread (the state may change
+  /// as soon as the lock is released).
+  OutputState state() const {
+    detail::NetworkLock lock{*this};
+    return detail::NodeInspector::state(*this);
+  }
+
  private:
-  template <class V, class Id>
-  friend class MultiInput;
+  friend struct detail::NodeAccess;
+  detail::OutputNode& protocol_node() noexcept { return *this; }
+  const detail::OutputNode& protocol_node() const noexcept { return *this; }
+  template <class Use>
+  void with_source_node(Use&& use) {
+    std::forward<Use>(use)(static_cast<detail::OutputNode&>(*this));
+  }
+
   template <class, class>
   friend class MultiOutputItem;
-  template <class V, class Id>
-  friend class MultiInputItem;
-  template <class V>
-  friend class Input;
-  template <class>
-  friend class MacroInput;
-  template <class>
-  friend class MacroOutput;
 
   // The announcer of one key towards its single connections.
   class Item final : public detail::MultiOutputKeyNode {
@@ -518,19 +584,17 @@ class MultiOutputItem {
   /// The value for the key (as `mo(key)`; same errors and threads).
   R operator()() const { return (*output_)(key_); }
 
-  /// Connects an input-like connector (Input, MultiInput, `mi[id]`,
-  /// MacroInput) to this key; the same as `target.connect(*this)`, with its
+  /// Connects a sink (Input, MultiInput, `mi[id]`, MacroInput: any
+  /// SingleSink) to this key; the same as `target.connect(*this)`, with its
   /// errors. Threads: an operation on both networks; any thread.
   template <class Target>
-  void connect(Target&& target) const {
-    std::forward<Target>(target).connect(*this);
-  }
+  requires Joinable<const MultiOutputItem&, Target>
+  void connect(Target&& target) const { connectors::connect(*this, std::forward<Target>(target)); }
   /// Breaks a connection of this key; the same as `target.disconnect(*this)`,
   /// with its errors. Threads: an operation; any thread.
   template <class Target>
-  void disconnect(Target&& target) const {
-    std::forward<Target>(target).disconnect(*this);
-  }
+  requires Joinable<const MultiOutputItem&, Target>
+  void disconnect(Target&& target) const { connectors::disconnect(*this, std::forward<Target>(target)); }
 
   /// The multi-output this handle belongs to. Throws nothing; any thread.
   MultiOutput<R(Key)>& multi_output() const noexcept { return *output_; }
@@ -538,73 +602,27 @@ class MultiOutputItem {
   const Key& key() const noexcept { return key_; }
 
  private:
+  friend struct detail::NodeAccess;
+  // The node of its multi-output (for configuration and the picture); the
+  // key's own item node is reached by with_source_node.
+  detail::OutputNode& protocol_node() const noexcept { return detail::NodeAccess::node(*output_); }
+  // The key's item node exists while something uses it (MultiOutput::with_item).
+  template <class Use>
+  void with_source_node(Use&& use) const {
+    output_->with_item(key_, std::forward<Use>(use));
+  }
+
   MultiOutput<R(Key)>* output_;
   Key key_;
 };
 
-// ---- the inputs' side of connections to multi-outputs ---------------------------
-
-template <class V>
+namespace detail {
+// What a whole MultiOutput and `mo[key]` are (connectors::KeyedSource,
+// connectors::SingleSource).
 template <class R, class Key>
-void Input<V>::connect(MultiOutputItem<R, Key> item) {
-  static_assert(std::is_convertible_v<const R&, V>,
-                "connectors: the output's value type does not convert to the input's");
-  item.multi_output().with_item(item.key(),
-                                [&](detail::OutputNode& node) { detail::connect_nodes(node, *this, &receive<R>); });
-}
-
-template <class V>
+inline constexpr Kind connector_kind<MultiOutput<R(Key)>> = Kind::keyed_source;
 template <class R, class Key>
-void Input<V>::disconnect(MultiOutputItem<R, Key> item) {
-  item.multi_output().with_item(item.key(), [&](detail::OutputNode& node) { detail::disconnect_nodes(node, *this); });
-}
-
-template <class V, class Id>
-template <class R, class Key>
-void MultiInput<V, Id>::connect(MultiOutputItem<R, Key> item) {
-  static_assert(std::is_convertible_v<const R&, V>,
-                "connectors: the output's value type does not convert to the multi-input's");
-  item.multi_output().with_item(item.key(), [&](detail::OutputNode& node) {
-    connect_source(node, &receive<R>, SourceKind::single, std::nullopt);
-  });
-}
-
-template <class V, class Id>
-template <class R, class Key>
-void MultiInput<V, Id>::disconnect(MultiOutputItem<R, Key> item) {
-  item.multi_output().with_item(item.key(), [&](detail::OutputNode& node) { disconnect_source(node); });
-}
-
-template <class V, class Id>
-template <class R, class Key>
-void MultiInput<V, Id>::connect(MultiOutput<R(Key)>& output) {
-  static_assert(std::is_convertible_v<const R&, V>,
-                "connectors: the multi-output's value type does not convert to the multi-input's");
-  static_assert(std::is_convertible_v<const Key&, Id>,
-                "connectors: the multi-output's key type does not convert to the multi-input's id type");
-  connect_source(output, &receive_map<Key, R>, SourceKind::whole, std::nullopt);
-}
-
-template <class V, class Id>
-template <class R, class Key>
-void MultiInput<V, Id>::disconnect(MultiOutput<R(Key)>& output) {
-  disconnect_source(output);
-}
-
-template <class V, class Id>
-template <class R, class Key>
-void MultiInputItem<V, Id>::connect(MultiOutputItem<R, Key> item) const {
-  static_assert(std::is_convertible_v<const R&, V>,
-                "connectors: the output's value type does not convert to the multi-input's");
-  item.multi_output().with_item(item.key(), [&](detail::OutputNode& node) {
-    input_->connect_source(node, &MultiInput<V, Id>::template receive<R>, MultiInput<V, Id>::SourceKind::keyed, id_);
-  });
-}
-
-template <class V, class Id>
-template <class R, class Key>
-void MultiInputItem<V, Id>::disconnect(MultiOutputItem<R, Key> item) const {
-  item.multi_output().with_item(item.key(), [&](detail::OutputNode& node) { input_->disconnect_source(node); });
-}
+inline constexpr Kind connector_kind<MultiOutputItem<R, Key>> = Kind::single_source;
+}  // namespace detail
 
 }  // namespace connectors

@@ -1,25 +1,28 @@
 #pragma once
 
+#include <connectors/connection.hpp>
 #include <connectors/detail/cache_slot.hpp>
 #include <connectors/detail/member.hpp>
 #include <connectors/detail/node.hpp>
+#include <connectors/detail/node_access.hpp>
+#include <connectors/detail/node_inspector.hpp>
 #include <connectors/detail/process_entry.hpp>
 #include <connectors/detail/type_name.hpp>
 #include <connectors/detail/user_call.hpp>
+#include <connectors/state.hpp>
 
 #include <concepts>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace connectors {
-
-template <class V>
-class Input;
 
 /// An output connector: wraps a getter `R() [const]` (or one returning
 /// `const R&`) of its owner. Calling it returns the cached result when valid,
@@ -45,12 +48,9 @@ class Input;
 ///
 /// Defaults: caching on, Parallelization::THREAD, the default executor.
 ///
-/// Also callable, declared in an internal base class and therefore not listed
-/// in this reference until the connectors are sealed (issue 13):
-/// `set_executor(std::shared_ptr<Executor>)` (null: the default executor),
-/// `executor()`, `set_name(std::string)`, `name()` (`docs/observability.md`),
-/// `caching()` and `parallelization()`. They take the network lock like the
-/// members below.
+/// Looking at it (`docs/connectors.md`, "Looking at a network"):
+/// `is_connected()`, `connection_count()`, `is_connected_to(input)` and
+/// `state()`.
 ///
 /// **Threads.** Every member that calls, connects, disconnects or configures
 /// is an operation on this output's network: it may be called from any
@@ -61,7 +61,7 @@ class Input;
 /// another thread uses the network is allowed (the destructor waits for the
 /// network lock); using it while or after it is destroyed is not.
 template <class R>
-class Output final : public detail::OutputNode {
+class Output final : private detail::OutputNode {
   static_assert(std::is_object_v<R> && !std::is_const_v<R>, "connectors::Output<R>: R must be a non-const value type");
   static_assert(std::is_copy_constructible_v<R>,
                 "connectors::Output<R>: R must be copyable (results are cached and pushed to every connection)");
@@ -143,9 +143,11 @@ class Output final : public detail::OutputNode {
     return std::move(*result);
   }
 
-  /// Connects an input-like connector: Input, MultiInput, `mi[id]`, MacroInput;
-  /// the same as `target.connect(*this)`. Connecting announces the new
-  /// connection downstream and serves the non-lazy inputs there.
+  /// Connects a sink: Input, MultiInput, `mi[id]`, MacroInput, any
+  /// SingleSink; the same as `target.connect(*this)` and
+  /// `connectors::connect(*this, target)`. Connecting announces the new
+  /// connection downstream and serves the non-lazy inputs there. An R that
+  /// does not convert to the sink's value type is a compile error.
   ///
   /// Throws: CycleError if the connection would close a dependency cycle,
   /// ConnectionError if a single input already has another source (nothing
@@ -154,9 +156,8 @@ class Output final : public detail::OutputNode {
   ///
   /// Threads: an operation on both networks (joined into one); any thread.
   template <class Target>
-  void connect(Target&& target) {
-    std::forward<Target>(target).connect(*this);
-  }
+  requires Joinable<Output&, Target>
+  void connect(Target&& target) { connectors::connect(*this, std::forward<Target>(target)); }
   /// Breaks the connection to `target`; the same as
   /// `target.disconnect(*this)`. A single input first pulls what is pending
   /// (it keeps the last value), a multi-input removes what the connection
@@ -165,9 +166,8 @@ class Output final : public detail::OutputNode {
   /// same, except after a std::logic_error for a destroyed connector).
   /// Threads: an operation; any thread.
   template <class Target>
-  void disconnect(Target&& target) {
-    std::forward<Target>(target).disconnect(*this);
-  }
+  requires Joinable<Output&, Target>
+  void disconnect(Target&& target) { connectors::disconnect(*this, std::forward<Target>(target)); }
 
   /// Where the getter may run: SEQUENTIAL (on the thread that coordinates
   /// the operation), THREAD (a pool thread; the default) or PROCESS (a copy
@@ -197,8 +197,72 @@ class Output final : public detail::OutputNode {
     detail::NetworkLock lock{*this};
     set_caching_flag(caching);
   }
+  /// Whether results are cached (set_caching). Throws nothing.
+  /// Threads: any thread; a value read while another thread changes it may
+  /// be the old one.
+  bool caching() const noexcept { return OutputNode::caching(); }
+  /// The parallelization flag (set_parallelization). Throws nothing.
+  /// Threads: any thread; a value read while another thread changes it may
+  /// be the old one.
+  Parallelization parallelization() const noexcept { return OutputNode::parallelization(); }
+
+  /// The executor that runs this output's operations; null restores the
+  /// default executor (`docs/executors.md`). Throws nothing of its own.
+  /// Threads: takes the network lock; any thread.
+  void set_executor(std::shared_ptr<Executor> executor) { NodeBase::set_executor(std::move(executor)); }
+  /// The executor set with set_executor, or the default executor. Throws
+  /// nothing of its own. Threads: takes the network lock; any thread.
+  std::shared_ptr<Executor> executor() const { return NodeBase::executor(); }
+  /// Names this output in pictures and timelines (`docs/observability.md`);
+  /// "owner.connector" also names the owner.
+  ///
+  ///     block.get_double.set_name("d1.get_double");
+  ///
+  /// Throws only std::bad_alloc. Threads: takes the network lock; call it
+  /// while building the network rather than from inside its methods.
+  void set_name(std::string name) { NodeBase::set_name(std::move(name)); }
+  /// The name given with set_name, if any. Throws only std::bad_alloc.
+  /// Threads: takes the network lock; any thread.
+  std::optional<std::string> name() const { return NodeBase::name(); }
+
+  /// Whether any input is connected to this output. Throws nothing of its
+  /// own. Threads: takes the network lock; any thread (the answer may be
+  /// out of date once another thread connects or disconnects).
+  bool is_connected() const { return connection_count() != 0; }
+  /// How many inputs are connected to this output (a multi-input counts
+  /// once per connection). Throws nothing of its own. Threads: as
+  /// is_connected.
+  std::size_t connection_count() const {
+    detail::NetworkLock lock{*this};
+    return detail::NodeInspector::connection_count(*this);
+  }
+  /// Whether `input` (an Input or a MultiInput, also when connected through
+  /// `mi[id]`) is connected to this output. Throws nothing of its own.
+  /// Threads: as is_connected.
+  template <class Target>
+  requires detail::has_input_node<Target>
+  bool is_connected_to(const Target& input) const {
+    detail::NetworkLock lock{*this};
+    return OutputNode::is_connected_to(detail::NodeAccess::node(input));
+  }
+  /// Whether the cached value is valid, stale, or stale with a change
+  /// announced from upstream (connectors::OutputState). Throws nothing of its
+  /// own. Threads: takes the network lock; any thread (the state may change
+  /// as soon as the lock is released).
+  OutputState state() const {
+    detail::NetworkLock lock{*this};
+    return detail::NodeInspector::state(*this);
+  }
 
  private:
+  friend struct detail::NodeAccess;
+  detail::OutputNode& protocol_node() noexcept { return *this; }
+  const detail::OutputNode& protocol_node() const noexcept { return *this; }
+  template <class Use>
+  void with_source_node(Use&& use) {
+    std::forward<Use>(use)(static_cast<detail::OutputNode&>(*this));
+  }
+
   template <class Owner, class Getter>
   static R invoke_getter(void* owner, const detail::ErasedMember& getter) {
     return std::invoke(getter.get<Getter>(), *static_cast<Owner*>(owner));
@@ -319,7 +383,10 @@ class Output final : public detail::OutputNode {
   detail::CacheSlot<R> cache_;
 };
 
-}  // namespace connectors
+namespace detail {
+// What an Output is (connectors::SingleSource).
+template <class R>
+inline constexpr Kind connector_kind<Output<R>> = Kind::single_source;
+}  // namespace detail
 
-// Output<R>::connect needs Input<V>; either header may be included first.
-#include <connectors/input.hpp>
+}  // namespace connectors

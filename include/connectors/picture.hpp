@@ -1,8 +1,8 @@
 #pragma once
 
 #include <connectors/detail/node.hpp>
+#include <connectors/detail/node_access.hpp>
 
-#include <concepts>
 #include <string>
 #include <type_traits>
 
@@ -29,15 +29,9 @@ void render_svg(const std::string& path, const std::string& dot);
 /// Throws only std::bad_alloc.
 template <class Connector>
 std::string to_dot(const Connector& connector) {
-  if constexpr (std::derived_from<Connector, detail::NodeBase>) {
-    return detail::network_dot(connector);
-  } else if constexpr (requires { connector.multi_input(); }) {
-    return detail::network_dot(connector.multi_input());  // mi[id]
-  } else if constexpr (requires { connector.multi_output(); }) {
-    return detail::network_dot(connector.multi_output());  // mo[key]
-  } else {
-    return detail::network_dot(connector.network_node());  // a macro
-  }
+  // A connector, a handle (its multi-connector's node) or a macro (a
+  // connector of the network it exports).
+  return detail::network_dot(detail::NodeAccess::node(connector));
 }
 
 /// Renders to_dot(connector) as an SVG file at `path` with Graphviz `dot`

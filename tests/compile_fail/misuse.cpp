@@ -13,7 +13,10 @@
 // (the platform's layout of function pointers and member function pointers),
 // detail/compact_vector.hpp (internal element types), detail/member.hpp (the
 // connector constructors accept only member function pointers through their
-// requires-clauses before ErasedMember sees them).
+// requires-clauses before ErasedMember sees them). The value and key
+// mismatches of connect and disconnect, for every pair of connector kinds,
+// are one static_assert in connection.hpp: tests/compile_fail/connections.cpp
+// checks it, and that it is the only error.
 #include <connectors/connectors.hpp>
 
 #include <cstddef>
@@ -90,14 +93,6 @@ void input_observer_not_output(Block& block) {
   connectors::Input<double> input{&block, &Block::set, other};
 }
 
-void input_connect_output(Block& block) {
-  connectors::Output<std::string> output{&block, &Block::get_text};
-  connectors::Input<double> input{&block, &Block::set};
-  // Input::connect(Output<R>&):
-  // expected-error@connectors/input.hpp:* {{connectors: the output's value type does not convert to the input's}}
-  input.connect(output);
-}
-
 // ---- multi_input.hpp -----------------------------------------------------------
 
 void multi_input_const_value() {
@@ -131,14 +126,6 @@ void multi_input_observer_not_output(Block& block) {
   connectors::MultiInput<double> input{&block, &Block::add, &Block::remove, other};
 }
 
-void multi_input_connect_output(Block& block) {
-  connectors::Output<std::string> output{&block, &Block::get_text};
-  connectors::MultiInput<double> input{&block, &Block::add, &Block::remove};
-  // MultiInput::connect(Output<R>&):
-  // expected-error@connectors/multi_input.hpp:* {{connectors: the output's value type does not convert to the multi-input's}}
-  input.connect(output);
-}
-
 void multi_input_replace_arguments(Block& block) {
   connectors::MultiInput<double> input{&block, &Block::add, &Block::remove};
   // expected-error@connectors/multi_input.hpp:* {{connectors::MultiInput<V, Id>::set_replace: replace must take (Id, V)}}
@@ -149,14 +136,6 @@ void multi_input_replace_result(Block& block) {
   connectors::MultiInput<double> input{&block, &Block::add, &Block::remove};
   // expected-error@connectors/multi_input.hpp:* {{set_replace: replace must return the data id (an Id) or void}}
   input.set_replace<Block>(&Block::replace_text_result);
-}
-
-void multi_input_item_connect_output(Block& block) {
-  connectors::Output<std::string> output{&block, &Block::get_text};
-  connectors::MultiInput<double> input{&block, &Block::add, &Block::remove};
-  // MultiInputItem::connect(Output<R>&):
-  // expected-error@connectors/multi_input.hpp:* {{connectors: the output's value type does not convert to the multi-input's}}
-  input[0].connect(output);
 }
 
 // ---- multi_output.hpp ----------------------------------------------------------
@@ -208,111 +187,34 @@ void multi_output_keys_of_other_type(Block& block) {
   output.set_keys<Block>(&Block::keys_of_text);
 }
 
-void input_connect_multi_output_item(Block& block) {
-  connectors::MultiOutput<std::string(int)> output{&block, &Block::get_key_text};
-  connectors::Input<double> input{&block, &Block::set};
-  // Input::connect(MultiOutputItem):
-  // expected-error@connectors/multi_output.hpp:* {{connectors: the output's value type does not convert to the input's}}
-  input.connect(output[1]);
-}
-
-void multi_input_connect_multi_output_item(Block& block) {
-  connectors::MultiOutput<std::string(int)> output{&block, &Block::get_key_text};
-  connectors::MultiInput<double> input{&block, &Block::add, &Block::remove};
-  // MultiInput::connect(MultiOutputItem):
-  // expected-error@connectors/multi_output.hpp:* {{connectors: the output's value type does not convert to the multi-input's}}
-  input.connect(output[1]);
-}
-
-void multi_input_connect_multi_output_value(Block& block) {
-  connectors::MultiOutput<std::string(std::size_t)> output{&block, &Block::get_key_text};
-  connectors::MultiInput<double> input{&block, &Block::add, &Block::remove};
-  // expected-error@connectors/multi_output.hpp:* {{connectors: the multi-output's value type does not convert to the multi-input's}}
-  input.connect(output);
-}
-
-void multi_input_connect_multi_output_key(Block& block) {
-  connectors::MultiOutput<double(std::string)> output{&block, &Block::get_key_of_text};
-  connectors::MultiInput<double> input{&block, &Block::add, &Block::remove};
-  // expected-error@connectors/multi_output.hpp:* {{connectors: the multi-output's key type does not convert to the multi-input's id type}}
-  input.connect(output);
-}
-
-void multi_input_item_connect_multi_output_item(Block& block) {
-  connectors::MultiOutput<std::string(int)> output{&block, &Block::get_key_text};
-  connectors::MultiInput<double> input{&block, &Block::add, &Block::remove};
-  // MultiInputItem::connect(MultiOutputItem):
-  // expected-error@connectors/multi_output.hpp:* {{connectors: the output's value type does not convert to the multi-input's}}
-  input[0].connect(output[1]);
-}
-
 // ---- macro.hpp -----------------------------------------------------------------
-
-void macro_input_connect_output(Block& block) {
-  connectors::Input<double> inner{&block, &Block::set};
-  connectors::MacroInput<double> input{inner};
-  connectors::Output<int> output{&block, &Block::get};
-  // MacroInput::connect(Output<R>&):
-  // expected-error@connectors/macro.hpp:* {{connectors::MacroInput<V>: connect it to outputs of value type V}}
-  input.connect(output);
-}
-
-void macro_input_connect_multi_output_item(Block& block) {
-  connectors::Input<double> inner{&block, &Block::set};
-  connectors::MacroInput<double> input{inner};
-  connectors::MultiOutput<int(int)> output{&block, &Block::get_key};
-  // MacroInput::connect(MultiOutputItem):
-  // expected-error@connectors/macro.hpp:* {{connectors::MacroInput<V>: connect it to outputs of value type V}}
-  input.connect(output[1]);
-}
-
-void macro_input_connect_macro_output(Block& block) {
-  connectors::Input<double> inner{&block, &Block::set};
-  connectors::MacroInput<double> input{inner};
-  connectors::Output<int> output{&block, &Block::get};
-  connectors::MacroOutput<int> exported{output};
-  // MacroInput::connect(const MacroOutput<R>&):
-  // expected-error@connectors/macro.hpp:* {{connectors::MacroInput<V>: connect it to outputs of value type V}}
-  input.connect(exported);
-}
-
-void macro_input_disconnect_output(Block& block) {
-  connectors::Input<double> inner{&block, &Block::set};
-  connectors::MacroInput<double> input{inner};
-  connectors::Output<int> output{&block, &Block::get};
-  // MacroInput::disconnect(Output<R>&):
-  // expected-error@connectors/macro.hpp:* {{connectors::MacroInput<V>: outputs of value type V}}
-  input.disconnect(output);
-}
-
-void macro_input_disconnect_multi_output_item(Block& block) {
-  connectors::Input<double> inner{&block, &Block::set};
-  connectors::MacroInput<double> input{inner};
-  connectors::MultiOutput<int(int)> output{&block, &Block::get_key};
-  // MacroInput::disconnect(MultiOutputItem):
-  // expected-error@connectors/macro.hpp:* {{connectors::MacroInput<V>: outputs of value type V}}
-  input.disconnect(output[1]);
-}
 
 void macro_input_export_input(Block& block) {
   connectors::Input<double> inner{&block, &Block::set};
-  // MacroInput::add(Input<W>&):
+  // MacroInput::add(Sink&&), an Input:
   // expected-error@connectors/macro.hpp:* {{connectors::MacroInput<V>: an exported input does not accept V}}
   connectors::MacroInput<std::string> input{inner};
 }
 
 void macro_input_export_multi_input(Block& block) {
   connectors::MultiInput<double> inner{&block, &Block::add, &Block::remove};
-  // MacroInput::add(MultiInput<W, Id>&):
+  // MacroInput::add(Sink&&), a MultiInput:
   // expected-error@connectors/macro.hpp:* {{connectors::MacroInput<V>: an exported input does not accept V}}
   connectors::MacroInput<std::string> input{inner};
 }
 
 void macro_input_export_multi_input_item(Block& block) {
   connectors::MultiInput<double> inner{&block, &Block::add, &Block::remove};
-  // MacroInput::add(MultiInputItem<W, Id>):
+  // MacroInput::add(Sink&&), mi[id]:
   // expected-error@connectors/macro.hpp:* {{connectors::MacroInput<V>: an exported input does not accept V}}
   connectors::MacroInput<std::string> input{inner[0]};
+}
+
+void macro_input_export_output(Block& block) {
+  connectors::Output<double> inner{&block, &Block::get};
+  // MacroInput::add(Sink&&):
+  // expected-error@connectors/macro.hpp:* {{connectors::MacroInput<V>: it exports inputs: Input, MultiInput, mi[id] or MacroInput}}
+  connectors::MacroInput<double> input{inner};
 }
 
 void macro_input_nested_other_value(Block& block) {
@@ -324,14 +226,14 @@ void macro_input_nested_other_value(Block& block) {
 
 void macro_output_export_output(Block& block) {
   connectors::Output<std::string> inner{&block, &Block::get_text};
-  // MacroOutput(Output<S>&):
+  // MacroOutput(Source&&), an Output:
   // expected-error@connectors/macro.hpp:* {{connectors::MacroOutput<R>: the exported output's value must convert to R}}
   connectors::MacroOutput<double> output{inner};
 }
 
 void macro_output_export_multi_output_item(Block& block) {
   connectors::MultiOutput<std::string(int)> inner{&block, &Block::get_key_text};
-  // MacroOutput(MultiOutputItem<S, Key>):
+  // MacroOutput(Source&&), mo[key]:
   // expected-error@connectors/macro.hpp:* {{connectors::MacroOutput<R>: the exported output's value must convert to R}}
   connectors::MacroOutput<double> output{inner[1]};
 }
@@ -339,36 +241,9 @@ void macro_output_export_multi_output_item(Block& block) {
 void macro_output_export_macro_output(Block& block) {
   connectors::Output<std::string> inner{&block, &Block::get_text};
   connectors::MacroOutput<std::string> nested{inner};
-  // MacroOutput(const MacroOutput<S>&):
+  // MacroOutput(Source&&), a MacroOutput:
   // expected-error@connectors/macro.hpp:* {{connectors::MacroOutput<R>: the exported output's value must convert to R}}
   connectors::MacroOutput<double> output{nested};
-}
-
-void input_connect_macro_output(Block& block) {
-  connectors::Output<std::string> inner{&block, &Block::get_text};
-  connectors::MacroOutput<std::string> exported{inner};
-  connectors::Input<double> input{&block, &Block::set};
-  // Input::connect(const MacroOutput<R>&):
-  // expected-error@connectors/macro.hpp:* {{connectors: the output's value type does not convert to the input's}}
-  input.connect(exported);
-}
-
-void multi_input_connect_macro_output(Block& block) {
-  connectors::Output<std::string> inner{&block, &Block::get_text};
-  connectors::MacroOutput<std::string> exported{inner};
-  connectors::MultiInput<double> input{&block, &Block::add, &Block::remove};
-  // MultiInput::connect(const MacroOutput<R>&):
-  // expected-error@connectors/macro.hpp:* {{connectors: the output's value type does not convert to the multi-input's}}
-  input.connect(exported);
-}
-
-void multi_input_item_connect_macro_output(Block& block) {
-  connectors::Output<std::string> inner{&block, &Block::get_text};
-  connectors::MacroOutput<std::string> exported{inner};
-  connectors::MultiInput<double> input{&block, &Block::add, &Block::remove};
-  // MultiInputItem::connect(const MacroOutput<R>&):
-  // expected-error@connectors/macro.hpp:* {{connectors: the output's value type does not convert to the multi-input's}}
-  input[0].connect(exported);
 }
 
 // ---- task.hpp ------------------------------------------------------------------
