@@ -60,6 +60,37 @@ concept KeyedSink = detail::connector_kind<std::remove_cvref_t<Connector>>
 template <class Source, class Sink>
 concept Joinable = (SingleSource<Source> && SingleSink<Sink>) || (KeyedSource<Source> && KeyedSink<Sink>);
 
+namespace detail {
+
+// Whether a keyed source's keys convert to a keyed sink's ids (true for a
+// single source, which has no keys).
+template <class Source, class Sink>
+constexpr bool keys_fit() {
+  if constexpr (KeyedSource<Source>) {
+    return std::is_convertible_v<const typename std::remove_cvref_t<Source>::key_type&,
+                                 typename std::remove_cvref_t<Sink>::id_type>;
+  } else {
+    return true;
+  }
+}
+
+// Connects (`connecting`) or disconnects a pair whose kinds, values and keys
+// connect and disconnect have checked, each with its own messages.
+template <class Source, class Sink>
+void join_pair(Source& source, Sink& sink, bool connecting) {
+  using SourceType = std::remove_cvref_t<Source>;
+  using R = typename SourceType::value_type;
+  NodeAccess::with_source_node(source, [&](OutputNode& node) {
+    if constexpr (KeyedSource<Source>) {
+      NodeAccess::link_keyed<typename SourceType::key_type, R>(sink, node, connecting);
+    } else {
+      NodeAccess::link_single<R>(sink, node, connecting);
+    }
+  });
+}
+
+}  // namespace detail
+
 /// Connects `source` to `sink`: what `sink.connect(source)` and
 /// `source.connect(sink)` do for every pair of connector kinds
 /// (docs/connectors.md, "Connector kinds"). Source values must convert to the
@@ -77,24 +108,14 @@ requires Joinable<Source, Sink>
 void connect(Source&& source, Sink&& sink) {
   using SourceType = std::remove_cvref_t<Source>;
   using SinkType = std::remove_cvref_t<Sink>;
-  using R = typename SourceType::value_type;
-  constexpr bool values_fit = detail::sink_accepts<SinkType, R>;
+  constexpr bool values_fit = detail::sink_accepts<SinkType, typename SourceType::value_type>;
   static_assert(values_fit, "connectors::connect: the source's value type does not convert to the sink's value type");
-  if constexpr (KeyedSource<Source>) {
-    constexpr bool keys_fit = std::is_convertible_v<const typename SourceType::key_type&, typename SinkType::id_type>;
-    static_assert(keys_fit,
-                  "connectors::connect: the multi-output's key type does not convert to the multi-input's id type");
-    // After a failed check nothing more is instantiated: one error, not a
-    // cascade from inside the sink.
-    if constexpr (values_fit && keys_fit) {
-      detail::NodeAccess::with_source_node(source, [&](detail::OutputNode& node) {
-        detail::NodeAccess::link_keyed<typename SourceType::key_type, R>(sink, node, true);
-      });
-    }
-  } else if constexpr (values_fit) {
-    detail::NodeAccess::with_source_node(
-        source, [&](detail::OutputNode& node) { detail::NodeAccess::link_single<R>(sink, node, true); });
-  }
+  constexpr bool keys_fit = detail::keys_fit<Source, Sink>();
+  static_assert(keys_fit,
+                "connectors::connect: the multi-output's key type does not convert to the multi-input's id type");
+  // After a failed check nothing more is instantiated: one error, not a
+  // cascade from inside the sink.
+  if constexpr (values_fit && keys_fit) detail::join_pair(source, sink, true);
 }
 
 /// Breaks the connection between `source` and `sink`: what
@@ -111,23 +132,13 @@ requires Joinable<Source, Sink>
 void disconnect(Source&& source, Sink&& sink) {
   using SourceType = std::remove_cvref_t<Source>;
   using SinkType = std::remove_cvref_t<Sink>;
-  using R = typename SourceType::value_type;
-  constexpr bool values_fit = detail::sink_accepts<SinkType, R>;
+  constexpr bool values_fit = detail::sink_accepts<SinkType, typename SourceType::value_type>;
   static_assert(values_fit,
                 "connectors::disconnect: the source's value type does not convert to the sink's value type");
-  if constexpr (KeyedSource<Source>) {
-    constexpr bool keys_fit = std::is_convertible_v<const typename SourceType::key_type&, typename SinkType::id_type>;
-    static_assert(keys_fit,
-                  "connectors::disconnect: the multi-output's key type does not convert to the multi-input's id type");
-    if constexpr (values_fit && keys_fit) {
-      detail::NodeAccess::with_source_node(source, [&](detail::OutputNode& node) {
-        detail::NodeAccess::link_keyed<typename SourceType::key_type, R>(sink, node, false);
-      });
-    }
-  } else if constexpr (values_fit) {
-    detail::NodeAccess::with_source_node(
-        source, [&](detail::OutputNode& node) { detail::NodeAccess::link_single<R>(sink, node, false); });
-  }
+  constexpr bool keys_fit = detail::keys_fit<Source, Sink>();
+  static_assert(keys_fit,
+                "connectors::disconnect: the multi-output's key type does not convert to the multi-input's id type");
+  if constexpr (values_fit && keys_fit) detail::join_pair(source, sink, false);
 }
 
 }  // namespace connectors
