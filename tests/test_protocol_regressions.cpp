@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <future>
 #include <latch>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -704,6 +705,67 @@ class MeetingKeys {
   double meet(int key) const { return latch_.arrive_and_wait(std::chrono::seconds{10}) ? key : -100.0; }
   TimedLatch& latch_;
 };
+
+// ---- random finding 20 (a model error) ------------------------------------------
+// Seed 1158263940695967: a request whose announced changes were all cancelled
+// returns the cached value without running the getter and pushes it only to
+// connections that never received one (docs/laziness-and-caching.md). The
+// model pushed it to every connection, so an ON_NOTIFY multi-input that had
+// received the value while it was ON_REQUEST ran its setter; the library is
+// right, and this pins it.
+class CountingSum {
+ public:
+  connectors::Output<double> out{this, &CountingSum::compute};
+  connectors::MultiInput<double> in{this, &CountingSum::add, &CountingSum::remove, out};
+
+  CountingSum() { in.set_replace(&CountingSum::replace); }
+
+  std::atomic<int> setter_calls{0};
+
+ private:
+  double compute() const {
+    double total = 0.0;
+    for (const auto& [id, value] : values_) total += value;
+    return total;
+  }
+  std::size_t add(double value) {
+    ++setter_calls;
+    values_[next_id_] = value;
+    return next_id_++;
+  }
+  void remove(std::size_t id) { values_.erase(id); }
+  void replace(std::size_t id, double value) {
+    ++setter_calls;
+    values_[id] = value;
+  }
+
+  std::map<std::size_t, double> values_;
+  std::size_t next_id_ = 0;
+};
+
+TEST_P(Regression, Random20_AFullyCancelledRequestPushesNothingToInputsThatReceivedTheValue) {
+  without_hanging([] {
+    Copy source, reader;
+    Sum middle;
+    CountingSum bottom;
+    Table table;  // delivers no keys
+    source.in(3.0);
+    middle.in.connect(source.out);
+    reader.in.connect(middle.out);
+    bottom.in.connect(middle.out);
+    EXPECT_EQ(reader.out(), 3.0);  // pushes 3 to bottom.in too, not applied there
+    EXPECT_EQ(bottom.setter_calls, 0);
+    const int getter_calls = middle.getter_calls;
+    bottom.in.set_laziness(Laziness::ON_NOTIFY);
+    middle.in.connect(table.out);      // announced down to bottom.in
+    reader.in.disconnect(middle.out);  // its request: the table delivers nothing, all cancelled
+    EXPECT_EQ(middle.getter_calls, getter_calls);
+    EXPECT_EQ(bottom.setter_calls, 0);
+    EXPECT_EQ(bottom.out(), 3.0);  // the value it received is applied when pulled
+    EXPECT_EQ(bottom.setter_calls, 1);
+    EXPECT_EQ(reader.out(), 3.0);
+  });
+}
 
 // ---- random finding 19 ----------------------------------------------------------
 // Seed 887801699582675 (every executor): an ON_NOTIFY multi-input connected to

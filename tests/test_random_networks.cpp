@@ -300,5 +300,33 @@ TEST(RandomNetworks, Replay) {
   if (auto mismatch = replay(ops, make_executor(kind), watched.journal)) ADD_FAILURE() << *mismatch;
 }
 
+// Sequences where the model, not the library, was wrong (tests/random/FINDINGS.md,
+// 20): each failed before its model correction, on every executor. A
+// later change to the model that brings such an error back fails here at once
+// rather than on some rare seed.
+TEST(RandomNetworks, RecordedModelErrors) {
+  const std::vector<std::pair<const char*, std::vector<const char*>>> recorded{
+      {"finding 20: a request whose changes were all cancelled pushes nothing to an ON_NOTIFY multi-input",
+       {"0 2 0 0 0 -1 0 0 154 756 1 0 1 -1", "0 0 1 0 0 -1 0 0 94 349 1 0 0 -1", "0 2 3 0 0 -1 0 0 506 571 1 0 1 -1",
+        "8 0 0 0 0 1 0 0 0 0 1 1 0 -1", "8 0 0 0 0 3 0 0 0 0 1 1 0 -1", "7 0 1 0 0 -1 0 0 0 0 1 0 0 -1",
+        "0 3 5 0 0 -1 0 0 245 154 1 0 1 -1", "11 0 3 0 0 3 1 0 0 0 2 0 0 -1", "8 0 5 2 2 0 0 0 0 0 1 1 0 -1",
+        "9 0 0 0 0 1 0 0 0 0 1 0 0 -1"}},
+  };
+  for (const auto& [what, lines] : recorded) {
+    std::vector<Op> ops;
+    for (const char* line : lines) {
+      auto op = decode(line);
+      ASSERT_TRUE(op.has_value()) << what << ": cannot decode " << line;
+      ops.push_back(*op);
+    }
+    for (ExecutorKind kind : executor_kinds()) {
+      Watched watched;
+      watched.journal.start(std::string{"recorded "} + what + ", executor " + name(kind));
+      if (auto mismatch = replay(ops, make_executor(kind), watched.journal))
+        ADD_FAILURE() << what << " (" << name(kind) << "): " << *mismatch;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace connectors::random_test

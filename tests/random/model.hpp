@@ -779,6 +779,16 @@ class Model {
       return value;
     }
     request_announcers(block);
+    if (b.valid) {
+      // Every announced change was cancelled: the cached value, no getter,
+      // pushed only to connections that never received one
+      // (docs/laziness-and-caching.md, random finding 20).
+      const long value = *b.cache;
+      const std::vector<int> list = b.conns;
+      for (int index : list)
+        if (conns_[index].alive && !conns_[index].received) notify_connection(index, value, nullptr);
+      return value;
+    }
     const long value = compute(block);
     if (b.caching) {
       b.cache = value;
