@@ -245,12 +245,37 @@ double seconds_of(Step step) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-void BM_WideMultiInput(benchmark::State& state) {
+// The same with user methods that cost next to nothing (a vector indexed by
+// the data id, and `replace`): what is left is the library's own cost.
+class LightTotal {
+ public:
+  connectors::Output<long> sum{this, &LightTotal::add_up};
+  connectors::MultiInput<long> in{this, &LightTotal::add, &LightTotal::remove, sum};
+
+  LightTotal() { in.set_replace(&LightTotal::replace); }
+
+ private:
+  long add_up() const {
+    long total = 0;
+    for (long value : values_) total += value;
+    return total;
+  }
+  std::size_t add(long value) {
+    values_.push_back(value);
+    return values_.size() - 1;
+  }
+  void remove(std::size_t id) { values_[id] = 0; }
+  void replace(std::size_t id, long value) { values_[id] = value; }
+  std::vector<long> values_;
+};
+
+template <class Sum>
+void wide_multi_input(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   connectors::set_default_executor(connectors::executor(0, 0));
   for (auto _ : state) {
     auto sources = std::make_unique<std::vector<Block>>(n);
-    Total total;
+    Sum total;
     state.counters["connect_s"] = seconds_of([&] {
       for (Block& source : *sources) total.in.connect(source.output);
     });
@@ -264,7 +289,26 @@ void BM_WideMultiInput(benchmark::State& state) {
   }
   connectors::set_default_executor(nullptr);
 }
-BENCHMARK(BM_WideMultiInput)->Arg(10'000)->Arg(100'000)->Arg(1'000'000)->Iterations(1)->Unit(benchmark::kMillisecond);
+void BM_WideMultiInput(benchmark::State& state) { wide_multi_input<Total>(state); }
+void BM_WideMultiInputLightMethods(benchmark::State& state) { wide_multi_input<LightTotal>(state); }
+// Five repetitions of one iteration each: the medians are the figures (one
+// iteration alone moves by 2-5x on a shared VM).
+BENCHMARK(BM_WideMultiInput)
+    ->Arg(10'000)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Iterations(1)
+    ->Repetitions(5)
+    ->ReportAggregatesOnly(true)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_WideMultiInputLightMethods)
+    ->Arg(10'000)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Iterations(1)
+    ->Repetitions(5)
+    ->ReportAggregatesOnly(true)
+    ->Unit(benchmark::kMillisecond);
 
 void BM_WideOutput(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
@@ -281,7 +325,14 @@ void BM_WideOutput(benchmark::State& state) {
   }
   connectors::set_default_executor(nullptr);
 }
-BENCHMARK(BM_WideOutput)->Arg(10'000)->Arg(100'000)->Arg(1'000'000)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_WideOutput)
+    ->Arg(10'000)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Iterations(1)
+    ->Repetitions(5)
+    ->ReportAggregatesOnly(true)
+    ->Unit(benchmark::kMillisecond);
 
 // ---- mixed: a chain of 100 light blocks feeding 16 branches of 20 ms ------------
 // The light part should cost no more per block than the threaded chain; the
