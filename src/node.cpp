@@ -755,7 +755,8 @@ class InlinePull {
   InlinePull(const InlinePull&) = delete;
   InlinePull& operator=(const InlinePull&) = delete;
 
-  void run(NodeBase& root, bool is_output, RootDone on_root_done = nullptr, void* context = nullptr) {
+  void run(NodeBase& root, bool is_output, RootDone on_root_done = nullptr, void* context = nullptr,
+           bool serve_deferred = true) {
     stack_.clear();
     stack_.push_back(Frame{&root, is_output, Phase::start});
     try {
@@ -765,7 +766,7 @@ class InlinePull {
           on_root_done(context);
           on_root_done = nullptr;
         }
-        if (operation_.deferred_notified.empty()) break;
+        if (!serve_deferred || operation_.deferred_notified.empty()) break;
         // ON_NOTIFY multi-inputs deferred by pushes (request_notified).
         for (InputNode* input : take_deferred(operation_)) stack_.push_back(Frame{input, false, Phase::start});
       }
@@ -962,5 +963,8 @@ void pull_inline(Operation& operation, OutputNode& root, RootDone on_root_done, 
   InlinePull{operation}.run(root, true, on_root_done, context);
 }
 void pull_inline(Operation& operation, InputNode& root) { InlinePull{operation}.run(root, false); }
+void pull_inline_nested(Operation& operation, OutputNode& root) {
+  InlinePull{operation}.run(root, true, nullptr, nullptr, false);
+}
 
 }  // namespace connectors::detail

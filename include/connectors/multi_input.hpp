@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <concepts>
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -625,6 +626,8 @@ class MultiInput final : private detail::InputNode {
       }
       if (announcers.size() == 1) {
         co_await announcers.front()->request(operation);
+      } else if (pulls_one_by_one(operation, announcers)) {
+        request_inline(operation, announcers);
       } else {
         std::vector<Task<void>> requests;
         for (detail::OutputNode* announcer : announcers)
@@ -719,6 +722,37 @@ class MultiInput final : private detail::InputNode {
         throw;
       }
     }
+  }
+
+  // Whether the announcers may be requested one after another by the inline
+  // pull instead of as concurrent coroutine requests: every method of the
+  // operation runs on this thread, so each concurrent request would run to its
+  // end before the next started anyway, and each announcer is a single output
+  // (what the inline pull serves itself). It saves a coroutine frame per
+  // source, all alive at once (docs/design.md#multi-input, Retrieval).
+  static bool pulls_one_by_one(const detail::Operation& operation,
+                               const std::vector<detail::OutputNode*>& announcers) noexcept {
+    if (!operation.all_inline()) return false;
+    return std::all_of(announcers.begin(), announcers.end(),
+                       [](const detail::OutputNode* announcer) { return announcer->is_single(); });
+  }
+
+  // The inline counterpart of request_concurrently: every announcer still
+  // announcing is requested, in order, even after one failed; then the first
+  // error is rethrown.
+  void request_inline(detail::Operation& operation, const std::vector<detail::OutputNode*>& announcers) {
+    std::exception_ptr first_error;
+    for (detail::OutputNode* announcer : announcers) {
+      try {
+        detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
+        const Source* source = find(*announcer);
+        if (source == nullptr || !source->announcing) continue;
+        detail::pull_inline_nested(operation, *announcer);
+      } catch (...) {
+        if (!first_error) first_error = std::current_exception();
+      }
+    }
+    if (first_error) std::rethrow_exception(first_error);
   }
 
   // An announcer whose value arrived meanwhile, pushed by a request of

@@ -174,6 +174,8 @@ class OutputNode : public NodeBase {
   }
 
   bool valid() const noexcept { return valid_.load(std::memory_order_acquire); }
+  // An Output<R> (the inline pull serves its requests itself).
+  bool is_single() const noexcept { return kind_ == Kind::single; }
   bool request_running() const noexcept override { return running_; }
   bool caching() const noexcept { return caching_; }
   Parallelization parallelization() const noexcept { return parallelization_; }
@@ -415,6 +417,11 @@ void check_no_cycle(const OutputNode& output, const InputNode& input);
 using RootDone = void (*)(void* context);
 void pull_inline(Operation& operation, OutputNode& root, RootDone on_root_done = nullptr, void* context = nullptr);
 void pull_inline(Operation& operation, InputNode& root);
+// The request of `root` (a single output) inside a request already under way
+// (a multi-input retrieving its sources in an operation whose methods all run
+// inline): the ON_NOTIFY multi-inputs its pushes defer are left to the
+// enclosing run, which serves them once its top-level request has ended.
+void pull_inline_nested(Operation& operation, OutputNode& root);
 
 // After a direct change failed before its non-lazy service: the inputs of
 // `collection` were not served, and the path to them must not count as
