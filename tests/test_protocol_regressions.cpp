@@ -767,6 +767,34 @@ TEST_P(Regression, Random20_AFullyCancelledRequestPushesNothingToInputsThatRecei
   });
 }
 
+// ---- a multi-input's sources after one failed ------------------------------------
+// Whether the sources are requested concurrently (threads) or one by one through
+// the inline pull (sequential: docs/design.md#multi-input), a failing source does
+// not keep the others from being requested: each computes once, the first error
+// reaches the caller, and the next get applies the values that arrived and
+// retries the failed source only.
+TEST_P(Regression, AFailingSourceOfAMultiInputDoesNotKeepTheOthersFromBeingRequested) {
+  without_hanging([] {
+    Copy first, failing, last;
+    Sum sum;
+    sum.in.connect(first.out);
+    sum.in.connect(failing.out);
+    sum.in.connect(last.out);
+    first.in(1.0);
+    failing.in(2.0);
+    last.in(4.0);
+    failing.getter_failures = 1;
+    EXPECT_THROW(sum.out(), std::runtime_error);
+    EXPECT_EQ(first.getter_calls, 1);
+    EXPECT_EQ(failing.getter_calls, 1);
+    EXPECT_EQ(last.getter_calls, 1);
+    EXPECT_EQ(sum.out(), 7.0);
+    EXPECT_EQ(first.getter_calls, 1);
+    EXPECT_EQ(failing.getter_calls, 2);
+    EXPECT_EQ(last.getter_calls, 1);
+  });
+}
+
 // ---- random finding 19 ----------------------------------------------------------
 // Seed 887801699582675 (every executor): an ON_NOTIFY multi-input connected to
 // a source that had already pushed to an ON_NOTIFY input beside it; the next
