@@ -155,7 +155,10 @@ double process_cpu_seconds(int pid) {
   std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
   std::string line;
   std::getline(stat, line);
-  std::istringstream fields{line.substr(line.rfind(')') + 2)};
+  // A process that ended meanwhile has no stat left to read.
+  const std::size_t name_end = line.rfind(')');
+  if (name_end == std::string::npos || name_end + 2 > line.size()) return 0;
+  std::istringstream fields{line.substr(name_end + 2)};
   std::string field;
   double ticks = 0;
   for (int i = 0; i < 13 && fields >> field; ++i) {
@@ -174,7 +177,10 @@ int parent_of(int pid) {
   std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
   std::string line;
   std::getline(stat, line);
-  std::istringstream fields{line.substr(line.rfind(')') + 2)};
+  // Other users' processes come and go while /proc is listed.
+  const std::size_t name_end = line.rfind(')');
+  if (name_end == std::string::npos || name_end + 2 > line.size()) return 0;
+  std::istringstream fields{line.substr(name_end + 2)};
   std::string state;
   int parent = 0;
   fields >> state >> parent;
