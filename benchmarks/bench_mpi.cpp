@@ -312,6 +312,9 @@ int run_connectors(int argc, char** argv) {
   print("local_fan_out_over_2_worker_processes", median(local_fanned_out) * 1e3, "ms");
   print("local_fan_out_speed_up_vs_inline", median(inline_times) / median(local_fanned_out), "x");
   print("fan_out_cpu_of_the_ranks_themselves", overhead_cpu / fanned_out_total * 100, "% of one core");
+  // The same as CPU time per fan-out: less dependent on how long other
+  // users' load made the fan-out last.
+  print("fan_out_cpu_ms_of_the_ranks_per_fan_out", overhead_cpu / static_cast<double>(fanned_out.size()) * 1e3, "ms");
 
   // Idle: nothing to do for 2 s after the last call.
   std::vector<double> before;
