@@ -27,6 +27,11 @@ namespace {
 // processor's cache between the read and the copy into the result.
 constexpr std::size_t file_chunk = 256U << 10;
 
+// What a caller takes at once of a reply still arriving: the pieces MPI
+// receives it in (src/mpi/protocol.hpp), so that it copies one while the next
+// arrives.
+constexpr std::size_t arrival_chunk = 4U << 20;
+
 // Set once reading a worker's memory failed for want of permission: every
 // later segment is asked for through the socket.
 std::atomic<bool> worker_memory_unreadable{false};
@@ -181,6 +186,13 @@ ReplyReader::ReplyReader(const ByteBuffer& reply) : end_(reply.size()) {
     const char* bytes = reply.file() == nullptr ? reply.data() : reply.file()->map(reply.size());
     char* begin = const_cast<char*>(bytes);  // streambuf's interface is not const; nothing writes
     setg(begin, begin, begin + reply.size());
+    if (reply.file() != nullptr) {
+      const std::size_t arrived = reply.file()->arrived.load(std::memory_order_acquire);
+      if (arrived < reply.size()) {
+        arriving_ = reply.file();
+        setg(begin, begin, begin + arrived);
+      }
+    }
     return;
   }
   fd_ = reply.file()->fd();
@@ -191,6 +203,7 @@ ReplyReader::ReplyReader(const ByteBuffer& reply) : end_(reply.size()) {
 ReplyReader::~ReplyReader() { delete[] buffer_; }
 
 std::size_t ReplyReader::available() {
+  if (arriving_ != nullptr) return end_ - static_cast<std::size_t>(gptr() - eback());
   const auto buffered = static_cast<std::size_t>(egptr() - gptr());
   if (stream_ != nullptr) {
     // A large write (a segment) follows what was staged before it in a
@@ -202,7 +215,21 @@ std::size_t ReplyReader::available() {
 }
 
 std::size_t ReplyReader::chunk_limit() const noexcept {
+  if (arriving_ != nullptr) return arrival_chunk;
   return fd_ < 0 && stream_ == nullptr ? std::numeric_limits<std::size_t>::max() : file_chunk;
+}
+
+void ReplyReader::await_arrival(std::size_t end) {
+  end = std::min(end, end_);
+  if (static_cast<std::size_t>(egptr() - eback()) >= end) return;
+  std::size_t arrived = arriving_->arrived.load(std::memory_order_acquire);
+  // MPI delivers every piece of a reply whose header came (a rank that dies
+  // ends the whole job), so this wait ends.
+  while (arrived < end) {
+    arriving_->arrived.wait(arrived, std::memory_order_acquire);
+    arrived = arriving_->arrived.load(std::memory_order_acquire);
+  }
+  setg(eback(), gptr(), eback() + std::min(arrived, end_));
 }
 
 void ReplyReader::refuse(const std::string& what) {
@@ -357,6 +384,10 @@ void ReplyReader::read_file(char* data, std::size_t size) {
 void ReplyReader::fill(std::size_t wanted) {
   const auto kept = static_cast<std::size_t>(egptr() - gptr());
   if (kept >= wanted) return;
+  if (arriving_ != nullptr) {
+    await_arrival(static_cast<std::size_t>(gptr() - eback()) + wanted);
+    return;
+  }
   if (stream_ != nullptr) {
     std::memmove(buffer_, gptr(), kept);
     std::size_t have = kept;
@@ -388,6 +419,10 @@ const char* ReplyReader::take(std::size_t size) {
 
 ReplyReader::int_type ReplyReader::underflow() {
   if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+  if (arriving_ != nullptr) {
+    fill(1);
+    return gptr() < egptr() ? traits_type::to_int_type(*gptr()) : traits_type::eof();
+  }
   if (stream_ != nullptr) {
     fill(1);
     return gptr() < egptr() ? traits_type::to_int_type(*gptr()) : traits_type::eof();
@@ -427,13 +462,15 @@ std::streamsize ReplyReader::xsgetn(char* data, std::streamsize count) {
   traits_type::copy(data, gptr(), buffered);
   setg(eback(), gptr() + buffered, egptr());
   std::size_t done = buffered;
-  if (done < wanted && wanted - done >= file_chunk) {
+  if (done < wanted && wanted - done >= file_chunk && arriving_ == nullptr) {
     // Large: straight from the file into the destination, one copy.
     read_file(data + done, wanted - done);
     done = wanted;
   }
   while (done < wanted) {
-    fill(std::min(wanted - done, file_chunk));
+    // Of a reply still arriving, whatever has come: the copy follows MPI
+    // piece by piece.
+    fill(arriving_ != nullptr ? 1 : std::min(wanted - done, file_chunk));
     const std::size_t part = std::min(wanted - done, static_cast<std::size_t>(egptr() - gptr()));
     traits_type::copy(data + done, gptr(), part);
     setg(eback(), gptr() + part, egptr());

@@ -31,6 +31,11 @@ inline constexpr std::chrono::microseconds idle_rank_sleep = 2000us;
 inline constexpr std::chrono::microseconds local_call_hot = 300us;
 inline constexpr std::chrono::microseconds rank_zero_hot = 500us;
 inline constexpr std::chrono::microseconds rank_zero_sleep = 250us;
+// A rank sending a large payload waits while the receiver copies it (64 MiB:
+// about 12 ms here); a late look at the end only delays the sender's next
+// poll, not the data.
+inline constexpr std::chrono::microseconds send_hot = 50us;
+inline constexpr std::chrono::microseconds send_sleep = 500us;
 
 class Backoff {
  public:

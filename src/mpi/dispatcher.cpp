@@ -130,6 +130,17 @@ void Dispatcher::send_work(std::unique_lock<std::mutex>& lock) {
   }
 }
 
+ProcessJob* Dispatcher::answered(int from, std::uint64_t call_id) {
+  std::lock_guard lock{mutex_};
+  Rank* state = find(from);
+  if (state == nullptr || !state->busy || state->call_id != call_id) return nullptr;
+  state->busy = false;
+  state->client = nullptr;
+  state->cancel_due = false;
+  // Null when abandoned: the rank is free again, that is all.
+  return std::exchange(state->job, nullptr);
+}
+
 void Dispatcher::receive_reply(int from, const MessageHeader& header) {
   ByteBuffer reply;
   std::string problem;
@@ -138,24 +149,36 @@ void Dispatcher::receive_reply(int from, const MessageHeader& header) {
     std::lock_guard lock{mutex_};
     if (Rank* state = find(from)) buffers = state->buffers;
   }
+  char* memory = nullptr;
   try {
     if (buffers == nullptr) throw std::bad_alloc{};
-    receive_payload(header, buffers->prepare(header.size), from);
-    reply = buffers->lend(header.size);
+    memory = buffers->prepare(header.size);
   } catch (const std::exception&) {
     // The rank sends it anyway: take it piece by piece and drop it.
     problem = "connectors: MPI rank " + std::to_string(from) + " sent a reply of " + std::to_string(header.size) +
               " bytes, for which rank 0 found no memory";
     discard_payload(header, from);
   }
-  std::lock_guard lock{mutex_};
-  Rank* state = find(from);
-  if (state == nullptr || !state->busy || state->call_id != header.call_id) return;
-  state->busy = false;
-  state->client = nullptr;
-  state->cancel_due = false;
-  ProcessJob* job = std::exchange(state->job, nullptr);
-  if (job == nullptr) return;  // abandoned: the rank is free again, that is all
+  if (memory != nullptr && !payload_inline(header)) {
+    // The caller decodes the first pieces while MPI moves the rest: the two
+    // copies overlap instead of following each other (docs/distributed.md).
+    // Its reading waits only for MPI, which completes every message whose
+    // header came (a rank that dies takes the job down).
+    if (ByteBuffer lent = buffers->lend_before_arrival(header.size); lent.file() != nullptr) {
+      if (ProcessJob* job = answered(from, header.call_id)) {
+        job->reply = std::move(lent);
+        complete(*job);
+      }
+      receive_payload(header, memory, from, [&](std::size_t bytes) { buffers->arrived(bytes); });
+      return;
+    }
+  }
+  if (memory != nullptr) {
+    receive_payload(header, memory, from);
+    reply = buffers->lend(header.size);
+  }
+  ProcessJob* job = answered(from, header.call_id);
+  if (job == nullptr) return;
   if (!problem.empty()) {
     fail(*job, problem);
     return;

@@ -73,6 +73,9 @@ class Dispatcher {
   // and exit, released while sending.
   void send_work(std::unique_lock<std::mutex>& lock);
   void receive_reply(int from, const struct MessageHeader& header);
+  // The job of `from`'s call `call_id`, which has its reply, and marks the
+  // rank idle; null if that call was abandoned or is not the rank's.
+  ProcessJob* answered(int from, std::uint64_t call_id);
   void stop_ranks();
   Rank* find(int rank) noexcept;
 

@@ -4,9 +4,11 @@
 // "What is sent per call"). Every message is a MessageHeader with
 // header_tag, followed, when `size` is not zero, by the payload: in the same
 // message up to inline_payload_limit, else in pieces of at most payload_piece
-// bytes with payload_tag (MPI counts are ints). A
+// bytes with payload_tag. A
 // payload is the request or the reply in the format every backend shares
 // (process_call.hpp).
+
+#include "backoff.hpp"
 
 #include <mpi.h>
 
@@ -17,12 +19,16 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace connectors::detail::mpi {
 
 inline constexpr int header_tag = 1;
 inline constexpr int payload_tag = 2;
-inline constexpr std::size_t payload_piece = std::size_t{1} << 30;
+// Small enough that rank 0's caller decodes the first pieces of a large
+// reply while MPI still moves the rest (docs/distributed.md, "What is sent per
+// call"), large enough that the cost of a message per piece does not show.
+inline constexpr std::size_t payload_piece = std::size_t{4} << 20;
 
 enum class MessageKind : std::uint32_t {
   call = 1,     // rank 0 -> serving rank: run the request in the payload
@@ -60,8 +66,21 @@ inline bool payload_inline(const MessageHeader& header) noexcept { return header
 inline thread_local std::string inline_message;
 inline thread_local std::string inline_outgoing;
 
-// Sends a header and its payload to `rank` (blocking; a large payload is read
-// in place, never copied).
+// Waits for `requests` without spinning a core: Open MPI's MPI_Waitall polls
+// in a loop, and a large payload keeps its sender waiting for as long as the
+// receiver copies it (the receiver does the single copy).
+inline void wait_politely(std::vector<MPI_Request>& requests) {
+  Backoff backoff{send_hot, send_sleep};
+  for (;;) {
+    int done = 0;
+    MPI_Testall(static_cast<int>(requests.size()), requests.data(), &done, MPI_STATUSES_IGNORE);
+    if (done != 0) return;
+    backoff.pause();
+  }
+}
+
+// Sends a header and its payload to `rank` (returns once it is sent; a large
+// payload is read in place, never copied).
 inline void send_message(const MessageHeader& header, const char* payload, int rank) {
   if (payload_inline(header)) {
     if (header.size == 0 || payload == nullptr) {
@@ -75,25 +94,39 @@ inline void send_message(const MessageHeader& header, const char* payload, int r
     return;
   }
   MPI_Send(&header, sizeof header, MPI_BYTE, rank, header_tag, MPI_COMM_WORLD);
+  // Every piece offered at once: the receiver takes them one after the other
+  // without waiting for this side to offer the next.
+  std::vector<MPI_Request> requests;
+  requests.reserve((header.size + payload_piece - 1) / payload_piece);
   for (std::size_t done = 0; done < header.size;) {
     const std::size_t piece = std::min<std::size_t>(header.size - done, payload_piece);
-    MPI_Send(payload + done, static_cast<int>(piece), MPI_BYTE, rank, payload_tag, MPI_COMM_WORLD);
+    requests.push_back(MPI_REQUEST_NULL);
+    MPI_Isend(payload + done, static_cast<int>(piece), MPI_BYTE, rank, payload_tag, MPI_COMM_WORLD, &requests.back());
     done += piece;
   }
+  wait_politely(requests);
 }
 
 // Receives the payload announced by a header that poll_header returned on
-// this thread, from `rank` into `data` (header.size bytes).
-inline void receive_payload(const MessageHeader& header, char* data, int rank) {
+// this thread, from `rank` into `data` (header.size bytes); says after each
+// piece how much has arrived, `arrived(bytes)`.
+template <class Arrived>
+void receive_payload(const MessageHeader& header, char* data, int rank, Arrived arrived) {
   if (payload_inline(header)) {
     if (header.size > 0) std::memcpy(data, inline_message.data() + sizeof header, header.size);
+    arrived(static_cast<std::size_t>(header.size));
     return;
   }
   for (std::size_t done = 0; done < header.size;) {
     const std::size_t piece = std::min<std::size_t>(header.size - done, payload_piece);
     MPI_Recv(data + done, static_cast<int>(piece), MPI_BYTE, rank, payload_tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
     done += piece;
+    arrived(done);
   }
+}
+
+inline void receive_payload(const MessageHeader& header, char* data, int rank) {
+  receive_payload(header, data, rank, [](std::size_t) {});
 }
 
 // Receives and drops the payload announced by `header`, a piece at a time

@@ -71,9 +71,23 @@ char* ReceiveBuffers::prepare(std::size_t size) {
 
 ByteBuffer ReceiveBuffers::lend(std::size_t size) {
   if (chosen_ < 0) return std::move(plain_);
+  slots_[chosen_].file->arrived.store(size, std::memory_order_release);
   // Read through the file's own kept mapping (ReplyFile::map), like a
   // local worker's reply.
   return ByteBuffer::lend(slots_[chosen_].file, size, true);
+}
+
+ByteBuffer ReceiveBuffers::lend_before_arrival(std::size_t size) {
+  if (chosen_ < 0) return ByteBuffer{};
+  slots_[chosen_].file->arrived.store(0, std::memory_order_release);
+  return ByteBuffer::lend(slots_[chosen_].file, size, true);
+}
+
+void ReceiveBuffers::arrived(std::size_t bytes) noexcept {
+  if (chosen_ < 0) return;
+  ReplyFile& file = *slots_[chosen_].file;
+  file.arrived.store(bytes, std::memory_order_release);
+  file.arrived.notify_all();
 }
 
 }  // namespace connectors::detail::mpi

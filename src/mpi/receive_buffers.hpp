@@ -30,6 +30,13 @@ class ReceiveBuffers {
   char* prepare(std::size_t size);
   // The reply just received into prepare()'s memory, as the job's reply.
   ByteBuffer lend(std::size_t size);
+  // The reply about to be received into prepare()'s memory, lent before its
+  // bytes are there, so that the caller decodes each piece as it arrives
+  // (the transfer and the decoding overlap); arrived() says how much has.
+  // An empty buffer when that memory is not a kept file: fresh memory
+  // belongs to the buffer and could go while MPI still writes into it.
+  ByteBuffer lend_before_arrival(std::size_t size);
+  void arrived(std::size_t bytes) noexcept;
 
  private:
   struct Slot {

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <streambuf>
@@ -40,6 +41,11 @@ class ReplyFile {
   const char* map(std::size_t size);
 
   std::atomic<bool> lent{false};
+  // How many of the reply's first bytes are there: all of a worker's reply
+  // file; of a reply MPI still receives (docs/distributed.md, "What is sent
+  // per call"), the pieces so far, raised and notified as they arrive. The
+  // caller decodes what has arrived and waits for the rest.
+  std::atomic<std::size_t> arrived{std::numeric_limits<std::size_t>::max()};
   // The supervisor's: the largest size it has seen the file have, and
   // whether it is sealed against shrinking (only then is it mapped).
   std::uint64_t known_size = 0;
@@ -195,7 +201,8 @@ class ReplyReader final : public std::streambuf {
   // or of the next one when the current one is used up (a single write of
   // the worker never spans chunks); throws WorkerError.
   std::size_t available();
-  // The largest `size` take() accepts.
+  // The largest `size` take() accepts (of a reply still arriving, a piece:
+  // each take() waits only for its own bytes).
   std::size_t chunk_limit() const noexcept;
   // The next `size` bytes, contiguous (size <= available(), chunk_limit());
   // valid until the next read. Throws WorkerError when a reply file ends early.
@@ -210,6 +217,9 @@ class ReplyReader final : public std::streambuf {
   // buffered.
   void fill(std::size_t wanted);
   void read_file(char* data, std::size_t size);
+  // A reply still arriving: waits until its first `end` bytes are there
+  // (at most the reply's size) and makes them readable.
+  void await_arrival(std::size_t end);
   // Streams: reads the next chunk's length; at the end, sets stream_done_.
   void next_chunk();
   // Streams: receives between 1 and `size` bytes from the socket; throws
@@ -225,6 +235,8 @@ class ReplyReader final : public std::streambuf {
   [[noreturn]] void refuse(const std::string& what);
 
   ReplyStream* stream_ = nullptr;
+  // The file of a reply still arriving, or null.
+  const ReplyFile* arriving_ = nullptr;
   std::uint64_t chunk_left_ = 0;  // of the current chunk, not yet received
   std::uint64_t segment_ = 0;     // the worker's address of the rest of a segment (0: on the socket)
   std::uint64_t announced_ = 0;   // the sum of the chunks' lengths
