@@ -800,7 +800,7 @@ class MultiInput final : private detail::InputNode {
     detail::RunningFlag running{running_, *this, &scope};  // an ON_NOTIFY push must not re-enter
     std::shared_ptr<Executor> executor = this->executor();
     detail::Operation operation{*executor, &scope};
-    executor->run_coroutine(retrieve_pending(operation));
+    detail::run_to_end(*executor, retrieve_pending(operation));
     deferred = std::move(operation.deferred_notified);
   }
 
