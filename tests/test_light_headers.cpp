@@ -32,6 +32,17 @@ static_assert(!connectors::light_check::complete<connectors::Executor>,
 static_assert(!connectors::light_check::complete<connectors::EventLoop>,
               "<connectors/output.hpp> or <connectors/input.hpp> includes <connectors/event_loop.hpp>");
 
+// The multi-connectors keep their own containers (<unordered_map>, <list>,
+// <ranges>, <sstream> for labels) but neither the executor nor <algorithm>,
+// <functional> or the threading headers.
+#include <connectors/multi_input.hpp>
+#include <connectors/multi_output.hpp>
+
+#if defined(_GLIBCXX_FUNCTIONAL) || defined(_GLIBCXX_ALGORITHM) || defined(_GLIBCXX_THREAD) || \
+    defined(_GLIBCXX_FUTURE) || defined(_GLIBCXX_CONDITION_VARIABLE) || defined(_GLIBCXX_DEQUE)
+#error "<connectors/multi_input.hpp> or <connectors/multi_output.hpp> includes a header it should not"
+#endif
+
 // Then every light header: none of them brings cereal or the process
 // machinery.
 #include <connectors/blocks/multiplexer.hpp>

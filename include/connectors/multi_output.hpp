@@ -16,7 +16,6 @@
 
 #include <concepts>
 #include <cstddef>
-#include <functional>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -222,7 +221,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
     keys_member_ = detail::ErasedMember{keys};
     keys_ = [](void* owner, const detail::ErasedMember& member) {
       std::vector<Key> result;
-      auto&& range = std::invoke(member.get<Keys>(), *static_cast<Owner*>(owner));
+      auto&& range = (static_cast<Owner*>(owner)->*member.get<Keys>())();
       for (auto&& key : range) result.emplace_back(std::forward<decltype(key)>(key));
       return result;
     };
@@ -355,7 +354,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
 
   template <class Owner, class Getter>
   static R invoke_getter(void* owner, const detail::ErasedMember& getter, const Key& key) {
-    return std::invoke(getter.get<Getter>(), *static_cast<Owner*>(owner), key);
+    return (static_cast<Owner*>(owner)->*getter.get<Getter>())(key);
   }
 
   template <class Owner, class Getter>
