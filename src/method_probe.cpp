@@ -17,6 +17,18 @@
 
 namespace connectors::detail {
 
+Task<void> traced_process_call(const NodeBase& node, Phase phase, Task<void> task) {
+  const std::int64_t queued = probe_clock();
+  last_process_call = ProcessCallNote{};
+  try {
+    co_await std::move(task);
+  } catch (...) {
+    probe_process_end(node, phase, queued, true);
+    throw;
+  }
+  probe_process_end(node, phase, queued, false);
+}
+
 struct ProbeRecord {
   const NodeBase* node;
   Phase phase;

@@ -1,14 +1,32 @@
 #include <connectors/detail/multi_output_node.hpp>
 #include <connectors/detail/node.hpp>
 #include <connectors/errors.hpp>
+#include <connectors/executor.hpp>
 
 #include <algorithm>
 #include <deque>
 #include <optional>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
 namespace connectors::detail {
+
+void run_to_end(Executor& executor, Task<void> task) { executor.run_coroutine(std::move(task)); }
+
+struct OutputNode::ConnectionIndex : std::unordered_map<const InputNode*, std::uint32_t> {};
+void OutputNode::DropConnectionIndex::operator()(ConnectionIndex* index) const noexcept { delete index; }
+
+Operation::Operation(Executor& executor, OperationScope* scope) noexcept
+    : executor(executor),
+      scope(scope),
+      id([] {
+        static std::atomic<std::uint64_t> last{0};
+        return last.fetch_add(1, std::memory_order_relaxed) + 1;
+      }()),
+      placements{executor.effective_parallelization(Parallelization::SEQUENTIAL),
+                 executor.effective_parallelization(Parallelization::THREAD),
+                 executor.effective_parallelization(Parallelization::PROCESS)} {}
 
 namespace {
 // A reusable stack for an iterative graph walk, one per nesting level: user
@@ -241,7 +259,7 @@ void OutputNode::add_connection(InputNode& input, Push push) {
     if (connection_index_) {
       connection_index_->emplace(&input, static_cast<std::uint32_t>(connections_.size() - 1));
     } else if (connections_.size() > linear_connections) {
-      auto index = std::make_unique<std::unordered_map<const InputNode*, std::uint32_t>>();
+      std::unique_ptr<ConnectionIndex, DropConnectionIndex> index{new ConnectionIndex};
       for (std::size_t position = 0; position < connections_.size(); ++position) {
         index->emplace(connections_[position].input, static_cast<std::uint32_t>(position));
       }

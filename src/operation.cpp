@@ -14,6 +14,13 @@ namespace connectors::detail {
 
 namespace {
 
+// Which thread this is, while it lives: the address of a thread-local (the
+// coordinator of an operation outlives its operation).
+const void* this_thread_mark() noexcept {
+  static thread_local const char mark = 0;
+  return &mark;
+}
+
 // The node of `busy` in the same network as `start`, or null.
 const NodeBase* find_reached(const NodeBase& start, const std::unordered_set<const NodeBase*>& busy) {
   std::unordered_set<const NodeBase*> seen{&start};
@@ -52,10 +59,7 @@ OperationScope* OperationScope::holder_of(NetworkGroup& group) noexcept {
 }
 
 OperationScope::OperationScope(const NodeBase& start, const NodeBase* joined)
-    : start_(start),
-      parent_(current_operation),
-      coordinator_(std::this_thread::get_id()),
-      group_(&start.network_group()) {
+    : start_(start), parent_(current_operation), coordinator_(this_thread_mark()), group_(&start.network_group()) {
   group_->add_reference();
   try {
     NetworkGroup* joined_group = joined != nullptr ? &joined->network_group() : nullptr;
@@ -186,7 +190,7 @@ bool hand_off_unlink(const NodeBase& node, void (*unlink)(void*) noexcept, void*
   NetworkGroup* group = node.group_.load(std::memory_order_acquire);
   if (group == nullptr) return false;  // never operated on nor connected: in no network being computed
   const OperationScope* holder = OperationScope::holder_of(*group);
-  if (holder == nullptr || holder->coordinator_ == std::this_thread::get_id()) return false;
+  if (holder == nullptr || holder->coordinator_ == this_thread_mark()) return false;
   UnlinkRequest request{node, unlink, context, current_operation};
   if (!LoopAccess::channel(*loop).post(request)) return false;
   request.wait();

@@ -5,6 +5,7 @@
 #include <connectors/detail/operation.hpp>
 #include <connectors/detail/type_name.hpp>
 #include <connectors/errors.hpp>
+#include <connectors/executor.hpp>
 #include <connectors/picture.hpp>
 
 #include <spawn.h>

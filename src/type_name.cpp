@@ -1,9 +1,12 @@
+#include <connectors/detail/process_entry.hpp>
 #include <connectors/detail/type_name.hpp>
 
 #include <cxxabi.h>
 
 #include <cstdlib>
 #include <memory>
+#include <stdexcept>
+#include <string>
 
 namespace connectors::detail {
 
@@ -12,6 +15,15 @@ std::string demangle(const char* mangled) {
   std::unique_ptr<char, decltype(&std::free)> readable{abi::__cxa_demangle(mangled, nullptr, nullptr, &status),
                                                        &std::free};
   return status == 0 && readable ? std::string{readable.get()} : std::string{mangled};
+}
+
+std::exception_ptr no_process_state_error(const char* prefix, const std::type_info& owner, bool owner_is_class) {
+  const std::string name = demangle(owner.name());
+  std::string why = owner_is_class ? "the owner type " + name +
+                                         " is not cereal-serializable (give it a `template <class Archive> void "
+                                         "serialize(Archive&)` member)"
+                                   : "the owner type " + name + " is not a class";
+  return std::make_exception_ptr(std::invalid_argument(prefix + why));
 }
 
 }  // namespace connectors::detail

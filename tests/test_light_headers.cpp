@@ -2,6 +2,49 @@
 // of sequential and threaded blocks compiles without cereal and without the
 // process machinery. This file fails to compile when a heavy header sneaks
 // into a light one, and checks the seam that takes its place.
+
+// First what a block needs: its connectors, nothing of the executor's event
+// loop, thread pool and coroutine dispatch, nor the standard headers those
+// and the protocol's compiled parts use (docs/benchmarks.md, "Compile time of
+// a light network"). The guards are libstdc++'s; with another library these
+// checks pass vacuously.
+#include <connectors/input.hpp>
+#include <connectors/output.hpp>
+
+#if defined(_GLIBCXX_FUNCTIONAL) || defined(_GLIBCXX_ALGORITHM) || defined(_GLIBCXX_UNORDERED_MAP) || \
+    defined(_GLIBCXX_MAP) || defined(_GLIBCXX_DEQUE) || defined(_GLIBCXX_RANGES) || defined(_GLIBCXX_ITERATOR)
+#error "<connectors/output.hpp> or <connectors/input.hpp> includes a container or algorithm header it should not"
+#endif
+#if defined(_GLIBCXX_THREAD) || defined(_GLIBCXX_FUTURE) || defined(_GLIBCXX_CONDITION_VARIABLE) || \
+    defined(_GLIBCXX_CHRONO) || defined(_GLIBCXX_SSTREAM) || defined(_GLIBCXX_IOSTREAM)
+#error "<connectors/output.hpp> or <connectors/input.hpp> includes threading, time or stream machinery"
+#endif
+// The executor's class comes with <connectors/executor.hpp>, not with the
+// connectors: they hold an executor and ask it only through the library.
+namespace connectors::light_check {
+template <class T>
+concept complete = requires {
+  sizeof(T);
+};
+}  // namespace connectors::light_check
+static_assert(!connectors::light_check::complete<connectors::Executor>,
+              "<connectors/output.hpp> or <connectors/input.hpp> includes <connectors/executor.hpp>");
+static_assert(!connectors::light_check::complete<connectors::EventLoop>,
+              "<connectors/output.hpp> or <connectors/input.hpp> includes <connectors/event_loop.hpp>");
+
+// The multi-connectors keep their own containers (<unordered_map>, <list>,
+// <ranges>, <sstream> for labels) but neither the executor nor <algorithm>,
+// <functional> or the threading headers.
+#include <connectors/multi_input.hpp>
+#include <connectors/multi_output.hpp>
+
+#if defined(_GLIBCXX_FUNCTIONAL) || defined(_GLIBCXX_ALGORITHM) || defined(_GLIBCXX_THREAD) || \
+    defined(_GLIBCXX_FUTURE) || defined(_GLIBCXX_CONDITION_VARIABLE) || defined(_GLIBCXX_DEQUE)
+#error "<connectors/multi_input.hpp> or <connectors/multi_output.hpp> includes a header it should not"
+#endif
+
+// Then every light header: none of them brings cereal or the process
+// machinery.
 #include <connectors/blocks/multiplexer.hpp>
 #include <connectors/blocks/pass_through.hpp>
 #include <connectors/blocks/weakref_proxy_generator.hpp>
@@ -25,8 +68,8 @@
 #if defined(CEREAL_CEREAL_HPP_) || defined(CEREAL_DETAILS_TRAITS_HPP_) || defined(CEREAL_ACCESS_HPP_)
 #error "a light connectors header includes cereal: PROCESS support belongs in <connectors/process.hpp>"
 #endif
-#if defined(CONNECTORS_DETAIL_PROCESS_CALL_HPP)
-#error "a light connectors header includes the process machinery (detail/process_call.hpp)"
+#if defined(CONNECTORS_DETAIL_PROCESS_CALL_HPP) || defined(CONNECTORS_DETAIL_PROCESS_BACKEND_HPP)
+#error "a light connectors header includes the process machinery (detail/process_call.hpp, detail/process_backend.hpp)"
 #endif
 
 #include <gtest/gtest.h>

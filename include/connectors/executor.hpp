@@ -1,7 +1,7 @@
 #pragma once
 
+#include <connectors/detail/executor_factory.hpp>
 #include <connectors/detail/pool_call.hpp>
-#include <connectors/detail/process_backend.hpp>
 #include <connectors/detail/process_entry.hpp>
 #include <connectors/detail/type_name.hpp>
 #include <connectors/event_loop.hpp>
@@ -24,6 +24,7 @@ namespace connectors {
 
 namespace detail {
 class ThreadPool;
+class ProcessBackend;  // <connectors/process.hpp>
 
 template <class Method, class Owner, class... Args>
 using method_result_t = std::remove_cvref_t<std::invoke_result_t<Method, Owner&, Args...>>;
@@ -161,9 +162,8 @@ class Executor {
     } else if constexpr (detail::declares_process_state<Owner>) {
       return detail::ProcessEntry<Owner>::template call<R>(process_backend(), loop, method, instance, args...);
     } else {
-      return detail::failed_task<R>(std::make_exception_ptr(
-          std::invalid_argument("Executor::run_method: cannot run in a worker process: " +
-                                detail::owner_declares_no_state<Owner>(detail::type_name<Owner>()))));
+      return detail::failed_task<R>(detail::no_process_state_error(
+          "Executor::run_method: cannot run in a worker process: ", typeid(Owner), std::is_class_v<Owner>));
     }
   }
 
@@ -224,24 +224,5 @@ class ThreadingExecutor final : public Executor {
  private:
   std::unique_ptr<detail::ThreadPool> pool_;
 };
-
-/// The factory. nullopt = automatic (hardware concurrency); 0 disables a kind.
-///   executor(0, 0) -> SequentialExecutor      executor(0, n) -> MultiprocessingExecutor
-///   executor(n, 0) -> ThreadingExecutor       executor(n, m) -> ThreadingMultiprocessingExecutor
-/// Negative numbers throw std::invalid_argument. Worker processes need
-/// connectors::init (see process_executor.hpp). Any thread; each call makes
-/// a new executor.
-std::shared_ptr<Executor> executor(std::optional<int> threads = std::nullopt, std::optional<int> processes = 0);
-
-/// The executor shared by all connectors that were not given one; created on
-/// first use as executor(). Any thread (it takes a lock of its own).
-/// Throws what creating the executor throws (std::bad_alloc).
-std::shared_ptr<Executor> default_executor();
-/// Replaces the default executor (null restores executor()). Connectors
-/// without an executor of their own look the default up at every operation,
-/// so the replacement applies to them from their next operation on;
-/// operations already running keep the executor they started with. Any
-/// thread; throws nothing.
-void set_default_executor(std::shared_ptr<Executor> executor);
 
 }  // namespace connectors

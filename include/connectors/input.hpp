@@ -10,7 +10,6 @@
 #include <connectors/state.hpp>
 
 #include <concepts>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -264,7 +263,9 @@ class Input final : private detail::InputNode {
 
   template <class Owner, class Setter>
   static void invoke_setter(void* owner, const detail::ErasedMember& setter, V& value) {
-    std::invoke(setter.get<Setter>(), *static_cast<Owner*>(owner), value);
+    // A member function pointer (the constructor requires one): called
+    // directly, std::invoke's <functional> is not needed.
+    (static_cast<Owner*>(owner)->*setter.get<Setter>())(value);
   }
 
   template <class R>
@@ -368,7 +369,7 @@ class Input final : private detail::InputNode {
     if (!conditions_) conditions_ = std::make_unique<Conditions>();
     conditions_->announce_member = detail::ErasedMember{condition};
     conditions_->announce = [](void* owner, const detail::ErasedMember& member) -> bool {
-      return std::invoke(member.get<Condition>(), *static_cast<Owner*>(owner));
+      return (static_cast<Owner*>(owner)->*member.get<Condition>())();
     };
   }
   template <class Owner, class Condition>
@@ -377,7 +378,7 @@ class Input final : private detail::InputNode {
     if (!conditions_) conditions_ = std::make_unique<Conditions>();
     conditions_->notify_member = detail::ErasedMember{condition};
     conditions_->notify = [](void* owner, const detail::ErasedMember& member, const V& value) -> bool {
-      return std::invoke(member.get<Condition>(), *static_cast<Owner*>(owner), value);
+      return (static_cast<Owner*>(owner)->*member.get<Condition>())(value);
     };
   }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <connectors/connection.hpp>
+#include <connectors/detail/find_if.hpp>
 #include <connectors/detail/label.hpp>
 #include <connectors/detail/member.hpp>
 #include <connectors/detail/node.hpp>
@@ -14,11 +15,9 @@
 #include <connectors/output.hpp>
 #include <connectors/state.hpp>
 
-#include <algorithm>
 #include <concepts>
 #include <cstddef>
 #include <exception>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -422,19 +421,19 @@ class MultiInput final : private detail::InputNode {
 
   template <class Owner, class Add>
   static Id invoke_add(void* owner, const detail::ErasedMember& add, V& value) {
-    return std::invoke(add.get<Add>(), *static_cast<Owner*>(owner), value);
+    return (static_cast<Owner*>(owner)->*add.get<Add>())(value);
   }
   template <class Owner, class Remove>
   static void invoke_remove(void* owner, const detail::ErasedMember& remove, const Id& id) {
-    std::invoke(remove.get<Remove>(), *static_cast<Owner*>(owner), id);
+    (static_cast<Owner*>(owner)->*remove.get<Remove>())(id);
   }
   template <class Owner, class Replace>
   static Id invoke_replace(void* owner, const detail::ErasedMember& replace, const Id& id, V& value) {
     if constexpr (std::is_void_v<std::invoke_result_t<Replace, Owner&, const Id&, V&>>) {
-      std::invoke(replace.get<Replace>(), *static_cast<Owner*>(owner), id, value);
+      (static_cast<Owner*>(owner)->*replace.get<Replace>())(id, value);
       return id;
     } else {
-      return std::invoke(replace.get<Replace>(), *static_cast<Owner*>(owner), id, value);
+      return (static_cast<Owner*>(owner)->*replace.get<Replace>())(id, value);
     }
   }
 
@@ -504,8 +503,8 @@ class MultiInput final : private detail::InputNode {
     for (const auto& [key, result] : *static_cast<const std::vector<std::pair<Key, R>>*>(value)) {
       converted.emplace_back(Id(key), V(result));
     }
-    auto entry = std::find_if(input.pending_maps_.begin(), input.pending_maps_.end(),
-                              [&](const PendingMap& pending) { return pending.source == &from; });
+    auto entry = detail::find_if(input.pending_maps_.begin(), input.pending_maps_.end(),
+                                 [&](const PendingMap& pending) { return pending.source == &from; });
     if (entry != input.pending_maps_.end()) {
       entry->values = std::move(converted);
     } else {
@@ -642,9 +641,9 @@ class MultiInput final : private detail::InputNode {
       for (;;) {
         Source* source = find(*from);
         const PendingMap& map = pending_maps_[index];
-        auto vanished = std::find_if(source->owned.begin(), source->owned.end(), [&](const auto& owned) {
-          return std::none_of(map.values.begin(), map.values.end(),
-                              [&](const auto& entry) { return entry.first == owned.first; });
+        auto vanished = detail::find_if(source->owned.begin(), source->owned.end(), [&](const auto& owned) {
+          return detail::find_if(map.values.begin(), map.values.end(),
+                                 [&](const auto& entry) { return entry.first == owned.first; }) == map.values.end();
         });
         if (vanished == source->owned.end()) break;
         const Id id = vanished->second;
@@ -701,8 +700,8 @@ class MultiInput final : private detail::InputNode {
           const Id& key = entry.first;
           V& value = entry.second;
           const Source& source = *find(*map.source);
-          auto owned = std::find_if(source.owned.begin(), source.owned.end(),
-                                    [&](const auto& entry) { return entry.first == key; });
+          auto owned = detail::find_if(source.owned.begin(), source.owned.end(),
+                                       [&](const auto& entry) { return entry.first == key; });
           const bool stored_before = owned != source.owned.end();
           const Id old_id = stored_before ? owned->second : key;
           Id id{};
@@ -716,8 +715,9 @@ class MultiInput final : private detail::InputNode {
         if (detail::destroyed_in(operation, this)) throw;
         // The whole map is retried (storing a value again is harmless); a
         // remainder alone would make the retry remove the keys stored already.
-        const bool newer = std::any_of(pending_maps_.begin(), pending_maps_.end(),
-                                       [&](const PendingMap& pending) { return pending.source == map.source; });
+        const bool newer = detail::find_if(pending_maps_.begin(), pending_maps_.end(), [&](const PendingMap& pending) {
+                             return pending.source == map.source;
+                           }) != pending_maps_.end();
         if (!newer) pending_maps_.insert(pending_maps_.begin(), std::move(map));  // retried (docs/design.md#errors)
         throw;
       }
@@ -732,9 +732,10 @@ class MultiInput final : private detail::InputNode {
   // source, all alive at once (docs/design.md#multi-input, Retrieval).
   static bool pulls_one_by_one(const detail::Operation& operation,
                                const std::vector<detail::OutputNode*>& announcers) noexcept {
-    if (!operation.all_inline()) return false;
-    return std::all_of(announcers.begin(), announcers.end(),
-                       [](const detail::OutputNode* announcer) { return announcer->is_single(); });
+    return operation.all_inline() &&
+           detail::find_if(announcers.begin(), announcers.end(), [](const detail::OutputNode* announcer) {
+             return !announcer->is_single();
+           }) == announcers.end();
   }
 
   // The inline counterpart of request_concurrently: every announcer still
@@ -834,7 +835,7 @@ class MultiInput final : private detail::InputNode {
     detail::RunningFlag running{running_, *this, &scope};  // an ON_NOTIFY push must not re-enter
     std::shared_ptr<Executor> executor = this->executor();
     detail::Operation operation{*executor, &scope};
-    executor->run_coroutine(retrieve_pending(operation));
+    detail::run_to_end(*executor, retrieve_pending(operation));
     deferred = std::move(operation.deferred_notified);
   }
 
@@ -975,7 +976,7 @@ class MultiInput final : private detail::InputNode {
     if (!conditions_) conditions_ = std::make_unique<Conditions>();
     conditions_->announce_member = detail::ErasedMember{condition};
     conditions_->announce = [](void* owner, const detail::ErasedMember& member, const Id& id) -> bool {
-      return std::invoke(member.get<Condition>(), *static_cast<Owner*>(owner), id);
+      return (static_cast<Owner*>(owner)->*member.get<Condition>())(id);
     };
   }
   template <class Owner, class Condition>
@@ -985,7 +986,7 @@ class MultiInput final : private detail::InputNode {
     conditions_->notify_member = detail::ErasedMember{condition};
     conditions_->notify = [](void* owner, const detail::ErasedMember& member, const Id& id,
                              const std::optional<V>& value) -> bool {
-      return std::invoke(member.get<Condition>(), *static_cast<Owner*>(owner), id, value);
+      return (static_cast<Owner*>(owner)->*member.get<Condition>())(id, value);
     };
   }
 

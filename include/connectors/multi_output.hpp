@@ -16,7 +16,6 @@
 
 #include <concepts>
 #include <cstddef>
-#include <functional>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -222,7 +221,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
     keys_member_ = detail::ErasedMember{keys};
     keys_ = [](void* owner, const detail::ErasedMember& member) {
       std::vector<Key> result;
-      auto&& range = std::invoke(member.get<Keys>(), *static_cast<Owner*>(owner));
+      auto&& range = (static_cast<Owner*>(owner)->*member.get<Keys>())();
       for (auto&& key : range) result.emplace_back(std::forward<decltype(key)>(key));
       return result;
     };
@@ -247,7 +246,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   /// threads. Threads: takes the network lock; any thread.
   /// Throws std::invalid_argument as said, or for a value outside the enum.
   void set_parallelization(Parallelization parallelization) {
-    if (parallelization == Parallelization::PROCESS) (void)in_process_(nullptr, owner_, getter_, nullptr);
+    if (parallelization == Parallelization::PROCESS) (void)in_process_(nullptr, owner_, getter_, nullptr, nullptr);
     OutputNode::set_parallelization(parallelization);
   }
 
@@ -355,30 +354,28 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
 
   template <class Owner, class Getter>
   static R invoke_getter(void* owner, const detail::ErasedMember& getter, const Key& key) {
-    return std::invoke(getter.get<Getter>(), *static_cast<Owner*>(owner), key);
+    return (static_cast<Owner*>(owner)->*getter.get<Getter>())(key);
   }
 
   template <class Owner, class Getter>
-  static Task<R> run_in_process(Executor* executor, void* owner, const detail::ErasedMember& getter, const Key* key) {
-    using Result = std::remove_cvref_t<std::invoke_result_t<Getter, Owner&, const Key&>>;
+  static Task<void> run_in_process(Executor* executor, void* owner, const detail::ErasedMember& getter, const Key* key,
+                                   std::optional<R>* result) {
     if constexpr (detail::declares_process_state<Owner> && !detail::complete_type<detail::ProcessEntry<Owner>>) {
       static_assert(detail::complete_type<detail::ProcessEntry<Owner>>, CONNECTORS_DETAIL_PROCESS_HEADER_MISSING);
-      return Task<R>{};
+      return Task<void>{};
     } else if constexpr (detail::declares_process_state<Owner>) {
+      using Result = std::remove_cvref_t<std::invoke_result_t<Getter, Owner&, const Key&>>;
       if (executor == nullptr) {
         detail::ProcessEntry<Owner>::template check<Result, Getter, Key>("connectors::MultiOutput");
-        return Task<R>{};
+        return Task<void>{};
       }
-      return convert<Result>(
-          executor->run_method(Parallelization::PROCESS, getter.get<Getter>(), *static_cast<Owner*>(owner), *key));
+      return detail::ProcessEntry<Owner>::template call_into<R>(*executor, *result, getter.get<Getter>(),
+                                                                *static_cast<Owner*>(owner), *key);
     } else {
-      throw std::invalid_argument("connectors::MultiOutput: this getter cannot run in a worker process: " +
-                                  detail::owner_declares_no_state<Owner>(detail::type_name<Owner>()));
+      std::rethrow_exception(detail::no_process_state_error(
+          "connectors::MultiOutput: this getter cannot run in a worker process: ", typeid(Owner),
+          std::is_class_v<Owner>));
     }
-  }
-  template <class Result>
-  static Task<R> convert(Task<Result> task) {
-    co_return co_await std::move(task);
   }
 
   // The item for `key`, created on first use (under the network lock).
@@ -478,8 +475,9 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
               return detail::probed(*this, detail::Phase::getter,
                                     [this, &key]() -> R { return invoke_(owner_, getter_, key); });
             },
-            [this, &key](Executor& executor) {
-              return detail::probe_process(*this, detail::Phase::getter, in_process_(&executor, owner_, getter_, &key));
+            [this, &key](Executor& executor, std::optional<R>& out) {
+              return detail::probe_process(*this, detail::Phase::getter,
+                                           in_process_(&executor, owner_, getter_, &key, &out));
             }));
         if (caching_) {
           results_.insert_or_assign(key, *value);
@@ -553,7 +551,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   void* owner_;
   detail::ErasedMember getter_;
   R (*invoke_)(void*, const detail::ErasedMember&, const Key&);
-  Task<R> (*in_process_)(Executor*, void*, const detail::ErasedMember&, const Key*);
+  Task<void> (*in_process_)(Executor*, void*, const detail::ErasedMember&, const Key*, std::optional<R>*);
   detail::ErasedMember keys_member_;
   std::vector<Key> (*keys_)(void*, const detail::ErasedMember&) = nullptr;
   std::unordered_map<Key, R> results_;

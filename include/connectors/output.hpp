@@ -7,18 +7,18 @@
 #include <connectors/detail/node_access.hpp>
 #include <connectors/detail/node_inspector.hpp>
 #include <connectors/detail/process_entry.hpp>
-#include <connectors/detail/type_name.hpp>
 #include <connectors/detail/user_call.hpp>
 #include <connectors/state.hpp>
 
 #include <concepts>
 #include <cstddef>
-#include <functional>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -180,7 +180,7 @@ class Output final : private detail::OutputNode {
   ///
   /// Threads: takes the network lock; any thread.
   void set_parallelization(Parallelization parallelization) {
-    if (parallelization == Parallelization::PROCESS) (void)in_process_(nullptr, owner_, getter_);
+    if (parallelization == Parallelization::PROCESS) (void)in_process_(nullptr, owner_, getter_, nullptr);
     OutputNode::set_parallelization(parallelization);
   }
 
@@ -265,38 +265,33 @@ class Output final : private detail::OutputNode {
 
   template <class Owner, class Getter>
   static R invoke_getter(void* owner, const detail::ErasedMember& getter) {
-    return std::invoke(getter.get<Getter>(), *static_cast<Owner*>(owner));
+    // A member function pointer (the constructor requires one): called
+    // directly, std::invoke's <functional> is not needed.
+    return (static_cast<Owner*>(owner)->*getter.get<Getter>())();
   }
 
   // With an executor: the task that runs the getter on a copy of the owner in
-  // a worker process. Without one: only checks that it could (or throws).
-  // PROCESS support is compiled in only for owners with state to travel
-  // (detail/process_entry.hpp).
+  // a worker process and stores its result into `result`. Without one: only
+  // checks that it could (or throws). PROCESS support is compiled in only for
+  // owners with state to travel (detail/process_entry.hpp).
   template <class Owner, class Getter>
-  static Task<R> run_in_process(Executor* executor, void* owner, const detail::ErasedMember& getter) {
-    using Result = std::remove_cvref_t<std::invoke_result_t<Getter, Owner&>>;
+  static Task<void> run_in_process(Executor* executor, void* owner, const detail::ErasedMember& getter,
+                                   std::optional<R>* result) {
     if constexpr (detail::declares_process_state<Owner> && !detail::complete_type<detail::ProcessEntry<Owner>>) {
       static_assert(detail::complete_type<detail::ProcessEntry<Owner>>, CONNECTORS_DETAIL_PROCESS_HEADER_MISSING);
-      return Task<R>{};
+      return Task<void>{};
     } else if constexpr (detail::declares_process_state<Owner>) {
+      using Result = std::remove_cvref_t<std::invoke_result_t<Getter, Owner&>>;
       if (executor == nullptr) {
         detail::ProcessEntry<Owner>::template check<Result, Getter>("connectors::Output");
-        return Task<R>{};
+        return Task<void>{};
       }
-      auto task = executor->run_method(Parallelization::PROCESS, getter.get<Getter>(), *static_cast<Owner*>(owner));
-      if constexpr (std::is_same_v<Result, R>) {
-        return task;
-      } else {
-        return convert<Result>(std::move(task));
-      }
+      return detail::ProcessEntry<Owner>::template call_into<R>(*executor, *result, getter.get<Getter>(),
+                                                                *static_cast<Owner*>(owner));
     } else {
-      throw std::invalid_argument("connectors::Output: this getter cannot run in a worker process: " +
-                                  detail::owner_declares_no_state<Owner>(detail::type_name<Owner>()));
+      std::rethrow_exception(detail::no_process_state_error(
+          "connectors::Output: this getter cannot run in a worker process: ", typeid(Owner), std::is_class_v<Owner>));
     }
-  }
-  template <class Result>
-  static Task<R> convert(Task<Result> task) {
-    co_return co_await std::move(task);
   }
 
   Task<void> request(detail::Operation& operation) override { return request_for(operation, nullptr); }
@@ -334,8 +329,8 @@ class Output final : private detail::OutputNode {
           [this]() -> R {
             return detail::probed(*this, detail::Phase::getter, [this]() -> R { return invoke_(owner_, getter_); });
           },
-          [this](Executor& executor) {
-            return detail::probe_process(*this, detail::Phase::getter, in_process_(&executor, owner_, getter_));
+          [this](Executor& executor, std::optional<R>& out) {
+            return detail::probe_process(*this, detail::Phase::getter, in_process_(&executor, owner_, getter_, &out));
           });
       if (caching_) {
         cache_.store(result);
@@ -379,7 +374,7 @@ class Output final : private detail::OutputNode {
   void* owner_;
   detail::ErasedMember getter_;
   R (*invoke_)(void*, const detail::ErasedMember&);
-  Task<R> (*in_process_)(Executor*, void*, const detail::ErasedMember&);
+  Task<void> (*in_process_)(Executor*, void*, const detail::ErasedMember&, std::optional<R>*);
   detail::CacheSlot<R> cache_;
 };
 

@@ -12,9 +12,11 @@
 #include <connectors/detail/process_entry.hpp>
 #include <connectors/detail/type_name.hpp>
 #include <connectors/event_loop.hpp>
+#include <connectors/executor.hpp>
 #include <connectors/process_traits.hpp>
 #include <connectors/task.hpp>
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -49,6 +51,15 @@ struct ProcessEntry {
       check<R, Method, Args...>("Executor::run_method");
       throw std::logic_error("connectors: unreachable (the check above throws)");
     }
+  }
+
+  // A connector's PROCESS task (detail::UserCall): the method's result,
+  // converted to the connector's type, goes to `result`. The references stay
+  // valid: the connector's request frame awaits this task.
+  template <class R, class Method, class... Args>
+  static Task<void> call_into(Executor& executor, std::optional<R>& result, Method method, Owner& instance,
+                              const Args&... args) {
+    result.emplace(co_await executor.run_method(Parallelization::PROCESS, method, instance, args...));
   }
 };
 

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -42,9 +41,14 @@ class CompactVector {
   // Removes every element for which `predicate` holds, keeping the order.
   template <class Predicate>
   void erase_if(Predicate predicate) noexcept {
-    T* first = data();
-    T* kept = std::remove_if(first, first + size_, predicate);
-    size_ = static_cast<std::uint32_t>(kept - first);
+    // By hand rather than std::remove_if: <algorithm> would cost every file
+    // that declares a connector (docs/design.md#light-headers).
+    T* const first = data();
+    std::uint32_t kept = 0;
+    for (std::uint32_t i = 0; i < size_; ++i) {
+      if (!predicate(first[i])) first[kept++] = first[i];
+    }
+    size_ = kept;
   }
 
   void pop_back() noexcept { --size_; }

@@ -107,30 +107,14 @@ void note_reply(ProcessJob& job) noexcept;
 
 void probe_process_end(const NodeBase& node, Phase phase, std::int64_t queued, bool failed) noexcept;
 
-template <class R>
-Task<R> traced_process_call(const NodeBase& node, Phase phase, Task<R> task) {
-  const std::int64_t queued = probe_clock();
-  last_process_call = ProcessCallNote{};
-  try {
-    if constexpr (std::is_void_v<R>) {
-      co_await std::move(task);
-      probe_process_end(node, phase, queued, false);
-    } else {
-      R result = co_await std::move(task);
-      probe_process_end(node, phase, queued, false);
-      co_return result;
-    }
-  } catch (...) {
-    probe_process_end(node, phase, queued, true);
-    throw;
-  }
-}
+// The PROCESS call `task` of a method of `node`, recorded as the method
+// while observed (src/method_probe.cpp).
+Task<void> traced_process_call(const NodeBase& node, Phase phase, Task<void> task);
 
 // A PROCESS call's task, recorded as the method of `node` when observed.
-template <class R>
-Task<R> probe_process(const NodeBase& node, Phase phase, Task<R> task) {
+inline Task<void> probe_process(const NodeBase& node, Phase phase, Task<void> task) {
   if (!is_observing() || !task.valid()) return task;
-  return traced_process_call<R>(node, phase, std::move(task));
+  return traced_process_call(node, phase, std::move(task));
 }
 
 // A top-level operation starts (after taking the network lock) or ends.

@@ -1,9 +1,9 @@
 #pragma once
 
 #include <connectors/detail/compact_vector.hpp>
+#include <connectors/detail/executor_factory.hpp>
 #include <connectors/detail/operation.hpp>
 #include <connectors/detail/wait_list.hpp>
-#include <connectors/executor.hpp>
 #include <connectors/flags.hpp>
 #include <connectors/task.hpp>
 
@@ -15,7 +15,6 @@
 #include <optional>
 #include <string>
 #include <typeinfo>
-#include <unordered_map>
 #include <vector>
 
 namespace connectors::detail {
@@ -27,13 +26,8 @@ class OutputNode;
 // executor that drives it (the one of the connector that started it) and the
 // scope that user methods report to.
 struct Operation {
-  Operation(Executor& executor, OperationScope* scope) noexcept
-      : executor(executor),
-        scope(scope),
-        id(next_operation_id()),
-        placements{executor.effective_parallelization(Parallelization::SEQUENTIAL),
-                   executor.effective_parallelization(Parallelization::THREAD),
-                   executor.effective_parallelization(Parallelization::PROCESS)} {}
+  // Asks the executor for its placements (src/node.cpp).
+  Operation(Executor& executor, OperationScope* scope) noexcept;
 
   // Where the executor runs a method with `flag`; asked once per operation.
   Parallelization placement(Parallelization flag) const noexcept { return placements[static_cast<int>(flag)]; }
@@ -59,12 +53,6 @@ struct Operation {
   // Concurrent requests (request_concurrently) not started yet: while there
   // are some, a THREAD method is not the only runnable work (UserCall).
   std::size_t unstarted_requests = 0;
-
- private:
-  static std::uint64_t next_operation_id() noexcept {
-    static std::atomic<std::uint64_t> last{0};
-    return last.fetch_add(1, std::memory_order_relaxed) + 1;
-  }
 };
 
 // A mark above every situation (see InputNode::announced_in_).
@@ -268,7 +256,13 @@ class OutputNode : public NodeBase {
   CompactVector<Connection> connections_;
   // Where each input's connection is, once there are many of them: an output
   // with 10^5 observers must not search linearly per connect or disconnect.
-  std::unique_ptr<std::unordered_map<const InputNode*, std::uint32_t>> connection_index_;
+  // (An unordered_map, in src/node.cpp: its header stays out of every file
+  // that declares a connector.)
+  struct ConnectionIndex;
+  struct DropConnectionIndex {
+    void operator()(ConnectionIndex* index) const noexcept;
+  };
+  std::unique_ptr<ConnectionIndex, DropConnectionIndex> connection_index_;
   CompactVector<InputNode*> observed_;
   WaitList computable_;
   std::uint32_t pending_announcements_ = 0;
@@ -436,6 +430,9 @@ void unsettle_unserved(const NonLazyCollection& collection, const OperationScope
 // reached (MultiInput::apply_pending_now), served after the collection.
 void serve_non_lazy(Executor& executor, OperationScope* scope, NonLazyCollection& collection,
                     std::vector<InputNode*> deferred = {});
+// Executor::run_coroutine for a connector's own task, compiled in the
+// library: the connector headers do not need the executor's class.
+void run_to_end(Executor& executor, Task<void> task);
 // Requests `inputs` concurrently within a running operation.
 Task<void> request_all(Operation& operation, std::vector<InputNode*> inputs);
 // Runs `requests` concurrently and waits for all, like gather, counting the

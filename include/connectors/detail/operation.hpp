@@ -1,13 +1,12 @@
 #pragma once
 
 #include <connectors/detail/network_group.hpp>
-#include <connectors/executor.hpp>
+#include <connectors/detail/run_context.hpp>
 
 #include <atomic>
 #include <exception>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -77,7 +76,9 @@ class OperationScope {
   OperationScope* parent_;
   // The thread that runs this operation's protocol: the only one that may
   // unlink a connector of its network while it lasts (leave_network).
-  std::thread::id coordinator_;
+  // (Told by the address of a thread-local of src/operation.cpp rather than
+  // a std::thread::id: <thread> stays out of the connector headers.)
+  const void* coordinator_;
   NetworkGroup* group_;                      // the start's group, referenced while the operation lasts
   RootLock roots_[2];                        // the networks this operation locked
   std::unique_lock<std::mutex> inner_lock_;  // or the inner lock of the one it shares a root with

@@ -1,4 +1,5 @@
 #pragma once
+#define CONNECTORS_DETAIL_PROCESS_BACKEND_HPP
 
 #include <connectors/detail/process_job.hpp>
 

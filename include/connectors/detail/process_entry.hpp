@@ -16,8 +16,8 @@
 
 #include <coroutine>
 #include <exception>
-#include <string>
 #include <type_traits>
+#include <typeinfo>
 
 namespace connectors::detail {
 
@@ -72,16 +72,10 @@ template <class T>
 concept declares_process_state = std::is_class_v<T> &&((!std::is_final_v<T> && !lacks_member_state_names<T>) ||
                                                        has_public_state_members<T> || has_free_state_functions<T>);
 
-// Why an owner that declares no state cannot run a method in a worker.
-template <class Owner>
-std::string owner_declares_no_state(const std::string& owner_name) {
-  if constexpr (!std::is_class_v<Owner>) {
-    return "the owner type " + owner_name + " is not a class";
-  } else {
-    return "the owner type " + owner_name +
-           " is not cereal-serializable (give it a `template <class Archive> void serialize(Archive&)` member)";
-  }
-}
+// The std::invalid_argument saying why an owner that declares no state
+// cannot run a method in a worker, after `prefix`; built in the library
+// (src/type_name.cpp), so that every connector type does not compile it.
+std::exception_ptr no_process_state_error(const char* prefix, const std::type_info& owner, bool owner_is_class);
 
 // A task that fails with `error` when awaited, as a coroutine that threw
 // would.

@@ -4,36 +4,49 @@
 #include <connectors/detail/node.hpp>
 #include <connectors/detail/operation.hpp>
 #include <connectors/detail/result.hpp>
+#include <connectors/detail/run_context.hpp>
+#include <connectors/task.hpp>
 
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <type_traits>
 #include <utility>
 
 namespace connectors::detail {
 
+// Hands the calls queued for the pool by other branches of `loop`'s run to
+// the pool (src/user_call.cpp).
+void submit_queued_calls(EventLoop& loop) noexcept;
+
 // Awaitable that runs a user method for a protocol step, where the operation's
 // executor places it. Inline placement costs no coroutine frame: the method runs
 // in await_ready. On a thread it runs inside a UserCallScope, so that an
-// operation it starts knows it is nested. PROCESS placement needs the owner's
-// type, which only the connector knows: `in_process` makes that task (a
-// connector without one has its PROCESS methods run as THREAD instead, which
-// the dispatch rules allow).
-template <class R, class Function, class InProcess = std::nullptr_t>
-class UserCall {
+// operation it starts knows it is nested.
+//
+// Untyped: the method is `run(context)`, which keeps its result in the
+// context, and its PROCESS task is `in_process(executor, context)`. So the
+// executor's dispatch (run_method's coroutine, the pool call) is compiled
+// once, in the library, rather than for every connector type in every file
+// that declares one (docs/design.md#light-headers). A connector without
+// `in_process` has its PROCESS methods run as THREAD instead, which the
+// dispatch rules allow.
+class UserCallBase {
  public:
-  UserCall(Operation& operation, Parallelization parallelization, Function function, InProcess in_process = nullptr)
+  using RunFn = void (*)(void* context);
+  using InProcessFn = Task<void> (*)(Executor& executor, void* context);
+
+  UserCallBase(Operation& operation, Parallelization parallelization, RunFn run, InProcessFn in_process,
+               void* context) noexcept
       : operation_(operation),
-        parallelization_(parallelization),
-        function_(std::move(function)),
-        in_process_(std::move(in_process)) {
-    if constexpr (std::is_null_pointer_v<InProcess>) {
-      if (parallelization_ == Parallelization::PROCESS) parallelization_ = Parallelization::THREAD;
-    }
-  }
-  UserCall(const UserCall&) = delete;
-  UserCall& operator=(const UserCall&) = delete;
+        parallelization_(in_process == nullptr && parallelization == Parallelization::PROCESS ? Parallelization::THREAD
+                                                                                              : parallelization),
+        run_(run),
+        in_process_(in_process),
+        context_(context) {}
+  UserCallBase(const UserCallBase&) = delete;
+  UserCallBase& operator=(const UserCallBase&) = delete;
 
   bool await_ready() {
     const Parallelization placement = operation_.placement(parallelization_);
@@ -41,55 +54,90 @@ class UserCall {
     if (placement == Parallelization::THREAD && !only_runnable_work()) return false;
     // Calls queued for the pool by other branches start before this method
     // occupies the coordinating thread.
-    if (EventLoop* loop = running_loop()) LoopAccess::submit_queued_calls(*loop);
-    capture_into(result_, [this]() -> R { return run(); });
+    if (EventLoop* loop = running_loop()) submit_queued_calls(*loop);
+    capture_into(result_, [this] { run(); });
     return true;
   }
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<> waiting) {
-    queued_ = probe_queue_time();
-    if constexpr (!std::is_null_pointer_v<InProcess>) {
-      if (operation_.placement(parallelization_) == Parallelization::PROCESS)
-        task_.emplace(in_process_(operation_.executor));
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> waiting);
+  void await_resume() {
+    if (awaiter_) {
+      awaiter_->await_resume();
+      return;
     }
-    if (!task_) task_.emplace(operation_.executor.run_method(parallelization_, &UserCall::run, *this));
-    awaiter_.emplace(std::move(*task_).operator co_await());
-    return awaiter_->await_suspend(waiting);
+    result_.take();
   }
-  R await_resume() {
-    if (awaiter_) return awaiter_->await_resume();
-    return result_.take();
+
+  // The method, where it runs: on the coordinating thread or a pool thread.
+  void run() {
+    UserCallScope scope{operation_.scope};
+    QueuedAt queued{queued_};
+    run_(context_);
+    OperationScope::check_not_poisoned(operation_.scope);
   }
 
  private:
+  static EventLoop* running_loop() noexcept {
+    RunFrame* frame = innermost_run;
+    return frame != nullptr ? frame->loop : nullptr;
+  }
   // Work-first (docs/parallelization.md): a THREAD method that nothing else
   // could overlap runs on the coordinating thread, which would only wait.
-  bool only_runnable_work() const noexcept {
-    if (operation_.unstarted_requests != 0) return false;
-    const EventLoop* loop = running_loop();
-    return loop != nullptr && LoopAccess::idle(*loop);
-  }
-
-  R run() {
-    UserCallScope scope{operation_.scope};
-    QueuedAt queued{queued_};
-    if constexpr (std::is_void_v<R>) {
-      function_();
-      OperationScope::check_not_poisoned(operation_.scope);
-    } else {
-      R result = function_();
-      OperationScope::check_not_poisoned(operation_.scope);
-      return result;
-    }
-  }
+  bool only_runnable_work() const noexcept;
 
   Operation& operation_;
   Parallelization parallelization_;
+  RunFn run_;
+  InProcessFn in_process_;
+  void* context_;
+  std::int64_t queued_ = 0;  // for traces (docs/observability.md)
+  Result<void> result_;
+  std::optional<Task<void>> task_;
+  std::optional<Task<void>::Awaiter> awaiter_;
+};
+
+// The typed face of a user call: keeps the function and its result.
+// `in_process(executor, result)` makes the PROCESS task, which stores the
+// result into `result` (std::optional<R>&); only the owner's type knows how.
+template <class R, class Function, class InProcess = std::nullptr_t>
+class UserCall : public UserCallBase {
+  struct NoResult {};
+  using Slot = std::conditional_t<std::is_void_v<R>, NoResult, std::optional<R>>;
+
+ public:
+  UserCall(Operation& operation, Parallelization parallelization, Function function, InProcess in_process = nullptr)
+      : UserCallBase(operation, parallelization, &run_here, in_process_entry(), this),
+        function_(std::move(function)),
+        in_process_(std::move(in_process)) {}
+
+  R await_resume() {
+    UserCallBase::await_resume();
+    if constexpr (!std::is_void_v<R>) return std::move(*result_);
+  }
+
+ private:
+  static void run_here(void* context) {
+    auto& call = *static_cast<UserCall*>(context);
+    if constexpr (std::is_void_v<R>) {
+      call.function_();
+    } else {
+      call.result_.emplace(call.function_());
+    }
+  }
+  static Task<void> start_in_process(Executor& executor, void* context) {
+    auto& call = *static_cast<UserCall*>(context);
+    return call.in_process_(executor, call.result_);
+  }
+  static constexpr InProcessFn in_process_entry() noexcept {
+    if constexpr (std::is_null_pointer_v<InProcess>) {
+      return nullptr;
+    } else {
+      return &start_in_process;
+    }
+  }
+
   Function function_;
   InProcess in_process_;
-  std::int64_t queued_ = 0;  // for traces (docs/observability.md)
-  Result<R> result_;
-  std::optional<Task<R>> task_;
-  std::optional<typename Task<R>::Awaiter> awaiter_;
+  Slot result_;
 };
 
 template <class R, class Function, class InProcess = std::nullptr_t>
