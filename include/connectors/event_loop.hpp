@@ -203,12 +203,6 @@ class LoopAccess {
   }
 };
 
-// The loop running on the calling thread (innermost), or null.
-inline EventLoop* running_loop() noexcept {
-  RunFrame* frame = innermost_run;
-  return frame != nullptr ? frame->loop : nullptr;
-}
-
 }  // namespace detail
 
 }  // namespace connectors

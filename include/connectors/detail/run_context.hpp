@@ -23,6 +23,12 @@ struct RunFrame {
 
 inline thread_local RunFrame* innermost_run = nullptr;
 
+// The loop running on the calling thread (innermost), or null.
+inline EventLoop* running_loop() noexcept {
+  RunFrame* frame = innermost_run;
+  return frame != nullptr ? frame->loop : nullptr;
+}
+
 // The loop whose method call (PoolCall) the calling pool thread is running,
 // or null: where a destructor in that method hands its unlinking to
 // (leave_network, docs/connectors.md#lifetime).

@@ -76,10 +76,6 @@ class UserCallBase {
   }
 
  private:
-  static EventLoop* running_loop() noexcept {
-    RunFrame* frame = innermost_run;
-    return frame != nullptr ? frame->loop : nullptr;
-  }
   // Work-first (docs/parallelization.md): a THREAD method that nothing else
   // could overlap runs on the coordinating thread, which would only wait.
   bool only_runnable_work() const noexcept;
