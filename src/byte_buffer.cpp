@@ -419,11 +419,8 @@ const char* ReplyReader::take(std::size_t size) {
 
 ReplyReader::int_type ReplyReader::underflow() {
   if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
-  if (arriving_ != nullptr) {
-    fill(1);
-    return gptr() < egptr() ? traits_type::to_int_type(*gptr()) : traits_type::eof();
-  }
-  if (stream_ != nullptr) {
+  if (arriving_ != nullptr || stream_ != nullptr) {
+    // Either may end without another byte: fill says so by leaving none.
     fill(1);
     return gptr() < egptr() ? traits_type::to_int_type(*gptr()) : traits_type::eof();
   }

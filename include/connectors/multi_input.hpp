@@ -745,10 +745,7 @@ class MultiInput final : private detail::InputNode {
     std::exception_ptr first_error;
     for (detail::OutputNode* announcer : announcers) {
       try {
-        detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
-        const Source* source = find(*announcer);
-        if (source == nullptr || !source->announcing) continue;
-        detail::pull_inline_nested(operation, *announcer);
+        if (still_announcing(operation, *announcer)) detail::pull_inline_nested(operation, *announcer);
       } catch (...) {
         if (!first_error) first_error = std::current_exception();
       }
@@ -759,11 +756,13 @@ class MultiInput final : private detail::InputNode {
   // An announcer whose value arrived meanwhile, pushed by a request of
   // another source (it feeds this input directly and through that source), is
   // not requested again: an uncached output would run its getter twice.
-  Task<void> request_if_announcing(detail::Operation& operation, detail::OutputNode* announcer) {
+  bool still_announcing(const detail::Operation& operation, const detail::OutputNode& announcer) const {
     detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
-    const Source* source = find(*announcer);
-    if (source == nullptr || !source->announcing) co_return;
-    co_await announcer->request(operation);
+    const Source* source = find(announcer);
+    return source != nullptr && source->announcing;
+  }
+  Task<void> request_if_announcing(detail::Operation& operation, detail::OutputNode* announcer) {
+    if (still_announcing(operation, *announcer)) co_await announcer->request(operation);
   }
 
   // One application, where the input's parallelization and the executor say
