@@ -745,7 +745,8 @@ class MultiInput final : private detail::InputNode {
     std::exception_ptr first_error;
     for (detail::OutputNode* announcer : announcers) {
       try {
-        if (still_announcing(operation, *announcer)) detail::pull_inline_nested(operation, *announcer);
+        detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
+        if (still_announcing(*announcer)) detail::pull_inline_nested(operation, *announcer);
       } catch (...) {
         if (!first_error) first_error = std::current_exception();
       }
@@ -756,13 +757,15 @@ class MultiInput final : private detail::InputNode {
   // An announcer whose value arrived meanwhile, pushed by a request of
   // another source (it feeds this input directly and through that source), is
   // not requested again: an uncached output would run its getter twice.
-  bool still_announcing(const detail::Operation& operation, const detail::OutputNode& announcer) const {
-    detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
+  // (Callers check first that no method destroyed this connector: a member
+  // call on a destroyed one is what the check is there to prevent.)
+  bool still_announcing(const detail::OutputNode& announcer) const noexcept {
     const Source* source = find(announcer);
     return source != nullptr && source->announcing;
   }
   Task<void> request_if_announcing(detail::Operation& operation, detail::OutputNode* announcer) {
-    if (still_announcing(operation, *announcer)) co_await announcer->request(operation);
+    detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
+    if (still_announcing(*announcer)) co_await announcer->request(operation);
   }
 
   // One application, where the input's parallelization and the executor say
