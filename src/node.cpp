@@ -3,6 +3,8 @@
 #include <connectors/errors.hpp>
 #include <connectors/executor.hpp>
 
+#include "stack_lease.hpp"
+
 #include <algorithm>
 #include <deque>
 #include <optional>
@@ -27,35 +29,6 @@ Operation::Operation(Executor& executor, OperationScope* scope) noexcept
       placements{executor.effective_parallelization(Parallelization::SEQUENTIAL),
                  executor.effective_parallelization(Parallelization::THREAD),
                  executor.effective_parallelization(Parallelization::PROCESS)} {}
-
-namespace {
-// A reusable stack for an iterative graph walk, one per nesting level: user
-// code run during a walk (a condition, a method) may start an operation on
-// another network, which walks too. A deque keeps the outer levels' stacks in
-// place when a new level is added.
-template <class Frame>
-class StackLease {
- public:
-  StackLease() {
-    if (stacks.size() <= depth) stacks.emplace_back();
-    stack_ = &stacks[depth++];
-    stack_->clear();
-  }
-  StackLease(const StackLease&) = delete;
-  StackLease& operator=(const StackLease&) = delete;
-  ~StackLease() { --depth; }
-  std::vector<Frame>& operator*() const noexcept { return *stack_; }
-
- private:
-  static thread_local std::deque<std::vector<Frame>> stacks;
-  static thread_local std::size_t depth;
-  std::vector<Frame>* stack_;
-};
-template <class Frame>
-thread_local std::deque<std::vector<Frame>> StackLease<Frame>::stacks;
-template <class Frame>
-thread_local std::size_t StackLease<Frame>::depth = 0;
-}  // namespace
 
 // ---- NodeBase ---------------------------------------------------------------
 
@@ -616,8 +589,6 @@ Task<void> request_notified(Operation& operation, std::vector<InputNode*> inputs
   co_await request_all(operation, std::move(inputs));
 }
 
-namespace {
-// The deferred ON_NOTIFY multi-inputs, each once, in the order of their pushes.
 std::vector<InputNode*> take_deferred(Operation& operation) {
   std::vector<InputNode*> inputs = std::exchange(operation.deferred_notified, {});
   std::vector<InputNode*> unique;
@@ -626,7 +597,6 @@ std::vector<InputNode*> take_deferred(Operation& operation) {
   }
   return unique;
 }
-}  // namespace
 
 void run_operation(Operation& operation, Task<void> root) {
   operation.executor.run_coroutine(std::move(root));
@@ -759,230 +729,6 @@ void MultiOutputKeyNode::detach_key() noexcept {
     }
     detach();
   });
-}
-
-}  // namespace connectors::detail
-
-namespace connectors::detail {
-
-// ---- the inline pull --------------------------------------------------------------
-
-class InlinePull {
- public:
-  explicit InlinePull(Operation& operation) : operation_(operation), stack_(*lease_) {}
-  InlinePull(const InlinePull&) = delete;
-  InlinePull& operator=(const InlinePull&) = delete;
-
-  void run(NodeBase& root, bool is_output, RootDone on_root_done = nullptr, void* context = nullptr,
-           bool serve_deferred = true) {
-    stack_.clear();
-    stack_.push_back(Frame{&root, is_output, Phase::start});
-    try {
-      for (;;) {
-        while (!stack_.empty()) step();
-        if (on_root_done != nullptr) {
-          on_root_done(context);
-          on_root_done = nullptr;
-        }
-        if (!serve_deferred || operation_.deferred_notified.empty()) break;
-        // ON_NOTIFY multi-inputs deferred by pushes (request_notified).
-        for (InputNode* input : take_deferred(operation_)) stack_.push_back(Frame{input, false, Phase::start});
-      }
-    } catch (...) {
-      // Nothing waits in an inline pull; only the running flags of the
-      // requests under way need resetting (their nodes stay invalid).
-      for (const Frame& frame : stack_) {
-        if (frame.phase == Phase::start || frame.phase == Phase::notified) continue;
-        if (destroyed_in(operation_, frame.node)) continue;
-        if (frame.is_output) {
-          static_cast<OutputNode*>(frame.node)->running_ = false;
-        } else {
-          static_cast<InputNode*>(frame.node)->running_ = false;
-        }
-      }
-      stack_.clear();
-      throw;
-    }
-  }
-
- private:
-  // notified: the start of an input's request that a push triggered (ON_NOTIFY).
-  enum class Phase : std::uint8_t { start, notified, upstream_done, finish };
-  struct Frame {
-    NodeBase* node;
-    bool is_output;
-    Phase phase;
-  };
-
-  void step() {
-    OperationScope::check_not_poisoned(operation_.scope);  // the next frame's connector may be gone
-    const std::size_t top = stack_.size() - 1;
-    Frame frame = stack_[top];
-    if (frame.is_output) {
-      step_output(*static_cast<OutputNode*>(frame.node), top, frame);
-    } else {
-      step_input(*static_cast<InputNode*>(frame.node), top, frame);
-    }
-  }
-
-  void step_output(OutputNode& output, std::size_t top, const Frame& frame) {
-    switch (frame.phase) {
-      case Phase::notified:  // only inputs are notified
-      case Phase::start:
-        if (output.kind_ != OutputNode::Kind::single) {
-          stack_.pop_back();
-          operation_.executor.run_coroutine(output.request(operation_));
-          return;
-        }
-        if (output.running_) {
-          stack_.pop_back();
-          return;
-        }
-        if (hands_over(output)) {
-          stack_.pop_back();
-          operation_.executor.run_coroutine(output.request(operation_));
-          return;
-        }
-        output.running_ = true;
-        if (!output.valid() && output.pending_announcements_ > 0) {
-          stack_[top].phase = Phase::upstream_done;
-          push_announcers(output);
-          return;
-        }
-        [[fallthrough]];  // nothing to wait for
-      case Phase::upstream_done:
-        if (output.pending_announcements_ != 0) {
-          throw std::logic_error("connectors: internal error: an inline pull left an announcement pending");
-        }
-        stack_[top].phase = Phase::upstream_done;  // started: a throwing getter resets the flag
-        pulling_.clear();
-        if (output.valid()) {
-          output.push_cached_inline(pulling_);
-        } else {
-          output.compute_inline(operation_, pulling_);
-        }
-        if (pulling_.empty()) {
-          output.running_ = false;
-          stack_.pop_back();
-          return;
-        }
-        stack_[top].phase = Phase::finish;
-        for (InputNode* input : pulling_) stack_.push_back(Frame{input, false, Phase::notified});
-        return;
-      case Phase::finish:
-        output.running_ = false;
-        stack_.pop_back();
-        return;
-    }
-  }
-
-  void step_input(InputNode& input, std::size_t top, const Frame& frame) {
-    switch (frame.phase) {
-      case Phase::notified:
-      case Phase::start:
-        if (input.multi_) {
-          stack_.pop_back();
-          if (frame.phase == Phase::notified) {
-            operation_.deferred_notified.push_back(&input);  // as request_notified
-          } else {
-            operation_.executor.run_coroutine(input.request(operation_));
-          }
-          return;
-        }
-        if (input.running_) {
-          stack_.pop_back();
-          return;
-        }
-        if (operation_.runs_elsewhere(input.parallelization_)) {
-          stack_.pop_back();
-          operation_.executor.run_coroutine(input.request(operation_));
-          return;
-        }
-        if (input.announcement_ != nullptr) {
-          descend(&input, top);
-          return;
-        }
-        input.running_ = true;
-        [[fallthrough]];  // nothing to wait for
-      case Phase::upstream_done:
-        if (input.announcement_ != nullptr) {
-          throw std::logic_error("connectors: internal error: an inline pull left an announcement pending");
-        }
-        // The frame counts as started: a throwing setter resets the flag.
-        stack_[top].phase = Phase::upstream_done;
-        input.apply_inline(operation_);
-        input.running_ = false;
-        stack_.pop_back();
-        return;
-      case Phase::finish:
-        return;
-    }
-  }
-
-  // The start of a request of `input` (a single input, not running, with an
-  // announcement), continued upstream in one loop as long as the way is a
-  // chain: each output with exactly one announcing observed input. This is
-  // what every step of the generic loop would do, without going back to it
-  // for each node.
-  void descend(InputNode* input, std::size_t top) {
-    for (;;) {
-      stack_[top].phase = Phase::upstream_done;
-      input->running_ = true;
-      OutputNode* upstream = input->announcement_;
-      if (upstream->kind_ != OutputNode::Kind::single || upstream->running_ || hands_over(*upstream)) {
-        stack_.push_back(Frame{upstream, true, Phase::start});
-        return;
-      }
-      // Frame first, flag second: a failing push_back leaves no flag set
-      // without a frame to reset it.
-      const bool waits = !upstream->valid() && upstream->pending_announcements_ > 0;
-      stack_.push_back(Frame{upstream, true, Phase::upstream_done});
-      upstream->running_ = true;
-      if (!waits) return;
-      InputNode* sole = upstream->sole_announcer();
-      if (sole == nullptr || sole->multi_ || sole->running_ || sole->announcement_ == nullptr ||
-          operation_.runs_elsewhere(sole->parallelization_)) {
-        push_announcers(*upstream);
-        return;
-      }
-      stack_.push_back(Frame{sole, false, Phase::start});
-      top = stack_.size() - 1;
-      input = sole;  // its flag is set (and its frame started) at the top of the loop
-    }
-  }
-
-  // Whether the request of `output` (single, not running) goes to the
-  // coroutine engine instead: its getter must run in a worker process, or it
-  // waits for several announced inputs whose requests may run concurrently
-  // on the executor's threads or processes. Everything else runs here, THREAD
-  // methods included: a method that is the only runnable work runs on the
-  // thread that would otherwise wait for it (docs/parallelization.md,
-  // Work-first).
-  bool hands_over(const OutputNode& output) const noexcept {
-    if (operation_.all_inline() || output.valid()) return false;
-    if (operation_.runs_elsewhere(output.parallelization_)) return true;
-    return output.pending_announcements_ > 0 && output.sole_announcer() == nullptr;
-  }
-
-  // Requests every observed input of `output` with a pending announcement.
-  void push_announcers(const OutputNode& output) {
-    for (InputNode* input : output.observed_) {
-      if (input->announcing_) stack_.push_back(Frame{input, false, Phase::start});
-    }
-  }
-
-  Operation& operation_;
-  StackLease<Frame> lease_;
-  std::vector<Frame>& stack_;
-  std::vector<InputNode*> pulling_;
-};
-
-void pull_inline(Operation& operation, OutputNode& root, RootDone on_root_done, void* context) {
-  InlinePull{operation}.run(root, true, on_root_done, context);
-}
-void pull_inline(Operation& operation, InputNode& root) { InlinePull{operation}.run(root, false); }
-void pull_inline_nested(Operation& operation, OutputNode& root) {
-  InlinePull{operation}.run(root, true, nullptr, nullptr, false);
 }
 
 }  // namespace connectors::detail

@@ -6,8 +6,8 @@ namespace connectors::detail {
 
 void submit_queued_calls(EventLoop& loop) noexcept { LoopAccess::submit_queued_calls(loop); }
 
-bool UserCallBase::only_runnable_work() const noexcept {
-  if (operation_.unstarted_requests != 0) return false;
+bool only_runnable_work(const Operation& operation) noexcept {
+  if (operation.unstarted_requests != 0) return false;
   const EventLoop* loop = running_loop();
   return loop != nullptr && LoopAccess::idle(*loop);
 }

@@ -288,42 +288,11 @@ class Input final : private detail::InputNode {
     return InputNode::accept_announcement(from);
   }
 
-  Task<void> request(detail::Operation& operation) override {
-    detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
-    if (running_) co_return;
-    detail::RunningFlag running{running_, *this, operation.scope};
-    try {
-      if (announcement_ != nullptr) {
-        co_await announcement_->request(operation);
-        co_await computable_.wait(announcement_ == nullptr, operation.id);
-      }
-      if (notification_) {
-        V value = std::move(*notification_);
-        notification_.reset();
-        try {
-          co_await detail::user_call<void>(operation, parallelization_, [this, &value] {
-            detail::probed(*this, detail::Phase::setter, [&] { invoke_(owner_, setter_, value); });
-          });
-        } catch (...) {
-          // A retry applies it again (docs/design.md#input).
-          if (!detail::destroyed_in(operation, this) && !notification_) notification_.emplace(std::move(value));
-          throw;
-        }
-        finish_change(value, operation.scope);
-      } else if (announcing_) {
-        cancel_observers();  // nothing will change after all
-      }
-    } catch (...) {
-      if (!detail::destroyed_in(operation, this)) abort_observers(std::current_exception(), operation);
-      throw;
-    }
-  }
+  Task<void> request(detail::Operation& operation) override { return detail::pull(operation, *this); }
 
+  // The typed steps the request engine calls when a value arrived
+  // (docs/design.md#engine): the setter here, or where the executor places it.
   void apply_inline(detail::Operation& operation) override {
-    if (!notification_) {
-      if (announcing_) cancel_observers();  // nothing will change after all
-      return;
-    }
     V value = std::move(*notification_);
     notification_.reset();
     try {
@@ -331,11 +300,28 @@ class Input final : private detail::InputNode {
       detail::probed(*this, detail::Phase::setter, [&] { invoke_(owner_, setter_, value); });
       detail::OperationScope::check_not_poisoned(operation.scope);
     } catch (...) {
-      // A retry applies it again (docs/design.md#input).
-      if (!detail::destroyed_in(operation, this) && !notification_) notification_.emplace(std::move(value));
+      if (!detail::destroyed_in(operation, this)) keep_for_retry(std::move(value));
       throw;
     }
     finish_change(value, operation.scope);
+  }
+  Task<void> apply_elsewhere(detail::Operation& operation) override {
+    V value = std::move(*notification_);
+    notification_.reset();
+    try {
+      co_await detail::user_call<void>(operation, parallelization_, [this, &value] {
+        detail::probed(*this, detail::Phase::setter, [&] { invoke_(owner_, setter_, value); });
+      });
+    } catch (...) {
+      if (!detail::destroyed_in(operation, this)) keep_for_retry(std::move(value));
+      throw;
+    }
+    finish_change(value, operation.scope);
+  }
+  // A setter failed: a retry applies the value again (docs/design.md#input),
+  // unless a newer one arrived meanwhile.
+  void keep_for_retry(V&& value) {
+    if (!notification_) notification_.emplace(std::move(value));
   }
 
   // After the setter ran: notify the observers, or cancel them when the notify

@@ -724,12 +724,12 @@ class MultiInput final : private detail::InputNode {
     }
   }
 
-  // Whether the announcers may be requested one after another by the inline
-  // pull instead of as concurrent coroutine requests: every method of the
+  // Whether the announcers may be requested one after another by the request
+  // engine's loop instead of as concurrent requests: every method of the
   // operation runs on this thread, so each concurrent request would run to its
   // end before the next started anyway, and each announcer is a single output
-  // (what the inline pull serves itself). It saves a coroutine frame per
-  // source, all alive at once (docs/design.md#multi-input, Retrieval).
+  // (what the engine serves itself). It saves a coroutine frame per source,
+  // all alive at once (docs/design.md#multi-input, Retrieval).
   static bool pulls_one_by_one(const detail::Operation& operation,
                                const std::vector<detail::OutputNode*>& announcers) noexcept {
     return operation.all_inline() &&

@@ -120,7 +120,7 @@ class Output final : private detail::OutputNode {
     detail::Operation operation{*executor, &scope};
     if (caching_) {
       // No coroutines, no event loop, except where a method runs elsewhere or
-      // branches may run concurrently (pull_inline hands those over).
+      // branches may run concurrently (docs/design.md#engine).
       // The value this request computed, taken before the deferred non-lazy
       // service may invalidate it again (detail::pull_inline).
       struct Taken {
@@ -138,7 +138,7 @@ class Output final : private detail::OutputNode {
       return std::move(*taken.value);
     }
     std::optional<R> result;
-    detail::run_operation(operation, request_for(operation, &result));
+    detail::pull_inline(operation, *this, nullptr, nullptr, &result);
     if (!result) throw std::logic_error("connectors::Output: the request ended without a result");
     return std::move(*result);
   }
@@ -294,55 +294,50 @@ class Output final : private detail::OutputNode {
     }
   }
 
-  Task<void> request(detail::Operation& operation) override { return request_for(operation, nullptr); }
+  Task<void> request(detail::Operation& operation) override { return detail::pull(operation, *this); }
 
-  Task<void> request_for(detail::Operation& operation, std::optional<R>* caller) {
-    detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
-    if (running_) co_return;
-    detail::RunningFlag running{running_, *this, operation.scope};
-    try {
-      if (!valid_.load(std::memory_order_relaxed) && pending_announcements_ > 0) {
-        // Pull every observed input with a pending change, then wait until
-        // all of them notified or cancelled.
-        if (detail::InputNode* sole = sole_announcer()) {
-          co_await sole->request(operation);
-        } else {
-          co_await request_announcers(operation);
-        }
-        co_await computable_.wait(pending_announcements_ == 0, operation.id);
-        // Valid now if every announced change was cancelled (docs/design.md#cancel).
-      }
-      if (valid_.load(std::memory_order_relaxed)) {
-        // Only connections that have not received this value get it
-        // (docs/design.md#output): the others hold it already, and an ON_NOTIFY input
-        // among them must not run its setter again while its owner's getter
-        // may be running on another thread. A reference for large values:
-        // nothing changes the cache while the value is pushed.
-        auto&& cached = cache_.load();
-        if (caller != nullptr) caller->emplace(cached);
-        std::vector<detail::InputNode*> pulling = push(cached, true);
-        if (!pulling.empty()) co_await detail::request_notified(operation, std::move(pulling));
-        co_return;
-      }
-      R result = co_await detail::user_call<R>(
-          operation, parallelization_,
-          [this]() -> R {
-            return detail::probed(*this, detail::Phase::getter, [this]() -> R { return invoke_(owner_, getter_); });
-          },
-          [this](Executor& executor, std::optional<R>& out) {
-            return detail::probe_process(*this, detail::Phase::getter, in_process_(&executor, owner_, getter_, &out));
-          });
-      if (caching_) {
-        cache_.store(result);
-        mark_computed();
-      }
-      std::vector<detail::InputNode*> pulling = push(result, false);
-      if (caller != nullptr) caller->emplace(std::move(result));
-      if (!pulling.empty()) co_await detail::request_notified(operation, std::move(pulling));
-    } catch (...) {
-      if (!detail::destroyed_in(operation, this)) abort_downstream(std::current_exception(), operation);
-      throw;
+  // The typed steps the request engine calls (docs/design.md#engine).
+  void compute_inline(detail::Operation& operation, std::vector<detail::InputNode*>& pulling, void* caller) override {
+    R result = [&]() -> R {
+      detail::UserCallScope user{operation.scope};
+      R computed = detail::probed(*this, detail::Phase::getter, [this]() -> R { return invoke_(owner_, getter_); });
+      detail::OperationScope::check_not_poisoned(operation.scope);
+      return computed;
+    }();
+    keep_and_push(std::move(result), pulling, caller);
+  }
+  Task<void> compute_elsewhere(detail::Operation& operation, std::vector<detail::InputNode*>& pulling,
+                               void* caller) override {
+    R result = co_await detail::user_call<R>(
+        operation, parallelization_,
+        [this]() -> R {
+          return detail::probed(*this, detail::Phase::getter, [this]() -> R { return invoke_(owner_, getter_); });
+        },
+        [this](Executor& executor, std::optional<R>& out) {
+          return detail::probe_process(*this, detail::Phase::getter, in_process_(&executor, owner_, getter_, &out));
+        });
+    keep_and_push(std::move(result), pulling, caller);
+  }
+  void push_cached_inline(std::vector<detail::InputNode*>& pulling, void* caller) override {
+    // Only connections that have not received this value get it
+    // (docs/design.md#output): the others hold it already, and an ON_NOTIFY input
+    // among them must not run its setter again while its owner's getter
+    // may be running on another thread. A reference for large values:
+    // nothing changes the cache while the value is pushed.
+    auto&& cached = cache_.load();
+    if (caller != nullptr) static_cast<std::optional<R>*>(caller)->emplace(cached);
+    pulling = push(cached, true);
+  }
+
+  // A computed value is cached (if caching) and pushed to every connection;
+  // a direct caller takes it last.
+  void keep_and_push(R&& result, std::vector<detail::InputNode*>& pulling, void* caller) {
+    if (caching_) {
+      cache_.store(result);
+      mark_computed();
     }
+    pulling = push(result, false);
+    if (caller != nullptr) static_cast<std::optional<R>*>(caller)->emplace(std::move(result));
   }
 
   // Pushes `value` to the connections (each stores a converted copy); returns
@@ -352,24 +347,6 @@ class Output final : private detail::OutputNode {
   }
 
   void drop_cache() noexcept override { cache_.reset(); }
-
-  void compute_inline(detail::Operation& operation, std::vector<detail::InputNode*>& pulling) override {
-    R result = [&]() -> R {
-      detail::UserCallScope user{operation.scope};
-      R computed = detail::probed(*this, detail::Phase::getter, [this]() -> R { return invoke_(owner_, getter_); });
-      detail::OperationScope::check_not_poisoned(operation.scope);
-      return computed;
-    }();
-    if (caching_) {
-      cache_.store(result);
-      mark_computed();
-    }
-    pulling = push(result, false);
-  }
-  void push_cached_inline(std::vector<detail::InputNode*>& pulling) override {
-    auto&& cached = cache_.load();
-    pulling = push(cached, true);
-  }
 
   void* owner_;
   detail::ErasedMember getter_;

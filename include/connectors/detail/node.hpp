@@ -32,7 +32,7 @@ struct Operation {
   // Where the executor runs a method with `flag`; asked once per operation.
   Parallelization placement(Parallelization flag) const noexcept { return placements[static_cast<int>(flag)]; }
   // Every method of this operation runs on its coordinating thread, whatever
-  // its flag: pull_inline never hands a branch to the coroutine engine.
+  // its flag: the request engine never starts branches concurrently.
   bool all_inline() const noexcept {
     return placements[1] == Parallelization::SEQUENTIAL && placements[2] == Parallelization::SEQUENTIAL;
   }
@@ -162,7 +162,7 @@ class OutputNode : public NodeBase {
   }
 
   bool valid() const noexcept { return valid_.load(std::memory_order_acquire); }
-  // An Output<R> (the inline pull serves its requests itself).
+  // An Output<R> (the request engine serves its requests itself).
   bool is_single() const noexcept { return kind_ == Kind::single; }
   bool request_running() const noexcept override { return running_; }
   bool caching() const noexcept { return caching_; }
@@ -219,12 +219,16 @@ class OutputNode : public NodeBase {
   // Drops the cached value of the typed part.
   virtual void drop_cache() noexcept = 0;
 
-  // The typed steps of a request in pull_inline:
-  // run the getter on the calling thread, cache and push the result; or push
-  // the valid cached value to the connections that have not received it.
-  // ON_NOTIFY inputs to request next go to `pulling`.
-  virtual void compute_inline(Operation&, std::vector<InputNode*>&) {}
-  virtual void push_cached_inline(std::vector<InputNode*>&) {}
+  // The typed steps of a single output's request, which the request engine
+  // (src/pull.cpp) calls: run the getter on this thread (compute_inline) or
+  // where the executor places it (compute_elsewhere), cache and push the
+  // result to every connection; or push the valid cached value to the
+  // connections that have not received it. ON_NOTIFY inputs to request next
+  // go to `pulling`; `caller`, if not null, is the std::optional<R> of a
+  // direct call, which receives the value too.
+  virtual void compute_inline(Operation&, std::vector<InputNode*>& /*pulling*/, void* /*caller*/) {}
+  virtual Task<void> compute_elsewhere(Operation&, std::vector<InputNode*>& pulling, void* caller);
+  virtual void push_cached_inline(std::vector<InputNode*>& /*pulling*/, void* /*caller*/) {}
 
   // The one observed input with a pending announcement, or null if there are
   // several (or none).
@@ -280,7 +284,7 @@ class OutputNode : public NodeBase {
 
   friend class InputNode;
   friend class MultiOutputNode;
-  friend class InlinePull;
+  friend class PullEngine;
   friend struct NodeInspector;
   friend void check_no_cycle(const OutputNode&, const InputNode&);
   friend void unsettle_above(const OutputNode&, Laziness) noexcept;
@@ -355,10 +359,12 @@ class InputNode : public NodeBase {
   // Whether a received value waits to be applied: such an input stays
   // announced towards its observers through a cancel of its source.
   virtual bool holds_value() const noexcept { return false; }
-  // The typed step of a request in pull_inline:
-  // apply the received value (setter, then notify or cancel the observers),
-  // or cancel the observers if nothing arrived.
+  // The typed step of a single input's request, which the request engine
+  // (src/pull.cpp) calls when a value arrived (holds_value): apply it (the
+  // setter on this thread, or where the executor places it), then notify or
+  // cancel the observers.
   virtual void apply_inline(Operation&) {}
+  virtual Task<void> apply_elsewhere(Operation&);
 
   // The multi-input side of the hooks above (a multi-input has many sources).
   virtual bool multi_is_announced_by(const OutputNode&) const noexcept { return false; }
@@ -384,7 +390,7 @@ class InputNode : public NodeBase {
   const bool multi_ = false;
 
   friend class OutputNode;
-  friend class InlinePull;
+  friend class PullEngine;
   friend struct NodeInspector;
   friend void check_no_cycle(const OutputNode&, const InputNode&);
   friend void unsettle_above(const OutputNode&, Laziness) noexcept;
@@ -395,22 +401,29 @@ class InputNode : public NodeBase {
 // direction costs near-constant time per connect.
 void check_no_cycle(const OutputNode& output, const InputNode& input);
 
-// Brings `root` up to date like its request would, without coroutines or an
-// event loop. An explicit stack replaces the recursion, so chains of any
-// length use constant stack. Methods run on the calling thread, THREAD ones
-// included when the executor has threads (each is then the only runnable
-// work: docs/parallelization.md, Work-first). Three kinds of node are served
-// by their coroutine requests in a nested run instead: multi-connectors, a
-// method placed in a worker process, and (with threads or processes) an
-// output waiting for several announced inputs, whose branches may run
-// concurrently.
-// `on_root_done(context)` runs once the root's own request has finished and
-// before the ON_NOTIFY multi-inputs deferred by its pushes are served: their
-// service may invalidate the root again (a cache-less source pushing to every
-// connection), and the caller's result is the value this request computed.
+// The request engine (docs/design.md#engine, src/pull.cpp): one set of
+// steps over an explicit stack serves the request of a single output or input
+// and everything it pulls upstream, for every executor. Two drivers run it.
+//
+// `pull` is the request as a task, for a request inside a running operation
+// (another connector's request, the non-lazy service, a disconnect): it
+// suspends only where it must wait, for a method that runs elsewhere (a pool
+// thread, a worker process), for a connector another branch is computing, or
+// for branches it starts concurrently. `caller`: see compute_inline.
+Task<void> pull(Operation& operation, OutputNode& root, void* caller = nullptr);
+Task<void> pull(Operation& operation, InputNode& root);
+// `pull_inline` is the top-level request of a direct call: no coroutine and
+// no event loop; every method runs on the calling thread, THREAD ones
+// included (nothing else could run meanwhile: docs/parallelization.md,
+// Work-first), except where the engine must wait, which it hands to a nested
+// run of the executor. `on_root_done(context)` runs once the root's own
+// request has finished and before the ON_NOTIFY multi-inputs deferred by its
+// pushes are served: their service may invalidate the root again (a
+// cache-less source pushing to every connection), and the caller's result is
+// the value this request computed.
 using RootDone = void (*)(void* context);
-void pull_inline(Operation& operation, OutputNode& root, RootDone on_root_done = nullptr, void* context = nullptr);
-void pull_inline(Operation& operation, InputNode& root);
+void pull_inline(Operation& operation, OutputNode& root, RootDone on_root_done = nullptr, void* context = nullptr,
+                 void* caller = nullptr);
 // The request of `root` (a single output) inside a request already under way
 // (a multi-input retrieving its sources in an operation whose methods all run
 // inline): the ON_NOTIFY multi-inputs its pushes defer are left to the
@@ -445,6 +458,10 @@ Task<void> request_concurrently(Operation& operation, std::vector<Task<void>> re
 // diamond): it is deferred to operation.deferred_notified and served when the
 // top-level request has ended (run_operation, pull_inline).
 Task<void> request_notified(Operation& operation, std::vector<InputNode*> inputs);
+
+// Takes the deferred ON_NOTIFY multi-inputs of `operation`, each once, in
+// the order of their pushes.
+std::vector<InputNode*> take_deferred(Operation& operation);
 
 // Runs `root`, the top-level request of `operation`, then the deferred
 // ON_NOTIFY multi-inputs (and those their service defers in turn).

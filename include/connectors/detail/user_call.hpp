@@ -19,6 +19,11 @@ namespace connectors::detail {
 // Hands the calls queued for the pool by other branches of `loop`'s run to
 // the pool (src/user_call.cpp).
 void submit_queued_calls(EventLoop& loop) noexcept;
+// Work-first (docs/parallelization.md): whether a THREAD method of
+// `operation` is the only work that could run now (no sibling request waits
+// to start, and the running loop has nothing ready, queued or in flight), so
+// that it runs on the coordinating thread, which would only wait for it.
+bool only_runnable_work(const Operation& operation) noexcept;
 
 // Awaitable that runs a user method for a protocol step, where the operation's
 // executor places it. Inline placement costs no coroutine frame: the method runs
@@ -76,9 +81,7 @@ class UserCallBase {
   }
 
  private:
-  // Work-first (docs/parallelization.md): a THREAD method that nothing else
-  // could overlap runs on the coordinating thread, which would only wait.
-  bool only_runnable_work() const noexcept;
+  bool only_runnable_work() const noexcept { return detail::only_runnable_work(operation_); }
 
   Operation& operation_;
   Parallelization parallelization_;

@@ -1,0 +1,442 @@
+// The request engine (docs/design.md#engine): the steps of a single output's
+// and a single input's request, written once, and the two drivers that run
+// them — a task that suspends where it must wait, and a plain loop for the
+// top-level request of a direct call.
+#include <connectors/detail/node.hpp>
+#include <connectors/detail/user_call.hpp>
+#include <connectors/executor.hpp>
+
+#include "stack_lease.hpp"
+
+#include <cstdint>
+#include <exception>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+namespace connectors::detail {
+
+Task<void> OutputNode::compute_elsewhere(Operation&, std::vector<InputNode*>&, void*) {
+  throw std::logic_error("connectors: internal error: only a single output computes in the request engine");
+}
+Task<void> InputNode::apply_elsewhere(Operation&) {
+  throw std::logic_error("connectors: internal error: only a single input applies in the request engine");
+}
+
+namespace {
+
+// upstream_done: the announcers were pulled; the node computes (an output)
+// or applies (an input) once nothing is pending. ready: the same after a
+// wait, which ends only when nothing is pending. pushed: an output pushed
+// its value; what the push asked to pull comes next.
+enum class Stage : std::uint8_t { start, notified, upstream_done, ready, pushed, finish };
+
+struct Frame {
+  NodeBase* node;
+  bool is_output;
+  Stage phase;
+};
+
+// What a step needs that only a driver can give: a wait or another request.
+enum class Need : std::uint8_t {
+  nothing,             // the stack is empty: the request is done
+  request,             // the coroutine request of a multi-connector (node)
+  wait_for_output,     // an output another branch is computing (node)
+  wait_for_input,      // an input whose source another branch is computing (node)
+  request_announcers,  // every announcing input of an output, concurrently (node)
+  request_notified,    // the ON_NOTIFY inputs a push reached, concurrently
+  compute_elsewhere,   // the getter of the output on top, where the executor places it
+  apply_elsewhere,     // the setter of the input on top, where the executor places it
+};
+
+}  // namespace
+
+class PullEngine {
+ public:
+  // `may_wait`: the driver can suspend (pull); pull_inline cannot, and runs
+  // THREAD methods itself (nothing else could run meanwhile).
+  PullEngine(Operation& operation, std::vector<Frame>& stack, bool may_wait, const NodeBase* root,
+             void* caller) noexcept
+      : operation_(operation), stack_(stack), may_wait_(may_wait), root_(root), caller_(caller) {}
+  PullEngine(const PullEngine&) = delete;
+  PullEngine& operator=(const PullEngine&) = delete;
+
+  void start(NodeBase& node, bool is_output) { stack_.push_back(Frame{&node, is_output, Stage::start}); }
+
+  // Runs steps until the stack is empty or one needs a driver; `subject_`
+  // says for which connector.
+  Need advance() {
+    while (!stack_.empty()) {
+      OperationScope::check_not_poisoned(operation_.scope);  // the next frame's connector may be gone
+      const Frame& frame = stack_.back();
+      const Need need = frame.is_output ? step_output(*static_cast<OutputNode*>(frame.node), frame.phase)
+                                        : step_input(*static_cast<InputNode*>(frame.node), frame.phase);
+      if (need != Need::nothing) return need;
+    }
+    return Need::nothing;
+  }
+
+  // The task that gives what `need` asks (not a wait).
+  Task<void> task_for(Need need) {
+    switch (need) {
+      case Need::request:
+        return subject_.is_output ? static_cast<OutputNode*>(subject_.node)->request(operation_)
+                                  : static_cast<InputNode*>(subject_.node)->request(operation_);
+      case Need::request_announcers:
+        return static_cast<OutputNode*>(subject_.node)->request_announcers(operation_);
+      case Need::request_notified:
+        return detail::request_notified(operation_, std::move(pulling_));
+      case Need::compute_elsewhere: {
+        auto& output = *static_cast<OutputNode*>(stack_.back().node);
+        return output.compute_elsewhere(operation_, pulling_, caller_for(output));
+      }
+      case Need::apply_elsewhere:
+        return static_cast<InputNode*>(stack_.back().node)->apply_elsewhere(operation_);
+      default:
+        throw std::logic_error("connectors: internal error: the request engine needs no task here");
+    }
+  }
+
+  // The wait of `need` (wait_for_output, wait_for_input).
+  WaitList::Awaiter wait_for(Need need) noexcept {
+    if (need == Need::wait_for_output) {
+      auto& output = *static_cast<OutputNode*>(subject_.node);
+      return output.computable_.wait(output.pending_announcements_ == 0, operation_.id);
+    }
+    auto& input = *static_cast<InputNode*>(subject_.node);
+    return input.computable_.wait(input.announcement_ == nullptr, operation_.id);
+  }
+
+  // The driver gave what `need` asked for.
+  void given(Need need) noexcept {
+    switch (need) {
+      case Need::wait_for_output:
+      case Need::wait_for_input:
+        stack_.back().phase = Stage::ready;
+        return;
+      case Need::compute_elsewhere:
+        stack_.back().phase = Stage::pushed;
+        return;
+      case Need::apply_elsewhere:
+        static_cast<InputNode*>(stack_.back().node)->running_ = false;
+        stack_.pop_back();
+        return;
+      default:
+        return;
+    }
+  }
+
+  // After a failure: the requests under way end; their nodes stay invalid,
+  // and whoever waits for them (another branch) fails with the same error.
+  void unwind(const std::exception_ptr& error) noexcept {
+    for (const Frame& frame : stack_) {
+      if (frame.phase == Stage::start || frame.phase == Stage::notified) continue;
+      if (destroyed_in(operation_, frame.node)) continue;
+      if (frame.is_output) {
+        auto& output = *static_cast<OutputNode*>(frame.node);
+        output.running_ = false;
+        output.abort_downstream(error, operation_);
+      } else {
+        auto& input = *static_cast<InputNode*>(frame.node);
+        input.running_ = false;
+        input.abort_observers(error, operation_);
+      }
+    }
+    stack_.clear();
+  }
+
+  Operation& operation() noexcept { return operation_; }
+
+ private:
+  Need step_output(OutputNode& output, Stage phase) {
+    switch (phase) {
+      case Stage::notified:  // only inputs are notified
+      case Stage::start:
+        if (output.kind_ != OutputNode::Kind::single) {
+          stack_.pop_back();
+          return hand_to_request(output, true);
+        }
+        if (output.running_) {  // another branch computes it and pushes to us
+          stack_.pop_back();
+          return Need::nothing;
+        }
+        output.running_ = true;
+        stack_.back().phase = Stage::upstream_done;
+        if (!output.valid() && output.pending_announcements_ > 0) return pull_announcers(output);
+        return compute(output);
+      case Stage::upstream_done:
+        if (output.pending_announcements_ != 0) return wait(true);
+        [[fallthrough]];
+      case Stage::ready:
+        return compute(output);
+      case Stage::pushed:
+        return after_push(output);
+      case Stage::finish:
+        output.running_ = false;
+        stack_.pop_back();
+        return Need::nothing;
+    }
+    return Need::nothing;
+  }
+
+  Need step_input(InputNode& input, Stage phase) {
+    switch (phase) {
+      case Stage::notified:
+      case Stage::start:
+        if (input.multi_) {
+          stack_.pop_back();
+          if (phase == Stage::notified) {
+            operation_.deferred_notified.push_back(&input);  // as request_notified
+            return Need::nothing;
+          }
+          return hand_to_request(input, false);
+        }
+        if (input.running_) {
+          stack_.pop_back();
+          return Need::nothing;
+        }
+        if (input.announcement_ != nullptr) return descend(&input);
+        stack_.back().phase = Stage::upstream_done;
+        input.running_ = true;
+        return apply(input);
+      case Stage::upstream_done:
+        if (input.announcement_ != nullptr) return wait(false);
+        [[fallthrough]];
+      case Stage::ready:
+        return apply(input);
+      case Stage::pushed:
+      case Stage::finish:
+        return Need::nothing;
+    }
+    return Need::nothing;
+  }
+
+  // The start of a request of `input` (a single input, not running, with an
+  // announcement), continued upstream in one loop as long as the way is a
+  // chain: each output with exactly one announcing observed input. This is
+  // what every step of the generic loop would do, without going back to it
+  // for each node.
+  Need descend(InputNode* input) {
+    for (;;) {
+      stack_.back().phase = Stage::upstream_done;
+      input->running_ = true;
+      OutputNode* upstream = input->announcement_;
+      if (upstream->kind_ != OutputNode::Kind::single || upstream->running_) {
+        stack_.push_back(Frame{upstream, true, Stage::start});
+        return Need::nothing;
+      }
+      // Frame first, flag second: a failing push_back leaves no flag set
+      // without a frame to reset it.
+      const bool waits = !upstream->valid() && upstream->pending_announcements_ > 0;
+      stack_.push_back(Frame{upstream, true, Stage::upstream_done});
+      upstream->running_ = true;
+      if (!waits) return Need::nothing;
+      InputNode* sole = upstream->sole_announcer();
+      if (sole == nullptr || sole->multi_ || sole->running_ || sole->announcement_ == nullptr) {
+        return pull_announcers(*upstream);
+      }
+      stack_.push_back(Frame{sole, false, Stage::start});
+      input = sole;  // its flag is set (and its frame started) at the top of the loop
+    }
+  }
+
+  // Requests every observed input of `output` (on top, upstream_done) with a
+  // pending announcement: in this loop, one after another, when the
+  // operation's methods all run here or there is one; concurrently otherwise,
+  // since their branches may overlap on the executor's threads or processes.
+  Need pull_announcers(OutputNode& output) {
+    if (!operation_.all_inline() && output.sole_announcer() == nullptr) {
+      subject_ = stack_.back();
+      return Need::request_announcers;
+    }
+    for (InputNode* input : output.observed_) {
+      if (input->announcing_) stack_.push_back(Frame{input, false, Stage::start});
+    }
+    return Need::nothing;
+  }
+
+  // The output (on top, nothing pending) pushes its valid cached value to
+  // the connections that have not received it, or computes, caches and
+  // pushes a new one to all.
+  Need compute(OutputNode& output) {
+    pulling_.clear();
+    if (output.valid()) {
+      output.push_cached_inline(pulling_, caller_for(output));
+    } else if (runs_here(output.parallelization_)) {
+      output.compute_inline(operation_, pulling_, caller_for(output));
+    } else {
+      return Need::compute_elsewhere;
+    }
+    return after_push(output);
+  }
+
+  // The ON_NOTIFY inputs the push reached are requested next (the
+  // multi-inputs among them deferred, as request_notified does).
+  Need after_push(OutputNode& output) {
+    Frame& top = stack_.back();
+    if (pulling_.empty()) {
+      output.running_ = false;
+      stack_.pop_back();
+      return Need::nothing;
+    }
+    top.phase = Stage::finish;
+    if (pulling_.size() > 1 && !operation_.all_inline()) return Need::request_notified;
+    for (InputNode* input : pulling_) stack_.push_back(Frame{input, false, Stage::notified});
+    return Need::nothing;
+  }
+
+  // The input (on top, nothing pending) applies what arrived, or tells its
+  // observers that nothing will change after all.
+  Need apply(InputNode& input) {
+    stack_.back().phase = Stage::upstream_done;  // started: a throwing setter resets the flag
+    if (!input.holds_value()) {
+      if (input.announcing_) input.cancel_observers();
+    } else if (runs_here(input.parallelization_ == Parallelization::PROCESS ? Parallelization::THREAD
+                                                                            : input.parallelization_)) {
+      input.apply_inline(operation_);
+    } else {
+      return Need::apply_elsewhere;
+    }
+    input.running_ = false;
+    stack_.pop_back();
+    return Need::nothing;
+  }
+
+  // Whether a method with `flag` runs on this thread now: SEQUENTIAL ones
+  // always; THREAD ones when nothing else could run meanwhile (work-first,
+  // docs/parallelization.md), which is always so for pull_inline; PROCESS
+  // ones never. (An input's setter runs as THREAD when flagged PROCESS: an
+  // input's change must stay in this process.)
+  // Calls queued for the pool by other branches are handed to it first, so
+  // that they do not wait behind a method that occupies this thread.
+  bool runs_here(Parallelization flag) const noexcept {
+    switch (operation_.placement(flag)) {
+      case Parallelization::SEQUENTIAL:
+        break;
+      case Parallelization::THREAD:
+        if (!may_wait_) return true;
+        if (!only_runnable_work(operation_)) return false;
+        break;
+      case Parallelization::PROCESS:
+        return false;
+    }
+    if (may_wait_) {
+      if (EventLoop* loop = running_loop()) submit_queued_calls(*loop);
+    }
+    return true;
+  }
+
+  // A node on top still pending: another branch computes what it waits for.
+  Need wait(bool is_output) {
+    if (!may_wait_) {
+      throw std::logic_error("connectors: internal error: an inline pull left an announcement pending");
+    }
+    subject_ = stack_.back();
+    return is_output ? Need::wait_for_output : Need::wait_for_input;
+  }
+
+  // A multi-connector's request is its own (popped already).
+  Need hand_to_request(NodeBase& node, bool is_output) {
+    subject_ = Frame{&node, is_output, Stage::start};
+    return Need::request;
+  }
+
+  void* caller_for(const OutputNode& output) const noexcept { return &output == root_ ? caller_ : nullptr; }
+
+  Operation& operation_;
+  std::vector<Frame>& stack_;
+  const bool may_wait_;
+  const NodeBase* root_;
+  void* caller_;
+  Frame subject_{};  // the connector a Need is about
+  std::vector<InputNode*> pulling_;
+};
+
+namespace {
+
+// The stacks of suspendable pulls: they interleave on a loop, so unlike
+// StackLease's they are not nested; kept per thread for reuse.
+class PooledStack {
+ public:
+  PooledStack() {
+    if (!spare.empty()) {
+      frames_ = std::move(spare.back());
+      spare.pop_back();
+    }
+  }
+  PooledStack(const PooledStack&) = delete;
+  PooledStack& operator=(const PooledStack&) = delete;
+  ~PooledStack() {
+    if (spare.size() < 64 && frames_.capacity() <= 1024) {
+      frames_.clear();
+      spare.push_back(std::move(frames_));
+    }
+  }
+  std::vector<Frame>& frames() noexcept { return frames_; }
+
+ private:
+  static thread_local std::vector<std::vector<Frame>> spare;
+  std::vector<Frame> frames_;
+};
+thread_local std::vector<std::vector<Frame>> PooledStack::spare;
+
+Task<void> drive(Operation& operation, NodeBase& root, bool is_output, void* caller) {
+  PooledStack stack;
+  PullEngine engine{operation, stack.frames(), true, &root, caller};
+  engine.start(root, is_output);
+  try {
+    for (;;) {
+      const Need need = engine.advance();
+      if (need == Need::nothing) break;
+      if (need == Need::wait_for_output || need == Need::wait_for_input) {
+        co_await engine.wait_for(need);
+      } else {
+        co_await engine.task_for(need);
+      }
+      engine.given(need);
+    }
+  } catch (...) {
+    engine.unwind(std::current_exception());
+    throw;
+  }
+}
+
+void drive_inline(Operation& operation, NodeBase& root, bool is_output, RootDone on_root_done, void* context,
+                  void* caller, bool serve_deferred) {
+  StackLease<Frame> lease;
+  PullEngine engine{operation, *lease, false, &root, caller};
+  engine.start(root, is_output);
+  try {
+    for (;;) {
+      for (Need need = engine.advance(); need != Need::nothing; need = engine.advance()) {
+        // A nested run gives it; nothing here waits for another branch.
+        operation.executor.run_coroutine(engine.task_for(need));
+        engine.given(need);
+      }
+      if (on_root_done != nullptr) {
+        on_root_done(context);
+        on_root_done = nullptr;
+      }
+      if (!serve_deferred || operation.deferred_notified.empty()) break;
+      // ON_NOTIFY multi-inputs deferred by pushes (request_notified).
+      for (InputNode* input : take_deferred(operation)) engine.start(*input, false);
+    }
+  } catch (...) {
+    engine.unwind(std::current_exception());
+    throw;
+  }
+}
+
+}  // namespace
+
+Task<void> pull(Operation& operation, OutputNode& root, void* caller) { return drive(operation, root, true, caller); }
+Task<void> pull(Operation& operation, InputNode& root) { return drive(operation, root, false, nullptr); }
+
+void pull_inline(Operation& operation, OutputNode& root, RootDone on_root_done, void* context, void* caller) {
+  drive_inline(operation, root, true, on_root_done, context, caller, true);
+}
+void pull_inline_nested(Operation& operation, OutputNode& root) {
+  drive_inline(operation, root, true, nullptr, nullptr, nullptr, false);
+}
+
+}  // namespace connectors::detail
