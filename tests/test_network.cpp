@@ -5,6 +5,7 @@
 // each to the section that explains it.
 #include "helpers/call_logger.hpp"
 #include "helpers/executor_fixture.hpp"
+#include "helpers/plain_blocks.hpp"
 #include "helpers/test_classes.hpp"
 #include "support.hpp"
 
@@ -114,6 +115,49 @@ TEST_P(NetworkOnEveryExecutor, A8_ARepeatedConnectIsANoOp) {
   EXPECT_EQ(t1.get_value.connection_count(), 1U);
   t2.set_value.disconnect(t1.get_value);
   EXPECT_THROW(t2.set_value.disconnect(t1.get_value), ConnectionError);
+}
+
+// Past a few connections an output finds a multi-input's connection through
+// an index and a single input's through the position the input keeps itself
+// (docs/design.md#connect); removals move the last connection into the hole,
+// so every removal must leave both right.
+TEST_P(NetworkOnEveryExecutor, AWideOutputFindsEveryConnectionThroughDisconnectsAndDestruction) {
+  Copy source;
+  std::vector<std::unique_ptr<Copy>> singles;
+  std::vector<std::unique_ptr<Sum>> sums;
+  for (int i = 0; i < 40; ++i) {
+    singles.push_back(std::make_unique<Copy>());
+    singles.back()->in.connect(source.out);
+    if (i % 4 == 0) {
+      sums.push_back(std::make_unique<Sum>());
+      sums.back()->in.connect(source.out);
+    }
+  }
+  EXPECT_EQ(source.out.connection_count(), 50U);
+  singles[0]->in.disconnect(source.out);
+  singles[39].reset();
+  singles[20]->in.disconnect(source.out);
+  sums[0].reset();
+  sums[5]->in.disconnect(source.out);
+  EXPECT_EQ(source.out.connection_count(), 45U);
+  source.in(2.0);
+  for (std::size_t i = 0; i < singles.size(); ++i) {
+    if (!singles[i]) continue;
+    const bool disconnected = i == 0 || i == 20;
+    EXPECT_EQ(source.out.is_connected_to(singles[i]->in), !disconnected) << i;
+    EXPECT_EQ(singles[i]->out(), disconnected ? 0.0 : 2.0) << i;
+  }
+  for (std::size_t i = 1; i < sums.size(); ++i) {
+    EXPECT_EQ(source.out.is_connected_to(sums[i]->in), i != 5) << i;
+    EXPECT_EQ(sums[i]->out(), i == 5 ? 0.0 : 2.0) << i;
+  }
+  singles[0]->in.connect(source.out);
+  EXPECT_TRUE(source.out.is_connected_to(singles[0]->in));
+  EXPECT_EQ(singles[0]->out(), 2.0);
+  EXPECT_EQ(source.out.connection_count(), 46U);
+  singles.clear();
+  sums.clear();
+  EXPECT_EQ(source.out.connection_count(), 0U);
 }
 
 TEST_F(Network, DisconnectingWhatIsNotConnectedThrows) {

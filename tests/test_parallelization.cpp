@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -179,6 +180,39 @@ TEST(Parallelization, ALoneThreadFlaggedSetterRunsOnTheWaitingThread) {
   EXPECT_EQ(sink.setter_thread, std::this_thread::get_id());
   sink.set_value(2);  // a direct call runs on the caller's thread (docs/design.md#input)
   EXPECT_EQ(sink.setter_thread, std::this_thread::get_id());
+}
+
+// A get whose value reaches several ON_NOTIFY inputs: their THREAD setters
+// may overlap, so they go to the pool together (the request engine's
+// request_notified need, docs/design.md#engine). Before the one engine, a
+// direct get applied them one after another on the caller's thread, and the
+// first setter waited for the second in vain.
+TEST(Parallelization, OnNotifySettersReachedByOneGetMeetOnThreads) {
+  class Meeting {
+   public:
+    explicit Meeting(TimedLatch& latch) : latch_(latch) {}
+    connectors::Output<bool> get_met{this, &Meeting::read};
+    connectors::Input<Value> set_value{this, &Meeting::write, get_met};
+    bool met = false;
+
+   private:
+    bool read() const { return met; }
+    void write(const Value&) { met = latch_.arrive_and_wait(std::chrono::seconds{10}); }
+    TimedLatch& latch_;
+  };
+  Simple source;
+  source.get_value.set_executor(connectors::executor(2, 0));
+  TimedLatch latch{2};
+  Meeting left{latch}, right{latch};
+  for (Meeting* meeting : {&left, &right}) {
+    meeting->set_value.set_parallelization(Parallelization::THREAD);
+    meeting->set_value.set_laziness(connectors::Laziness::ON_NOTIFY);
+    meeting->set_value.connect(source.get_value);
+  }
+  source.set_value(1);
+  EXPECT_EQ(source.get_value(), 1);
+  EXPECT_TRUE(left.met);
+  EXPECT_TRUE(right.met);
 }
 
 TEST(Parallelization, TheStartingConnectorsExecutorDrivesTheOperation) {

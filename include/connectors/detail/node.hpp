@@ -380,6 +380,9 @@ class InputNode : public NodeBase {
   WaitList computable_;
   Laziness laziness_ = Laziness::ON_REQUEST;
   Parallelization parallelization_ = Parallelization::SEQUENTIAL;
+  // Where this input's connection is in source_->connections_ (a single
+  // input only; see OutputNode::connection_position).
+  std::uint32_t source_position_ = 0;
   bool announcing_ = false;  // counted in the observers' pending announcements
   // The broadest situation this input was announced in since it last
   // notified or cancelled (ON_CONNECT when not announcing), or
