@@ -134,13 +134,17 @@ class Server {
   // fails here, and the reply still goes out: every call gets one).
   void wait_for(RankJob& job, std::uint64_t call_id) {
     // Polled hot at first: most calls answer within the hot period, and
-    // sleeping on the channel would add a wake-up to each of them.
-    Backoff backoff{local_call_hot, local_call_hot};
+    // sleeping on the channel would add a wake-up to each of them. Then
+    // asleep on the channel, which the reply wakes at once; the timeout is
+    // only the look for rank 0's messages, each a wake-up that takes CPU from
+    // the workers (docs/distributed.md, "Idle ranks").
+    const auto start = Backoff::Clock::now();
+    const auto hot_until = start + local_call_hot_period(previous_call_);
     while (!job.done) {
-      if (const auto pause = backoff.next(); pause.count() == 0) {
+      if (Backoff::Clock::now() < hot_until) {
         if (!channel_.has_posts()) ::sched_yield();
       } else {
-        channel_.wait_for_post(std::chrono::milliseconds{1});
+        channel_.sleep_for_post(running_call_poll);
       }
       for (ChannelNode* node = channel_.take_all(); node != nullptr;) {
         ChannelNode* next = node->next_in_channel;
@@ -156,6 +160,7 @@ class Server {
       // the worker; a fresh pool serves the next call.
       if (cancelled || stop_requested_) pool_.reset();
     }
+    previous_call_ = std::chrono::duration_cast<std::chrono::microseconds>(Backoff::Clock::now() - start);
   }
 
   void reply(std::uint64_t call_id, const std::string& bytes) {
@@ -204,6 +209,9 @@ class Server {
   Channel channel_;
   std::unique_ptr<WorkerPool> pool_;
   bool stop_requested_ = false;
+  // How long the last call took here, which says whether to poll hot for
+  // the next one's reply (zero: no call yet).
+  std::chrono::microseconds previous_call_{0};
 };
 
 }  // namespace
