@@ -29,6 +29,12 @@ using namespace std::chrono_literals;
 // call usually follows), then sleeps until a call is submitted.
 inline constexpr std::chrono::microseconds idle_rank_hot = 1000us;
 inline constexpr std::chrono::microseconds idle_rank_sleep = 2000us;
+// After its reply a serving rank expects the next call of a fan-out within
+// rank 0's time to see the reply: for after_reply_period it sleeps at most
+// after_reply_sleep between polls, instead of backing off towards
+// idle_rank_sleep, which made each next call wait up to 1.3 ms longer here.
+inline constexpr std::chrono::microseconds after_reply_period = 2000us;
+inline constexpr std::chrono::microseconds after_reply_sleep = 100us;
 inline constexpr std::chrono::microseconds local_call_hot = 300us;
 // A serving rank whose worker runs a longer call looks for a cancel or a stop
 // from rank 0 this often: each look is a wake-up, about 20 us of CPU on this
@@ -45,29 +51,34 @@ inline constexpr std::chrono::microseconds send_sleep = 500us;
 // How long rank 0's communication thread sleeps before it polls again for the
 // reply of a call that has been on a rank for `age`, when that rank's
 // previous call took `previous` (zero: none yet). Each poll is a wake-up,
-// about 20 us of CPU on this VM, taken from the ranks' workers; each
-// microsecond a reply waits is lost on that rank (docs/distributed.md, "Idle
+// about 20 us of CPU on this VM, taken from the ranks' workers, and each
+// sleep overshoots by some 130 us here; each microsecond a reply waits is
+// lost on that rank, whose next call it delays (docs/distributed.md, "Idle
 // ranks"):
 // - after a short call (or none), hot for rank_zero_hot: a trivial call's
-//   reply comes within it; then sleeps of a sixteenth of the call's age, so
-//   that a reply waits for at most about 1/16 of its call's time;
+//   reply comes within it; then sleeps of 1/in_flight_divisor of the call's
+//   age, so that a reply waits for at most about that share of its call's
+//   time;
 // - after a long call, the reply is expected near the same time again (the
 //   calls of a fan-out): sleeps of a quarter of the time left to it, densest
-//   around it, and never longer than a sixteenth of the longer of the two,
-//   so a call shorter than expected waits for at most 1/16 of the previous.
+//   around it, and never longer than 1/in_flight_divisor of the longer of the
+//   two, so a call shorter than expected waits for at most that share of the
+//   previous one.
 // All sleeps within [in_flight_shortest_sleep, in_flight_longest_sleep]. A
-// 20 ms call after another is polled some 30 times instead of once per 250 us
-// after a hot period (docs/benchmarks.md, "MPI ranks").
+// 20 ms call after another is polled some 45 times instead of about 80 after
+// a hot period of 500 us.
 inline constexpr std::chrono::microseconds in_flight_shortest_sleep = 20us;
 inline constexpr std::chrono::microseconds in_flight_longest_sleep = 2000us;
+inline constexpr int in_flight_divisor = 32;
 
 constexpr std::chrono::microseconds in_flight_pause(std::chrono::microseconds age,
                                                     std::chrono::microseconds previous) noexcept {
   if (previous < rank_zero_hot) {
     if (age < rank_zero_hot) return std::chrono::microseconds{0};
-    return std::clamp(age / 16, in_flight_shortest_sleep, in_flight_longest_sleep);
+    return std::clamp(age / in_flight_divisor, in_flight_shortest_sleep, in_flight_longest_sleep);
   }
-  const auto bound = std::clamp(std::max(age, previous) / 16, in_flight_shortest_sleep, in_flight_longest_sleep);
+  const auto bound =
+      std::clamp(std::max(age, previous) / in_flight_divisor, in_flight_shortest_sleep, in_flight_longest_sleep);
   const auto distance = age < previous ? previous - age : age - previous;
   return std::clamp(distance / 4, in_flight_shortest_sleep, bound);
 }
@@ -96,6 +107,9 @@ class Backoff {
     hot_until_ = Clock::now() + hot_period_;
     sleep_ = std::min(std::chrono::microseconds{20}, longest_sleep_);
   }
+
+  // Still within the hot period after the last reset().
+  bool hot() const noexcept { return Clock::now() < hot_until_; }
 
   // The next wait, before polling again.
   std::chrono::microseconds next() noexcept {

@@ -57,11 +57,15 @@ class Server {
 
   void run() {
     Backoff backoff{idle_rank_hot, idle_rank_sleep};
+    Backoff after_reply{0us, after_reply_sleep};
+    Backoff::Clock::time_point follow_until{};
     for (;;) {
       MessageHeader header;
       const int source = poll_header(header);
       if (source < 0) {
-        backoff.pause();
+        // Hot first if the call came within the hot period: a trivial
+        // call's next one is then picked up at once.
+        (!backoff.hot() && Backoff::Clock::now() < follow_until ? after_reply : backoff).pause();
         continue;
       }
       backoff.reset();
@@ -69,6 +73,10 @@ class Server {
       if (header.kind != MessageKind::call) continue;  // a cancel for a call already answered
       run_call(header, source);
       if (stop_requested_) break;
+      // The next call of a fan-out follows once rank 0 has seen the reply
+      // (backoff.hpp, after_reply_period).
+      after_reply.reset();
+      follow_until = Backoff::Clock::now() + after_reply_period;
     }
     pool_.reset();
     const MessageHeader stopped{MessageKind::stopped};
