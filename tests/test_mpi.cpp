@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include <csignal>
 
@@ -489,6 +490,19 @@ TEST(MpiWithoutLaunch, AServingRankPollsItsWorkerHotOnlyAfterShortCalls) {
   EXPECT_EQ(local_call_hot_period(0us), local_call_hot);
   EXPECT_EQ(local_call_hot_period(90us), local_call_hot);
   EXPECT_EQ(local_call_hot_period(20ms), 0us);
+}
+
+// The polling threads' short sleeps end on time (no 50 us timer slack); only
+// the calling thread's setting changes.
+TEST(MpiWithoutLaunch, PollingThreadsSleepWithoutTimerSlack) {
+  long slack = -1;
+  std::thread polling{[&] {
+    connectors::detail::mpi::precise_sleeps();
+    slack = ::prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+  }};
+  polling.join();
+  EXPECT_EQ(slack, 1000);
+  EXPECT_NE(::prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0), 1000);
 }
 
 // The channel's wait without a spin, which a serving rank sleeps in while its

@@ -202,6 +202,7 @@ std::chrono::microseconds Dispatcher::in_flight_poll_pause() const noexcept {
 }
 
 void Dispatcher::run() noexcept {
+  precise_sleeps();
   Backoff backoff{rank_zero_hot, rank_zero_sleep};
   std::unique_lock lock{mutex_};
   while (!stopping_) {

@@ -56,6 +56,7 @@ class Server {
         where_("connectors: on MPI rank " + std::to_string(rank) + " (" + host_name() + "): ") {}
 
   void run() {
+    precise_sleeps();
     Backoff backoff{idle_rank_hot, idle_rank_sleep};
     Backoff after_reply{0us, after_reply_sleep};
     Backoff::Clock::time_point follow_until{};
