@@ -150,21 +150,23 @@ int run_raw(int argc, char** argv) {
   return 0;
 }
 
-// CPU seconds used so far by process `pid`, all threads.
+// CPU seconds used so far by process `pid`, all threads: the scheduler's
+// nanosecond run times (/proc/<pid>/task/<tid>/schedstat), not utime and
+// stime, which count 10 ms ticks and cannot tell 2 ms from 10 ms of a
+// fan-out. A thread that ended meanwhile is no longer counted.
 double process_cpu_seconds(int pid) {
-  std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
-  std::string line;
-  std::getline(stat, line);
-  // A process that ended meanwhile has no stat left to read.
-  const std::size_t name_end = line.rfind(')');
-  if (name_end == std::string::npos || name_end + 2 > line.size()) return 0;
-  std::istringstream fields{line.substr(name_end + 2)};
-  std::string field;
-  double ticks = 0;
-  for (int i = 0; i < 13 && fields >> field; ++i) {
-    if (i == 11 || i == 12) ticks += std::stod(field);  // utime, stime
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  DIR* directory = ::opendir(tasks.c_str());
+  if (directory == nullptr) return 0;  // the process ended meanwhile
+  double seconds = 0;
+  while (const dirent* entry = ::readdir(directory)) {
+    if (entry->d_name[0] == '.') continue;
+    std::ifstream stat{tasks + "/" + entry->d_name + "/schedstat"};
+    double nanoseconds = 0;
+    if (stat >> nanoseconds) seconds += nanoseconds * 1e-9;
   }
-  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  ::closedir(directory);
+  return seconds;
 }
 
 std::string read_link(const std::string& path) {
@@ -273,6 +275,11 @@ int run_connectors(int argc, char** argv) {
   const std::vector<int> ranks = serving_rank_pids();
   std::vector<double> one_at_a_time, fanned_out, inline_times;
   double overhead_cpu = 0;
+  // The same per process: rank 0 first, then each serving rank.
+  std::vector<double> cpu_per_rank(ranks.size() + 1, 0.0);
+  auto cpu_of = [&](std::size_t i) {
+    return process_cpu_seconds(i == 0 ? static_cast<int>(::getpid()) : ranks[i - 1]);
+  };
   double fanned_out_total = 0;
   for (int round = 0; round < 5; ++round) {
     one_at_a_time.push_back(fan_out(false));
@@ -280,7 +287,9 @@ int run_connectors(int argc, char** argv) {
     // polling, sending, receiving.
     double cpu = process_cpu_seconds(static_cast<int>(::getpid()));
     for (int pid : ranks) cpu += process_cpu_seconds(pid);
+    for (std::size_t i = 0; i < cpu_per_rank.size(); ++i) cpu_per_rank[i] -= cpu_of(i);
     fanned_out.push_back(fan_out(true));
+    for (std::size_t i = 0; i < cpu_per_rank.size(); ++i) cpu_per_rank[i] += cpu_of(i);
     overhead_cpu -= cpu;
     overhead_cpu += process_cpu_seconds(static_cast<int>(::getpid()));
     for (int pid : ranks) overhead_cpu += process_cpu_seconds(pid);
@@ -315,6 +324,11 @@ int run_connectors(int argc, char** argv) {
   // The same as CPU time per fan-out: less dependent on how long other
   // users' load made the fan-out last.
   print("fan_out_cpu_ms_of_the_ranks_per_fan_out", overhead_cpu / static_cast<double>(fanned_out.size()) * 1e3, "ms");
+  for (std::size_t i = 0; i < cpu_per_rank.size(); ++i) {
+    const std::string name = i == 0 ? std::string{"fan_out_cpu_ms_of_rank_0"}
+                                    : "fan_out_cpu_ms_of_serving_rank_pid_" + std::to_string(ranks[i - 1]);
+    print(name.c_str(), cpu_per_rank[i] / static_cast<double>(fanned_out.size()) * 1e3, "ms");
+  }
 
   // Idle: nothing to do for 2 s after the last call.
   std::vector<double> before;

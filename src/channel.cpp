@@ -59,9 +59,17 @@ void Channel::wait_for_post(std::chrono::microseconds timeout) noexcept {
     cpu_relax();
     if ((i & 63U) == 63U && std::chrono::steady_clock::now() >= spin_until) break;
   }
+  sleep_until_post(start + timeout);
+}
+
+void Channel::sleep_for_post(std::chrono::microseconds timeout) noexcept {
+  sleep_until_post(std::chrono::steady_clock::now() + timeout);
+}
+
+void Channel::sleep_until_post(std::chrono::steady_clock::time_point deadline) noexcept {
   std::unique_lock lock{mutex_};
   sleeping_ = true;
-  posted_.wait_until(lock, start + timeout, [this] { return head_ != nullptr || closed_; });
+  posted_.wait_until(lock, deadline, [this] { return head_ != nullptr || closed_; });
   sleeping_ = false;
 }
 

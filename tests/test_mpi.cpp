@@ -4,15 +4,20 @@
 #include "helpers/multi_test_classes.hpp"
 #include "helpers/test_classes.hpp"
 
+#include "../src/mpi/backoff.hpp"
+
 #include <connectors/connectors.hpp>
+#include <connectors/detail/channel.hpp>
 #include <connectors/mpi.hpp>
 
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include <csignal>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -415,6 +420,109 @@ TEST(MpiWithoutLaunch, ProcessCallsThrowLogicErrorNamingMpirun) {
     co_return co_await executor.run_method(Parallelization::THREAD, &Remote::get, remote);
   };
   EXPECT_EQ(executor.run_coroutine(main()), 7);
+}
+
+// How often the ranks poll (src/mpi/backoff.hpp, docs/distributed.md, "Idle
+// ranks"): computed from a call's age and the rank's previous call, checked
+// here on the schedule alone, without a clock.
+TEST(MpiWithoutLaunch, RankZeroPollsTrivialCallsHotAndLongOnesRarely) {
+  using connectors::detail::mpi::in_flight_longest_sleep;
+  using connectors::detail::mpi::in_flight_pause;
+  using connectors::detail::mpi::in_flight_shortest_sleep;
+  // No previous call, or a short one: hot at first, then 1/32 of the age.
+  EXPECT_EQ(in_flight_pause(0us, 0us), 0us);
+  EXPECT_EQ(in_flight_pause(90us, 80us), 0us);
+  EXPECT_EQ(in_flight_pause(600us, 0us), in_flight_shortest_sleep);
+  EXPECT_EQ(in_flight_pause(1ms, 0us), 31us);
+  EXPECT_EQ(in_flight_pause(1600us, 80us), 50us);
+  EXPECT_EQ(in_flight_pause(std::chrono::microseconds{10s}, 0us), in_flight_longest_sleep);
+  // After a 20 ms call: never hot; rarely far from 20 ms, often near it.
+  EXPECT_EQ(in_flight_pause(0us, 20ms), 625us);
+  EXPECT_EQ(in_flight_pause(100us, 20ms), 625us);
+  EXPECT_EQ(in_flight_pause(19ms, 20ms), 250us);
+  EXPECT_EQ(in_flight_pause(20ms, 20ms), in_flight_shortest_sleep);
+  EXPECT_EQ(in_flight_pause(21ms, 20ms), 250us);
+  EXPECT_EQ(in_flight_pause(100ms, 20ms), in_flight_longest_sleep);
+}
+
+// Polls rank 0 makes for a call whose reply comes at `reply`, after a call of
+// `previous`, and how long the reply waits for the poll that sees it.
+struct Polled {
+  int polls = 0;
+  std::chrono::microseconds reply_waited{0};
+};
+
+Polled simulate_polling(std::chrono::microseconds reply, std::chrono::microseconds previous) {
+  Polled polled;
+  std::chrono::microseconds age{0};
+  for (;;) {
+    ++polled.polls;
+    if (age >= reply) {
+      polled.reply_waited = age - reply;
+      return polled;
+    }
+    // A hot poll (pause 0) costs about a microsecond.
+    age += std::max(connectors::detail::mpi::in_flight_pause(age, previous), std::chrono::microseconds{1});
+  }
+}
+
+TEST(MpiWithoutLaunch, RankZeroPollsAFanOutOfLongCallsFewTimesAndSeesTheRepliesSoon) {
+  // A 20 ms call after another: a few dozen polls instead of one per 250 us
+  // after a hot period (some 580), the reply seen within tens of us.
+  const Polled alike = simulate_polling(20ms, 20ms);
+  EXPECT_LE(alike.polls, 50);
+  EXPECT_LE(alike.reply_waited, 40us);
+  // Finishing 1 ms earlier or later than the previous call, the reply waits
+  // at most about a third of that.
+  EXPECT_LE(simulate_polling(19ms, 20ms).reply_waited, 350us);
+  EXPECT_LE(simulate_polling(21ms, 20ms).reply_waited, 350us);
+  // A trivial call after a long one waits at most 1/32 of the long one.
+  EXPECT_LE(simulate_polling(100us, 20ms).reply_waited, 625us);
+  // A trivial call after a trivial one is polled hot: seen at once.
+  EXPECT_LE(simulate_polling(90us, 90us).reply_waited, 1us);
+  // A first long call: at most 1/32 of its time late.
+  EXPECT_LE(simulate_polling(20ms, 0us).reply_waited, 625us);
+}
+
+TEST(MpiWithoutLaunch, AServingRankPollsItsWorkerHotOnlyAfterShortCalls) {
+  using connectors::detail::mpi::local_call_hot;
+  using connectors::detail::mpi::local_call_hot_period;
+  EXPECT_EQ(local_call_hot_period(0us), local_call_hot);
+  EXPECT_EQ(local_call_hot_period(90us), local_call_hot);
+  EXPECT_EQ(local_call_hot_period(20ms), 0us);
+}
+
+// The polling threads' short sleeps end on time (no 50 us timer slack); only
+// the calling thread's setting changes.
+TEST(MpiWithoutLaunch, PollingThreadsSleepWithoutTimerSlack) {
+  long slack = -1;
+  std::thread polling{[&] {
+    connectors::detail::mpi::precise_sleeps();
+    slack = ::prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+  }};
+  polling.join();
+  EXPECT_EQ(slack, 1000);
+  EXPECT_NE(::prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0), 1000);
+}
+
+// The channel's wait without a spin, which a serving rank sleeps in while its
+// worker runs a long call: a post wakes it, and without one it returns when
+// its timeout has passed.
+TEST(MpiWithoutLaunch, SleepingForAPostWakesOnThePost) {
+  struct Node final : connectors::detail::ChannelNode {
+    void deliver() noexcept override {}
+    void discard() noexcept override {}
+  };
+  connectors::detail::Channel channel;
+  channel.sleep_for_post(1ms);
+  EXPECT_EQ(channel.take_all(), nullptr);
+  Node node;
+  std::thread poster{[&] { EXPECT_TRUE(channel.post(node)); }};
+  // Would fail the test by its ctest timeout, not by a clock, if the post did
+  // not wake it.
+  while (!channel.has_posts()) channel.sleep_for_post(std::chrono::microseconds{std::chrono::hours{1}});
+  poster.join();
+  EXPECT_EQ(channel.take_all(), &node);
 }
 
 // mpirun -n 1: launched, but no rank to serve.

@@ -111,6 +111,7 @@ void Dispatcher::send_work(std::unique_lock<std::mutex>& lock) {
     state.job = pending.job;
     state.client = pending.client.get();
     state.call_id = ++last_call_id_;
+    state.sent_at = std::chrono::steady_clock::now();
     const ClientRecord& settings = *pending.client;
     MessageHeader header{MessageKind::call};
     header.call_id = state.call_id;
@@ -135,6 +136,8 @@ ProcessJob* Dispatcher::answered(int from, std::uint64_t call_id) {
   Rank* state = find(from);
   if (state == nullptr || !state->busy || state->call_id != call_id) return nullptr;
   state->busy = false;
+  state->previous =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - state->sent_at);
   state->client = nullptr;
   state->cancel_due = false;
   // Null when abandoned: the rank is free again, that is all.
@@ -187,7 +190,19 @@ void Dispatcher::receive_reply(int from, const MessageHeader& header) {
   complete(*job);
 }
 
+std::chrono::microseconds Dispatcher::in_flight_poll_pause() const noexcept {
+  const auto now = std::chrono::steady_clock::now();
+  auto pause = in_flight_longest_sleep;
+  for (const Rank& state : ranks_) {
+    if (!state.busy) continue;
+    const auto age = std::chrono::duration_cast<std::chrono::microseconds>(now - state.sent_at);
+    pause = std::min(pause, in_flight_pause(age, state.previous));
+  }
+  return pause;
+}
+
 void Dispatcher::run() noexcept {
+  precise_sleeps();
   Backoff backoff{rank_zero_hot, rank_zero_sleep};
   std::unique_lock lock{mutex_};
   while (!stopping_) {
@@ -211,7 +226,9 @@ void Dispatcher::run() noexcept {
              std::any_of(ranks_.begin(), ranks_.end(), [](const Rank& state) { return !state.busy; });
     };
     if (more_work()) continue;
-    const auto pause = backoff.next();
+    // In flight: polled as often as the youngest calls need (backoff.hpp);
+    // else hot for a while after a reply, as the next call usually follows.
+    const auto pause = waiting ? in_flight_poll_pause() : backoff.next();
     if (!waiting && pause.count() != 0) {
       // Nothing to answer and quiet for a while: sleep until a call comes.
       // Right after a reply the next call usually follows at once, so the

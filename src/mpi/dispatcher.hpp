@@ -10,6 +10,7 @@
 #include <connectors/detail/process_job.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -64,6 +65,11 @@ class Dispatcher {
     // The communication thread is sending the job's request.
     bool sending = false;
     bool cancel_due = false;
+    // When its current call was sent, and how long its previous one took
+    // until its reply (zero: none yet): they set how often the
+    // communication thread polls (docs/distributed.md, "Idle ranks").
+    std::chrono::steady_clock::time_point sent_at{};
+    std::chrono::microseconds previous{0};
     // Where its large replies land (the communication thread's).
     std::shared_ptr<ReceiveBuffers> buffers = std::make_shared<ReceiveBuffers>();
   };
@@ -77,6 +83,9 @@ class Dispatcher {
   // rank idle; null if that call was abandoned or is not the rank's.
   ProcessJob* answered(int from, std::uint64_t call_id);
   void stop_ranks();
+  // How long to sleep before polling again for the replies in flight; `lock`
+  // held.
+  std::chrono::microseconds in_flight_poll_pause() const noexcept;
   Rank* find(int rank) noexcept;
 
   const int world_size_;

@@ -56,12 +56,17 @@ class Server {
         where_("connectors: on MPI rank " + std::to_string(rank) + " (" + host_name() + "): ") {}
 
   void run() {
+    precise_sleeps();
     Backoff backoff{idle_rank_hot, idle_rank_sleep};
+    Backoff after_reply{0us, after_reply_sleep};
+    Backoff::Clock::time_point follow_until{};
     for (;;) {
       MessageHeader header;
       const int source = poll_header(header);
       if (source < 0) {
-        backoff.pause();
+        // Hot first if the call came within the hot period: a trivial
+        // call's next one is then picked up at once.
+        (!backoff.hot() && Backoff::Clock::now() < follow_until ? after_reply : backoff).pause();
         continue;
       }
       backoff.reset();
@@ -69,6 +74,10 @@ class Server {
       if (header.kind != MessageKind::call) continue;  // a cancel for a call already answered
       run_call(header, source);
       if (stop_requested_) break;
+      // The next call of a fan-out follows once rank 0 has seen the reply
+      // (backoff.hpp, after_reply_period).
+      after_reply.reset();
+      follow_until = Backoff::Clock::now() + after_reply_period;
     }
     pool_.reset();
     const MessageHeader stopped{MessageKind::stopped};
@@ -134,13 +143,17 @@ class Server {
   // fails here, and the reply still goes out: every call gets one).
   void wait_for(RankJob& job, std::uint64_t call_id) {
     // Polled hot at first: most calls answer within the hot period, and
-    // sleeping on the channel would add a wake-up to each of them.
-    Backoff backoff{local_call_hot, local_call_hot};
+    // sleeping on the channel would add a wake-up to each of them. Then
+    // asleep on the channel, which the reply wakes at once; the timeout is
+    // only the look for rank 0's messages, each a wake-up that takes CPU from
+    // the workers (docs/distributed.md, "Idle ranks").
+    const auto start = Backoff::Clock::now();
+    const auto hot_until = start + local_call_hot_period(previous_call_);
     while (!job.done) {
-      if (const auto pause = backoff.next(); pause.count() == 0) {
+      if (Backoff::Clock::now() < hot_until) {
         if (!channel_.has_posts()) ::sched_yield();
       } else {
-        channel_.wait_for_post(std::chrono::milliseconds{1});
+        channel_.sleep_for_post(running_call_poll);
       }
       for (ChannelNode* node = channel_.take_all(); node != nullptr;) {
         ChannelNode* next = node->next_in_channel;
@@ -156,6 +169,7 @@ class Server {
       // the worker; a fresh pool serves the next call.
       if (cancelled || stop_requested_) pool_.reset();
     }
+    previous_call_ = std::chrono::duration_cast<std::chrono::microseconds>(Backoff::Clock::now() - start);
   }
 
   void reply(std::uint64_t call_id, const std::string& bytes) {
@@ -204,6 +218,9 @@ class Server {
   Channel channel_;
   std::unique_ptr<WorkerPool> pool_;
   bool stop_requested_ = false;
+  // How long the last call took here, which says whether to poll hot for
+  // the next one's reply (zero: no call yet).
+  std::chrono::microseconds previous_call_{0};
 };
 
 }  // namespace

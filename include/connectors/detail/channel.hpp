@@ -42,6 +42,10 @@ class Channel {
   // Blocks until something was posted or `timeout` passed. Spins briefly
   // first: a reply from the pool usually arrives within microseconds.
   void wait_for_post(std::chrono::microseconds timeout) noexcept;
+  // The same without the spin, for a waiter that has polled already and
+  // now expects a long wait (an MPI rank's long call, docs/distributed.md,
+  // "Idle ranks"): the spin would be paid on every timeout.
+  void sleep_for_post(std::chrono::microseconds timeout) noexcept;
 
   // Refuses further posts and discards what is pending.
   void close() noexcept;
@@ -49,6 +53,8 @@ class Channel {
   bool has_posts() const noexcept { return nonempty_.load(std::memory_order_acquire); }
 
  private:
+  void sleep_until_post(std::chrono::steady_clock::time_point deadline) noexcept;
+
   mutable std::mutex mutex_;
   std::condition_variable posted_;
   ChannelNode* head_ = nullptr;
