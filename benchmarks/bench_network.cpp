@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -364,10 +365,11 @@ BENCHMARK(BM_Mixed100Light16x20ms_Sequential)->UseRealTime()->Unit(benchmark::kM
 BENCHMARK(BM_Mixed100Light16x20ms_Threads)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(5);
 
 // The light part alone: a chain of light blocks feeding 16 branches that do
-// no work. Two such networks, with chains of 100 and 100 + n blocks, are set
-// and read in turn; `per_light_block` is the difference of their times per
-// block of the difference, which leaves out what the branches and the
-// collector cost (on threads, 16 branches that may overlap go to the pool).
+// no work, into one multi-input, whose retrieval forks into 16 concurrent
+// requests on threads (the chain is pulled by one of them). Two such
+// networks, with chains of 100 and 100 + n blocks, are set and read in turn;
+// `per_light_block` is the difference of their times per block of the
+// difference, which leaves out what the branches and the collector cost.
 // `per_block_whole` is the longer network's time per block of its chain,
 // branches included.
 class LightNetwork {
@@ -377,15 +379,21 @@ class LightNetwork {
     for (int i = 0; i < 16; ++i) {
       branches_.push_back(std::make_unique<Block>());
       branches_.back()->input.connect(chain_.back().output);
+      // Inline: the operation still forks into 16 concurrent requests, but
+      // no pool hand-off's wake-ups blur the chain's cost.
+      branches_.back()->output.set_parallelization(connectors::Parallelization::SEQUENTIAL);
       collector_.in.connect(branches_.back()->output);
     }
   }
-  // Sets the head and reads the collector; returns the seconds it took.
-  double run(long value) {
+  // Sets the head and reads the collector; returns the seconds it took and
+  // this thread's CPU seconds.
+  std::pair<double, double> run(long value) {
+    const double cpu_start = thread_cpu_seconds();
     const auto start = std::chrono::steady_clock::now();
     chain_.front().input(value);
     benchmark::DoNotOptimize(collector_.sum());
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return {std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+            thread_cpu_seconds() - cpu_start};
   }
 
  private:
@@ -401,16 +409,21 @@ void mixed_light(benchmark::State& state, bool threads) {
     const auto extra = static_cast<std::size_t>(state.range(0));
     LightNetwork short_network{shorter};
     LightNetwork long_network{shorter + extra};
-    double short_seconds = 0;
-    double long_seconds = 0;
+    double short_seconds = 0, short_cpu = 0;
+    double long_seconds = 0, long_cpu = 0;
     long value = 0;
     for (auto _ : state) {
       ++value;
-      short_seconds += short_network.run(value);
-      long_seconds += long_network.run(value);
+      const auto [short_wall, short_thread_cpu] = short_network.run(value);
+      const auto [long_wall, long_thread_cpu] = long_network.run(value);
+      short_seconds += short_wall;
+      short_cpu += short_thread_cpu;
+      long_seconds += long_wall;
+      long_cpu += long_thread_cpu;
     }
     const auto iterations = static_cast<double>(state.iterations());
     state.counters["per_light_block"] = (long_seconds - short_seconds) / iterations / static_cast<double>(extra);
+    state.counters["per_light_block_cpu"] = (long_cpu - short_cpu) / iterations / static_cast<double>(extra);
     state.counters["per_block_whole"] = long_seconds / iterations / static_cast<double>(shorter + extra);
   }
   connectors::set_default_executor(nullptr);

@@ -7,6 +7,7 @@
 #include <connectors/executor.hpp>
 
 #include "stack_lease.hpp"
+#include "work_first.hpp"
 
 #include <cstdint>
 #include <exception>
@@ -47,7 +48,11 @@ enum class Need : std::uint8_t {
   request_notified,    // the ON_NOTIFY inputs a push reached, concurrently
   compute_elsewhere,   // the getter of the output on top, where the executor places it
   apply_elsewhere,     // the setter of the input on top, where the executor places it
+  yield,               // let the sibling requests not started yet start first
 };
+
+// Where a method runs now (PullEngine::placement).
+enum class Place : std::uint8_t { here, elsewhere, after_siblings };
 
 }  // namespace
 
@@ -120,6 +125,9 @@ class PullEngine {
       case Need::apply_elsewhere:
         static_cast<InputNode*>(stack_.back().node)->running_ = false;
         stack_.pop_back();
+        return;
+      case Need::yield:
+        yielded_ = true;
         return;
       default:
         return;
@@ -262,12 +270,20 @@ class PullEngine {
     pulling_.clear();
     if (output.valid()) {
       output.push_cached_inline(pulling_, caller_for(output));
-    } else if (runs_here(output.parallelization_)) {
-      output.compute_inline(operation_, pulling_, caller_for(output));
-    } else {
-      return Need::compute_elsewhere;
+      return after_push(output);
     }
-    return after_push(output);
+    const Place place = placement(output.parallelization_);
+    if (place != Place::after_siblings) yielded_ = false;
+    switch (place) {
+      case Place::here:
+        output.compute_inline(operation_, pulling_, caller_for(output));
+        return after_push(output);
+      case Place::elsewhere:
+        return Need::compute_elsewhere;
+      case Place::after_siblings:
+        break;
+    }
+    return Need::yield;
   }
 
   // The ON_NOTIFY inputs the push reached are requested next (the
@@ -291,39 +307,61 @@ class PullEngine {
     stack_.back().phase = Stage::upstream_done;  // started: a throwing setter resets the flag
     if (!input.holds_value()) {
       if (input.announcing_) input.cancel_observers();
-    } else if (runs_here(input.parallelization_ == Parallelization::PROCESS ? Parallelization::THREAD
-                                                                            : input.parallelization_)) {
-      input.apply_inline(operation_);
     } else {
-      return Need::apply_elsewhere;
+      const Place place = placement(input.parallelization_ == Parallelization::PROCESS ? Parallelization::THREAD
+                                                                                       : input.parallelization_);
+      if (place != Place::after_siblings) yielded_ = false;
+      switch (place) {
+        case Place::here:
+          input.apply_inline(operation_);
+          break;
+        case Place::elsewhere:
+          return Need::apply_elsewhere;
+        case Place::after_siblings:
+          return Need::yield;
+      }
     }
     input.running_ = false;
     stack_.pop_back();
     return Need::nothing;
   }
 
-  // Whether a method with `flag` runs on this thread now: SEQUENTIAL ones
-  // always; THREAD ones when nothing else could run meanwhile (work-first,
+  // Where a method with `flag` runs now: SEQUENTIAL ones here; THREAD ones
+  // here when nothing else could run meanwhile (work-first,
   // docs/parallelization.md), which is always so for pull_inline; PROCESS
-  // ones never. (An input's setter runs as THREAD when flagged PROCESS: an
-  // input's change must stay in this process.)
-  // Calls queued for the pool by other branches are handed to it first, so
-  // that they do not wait behind a method that occupies this thread.
-  bool runs_here(Parallelization flag) const noexcept {
+  // ones elsewhere. (An input's setter runs as THREAD when flagged PROCESS:
+  // an input's change must stay in this process.)
+  //
+  // A THREAD method met while sibling requests of this one wait to start
+  // (request_concurrently) is decided once they have: each runs until it
+  // waits, and a sibling that waits for this very branch (a chain below a
+  // fork) leaves it the only runnable work, to run here without a hand-off
+  // to the pool; a sibling with work of its own sends it to the pool beside
+  // that work (a sibling's SEQUENTIAL method yields to it first).
+  //
+  // Calls queued for the pool by other branches are handed to it before a
+  // method occupies this thread, so that they do not wait behind it.
+  Place placement(Parallelization flag) const noexcept {
     switch (operation_.placement(flag)) {
       case Parallelization::SEQUENTIAL:
+        // A THREAD method that waits to be decided goes first: to the pool,
+        // beside this one.
+        if (may_wait_ && !yielded_ && operation_.yielded_requests != 0) return Place::after_siblings;
         break;
       case Parallelization::THREAD:
-        if (!may_wait_) return true;
-        if (!only_runnable_work(operation_)) return false;
-        break;
+        if (!may_wait_) return Place::here;
+        // Once only: siblings that cannot start while this request waits
+        // (their start loop is below a nested run) would never let it go.
+        if (operation_.unstarted_requests != 0) return yielded_ ? Place::elsewhere : Place::after_siblings;
+        // The loop idle: no call is queued to be handed to the pool first.
+        return only_runnable_work_here(operation_) ? Place::here : Place::elsewhere;
       case Parallelization::PROCESS:
-        return false;
+        return Place::elsewhere;
     }
     if (may_wait_) {
       if (EventLoop* loop = running_loop()) submit_queued_calls(*loop);
     }
-    return true;
+    return Place::here;
   }
 
   // A node on top still pending: another branch computes what it waits for.
@@ -348,7 +386,8 @@ class PullEngine {
   const bool may_wait_;
   const NodeBase* root_;
   void* caller_;
-  Frame subject_{};  // the connector a Need is about
+  Frame subject_{};       // the connector a Need is about
+  bool yielded_ = false;  // the method on top was put off once (placement)
   std::vector<InputNode*> pulling_;
 };
 
@@ -380,6 +419,14 @@ class PooledStack {
 };
 thread_local std::vector<std::vector<Frame>> PooledStack::spare;
 
+// Resumes the awaiting request from the loop's ready queue, after what is
+// ready before it.
+struct YieldToLoop {
+  bool await_ready() const noexcept { return innermost_run == nullptr; }
+  void await_suspend(std::coroutine_handle<> waiting) const noexcept { defer_resume(*innermost_run, waiting); }
+  void await_resume() const noexcept {}
+};
+
 Task<void> drive(Operation& operation, NodeBase& root, bool is_output, void* caller) {
   PooledStack stack;
   PullEngine engine{operation, stack.frames(), true, &root, caller};
@@ -390,6 +437,10 @@ Task<void> drive(Operation& operation, NodeBase& root, bool is_output, void* cal
       if (need == Need::nothing) break;
       if (need == Need::wait_for_output || need == Need::wait_for_input) {
         co_await engine.wait_for(need);
+      } else if (need == Need::yield) {
+        ++operation.yielded_requests;
+        co_await YieldToLoop{};
+        --operation.yielded_requests;
       } else {
         co_await engine.task_for(need);
       }

@@ -47,8 +47,12 @@ inline void cpu_relax() noexcept {
 }
 
 // How long an idle worker watches the queue before it sleeps. Jobs often come
-// in bursts (a loop fanning out); waking a sleeping thread costs ~10 µs.
-constexpr auto spin_duration = std::chrono::microseconds{30};
+// in bursts (a loop fanning out), and waking a sleeping thread costs ~10 µs;
+// but a spinning worker takes a share of a core from the coordinating thread,
+// which meanwhile runs the light methods of the operation itself (work-first):
+// with 30 µs, a light chain below a fork cost up to twice its time per block
+// (docs/design.md#thread-pool).
+constexpr auto spin_duration = std::chrono::microseconds{5};
 
 bool spin_for_work(const ThreadPoolState& state) noexcept {
   const auto until = std::chrono::steady_clock::now() + spin_duration;

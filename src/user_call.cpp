@@ -2,17 +2,20 @@
 #include <connectors/event_loop.hpp>
 #include <connectors/executor.hpp>
 
+#include "work_first.hpp"
+
 namespace connectors::detail {
 
 void submit_queued_calls(EventLoop& loop) noexcept { LoopAccess::submit_queued_calls(loop); }
 
-bool only_runnable_work(const Operation& operation) noexcept {
-  if (operation.unstarted_requests != 0) return false;
-  const EventLoop* loop = running_loop();
-  return loop != nullptr && LoopAccess::idle(*loop);
-}
+bool only_runnable_work(const Operation& operation) noexcept { return only_runnable_work_here(operation); }
 
 std::coroutine_handle<> UserCallBase::await_suspend(std::coroutine_handle<> waiting) {
+  if (after_yielded_) {
+    // Behind the yielded requests on the loop's ready queue.
+    defer_resume(*innermost_run, waiting);
+    return std::noop_coroutine();
+  }
   queued_ = probe_queue_time();
   if (in_process_ != nullptr && operation_.placement(parallelization_) == Parallelization::PROCESS)
     task_.emplace(in_process_(operation_.executor, context_));

@@ -300,22 +300,9 @@ TEST(RandomNetworks, Replay) {
   if (auto mismatch = replay(ops, make_executor(kind), watched.journal)) ADD_FAILURE() << *mismatch;
 }
 
-// Sequences where the model, not the library, was wrong (tests/random/FINDINGS.md,
-// 20): each failed before its model correction, on every executor. A
-// later change to the model that brings such an error back fails here at once
-// rather than on some rare seed.
-TEST(RandomNetworks, RecordedModelErrors) {
-  const std::vector<std::pair<const char*, std::vector<const char*>>> recorded{
-      {"finding 20: a request whose changes were all cancelled pushes nothing to an ON_NOTIFY multi-input",
-       {"0 2 0 0 0 -1 0 0 154 756 1 0 1 -1", "0 0 1 0 0 -1 0 0 94 349 1 0 0 -1", "0 2 3 0 0 -1 0 0 506 571 1 0 1 -1",
-        "8 0 0 0 0 1 0 0 0 0 1 1 0 -1", "8 0 0 0 0 3 0 0 0 0 1 1 0 -1", "7 0 1 0 0 -1 0 0 0 0 1 0 0 -1",
-        "0 3 5 0 0 -1 0 0 245 154 1 0 1 -1", "11 0 3 0 0 3 1 0 0 0 2 0 0 -1", "8 0 5 2 2 0 0 0 0 0 1 1 0 -1",
-        "9 0 0 0 0 1 0 0 0 0 1 0 0 -1"}},
-      {"finding 20 again: the same through a get, after a whole multi-output without keys was connected",
-       {"0 0 0 0 0 -1 0 0 443 206 1 1 1 -1", "0 2 2 0 0 -1 0 0 974 201 1 1 1 -1", "8 0 2 0 0 0 0 0 0 0 1 0 0 -1",
-        "3 0 2 0 0 -1 0 1 74417 0 1 0 0 -1", "7 0 2 0 0 -1 0 0 0 0 1 0 0 -1", "0 3 4 0 0 -1 0 0 730 724 1 1 1 -1",
-        "8 0 4 2 0 2 0 0 0 0 1 1 0 -1", "11 0 0 0 0 0 0 0 0 0 2 0 0 -1", "7 0 2 0 0 -1 0 0 0 0 1 0 0 -1"}},
-  };
+// Replays recorded sequences (their `|` codes) on every executor kind.
+using Recorded = std::vector<std::pair<const char*, std::vector<const char*>>>;
+void replay_recorded(const Recorded& recorded) {
   for (const auto& [what, lines] : recorded) {
     std::vector<Op> ops;
     for (const char* line : lines) {
@@ -330,6 +317,36 @@ TEST(RandomNetworks, RecordedModelErrors) {
         ADD_FAILURE() << what << " (" << name(kind) << "): " << *mismatch;
     }
   }
+}
+
+// Sequences where the model, not the library, was wrong (tests/random/FINDINGS.md,
+// 20): each failed before its model correction, on every executor. A
+// later change to the model that brings such an error back fails here at once
+// rather than on some rare seed.
+TEST(RandomNetworks, RecordedModelErrors) {
+  replay_recorded({
+      {"finding 20: a request whose changes were all cancelled pushes nothing to an ON_NOTIFY multi-input",
+       {"0 2 0 0 0 -1 0 0 154 756 1 0 1 -1", "0 0 1 0 0 -1 0 0 94 349 1 0 0 -1", "0 2 3 0 0 -1 0 0 506 571 1 0 1 -1",
+        "8 0 0 0 0 1 0 0 0 0 1 1 0 -1", "8 0 0 0 0 3 0 0 0 0 1 1 0 -1", "7 0 1 0 0 -1 0 0 0 0 1 0 0 -1",
+        "0 3 5 0 0 -1 0 0 245 154 1 0 1 -1", "11 0 3 0 0 3 1 0 0 0 2 0 0 -1", "8 0 5 2 2 0 0 0 0 0 1 1 0 -1",
+        "9 0 0 0 0 1 0 0 0 0 1 0 0 -1"}},
+      {"finding 20 again: the same through a get, after a whole multi-output without keys was connected",
+       {"0 0 0 0 0 -1 0 0 443 206 1 1 1 -1", "0 2 2 0 0 -1 0 0 974 201 1 1 1 -1", "8 0 2 0 0 0 0 0 0 0 1 0 0 -1",
+        "3 0 2 0 0 -1 0 1 74417 0 1 0 0 -1", "7 0 2 0 0 -1 0 0 0 0 1 0 0 -1", "0 3 4 0 0 -1 0 0 730 724 1 1 1 -1",
+        "8 0 4 2 0 2 0 0 0 0 1 1 0 -1", "11 0 0 0 0 0 0 0 0 0 2 0 0 -1", "7 0 2 0 0 -1 0 0 0 0 1 0 0 -1"}},
+  });
+}
+
+// Sequences that hung a version of the request engine before it reached main
+// (tests/random/FINDINGS.md, 21): recorded so that the engine's scheduling
+// cannot bring them back unnoticed.
+TEST(RandomNetworks, RecordedEngineHangs) {
+  replay_recorded({
+      {"finding 21: a THREAD method put off while sibling requests start, inside a nested run below their start",
+       {"0 3 14 0 0 -1 0 0 835 649 1 0 0 -1", "0 1 15 0 0 -1 0 0 439 824 1 0 1 -1", "8 0 15 0 0 14 3 0 0 0 1 1 0 -1",
+        "0 4 16 0 0 -1 0 0 753 434 1 0 0 -1", "8 0 15 0 0 16 0 0 0 0 1 0 0 -1", "8 0 16 0 0 14 2 0 0 0 1 1 0 -1",
+        "7 0 15 0 0 -1 0 0 0 0 1 0 0 -1"}},
+  });
 }
 
 }  // namespace

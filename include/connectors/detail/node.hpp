@@ -53,6 +53,10 @@ struct Operation {
   // Concurrent requests (request_concurrently) not started yet: while there
   // are some, a THREAD method is not the only runnable work (UserCall).
   std::size_t unstarted_requests = 0;
+  // Requests that met a THREAD method while siblings were unstarted and wait
+  // on the loop to decide where it runs: a method must not take the
+  // coordinating thread before they have (docs/design.md#work-first).
+  std::size_t yielded_requests = 0;
 };
 
 // A mark above every situation (see InputNode::announced_in_).

@@ -57,14 +57,19 @@ class UserCallBase {
     const Parallelization placement = operation_.placement(parallelization_);
     if (placement == Parallelization::PROCESS) return false;
     if (placement == Parallelization::THREAD && !only_runnable_work()) return false;
-    // Calls queued for the pool by other branches start before this method
-    // occupies the coordinating thread.
-    if (EventLoop* loop = running_loop()) submit_queued_calls(*loop);
-    capture_into(result_, [this] { run(); });
+    // A THREAD method of another branch waits on the loop to be decided
+    // (the request engine's yield): it goes first, to the pool beside this
+    // one, which runs when resumed (docs/design.md#work-first).
+    if (operation_.yielded_requests != 0 && innermost_run != nullptr) {
+      after_yielded_ = true;
+      return false;
+    }
+    run_on_this_thread();
     return true;
   }
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> waiting);
   void await_resume() {
+    if (after_yielded_) run_on_this_thread();
     if (awaiter_) {
       awaiter_->await_resume();
       return;
@@ -82,6 +87,12 @@ class UserCallBase {
 
  private:
   bool only_runnable_work() const noexcept { return detail::only_runnable_work(operation_); }
+  // On the coordinating thread. Calls queued for the pool by other branches
+  // start before this method occupies it.
+  void run_on_this_thread() {
+    if (EventLoop* loop = running_loop()) submit_queued_calls(*loop);
+    capture_into(result_, [this] { run(); });
+  }
 
   Operation& operation_;
   Parallelization parallelization_;
@@ -89,6 +100,7 @@ class UserCallBase {
   InProcessFn in_process_;
   void* context_;
   std::int64_t queued_ = 0;  // for traces (docs/observability.md)
+  bool after_yielded_ = false;
   Result<void> result_;
   std::optional<Task<void>> task_;
   std::optional<Task<void>::Awaiter> awaiter_;
