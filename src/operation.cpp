@@ -3,6 +3,8 @@
 #include <connectors/detail/operation.hpp>
 #include <connectors/event_loop.hpp>
 
+#include "helper_link.hpp"
+
 #include <condition_variable>
 #include <mutex>
 #include <stdexcept>
@@ -49,10 +51,19 @@ bool reaches_any(const NodeBase& start, const std::unordered_set<const NodeBase*
 
 }  // namespace
 
-OperationScope* OperationScope::holder_of(NetworkGroup& group) noexcept {
+OperationScope* OperationScope::holder_of(NetworkGroup& group, OperationScope* innermost) noexcept {
+  if (innermost == nullptr) return nullptr;
+  NetworkGroup* root = NetworkGroup::root_of(&group);
+  for (OperationScope* scope = innermost; scope != nullptr; scope = scope->parent_) {
+    if (scope->root() == root) return scope;
+  }
+  return nullptr;
+}
+
+OperationScope* OperationScope::holder_on_this_side(NetworkGroup& group) noexcept {
   if (current_operation == nullptr) return nullptr;
   NetworkGroup* root = NetworkGroup::root_of(&group);
-  for (OperationScope* scope = current_operation; scope != nullptr; scope = scope->parent_) {
+  for (OperationScope* scope = current_operation; scope != nullptr; scope = scope->outer_on_this_side()) {
     if (scope->root() == root) return scope;
   }
   return nullptr;
@@ -60,11 +71,19 @@ OperationScope* OperationScope::holder_of(NetworkGroup& group) noexcept {
 
 OperationScope::OperationScope(const NodeBase& start, const NodeBase* joined)
     : start_(start), parent_(current_operation), coordinator_(this_thread_mark()), group_(&start.network_group()) {
+  if (parent_ == nullptr) {
+    // A helper of a method (connectors::as_helper): nested in the method's
+    // operation while that lasts, which then waits for this one to end.
+    if (HelperLink* link = current_helper_link()) {
+      parent_ = link->enter();
+      if (parent_ != nullptr) entered_through_ = link;
+    }
+  }
   group_->add_reference();
   try {
     NetworkGroup* joined_group = joined != nullptr ? &joined->network_group() : nullptr;
-    OperationScope* start_holder = parent_ != nullptr ? holder_of(*group_) : nullptr;
-    OperationScope* joined_holder = joined_group != nullptr && parent_ != nullptr ? holder_of(*joined_group) : nullptr;
+    OperationScope* start_holder = holder_of(*group_, parent_);
+    OperationScope* joined_holder = joined_group != nullptr ? holder_of(*joined_group, parent_) : nullptr;
     if (start_holder != nullptr || joined_holder != nullptr) {
       // Under the lock of a network being computed: allowed only if the
       // network is not that one (it was merely connected to it once).
@@ -94,6 +113,7 @@ OperationScope::OperationScope(const NodeBase& start, const NodeBase* joined)
     }
   } catch (...) {
     NetworkGroup::release(group_);
+    if (entered_through_ != nullptr) entered_through_->leave();
     throw;
   }
   current_operation = this;
@@ -101,17 +121,24 @@ OperationScope::OperationScope(const NodeBase& start, const NodeBase* joined)
 }
 
 OperationScope::~OperationScope() {
+  // Operations of helpers nested in this one may hold its inner lock and
+  // count on its locks: they end first.
+  if (HelperLink* link = helper_link_.load(std::memory_order_acquire)) {
+    link->close();
+    release(link);
+  }
   operation_ends(*this, parent_ == nullptr);
-  current_operation = parent_;
+  current_operation = entered_through_ != nullptr ? nullptr : parent_;
   roots_[1].unlock();
   roots_[0].unlock();
   inner_lock_ = {};
   NetworkGroup::release(group_);
+  if (entered_through_ != nullptr) entered_through_->leave();
 }
 
 bool OperationScope::destroyed(const NodeBase* node) const noexcept {
   if (!poisoned()) return false;
-  for (const OperationScope* scope = this; scope != nullptr; scope = scope->parent_) {
+  for (const OperationScope* scope = this; scope != nullptr; scope = scope->outer_on_this_side()) {
     for (const NodeBase* gone : scope->destroyed_) {
       if (gone == node) return true;
     }
@@ -189,7 +216,7 @@ bool hand_off_unlink(const NodeBase& node, void (*unlink)(void*) noexcept, void*
   if (loop == nullptr || current_operation == nullptr) return false;
   NetworkGroup* group = node.group_.load(std::memory_order_acquire);
   if (group == nullptr) return false;  // never operated on nor connected: in no network being computed
-  const OperationScope* holder = OperationScope::holder_of(*group);
+  const OperationScope* holder = OperationScope::holder_on_this_side(*group);
   if (holder == nullptr || holder->coordinator_ == this_thread_mark()) return false;
   UnlinkRequest request{node, unlink, context, current_operation};
   if (!LoopAccess::channel(*loop).post(request)) return false;
@@ -201,14 +228,14 @@ bool note_destruction(const NodeBase& node) noexcept {
   if (current_operation == nullptr) return false;
   try {
     std::unordered_set<const NodeBase*> busy;
-    for (OperationScope* outer = current_operation; outer != nullptr; outer = outer->parent_) {
+    for (OperationScope* outer = current_operation; outer != nullptr; outer = outer->outer_on_this_side()) {
       busy.insert(&outer->start_);
     }
     OperationScope* computing = nullptr;
     if (const NodeBase* reached = find_reached(node, busy)) {
       computing = current_operation;
       while (&computing->start_ != reached) computing = computing->parent_;
-    } else if (OperationScope* holder = OperationScope::holder_of(node.network_group());
+    } else if (OperationScope* holder = OperationScope::holder_on_this_side(node.network_group());
                holder != nullptr && node.request_running()) {
       // An earlier destruction cut it off from the start, but a request of
       // the operation holding its network is still under way in it: its
@@ -231,7 +258,7 @@ bool note_destruction(const NodeBase& node) noexcept {
 
 NetworkLock::NetworkLock(const NodeBase& node) {
   NetworkGroup& group = node.network_group();
-  if (OperationScope* holder = OperationScope::holder_of(group)) {
+  if (OperationScope* holder = OperationScope::holder_on_this_side(group)) {
     inner_lock_ = std::unique_lock{holder->children_};
   } else {
     root_.lock(group);

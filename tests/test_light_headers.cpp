@@ -54,6 +54,7 @@ static_assert(!connectors::light_check::complete<connectors::EventLoop>,
 #include <connectors/flags.hpp>
 #include <connectors/future.hpp>
 #include <connectors/gather.hpp>
+#include <connectors/helper.hpp>
 #include <connectors/input.hpp>
 #include <connectors/macro.hpp>
 #include <connectors/multi_input.hpp>

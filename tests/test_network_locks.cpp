@@ -12,6 +12,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -164,6 +165,140 @@ TEST_P(NetworkLocks, ConnectingTwoNetworksWhileBothAreInUseFromOtherThreadsIsSaf
   left_user.join();
   right_user.join();
   EXPECT_EQ(wrong.load(), 0);
+}
+
+// Helper threads that carry the method's operation (connectors::as_helper).
+
+// Runs `body` on a thread of its own that carries the calling method's
+// operation, and waits for its result at most 30 s; the thread is joined
+// later, outside the method (were it to wait for the operation's lock, it
+// can only go on once the operation has ended).
+class CarryingHelper {
+ public:
+  template <class Body>
+  std::optional<double> run(Body body) {
+    std::promise<double> result;
+    std::future<double> future = result.get_future();
+    thread_ = std::thread{connectors::as_helper([body, result = std::move(result)]() mutable {
+      try {
+        result.set_value(body());
+      } catch (...) {
+        result.set_exception(std::current_exception());
+      }
+    })};
+    if (future.wait_for(std::chrono::seconds{30}) != std::future_status::ready) return std::nullopt;
+    return future.get();
+  }
+  ~CarryingHelper() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::thread thread_;
+};
+
+TEST_P(NetworkLocks, AHelperCarryingTheOperationIsRefusedReEnteringTheNetworkBeingComputed) {
+  // Without the helper's link to the operation, its call would wait for the
+  // network's lock, which the computation holds while the getter waits for
+  // the helper: a deadlock.
+  Hooked a, b;
+  b.in.connect(a.out);
+  CarryingHelper helper;
+  std::optional<double> refused;
+  a.hook = [&](double value) {
+    refused = helper.run([&] {
+      try {
+        b.in(7.0);
+      } catch (const std::logic_error&) {
+        return 1.0;
+      }
+      return 0.0;
+    });
+    return value;
+  };
+  a.in(1.0);
+  EXPECT_EQ(b.out(), 1.0);
+  EXPECT_EQ(refused, std::optional<double>{1.0});  // nullopt: it waited
+  a.hook = nullptr;
+  a.in(2.0);  // consistent afterwards
+  EXPECT_EQ(b.out(), 2.0);
+}
+
+TEST_P(NetworkLocks, AHelperCarryingTheOperationMayUseNetworksThatShareItsLock) {
+  // `shared` was connected to `a` once: it shares a's lock, which a's get
+  // holds. A helper of a's getter uses it through the operation, and an
+  // unrelated network through that network's own lock.
+  Hooked a, shared, unrelated;
+  shared.in.connect(a.out);
+  shared.in.disconnect(a.out);
+  shared.in(3.0);
+  unrelated.in(5.0);
+  CarryingHelper helper;
+  std::optional<double> from_helper;
+  a.hook = [&](double value) {
+    from_helper = helper.run([&] { return shared.out() + unrelated.out(); });
+    return value;
+  };
+  a.in(1.0);
+  EXPECT_EQ(a.out(), 1.0);
+  EXPECT_EQ(from_helper, std::optional<double>{8.0});  // nullopt: it waited
+}
+
+TEST_P(NetworkLocks, AnOperationEndsAfterTheOperationsOfItsHelpers) {
+  // The getter returns while its helper is inside an operation nested in the
+  // get: the get ends only after that operation has, so the helper never
+  // nests in an operation that is gone (ASan, TSan).
+  Hooked a, other;
+  std::atomic<bool> nested_getter_done{false};
+  TimedLatch helper_inside{2};
+  std::promise<void> method_returning;
+  std::shared_future<void> returning = method_returning.get_future().share();
+  other.hook = [&](double value) {
+    helper_inside.arrive_and_wait();
+    returning.wait();
+    nested_getter_done = true;
+    return value;
+  };
+  std::thread helper_thread;
+  a.hook = [&](double value) {
+    helper_thread = std::thread{connectors::as_helper([&] { EXPECT_EQ(other.out(), 4.0); })};
+    EXPECT_TRUE(helper_inside.arrive_and_wait());
+    method_returning.set_value();
+    return value;
+  };
+  other.in(4.0);
+  a.in(1.0);
+  EXPECT_EQ(a.out(), 1.0);
+  EXPECT_TRUE(nested_getter_done.load());
+  helper_thread.join();
+}
+
+TEST_P(NetworkLocks, AHelperCalledAfterItsOperationEndedWorksAtTheTopLevel) {
+  Hooked a, b;
+  b.in.connect(a.out);
+  std::optional<connectors::Helper<std::function<double()>>> kept;
+  a.hook = [&](double value) {
+    kept.emplace(std::function<double()>{[&] {
+      a.in(5.0);  // the network a's get computed: free again
+      return b.out();
+    }});
+    return value;
+  };
+  a.in(1.0);
+  EXPECT_EQ(b.out(), 1.0);
+  a.hook = nullptr;
+  std::future<double> later = std::async(std::launch::async, [&] { return (*kept)(); });
+  EXPECT_EQ(later.get(), 5.0);
+  EXPECT_EQ((*kept)(), 5.0);  // and on the thread that made it
+}
+
+TEST(Helper, OutsideAnyMethodItCallsTheFunctionAsItIs) {
+  Hooked a;
+  a.in(2.0);
+  auto helper = connectors::as_helper([&](double add) { return a.out() + add; });
+  auto copy = helper;
+  EXPECT_EQ(helper(1.0), 3.0);
+  EXPECT_EQ(std::async(std::launch::async, std::move(copy), 2.0).get(), 4.0);
 }
 
 // Blocks of every connector kind, state first: the connectors are destroyed

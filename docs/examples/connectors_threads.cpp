@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <future>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -19,6 +20,22 @@ class Block {
 
  private:
   long read() const { return value_ + (other != nullptr ? (*other)() : 0); }
+  void write(long value) { value_ = value; }
+  long value_ = 0;
+};
+
+// A getter that hands part of its work to a helper thread.
+class Helped {
+ public:
+  connectors::Output<long> output{this, &Helped::read};
+  connectors::Input<long> input{this, &Helped::write, output};
+  connectors::Output<long>* other = nullptr;  // read by the helper
+
+ private:
+  long read() const {
+    auto part = std::async(std::launch::async, connectors::as_helper([this] { return (*other)(); }));
+    return value_ + part.get();
+  }
   void write(long value) { value_ = value; }
   long value_ = 0;
 };
@@ -64,6 +81,24 @@ int main() {
   CHECK(refused);
   upstream.other = nullptr;
   CHECK(downstream.output() == 0);  // consistent afterwards
+  // ---
+
+  // --- a helper thread of a method
+  Helped helped;
+  helped.other = &lookup.output;  // another network: works
+  helped.input(1);
+  CHECK(helped.output() == 11);
+  Block below;
+  below.input.connect(helped.output);
+  helped.other = &below.output;  // its own network: refused, not a deadlock
+  helped.input(2);
+  bool helper_refused = false;
+  try {
+    below.output();
+  } catch (const std::logic_error&) {
+    helper_refused = true;
+  }
+  CHECK(helper_refused);
   // ---
   return failures == 0 ? 0 : 1;
 }

@@ -12,6 +12,7 @@
 #include <connectors/flags.hpp>
 #include <connectors/future.hpp>
 #include <connectors/gather.hpp>
+#include <connectors/helper.hpp>
 #include <connectors/init.hpp>
 #include <connectors/input.hpp>
 #include <connectors/macro.hpp>

@@ -13,6 +13,7 @@
 namespace connectors::detail {
 
 class NodeBase;
+class HelperLink;
 
 // One operation on a network: a call, a connect or a disconnect.
 //
@@ -63,14 +64,23 @@ class OperationScope {
   friend bool note_destruction(const NodeBase& node) noexcept;
   friend bool hand_off_unlink(const NodeBase& node, void (*unlink)(void*) noexcept, void* context) noexcept;
   friend void join_networks(const NodeBase&, const NodeBase&);
+  friend HelperLink* link_to_current_operation();
 
   [[noreturn]] static void throw_destroyed_inside();
 
   // The root this operation works under (its start's, followed to the root).
   NetworkGroup* root() const noexcept { return NetworkGroup::root_of(group_); }
-  // The innermost operation on this thread (or one whose method this thread
-  // runs) working under the root of `group`, or null.
-  static OperationScope* holder_of(NetworkGroup& group) noexcept;
+  // The innermost of `innermost` and the operations it is nested in (on this
+  // thread, or in one whose method this thread runs or whose helper it is)
+  // working under the root of `group`, or null.
+  static OperationScope* holder_of(NetworkGroup& group, OperationScope* innermost) noexcept;
+  // The same among the operations this thread takes part in as itself, not
+  // as a helper: destroying and configuring connectors from a helper is not
+  // part of the method's operation (docs/design.md#helper-threads).
+  static OperationScope* holder_on_this_side(NetworkGroup& group) noexcept;
+  // The enclosing operation, unless this one was started by a helper: the
+  // chain of operations the calling thread takes part in as itself.
+  OperationScope* outer_on_this_side() const noexcept { return entered_through_ != nullptr ? nullptr : parent_; }
 
   const NodeBase& start_;
   OperationScope* parent_;
@@ -84,6 +94,12 @@ class OperationScope {
   std::unique_lock<std::mutex> inner_lock_;  // or the inner lock of the one it shares a root with
   std::mutex children_;                      // the inner lock: serialises operations nested in this one's methods
   std::atomic<bool> poisoned_{false};
+  // The link of helpers of this operation's methods, made by the first of
+  // them (connectors::as_helper); and the one this operation was started
+  // through, when a helper started it (its parent_ is then the helper's
+  // operation, on another thread).
+  std::atomic<HelperLink*> helper_link_{nullptr};
+  HelperLink* entered_through_ = nullptr;
   // Written on the coordinating thread only (a destruction on a pool thread
   // is handed there by leave_network), the first entry before poisoned_ is
   // set, a block's further connectors after it.
