@@ -2,8 +2,8 @@
 // docs/design.md#helper-threads).
 #include <connectors/helper.hpp>
 
-#include "helper_link.hpp"
 #include <connectors/detail/operation.hpp>
+#include "helper_link.hpp"
 
 namespace connectors::detail {
 

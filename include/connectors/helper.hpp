@@ -45,8 +45,7 @@ class Helper {
   /// Links `function` to the operation whose user method the calling thread
   /// runs (or whose helper it is), if any. Throws what moving `function`
   /// throws, or std::bad_alloc. Thread safety: call it from the method.
-  explicit Helper(Function function)
-      : function_(std::move(function)), link_(detail::link_to_current_operation()) {}
+  explicit Helper(Function function) : function_(std::move(function)), link_(detail::link_to_current_operation()) {}
   /// A copy linked to the same operation. Thread safety: any thread.
   Helper(const Helper& other) : function_(other.function_), link_(other.link_) { detail::add_reference(link_); }
   /// Takes over `other`'s link, which then has none. Thread safety: any thread.

@@ -413,6 +413,7 @@ class MultiInput final : private detail::InputNode {
     bool stored = false;                   // a value is stored under `id` (docs/design.md#multi-input, Disconnect)
     std::optional<Id> id;                  // where this source's value is stored (preset for mi[id])
     std::vector<std::pair<Id, Id>> owned;  // whole: key -> the id its value is stored under
+    typename detail::PendingValues<V>::Slot pending{};  // its entry among the values to apply
   };
   struct PendingMap {
     detail::OutputNode* source;
@@ -489,7 +490,7 @@ class MultiInput final : private detail::InputNode {
     auto& input = static_cast<MultiInput&>(self);
     Source* source = input.find(from);
     if (source == nullptr) return false;
-    input.pending_.receive(from, V(*static_cast<const R*>(value)));
+    input.pending_.receive(source->pending, from, V(*static_cast<const R*>(value)));
     input.source_settled(*source);
     return input.laziness_ == Laziness::ON_NOTIFY;
   }
@@ -597,7 +598,7 @@ class MultiInput final : private detail::InputNode {
   }
 
   void forget_pending(const detail::OutputNode& from) noexcept {
-    pending_.erase(from);
+    if (Source* source = find(from)) pending_.erase(source->pending);
     std::erase_if(pending_maps_, [&](const PendingMap& entry) { return entry.source == &from; });
   }
 
@@ -620,6 +621,7 @@ class MultiInput final : private detail::InputNode {
   Task<void> retrieve_pending(detail::Operation& operation) {
     if (announcing_sources_ > 0) {
       std::vector<detail::OutputNode*> announcers;
+      announcers.reserve(announcing_sources_);
       for (const Source& source : sources_) {
         if (source.announcing) announcers.push_back(source.node);
       }
@@ -684,8 +686,8 @@ class MultiInput final : private detail::InputNode {
       if (after != nullptr) {
         after->id = by_key ? old_id : std::optional<Id>{id};
         after->stored = true;
+        pending_.erase(after->pending, true);
       }
-      pending_.erase(*from, true);
       note_change(id, std::optional<V>{std::move(value)});
     }
     // Whole multi-outputs: every key's value under the key itself. The map is
@@ -777,7 +779,10 @@ class MultiInput final : private detail::InputNode {
     });
   }
 
-  void restore_pending(detail::OutputNode* from, V value) { pending_.restore(*from, std::move(value)); }
+  // (A source disconnected meanwhile has nothing left to apply.)
+  void restore_pending(detail::OutputNode* from, V value) {
+    if (Source* source = find(*from)) pending_.restore(source->pending, *from, std::move(value));
+  }
 
   // After changes: notify the observers, or cancel them if nothing changed or
   // the notify condition holds for none of the changes
@@ -909,9 +914,9 @@ class MultiInput final : private detail::InputNode {
     }
     if (kind != SourceKind::single) require_replace();
     detail::check_no_cycle(from, *this);
-    sources_.push_back(Source{&from, kind, false, false, key, {}});
+    Source& added = sources_.push_back(Source{&from, kind, false, false, key, {}});
     try {
-      if (kind != SourceKind::whole) pending_.add_placeholder(from);
+      if (kind != SourceKind::whole) pending_.add_placeholder(added.pending, from);
       from.add_connection(*this, push);
     } catch (...) {
       forget_pending(from);

@@ -1,10 +1,8 @@
 #pragma once
 
 #include <cstddef>
-#include <iterator>
 #include <list>
 #include <optional>
-#include <unordered_map>
 #include <utility>
 
 namespace connectors::detail {
@@ -16,7 +14,10 @@ class OutputNode;
 // (without a value) keeps its place in the order of first values (docs/design.md#multi-input),
 // a value whose application failed goes back to the front. Every step costs
 // constant time, whatever the number of sources (docs/multi-inputs.md, Wide
-// networks).
+// networks): a source's entry is found through the slot the multi-input
+// keeps with that source, which it has found already, rather than through
+// an index of its own (a second hash lookup, and a node allocated and freed,
+// per value and source).
 template <class V>
 class PendingValues {
  public:
@@ -25,30 +26,32 @@ class PendingValues {
     std::optional<V> value;
   };
 
-  Entry* find(const OutputNode& source) noexcept {
-    auto found = index_.find(&source);
-    return found == index_.end() ? nullptr : &*found->second;
-  }
+ private:
+  using List = std::list<Entry>;
+
+ public:
+  // Where a source's entry is, if it has one.
+  using Slot = std::optional<typename List::iterator>;
 
   // A place in the order, without a value yet.
-  void add_placeholder(OutputNode& source) { insert(entries_.end(), source, std::nullopt); }
+  void add_placeholder(Slot& slot, OutputNode& source) { slot = insert(entries_.end(), source, std::nullopt); }
 
   // Stores `value` for `source`: in its entry, or in a new one at the back.
-  void receive(OutputNode& source, V value) {
-    if (Entry* entry = find(source)) {
-      set(*entry, std::move(value));
+  void receive(Slot& slot, OutputNode& source, V value) {
+    if (slot) {
+      set(**slot, std::move(value));
     } else {
-      insert(entries_.end(), source, std::move(value));
+      slot = insert(entries_.end(), source, std::move(value));
     }
   }
 
   // A value taken out for applying whose application failed: it is applied
   // first next time, unless a newer one arrived meanwhile.
-  void restore(OutputNode& source, V value) {
-    if (Entry* entry = find(source)) {
-      if (!entry->value) set(*entry, std::move(value));
+  void restore(Slot& slot, OutputNode& source, V value) {
+    if (slot) {
+      if (!(*slot)->value) set(**slot, std::move(value));
     } else {
-      insert(entries_.begin(), source, std::move(value));
+      slot = insert(entries_.begin(), source, std::move(value));
     }
   }
 
@@ -69,42 +72,33 @@ class PendingValues {
     return value;
   }
 
-  // Forgets `source`'s entry (only if it holds no value, when asked).
-  void erase(const OutputNode& source, bool only_without_value = false) noexcept {
-    auto found = index_.find(&source);
-    if (found == index_.end()) return;
-    if (found->second->value) {
+  // Forgets the entry of `slot` (only if it holds no value, when asked).
+  void erase(Slot& slot, bool only_without_value = false) noexcept {
+    if (!slot) return;
+    if ((*slot)->value) {
       if (only_without_value) return;
       --values_;
     }
-    entries_.erase(found->second);
-    index_.erase(found);
+    entries_.erase(*slot);
+    slot.reset();
   }
 
   bool has_values() const noexcept { return values_ > 0; }
 
  private:
-  using List = std::list<Entry>;
-
   void set(Entry& entry, V value) {
     if (!entry.value) ++values_;
     entry.value.emplace(std::move(value));
   }
 
-  void insert(typename List::iterator where, OutputNode& source, std::optional<V> value) {
+  typename List::iterator insert(typename List::iterator where, OutputNode& source, std::optional<V> value) {
     const bool has_value = value.has_value();
     auto entry = entries_.insert(where, Entry{&source, std::move(value)});
-    try {
-      index_.emplace(&source, entry);
-    } catch (...) {
-      entries_.erase(entry);
-      throw;
-    }
     if (has_value) ++values_;
+    return entry;
   }
 
   List entries_;
-  std::unordered_map<const OutputNode*, typename List::iterator> index_;
   std::size_t values_ = 0;
 };
 
