@@ -51,19 +51,11 @@ bool reaches_any(const NodeBase& start, const std::unordered_set<const NodeBase*
 
 }  // namespace
 
-OperationScope* OperationScope::holder_of(NetworkGroup& group, OperationScope* innermost) noexcept {
-  if (innermost == nullptr) return nullptr;
+OperationScope* OperationScope::holder_of(NetworkGroup& group, OperationScope* innermost,
+                                          bool across_helpers) noexcept {
   NetworkGroup* root = NetworkGroup::root_of(&group);
-  for (OperationScope* scope = innermost; scope != nullptr; scope = scope->parent_) {
-    if (scope->root() == root) return scope;
-  }
-  return nullptr;
-}
-
-OperationScope* OperationScope::holder_on_this_side(NetworkGroup& group) noexcept {
-  if (current_operation == nullptr) return nullptr;
-  NetworkGroup* root = NetworkGroup::root_of(&group);
-  for (OperationScope* scope = current_operation; scope != nullptr; scope = scope->outer_on_this_side()) {
+  for (OperationScope* scope = innermost; scope != nullptr;
+       scope = across_helpers ? scope->parent_ : scope->outer_on_this_side()) {
     if (scope->root() == root) return scope;
   }
   return nullptr;
@@ -82,8 +74,8 @@ OperationScope::OperationScope(const NodeBase& start, const NodeBase* joined)
   group_->add_reference();
   try {
     NetworkGroup* joined_group = joined != nullptr ? &joined->network_group() : nullptr;
-    OperationScope* start_holder = holder_of(*group_, parent_);
-    OperationScope* joined_holder = joined_group != nullptr ? holder_of(*joined_group, parent_) : nullptr;
+    OperationScope* start_holder = holder_of(*group_, parent_, true);
+    OperationScope* joined_holder = joined_group != nullptr ? holder_of(*joined_group, parent_, true) : nullptr;
     if (start_holder != nullptr || joined_holder != nullptr) {
       // Under the lock of a network being computed: allowed only if the
       // network is not that one (it was merely connected to it once).
@@ -216,7 +208,7 @@ bool hand_off_unlink(const NodeBase& node, void (*unlink)(void*) noexcept, void*
   if (loop == nullptr || current_operation == nullptr) return false;
   NetworkGroup* group = node.group_.load(std::memory_order_acquire);
   if (group == nullptr) return false;  // never operated on nor connected: in no network being computed
-  const OperationScope* holder = OperationScope::holder_on_this_side(*group);
+  const OperationScope* holder = OperationScope::holder_of(*group, current_operation, false);
   if (holder == nullptr || holder->coordinator_ == this_thread_mark()) return false;
   UnlinkRequest request{node, unlink, context, current_operation};
   if (!LoopAccess::channel(*loop).post(request)) return false;
@@ -235,7 +227,7 @@ bool note_destruction(const NodeBase& node) noexcept {
     if (const NodeBase* reached = find_reached(node, busy)) {
       computing = current_operation;
       while (&computing->start_ != reached) computing = computing->parent_;
-    } else if (OperationScope* holder = OperationScope::holder_on_this_side(node.network_group());
+    } else if (OperationScope* holder = OperationScope::holder_of(node.network_group(), current_operation, false);
                holder != nullptr && node.request_running()) {
       // An earlier destruction cut it off from the start, but a request of
       // the operation holding its network is still under way in it: its
@@ -258,7 +250,7 @@ bool note_destruction(const NodeBase& node) noexcept {
 
 NetworkLock::NetworkLock(const NodeBase& node) {
   NetworkGroup& group = node.network_group();
-  if (OperationScope* holder = OperationScope::holder_on_this_side(group)) {
+  if (OperationScope* holder = OperationScope::holder_of(group, current_operation, false)) {
     inner_lock_ = std::unique_lock{holder->children_};
   } else {
     root_.lock(group);

@@ -272,9 +272,7 @@ class PullEngine {
       output.push_cached_inline(pulling_, caller_for(output));
       return after_push(output);
     }
-    const Place place = placement(output.parallelization_);
-    if (place != Place::after_siblings) yielded_ = false;
-    switch (place) {
+    switch (decide(output.parallelization_)) {
       case Place::here:
         output.compute_inline(operation_, pulling_, caller_for(output));
         return after_push(output);
@@ -308,10 +306,8 @@ class PullEngine {
     if (!input.holds_value()) {
       if (input.announcing_) input.cancel_observers();
     } else {
-      const Place place = placement(input.parallelization_ == Parallelization::PROCESS ? Parallelization::THREAD
-                                                                                       : input.parallelization_);
-      if (place != Place::after_siblings) yielded_ = false;
-      switch (place) {
+      switch (decide(input.parallelization_ == Parallelization::PROCESS ? Parallelization::THREAD
+                                                                        : input.parallelization_)) {
         case Place::here:
           input.apply_inline(operation_);
           break;
@@ -362,6 +358,14 @@ class PullEngine {
       if (EventLoop* loop = running_loop()) submit_queued_calls(*loop);
     }
     return Place::here;
+  }
+
+  // The placement of the method on top; once it is decided (not put off),
+  // the next method may be put off once again.
+  Place decide(Parallelization flag) noexcept {
+    const Place place = placement(flag);
+    if (place != Place::after_siblings) yielded_ = false;
+    return place;
   }
 
   // A node on top still pending: another branch computes what it waits for.

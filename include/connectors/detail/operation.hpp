@@ -71,13 +71,13 @@ class OperationScope {
   // The root this operation works under (its start's, followed to the root).
   NetworkGroup* root() const noexcept { return NetworkGroup::root_of(group_); }
   // The innermost of `innermost` and the operations it is nested in (on this
-  // thread, or in one whose method this thread runs or whose helper it is)
-  // working under the root of `group`, or null.
-  static OperationScope* holder_of(NetworkGroup& group, OperationScope* innermost) noexcept;
-  // The same among the operations this thread takes part in as itself, not
-  // as a helper: destroying and configuring connectors from a helper is not
-  // part of the method's operation (docs/design.md#helper-threads).
-  static OperationScope* holder_on_this_side(NetworkGroup& group) noexcept;
+  // thread, or in one whose method this thread runs) working under the root
+  // of `group`, or null. `across_helpers`: also those whose helper this
+  // thread is (connectors::as_helper), which an operation the helper starts
+  // nests in; destroying and configuring connectors from a helper is not
+  // part of the method's operation, and looks on this side only
+  // (docs/design.md#helper-threads).
+  static OperationScope* holder_of(NetworkGroup& group, OperationScope* innermost, bool across_helpers) noexcept;
   // The enclosing operation, unless this one was started by a helper: the
   // chain of operations the calling thread takes part in as itself.
   OperationScope* outer_on_this_side() const noexcept { return entered_through_ != nullptr ? nullptr : parent_; }
