@@ -12,6 +12,7 @@
 #include <string>
 
 #include <algorithm>
+#include <memory>
 #include <stdexcept>
 
 namespace {
@@ -498,6 +499,74 @@ TEST_P(MultiInputTest, AFailedDisconnectStillRemoves) {
   mi.fail = true;   // the fallback replace (remove, then add) of 3 fails
   EXPECT_THROW(mi.add_value.disconnect(first.output), std::runtime_error);
   EXPECT_EQ(mi.get_values(), std::vector<int>{3});
+}
+
+// Many sources (past the linear search), values kept for a retry after a
+// failing replace while sources are destroyed (which moves others in the
+// multi-input's table) and connected (which takes the places they left),
+// and the entries of applied values used again round after round: every
+// value still lands under its own source's id (docs/design.md#multi-input,
+// Pending values).
+class FailingReplace {
+ public:
+  connectors::Output<std::vector<int>> get_values{this, &FailingReplace::values};
+  connectors::MultiInput<int> add_value{this, &FailingReplace::add, &FailingReplace::remove, get_values};
+  FailingReplace() { add_value.set_replace(&FailingReplace::replace); }
+  bool fail_next = false;  // the next replace throws
+
+ private:
+  std::vector<int> values() const { return values_of(data_); }
+  std::size_t add(int value) { return data_.add(value); }
+  void remove(std::size_t id) { data_.erase(id); }
+  void replace(std::size_t id, int value) {
+    if (std::exchange(fail_next, false)) throw std::runtime_error("replace failed");
+    data_[id] = value;
+  }
+  connectors::MultiInputData<int> data_;
+};
+
+TEST_P(MultiInputTest, ValuesLandUnderTheirSourcesThroughMovedAndReusedEntries) {
+  FailingReplace mi;
+  std::vector<std::unique_ptr<connectors::blocks::PassThrough<int>>> sources;
+  std::vector<int> held;
+  auto connect_new = [&](int value) {
+    sources.push_back(std::make_unique<connectors::blocks::PassThrough<int>>(value));
+    held.push_back(value);
+    mi.add_value.connect(sources.back()->output);
+  };
+  for (int i = 0; i < 40; ++i) connect_new(i);
+  auto expected = [&] {
+    std::vector<int> values;
+    for (std::size_t i = 0; i < sources.size(); ++i) {
+      if (sources[i]) values.push_back(held[i]);
+    }
+    std::sort(values.begin(), values.end());
+    return values;
+  };
+  auto sorted = [](std::vector<int> values) {
+    std::sort(values.begin(), values.end());
+    return values;
+  };
+  EXPECT_EQ(sorted(mi.get_values()), expected());
+  for (int round = 1; round <= 6; ++round) {
+    const std::size_t count = sources.size();
+    for (std::size_t k = 0; k < count; ++k) {
+      const std::size_t i = k * 7 % count;
+      if (!sources[i]) continue;
+      held[i] = round * 1000 + static_cast<int>(i);
+      sources[i]->input(held[i]);
+    }
+    // The first replace fails: every value waits for the retry, and the
+    // sources destroyed and connected meanwhile move the others' entries.
+    mi.fail_next = true;
+    EXPECT_THROW(mi.get_values(), std::runtime_error);
+    for (std::size_t i = static_cast<std::size_t>(round) * 3; i < count; i += 11) {
+      if (!sources[i]) continue;
+      sources[i].reset();
+      connect_new(round * 1000 + 500 + static_cast<int>(i));
+    }
+    EXPECT_EQ(sorted(mi.get_values()), expected()) << "round " << round;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Executors, MultiInputTest, ::testing::Values(0, 2), executor_name);

@@ -490,7 +490,7 @@ class MultiInput final : private detail::InputNode {
     auto& input = static_cast<MultiInput&>(self);
     Source* source = input.find(from);
     if (source == nullptr) return false;
-    input.pending_.receive(source->pending, from, V(*static_cast<const R*>(value)));
+    input.pending_.receive(source->pending, from, input.sources_.position(*source), V(*static_cast<const R*>(value)));
     input.source_settled(*source);
     return input.laziness_ == Laziness::ON_NOTIFY;
   }
@@ -660,8 +660,12 @@ class MultiInput final : private detail::InputNode {
       auto* entry = pending_.first_with_value();
       if (entry == nullptr) break;
       detail::OutputNode* from = entry->source;
+      const std::size_t hint = entry->source_hint;
       V value = pending_.take(*entry);
-      Source& source = *find(*from);
+      Source& source = *sources_.find(*from, hint);
+      // Where to look first after a method ran: sources connected or gone
+      // meanwhile may have moved the entry.
+      const std::size_t position = sources_.position(source);
       const bool by_key = source.kind == SourceKind::keyed;
       const bool use_replace = by_key || (source.stored && invoke_replace_ != nullptr);
       const std::optional<Id> old_id = source.id;
@@ -671,7 +675,7 @@ class MultiInput final : private detail::InputNode {
           // The fallback in two steps, so that a failing add leaves a state a
           // retry can continue from: removed, nothing stored.
           co_await apply(operation, [&] { invoke_remove_(owner_, remove_, *old_id); });
-          find(*from)->stored = false;
+          sources_.find(*from, position)->stored = false;
           note_change(*old_id, std::nullopt);
         }
         co_await apply(operation, [&] {
@@ -682,7 +686,7 @@ class MultiInput final : private detail::InputNode {
         if (!detail::destroyed_in(operation, this)) restore_pending(from, std::move(value));
         throw;
       }
-      Source* after = find(*from);
+      Source* after = sources_.find(*from, position);
       if (after != nullptr) {
         after->id = by_key ? old_id : std::optional<Id>{id};
         after->stored = true;
@@ -781,7 +785,8 @@ class MultiInput final : private detail::InputNode {
 
   // (A source disconnected meanwhile has nothing left to apply.)
   void restore_pending(detail::OutputNode* from, V value) {
-    if (Source* source = find(*from)) pending_.restore(source->pending, *from, std::move(value));
+    if (Source* source = find(*from))
+      pending_.restore(source->pending, *from, sources_.position(*source), std::move(value));
   }
 
   // After changes: notify the observers, or cancel them if nothing changed or
@@ -916,7 +921,7 @@ class MultiInput final : private detail::InputNode {
     detail::check_no_cycle(from, *this);
     Source& added = sources_.push_back(Source{&from, kind, false, false, key, {}});
     try {
-      if (kind != SourceKind::whole) pending_.add_placeholder(added.pending, from);
+      if (kind != SourceKind::whole) pending_.add_placeholder(added.pending, from, sources_.position(added));
       from.add_connection(*this, push);
     } catch (...) {
       forget_pending(from);

@@ -33,6 +33,18 @@ class SourceTable {
     return found == index_.end() ? nullptr : &sources_[found->second];
   }
   const Source* find(const OutputNode& node) const noexcept { return const_cast<SourceTable*>(this)->find(node); }
+  // The same, looking first at `hint`, where the entry was seen before: no
+  // hash lookup while nothing has moved it (a source's entry moves only when
+  // another source is removed).
+  Source* find(const OutputNode& node, std::size_t hint) noexcept {
+    if (hint < sources_.size() && sources_[hint].node == &node) return &sources_[hint];
+    return find(node);
+  }
+
+  // Where `source`, an entry of this table, is now.
+  std::size_t position(const Source& source) const noexcept {
+    return static_cast<std::size_t>(&source - sources_.data());
+  }
 
   // Strong guarantee: on an exception nothing was added.
   Source& push_back(Source source) {
