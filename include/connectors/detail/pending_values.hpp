@@ -1,8 +1,11 @@
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <memory>
+#include <new>
 #include <optional>
 #include <stdexcept>
 #include <utility>
@@ -21,15 +24,26 @@ class OutputNode;
 // keeps with that source, which it has found already, rather than through
 // an index of its own.
 //
-// The entries live in one vector, linked by position, and a freed entry is
-// the next one used: a value costs no allocation of its own, and a get after
-// every source has delivered walks entries lying side by side in the order
-// they arrived, instead of list nodes scattered over the heap (at 10^5
-// sources the walk then runs from memory at the speed of a sequential read;
-// docs/benchmarks.md, "Pending values side by side").
+// The entries live in arrays of their own, linked by position, and a freed
+// entry is the next one used: a value costs no allocation of its own, and a
+// get after every source has delivered walks entries lying side by side in
+// the order they arrived, instead of list nodes scattered over the heap (at
+// 10^5 sources the walk then runs from memory at the speed of a sequential
+// read; docs/benchmarks.md, "Pending values side by side"). The arrays are
+// never moved: growing copies nothing and faults no page in twice.
 template <class V>
 class PendingValues {
  public:
+  PendingValues() = default;
+  PendingValues(const PendingValues&) = delete;
+  PendingValues& operator=(const PendingValues&) = delete;
+  ~PendingValues() {
+    for (std::uint32_t at = 0; at < used_; ++at) std::destroy_at(&node(at));
+    for (std::size_t chunk = 0; chunk < chunks_.size(); ++chunk) {
+      std::allocator<Node>{}.deallocate(chunks_[chunk], chunk_size(chunk));
+    }
+  }
+
   struct Entry {
     OutputNode* source;
     std::optional<V> value;
@@ -77,8 +91,8 @@ class PendingValues {
   // Entries before it are placeholders of sources that never delivered.
   Entry* first_with_value() noexcept {
     if (values_ == 0) return nullptr;
-    for (std::uint32_t at = head_; at != none; at = nodes_[at].next) {
-      if (nodes_[at].entry.value) return &nodes_[at].entry;
+    for (std::uint32_t at = head_; at != none; at = node(at).next) {
+      if (node(at).entry.value) return &node(at).entry;
     }
     return nullptr;
   }
@@ -93,15 +107,15 @@ class PendingValues {
   // Forgets the entry of `slot` (only if it holds no value, when asked).
   void erase(Slot& slot, bool only_without_value = false) noexcept {
     if (!slot) return;
-    Node& node = nodes_[slot.position_];
-    if (node.entry.value) {
+    Node& freed = node(slot.position_);
+    if (freed.entry.value) {
       if (only_without_value) return;
       --values_;
     }
-    node.entry.value.reset();
-    (node.previous == none ? head_ : nodes_[node.previous].next) = node.next;
-    (node.next == none ? tail_ : nodes_[node.next].previous) = node.previous;
-    node.next = free_;
+    freed.entry.value.reset();
+    (freed.previous == none ? head_ : node(freed.previous).next) = freed.next;
+    (freed.next == none ? tail_ : node(freed.next).previous) = freed.previous;
+    freed.next = free_;
     free_ = slot.position_;
     slot.position_ = none;
   }
@@ -117,7 +131,27 @@ class PendingValues {
     std::uint32_t next;  // in the order, or in the free list
   };
 
-  Entry& entry_at(const Slot& slot) noexcept { return nodes_[slot.position_].entry; }
+  // Chunk k holds first_chunk << k entries up to largest_chunk, then
+  // largest_chunk each: small enough to come from the heap and go back to
+  // it, where the next multi-input finds them, instead of being mapped and
+  // unmapped (and faulted in anew) each time.
+  static constexpr std::uint32_t first_chunk = 16;
+  static constexpr unsigned doubling_chunks = 7;
+  static constexpr std::uint32_t largest_chunk = first_chunk << doubling_chunks;
+  static constexpr std::uint32_t in_doubling_chunks = first_chunk * ((std::uint32_t{1} << doubling_chunks) - 1);
+  static std::size_t chunk_size(std::size_t chunk) noexcept {
+    return chunk < doubling_chunks ? std::size_t{first_chunk} << chunk : largest_chunk;
+  }
+  Node& node(std::uint32_t at) noexcept {
+    if (at >= in_doubling_chunks) {
+      const std::uint32_t beyond = at - in_doubling_chunks;
+      return chunks_[doubling_chunks + beyond / largest_chunk][beyond % largest_chunk];
+    }
+    const auto chunk = static_cast<unsigned>(std::bit_width(at / first_chunk + 1) - 1);
+    return chunks_[chunk][at - first_chunk * ((std::uint32_t{1} << chunk) - 1)];
+  }
+
+  Entry& entry_at(const Slot& slot) noexcept { return node(slot.position_).entry; }
 
   // A newer value replaces an older one; the count stays right if moving
   // the new one in throws.
@@ -137,25 +171,37 @@ class PendingValues {
     std::uint32_t at = free_;
     if (at != none) {
       // A freed entry holds no value.
-      if (value) nodes_[at].entry.value.emplace(std::move(*value));
-      nodes_[at].entry.source = &source;
-      nodes_[at].entry.source_hint = hint;
-      free_ = nodes_[at].next;
+      Entry& reused = node(at).entry;
+      if (value) reused.value.emplace(std::move(*value));
+      reused.source = &source;
+      reused.source_hint = hint;
+      free_ = node(at).next;
     } else {
-      if (nodes_.size() >= none) throw std::length_error("connectors::MultiInput: too many sources");
-      nodes_.push_back(Node{Entry{&source, std::move(value), hint}, none, none});
-      at = static_cast<std::uint32_t>(nodes_.size() - 1);
+      at = used_;
+      if (at == capacity_) add_chunk();
+      ::new (static_cast<void*>(&node(at))) Node{Entry{&source, std::move(value), hint}, none, none};
+      ++used_;
     }
-    Node& node = nodes_[at];
-    node.previous = after;
-    node.next = after == none ? head_ : nodes_[after].next;
-    (node.next == none ? tail_ : nodes_[node.next].previous) = at;
-    (after == none ? head_ : nodes_[after].next) = at;
-    if (node.entry.value) ++values_;
+    Node& added = node(at);
+    added.previous = after;
+    added.next = after == none ? head_ : node(after).next;
+    (added.next == none ? tail_ : node(added.next).previous) = at;
+    (after == none ? head_ : node(after).next) = at;
+    if (added.entry.value) ++values_;
     return at;
   }
 
-  std::vector<Node> nodes_;
+  void add_chunk() {
+    const std::size_t size = chunk_size(chunks_.size());
+    if (capacity_ + size >= none) throw std::length_error("connectors::MultiInput: too many sources");
+    chunks_.reserve(chunks_.size() + 1);
+    chunks_.push_back(std::allocator<Node>{}.allocate(size));
+    capacity_ += static_cast<std::uint32_t>(size);
+  }
+
+  std::vector<Node*> chunks_;  // raw storage; entries below used_ are constructed
+  std::uint32_t used_ = 0;
+  std::uint32_t capacity_ = 0;
   std::uint32_t head_ = none;
   std::uint32_t tail_ = none;
   std::uint32_t free_ = none;
