@@ -9,6 +9,7 @@
 #include "stack_lease.hpp"
 #include "work_first.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <stdexcept>
@@ -398,30 +399,39 @@ class PullEngine {
 namespace {
 
 // The stacks of suspendable pulls: they interleave on a loop, so unlike
-// StackLease's they are not nested; kept per thread for reuse.
+// StackLease's they are not nested; kept per thread for reuse. A deep chain
+// below a fork (two frames per block) would otherwise grow a fresh stack by
+// doubling on every pull, copying it each time: a stack is kept whatever its
+// size, as long as all kept ones hold at most `kept_frames_limit` frames
+// (1 MiB per thread).
 class PooledStack {
  public:
   PooledStack() {
     if (!spare.empty()) {
       frames_ = std::move(spare.back());
       spare.pop_back();
+      kept_frames -= frames_.capacity();
     }
   }
   PooledStack(const PooledStack&) = delete;
   PooledStack& operator=(const PooledStack&) = delete;
   ~PooledStack() {
-    if (spare.size() < 64 && frames_.capacity() <= 1024) {
+    if (spare.size() < 64 && kept_frames + frames_.capacity() <= kept_frames_limit) {
       frames_.clear();
+      kept_frames += frames_.capacity();
       spare.push_back(std::move(frames_));
     }
   }
   std::vector<Frame>& frames() noexcept { return frames_; }
 
  private:
+  static constexpr std::size_t kept_frames_limit = (std::size_t{1} << 20) / sizeof(Frame);
   static thread_local std::vector<std::vector<Frame>> spare;
+  static thread_local std::size_t kept_frames;
   std::vector<Frame> frames_;
 };
 thread_local std::vector<std::vector<Frame>> PooledStack::spare;
+thread_local std::size_t PooledStack::kept_frames = 0;
 
 // Resumes the awaiting request from the loop's ready queue, after what is
 // ready before it.
