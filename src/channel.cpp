@@ -1,6 +1,8 @@
 #include <connectors/detail/channel.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <thread>
 
 namespace connectors::detail {
 
@@ -16,38 +18,64 @@ inline void cpu_relax() noexcept {
 // thread usually takes a few microseconds; sleeping costs a futex round trip.
 constexpr auto spin_duration = std::chrono::microseconds{20};
 
+// What `posted_` holds once the channel is closed: never a node's address.
+ChannelNode* closed_mark() noexcept {
+  alignas(ChannelNode*) static char mark;
+  return reinterpret_cast<ChannelNode*>(&mark);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
+}
+
+// The stack of posts (newest first) in arrival order.
+ChannelNode* in_arrival_order(ChannelNode* newest_first) noexcept {
+  ChannelNode* oldest_first = nullptr;
+  while (newest_first != nullptr) {
+    ChannelNode* next = newest_first->next_in_channel;
+    newest_first->next_in_channel = oldest_first;
+    oldest_first = newest_first;
+    newest_first = next;
+  }
+  return oldest_first;
+}
+
 }  // namespace
 
 Channel::~Channel() { close(); }
 
 bool Channel::post(ChannelNode& node) noexcept {
-  std::lock_guard lock{mutex_};
-  if (closed_) return false;
-  node.next_in_channel = nullptr;
-  if (tail_ != nullptr) {
-    tail_->next_in_channel = &node;
-  } else {
-    head_ = &node;
+  // Counted before the node is visible: the loop may deliver it, end and
+  // close the channel at once, and close() then waits for this poster.
+  posters_.fetch_add(1, std::memory_order_seq_cst);
+  ChannelNode* newest = posted_.load(std::memory_order_relaxed);
+  do {
+    if (newest == closed_mark()) {
+      posters_.fetch_sub(1, std::memory_order_release);
+      return false;
+    }
+    node.next_in_channel = newest;
+  } while (!posted_.compare_exchange_weak(newest, &node, std::memory_order_seq_cst, std::memory_order_relaxed));
+  // seq_cst with the consumer's store of sleeping_ and its look at posted_:
+  // either it sees this post before it sleeps, or this sees it sleeping.
+  if (sleeping_.load(std::memory_order_seq_cst)) {
+    std::lock_guard lock{mutex_};
+    if (sleeping_.load(std::memory_order_relaxed)) {
+      sleeping_.store(false, std::memory_order_relaxed);
+      woken_.notify_one();
+    }
   }
-  tail_ = &node;
-  nonempty_.store(true, std::memory_order_release);
-  // Notified under the lock: once the loop holds the lock again, no poster
-  // touches the channel any more (see the class comment). Only the first post
-  // after the loop fell asleep wakes it; the others find it awake.
-  if (sleeping_) {
-    sleeping_ = false;
-    posted_.notify_one();
-  }
+  posters_.fetch_sub(1, std::memory_order_release);
   return true;
 }
 
+bool Channel::has_posts() const noexcept {
+  ChannelNode* newest = posted_.load(std::memory_order_acquire);
+  return newest != nullptr && newest != closed_mark();
+}
+
 ChannelNode* Channel::take_all() noexcept {
-  if (!nonempty_.load(std::memory_order_acquire)) return nullptr;
-  std::lock_guard lock{mutex_};
-  ChannelNode* taken = head_;
-  head_ = tail_ = nullptr;
-  nonempty_.store(false, std::memory_order_relaxed);
-  return taken;
+  ChannelNode* newest = posted_.load(std::memory_order_acquire);
+  do {
+    if (newest == nullptr || newest == closed_mark()) return nullptr;
+  } while (!posted_.compare_exchange_weak(newest, nullptr, std::memory_order_acquire, std::memory_order_acquire));
+  return in_arrival_order(newest);
 }
 
 void Channel::wait_for_post(std::chrono::microseconds timeout) noexcept {
@@ -68,20 +96,17 @@ void Channel::sleep_for_post(std::chrono::microseconds timeout) noexcept {
 
 void Channel::sleep_until_post(std::chrono::steady_clock::time_point deadline) noexcept {
   std::unique_lock lock{mutex_};
-  sleeping_ = true;
-  posted_.wait_until(lock, deadline, [this] { return head_ != nullptr || closed_; });
-  sleeping_ = false;
+  sleeping_.store(true, std::memory_order_seq_cst);
+  woken_.wait_until(lock, deadline, [this] { return posted_.load(std::memory_order_seq_cst) != nullptr; });
+  sleeping_.store(false, std::memory_order_relaxed);
 }
 
 void Channel::close() noexcept {
-  ChannelNode* pending = nullptr;
-  {
-    std::lock_guard lock{mutex_};
-    closed_ = true;
-    pending = head_;
-    head_ = tail_ = nullptr;
-    nonempty_.store(false, std::memory_order_relaxed);
-  }
+  ChannelNode* pending = posted_.exchange(closed_mark(), std::memory_order_seq_cst);
+  if (pending == closed_mark()) pending = nullptr;
+  // A poster that pushed before the exchange may still be waking the loop.
+  while (posters_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+  pending = in_arrival_order(pending);
   while (pending != nullptr) {
     ChannelNode* next = pending->next_in_channel;
     pending->discard();

@@ -20,11 +20,14 @@ class ChannelNode {
   ~ChannelNode() = default;
 };
 
-// The only way into an event loop from other threads: a FIFO of intrusive nodes
-// under a mutex. A poster holds the mutex until it has finished touching the
-// channel, so a loop that has taken the mutex once more knows every poster is
-// done with it. That lets nodes whose completion the loop waits for (method
-// calls on the pool) point at the channel without owning it.
+// The only way into an event loop from other threads: intrusive nodes pushed
+// without a lock (a compare-and-swap onto a stack, which the loop takes whole
+// and turns into arrival order), so pool threads finishing calls at the same
+// time never wait for each other or for the loop (docs/design.md, "The event
+// loop"). A poster counts itself in `posters_` while it touches the channel,
+// and close() waits until none does: once the loop has closed its channel, no
+// poster touches it any more. That lets nodes whose completion the loop waits
+// for (method calls on the pool) point at the channel without owning it.
 class Channel {
  public:
   Channel() = default;
@@ -33,7 +36,8 @@ class Channel {
   ~Channel();
 
   // Appends `node`. Returns false when the channel is closed; the node is not
-  // taken then and the caller disposes of it.
+  // taken then and the caller disposes of it. Once it returns true the node
+  // may already have been delivered: the caller must not touch it.
   [[nodiscard]] bool post(ChannelNode& node) noexcept;
 
   // Everything posted so far in FIFO order (linked by next_in_channel), or null.
@@ -47,21 +51,23 @@ class Channel {
   // "Idle ranks"): the spin would be paid on every timeout.
   void sleep_for_post(std::chrono::microseconds timeout) noexcept;
 
-  // Refuses further posts and discards what is pending.
+  // Refuses further posts, waits until no poster touches the channel, and
+  // discards what is pending.
   void close() noexcept;
 
-  bool has_posts() const noexcept { return nonempty_.load(std::memory_order_acquire); }
+  bool has_posts() const noexcept;
 
  private:
   void sleep_until_post(std::chrono::steady_clock::time_point deadline) noexcept;
 
-  mutable std::mutex mutex_;
-  std::condition_variable posted_;
-  ChannelNode* head_ = nullptr;
-  ChannelNode* tail_ = nullptr;
-  bool closed_ = false;
-  bool sleeping_ = false;
-  std::atomic<bool> nonempty_{false};
+  // The posts, newest first; `closed_mark()` once closed.
+  std::atomic<ChannelNode*> posted_{nullptr};
+  std::atomic<unsigned> posters_{0};
+  // The consumer sleeps (or is about to) on `woken_`: a poster that sees it
+  // wakes it, under `mutex_`.
+  std::atomic<bool> sleeping_{false};
+  std::mutex mutex_;
+  std::condition_variable woken_;
 };
 
 }  // namespace connectors::detail
