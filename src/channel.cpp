@@ -94,10 +94,18 @@ void Channel::sleep_for_post(std::chrono::microseconds timeout) noexcept {
   sleep_until_post(std::chrono::steady_clock::now() + timeout);
 }
 
+// The flag is raised again before every wait, not once per sleep: a poster
+// pushes before it takes the mutex, so it may reach the mutex only after the
+// sleep it saw has ended and the next one begun (with its post already
+// taken), clear the flag and wake this waiter for nothing. Waiting on with
+// the flag down would let every later post pass by without a wake-up.
 void Channel::sleep_until_post(std::chrono::steady_clock::time_point deadline) noexcept {
   std::unique_lock lock{mutex_};
-  sleeping_.store(true, std::memory_order_seq_cst);
-  woken_.wait_until(lock, deadline, [this] { return posted_.load(std::memory_order_seq_cst) != nullptr; });
+  for (;;) {
+    sleeping_.store(true, std::memory_order_seq_cst);
+    if (posted_.load(std::memory_order_seq_cst) != nullptr) break;
+    if (woken_.wait_until(lock, deadline) == std::cv_status::timeout) break;
+  }
   sleeping_.store(false, std::memory_order_relaxed);
 }
 

@@ -9,6 +9,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <future>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -105,6 +108,66 @@ TEST(Channel, ASleepingConsumerIsWokenByEveryPost) {
     EXPECT_EQ(taken, &pong);
   }
   echo.join();
+}
+
+// Runs `body` on another thread; one that does not finish within a minute is
+// a lost wake-up, which ends the test program with a message (the hung thread
+// cannot be stopped).
+template <class Body>
+void without_hanging(Body body) {
+  auto done = std::async(std::launch::async, body);
+  if (done.wait_for(std::chrono::seconds{60}) != std::future_status::ready) {
+    std::fprintf(stderr, "%s: hung for 60 s\n", ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::fflush(stderr);
+    std::_Exit(3);
+  }
+  done.get();
+}
+
+// Several posters each wait for their post to be taken before the next one,
+// so the consumer goes back to sleep (without a spin) again and again while
+// posters that saw it asleep are still on their way to wake it. A wake-up
+// meant for an earlier sleep must not use up the next one: the consumer
+// would then sleep through a later post (it did, in the first version of the
+// lock-free channel, under load in CI).
+TEST(Channel, AWakeUpMeantForAnEarlierSleepDoesNotHideALaterPost) {
+  without_hanging([] {
+    constexpr std::size_t posters = 3;
+    constexpr std::size_t per_poster = 50'000;
+    Channel channel;
+    std::vector<Numbered> nodes(posters);
+    std::vector<std::atomic<std::size_t>> taken(posters);
+    std::vector<std::thread> threads;
+    for (std::size_t p = 0; p < posters; ++p) {
+      nodes[p].poster = p;
+      threads.emplace_back([&, p] {
+        for (std::size_t i = 0; i < per_poster; ++i) {
+          nodes[p].number = i;
+          EXPECT_TRUE(channel.post(nodes[p]));
+          while (taken[p].load() != i + 1) std::this_thread::yield();
+        }
+      });
+    }
+    std::vector<std::size_t> next_of_poster(posters, 0);
+    std::size_t received = 0;
+    while (received < posters * per_poster) {
+      ChannelNode* node = channel.take_all();
+      if (node == nullptr) {
+        channel.sleep_for_post(forever);
+        continue;
+      }
+      while (node != nullptr) {
+        ChannelNode* next = node->next_in_channel;
+        auto& numbered = static_cast<Numbered&>(*node);
+        EXPECT_EQ(numbered.number, next_of_poster[numbered.poster]);
+        next_of_poster[numbered.poster] = numbered.number + 1;
+        ++received;
+        taken[numbered.poster].store(numbered.number + 1);
+        node = next;
+      }
+    }
+    for (std::thread& thread : threads) thread.join();
+  });
 }
 
 TEST(Channel, OnceClosedItDiscardsWhatIsPendingInArrivalOrderAndRefusesPosts) {
