@@ -4,14 +4,13 @@
 // soon as the consumer has what it waits for.
 #include <connectors/detail/channel.hpp>
 
+#include "helpers/without_hanging.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstddef>
-#include <cstdio>
-#include <cstdlib>
-#include <future>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -20,6 +19,7 @@ namespace {
 
 using connectors::detail::Channel;
 using connectors::detail::ChannelNode;
+using connectors::testing::without_hanging;
 
 struct Numbered final : ChannelNode {
   std::size_t poster = 0;
@@ -108,20 +108,6 @@ TEST(Channel, ASleepingConsumerIsWokenByEveryPost) {
     EXPECT_EQ(taken, &pong);
   }
   echo.join();
-}
-
-// Runs `body` on another thread; one that does not finish within a minute is
-// a lost wake-up, which ends the test program with a message (the hung thread
-// cannot be stopped).
-template <class Body>
-void without_hanging(Body body) {
-  auto done = std::async(std::launch::async, body);
-  if (done.wait_for(std::chrono::seconds{60}) != std::future_status::ready) {
-    std::fprintf(stderr, "%s: hung for 60 s\n", ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::fflush(stderr);
-    std::_Exit(3);
-  }
-  done.get();
 }
 
 // Several posters each wait for their post to be taken before the next one,

@@ -4,6 +4,7 @@
 // requests). A hang fails the test instead of blocking the suite.
 #include "helpers/executor_fixture.hpp"
 #include "helpers/plain_blocks.hpp"
+#include "helpers/without_hanging.hpp"
 #include "support.hpp"
 
 #include <gtest/gtest.h>
@@ -30,20 +31,6 @@ using connectors::Laziness;
 
 class Regression : public OnEveryExecutor {};
 INSTANTIATE_TEST_SUITE_P(Executors, Regression, ::testing::Values(0, 2), executor_name);
-
-// Runs `body` on another thread; a body that does not finish within a minute
-// is a hang, which ends the test program with a message (a hung thread cannot
-// be stopped, and waiting for it would block the suite).
-template <class Body>
-void without_hanging(Body body) {
-  auto done = std::async(std::launch::async, body);
-  if (done.wait_for(std::chrono::seconds{60}) != std::future_status::ready) {
-    std::fprintf(stderr, "%s: hung for 60 s\n", ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::fflush(stderr);
-    std::_Exit(3);
-  }
-  done.get();
-}
 
 // ---- 1. a cancelled announcement keeps a pushed value ------------------------------
 
