@@ -1,4 +1,4 @@
-// The loop's channel (docs/design.md, "The event loop"): posts from many
+// The loop's channel (docs/design.md §4.2, "Event loops"): posts from many
 // threads without a lock, taken whole by one consumer in arrival order,
 // refused or discarded once closed, and a channel that may be destroyed as
 // soon as the consumer has what it waits for.

@@ -23,8 +23,8 @@ class ChannelNode {
 // The only way into an event loop from other threads: intrusive nodes pushed
 // without a lock (a compare-and-swap onto a stack, which the loop takes whole
 // and turns into arrival order), so pool threads finishing calls at the same
-// time never wait for each other or for the loop (docs/design.md, "The event
-// loop"). A poster counts itself in `posters_` while it touches the channel,
+// time never wait for each other or for the loop (docs/design.md §4.2, "Event
+// loops"). A poster counts itself in `posters_` while it touches the channel,
 // and close() waits until none does: once the loop has closed its channel, no
 // poster touches it any more. That lets nodes whose completion the loop waits
 // for (method calls on the pool) point at the channel without owning it.
