@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <thread>
 
 namespace connectors::detail {
 
@@ -18,10 +17,19 @@ inline void cpu_relax() noexcept {
 // thread usually takes a few microseconds; sleeping costs a futex round trip.
 constexpr auto spin_duration = std::chrono::microseconds{20};
 
-// What `posted_` holds once the channel is closed: never a node's address.
+// What `posted_` holds once the channel is closed, and while it is empty and
+// the consumer sleeps: never a node's address.
 ChannelNode* closed_mark() noexcept {
   alignas(ChannelNode*) static char mark;
   return reinterpret_cast<ChannelNode*>(&mark);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
+}
+ChannelNode* sleeping_mark() noexcept {
+  alignas(ChannelNode*) static char mark;
+  return reinterpret_cast<ChannelNode*>(&mark);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
+}
+
+bool holds_posts(const ChannelNode* newest) noexcept {
+  return newest != nullptr && newest != closed_mark() && newest != sleeping_mark();
 }
 
 // The stack of posts (newest first) in arrival order.
@@ -40,40 +48,31 @@ ChannelNode* in_arrival_order(ChannelNode* newest_first) noexcept {
 
 Channel::~Channel() { close(); }
 
+// One compare-and-swap, and nothing after it, unless the consumer sleeps: a
+// poster that touched the channel after publishing its node could find it
+// destroyed (the loop may deliver the node, end and close at once).
 bool Channel::post(ChannelNode& node) noexcept {
-  // Counted before the node is visible: the loop may deliver it, end and
-  // close the channel at once, and close() then waits for this poster.
-  posters_.fetch_add(1, std::memory_order_seq_cst);
   ChannelNode* newest = posted_.load(std::memory_order_relaxed);
   do {
-    if (newest == closed_mark()) {
-      posters_.fetch_sub(1, std::memory_order_release);
-      return false;
-    }
-    node.next_in_channel = newest;
-  } while (!posted_.compare_exchange_weak(newest, &node, std::memory_order_seq_cst, std::memory_order_relaxed));
-  // seq_cst with the consumer's store of sleeping_ and its look at posted_:
-  // either it sees this post before it sleeps, or this sees it sleeping.
-  if (sleeping_.load(std::memory_order_seq_cst)) {
+    if (newest == closed_mark()) return false;
+    node.next_in_channel = newest == sleeping_mark() ? nullptr : newest;
+  } while (!posted_.compare_exchange_weak(newest, &node, std::memory_order_release, std::memory_order_relaxed));
+  if (newest == sleeping_mark()) {
+    // The consumer does not leave its sleep before it has seen woken_, which
+    // it reads under the mutex: the channel outlives this block.
     std::lock_guard lock{mutex_};
-    if (sleeping_.load(std::memory_order_relaxed)) {
-      sleeping_.store(false, std::memory_order_relaxed);
-      woken_.notify_one();
-    }
+    woken_ = true;
+    wake_up_.notify_one();
   }
-  posters_.fetch_sub(1, std::memory_order_release);
   return true;
 }
 
-bool Channel::has_posts() const noexcept {
-  ChannelNode* newest = posted_.load(std::memory_order_acquire);
-  return newest != nullptr && newest != closed_mark();
-}
+bool Channel::has_posts() const noexcept { return holds_posts(posted_.load(std::memory_order_acquire)); }
 
 ChannelNode* Channel::take_all() noexcept {
   ChannelNode* newest = posted_.load(std::memory_order_acquire);
   do {
-    if (newest == nullptr || newest == closed_mark()) return nullptr;
+    if (!holds_posts(newest)) return nullptr;
   } while (!posted_.compare_exchange_weak(newest, nullptr, std::memory_order_acquire, std::memory_order_acquire));
   return in_arrival_order(newest);
 }
@@ -94,26 +93,33 @@ void Channel::sleep_for_post(std::chrono::microseconds timeout) noexcept {
   sleep_until_post(std::chrono::steady_clock::now() + timeout);
 }
 
-// The flag is raised again before every wait, not once per sleep: a poster
-// pushes before it takes the mutex, so it may reach the mutex only after the
-// sleep it saw has ended and the next one begun (with its post already
-// taken), clear the flag and wake this waiter for nothing. Waiting on with
-// the flag down would let every later post pass by without a wake-up.
+// The sleep is announced in the stack's word itself (empty → sleeping mark),
+// so a poster learns whether to wake the consumer from the same
+// compare-and-swap that publishes its node: no wake-up can be lost between a
+// flag and the stack, and exactly one poster per sleep takes the mutex.
 void Channel::sleep_until_post(std::chrono::steady_clock::time_point deadline) noexcept {
   std::unique_lock lock{mutex_};
-  for (;;) {
-    sleeping_.store(true, std::memory_order_seq_cst);
-    if (posted_.load(std::memory_order_seq_cst) != nullptr) break;
-    if (woken_.wait_until(lock, deadline) == std::cv_status::timeout) break;
+  ChannelNode* empty = nullptr;
+  if (!posted_.compare_exchange_strong(empty, sleeping_mark(), std::memory_order_acq_rel, std::memory_order_acquire)) {
+    return;  // posts arrived (or the channel is closed)
   }
-  sleeping_.store(false, std::memory_order_relaxed);
+  if (wake_up_.wait_until(lock, deadline, [this] { return woken_; })) {
+    woken_ = false;
+    return;
+  }
+  // Timed out: take the mark back, unless a poster replaced it already; that
+  // poster is on its way to the mutex, and must be waited for.
+  ChannelNode* mark = sleeping_mark();
+  if (posted_.compare_exchange_strong(mark, nullptr, std::memory_order_acq_rel, std::memory_order_acquire)) return;
+  wake_up_.wait(lock, [this] { return woken_; });
+  woken_ = false;
 }
 
 void Channel::close() noexcept {
-  ChannelNode* pending = posted_.exchange(closed_mark(), std::memory_order_seq_cst);
-  if (pending == closed_mark()) pending = nullptr;
-  // A poster that pushed before the exchange may still be waking the loop.
-  while (posters_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+  // The consumer's thread: it is not asleep, so no poster is waking it, and
+  // every other poster is done with the channel.
+  ChannelNode* pending = posted_.exchange(closed_mark(), std::memory_order_acq_rel);
+  if (!holds_posts(pending)) pending = nullptr;
   pending = in_arrival_order(pending);
   while (pending != nullptr) {
     ChannelNode* next = pending->next_in_channel;

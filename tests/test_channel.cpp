@@ -194,4 +194,33 @@ TEST(Channel, MayBeDestroyedAsSoonAsTheLastAwaitedPostHasBeenTaken) {
   }
 }
 
+// A consumer whose sleeps time out at once, again and again, while posters
+// replace its sleeping mark: a sleep that timed out after a poster replaced
+// the mark must wait for that poster's wake-up before it returns, or the
+// consumer could destroy the channel under the poster (AddressSanitizer and
+// ThreadSanitizer watch the channel's memory).
+TEST(Channel, ASleepThatTimesOutWaitsForThePosterThatIsWakingIt) {
+  constexpr int rounds = 300;
+  constexpr std::size_t posters = 3;
+  for (int round = 0; round < rounds; ++round) {
+    auto channel = std::make_unique<Channel>();
+    std::vector<Numbered> nodes(posters);
+    std::vector<std::thread> threads;
+    for (std::size_t p = 0; p < posters; ++p) {
+      nodes[p].poster = p;
+      threads.emplace_back(
+          [poster_channel = channel.get(), &node = nodes[p]] { EXPECT_TRUE(poster_channel->post(node)); });
+    }
+    std::vector<std::size_t> next_of_poster(posters, 0);
+    std::size_t received = 0;
+    while (received < posters) {
+      channel->sleep_for_post(std::chrono::microseconds{1});
+      received += deliver_all(*channel, next_of_poster);
+    }
+    channel.reset();
+    for (std::thread& thread : threads) thread.join();
+    for (const Numbered& node : nodes) EXPECT_EQ(node.delivered.load(), 1);
+  }
+}
+
 }  // namespace

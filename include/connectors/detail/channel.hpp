@@ -21,13 +21,16 @@ class ChannelNode {
 };
 
 // The only way into an event loop from other threads: intrusive nodes pushed
-// without a lock (a compare-and-swap onto a stack, which the loop takes whole
-// and turns into arrival order), so pool threads finishing calls at the same
-// time never wait for each other or for the loop (docs/design.md §4.2, "Event
-// loops"). A poster counts itself in `posters_` while it touches the channel,
-// and close() waits until none does: once the loop has closed its channel, no
-// poster touches it any more. That lets nodes whose completion the loop waits
-// for (method calls on the pool) point at the channel without owning it.
+// with one compare-and-swap onto a stack, which the loop takes whole and turns
+// into arrival order, so pool threads finishing calls at the same time never
+// wait for each other or for the loop (docs/design.md §4.2, "Event loops").
+// A consumer about to sleep leaves a mark in the stack's word; the one poster
+// that replaces the mark wakes it, and the consumer does not leave its sleep
+// before that poster is done with the channel. Every other poster is done with
+// the channel once its compare-and-swap succeeded: once the consumer has taken
+// the posts it waits for, it may close and destroy the channel at once. That
+// lets nodes whose completion the loop waits for (method calls on the pool)
+// point at the channel without owning it.
 class Channel {
  public:
   Channel() = default;
@@ -51,8 +54,8 @@ class Channel {
   // "Idle ranks"): the spin would be paid on every timeout.
   void sleep_for_post(std::chrono::microseconds timeout) noexcept;
 
-  // Refuses further posts, waits until no poster touches the channel, and
-  // discards what is pending.
+  // Refuses further posts and discards what is pending. The consumer's
+  // thread only (as take_all and the waits).
   void close() noexcept;
 
   bool has_posts() const noexcept;
@@ -60,14 +63,15 @@ class Channel {
  private:
   void sleep_until_post(std::chrono::steady_clock::time_point deadline) noexcept;
 
-  // The posts, newest first; `closed_mark()` once closed.
+  // The posts, newest first; null when there are none; `sleeping_mark()`
+  // when there are none and the consumer sleeps (or is about to);
+  // `closed_mark()` once closed.
   std::atomic<ChannelNode*> posted_{nullptr};
-  std::atomic<unsigned> posters_{0};
-  // The consumer sleeps (or is about to) on `woken_`: a poster that sees it
-  // wakes it, under `mutex_`.
-  std::atomic<bool> sleeping_{false};
+  // Under mutex_: the poster that replaced the sleeping mark has woken the
+  // consumer and is done with the channel.
+  bool woken_ = false;
   std::mutex mutex_;
-  std::condition_variable woken_;
+  std::condition_variable wake_up_;
 };
 
 }  // namespace connectors::detail
