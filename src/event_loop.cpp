@@ -1,3 +1,4 @@
+#include <connectors/detail/frame_allocator.hpp>
 #include <connectors/detail/thread_pool.hpp>
 #include <connectors/event_loop.hpp>
 
@@ -131,9 +132,15 @@ void EventLoop::idle() noexcept {
 void EventLoop::run_until_done(std::coroutine_handle<> root) {
   detail::RunFrame frame{executor_, this, static_cast<const char*>(__builtin_frame_address(0)), detail::innermost_run};
   detail::innermost_run = &frame;
+  // The frames of a thread's outermost run are kept for its next run
+  // (docs/design.md §5, "Frames").
+  if (frame.outer == nullptr) detail::begin_outermost_run();
   struct Restore {
     detail::RunFrame* outer;
-    ~Restore() { detail::innermost_run = outer; }
+    ~Restore() {
+      detail::innermost_run = outer;
+      if (outer == nullptr) detail::end_outermost_run();
+    }
   } restore{frame.outer};
 
   ready_.push_back(Ready{root, {}});
