@@ -108,7 +108,8 @@ void Channel::sleep_until_post(std::chrono::steady_clock::time_point deadline) n
     return;
   }
   // Timed out: take the mark back, unless a poster replaced it already; that
-  // poster is on its way to the mutex, and must be waited for.
+  // poster is on its way to the mutex, and must be waited for (past the
+  // deadline if it is descheduled there: its post is already in).
   ChannelNode* mark = sleeping_mark();
   if (posted_.compare_exchange_strong(mark, nullptr, std::memory_order_acq_rel, std::memory_order_acquire)) return;
   wake_up_.wait(lock, [this] { return woken_; });

@@ -168,8 +168,9 @@ TEST(Channel, OnceClosedItDiscardsWhatIsPendingInArrivalOrderAndRefusesPosts) {
 
 // What a loop does with its pool calls: once it has every reply it is waiting
 // for, it ends and its channel goes, while the thread of the last reply may
-// still be inside post. Destroying the channel waits for that poster
-// (AddressSanitizer and ThreadSanitizer watch the channel's memory).
+// still be inside post. A poster is done with the channel once its post is
+// visible, and one that wakes the consumer is waited for by the consumer's
+// sleep (AddressSanitizer and ThreadSanitizer watch the channel's memory).
 TEST(Channel, MayBeDestroyedAsSoonAsTheLastAwaitedPostHasBeenTaken) {
   constexpr int rounds = 300;
   constexpr std::size_t posters = 3;
