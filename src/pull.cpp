@@ -63,7 +63,12 @@ class PullEngine {
   // THREAD methods itself (nothing else could run meanwhile).
   PullEngine(Operation& operation, std::vector<Frame>& stack, bool may_wait, const NodeBase* root,
              void* caller) noexcept
-      : operation_(operation), stack_(stack), may_wait_(may_wait), root_(root), caller_(caller) {}
+      : operation_(operation),
+        stack_(stack),
+        may_wait_(may_wait),
+        loop_(may_wait ? running_loop() : nullptr),
+        root_(root),
+        caller_(caller) {}
   PullEngine(const PullEngine&) = delete;
   PullEngine& operator=(const PullEngine&) = delete;
 
@@ -351,13 +356,11 @@ class PullEngine {
         // (their start loop is below a nested run) would never let it go.
         if (operation_.unstarted_requests != 0) return yielded_ ? Place::elsewhere : Place::after_siblings;
         // The loop idle: no call is queued to be handed to the pool first.
-        return only_runnable_work_here(operation_) ? Place::here : Place::elsewhere;
+        return only_runnable_work_here(operation_, loop_) ? Place::here : Place::elsewhere;
       case Parallelization::PROCESS:
         return Place::elsewhere;
     }
-    if (may_wait_) {
-      if (EventLoop* loop = running_loop()) submit_queued_calls(*loop);
-    }
+    if (loop_ != nullptr) submit_queued_calls(*loop_);
     return Place::here;
   }
 
@@ -389,6 +392,9 @@ class PullEngine {
   Operation& operation_;
   std::vector<Frame>& stack_;
   const bool may_wait_;
+  // The loop that resumes this pull (a suspendable one runs on its loop only),
+  // asked per method whether it is idle: looked up once, not per block.
+  EventLoop* const loop_;
   const NodeBase* root_;
   void* caller_;
   Frame subject_{};       // the connector a Need is about

@@ -2,7 +2,8 @@
 
 // Work-first (docs/parallelization.md): inline for the request engine's
 // per-method placement (src/pull.cpp), which asks it for every THREAD method
-// of a chain; user_call.cpp gives it to the connector headers.
+// of a chain with the loop it looked up once; user_call.cpp gives it to the
+// connector headers.
 
 #include <connectors/detail/node.hpp>
 #include <connectors/detail/run_context.hpp>
@@ -13,10 +14,11 @@ namespace connectors::detail {
 // Whether a THREAD method of `operation` is the only work that could run now:
 // no sibling request waits to start, and the running loop has nothing ready,
 // queued or in flight.
+inline bool only_runnable_work_here(const Operation& operation, const EventLoop* loop) noexcept {
+  return operation.unstarted_requests == 0 && loop != nullptr && LoopAccess::idle(*loop);
+}
 inline bool only_runnable_work_here(const Operation& operation) noexcept {
-  if (operation.unstarted_requests != 0) return false;
-  const EventLoop* loop = running_loop();
-  return loop != nullptr && LoopAccess::idle(*loop);
+  return only_runnable_work_here(operation, running_loop());
 }
 
 }  // namespace connectors::detail
