@@ -166,12 +166,12 @@ TEST(Channel, OnceClosedItDiscardsWhatIsPendingInArrivalOrderAndRefusesPosts) {
   EXPECT_EQ(channel.take_all(), nullptr);
 }
 
-// What a loop does with its pool calls: once it has every reply it is waiting
-// for, it ends and its channel goes, while the thread of the last reply may
-// still be inside post. A poster is done with the channel once its post is
-// visible, and one that wakes the consumer is waited for by the consumer's
-// sleep (AddressSanitizer and ThreadSanitizer watch the channel's memory).
-TEST(Channel, MayBeDestroyedAsSoonAsTheLastAwaitedPostHasBeenTaken) {
+// Rounds of three posters, one post each, against a consumer that waits with
+// `wait` and destroys the channel as soon as it has taken the last post, while
+// a poster may still be inside post (AddressSanitizer and ThreadSanitizer
+// watch the channel's memory).
+template <class Wait>
+void destroy_right_after_the_last_post(Wait wait) {
   constexpr int rounds = 300;
   constexpr std::size_t posters = 3;
   for (int round = 0; round < rounds; ++round) {
@@ -186,7 +186,7 @@ TEST(Channel, MayBeDestroyedAsSoonAsTheLastAwaitedPostHasBeenTaken) {
     std::vector<std::size_t> next_of_poster(posters, 0);
     std::size_t received = 0;
     while (received < posters) {
-      channel->wait_for_post(forever);
+      wait(*channel);
       received += deliver_all(*channel, next_of_poster);
     }
     channel.reset();
@@ -195,33 +195,21 @@ TEST(Channel, MayBeDestroyedAsSoonAsTheLastAwaitedPostHasBeenTaken) {
   }
 }
 
+// What a loop does with its pool calls: once it has every reply it is waiting
+// for, it ends and its channel goes, while the thread of the last reply may
+// still be inside post. A poster is done with the channel once its post is
+// visible, and one that wakes the consumer is waited for by the consumer's
+// sleep.
+TEST(Channel, MayBeDestroyedAsSoonAsTheLastAwaitedPostHasBeenTaken) {
+  destroy_right_after_the_last_post([](Channel& channel) { channel.wait_for_post(forever); });
+}
+
 // A consumer whose sleeps time out at once, again and again, while posters
 // replace its sleeping mark: a sleep that timed out after a poster replaced
 // the mark must wait for that poster's wake-up before it returns, or the
-// consumer could destroy the channel under the poster (AddressSanitizer and
-// ThreadSanitizer watch the channel's memory).
+// consumer could destroy the channel under the poster.
 TEST(Channel, ASleepThatTimesOutWaitsForThePosterThatIsWakingIt) {
-  constexpr int rounds = 300;
-  constexpr std::size_t posters = 3;
-  for (int round = 0; round < rounds; ++round) {
-    auto channel = std::make_unique<Channel>();
-    std::vector<Numbered> nodes(posters);
-    std::vector<std::thread> threads;
-    for (std::size_t p = 0; p < posters; ++p) {
-      nodes[p].poster = p;
-      threads.emplace_back(
-          [poster_channel = channel.get(), &node = nodes[p]] { EXPECT_TRUE(poster_channel->post(node)); });
-    }
-    std::vector<std::size_t> next_of_poster(posters, 0);
-    std::size_t received = 0;
-    while (received < posters) {
-      channel->sleep_for_post(std::chrono::microseconds{1});
-      received += deliver_all(*channel, next_of_poster);
-    }
-    channel.reset();
-    for (std::thread& thread : threads) thread.join();
-    for (const Numbered& node : nodes) EXPECT_EQ(node.delivered.load(), 1);
-  }
+  destroy_right_after_the_last_post([](Channel& channel) { channel.sleep_for_post(std::chrono::microseconds{1}); });
 }
 
 }  // namespace
