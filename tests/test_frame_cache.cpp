@@ -7,8 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <array>
-#include <coroutine>
 #include <cstddef>
 #include <thread>
 #include <vector>
@@ -64,36 +62,6 @@ TEST(FrameCache, ARunKeepsEveryFrameItFreedForTheNextRun) {
     // The next run as large takes them all again and gives none back.
     EXPECT_EQ(gather_tasks(executor, many), many);
     EXPECT_GE(most_cached_frames(), static_cast<std::size_t>(many));
-  });
-}
-
-// A coroutine whose frame is nearly 1 KiB, the largest size class kept.
-Task<int> large() {
-  std::array<char, 800> buffer{};
-  buffer[0] = 1;
-  co_await std::suspend_never{};
-  co_return buffer[0];
-}
-
-TEST(FrameCache, ARunKeepsAtMostItsByteBudget) {
-  SKIP_WITHOUT_FRAME_CACHE();
-  on_fresh_thread([] {
-    constexpr std::size_t budget = std::size_t{32} << 20;
-    constexpr int count = 50'000;  // about 45 MB of frames
-    SequentialExecutor executor;
-    auto body = []() -> Task<int> {
-      std::vector<Task<int>> tasks;
-      for (int i = 0; i < count; ++i) tasks.push_back(large());
-      int sum = 0;
-      for (int value : co_await connectors::gather(std::move(tasks))) sum += value;
-      co_return sum;
-    };
-    EXPECT_EQ(executor.run_coroutine(body()), count);
-    // Kept up to the budget, the rest given back: one frame over it at most,
-    // plus the run's few frames of other sizes, which each size's allowance
-    // of 4096 keeps whatever the budget.
-    EXPECT_GT(connectors::detail::cached_frame_bytes(), budget / 2);
-    EXPECT_LE(connectors::detail::cached_frame_bytes(), budget + 16 * 1024);
   });
 }
 
