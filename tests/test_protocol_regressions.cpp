@@ -661,6 +661,52 @@ TEST_P(Regression, Random16_ACachelessKeyPulledByTwoInputsRunsOnce) {
   EXPECT_EQ(table.getter_calls, before + 1);
 }
 
+// Random finding 22 (seed 2568710097158782): one get pulls a cache-less key
+// through its key connection, then through a whole connection of the same
+// multi-output (which computes every key); the second request ran the getter
+// again inline. Both now share the one computation of the get, and the next
+// get computes afresh.
+TEST_P(Regression, Random22_ACachelessKeyPulledByItsKeyAndByAWholeConnectionRunsOnce) {
+  Copy source, through;
+  Table table;
+  Sum both;
+  table.keys = {2};
+  table.out.set_caching(false);
+  table.in.connect(source.out);
+  through.in.connect(table.out[2]);  // first the key connection ...
+  both.in.connect(through.out);
+  both.in.connect(table.out);  // ... then the whole multi-output, into the same multi-input
+  source.in(1.0);
+  const int before = table.getter_calls;
+  EXPECT_EQ(both.out(), 4.0);
+  EXPECT_EQ(table.getter_calls, before + 1);
+  source.in(3.0);
+  EXPECT_EQ(both.out(), 12.0);
+  EXPECT_EQ(table.getter_calls, before + 2);
+  // A direct call is an operation of its own: without a cache it computes.
+  EXPECT_EQ(table.out(2), 6.0);
+  EXPECT_EQ(table.getter_calls, before + 3);
+}
+
+// The end of a get lets the cache-less multi-outputs that kept its values
+// forget them; one that a user method destroyed after it computed is gone
+// by then and must not be touched (ASan would see it).
+TEST_P(Regression, Random22_AMultiOutputDestroyedAfterKeepingAValueIsLeftAloneWhenTheGetEnds) {
+  without_hanging([] {
+    auto table = std::make_unique<Table>();
+    Copy source, through;
+    table->out.set_caching(false);
+    table->in.connect(source.out);
+    through.in.connect(table->out[2]);
+    source.in(1.0);
+    through.on_compute = [&table] { table.reset(); };  // after the key was computed and kept
+    EXPECT_THROW(through.out(), std::logic_error);
+    EXPECT_EQ(table, nullptr);
+    through.on_compute = nullptr;
+    EXPECT_EQ(through.out(), 2.0);  // the value it received before
+  });
+}
+
 // Seed 75237440881281 (known defect 8, the hang not shrunk before): a direct
 // change of a multi-input first applies what its sources announced; that
 // pushes to an ON_NOTIFY multi-input below it, whose request waits for the

@@ -16,6 +16,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -464,9 +465,12 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
     auto run = std::make_shared<Run>();
     running_keys_.emplace(key, run);
     std::optional<R> value;
-    const bool from_cache = key_valid(key);
+    const R* computed_before = caching_ ? nullptr : value_of_operation(operation, key);
+    const bool from_cache = computed_before != nullptr || key_valid(key);
     try {
-      if (from_cache) {
+      if (computed_before != nullptr) {
+        value.emplace(*computed_before);
+      } else if (from_cache) {
         value.emplace(results_.at(key));
       } else {
         value.emplace(co_await detail::user_call<R>(
@@ -482,6 +486,8 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
         if (caching_) {
           results_.insert_or_assign(key, *value);
           mark_computed();
+        } else {
+          keep_for_operation(operation, key, *value);
         }
       }
     } catch (...) {
@@ -544,7 +550,33 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
     }
   }
 
-  void drop_cache() noexcept override { results_.clear(); }
+  // Without a cache, a key requested twice in one operation (by its key
+  // connection, then by a whole connection, which computes every key) must
+  // run once, as a cache-less Output does (docs/multi-outputs.md, In
+  // parallel, and once): its value is kept until the operation ends.
+  const R* value_of_operation(const detail::Operation& operation, const Key& key) const {
+    if (values_operation_ != operation.id) return nullptr;
+    auto found = values_of_operation_.find(key);
+    return found == values_of_operation_.end() ? nullptr : &found->second;
+  }
+  void keep_for_operation(detail::Operation& operation, const Key& key, const R& value) {
+    if (values_operation_ != operation.id) {
+      operation.values_until_end.push_back(this);
+      values_operation_ = operation.id;
+    }
+    values_of_operation_.insert_or_assign(key, value);
+  }
+  void forget_operation_values() noexcept override {
+    values_of_operation_.clear();
+    values_operation_ = 0;
+  }
+
+  // A notification within the operation (an ON_NOTIFY input applied a value
+  // again) makes the operation's values old too.
+  void drop_cache() noexcept override {
+    results_.clear();
+    values_of_operation_.clear();
+  }
   // A key may be computing without a whole request (running_).
   bool request_running() const noexcept override { return running_ || !running_keys_.empty(); }
 
@@ -555,6 +587,10 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   detail::ErasedMember keys_member_;
   std::vector<Key> (*keys_)(void*, const detail::ErasedMember&) = nullptr;
   std::unordered_map<Key, R> results_;
+  // Caching off: the values computed in the operation values_operation_ (an
+  // Operation::id, 0 for none), kept until it ends.
+  std::unordered_map<Key, R> values_of_operation_;
+  std::uint64_t values_operation_ = 0;
   std::unordered_map<Key, std::shared_ptr<Run>> running_keys_;
   std::unordered_map<Key, std::unique_ptr<Item>> items_by_key_;
 };

@@ -28,6 +28,10 @@ class OutputNode;
 struct Operation {
   // Asks the executor for its placements (src/node.cpp).
   Operation(Executor& executor, OperationScope* scope) noexcept;
+  Operation(const Operation&) = delete;
+  Operation& operator=(const Operation&) = delete;
+  // Lets the outputs of values_until_end forget them (src/node.cpp).
+  ~Operation();
 
   // Where the executor runs a method with `flag`; asked once per operation.
   Parallelization placement(Parallelization flag) const noexcept { return placements[static_cast<int>(flag)]; }
@@ -57,6 +61,11 @@ struct Operation {
   // on the loop to decide where it runs: a method must not take the
   // coordinating thread before they have (docs/design.md#work-first).
   std::size_t yielded_requests = 0;
+  // Cache-less multi-outputs that keep the values they computed in this
+  // operation, so that a key requested again within it (through a whole
+  // connection after its key connection) is not computed twice; they forget
+  // them when it ends (docs/design.md#multi-output, compute_key).
+  std::vector<OutputNode*> values_until_end;
 };
 
 // A mark above every situation (see InputNode::announced_in_).
@@ -155,6 +164,9 @@ class OutputNode : public NodeBase {
   void on_cancel(std::vector<InputNode*>& cancelled_downstream) noexcept;
 
   virtual Task<void> request(Operation& operation) = 0;
+  // Drops what it kept for the operation that is ending (see
+  // Operation::values_until_end).
+  virtual void forget_operation_values() noexcept {}
 
   // Something this output depends on changed without an announcement (a
   // multi-input lost a destroyed source): the cache is dropped.
