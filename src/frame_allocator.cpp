@@ -19,7 +19,7 @@ void free_frame_slow(void* frame, std::size_t) noexcept { ::operator delete(fram
 
 void begin_outermost_run() noexcept {
   FrameCache& cache = frame_cache;
-  cache.limit = FrameCache::kept_during_a_run;
+  cache.in_run = true;
   std::copy(std::begin(cache.count), std::end(cache.count), std::begin(cache.low_water));
 }
 
@@ -35,16 +35,19 @@ void end_outermost_run() noexcept {
     for (; surplus > 0; --surplus) {
       ::operator delete(std::exchange(cache.free[index], cache.free[index]->next));
       --cache.count[index];
+      cache.kept_bytes -= FrameCache::class_bytes(index);
     }
     cache.low_water[index] = cache.count[index];
   }
-  cache.limit = FrameCache::kept_between_runs;
+  cache.in_run = false;
 }
 
 std::size_t cached_frames(std::size_t size) noexcept {
   const std::size_t index = (size - 1) / FrameCache::granularity;
   return index < FrameCache::classes ? frame_cache.count[index] : 0;
 }
+
+std::size_t cached_frame_bytes() noexcept { return frame_cache.kept_bytes; }
 
 FrameCache::~FrameCache() {
   for (Block*& head : free) {

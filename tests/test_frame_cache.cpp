@@ -65,6 +65,34 @@ TEST(FrameCache, ARunKeepsEveryFrameItFreedForTheNextRun) {
   });
 }
 
+// The bound in bytes, met through the allocator itself: the size of a
+// coroutine frame differs between builds (a sanitizer's instrumentation
+// enlarges it), a frame asked for with a size does not.
+TEST(FrameCache, ARunKeepsAtMostItsByteBudget) {
+  SKIP_WITHOUT_FRAME_CACHE();
+  on_fresh_thread([] {
+    namespace detail = connectors::detail;
+    constexpr std::size_t budget = std::size_t{32} << 20;
+    constexpr std::size_t size = 1024;     // the largest size class kept
+    constexpr std::size_t count = 50'000;  // 51 MB of frames
+    detail::begin_outermost_run();
+    std::vector<void*> frames(count);
+    for (void*& frame : frames) frame = detail::allocate_frame(size);
+    for (void* frame : frames) detail::free_frame(frame, size);
+    // Kept up to the budget (one frame over it at most), the rest given back.
+    EXPECT_GE(detail::cached_frame_bytes(), budget);
+    EXPECT_LE(detail::cached_frame_bytes(), budget + size);
+    EXPECT_EQ(detail::cached_frames(size), detail::cached_frame_bytes() / size);
+    // A run that used every kept frame keeps them past its end.
+    detail::end_outermost_run();
+    EXPECT_GE(detail::cached_frame_bytes(), budget);
+    // Outside a run, the allowance per size class alone.
+    for (void*& frame : frames) frame = detail::allocate_frame(size);
+    for (void* frame : frames) detail::free_frame(frame, size);
+    EXPECT_EQ(detail::cached_frames(size), kept_between_runs);
+  });
+}
+
 TEST(FrameCache, ARunThatDidNotUseTheFramesGivesThemBack) {
   SKIP_WITHOUT_FRAME_CACHE();
   on_fresh_thread([] {

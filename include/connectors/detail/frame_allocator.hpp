@@ -10,9 +10,10 @@ namespace connectors::detail {
 // per-thread free list per size class turns their allocation into a pointer
 // pop. A thread keeps up to `kept_between_runs` frames per class for good;
 // while it runs an event loop it keeps every frame freed (up to
-// `kept_during_a_run`), so a run that repeats a large burst does not give the
-// frames back to malloc and take them again each time; when its outermost run
-// ends, frames the run never used are given back (docs/design.md §5, "Frames").
+// `kept_bytes_during_a_run` in all), so a run that repeats a large burst does
+// not give the frames back to malloc and take them again each time; when its
+// outermost run ends, frames the run never used are given back
+// (docs/design.md §5, "Frames").
 // Frames may be freed on another thread than the one that allocated them; they
 // then simply join that thread's lists. Under AddressSanitizer the lists are
 // bypassed, so that every frame stays checked.
@@ -30,6 +31,7 @@ inline void free_frame(void* frame, std::size_t) noexcept { ::operator delete(fr
 inline void begin_outermost_run() noexcept {}
 inline void end_outermost_run() noexcept {}
 inline std::size_t cached_frames(std::size_t) noexcept { return 0; }
+inline std::size_t cached_frame_bytes() noexcept { return 0; }
 #else
 void* allocate_frame_slow(std::size_t size);
 void free_frame_slow(void* frame, std::size_t size) noexcept;
@@ -38,7 +40,8 @@ struct FrameCache {
   static constexpr std::size_t granularity = 64;
   static constexpr std::size_t classes = 16;  // frames up to 1 KiB are cached
   static constexpr std::size_t kept_between_runs = 4096;
-  static constexpr std::size_t kept_during_a_run = std::size_t{1} << 18;
+  static constexpr std::size_t kept_bytes_during_a_run = std::size_t{32} << 20;
+  static constexpr std::size_t class_bytes(std::size_t index) noexcept { return (index + 1) * granularity; }
   struct Block {
     Block* next;
   };
@@ -47,7 +50,8 @@ struct FrameCache {
   // The fewest frames each list held since the outermost run began: that
   // many sat unused through the run.
   std::size_t low_water[classes] = {};
-  std::size_t limit = kept_between_runs;
+  std::size_t kept_bytes = 0;
+  bool in_run = false;
   ~FrameCache();
 };
 
@@ -60,6 +64,7 @@ inline void* allocate_frame(std::size_t size) {
     if (FrameCache::Block* block = cache.free[index]) {
       cache.free[index] = block->next;
       if (--cache.count[index] < cache.low_water[index]) cache.low_water[index] = cache.count[index];
+      cache.kept_bytes -= FrameCache::class_bytes(index);
       return block;
     }
   }
@@ -70,11 +75,13 @@ inline void free_frame(void* frame, std::size_t size) noexcept {
   const std::size_t index = (size - 1) / FrameCache::granularity;
   if (index < FrameCache::classes) {
     FrameCache& cache = frame_cache;
-    if (cache.count[index] < cache.limit) {
+    if (cache.count[index] < FrameCache::kept_between_runs ||
+        (cache.in_run && cache.kept_bytes < FrameCache::kept_bytes_during_a_run)) {
       auto* block = static_cast<FrameCache::Block*>(frame);
       block->next = cache.free[index];
       cache.free[index] = block;
       ++cache.count[index];
+      cache.kept_bytes += FrameCache::class_bytes(index);
       return;
     }
   }
@@ -85,8 +92,10 @@ inline void free_frame(void* frame, std::size_t size) noexcept {
 // starts and when it ends.
 void begin_outermost_run() noexcept;
 void end_outermost_run() noexcept;
-// How many frames of `size` bytes the calling thread keeps (for tests).
+// How many frames of `size` bytes the calling thread keeps, and how many
+// bytes of frames in all (for tests).
 std::size_t cached_frames(std::size_t size) noexcept;
+std::size_t cached_frame_bytes() noexcept;
 #endif
 
 }  // namespace connectors::detail
