@@ -133,11 +133,15 @@ void OutputNode::detach_here(bool noted) noexcept {
     input->observers_.erase_if([this](const OutputNode* observer) { return observer == this; });
   }
   observed_.clear();
-  // Cascade the cancellations iteratively.
+  // Cascade the cancellations iteratively. A multi-input that had nothing
+  // announced left when it lost this output may have been announced again
+  // since, by another multi-input's loss of it (random finding 23): it then
+  // stays announced.
   while (!cancelled.empty()) {
     InputNode* input = cancelled.back();
     cancelled.pop_back();
     if (!input->announcing_) continue;
+    if (input->multi_ && !input->multi_waits_for_nothing()) continue;
     input->announcing_ = false;
     input->announced_in_ = Laziness::ON_CONNECT;
     for (OutputNode* observer : input->observers_) observer->on_cancel(cancelled);

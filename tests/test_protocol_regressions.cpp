@@ -707,6 +707,28 @@ TEST_P(Regression, Random22_AMultiOutputDestroyedAfterKeepingAValueIsLeftAloneWh
   });
 }
 
+// Random finding 23 (seed 2680418393248783): a destroyed source of two
+// multi-inputs — one that had stored its value, one whose connection was
+// still announced — left what the first one's observers computed from it in
+// place, when the second multi-input lost the source first.
+TEST_P(Regression, Random23_ASourceLostByTwoMultiInputsInvalidatesWhatTheStoringOneFed) {
+  auto source = std::make_unique<Copy>(186.0);
+  auto first_observer = std::make_unique<Copy>();
+  first_observer->in.connect(source->out);
+  Sum middle;
+  middle.in.connect(source->out);
+  Copy through;
+  through.in.connect(middle.out);
+  Sum bottom;
+  bottom.in[7].connect(through.out);
+  bottom.in[8](2.0);               // applies what is announced first: 186 stored in middle
+  bottom.in.connect(source->out);  // announced, nothing stored yet
+  first_observer.reset();          // bottom's connection moves to the front of source's list
+  source.reset();                  // bottom loses it first, then middle (186 removed)
+  EXPECT_EQ(middle.out(), 0.0);
+  EXPECT_EQ(bottom.out(), 2.0);  // item 7 holds through's new value, 0
+}
+
 // Seed 75237440881281 (known defect 8, the hang not shrunk before): a direct
 // change of a multi-input first applies what its sources announced; that
 // pushes to an ON_NOTIFY multi-input below it, whose request waits for the

@@ -547,6 +547,8 @@ class MultiInput final : private detail::InputNode {
     return announcing_sources_ == 0 && !has_pending_values();
   }
 
+  bool multi_waits_for_nothing() const noexcept override { return announcing_sources_ == 0 && !has_pending_values(); }
+
   void multi_for_each_source(Visit visit, void* context) const override {
     for (const Source& source : sources_) visit(*source.node, context);
   }

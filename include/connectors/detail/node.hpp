@@ -388,6 +388,9 @@ class InputNode : public NodeBase {
   // `from` is being destroyed: forget it (docs/design.md#lifetime); returns whether the
   // observers must be cancelled.
   virtual bool multi_lose_source(OutputNode&) noexcept { return false; }
+  // Whether nothing announced is left and no received value waits to be
+  // applied: only then may a cancel reach the observers.
+  virtual bool multi_waits_for_nothing() const noexcept { return true; }
   virtual void multi_for_each_source(Visit, void*) const {}
 
   CompactVector<OutputNode*> observers_;
