@@ -474,6 +474,68 @@ void BM_MixedLightPart_Threads(benchmark::State& state) { mixed_light(state, tru
 BENCHMARK(BM_MixedLightPart_Sequential)->Arg(1000)->UseRealTime();
 BENCHMARK(BM_MixedLightPart_Threads)->Arg(1000)->UseRealTime();
 
+// ---- parallel light branches ------------------------------------------------------
+// Two chains of n light blocks below one source, into one multi-input: the
+// multi-input's retrieval pulls both chains at once, so on threads neither
+// chain's methods are the only runnable work (docs/parallelization.md,
+// Work-first). `per_block` is per block of both chains.
+void parallel_chains(benchmark::State& state, bool threads) {
+  const auto length = static_cast<std::size_t>(state.range(0));
+  connectors::set_default_executor(executor_for(threads));
+  {
+    Block source;
+    std::vector<Block> left(length);
+    std::vector<Block> right(length);
+    for (std::vector<Block>* chain : {&left, &right}) {
+      chain->front().input.connect(source.output);
+      for (std::size_t i = 1; i < length; ++i) (*chain)[i].input.connect((*chain)[i - 1].output);
+    }
+    LightTotal total;
+    total.in.connect(left.back().output);
+    total.in.connect(right.back().output);
+    long value = 0;
+    for (auto _ : state) {
+      source.input(++value);
+      benchmark::DoNotOptimize(total.sum());
+    }
+    state.counters["per_block"] = benchmark::Counter(
+        static_cast<double>(2 * length), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  }
+  connectors::set_default_executor(nullptr);
+}
+void BM_ParallelLightChains_Sequential(benchmark::State& state) { parallel_chains(state, false); }
+void BM_ParallelLightChains_Threads(benchmark::State& state) { parallel_chains(state, true); }
+
+void BM_ParallelLightChains_TBB(benchmark::State& state) {
+  const auto length = static_cast<std::size_t>(state.range(0));
+  tbb::global_control parallelism{tbb::global_control::max_allowed_parallelism,
+                                  static_cast<std::size_t>(state.range(1))};
+  tbb::flow::graph graph;
+  tbb::flow::broadcast_node<long> source(graph);
+  std::vector<std::unique_ptr<tbb::flow::function_node<long, long>>> nodes;
+  for (int chain = 0; chain < 2; ++chain) {
+    for (std::size_t i = 0; i < length; ++i) {
+      nodes.push_back(std::make_unique<tbb::flow::function_node<long, long>>(graph, tbb::flow::serial,
+                                                                             [](long v) { return v + 1; }));
+      if (i == 0) {
+        tbb::flow::make_edge(source, *nodes.back());
+      } else {
+        tbb::flow::make_edge(*nodes[nodes.size() - 2], *nodes.back());
+      }
+    }
+  }
+  long value = 0;
+  for (auto _ : state) {
+    source.try_put(++value);
+    graph.wait_for_all();
+  }
+  state.counters["per_block"] = benchmark::Counter(
+      static_cast<double>(2 * length), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_ParallelLightChains_Sequential)->Arg(100)->Arg(1000)->UseRealTime();
+BENCHMARK(BM_ParallelLightChains_Threads)->Arg(100)->Arg(1000)->UseRealTime();
+BENCHMARK(BM_ParallelLightChains_TBB)->Args({100, 1})->Args({100, 2})->Args({1000, 1})->Args({1000, 2})->UseRealTime();
+
 // ---- memory per block ----------------------------------------------------------
 // Heap bytes in use (glibc mallinfo2) per block of a 10^4 chain: once built
 // and connected, and after a set and a get (which leaves the caches filled).
