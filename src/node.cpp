@@ -30,13 +30,6 @@ Operation::Operation(Executor& executor, OperationScope* scope) noexcept
                  executor.effective_parallelization(Parallelization::THREAD),
                  executor.effective_parallelization(Parallelization::PROCESS)} {}
 
-Operation::~Operation() {
-  // A connector a user method destroyed in this operation is gone.
-  for (OutputNode* output : values_until_end) {
-    if (!destroyed_in(*this, output)) output->forget_operation_values();
-  }
-}
-
 // ---- NodeBase ---------------------------------------------------------------
 
 // Configuration takes the network lock: another thread may be running an

@@ -707,6 +707,30 @@ TEST_P(Regression, Random22_AMultiOutputDestroyedAfterKeepingAValueIsLeftAloneWh
   });
 }
 
+// The same, where the multi-output is cut off from the get's start before it
+// is destroyed (a review's case): its destruction is then not recorded as
+// one inside the computation, and it is freed at once. The values it kept
+// belong to the operation, which frees them without touching it.
+TEST_P(Regression, Random22_AMultiOutputCutOffThenDestroyedAfterKeepingAValueIsNotTouchedWhenTheGetEnds) {
+  without_hanging([] {
+    auto table = std::make_unique<Table>();
+    auto through = std::make_unique<Copy>();
+    Copy source, last;
+    table->out.set_caching(false);
+    table->in.connect(source.out);
+    through->in.connect(table->out[2]);
+    last.in.connect(through->out);
+    source.in(1.0);
+    last.on_compute = [&through, &table] {
+      through.reset();  // reaches the start: the get is poisoned
+      table.reset();    // no longer reaches it: freed at once
+    };
+    EXPECT_THROW(last.out(), std::logic_error);
+    EXPECT_EQ(table, nullptr);
+    EXPECT_EQ(through, nullptr);
+  });
+}
+
 // Random finding 23 (seed 2680418393248783): a destroyed source of two
 // multi-inputs — one that had stored its value, one whose connection was
 // still announced — left what the first one's observers computed from it in

@@ -553,29 +553,41 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   // Without a cache, a key requested twice in one operation (by its key
   // connection, then by a whole connection, which computes every key) must
   // run once, as a cache-less Output does (docs/multi-outputs.md, In
-  // parallel, and once): its value is kept until the operation ends.
-  const R* value_of_operation(const detail::Operation& operation, const Key& key) const {
-    if (values_operation_ != operation.id) return nullptr;
-    auto found = values_of_operation_.find(key);
-    return found == values_of_operation_.end() ? nullptr : &found->second;
+  // parallel, and once): its value is kept in the operation until it ends.
+  struct KeptValues final : detail::OperationValues {
+    using OperationValues::OperationValues;
+    std::unordered_map<Key, R> values;
+    std::uint64_t generation = 0;  // the multi-output's values_generation_ they belong to
+  };
+  KeptValues* kept_values(detail::Operation& operation) const noexcept {
+    for (const auto& kept : operation.kept_values) {
+      if (kept->owner == instance_) return static_cast<KeptValues*>(kept.get());
+    }
+    return nullptr;
+  }
+  const R* value_of_operation(detail::Operation& operation, const Key& key) const {
+    const KeptValues* kept = kept_values(operation);
+    if (kept == nullptr || kept->generation != values_generation_) return nullptr;
+    auto found = kept->values.find(key);
+    return found == kept->values.end() ? nullptr : &found->second;
   }
   void keep_for_operation(detail::Operation& operation, const Key& key, const R& value) {
-    if (values_operation_ != operation.id) {
-      operation.values_until_end.push_back(this);
-      values_operation_ = operation.id;
+    KeptValues* kept = kept_values(operation);
+    if (kept == nullptr) {
+      operation.kept_values.push_back(std::make_unique<KeptValues>(instance_));
+      kept = static_cast<KeptValues*>(operation.kept_values.back().get());
+    } else if (kept->generation != values_generation_) {
+      kept->values.clear();
     }
-    values_of_operation_.insert_or_assign(key, value);
-  }
-  void forget_operation_values() noexcept override {
-    values_of_operation_.clear();
-    values_operation_ = 0;
+    kept->generation = values_generation_;
+    kept->values.insert_or_assign(key, value);
   }
 
   // A notification within the operation (an ON_NOTIFY input applied a value
-  // again) makes the operation's values old too.
+  // again) makes the values kept in the operation old too.
   void drop_cache() noexcept override {
     results_.clear();
-    values_of_operation_.clear();
+    ++values_generation_;
   }
   // A key may be computing without a whole request (running_).
   bool request_running() const noexcept override { return running_ || !running_keys_.empty(); }
@@ -587,10 +599,11 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   detail::ErasedMember keys_member_;
   std::vector<Key> (*keys_)(void*, const detail::ErasedMember&) = nullptr;
   std::unordered_map<Key, R> results_;
-  // Caching off: the values computed in the operation values_operation_ (an
-  // Operation::id, 0 for none), kept until it ends.
-  std::unordered_map<Key, R> values_of_operation_;
-  std::uint64_t values_operation_ = 0;
+  // Caching off: what tells this multi-output's values kept in an operation
+  // (KeptValues) from the values of other connectors, and from the values it
+  // computed before a notification.
+  const std::uint64_t instance_ = detail::new_instance_number();
+  std::uint64_t values_generation_ = 0;
   std::unordered_map<Key, std::shared_ptr<Run>> running_keys_;
   std::unordered_map<Key, std::unique_ptr<Item>> items_by_key_;
 };

@@ -22,6 +22,25 @@ namespace connectors::detail {
 class InputNode;
 class OutputNode;
 
+// Values a connector keeps for the rest of one operation
+// (Operation::kept_values). The operation owns them, so that they go when it
+// ends, whether or not their connector outlives it; `owner` is the
+// connector's instance number, never reused (an address could be, by a
+// connector made inside the operation).
+struct OperationValues {
+  explicit OperationValues(std::uint64_t owner) noexcept : owner(owner) {}
+  OperationValues(const OperationValues&) = delete;
+  OperationValues& operator=(const OperationValues&) = delete;
+  virtual ~OperationValues() = default;
+  const std::uint64_t owner;
+};
+
+// A number for a connector that keeps OperationValues, unique in the process.
+inline std::uint64_t new_instance_number() noexcept {
+  static std::atomic<std::uint64_t> last{0};
+  return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
 // The context every protocol step of one top-level operation carries: the
 // executor that drives it (the one of the connector that started it) and the
 // scope that user methods report to.
@@ -30,8 +49,6 @@ struct Operation {
   Operation(Executor& executor, OperationScope* scope) noexcept;
   Operation(const Operation&) = delete;
   Operation& operator=(const Operation&) = delete;
-  // Lets the outputs of values_until_end forget them (src/node.cpp).
-  ~Operation();
 
   // Where the executor runs a method with `flag`; asked once per operation.
   Parallelization placement(Parallelization flag) const noexcept { return placements[static_cast<int>(flag)]; }
@@ -61,11 +78,11 @@ struct Operation {
   // on the loop to decide where it runs: a method must not take the
   // coordinating thread before they have (docs/design.md#work-first).
   std::size_t yielded_requests = 0;
-  // Cache-less multi-outputs that keep the values they computed in this
-  // operation, so that a key requested again within it (through a whole
-  // connection after its key connection) is not computed twice; they forget
-  // them when it ends (docs/design.md#multi-output, compute_key).
-  std::vector<OutputNode*> values_until_end;
+  // What cache-less multi-outputs computed in this operation, so that a key
+  // requested again within it (through a whole connection after its key
+  // connection) is not computed twice (docs/design.md#multi-output,
+  // compute_key). Freed with the operation.
+  std::vector<std::unique_ptr<OperationValues>> kept_values;
 };
 
 // A mark above every situation (see InputNode::announced_in_).
@@ -164,9 +181,6 @@ class OutputNode : public NodeBase {
   void on_cancel(std::vector<InputNode*>& cancelled_downstream) noexcept;
 
   virtual Task<void> request(Operation& operation) = 0;
-  // Drops what it kept for the operation that is ending (see
-  // Operation::values_until_end).
-  virtual void forget_operation_values() noexcept {}
 
   // Something this output depends on changed without an announcement (a
   // multi-input lost a destroyed source): the cache is dropped.
