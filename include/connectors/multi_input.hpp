@@ -544,9 +544,10 @@ class MultiInput final : private detail::InputNode {
     Source* source = find(from);
     if (source == nullptr || !source->announcing) return false;
     source_settled(*source);
-    return announcing_sources_ == 0 && !has_pending_values();
+    return multi_waits_for_nothing();
   }
 
+  // Nothing announced is left and no received value waits to be applied.
   bool multi_waits_for_nothing() const noexcept override { return announcing_sources_ == 0 && !has_pending_values(); }
 
   void multi_for_each_source(Visit visit, void* context) const override {
@@ -562,7 +563,7 @@ class MultiInput final : private detail::InputNode {
     forget_pending(from);
     std::vector<Id> stored = stored_ids(*source);
     sources_.erase(from);
-    if (stored.empty()) return announcing_sources_ == 0 && !has_pending_values();
+    if (stored.empty()) return multi_waits_for_nothing();
     // Everything downstream learns of the change; nothing is computed now.
     // The non-lazy inputs it reaches stay unserved, so the path to them must
     // not count as settled for the next announcement (which serves them).
@@ -579,7 +580,7 @@ class MultiInput final : private detail::InputNode {
       // A destructor cannot report it; what depends on this input is
       // invalidated below all the same.
     }
-    if (announcing_sources_ == 0 && !has_pending_values()) {
+    if (multi_waits_for_nothing()) {
       notify_observers();
     } else {
       // Values announced or received from other sources are still to be
@@ -845,7 +846,7 @@ class MultiInput final : private detail::InputNode {
   // wait for this input's observers, which wait for the change under way, so
   // they are served after it, with its non-lazy service (serve_non_lazy).
   void apply_pending_now(detail::OperationScope& scope, std::vector<detail::InputNode*>& deferred) {
-    if (announcing_sources_ == 0 && !has_pending_values()) return;
+    if (multi_waits_for_nothing()) return;
     detail::RunningFlag running{running_, *this, &scope};  // an ON_NOTIFY push must not re-enter
     std::shared_ptr<Executor> executor = this->executor();
     detail::Operation operation{*executor, &scope};
