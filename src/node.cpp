@@ -107,8 +107,14 @@ void OutputNode::detach_here(bool noted) noexcept {
     }
   }
   std::vector<InputNode*> cancelled;
-  for (const Connection& connection : connections_) {
-    InputNode& input = *connection.input;
+  // A multi-input's remove, called below, may destroy connectors (its own
+  // block, another block fed by this output) or connect new ones: the walk
+  // goes by position and looks at the length each time. A destroyed input
+  // unconnects itself by moving the last connection into its place, which is
+  // one not walked yet; one connected meanwhile is walked too.
+  DestructionWatch watch{cancelled};
+  for (std::size_t at = 0; at < connections_.size(); ++at) {
+    InputNode& input = *connections_[at].input;
     if (input.multi_) {
       if (input.multi_lose_source(*this)) cancelled.push_back(&input);
       continue;
@@ -359,7 +365,28 @@ void InputNode::abort_own_waits() noexcept {
   computable_.abort_all(destroyed_inside_error(), 0);
 }
 
+namespace {
+thread_local DestructionWatch* innermost_watch = nullptr;
+}  // namespace
+
+DestructionWatch::DestructionWatch(std::vector<InputNode*>& inputs) noexcept
+    : inputs_(&inputs), outer_(innermost_watch) {
+  innermost_watch = this;
+}
+DestructionWatch::DestructionWatch(InputNode*& one) noexcept : one_(&one), outer_(innermost_watch) {
+  innermost_watch = this;
+}
+DestructionWatch::~DestructionWatch() { innermost_watch = outer_; }
+
+void DestructionWatch::forget(const InputNode& input) noexcept {
+  for (DestructionWatch* watch = innermost_watch; watch != nullptr; watch = watch->outer_) {
+    if (watch->inputs_ != nullptr) std::erase(*watch->inputs_, &input);
+    if (watch->one_ != nullptr && *watch->one_ == &input) *watch->one_ = nullptr;
+  }
+}
+
 void InputNode::detach_locked() noexcept {
+  DestructionWatch::forget(*this);
   if (source_ != nullptr) source_->remove_connection(*this);
   source_ = nullptr;
   for (OutputNode* observer : observers_) {

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <future>
 #include <latch>
 #include <map>
@@ -387,6 +388,90 @@ TEST_F(Destruction, Item10_DestroyingTheInputADisconnectFlushesIsALogicError) {
     EXPECT_THROW(in.disconnect(a.out), std::logic_error);
     a.on_compute = nullptr;
     EXPECT_EQ(a.out(), 1.0);
+  });
+}
+
+// A multi-input whose remove destroys blocks: called while its source is
+// being destroyed (the source's output walks its connections and tells each
+// multi-input it lost the source).
+class RemoveHook {
+ public:
+  connectors::Output<double> out{this, &RemoveHook::compute};
+  connectors::MultiInput<double> in{this, &RemoveHook::add, &RemoveHook::remove, out};
+
+  std::function<void()> on_remove;
+  int removes = 0;
+
+ private:
+  double compute() const {
+    double total = 0.0;
+    for (const auto& [id, value] : values_) total += value;
+    return total;
+  }
+  std::size_t add(double value) {
+    values_[next_id_] = value;
+    return next_id_++;
+  }
+  void remove(std::size_t id) {
+    ++removes;
+    values_.erase(id);
+    if (on_remove) {
+      auto hook = on_remove;  // a copy: the hook may destroy this block
+      hook();
+    }
+  }
+  std::map<std::size_t, double> values_;
+  std::size_t next_id_ = 0;
+};
+
+// The remove destroys another block fed by the same source, whose connection
+// comes last in the source's list: the source's walk over its connections
+// read it after it was freed.
+TEST_F(Destruction, ARemoveCalledByASourcesDestructionMayDestroyAnotherBlockOfThatSource) {
+  without_hanging([] {
+    auto source = std::make_unique<Copy>();
+    RemoveHook hook;
+    auto after = std::make_unique<Copy>();
+    auto victim = std::make_unique<Copy>();
+    hook.in.connect(source->out);
+    after->in.connect(source->out);
+    victim->in.connect(source->out);
+    source->in(1.0);
+    EXPECT_EQ(hook.out(), 1.0);
+    EXPECT_EQ(victim->out(), 1.0);
+    EXPECT_EQ(after->out(), 1.0);
+    hook.on_remove = [&victim] { victim.reset(); };
+    source.reset();
+    EXPECT_EQ(victim, nullptr);
+    EXPECT_EQ(hook.removes, 1);
+    EXPECT_EQ(hook.out(), 0.0);
+    EXPECT_EQ(after->out(), 1.0);  // keeps the value it received
+    Copy replacement;
+    after->in.connect(replacement.out);
+    replacement.in(5.0);
+    EXPECT_EQ(after->out(), 5.0);
+  });
+}
+
+// The remove destroys the multi-input's own block, which the multi-input
+// touched after the remove returned.
+TEST_F(Destruction, ARemoveCalledByASourcesDestructionMayDestroyItsOwnBlock) {
+  without_hanging([] {
+    auto source = std::make_unique<Copy>();
+    auto hook = std::make_unique<RemoveHook>();
+    Copy below;
+    hook->in.connect(source->out);
+    below.in.connect(hook->out);
+    source->in(2.0);
+    EXPECT_EQ(below.out(), 2.0);
+    hook->on_remove = [&hook] { hook.reset(); };
+    source.reset();
+    EXPECT_EQ(hook, nullptr);
+    EXPECT_EQ(below.out(), 2.0);
+    Copy replacement;
+    below.in.connect(replacement.out);
+    replacement.in(3.0);
+    EXPECT_EQ(below.out(), 3.0);
   });
 }
 

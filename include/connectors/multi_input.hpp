@@ -570,16 +570,24 @@ class MultiInput final : private detail::InputNode {
     detail::NonLazyCollection unserved{Laziness::ON_CONNECT, {}};
     announce_downstream(unserved, false);
     for (detail::InputNode* input : unserved.inputs) detail::unsettle_upstream(*input);
-    try {
-      detail::UserCallScope user{detail::UserCallScope::current()};
-      for (const Id& id : stored) {
-        detail::MethodProbe probe{*this, detail::Phase::setter};
-        invoke_remove_(owner_, remove_, id);
+    // The remove may destroy this multi-input's own block: then nothing of
+    // it may be touched any more (docs/design.md#lifetime; the watch tells).
+    detail::InputNode* alive = this;
+    {
+      detail::DestructionWatch watch{alive};
+      try {
+        detail::UserCallScope user{detail::UserCallScope::current()};
+        for (const Id& id : stored) {
+          detail::MethodProbe probe{*this, detail::Phase::setter};
+          invoke_remove_(owner_, remove_, id);
+          if (alive == nullptr) break;
+        }
+      } catch (...) {
+        // A destructor cannot report it; what depends on this input is
+        // invalidated below all the same.
       }
-    } catch (...) {
-      // A destructor cannot report it; what depends on this input is
-      // invalidated below all the same.
     }
+    if (alive == nullptr) return false;
     if (multi_waits_for_nothing()) {
       notify_observers();
     } else {

@@ -526,6 +526,29 @@ void disconnect_nodes(OutputNode& output, InputNode& input);
 
 std::string describe_parallelization(Parallelization parallelization);
 
+// Inputs that user code run while a connector is destroyed may destroy in
+// turn: a multi-input's remove, called when its source is destroyed
+// (docs/design.md#lifetime). While a watch lives, every input destroyed on
+// this thread leaves it (from `inputs`, or `one` becomes null), so that the
+// destruction under way does not touch freed memory afterwards. Watches
+// nest: a remove may destroy a source of its own.
+class DestructionWatch {
+ public:
+  explicit DestructionWatch(std::vector<InputNode*>& inputs) noexcept;
+  explicit DestructionWatch(InputNode*& one) noexcept;
+  DestructionWatch(const DestructionWatch&) = delete;
+  DestructionWatch& operator=(const DestructionWatch&) = delete;
+  ~DestructionWatch();
+
+  // `input` is being destroyed (InputNode::detach_locked).
+  static void forget(const InputNode& input) noexcept;
+
+ private:
+  std::vector<InputNode*>* inputs_ = nullptr;
+  InputNode** one_ = nullptr;
+  DestructionWatch* outer_;
+};
+
 // Whether a user method of `operation` destroyed `node` (see
 // OperationScope::poisoned): unwinding must not touch it.
 inline bool destroyed_in(const Operation& operation, const NodeBase* node) noexcept {
