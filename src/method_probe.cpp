@@ -12,7 +12,9 @@
 #include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace connectors::detail {
@@ -29,8 +31,12 @@ Task<void> traced_process_call(const NodeBase& node, Phase phase, Task<void> tas
   probe_process_end(node, phase, queued, false);
 }
 
+// The connector's names are taken when its method starts: a method may
+// destroy its own connector (docs/connectors.md, Lifetime), and the record
+// ends after it returns.
 struct ProbeRecord {
-  const NodeBase* node;
+  std::string owner;
+  std::string connector;
   Phase phase;
   std::int64_t queued;
   std::int64_t start;
@@ -102,7 +108,8 @@ std::int64_t probe_clock() noexcept {
 
 ProbeRecord* probe_begin(const NodeBase& node, Phase phase) noexcept {
   try {
-    return new ProbeRecord{&node, phase, queued_at, probe_clock()};
+    const std::int64_t queued = queued_at;
+    return new ProbeRecord{owner_label(node), connector_label(node), phase, queued, probe_clock()};
   } catch (...) {
     return nullptr;  // out of memory: this method goes unrecorded
   }
@@ -112,8 +119,8 @@ void probe_end(ProbeRecord* record, bool failed) noexcept {
   const std::int64_t end = probe_clock();
   try {
     MethodEvent event;
-    event.owner = owner_label(*record->node);
-    event.connector = connector_label(*record->node);
+    event.owner = std::move(record->owner);
+    event.connector = std::move(record->connector);
     event.phase = record->phase;
     event.pid = this_process_id();
     event.tid = this_thread_id();

@@ -15,10 +15,12 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <regex>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -470,6 +472,38 @@ TEST(Trace, RecordsNothingWhenNoneIsAlive) {
   EXPECT_EQ(trace.methods().size(), 1u);
   EXPECT_EQ(trace.operations().size(), 1u);
   take_log();
+}
+
+// A getter that destroys its own block while a trace watches: the method's
+// record was finished from the connector after it was freed.
+class SelfDestroying {
+ public:
+  connectors::Output<double> out{this, &SelfDestroying::compute};
+  connectors::Input<double> in{this, &SelfDestroying::store, out};
+  std::unique_ptr<SelfDestroying>* holder = nullptr;
+
+ private:
+  double compute() const {
+    const double value = value_;
+    holder->reset();
+    return value;
+  }
+  void store(double value) { value_ = value; }
+  double value_ = 0.0;
+};
+
+TEST(Trace, AGetterThatDestroysItsOwnBlockIsRecordedUnderItsNames) {
+  auto block = std::make_unique<SelfDestroying>();
+  block->holder = &block;
+  block->out.set_name("doomed.out");
+  block->in(1.0);
+  connectors::Trace trace;
+  connectors::Output<double>& out = block->out;
+  EXPECT_THROW(out(), std::logic_error);
+  EXPECT_EQ(block, nullptr);
+  ASSERT_EQ(trace.methods().size(), 1u);
+  EXPECT_EQ(trace.methods()[0].connector, "out");
+  EXPECT_NE(trace.methods()[0].owner.find("doomed"), std::string::npos) << trace.methods()[0].owner;
 }
 
 // ---- progress -------------------------------------------------------------------
