@@ -453,6 +453,26 @@ TEST_F(Destruction, ARemoveCalledByASourcesDestructionMayDestroyAnotherBlockOfTh
   });
 }
 
+// The remove destroys a multi-input that lost the same source earlier in
+// the walk and waits to have its loss cascaded: the cascade after the walk
+// must not reach it.
+TEST_F(Destruction, ARemoveCalledByASourcesDestructionMayDestroyABlockWhoseLossIsStillToCascade) {
+  without_hanging([] {
+    auto source = std::make_unique<Copy>();
+    auto idle = std::make_unique<RemoveHook>();  // connected, never pulled: stores nothing
+    RemoveHook hook;
+    idle->in.connect(source->out);
+    hook.in.connect(source->out);
+    source->in(1.0);
+    EXPECT_EQ(hook.out(), 1.0);
+    hook.on_remove = [&idle] { idle.reset(); };
+    source.reset();
+    EXPECT_EQ(idle, nullptr);
+    EXPECT_EQ(hook.removes, 1);
+    EXPECT_EQ(hook.out(), 0.0);
+  });
+}
+
 // The remove destroys the multi-input's own block, which the multi-input
 // touched after the remove returned.
 TEST_F(Destruction, ARemoveCalledByASourcesDestructionMayDestroyItsOwnBlock) {
