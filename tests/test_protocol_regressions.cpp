@@ -399,7 +399,10 @@ class RemoveHook {
   connectors::Output<double> out{this, &RemoveHook::compute};
   connectors::MultiInput<double> in{this, &RemoveHook::add, &RemoveHook::remove, out};
 
+  RemoveHook() { in.set_replace(&RemoveHook::replace); }
+
   std::function<void()> on_remove;
+  std::function<void()> on_add;  // also run by replace
   int removes = 0;
 
  private:
@@ -409,8 +412,20 @@ class RemoveHook {
     return total;
   }
   std::size_t add(double value) {
-    values_[next_id_] = value;
-    return next_id_++;
+    const std::size_t id = next_id_++;
+    values_[id] = value;
+    run(on_add);  // last: it may destroy this block
+    return id;
+  }
+  void replace(std::size_t id, double value) {
+    values_[id] = value;
+    run(on_add);
+  }
+  static void run(const std::function<void()>& hook) {
+    if (hook) {
+      auto copy = hook;  // a copy: the hook may destroy this block
+      copy();
+    }
   }
   void remove(std::size_t id) {
     ++removes;
@@ -492,6 +507,75 @@ TEST_F(Destruction, ARemoveCalledByASourcesDestructionMayDestroyItsOwnBlock) {
     below.in.connect(replacement.out);
     replacement.in(3.0);
     EXPECT_EQ(below.out(), 3.0);
+  });
+}
+
+// A multi-input's own method, run by a direct call or a disconnect of the
+// multi-input, destroys its block: a std::logic_error, as for a single input
+// (docs/connectors.md, Lifetime), and nothing of the block is touched after
+// the method returns (it was, by the bookkeeping of the change).
+TEST_F(Destruction, AMultiInputsAddDestroyingItsOwnBlockInADirectCallIsALogicError) {
+  without_hanging([] {
+    auto hook = std::make_unique<RemoveHook>();
+    Copy below;
+    below.in.connect(hook->out);
+    hook->on_add = [&hook] { hook.reset(); };
+    connectors::MultiInput<double>& in = hook->in;
+    EXPECT_THROW(in(1.0), std::logic_error);
+    EXPECT_EQ(hook, nullptr);
+    EXPECT_EQ(below.out(), 0.0);
+  });
+}
+
+TEST_F(Destruction, AMultiInputsRemoveDestroyingItsOwnBlockInADirectCallIsALogicError) {
+  without_hanging([] {
+    auto hook = std::make_unique<RemoveHook>();
+    Copy below;
+    below.in.connect(hook->out);
+    const std::size_t id = hook->in(1.0);
+    EXPECT_EQ(below.out(), 1.0);
+    hook->on_remove = [&hook] { hook.reset(); };
+    connectors::MultiInput<double>& in = hook->in;
+    EXPECT_THROW(in.remove(id), std::logic_error);
+    EXPECT_EQ(hook, nullptr);
+    EXPECT_EQ(below.out(), 1.0);
+  });
+}
+
+TEST_F(Destruction, AMultiInputsReplaceDestroyingItsOwnBlockInADirectCallIsALogicError) {
+  without_hanging([] {
+    auto hook = std::make_unique<RemoveHook>();
+    Copy below;
+    below.in.connect(hook->out);
+    const std::size_t id = hook->in(1.0);
+    EXPECT_EQ(below.out(), 1.0);
+    hook->on_add = [&hook] { hook.reset(); };
+    connectors::MultiInput<double>& in = hook->in;
+    EXPECT_THROW(in[id](2.0), std::logic_error);
+    EXPECT_EQ(hook, nullptr);
+    EXPECT_EQ(below.out(), 1.0);
+  });
+}
+
+TEST_F(Destruction, AMultiInputsRemoveDestroyingItsOwnBlockInADisconnectIsALogicError) {
+  without_hanging([] {
+    Copy source;
+    auto hook = std::make_unique<RemoveHook>();
+    Copy below;
+    hook->in.connect(source.out);
+    below.in.connect(hook->out);
+    source.in(1.0);
+    EXPECT_EQ(below.out(), 1.0);
+    hook->on_remove = [&hook] { hook.reset(); };
+    connectors::MultiInput<double>& in = hook->in;
+    EXPECT_THROW(in.disconnect(source.out), std::logic_error);
+    EXPECT_EQ(hook, nullptr);
+    EXPECT_EQ(below.out(), 1.0);
+    EXPECT_EQ(source.out(), 1.0);
+    Copy other;
+    other.in.connect(source.out);
+    source.in(2.0);
+    EXPECT_EQ(other.out(), 2.0);
   });
 }
 

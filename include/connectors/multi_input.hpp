@@ -160,6 +160,7 @@ class MultiInput final : private detail::InputNode {
     return change(
         [&] {
           Id id = invoke_add_(owner_, add_, value);
+          check_still_here();
           note_change(id, std::optional<V>{std::move(value)});
           return id;
         },
@@ -188,6 +189,7 @@ class MultiInput final : private detail::InputNode {
     change(
         [&] {
           invoke_remove_(owner_, remove_, id);
+          check_still_here();
           note_change(id, std::nullopt);
         },
         true);
@@ -900,6 +902,12 @@ class MultiInput final : private detail::InputNode {
     if constexpr (!std::is_void_v<Result>) return std::move(*result);
   }
 
+  // After the owner's method in a direct change (change() runs it under its
+  // operation's scope): a method that destroyed this block, or another of
+  // the network, ends the change with std::logic_error before this
+  // multi-input's bookkeeping is touched (docs/connectors.md, Lifetime).
+  static void check_still_here() { detail::OperationScope::check_not_poisoned(detail::UserCallScope::current()); }
+
   // mi[id](v), with repair A12 (docs/design.md#multi-input, Direct changes).
   void call_item(const Id& id, V value) {
     require_replace();
@@ -908,11 +916,13 @@ class MultiInput final : private detail::InputNode {
       detail::UserCallScope user{&scope};
       detail::MethodProbe probe{*this, detail::Phase::setter};
       invoke_replace_(owner_, replace_, id, value);
+      detail::OperationScope::check_not_poisoned(&scope);
       return;
     }
     change(
         [&] {
           Id stored = invoke_replace_(owner_, replace_, id, value);
+          check_still_here();
           note_change(stored, std::optional<V>{std::move(value)});
         },
         true);
@@ -978,11 +988,15 @@ class MultiInput final : private detail::InputNode {
       for (const Id& id : stored) {
         detail::MethodProbe probe{*this, detail::Phase::setter};
         invoke_remove_(owner_, remove_, id);
+        if (scope.poisoned()) break;
         note_change(id, std::nullopt);
       }
     } catch (...) {
       if (!error) error = std::current_exception();
     }
+    // A remove destroyed part of the network (this block, perhaps): touch
+    // nothing more (docs/connectors.md, Lifetime).
+    detail::OperationScope::check_not_poisoned(&scope);
     from.remove_connection(*this);
     sources_.erase(from);
     if (error) {
