@@ -579,6 +579,83 @@ TEST_F(Destruction, AMultiInputsRemoveDestroyingItsOwnBlockInADisconnectIsALogic
   });
 }
 
+// A non-lazy input's setter, run by the service of a change upstream (or by
+// the push of a get), destroys its own block: the operation ends with
+// std::logic_error, and the rest of the network works on.
+class SetterHook {
+ public:
+  connectors::Output<double> out{this, &SetterHook::compute};
+  connectors::Input<double> in{this, &SetterHook::store, out};
+  std::function<void()> on_store;
+
+ private:
+  double compute() const { return value_; }
+  void store(double value) {
+    value_ = value;
+    if (on_store) {
+      auto hook = on_store;  // a copy: the hook may destroy this block
+      hook();
+    }
+  }
+  double value_ = 0.0;
+};
+
+TEST_F(Destruction, ANonLazyInputsSetterDestroyingItsOwnBlockIsALogicError) {
+  for (const Laziness laziness : {Laziness::ON_NOTIFY, Laziness::ON_ANNOUNCE}) {
+    SCOPED_TRACE(static_cast<int>(laziness));
+    without_hanging([laziness] {
+      Copy source;
+      auto hook = std::make_unique<SetterHook>();
+      Copy other;
+      hook->in.connect(source.out);
+      other.in.connect(source.out);
+      hook->in.set_laziness(laziness);
+      source.in(1.0);
+      EXPECT_EQ(hook->out(), 1.0);
+      hook->on_store = [&hook] { hook.reset(); };
+      // ON_ANNOUNCE: the set serves it; ON_NOTIFY: the get that pushes to it.
+      EXPECT_THROW(
+          {
+            source.in(2.0);
+            other.out();
+          },
+          std::logic_error);
+      EXPECT_EQ(hook, nullptr);
+      EXPECT_EQ(other.out(), 2.0);
+      source.in(3.0);
+      EXPECT_EQ(other.out(), 3.0);
+    });
+  }
+}
+
+TEST_F(Destruction, ANonLazyMultiInputsReplaceDestroyingItsOwnBlockIsALogicError) {
+  for (const Laziness laziness : {Laziness::ON_NOTIFY, Laziness::ON_ANNOUNCE}) {
+    SCOPED_TRACE(static_cast<int>(laziness));
+    without_hanging([laziness] {
+      Copy source;
+      auto hook = std::make_unique<RemoveHook>();
+      Copy other;
+      hook->in.connect(source.out);
+      other.in.connect(source.out);
+      hook->in.set_laziness(laziness);
+      source.in(1.0);
+      EXPECT_EQ(hook->out(), 1.0);
+      hook->on_add = [&hook] { hook.reset(); };
+      // ON_ANNOUNCE: the set serves it; ON_NOTIFY: the get that pushes to it.
+      EXPECT_THROW(
+          {
+            source.in(2.0);
+            other.out();
+          },
+          std::logic_error);
+      EXPECT_EQ(hook, nullptr);
+      EXPECT_EQ(other.out(), 2.0);
+      source.in(3.0);
+      EXPECT_EQ(other.out(), 3.0);
+    });
+  }
+}
+
 // The same destructions by a THREAD getter on a pool thread while a sibling
 // branch of the operation runs too (docs/connectors.md, Lifetime): the
 // coordinating thread does the unlinking, so it neither races with the
