@@ -378,6 +378,16 @@ DestructionWatch::DestructionWatch(InputNode*& one) noexcept : one_(&one), outer
 }
 DestructionWatch::~DestructionWatch() { innermost_watch = outer_; }
 
+namespace {
+thread_local bool failed_conditions_hold = false;
+}  // namespace
+
+FailedConditionsHold::FailedConditionsHold() noexcept : outer_(failed_conditions_hold) {
+  failed_conditions_hold = true;
+}
+FailedConditionsHold::~FailedConditionsHold() { failed_conditions_hold = outer_; }
+bool FailedConditionsHold::active() noexcept { return failed_conditions_hold; }
+
 void DestructionWatch::forget(const InputNode& input) noexcept {
   for (DestructionWatch* watch = innermost_watch; watch != nullptr; watch = watch->outer_) {
     if (watch->inputs_ != nullptr) std::erase(*watch->inputs_, &input);

@@ -579,6 +579,84 @@ TEST_F(Destruction, AMultiInputsRemoveDestroyingItsOwnBlockInADisconnectIsALogic
   });
 }
 
+// A multi-input whose announce condition throws when asked to.
+class Conditional {
+ public:
+  connectors::Output<double> out{this, &Conditional::compute};
+  connectors::MultiInput<double> in{this, &Conditional::add, &Conditional::remove, out};
+
+  Conditional() { in.set_announce_condition(&Conditional::announce); }
+
+  bool throws = false;
+
+ private:
+  double compute() const {
+    double total = 0.0;
+    for (const auto& [id, value] : values_) total += value;
+    return total;
+  }
+  std::size_t add(double value) {
+    values_[next_id_] = value;
+    return next_id_++;
+  }
+  void remove(std::size_t id) { values_.erase(id); }
+  bool announce(const std::size_t&) {
+    if (throws) throw std::runtime_error("Conditional: announce condition failed");
+    return true;
+  }
+  std::map<std::size_t, double> values_;
+  std::size_t next_id_ = 0;
+};
+
+// A source is destroyed; the multi-input that loses it announces below, where
+// an announce condition throws. The destructor cannot report it: the
+// announcement goes on as if the condition had held, so that nothing below
+// keeps a value computed from the lost source.
+TEST_F(Destruction, AnAnnounceConditionThrowingWhileASourceIsDestroyedCountsAsHeld) {
+  without_hanging([] {
+    auto source = std::make_unique<Copy>();
+    RemoveHook hook;
+    Conditional below;
+    hook.in.connect(source->out);
+    below.in.connect(hook.out);
+    source->in(2.0);
+    EXPECT_EQ(below.out(), 2.0);
+    below.throws = true;
+    source.reset();
+    below.throws = false;
+    EXPECT_EQ(below.out(), 0.0);
+  });
+}
+
+// A direct set whose announcement meets an announce condition that throws:
+// the set reports the error, and the network is left as consistent as it
+// was: a later get neither hangs nor returns a stale value.
+// (Not a destruction: the fixture's sequential executor.)
+class AnnounceConditions : public Destruction {};
+
+TEST_F(AnnounceConditions, OneThrowingDuringADirectSetLeavesTheNetworkUsable) {
+  without_hanging([] {
+    Copy source;
+    Copy middle;
+    Conditional below;
+    Copy beside;
+    middle.in.connect(source.out);
+    below.in.connect(middle.out);
+    beside.in.connect(source.out);
+    source.in(1.0);
+    EXPECT_EQ(below.out(), 1.0);
+    EXPECT_EQ(beside.out(), 1.0);
+    below.throws = true;
+    EXPECT_THROW(source.in(2.0), std::runtime_error);
+    below.throws = false;
+    const double seen = below.out();
+    EXPECT_EQ(seen, beside.out());
+    source.in(3.0);
+    EXPECT_EQ(below.out(), 3.0);
+    EXPECT_EQ(beside.out(), 3.0);
+  });
+}
+
 // A non-lazy input's setter, run by the service of a change upstream (or by
 // the push of a get), destroys its own block: the operation ends with
 // std::logic_error, and the rest of the network works on.

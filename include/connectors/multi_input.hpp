@@ -285,7 +285,10 @@ class MultiInput final : private detail::InputNode {
   /// single id; `docs/design.md#multi-input`), nor for plain connections that have stored nothing
   /// yet (no id yet). A connection through `mi[id]` has its id from the start:
   /// if the condition rejects it, the connection gets no value until an
-  /// accepted announcement. Throws only std::bad_alloc.
+  /// accepted announcement. What the condition throws reaches the call
+  /// that announced (a set upstream, say); while a connector upstream is
+  /// being destroyed, which cannot report it, a throwing condition counts
+  /// as true. Throws only std::bad_alloc.
   /// Threads: takes the network lock; any thread.
   template <class Owner>
   void set_announce_condition(bool (Owner::*condition)(const Id&)) {
@@ -526,7 +529,13 @@ class MultiInput final : private detail::InputNode {
         (source->stored || source->kind == SourceKind::keyed)) {
       detail::UserCallScope user{detail::UserCallScope::current()};
       detail::MethodProbe probe{*this, detail::Phase::condition};
-      if (!conditions_->announce(owner_, conditions_->announce_member, *source->id)) return false;
+      bool held = true;
+      try {
+        held = conditions_->announce(owner_, conditions_->announce_member, *source->id);
+      } catch (...) {
+        if (!detail::FailedConditionsHold::active()) throw;
+      }
+      if (!held) return false;
     }
     if (!source->announcing) {
       source->announcing = true;
@@ -570,7 +579,10 @@ class MultiInput final : private detail::InputNode {
     // The non-lazy inputs it reaches stay unserved, so the path to them must
     // not count as settled for the next announcement (which serves them).
     detail::NonLazyCollection unserved{Laziness::ON_CONNECT, {}};
-    announce_downstream(unserved, false);
+    {
+      detail::FailedConditionsHold hold;  // a destructor cannot report a condition's error
+      announce_downstream(unserved, false);
+    }
     for (detail::InputNode* input : unserved.inputs) detail::unsettle_upstream(*input);
     // The remove may destroy this multi-input's own block: then nothing of
     // it may be touched any more (docs/design.md#lifetime; the watch tells).

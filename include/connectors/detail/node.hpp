@@ -549,6 +549,24 @@ class DestructionWatch {
   DestructionWatch* outer_;
 };
 
+// While a destructor announces a change downstream (a multi-input that lost
+// a source), an announce condition that throws counts as held: a destructor
+// cannot report the error, and announcing is the side that leaves nothing
+// below with a value computed from what is gone (docs/design.md#lifetime).
+class FailedConditionsHold {
+ public:
+  FailedConditionsHold() noexcept;
+  FailedConditionsHold(const FailedConditionsHold&) = delete;
+  FailedConditionsHold& operator=(const FailedConditionsHold&) = delete;
+  ~FailedConditionsHold();
+
+  // Whether a failed announce condition on this thread counts as held now.
+  static bool active() noexcept;
+
+ private:
+  bool outer_;
+};
+
 // Whether a user method of `operation` destroyed `node` (see
 // OperationScope::poisoned): unwinding must not touch it.
 inline bool destroyed_in(const Operation& operation, const NodeBase* node) noexcept {
