@@ -608,6 +608,26 @@ class Conditional {
   std::size_t next_id_ = 0;
 };
 
+// A single input whose announce condition throws when asked to.
+class ConditionalSingle {
+ public:
+  connectors::Output<double> out{this, &ConditionalSingle::compute};
+  connectors::Input<double> in{this, &ConditionalSingle::store, out};
+
+  ConditionalSingle() { in.set_announce_condition(&ConditionalSingle::announce); }
+
+  bool throws = false;
+
+ private:
+  double compute() const { return value_; }
+  void store(double value) { value_ = value; }
+  bool announce() {
+    if (throws) throw std::runtime_error("ConditionalSingle: announce condition failed");
+    return true;
+  }
+  double value_ = 0.0;
+};
+
 // A source is destroyed; the multi-input that loses it announces below, where
 // an announce condition throws. The destructor cannot report it: the
 // announcement goes on as if the condition had held, so that nothing below
@@ -617,6 +637,22 @@ TEST_F(Destruction, AnAnnounceConditionThrowingWhileASourceIsDestroyedCountsAsHe
     auto source = std::make_unique<Copy>();
     RemoveHook hook;
     Conditional below;
+    hook.in.connect(source->out);
+    below.in.connect(hook.out);
+    source->in(2.0);
+    EXPECT_EQ(below.out(), 2.0);
+    below.throws = true;
+    source.reset();
+    below.throws = false;
+    EXPECT_EQ(below.out(), 0.0);
+  });
+}
+
+TEST_F(Destruction, ASingleInputsAnnounceConditionThrowingWhileASourceIsDestroyedCountsAsHeld) {
+  without_hanging([] {
+    auto source = std::make_unique<Copy>();
+    RemoveHook hook;
+    ConditionalSingle below;
     hook.in.connect(source->out);
     below.in.connect(hook.out);
     source->in(2.0);

@@ -154,7 +154,10 @@ class Input final : private detail::InputNode {
   /// A predicate `bool() [const]` of the owner: when false, announcements from
   /// the connected output are ignored (not for direct calls; `docs/design.md#conditions`).
   /// It runs on the thread that coordinates the operation and must not start
-  /// an operation on this network. Throws only std::bad_alloc.
+  /// an operation on this network. What it throws reaches the call that
+  /// announced; while a connector upstream is being destroyed, which cannot
+  /// report it, a throwing condition counts as true. Throws only
+  /// std::bad_alloc.
   /// Threads: takes the network lock; any thread.
   template <class Owner>
   void set_announce_condition(bool (Owner::*condition)()) {
@@ -283,7 +286,13 @@ class Input final : private detail::InputNode {
     if (conditions_ && conditions_->announce != nullptr) {
       detail::UserCallScope user{detail::UserCallScope::current()};
       detail::MethodProbe probe{*this, detail::Phase::condition};
-      if (!conditions_->announce(owner_, conditions_->announce_member)) return false;
+      bool held = true;
+      try {
+        held = conditions_->announce(owner_, conditions_->announce_member);
+      } catch (...) {
+        if (!detail::FailedConditionsHold::active()) throw;  // inside a destructor: held
+      }
+      if (!held) return false;
     }
     return InputNode::accept_announcement(from);
   }
