@@ -331,19 +331,34 @@ std::vector<InputNode*> OutputNode::push_value(OutputNode& announcer, const void
   std::vector<InputNode*> pulling;
   Connection* const connections = announcer.connections_.begin();
   const std::size_t count = announcer.connections_.size();
-  for (std::size_t at = 0; at < count; ++at) {
-    // A wide output's observers are far apart in memory: the lines a push
-    // writes (the received value, the announcement, the wait list) are
-    // fetched a few connections ahead, so that their misses overlap.
-    if (at + push_prefetch_distance < count) {
-      const auto* ahead = reinterpret_cast<const char*>(connections[at + push_prefetch_distance].input);
-      __builtin_prefetch(ahead + 64, 1);
-      __builtin_prefetch(ahead + 128, 1);
+  std::size_t at = 0;
+  try {
+    for (; at < count; ++at) {
+      // A wide output's observers are far apart in memory: the lines a push
+      // writes (the received value, the announcement, the wait list) are
+      // fetched a few connections ahead, so that their misses overlap.
+      if (at + push_prefetch_distance < count) {
+        const auto* ahead = reinterpret_cast<const char*>(connections[at + push_prefetch_distance].input);
+        __builtin_prefetch(ahead + 64, 1);
+        __builtin_prefetch(ahead + 128, 1);
+      }
+      Connection& connection = connections[at];
+      if (only_unreceived && connection.received) continue;
+      const bool pulls = connection.push(*connection.input, announcer, value);
+      connection.received = true;
+      if (pulls) pulling.push_back(connection.input);
     }
-    Connection& connection = connections[at];
-    if (only_unreceived && connection.received) continue;
-    connection.received = true;
-    if (connection.push(*connection.input, announcer, value)) pulling.push_back(connection.input);
+  } catch (...) {
+    // A copy of the value threw (the value type's, in the input's push), or
+    // memory ran out: this connection has not received the value, nor, in a
+    // push of a new value, have the ones after it, which may still be marked
+    // for the value before. The next request pushes the cached value to the
+    // connections not marked (docs/design.md#output).
+    connections[at].received = false;
+    if (!only_unreceived) {
+      for (std::size_t rest = at + 1; rest < count; ++rest) connections[rest].received = false;
+    }
+    throw;
   }
   return pulling;
 }

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <barrier>
 #include <chrono>
 #include <cstdio>
@@ -32,6 +33,84 @@ using connectors::Laziness;
 
 class Regression : public OnEveryExecutor {};
 INSTANTIATE_TEST_SUITE_P(Executors, Regression, ::testing::Values(0, 2), executor_name);
+
+// ---- values whose copy throws -----------------------------------------------------
+
+// A value whose copy constructor throws while `fuse` is above zero and
+// counts it down: a push to several connections fails part way.
+struct Fragile {
+  static inline std::atomic<int> fuse{0};
+  double value = 0.0;
+  Fragile() = default;
+  explicit Fragile(double v) : value(v) {}
+  Fragile(const Fragile& other) : value(other.value) {
+    if (fuse.load() > 0 && fuse.fetch_sub(1) == 1) throw std::runtime_error("Fragile: copy failed");
+  }
+  Fragile& operator=(const Fragile&) = default;
+  Fragile(Fragile&&) noexcept = default;
+  Fragile& operator=(Fragile&&) noexcept = default;
+};
+
+class FragileSource {
+ public:
+  connectors::Output<Fragile> out{this, &FragileSource::read};
+  connectors::Input<double> in{this, &FragileSource::write, out};
+
+ private:
+  Fragile read() const { return Fragile{value_}; }
+  void write(double value) { value_ = value; }
+  double value_ = 0.0;
+};
+
+class FragileSink {
+ public:
+  connectors::Output<double> out{this, &FragileSink::read};
+  connectors::Input<Fragile> in{this, &FragileSink::write, out};
+
+ private:
+  double read() const { return value_; }
+  void write(const Fragile& value) { value_ = value.value; }
+  double value_ = 0.0;
+};
+
+// A copy fails while the value is pushed to the second of three inputs: the
+// get reports it; the next get (nothing failing) gives every sink the value,
+// without hanging.
+TEST_P(Regression, ACopyThatThrowsDuringAPushIsReportedAndTheNextGetRecovers) {
+  for (int failing_copy = 1; failing_copy <= 6; ++failing_copy) {
+    SCOPED_TRACE(failing_copy);
+    without_hanging([failing_copy] {
+      FragileSource source;
+      FragileSink a, b, c;
+      Sum all;
+      a.in.connect(source.out);
+      b.in.connect(source.out);
+      c.in.connect(source.out);
+      all.in.connect(a.out);
+      all.in.connect(b.out);
+      all.in.connect(c.out);
+      source.in(1.0);
+      EXPECT_EQ(all.out(), 3.0);
+      source.in(2.0);
+      Fragile::fuse = failing_copy;
+      bool failed = false;
+      try {
+        EXPECT_EQ(all.out(), 6.0);
+      } catch (const std::runtime_error&) {
+        failed = true;
+      }
+      Fragile::fuse = 0;
+      if (failed) {
+        EXPECT_EQ(all.out(), 6.0);
+      }
+      EXPECT_EQ(a.out(), 2.0);
+      EXPECT_EQ(b.out(), 2.0);
+      EXPECT_EQ(c.out(), 2.0);
+      source.in(3.0);
+      EXPECT_EQ(all.out(), 9.0);
+    });
+  }
+}
 
 // ---- 1. a cancelled announcement keeps a pushed value ------------------------------
 
