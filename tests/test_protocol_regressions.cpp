@@ -100,6 +100,9 @@ TEST_P(Regression, ACopyThatThrowsDuringAPushIsReportedAndTheNextGetRecovers) {
         failed = true;
       }
       Fragile::fuse = 0;
+      if (failing_copy <= 3) {
+        EXPECT_TRUE(failed) << "one of the first pushes copies";
+      }
       if (failed) {
         EXPECT_EQ(all.out(), 6.0);
       }
@@ -109,6 +112,71 @@ TEST_P(Regression, ACopyThatThrowsDuringAPushIsReportedAndTheNextGetRecovers) {
       source.in(3.0);
       EXPECT_EQ(all.out(), 9.0);
     });
+  }
+}
+
+class FragileMultiSink {
+ public:
+  connectors::Output<double> out{this, &FragileMultiSink::read};
+  connectors::MultiInput<Fragile> in{this, &FragileMultiSink::add, &FragileMultiSink::remove, out};
+
+  FragileMultiSink() { in.set_replace(&FragileMultiSink::replace); }
+
+ private:
+  double read() const {
+    double total = 0.0;
+    for (const auto& [id, value] : values_) total += value;
+    return total;
+  }
+  std::size_t add(const Fragile& value) {
+    values_[next_id_] = value.value;
+    return next_id_++;
+  }
+  void remove(std::size_t id) { values_.erase(id); }
+  void replace(std::size_t id, const Fragile& value) { values_[id] = value.value; }
+  std::map<std::size_t, double> values_;
+  std::size_t next_id_ = 0;
+};
+
+// The same with an ON_NOTIFY input, a multi-input and an uncached source
+// among the receivers: wherever the copy fails, the next get recovers.
+TEST_P(Regression, ACopyThatThrowsIntoEveryKindOfInputIsReportedAndTheNextGetRecovers) {
+  for (const bool caching : {true, false}) {
+    std::atomic<int> failed_gets{0};
+    for (int failing_copy = 1; failing_copy <= 8; ++failing_copy) {
+      SCOPED_TRACE(std::to_string(failing_copy) + (caching ? " cached" : " uncached"));
+      without_hanging([failing_copy, caching, &failed_gets] {
+        FragileSource source;
+        source.out.set_caching(caching);
+        FragileSink lazy, eager;
+        FragileMultiSink multi;
+        Sum all;
+        lazy.in.connect(source.out);
+        eager.in.connect(source.out);
+        eager.in.set_laziness(Laziness::ON_NOTIFY);
+        multi.in.connect(source.out);
+        all.in.connect(lazy.out);
+        all.in.connect(eager.out);
+        all.in.connect(multi.out);
+        source.in(1.0);
+        EXPECT_EQ(all.out(), 3.0);
+        source.in(2.0);
+        Fragile::fuse = failing_copy;
+        try {
+          EXPECT_EQ(all.out(), 6.0);
+        } catch (const std::runtime_error&) {
+          ++failed_gets;
+        }
+        Fragile::fuse = 0;
+        EXPECT_EQ(all.out(), 6.0);
+        EXPECT_EQ(lazy.out(), 2.0);
+        EXPECT_EQ(eager.out(), 2.0);
+        EXPECT_EQ(multi.out(), 2.0);
+        source.in(3.0);
+        EXPECT_EQ(all.out(), 9.0);
+      });
+    }
+    EXPECT_GE(failed_gets.load(), 3) << "the copies failed where the test means them to";
   }
 }
 
