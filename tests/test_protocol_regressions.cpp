@@ -180,6 +180,61 @@ TEST_P(Regression, ACopyThatThrowsIntoEveryKindOfInputIsReportedAndTheNextGetRec
   }
 }
 
+// A multi-output of Fragile values: key k gives value * k.
+class FragileTable {
+ public:
+  connectors::MultiOutput<Fragile(int)> out{this, &FragileTable::compute};
+  connectors::Input<double> in{this, &FragileTable::write, out};
+
+  FragileTable() { out.set_keys(&FragileTable::list_keys); }
+
+ private:
+  std::vector<int> list_keys() const { return {1, 2}; }
+  Fragile compute(int key) const { return Fragile{value_ * key}; }
+  void write(double value) { value_ = value; }
+  double value_ = 0.0;
+};
+
+// The same from a multi-output, to key connections and to a whole one.
+TEST_P(Regression, ACopyThatThrowsFromAMultiOutputIsReportedAndTheNextGetRecovers) {
+  for (const bool caching : {true, false}) {
+    std::atomic<int> failed_gets{0};
+    for (int failing_copy = 1; failing_copy <= 10; ++failing_copy) {
+      SCOPED_TRACE(std::to_string(failing_copy) + (caching ? " cached" : " uncached"));
+      without_hanging([failing_copy, caching, &failed_gets] {
+        FragileTable table;
+        table.out.set_caching(caching);
+        FragileSink one, two;
+        FragileMultiSink whole;
+        Sum all;
+        one.in.connect(table.out[1]);
+        two.in.connect(table.out[2]);
+        whole.in.connect(table.out);
+        all.in.connect(one.out);
+        all.in.connect(two.out);
+        all.in.connect(whole.out);
+        table.in(1.0);
+        EXPECT_EQ(all.out(), 6.0);  // 1 + 2 + (1 + 2)
+        table.in(2.0);
+        Fragile::fuse = failing_copy;
+        try {
+          EXPECT_EQ(all.out(), 12.0);
+        } catch (const std::runtime_error&) {
+          ++failed_gets;
+        }
+        Fragile::fuse = 0;
+        EXPECT_EQ(all.out(), 12.0);
+        EXPECT_EQ(one.out(), 2.0);
+        EXPECT_EQ(two.out(), 4.0);
+        EXPECT_EQ(whole.out(), 6.0);
+        table.in(3.0);
+        EXPECT_EQ(all.out(), 18.0);
+      });
+    }
+    EXPECT_GE(failed_gets.load(), 3) << "the copies failed where the test means them to";
+  }
+}
+
 // ---- 1. a cancelled announcement keeps a pushed value ------------------------------
 
 TEST_P(Regression, Item1_ACancelledConnectKeepsTheValuePushedBefore) {

@@ -497,7 +497,14 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
     }
     running_keys_.erase(key);
     if (!run->done.empty()) {
-      run->value = *value;
+      try {
+        run->value = *value;
+      } catch (...) {
+        // The value's copy threw: the requests waiting for this key end with
+        // that error instead of waiting for ever.
+        run->done.abort_all(std::current_exception(), operation.id);
+        throw;
+      }
       run->done.wake_all();
     }
     std::vector<detail::InputNode*> pulling;
