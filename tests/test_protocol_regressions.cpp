@@ -601,11 +601,15 @@ class RemoveHook {
   connectors::Output<double> out{this, &RemoveHook::compute};
   connectors::MultiInput<double> in{this, &RemoveHook::add, &RemoveHook::remove, out};
 
-  RemoveHook() { in.set_replace(&RemoveHook::replace); }
+  RemoveHook() {
+    in.set_replace(&RemoveHook::replace);
+    in.set_announce_condition(&RemoveHook::announce);
+  }
 
   std::function<void()> on_remove;
   std::function<void()> on_add;  // also run by replace
   int removes = 0;
+  bool announce_throws = false;  // the announce condition throws (it holds otherwise)
 
  private:
   double compute() const {
@@ -628,6 +632,10 @@ class RemoveHook {
       auto copy = hook;  // a copy: the hook may destroy this block
       copy();
     }
+  }
+  bool announce(const std::size_t&) const {
+    if (announce_throws) throw std::runtime_error("RemoveHook: announce condition failed");
+    return true;
   }
   void remove(std::size_t id) {
     ++removes;
@@ -781,35 +789,6 @@ TEST_F(Destruction, AMultiInputsRemoveDestroyingItsOwnBlockInADisconnectIsALogic
   });
 }
 
-// A multi-input whose announce condition throws when asked to.
-class Conditional {
- public:
-  connectors::Output<double> out{this, &Conditional::compute};
-  connectors::MultiInput<double> in{this, &Conditional::add, &Conditional::remove, out};
-
-  Conditional() { in.set_announce_condition(&Conditional::announce); }
-
-  bool throws = false;
-
- private:
-  double compute() const {
-    double total = 0.0;
-    for (const auto& [id, value] : values_) total += value;
-    return total;
-  }
-  std::size_t add(double value) {
-    values_[next_id_] = value;
-    return next_id_++;
-  }
-  void remove(std::size_t id) { values_.erase(id); }
-  bool announce(const std::size_t&) {
-    if (throws) throw std::runtime_error("Conditional: announce condition failed");
-    return true;
-  }
-  std::map<std::size_t, double> values_;
-  std::size_t next_id_ = 0;
-};
-
 // A single input whose announce condition throws when asked to.
 class ConditionalSingle {
  public:
@@ -838,14 +817,14 @@ TEST_F(Destruction, AnAnnounceConditionThrowingWhileASourceIsDestroyedCountsAsHe
   without_hanging([] {
     auto source = std::make_unique<Copy>();
     RemoveHook hook;
-    Conditional below;
+    RemoveHook below;
     hook.in.connect(source->out);
     below.in.connect(hook.out);
     source->in(2.0);
     EXPECT_EQ(below.out(), 2.0);
-    below.throws = true;
+    below.announce_throws = true;
     source.reset();
-    below.throws = false;
+    below.announce_throws = false;
     EXPECT_EQ(below.out(), 0.0);
   });
 }
@@ -876,7 +855,7 @@ TEST_F(AnnounceConditions, OneThrowingDuringADirectSetLeavesTheNetworkUsable) {
   without_hanging([] {
     Copy source;
     Copy middle;
-    Conditional below;
+    RemoveHook below;
     Copy beside;
     middle.in.connect(source.out);
     below.in.connect(middle.out);
@@ -884,9 +863,9 @@ TEST_F(AnnounceConditions, OneThrowingDuringADirectSetLeavesTheNetworkUsable) {
     source.in(1.0);
     EXPECT_EQ(below.out(), 1.0);
     EXPECT_EQ(beside.out(), 1.0);
-    below.throws = true;
+    below.announce_throws = true;
     EXPECT_THROW(source.in(2.0), std::runtime_error);
-    below.throws = false;
+    below.announce_throws = false;
     const double seen = below.out();
     EXPECT_EQ(seen, beside.out());
     source.in(3.0);
@@ -916,19 +895,22 @@ class SetterHook {
   double value_ = 0.0;
 };
 
-TEST_F(Destruction, ANonLazyInputsSetterDestroyingItsOwnBlockIsALogicError) {
+// `Block` has `in` fed by `source` and a hook member run by the method that
+// applies a value to it.
+template <class Block>
+void check_a_non_lazy_method_destroying_its_own_block(std::function<void()> Block::*hook_member) {
   for (const Laziness laziness : {Laziness::ON_NOTIFY, Laziness::ON_ANNOUNCE}) {
     SCOPED_TRACE(static_cast<int>(laziness));
-    without_hanging([laziness] {
+    without_hanging([laziness, hook_member] {
       Copy source;
-      auto hook = std::make_unique<SetterHook>();
+      auto hook = std::make_unique<Block>();
       Copy other;
       hook->in.connect(source.out);
       other.in.connect(source.out);
       hook->in.set_laziness(laziness);
       source.in(1.0);
       EXPECT_EQ(hook->out(), 1.0);
-      hook->on_store = [&hook] { hook.reset(); };
+      (*hook).*hook_member = [&hook] { hook.reset(); };
       // ON_ANNOUNCE: the set serves it; ON_NOTIFY: the get that pushes to it.
       EXPECT_THROW(
           {
@@ -944,32 +926,12 @@ TEST_F(Destruction, ANonLazyInputsSetterDestroyingItsOwnBlockIsALogicError) {
   }
 }
 
+TEST_F(Destruction, ANonLazyInputsSetterDestroyingItsOwnBlockIsALogicError) {
+  check_a_non_lazy_method_destroying_its_own_block(&SetterHook::on_store);
+}
+
 TEST_F(Destruction, ANonLazyMultiInputsReplaceDestroyingItsOwnBlockIsALogicError) {
-  for (const Laziness laziness : {Laziness::ON_NOTIFY, Laziness::ON_ANNOUNCE}) {
-    SCOPED_TRACE(static_cast<int>(laziness));
-    without_hanging([laziness] {
-      Copy source;
-      auto hook = std::make_unique<RemoveHook>();
-      Copy other;
-      hook->in.connect(source.out);
-      other.in.connect(source.out);
-      hook->in.set_laziness(laziness);
-      source.in(1.0);
-      EXPECT_EQ(hook->out(), 1.0);
-      hook->on_add = [&hook] { hook.reset(); };
-      // ON_ANNOUNCE: the set serves it; ON_NOTIFY: the get that pushes to it.
-      EXPECT_THROW(
-          {
-            source.in(2.0);
-            other.out();
-          },
-          std::logic_error);
-      EXPECT_EQ(hook, nullptr);
-      EXPECT_EQ(other.out(), 2.0);
-      source.in(3.0);
-      EXPECT_EQ(other.out(), 3.0);
-    });
-  }
+  check_a_non_lazy_method_destroying_its_own_block(&RemoveHook::on_add);
 }
 
 // The same destructions by a THREAD getter on a pool thread while a sibling
