@@ -393,6 +393,13 @@ DestructionWatch::DestructionWatch(InputNode*& one) noexcept : one_(&one), outer
 }
 DestructionWatch::~DestructionWatch() { innermost_watch = outer_; }
 
+void DestructionWatch::forget(const InputNode& input) noexcept {
+  for (DestructionWatch* watch = innermost_watch; watch != nullptr; watch = watch->outer_) {
+    if (watch->inputs_ != nullptr) std::erase(*watch->inputs_, &input);
+    if (watch->one_ != nullptr && *watch->one_ == &input) *watch->one_ = nullptr;
+  }
+}
+
 namespace {
 thread_local bool failed_conditions_hold = false;
 }  // namespace
@@ -402,13 +409,6 @@ FailedConditionsHold::FailedConditionsHold() noexcept : outer_(failed_conditions
 }
 FailedConditionsHold::~FailedConditionsHold() { failed_conditions_hold = outer_; }
 bool FailedConditionsHold::active() noexcept { return failed_conditions_hold; }
-
-void DestructionWatch::forget(const InputNode& input) noexcept {
-  for (DestructionWatch* watch = innermost_watch; watch != nullptr; watch = watch->outer_) {
-    if (watch->inputs_ != nullptr) std::erase(*watch->inputs_, &input);
-    if (watch->one_ != nullptr && *watch->one_ == &input) *watch->one_ = nullptr;
-  }
-}
 
 void InputNode::detach_locked() noexcept {
   DestructionWatch::forget(*this);

@@ -153,7 +153,8 @@ class MultiInput final : private detail::InputNode {
   /// announced from upstream throws (the observers stay announced where a
   /// change is still pending, so the next pull retries); what the notify
   /// condition or a non-lazy input's method throws; std::logic_error from
-  /// inside a method of the network being computed.
+  /// inside a method of the network being computed, or when the owner's
+  /// method destroys a block of this network (this one included).
   ///
   /// Threads: an operation (see the class); any thread.
   Id operator()(V value) {
@@ -182,7 +183,8 @@ class MultiInput final : private detail::InputNode {
   /// announced from upstream throws (the observers stay announced where a
   /// change is still pending, so the next pull retries); what the notify
   /// condition or a non-lazy input's method throws; std::logic_error from
-  /// inside a method of the network being computed.
+  /// inside a method of the network being computed, or when the owner's
+  /// method destroys a block of this network (this one included).
   ///
   /// Threads: an operation (see the class); any thread.
   void remove(const Id& id) {
@@ -203,7 +205,8 @@ class MultiInput final : private detail::InputNode {
   /// announced from upstream throws (the observers stay announced where a
   /// change is still pending, so the next pull retries); what the notify
   /// condition or a non-lazy input's method throws; std::logic_error from
-  /// inside a method of the network being computed.
+  /// inside a method of the network being computed, or when the owner's
+  /// method destroys a block of this network (this one included).
   ///
   /// Threads: an operation (see the class); any thread.
   Id replace(const Id& id, V value) {
