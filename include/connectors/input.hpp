@@ -286,13 +286,9 @@ class Input final : private detail::InputNode {
     if (conditions_ && conditions_->announce != nullptr) {
       detail::UserCallScope user{detail::UserCallScope::current()};
       detail::MethodProbe probe{*this, detail::Phase::condition};
-      bool held = true;
-      try {
-        held = conditions_->announce(owner_, conditions_->announce_member);
-      } catch (...) {
-        if (!detail::FailedConditionsHold::active()) throw;  // inside a destructor: held
-      }
-      if (!held) return false;
+      if (!detail::FailedConditionsHold::ask(
+              [&] { return conditions_->announce(owner_, conditions_->announce_member); }))
+        return false;
     }
     return InputNode::accept_announcement(from);
   }

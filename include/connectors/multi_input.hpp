@@ -532,13 +532,9 @@ class MultiInput final : private detail::InputNode {
         (source->stored || source->kind == SourceKind::keyed)) {
       detail::UserCallScope user{detail::UserCallScope::current()};
       detail::MethodProbe probe{*this, detail::Phase::condition};
-      bool held = true;
-      try {
-        held = conditions_->announce(owner_, conditions_->announce_member, *source->id);
-      } catch (...) {
-        if (!detail::FailedConditionsHold::active()) throw;
-      }
-      if (!held) return false;
+      if (!detail::FailedConditionsHold::ask(
+              [&] { return conditions_->announce(owner_, conditions_->announce_member, *source->id); }))
+        return false;
     }
     if (!source->announcing) {
       source->announcing = true;

@@ -563,6 +563,18 @@ class FailedConditionsHold {
   // Whether a failed announce condition on this thread counts as held now.
   static bool active() noexcept;
 
+  // What the announce condition `ask()` says; one that throws while active()
+  // holds, elsewhere its error reaches the caller.
+  template <class Ask>
+  static bool ask(Ask&& ask) {
+    try {
+      return ask();
+    } catch (...) {
+      if (!active()) throw;
+      return true;
+    }
+  }
+
  private:
   bool outer_;
 };
