@@ -162,7 +162,7 @@ class MultiInput final : private detail::InputNode {
         [&] {
           Id id = invoke_add_(owner_, add_, value);
           check_still_here();
-          note_change(id, std::optional<V>{std::move(value)});
+          note_change(id, std::move(value));
           return id;
         },
         true);
@@ -213,7 +213,7 @@ class MultiInput final : private detail::InputNode {
     return change(
         [&] {
           Id stored = replace_now(id, value, true);
-          note_change(stored, std::optional<V>{std::move(value)});
+          note_change(stored, std::move(value));
           return stored;
         },
         true);
@@ -486,9 +486,22 @@ class MultiInput final : private detail::InputNode {
     if (--announcing_sources_ == 0) computable_.wake_all();
   }
 
-  void note_change(const Id& id, std::optional<V> value) {
+  // Records a change for finish_changes; `value` is what `id` holds now
+  // (std::nullopt: removed), moved or copied only for a notify condition.
+  // changed_ comes first: a change whose value cannot be kept for the
+  // condition (its move or copy throws) is still a change, and the next
+  // request notifies the observers without asking the condition, rather
+  // than cancelling them over a stale result.
+  template <class Value>
+  void note_change(const Id& id, Value&& value) {
     changed_ = true;
-    if (conditions_ && conditions_->notify != nullptr) checks_.emplace_back(id, std::move(value));
+    if (!conditions_ || conditions_->notify == nullptr) return;
+    try {
+      checks_.emplace_back(id, std::forward<Value>(value));
+    } catch (...) {
+      unchecked_change_ = true;
+      throw;
+    }
   }
 
   // ---- values from upstream ---------------------------------------------------
@@ -716,7 +729,7 @@ class MultiInput final : private detail::InputNode {
         after->stored = true;
         pending_.erase(after->pending, true);
       }
-      note_change(id, std::optional<V>{std::move(value)});
+      note_change(id, std::move(value));
     }
     // Whole multi-outputs: every key's value under the key itself. The map is
     // taken out first: a new one may arrive while a value is being stored.
@@ -739,7 +752,7 @@ class MultiInput final : private detail::InputNode {
           Source& after = *find(*map.source);
           std::erase_if(after.owned, [&](const auto& entry) { return entry.first == key; });
           after.owned.emplace_back(key, id);
-          note_change(id, std::optional<V>{value});
+          note_change(id, std::as_const(value));
         }
       } catch (...) {
         if (detail::destroyed_in(operation, this)) throw;
@@ -819,7 +832,8 @@ class MultiInput final : private detail::InputNode {
   void finish_changes(detail::OperationScope* scope) {
     bool changed = std::exchange(changed_, false);
     std::vector<std::pair<Id, std::optional<V>>> checks = std::exchange(checks_, {});
-    if (conditions_ && conditions_->notify != nullptr) {
+    const bool unchecked = std::exchange(unchecked_change_, false);
+    if (conditions_ && conditions_->notify != nullptr && !unchecked) {
       changed = false;
       try {
         detail::UserCallScope user{scope};
@@ -857,6 +871,7 @@ class MultiInput final : private detail::InputNode {
         for (detail::OutputNode* observer : observers_) observer->mark_changed();
       }
       checks_.clear();
+      unchecked_change_ = false;
     } else {
       finish_changes(scope);
     }
@@ -934,7 +949,7 @@ class MultiInput final : private detail::InputNode {
         [&] {
           Id stored = invoke_replace_(owner_, replace_, id, value);
           check_still_here();
-          note_change(stored, std::optional<V>{std::move(value)});
+          note_change(stored, std::move(value));
         },
         true);
   }
@@ -1052,6 +1067,7 @@ class MultiInput final : private detail::InputNode {
   std::vector<PendingMap> pending_maps_;
   bool changed_ = false;
   std::vector<std::pair<Id, std::optional<V>>> checks_;  // only with a notify condition
+  bool unchecked_change_ = false;                        // a change missing from checks_ (note_change)
 
   struct Conditions {
     bool (*announce)(void*, const detail::ErasedMember&, const Id&) = nullptr;
