@@ -9,6 +9,7 @@
 #include "stack_lease.hpp"
 #include "work_first.hpp"
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -413,30 +414,33 @@ namespace {
 class PooledStack {
  public:
   PooledStack() {
-    if (!spare.empty()) {
-      frames_ = std::move(spare.back());
-      spare.pop_back();
+    if (spare_count > 0) {
+      frames_ = std::move(spare[--spare_count]);
       kept_frames -= frames_.capacity();
     }
   }
   PooledStack(const PooledStack&) = delete;
   PooledStack& operator=(const PooledStack&) = delete;
+  // Keeping a stack allocates nothing (the spares have their places), so a
+  // destructor run while memory is short cannot throw.
   ~PooledStack() {
-    if (spare.size() < 64 && kept_frames + frames_.capacity() <= kept_frames_limit) {
+    if (spare_count < spare.size() && kept_frames + frames_.capacity() <= kept_frames_limit) {
       frames_.clear();
       kept_frames += frames_.capacity();
-      spare.push_back(std::move(frames_));
+      spare[spare_count++] = std::move(frames_);
     }
   }
   std::vector<Frame>& frames() noexcept { return frames_; }
 
  private:
   static constexpr std::size_t kept_frames_limit = (std::size_t{1} << 20) / sizeof(Frame);
-  static thread_local std::vector<std::vector<Frame>> spare;
+  static thread_local std::array<std::vector<Frame>, 64> spare;
+  static thread_local std::size_t spare_count;
   static thread_local std::size_t kept_frames;
   std::vector<Frame> frames_;
 };
-thread_local std::vector<std::vector<Frame>> PooledStack::spare;
+thread_local std::array<std::vector<Frame>, 64> PooledStack::spare;
+thread_local std::size_t PooledStack::spare_count = 0;
 thread_local std::size_t PooledStack::kept_frames = 0;
 
 // Resumes the awaiting request from the loop's ready queue, after what is
