@@ -93,6 +93,9 @@ class MultiInput final : private detail::InputNode {
   static_assert(std::is_object_v<V> && !std::is_const_v<V>,
                 "connectors::MultiInput<V, Id>: V must be a non-const value type");
   static_assert(std::equality_comparable<Id>, "connectors::MultiInput<V, Id>: Id needs ==");
+  static_assert(std::is_nothrow_move_constructible_v<Id> && std::is_nothrow_move_assignable_v<Id>,
+                "connectors::MultiInput<V, Id>: Id needs a move that does not throw (it records an id the owner "
+                "returned, after the owner's method stored the value)");
 
  public:
   /// The type of the values this multi-input takes.
@@ -212,9 +215,9 @@ class MultiInput final : private detail::InputNode {
   Id replace(const Id& id, V value) {
     return change(
         [&] {
-          Id stored = replace_now(id, value, true);
-          note_change(stored, std::move(value));
-          return stored;
+          std::optional<Id> stored = replace_now(id, value, true);
+          note_change(stored ? *stored : id, std::move(value));
+          return stored ? std::move(*stored) : Id(id);  // copied once the change is noted
         },
         true);
   }
@@ -436,19 +439,23 @@ class MultiInput final : private detail::InputNode {
   static void invoke_remove(void* owner, const detail::ErasedMember& remove, const Id& id) {
     (static_cast<Owner*>(owner)->*remove.get<Remove>())(id);
   }
+  // The id the value is stored under now; none: `id` itself (a replace
+  // returning void), which is then not copied: a copy that fails after the
+  // owner stored the value would report a change as a failure.
   template <class Owner, class Replace>
-  static Id invoke_replace(void* owner, const detail::ErasedMember& replace, const Id& id, V& value) {
+  static std::optional<Id> invoke_replace(void* owner, const detail::ErasedMember& replace, const Id& id, V& value) {
     if constexpr (std::is_void_v<std::invoke_result_t<Replace, Owner&, const Id&, V&>>) {
       (static_cast<Owner*>(owner)->*replace.get<Replace>())(id, value);
-      return id;
+      return std::nullopt;
     } else {
       return (static_cast<Owner*>(owner)->*replace.get<Replace>())(id, value);
     }
   }
 
-  // Stores `value` under `id`. With `stored_before` false and no replace
-  // method there is nothing to remove first: the value is simply added.
-  Id replace_now(const Id& id, V& value, bool stored_before) {
+  // Stores `value` under `id`; returns the id it is stored under now (none:
+  // `id`). With `stored_before` false and no replace method there is nothing
+  // to remove first: the value is simply added.
+  std::optional<Id> replace_now(const Id& id, V& value, bool stored_before) {
     if (invoke_replace_ != nullptr) return invoke_replace_(owner_, replace_, id, value);
     if (stored_before) invoke_remove_(owner_, remove_, id);
     return invoke_add_(owner_, add_, value);
@@ -698,15 +705,17 @@ class MultiInput final : private detail::InputNode {
       if (entry == nullptr) break;
       detail::OutputNode* from = entry->source;
       const std::size_t hint = entry->source_hint;
-      V value = pending_.take(*entry);
       Source& source = *sources_.find(*from, hint);
       // Where to look first after a method ran: sources connected or gone
       // meanwhile may have moved the entry.
       const std::size_t position = sources_.position(source);
       const bool by_key = source.kind == SourceKind::keyed;
       const bool use_replace = by_key || (source.stored && invoke_replace_ != nullptr);
+      // Copied before the value is taken out: a failing copy leaves it pending.
       const std::optional<Id> old_id = source.id;
-      Id id{};
+      V value = pending_.take(*entry);
+      // The id the owner's method returned (none: the value stays under old_id).
+      std::optional<Id> id;
       try {
         if (!use_replace && source.stored) {
           // The fallback in two steps, so that a failing add leaves a state a
@@ -716,20 +725,30 @@ class MultiInput final : private detail::InputNode {
           note_change(*old_id, std::nullopt);
         }
         co_await apply(operation, [&] {
-          id = use_replace ? invoke_replace_(owner_, replace_, *old_id, value) : invoke_add_(owner_, add_, value);
+          if (use_replace) {
+            id = invoke_replace_(owner_, replace_, *old_id, value);
+          } else {
+            id.emplace(invoke_add_(owner_, add_, value));
+          }
         });
       } catch (...) {
         // A retry applies it again (docs/design.md#errors).
         if (!detail::destroyed_in(operation, this)) restore_pending(from, std::move(value));
         throw;
       }
+      // The value is stored: what records it must not fail (Id moves do not
+      // throw), or a retry would store it a second time.
       Source* after = sources_.find(*from, position);
+      const Id* stored_under = id ? &*id : &*old_id;
       if (after != nullptr) {
-        after->id = by_key ? old_id : std::optional<Id>{id};
+        if (!by_key && id) {
+          after->id = std::move(id);
+          stored_under = &*after->id;
+        }
         after->stored = true;
         pending_.erase(after->pending, true);
       }
-      note_change(id, std::move(value));
+      note_change(*stored_under, std::move(value));
     }
     // Whole multi-outputs: every key's value under the key itself. The map is
     // taken out first: a new one may arrive while a value is being stored.
@@ -747,12 +766,16 @@ class MultiInput final : private detail::InputNode {
                                        [&](const auto& entry) { return entry.first == key; });
           const bool stored_before = owned != source.owned.end();
           const Id old_id = stored_before ? owned->second : key;
-          Id id{};
+          std::optional<Id> id;  // none: stored under old_id
           co_await apply(operation, [&] { id = replace_now(old_id, value, stored_before); });
+          // The new entry first: if copying the key fails, the old one is
+          // still there for the retry (which stores the value again).
           Source& after = *find(*map.source);
-          std::erase_if(after.owned, [&](const auto& entry) { return entry.first == key; });
-          after.owned.emplace_back(key, id);
-          note_change(id, std::as_const(value));
+          after.owned.emplace_back(key, id ? std::move(*id) : old_id);
+          auto older = detail::find_if(after.owned.begin(), after.owned.end() - 1,
+                                       [&](const auto& entry) { return entry.first == key; });
+          if (older != after.owned.end() - 1) after.owned.erase(older);
+          note_change(after.owned.back().second, std::as_const(value));
         }
       } catch (...) {
         if (detail::destroyed_in(operation, this)) throw;
@@ -947,9 +970,9 @@ class MultiInput final : private detail::InputNode {
     }
     change(
         [&] {
-          Id stored = invoke_replace_(owner_, replace_, id, value);
+          const std::optional<Id> stored = invoke_replace_(owner_, replace_, id, value);
           check_still_here();
-          note_change(stored, std::move(value));
+          note_change(stored ? *stored : id, std::move(value));
         },
         true);
   }
@@ -1059,7 +1082,7 @@ class MultiInput final : private detail::InputNode {
   detail::ErasedMember replace_;
   Id (*invoke_add_)(void*, const detail::ErasedMember&, V&);
   void (*invoke_remove_)(void*, const detail::ErasedMember&, const Id&);
-  Id (*invoke_replace_)(void*, const detail::ErasedMember&, const Id&, V&) = nullptr;
+  std::optional<Id> (*invoke_replace_)(void*, const detail::ErasedMember&, const Id&, V&) = nullptr;
 
   detail::SourceTable<Source> sources_;
   std::size_t announcing_sources_ = 0;

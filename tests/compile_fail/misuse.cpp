@@ -29,6 +29,12 @@
 namespace {
 
 struct NoEquality {};
+struct ThrowingMoveId {
+  ThrowingMoveId() = default;
+  ThrowingMoveId(ThrowingMoveId&&) {}
+  ThrowingMoveId& operator=(ThrowingMoveId&&) { return *this; }
+  bool operator==(const ThrowingMoveId&) const = default;
+};
 
 // The owner of every connector below; each case uses the members it misuses.
 struct Block {
@@ -103,6 +109,11 @@ void multi_input_const_value() {
 void multi_input_id_without_equality() {
   // expected-error@connectors/multi_input.hpp:* {{connectors::MultiInput<V, Id>: Id needs ==}}
   [[maybe_unused]] std::size_t size = sizeof(connectors::MultiInput<double, NoEquality>);
+}
+
+void multi_input_id_with_a_throwing_move() {
+  // expected-error@connectors/multi_input.hpp:* {{connectors::MultiInput<V, Id>: Id needs a move that does not throw (it records an id the owner returned, after the owner's method stored the value)}}
+  [[maybe_unused]] std::size_t size = sizeof(connectors::MultiInput<double, ThrowingMoveId>);
 }
 
 void multi_input_add_argument(Block& block) {
