@@ -376,6 +376,75 @@ TEST_P(Regression, AnIdWhoseCopyThrowsNeverStoresAValueTwiceNorHidesAChange) {
   });
 }
 
+}  // namespace
+
+// Multi-output keys need a hash.
+template <>
+struct std::hash<FragileId> {
+  std::size_t operator()(const FragileId& key) const noexcept { return std::hash<int>{}(key.number); }
+};
+
+namespace {
+
+class FragileKeyTable {
+ public:
+  connectors::MultiOutput<double(FragileId)> out{this, &FragileKeyTable::compute};
+  connectors::Input<double> in{this, &FragileKeyTable::write, out};
+
+  FragileKeyTable() { out.set_keys(&FragileKeyTable::list_keys); }
+
+ private:
+  std::vector<FragileId> list_keys() const {
+    std::vector<FragileId> keys;
+    keys.reserve(2);
+    keys.emplace_back(1);
+    keys.emplace_back(2);
+    return keys;
+  }
+  double compute(const FragileId& key) const { return value_ * key.number; }
+  void write(double value) { value_ = value; }
+  double value_ = 0.0;
+};
+
+// Multi-output keys whose copy fails at every position, through key and
+// whole connects, gets, a direct call and disconnects: the sinks end with the
+// values of the keys. A key copy failing while a key's connection point was
+// made destroyed the half-made point under the network's lock, which its
+// destructor takes again: the connect hung.
+TEST_P(Regression, AKeyWhoseCopyThrowsNeitherHangsNorLosesAValue) {
+  for_every_failing_copy([](int failing_copy, bool caching, std::atomic<int>& failed_gets) {
+    FragileKeyTable table;
+    table.out.set_caching(caching);
+    Copy one;
+    FragileIdSum whole;
+    Copy after;
+    after.in.connect(whole.out);
+    const bool keyed =
+        !get_with_a_failing_copy(failing_copy, failed_gets, [&] { one.in.connect(table.out[FragileId{1}]); });
+    const bool joined = !get_with_a_failing_copy(failing_copy, failed_gets, [&] { whole.in.connect(table.out); });
+    table.in(1.0);
+    get_with_a_failing_copy(failing_copy, failed_gets, [&] { after.out(); });
+    get_with_a_failing_copy(failing_copy, failed_gets, [&] { one.out(); });
+    expect_shows_what_it_stores(after, whole);
+    EXPECT_EQ(whole.stored_total(), joined ? 3.0 : 0.0);
+    if (keyed) {
+      EXPECT_EQ(one.out(), 1.0);
+    }
+    table.in(2.0);
+    get_with_a_failing_copy(failing_copy, failed_gets, [&] { after.out(); });
+    get_with_a_failing_copy(failing_copy, failed_gets, [&] { one.out(); });
+    expect_shows_what_it_stores(after, whole);
+    EXPECT_EQ(whole.stored_total(), joined ? 6.0 : 0.0);
+    if (keyed) {
+      EXPECT_EQ(one.out(), 2.0);
+    }
+    get_with_a_failing_copy(failing_copy, failed_gets, [&] { table.out(FragileId{2}); });
+    if (keyed) get_with_a_failing_copy(failing_copy, failed_gets, [&] { one.in.disconnect(table.out[FragileId{1}]); });
+    if (joined) get_with_a_failing_copy(failing_copy, failed_gets, [&] { whole.in.disconnect(table.out); });
+    expect_shows_what_it_stores(after, whole);
+  });
+}
+
 // ---- 1. a cancelled announcement keeps a pushed value ------------------------------
 
 TEST_P(Regression, Item1_ACancelledConnectKeepsTheValuePushedBefore) {

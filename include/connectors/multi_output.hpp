@@ -327,10 +327,17 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   template <class, class>
   friend class MultiOutputItem;
 
+  // An item's key, a base constructed before the node: a key whose copy or
+  // move throws fails before the node has joined its parent's items (the
+  // node's destructor, which leaves them, would not run).
+  struct ItemKey {
+    Key key_;
+  };
+
   // The announcer of one key towards its single connections.
-  class Item final : public detail::MultiOutputKeyNode {
+  class Item final : private ItemKey, public detail::MultiOutputKeyNode {
    public:
-    Item(MultiOutput& parent, Key key) : MultiOutputKeyNode(parent), parent_(parent), key_(std::move(key)) {}
+    Item(MultiOutput& parent, Key key) : ItemKey{std::move(key)}, MultiOutputKeyNode(parent), parent_(parent) {}
     Item(const Item&) = delete;
     Item& operator=(const Item&) = delete;
     ~Item() { detach_key(); }
@@ -343,8 +350,8 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
     std::size_t leases = 0;
 
    private:
+    using ItemKey::key_;
     MultiOutput& parent_;
-    Key key_;
   };
 
   // A key being computed: later pulls of the same key wait for its value (docs/design.md#multi-output, compute_key).
@@ -381,9 +388,22 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
 
   // The item for `key`, created on first use (under the network lock).
   detail::OutputNode& item(const Key& key) {
+    // Declared before the lock: an item that could not be kept (copying the
+    // key into the map threw) is destroyed after the lock is released, since
+    // its destructor takes the lock.
+    std::unique_ptr<Item> unkept;
     detail::NetworkLock lock{*this};
     auto found = items_by_key_.find(key);
-    if (found == items_by_key_.end()) found = items_by_key_.emplace(key, std::make_unique<Item>(*this, key)).first;
+    if (found == items_by_key_.end()) {
+      auto made = std::make_unique<Item>(*this, key);
+      try {
+        found = items_by_key_.emplace(key, nullptr).first;
+      } catch (...) {
+        unkept = std::move(made);
+        throw;
+      }
+      found->second = std::move(made);
+    }
     ++found->second->leases;
     return *found->second;
   }
