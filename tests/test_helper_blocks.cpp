@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -46,6 +48,85 @@ TEST(MultiInputData, AssigningKeepsPositionAndNewKeysAppend) {
   EXPECT_THROW(data.erase(42), std::out_of_range);
   EXPECT_THROW((void)data.at(42), std::out_of_range);
   EXPECT_EQ(data.add(1), 2U);  // 0 and 1 are taken
+}
+
+// An id whose copy throws once `fuse` counts down to it (a std::string id
+// out of memory).
+struct FailingId {
+  static inline int fuse = 0;
+  int number = 0;
+  FailingId() = default;
+  explicit FailingId(int n) : number(n) {}
+  FailingId(const FailingId& other) : number(other.number) {
+    if (fuse > 0 && --fuse == 0) throw std::runtime_error("FailingId: copy failed");
+  }
+  FailingId(FailingId&&) noexcept = default;
+  FailingId& operator=(const FailingId& other) = default;
+  FailingId& operator=(FailingId&&) noexcept = default;
+  ~FailingId() = default;
+  friend bool operator==(const FailingId& a, const FailingId& b) { return a.number == b.number; }
+};
+
+}  // namespace
+
+template <>
+struct std::hash<FailingId> {
+  std::size_t operator()(const FailingId& id) const noexcept { return std::hash<int>{}(id.number); }
+};
+
+namespace {
+
+// Each entry iterated is found under its id, once.
+void expect_consistent(const connectors::MultiInputData<double, FailingId>& data) {
+  std::size_t iterated = 0;
+  std::vector<int> seen;
+  for (const auto& [id, value] : data) {
+    ++iterated;
+    EXPECT_TRUE(data.contains(id)) << id.number;
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), id.number), 0) << id.number;
+    seen.push_back(id.number);
+    EXPECT_EQ(data.at(id), value);
+  }
+  EXPECT_EQ(iterated, data.size());
+}
+
+// A failing copy of an id, at every position, while a new id is stored or
+// the container is copied: it changes nothing. A copy failing as the new id
+// entered the index left the entry iterated but never found (and a retry
+// appended it a second time); a failing assignment left half of the copy.
+TEST(MultiInputData, AFailingIdCopyChangesNothing) {
+  int failures = 0;
+  for (int position = 1; position <= 16; ++position) {
+    connectors::MultiInputData<double, FailingId> data;
+    data[FailingId{1}] = 1.0;
+    data[FailingId{2}] = 2.0;
+    FailingId::fuse = position;
+    try {
+      data[FailingId{3}] = 3.0;
+    } catch (const std::runtime_error&) {
+      ++failures;
+      EXPECT_FALSE(data.contains(FailingId{3}));
+    }
+    FailingId::fuse = 0;
+    expect_consistent(data);
+    data[FailingId{3}] = 3.0;
+    EXPECT_EQ(data.size(), 3U);
+    expect_consistent(data);
+
+    connectors::MultiInputData<double, FailingId> copy;
+    copy[FailingId{7}] = 7.0;
+    FailingId::fuse = position;
+    try {
+      copy = data;
+    } catch (const std::runtime_error&) {
+      ++failures;
+      EXPECT_EQ(copy.size(), 1U);
+      EXPECT_EQ(copy.at(FailingId{7}), 7.0);
+    }
+    FailingId::fuse = 0;
+    expect_consistent(copy);
+  }
+  EXPECT_GE(failures, 4) << "the copies failed where the test means them to";
 }
 
 TEST(PassThrough, T3_Basics) {

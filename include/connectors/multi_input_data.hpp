@@ -53,15 +53,13 @@ class MultiInputData {
   }
   /// Copies the entries, their order and the counter. Throws only
   /// std::bad_alloc or what copying a V or an Id throws.
-  MultiInputData(const MultiInputData& other) { *this = other; }
+  MultiInputData(const MultiInputData& other) : counter_(other.counter_) {
+    for (const value_type& entry : other) (*this)[entry.first] = entry.second;
+  }
   /// Replaces the entries, their order and the counter with copies of
-  /// `other`'s. Throws as the copy constructor.
+  /// `other`'s. Throws as the copy constructor, and then changes nothing.
   MultiInputData& operator=(const MultiInputData& other) {
-    if (this != &other) {
-      clear();
-      for (const value_type& entry : other) (*this)[entry.first] = entry.second;
-      counter_ = other.counter_;
-    }
+    if (this != &other) *this = MultiInputData(other);
     return *this;
   }
   /// Takes `other`'s entries; `other` is left valid but unspecified.
@@ -70,22 +68,21 @@ class MultiInputData {
   MultiInputData& operator=(MultiInputData&&) noexcept = default;
 
   /// Stores `value` under a new id and returns the id (integral Id only).
-  /// Throws only std::bad_alloc or what moving a V throws.
+  /// Throws only std::bad_alloc or what moving a V throws, and then changes
+  /// nothing.
   Id add(V value) requires std::is_integral_v<Id> {
     while (index_.count(counter_) != 0) ++counter_;
-    entries_.emplace_back(counter_, std::move(value));
-    index_.emplace(counter_, std::prev(entries_.end()));
+    append(counter_, std::move(value));
     return counter_;
   }
 
   /// The value under `id`; a missing id is appended with a default V (at the
-  /// end of the order). Throws only std::bad_alloc or what V{} throws.
+  /// end of the order). Throws only std::bad_alloc or what V{} or copying
+  /// the Id throws, and then changes nothing.
   V& operator[](const Id& id) {
     auto found = index_.find(id);
     if (found != index_.end()) return found->second->second;
-    entries_.emplace_back(id, V{});
-    index_.emplace(id, std::prev(entries_.end()));
-    return entries_.back().second;
+    return append(id, V{});
   }
 
   /// The value under `id`. Throws std::out_of_range if it is not there.
@@ -127,6 +124,20 @@ class MultiInputData {
   const_iterator end() const noexcept { return entries_.end(); }
 
  private:
+  // A new entry at the end, in the order and the index or in neither: an
+  // entry missing from the index would be iterated but never found, and a
+  // retried add would store its value twice.
+  V& append(const Id& id, V value) {
+    entries_.emplace_back(id, std::move(value));
+    try {
+      index_.emplace(id, std::prev(entries_.end()));
+    } catch (...) {
+      entries_.pop_back();
+      throw;
+    }
+    return entries_.back().second;
+  }
+
   const_iterator lookup(const Id& id) const {
     auto found = index_.find(id);
     if (found == index_.end()) throw std::out_of_range("connectors::MultiInputData::at: no such id");
