@@ -35,7 +35,7 @@ Operation::Operation(Executor& executor, OperationScope* scope) noexcept
 // Configuration takes the network lock: another thread may be running an
 // operation that reads it.
 void NodeBase::set_executor(std::shared_ptr<Executor> executor) {
-  NetworkLock lock{*this};
+  ConfigurationLock lock{*this, "set_executor"};
   executor_ = std::move(executor);
 }
 
@@ -149,7 +149,7 @@ void OutputNode::detach_here(bool noted) noexcept {
 
 void OutputNode::set_parallelization(Parallelization parallelization) {
   check_parallelization(parallelization);
-  NetworkLock lock{*this};
+  ConfigurationLock lock{*this, "set_parallelization"};
   parallelization_ = parallelization;
 }
 
@@ -424,7 +424,7 @@ void InputNode::detach_locked() noexcept {
 }
 
 void InputNode::set_laziness(Laziness laziness) {
-  NetworkLock lock{*this};
+  ConfigurationLock lock{*this, "set_laziness"};
   laziness_ = laziness;
   // A pending announcement upstream may have been settled while this input
   // was lazy: the next announcement must reach it again.
@@ -433,7 +433,7 @@ void InputNode::set_laziness(Laziness laziness) {
 
 void InputNode::set_parallelization(Parallelization parallelization) {
   check_parallelization(parallelization);
-  NetworkLock lock{*this};
+  ConfigurationLock lock{*this, "set_parallelization"};
   parallelization_ = parallelization;
 }
 

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -245,6 +246,23 @@ bool note_destruction(const NodeBase& node) noexcept {
     // Out of memory while looking: the destructor goes on as it would
     // without an operation around it.
     return false;
+  }
+}
+
+void refuse_inside_computation_slow(const NodeBase& node, const char* what) {
+  NetworkGroup* group = node.group_.load(std::memory_order_acquire);
+  if (group == nullptr) return;  // never operated on nor connected: in no network being computed
+  if (OperationScope::holder_of(*group, current_operation, false) == nullptr) return;
+  // Under the lock of an enclosing operation: refused only if the connector
+  // is in the network it computes, not merely in one connected to it once.
+  std::unordered_set<const NodeBase*> busy;
+  for (OperationScope* outer = current_operation; outer != nullptr; outer = outer->outer_on_this_side()) {
+    busy.insert(&outer->start_);
+  }
+  if (reaches_any(node, busy)) {
+    throw std::logic_error(std::string("connectors: ") + what +
+                           " called from inside the computation of the connector's network (configure and inspect a "
+                           "network outside its computation)");
   }
 }
 

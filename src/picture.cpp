@@ -97,7 +97,7 @@ std::string executor_label(const NodeBase& node) {
 }  // namespace
 
 std::string network_dot(const NodeBase& start) {
-  NetworkLock lock{start};
+  ConfigurationLock lock{start, "drawing a network"};
   std::vector<const NodeBase*> nodes = reachable(start);
   // Items are drawn as their parent: only the others get a node.
   std::vector<const NodeBase*> drawn;

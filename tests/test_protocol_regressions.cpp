@@ -445,6 +445,50 @@ TEST_P(Regression, AKeyWhoseCopyThrowsNeitherHangsNorLosesAValue) {
   });
 }
 
+// Configuring or inspecting a connector of the network being computed, from
+// a method of that computation (on the coordinating thread too), is refused
+// like re-entering the network: the operation reads and writes that state
+// without a lock. The network stays usable; a connector of another network
+// may be configured from inside.
+TEST_P(Regression, ConfiguringTheNetworkBeingComputedFromInsideIsRefused) {
+  without_hanging([] {
+    Copy a, b, other;
+    b.in.connect(a.out);
+    const std::vector<std::pair<std::string, std::function<void()>>> calls = {
+        {"set_caching", [&] { b.out.set_caching(false); }},
+        {"set_laziness", [&] { b.in.set_laziness(Laziness::ON_NOTIFY); }},
+        {"set_parallelization", [&] { b.out.set_parallelization(connectors::Parallelization::SEQUENTIAL); }},
+        {"set_executor", [&] { a.out.set_executor(nullptr); }},
+        {"state", [&] { (void)b.out.state(); }},
+        {"is_connected", [&] { (void)b.in.is_connected(); }},
+    };
+    double value = 1.0;
+    for (const auto& [name, call] : calls) {
+      SCOPED_TRACE(name);
+      a.on_compute = call;
+      a.in(value);
+      try {
+        (void)b.out();
+        ADD_FAILURE() << "not refused";
+      } catch (const std::logic_error& error) {
+        EXPECT_NE(std::string(error.what()).find(name), std::string::npos) << error.what();
+      }
+      a.on_compute = nullptr;
+      EXPECT_EQ(b.out(), value);
+      value += 1.0;
+    }
+    EXPECT_TRUE(b.out.caching());
+    EXPECT_EQ(b.in.laziness(), Laziness::ON_REQUEST);
+    a.on_compute = [&] {
+      other.out.set_caching(false);
+      EXPECT_EQ(other.out.state(), connectors::OutputState::stale);
+    };
+    a.in(value);
+    EXPECT_EQ(b.out(), value);
+    EXPECT_FALSE(other.out.caching());
+  });
+}
+
 // ---- 1. a cancelled announcement keeps a pushed value ------------------------------
 
 TEST_P(Regression, Item1_ACancelledConnectKeepsTheValuePushedBefore) {
@@ -1172,6 +1216,39 @@ TEST_P(DestructionOnPool, Item10_AGetterDestroyingItsOwnBlockBesideASiblingIsALo
       EXPECT_EQ(top.out(), 2.0);
       b.in(3.0);
       EXPECT_EQ(top.out(), 3.0);
+    });
+  }
+}
+
+// A getter on a pool thread that configures a connector of the network
+// being computed, while a sibling branch runs: the configuration would change
+// what the coordinating thread is reading (the sibling's caching, as it keeps
+// the sibling's result): a data race. It is refused, like re-entering the
+// network, and the network stays usable.
+TEST_P(DestructionOnPool, AGetterConfiguringItsNetworkBesideASiblingIsALogicError) {
+  for (const connectors::Parallelization sibling : sibling_placements) {
+    SCOPED_TRACE(connectors::detail::describe_parallelization(sibling));
+    without_hanging([sibling] {
+      Copy a, b;
+      Sum top;
+      top.in.connect(a.out);
+      top.in.connect(b.out);
+      a.in(1.0);
+      b.in(2.0);
+      std::barrier both{2};
+      a.on_compute = [&] {
+        both.arrive_and_wait();
+        b.out.set_caching(false);
+      };
+      b.out.set_parallelization(sibling);
+      b.on_compute = [&] { both.arrive_and_wait(); };
+      EXPECT_THROW(top.out(), std::logic_error);
+      EXPECT_TRUE(b.out.caching());
+      a.on_compute = nullptr;
+      b.on_compute = nullptr;
+      EXPECT_EQ(top.out(), 3.0);
+      b.in(3.0);
+      EXPECT_EQ(top.out(), 4.0);
     });
   }
 }

@@ -38,14 +38,15 @@ namespace connectors {
 /// Looking at it (`docs/connectors.md`, "Looking at a network"):
 /// `is_connected()`, `is_connected_to(output)` and `state()`.
 ///
-/// **Threads.** Every member that calls, connects, disconnects or configures
-/// is an operation on this input's network: it may be called from any thread,
-/// operations on one network are serialised, operations on independent
-/// networks run in parallel (`docs/connectors.md`, "Threads and nested
-/// operations"). Started from inside a user method, an operation on the
-/// network being computed throws std::logic_error. Destroying the owner while
-/// another thread uses the network is allowed; using it while or after it is
-/// destroyed is not.
+/// **Threads.** Every member that calls, connects, disconnects or configures is
+/// an operation on this input's network: it may be called from any thread,
+/// operations on one network are serialised, operations on independent networks
+/// run in parallel (`docs/connectors.md`, "Threads and nested operations").
+/// Started from inside a user method, an operation on the network being
+/// computed throws std::logic_error. So do the configuration and the queries
+/// (set_laziness, state(), ...) of a connector of that network, called from
+/// inside its computation. Destroying the owner while another thread uses the
+/// network is allowed; using it while or after it is destroyed is not.
 template <class V>
 class Input final : private detail::InputNode {
   static_assert(std::is_object_v<V> && !std::is_const_v<V>, "connectors::Input<V>: V must be a non-const value type");
@@ -231,7 +232,7 @@ class Input final : private detail::InputNode {
   /// nothing of its own. Threads: takes the network lock; any thread (the
   /// answer may be out of date once another thread connects or disconnects).
   bool is_connected() const {
-    detail::NetworkLock lock{*this};
+    detail::ConfigurationLock lock{*this, "is_connected"};
     return source_ != nullptr;
   }
   /// Whether `output` (an Output or a whole MultiOutput) is this input's
@@ -239,7 +240,7 @@ class Input final : private detail::InputNode {
   template <class Source>
   requires detail::has_output_node<Source>
   bool is_connected_to(const Source& output) const {
-    detail::NetworkLock lock{*this};
+    detail::ConfigurationLock lock{*this, "is_connected_to"};
     return source_ == &detail::NodeAccess::node(output);
   }
   /// Whether nothing is pending, a change is announced from upstream, or a
@@ -247,7 +248,7 @@ class Input final : private detail::InputNode {
   /// nothing of its own. Threads: takes the network lock; any thread (the
   /// state may change as soon as the lock is released).
   InputState state() const {
-    detail::NetworkLock lock{*this};
+    detail::ConfigurationLock lock{*this, "state"};
     return detail::NodeInspector::state(*this);
   }
 
@@ -356,7 +357,7 @@ class Input final : private detail::InputNode {
 
   template <class Owner, class Condition>
   void set_announce_condition_impl(Condition condition) {
-    detail::NetworkLock lock{*this};
+    detail::ConfigurationLock lock{*this, "set_announce_condition"};
     if (!conditions_) conditions_ = std::make_unique<Conditions>();
     conditions_->announce_member = detail::ErasedMember{condition};
     conditions_->announce = [](void* owner, const detail::ErasedMember& member) -> bool {
@@ -365,7 +366,7 @@ class Input final : private detail::InputNode {
   }
   template <class Owner, class Condition>
   void set_notify_condition_impl(Condition condition) {
-    detail::NetworkLock lock{*this};
+    detail::ConfigurationLock lock{*this, "set_notify_condition"};
     if (!conditions_) conditions_ = std::make_unique<Conditions>();
     conditions_->notify_member = detail::ErasedMember{condition};
     conditions_->notify = [](void* owner, const detail::ErasedMember& member, const V& value) -> bool {

@@ -79,15 +79,17 @@ class MultiInputItem;
 /// `is_connected()`, `connection_count()`, `is_connected_to(output)` and
 /// `state()`.
 ///
-/// **Threads.** Every member that calls, connects, disconnects or configures
-/// is an operation on this multi-input's network: it may be called from any
-/// thread, operations on one network are serialised, operations on
-/// independent networks run in parallel (`docs/connectors.md`, "Threads and
-/// nested operations"). Started from inside a user method, an operation on
-/// the network being computed throws std::logic_error. The owner's `add`,
-/// `remove` and `replace` run one at a time, never concurrently with each
-/// other. Destroying the owner while another thread uses the network is
-/// allowed; using it while or after it is destroyed is not.
+/// **Threads.** Every member that calls, connects, disconnects or configures is
+/// an operation on this multi-input's network: it may be called from any
+/// thread, operations on one network are serialised, operations on independent
+/// networks run in parallel (`docs/connectors.md`, "Threads and nested
+/// operations"). Started from inside a user method, an operation on the network
+/// being computed throws std::logic_error. So do the configuration and the
+/// queries (set_laziness, state(), ...) of a connector of that network, called
+/// from inside its computation. The owner's `add`, `remove` and `replace` run
+/// one at a time, never concurrently with each other. Destroying the owner
+/// while another thread uses the network is allowed; using it while or after it
+/// is destroyed is not.
 template <class V, class Id = std::size_t>
 class MultiInput final : private detail::InputNode {
   static_assert(std::is_object_v<V> && !std::is_const_v<V>,
@@ -274,7 +276,7 @@ class MultiInput final : private detail::InputNode {
     using Result = std::invoke_result_t<Replace, Owner&, const Id&, V&>;
     static_assert(std::is_void_v<Result> || std::is_convertible_v<Result, Id>,
                   "connectors::MultiInput<V, Id>::set_replace: replace must return the data id (an Id) or void");
-    detail::NetworkLock lock{*this};
+    detail::ConfigurationLock lock{*this, "set_replace"};
     replace_ = detail::ErasedMember{replace};
     invoke_replace_ = &invoke_replace<Owner, Replace>;
   }
@@ -366,7 +368,7 @@ class MultiInput final : private detail::InputNode {
   /// How many outputs are connected (a whole multi-output counts once).
   /// Throws nothing of its own. Threads: as is_connected.
   std::size_t connection_count() const {
-    detail::NetworkLock lock{*this};
+    detail::ConfigurationLock lock{*this, "connection_count"};
     return sources_.size();
   }
   /// Whether `output` (an Output or a whole MultiOutput) is connected here,
@@ -375,7 +377,7 @@ class MultiInput final : private detail::InputNode {
   template <class Connector>
   requires detail::has_output_node<Connector>
   bool is_connected_to(const Connector& output) const {
-    detail::NetworkLock lock{*this};
+    detail::ConfigurationLock lock{*this, "is_connected_to"};
     return find(detail::NodeAccess::node(output)) != nullptr;
   }
   /// Whether nothing is pending, a change is announced from upstream, or
@@ -383,7 +385,7 @@ class MultiInput final : private detail::InputNode {
   /// nothing of its own. Threads: takes the network lock; any thread (the
   /// state may change as soon as the lock is released).
   InputState state() const {
-    detail::NetworkLock lock{*this};
+    detail::ConfigurationLock lock{*this, "state"};
     if (has_pending_values()) return InputState::value_waiting;
     return detail::NodeInspector::state(*this);
   }
@@ -1058,7 +1060,7 @@ class MultiInput final : private detail::InputNode {
 
   template <class Owner, class Condition>
   void set_announce_condition_impl(Condition condition) {
-    detail::NetworkLock lock{*this};
+    detail::ConfigurationLock lock{*this, "set_announce_condition"};
     if (!conditions_) conditions_ = std::make_unique<Conditions>();
     conditions_->announce_member = detail::ErasedMember{condition};
     conditions_->announce = [](void* owner, const detail::ErasedMember& member, const Id& id) -> bool {
@@ -1067,7 +1069,7 @@ class MultiInput final : private detail::InputNode {
   }
   template <class Owner, class Condition>
   void set_notify_condition_impl(Condition condition) {
-    detail::NetworkLock lock{*this};
+    detail::ConfigurationLock lock{*this, "set_notify_condition"};
     if (!conditions_) conditions_ = std::make_unique<Conditions>();
     conditions_->notify_member = detail::ErasedMember{condition};
     conditions_->notify = [](void* owner, const detail::ErasedMember& member, const Id& id,

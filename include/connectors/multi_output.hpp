@@ -87,15 +87,16 @@ class MultiOutput {
 /// `is_connected()`, `connection_count()`, `is_connected_to(input)` and
 /// `state()`.
 ///
-/// **Threads.** Every member that calls, connects, disconnects or configures
-/// is an operation on this multi-output's network: it may be called from any
-/// thread, operations on one network are serialised, operations on
-/// independent networks run in parallel (`docs/connectors.md`, "Threads and
-/// nested operations"). Within one operation the getter may run for several
-/// keys at once (with THREAD or PROCESS), so it must be safe to call
-/// concurrently with itself for different keys. Started from inside a user
-/// method, an operation on the network being computed throws
-/// std::logic_error.
+/// **Threads.** Every member that calls, connects, disconnects or configures is
+/// an operation on this multi-output's network: it may be called from any
+/// thread, operations on one network are serialised, operations on independent
+/// networks run in parallel (`docs/connectors.md`, "Threads and nested
+/// operations"). Within one operation the getter may run for several keys at
+/// once (with THREAD or PROCESS), so it must be safe to call concurrently with
+/// itself for different keys. Started from inside a user method, an operation
+/// on the network being computed throws std::logic_error. So do the
+/// configuration and the queries (set_caching, state(), ...) of a connector of
+/// that network, called from inside its computation.
 template <class R, class Key>
 class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   static_assert(std::is_object_v<R> && !std::is_const_v<R>,
@@ -218,7 +219,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
     using Range = std::invoke_result_t<Keys, Owner&>;
     static_assert(detail::key_range<std::remove_reference_t<Range>, Key>,
                   "connectors::MultiOutput<R(Key)>::set_keys: keys() must return a range of values convertible to Key");
-    detail::NetworkLock lock{*this};
+    detail::ConfigurationLock lock{*this, "set_keys"};
     keys_member_ = detail::ErasedMember{keys};
     keys_ = [](void* owner, const detail::ErasedMember& member) {
       std::vector<Key> result;
@@ -237,7 +238,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   /// Off: every request runs the getter again. Switching off drops the cached values.
   /// Throws nothing of its own. Threads: takes the network lock; any thread.
   void set_caching(bool caching) {
-    detail::NetworkLock lock{*this};
+    detail::ConfigurationLock lock{*this, "set_caching"};
     set_caching_flag(caching);
   }
 
@@ -288,7 +289,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   /// How many connections there are: whole ones and those of every key.
   /// Throws nothing of its own. Threads: as is_connected.
   std::size_t connection_count() const {
-    detail::NetworkLock lock{*this};
+    detail::ConfigurationLock lock{*this, "connection_count"};
     return detail::NodeInspector::connection_count(*this);
   }
   /// Whether `input` (an Input or a MultiInput) is connected to the whole
@@ -297,7 +298,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   template <class Target>
   requires detail::has_input_node<Target>
   bool is_connected_to(const Target& input) const {
-    detail::NetworkLock lock{*this};
+    detail::ConfigurationLock lock{*this, "is_connected_to"};
     const detail::InputNode& node = detail::NodeAccess::node(input);
     if (OutputNode::is_connected_to(node)) return true;
     for (const auto& [key, item] : items_by_key_) {
@@ -311,7 +312,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   /// own. Threads: takes the network lock; any thread (the state may change
   /// as soon as the lock is released).
   OutputState state() const {
-    detail::NetworkLock lock{*this};
+    detail::ConfigurationLock lock{*this, "state"};
     return detail::NodeInspector::state(*this);
   }
 

@@ -52,14 +52,16 @@ namespace connectors {
 /// `is_connected()`, `connection_count()`, `is_connected_to(input)` and
 /// `state()`.
 ///
-/// **Threads.** Every member that calls, connects, disconnects or configures
-/// is an operation on this output's network: it may be called from any
-/// thread, operations on one network are serialised, operations on
-/// independent networks run in parallel (`docs/connectors.md`, "Threads and
-/// nested operations"). Started from inside a user method, an operation on the
-/// network being computed throws std::logic_error. Destroying the owner while
-/// another thread uses the network is allowed (the destructor waits for the
-/// network lock); using it while or after it is destroyed is not.
+/// **Threads.** Every member that calls, connects, disconnects or configures is
+/// an operation on this output's network: it may be called from any thread,
+/// operations on one network are serialised, operations on independent networks
+/// run in parallel (`docs/connectors.md`, "Threads and nested operations").
+/// Started from inside a user method, an operation on the network being
+/// computed throws std::logic_error. So do the configuration and the queries
+/// (set_caching, state(), ...) of a connector of that network, called from
+/// inside its computation. Destroying the owner while another thread uses the
+/// network is allowed (the destructor waits for the network lock); using it
+/// while or after it is destroyed is not.
 template <class R>
 class Output final : private detail::OutputNode {
   static_assert(std::is_object_v<R> && !std::is_const_v<R>, "connectors::Output<R>: R must be a non-const value type");
@@ -194,7 +196,7 @@ class Output final : private detail::OutputNode {
   /// Throws nothing of its own.
   /// Threads: takes the network lock; any thread.
   void set_caching(bool caching) {
-    detail::NetworkLock lock{*this};
+    detail::ConfigurationLock lock{*this, "set_caching"};
     set_caching_flag(caching);
   }
   /// Whether results are cached (set_caching). Throws nothing.
@@ -233,7 +235,7 @@ class Output final : private detail::OutputNode {
   /// once per connection). Throws nothing of its own. Threads: as
   /// is_connected.
   std::size_t connection_count() const {
-    detail::NetworkLock lock{*this};
+    detail::ConfigurationLock lock{*this, "connection_count"};
     return detail::NodeInspector::connection_count(*this);
   }
   /// Whether `input` (an Input or a MultiInput, also when connected through
@@ -242,7 +244,7 @@ class Output final : private detail::OutputNode {
   template <class Target>
   requires detail::has_input_node<Target>
   bool is_connected_to(const Target& input) const {
-    detail::NetworkLock lock{*this};
+    detail::ConfigurationLock lock{*this, "is_connected_to"};
     return OutputNode::is_connected_to(detail::NodeAccess::node(input));
   }
   /// Whether the cached value is valid, stale, or stale with a change
@@ -250,7 +252,7 @@ class Output final : private detail::OutputNode {
   /// own. Threads: takes the network lock; any thread (the state may change
   /// as soon as the lock is released).
   OutputState state() const {
-    detail::NetworkLock lock{*this};
+    detail::ConfigurationLock lock{*this, "state"};
     return detail::NodeInspector::state(*this);
   }
 

@@ -65,6 +65,7 @@ class OperationScope {
   friend bool hand_off_unlink(const NodeBase& node, void (*unlink)(void*) noexcept, void* context) noexcept;
   friend void join_networks(const NodeBase&, const NodeBase&);
   friend HelperLink* link_to_current_operation();
+  friend void refuse_inside_computation_slow(const NodeBase& node, const char* what);
 
   [[noreturn]] static void throw_destroyed_inside();
 
@@ -191,6 +192,32 @@ class NetworkLock {
  private:
   RootLock root_;
   std::unique_lock<std::mutex> inner_lock_;
+};
+
+// Throws std::logic_error when the calling thread takes part in an operation
+// computing `node`'s network (a user method of it, or its coordinating
+// thread): configuring or inspecting a connector reads and writes what that
+// operation's coordinating thread uses without a lock, the way re-entering
+// the network would (docs/design.md#nested-operations). `what` names the
+// call. Costs a thread-local load outside operations.
+void refuse_inside_computation_slow(const NodeBase& node, const char* what);
+inline void refuse_inside_computation(const NodeBase& node, const char* what) {
+  if (current_operation != nullptr) [[unlikely]]
+    refuse_inside_computation_slow(node, what);
+}
+
+// The lock of the public configuration and queries of a connector
+// (set_caching, state(), ...): NetworkLock, refused inside the computation of
+// the connector's network (refuse_inside_computation).
+class ConfigurationLock : private NetworkLock {
+ public:
+  ConfigurationLock(const NodeBase& node, const char* what) : NetworkLock(checked(node, what)) {}
+
+ private:
+  static const NodeBase& checked(const NodeBase& node, const char* what) {
+    refuse_inside_computation(node, what);
+    return node;
+  }
 };
 
 // Makes `a` and `b` one network (their roots must be locked by the caller,
