@@ -312,6 +312,9 @@ class FragileIdSum {
 
   FragileIdSum() { in.set_replace(&FragileIdSum::replace); }
   double stored_total() const { return read(); }
+  // A notify condition that holds for every change, so that each change's
+  // id is copied for it.
+  void notify_on_every_change() { in.set_notify_condition(&FragileIdSum::any_change); }
 
  private:
   double read() const {
@@ -325,6 +328,7 @@ class FragileIdSum {
   }
   void remove(const FragileId& id) { values_.erase(id.number); }
   void replace(const FragileId& id, double value) { values_[id.number] = value; }
+  bool any_change(const FragileId&, const std::optional<double>&) const { return true; }
   std::map<int, double> values_;
   int next_id_ = 0;
 };
@@ -486,6 +490,61 @@ TEST_P(Regression, ConfiguringTheNetworkBeingComputedFromInsideIsRefused) {
     a.in(value);
     EXPECT_EQ(b.out(), value);
     EXPECT_FALSE(other.out.caching());
+  });
+}
+
+// Disconnecting and destroying sources (a single one, a keyed one, a whole
+// multi-output) while id copies fail at every position, with a notify
+// condition that keeps each change: the block keeps nothing of a source that
+// is gone, and the observers show it. Copying the source's ids before the
+// removals failed a disconnect with the values still stored, and ended the
+// program (std::terminate) when a source's destructor did it.
+TEST_P(Regression, ASourceLeavingWhileIdCopiesFailTakesItsValuesAlong) {
+  for_every_failing_copy([](int failing_copy, bool caching, std::atomic<int>& failed_gets) {
+    for (const bool destroy : {false, true}) {
+      auto single = std::make_unique<Copy>();
+      auto keyed = std::make_unique<Copy>();
+      auto table = std::make_unique<FragileKeyTable>();
+      FragileIdSum sum;
+      sum.notify_on_every_change();
+      sum.out.set_caching(caching);
+      Copy after;
+      after.in.connect(sum.out);
+      sum.in.connect(single->out);
+      sum.in[FragileId{100}].connect(keyed->out);
+      sum.in.connect(table->out);
+      single->in(1.0);
+      keyed->in(2.0);
+      table->in(4.0);  // keys 1 and 2: 4 + 8
+      EXPECT_EQ(after.out(), 15.0);
+      get_with_a_failing_copy(failing_copy, failed_gets, [&] {
+        if (destroy) {
+          single.reset();
+        } else {
+          sum.in.disconnect(single->out);
+        }
+      });
+      expect_shows_what_it_stores(after, sum);
+      EXPECT_EQ(sum.stored_total(), 14.0);
+      get_with_a_failing_copy(failing_copy, failed_gets, [&] {
+        if (destroy) {
+          keyed.reset();
+        } else {
+          sum.in[FragileId{100}].disconnect(keyed->out);
+        }
+      });
+      expect_shows_what_it_stores(after, sum);
+      EXPECT_EQ(sum.stored_total(), 12.0);
+      get_with_a_failing_copy(failing_copy, failed_gets, [&] {
+        if (destroy) {
+          table.reset();
+        } else {
+          sum.in.disconnect(table->out);
+        }
+      });
+      expect_shows_what_it_stores(after, sum);
+      EXPECT_EQ(sum.stored_total(), 0.0);
+    }
   });
 }
 

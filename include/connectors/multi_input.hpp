@@ -593,7 +593,7 @@ class MultiInput final : private detail::InputNode {
     if (source == nullptr) return false;
     source_settled(*source);
     forget_pending(from);
-    std::vector<Id> stored = stored_ids(*source);
+    const StoredIds stored = take_stored_ids(*source);
     sources_.erase(from);
     if (stored.empty()) return multi_waits_for_nothing();
     // Everything downstream learns of the change; nothing is computed now.
@@ -612,11 +612,11 @@ class MultiInput final : private detail::InputNode {
       detail::DestructionWatch watch{alive};
       try {
         detail::UserCallScope user{detail::UserCallScope::current()};
-        for (const Id& id : stored) {
+        stored.for_each([&](const Id& id) {
           detail::MethodProbe probe{*this, detail::Phase::setter};
           invoke_remove_(owner_, remove_, id);
-          if (alive == nullptr) break;
-        }
+          return alive != nullptr;
+        });
       } catch (...) {
         // A destructor cannot report it; what depends on this input is
         // invalidated below all the same.
@@ -633,13 +633,32 @@ class MultiInput final : private detail::InputNode {
     return false;
   }
 
-  std::vector<Id> stored_ids(const Source& source) const {
-    std::vector<Id> ids;
-    if (source.kind == SourceKind::whole) {
-      for (const auto& [key, id] : source.owned) ids.push_back(id);
-    } else if (source.stored) {
-      ids.push_back(*source.id);
+  // The ids a source's values are stored under, taken out of its record
+  // without a copy (Id moves do not throw): the removals that follow cannot
+  // fail before they start (a failing copy left a disconnected source's
+  // values stored), and a destructor cannot throw.
+  struct StoredIds {
+    std::optional<Id> single;
+    std::vector<std::pair<Id, Id>> owned;  // a whole multi-output's: key -> id
+    bool empty() const noexcept { return !single && owned.empty(); }
+    // Calls `visit(id)` for each, until it returns false.
+    template <class Visit>
+    void for_each(Visit visit) const {
+      if (single && !visit(*single)) return;
+      for (const auto& entry : owned) {
+        if (!visit(entry.second)) return;
+      }
     }
+  };
+  static StoredIds take_stored_ids(Source& source) noexcept {
+    StoredIds ids;
+    if (source.kind == SourceKind::whole) {
+      ids.owned = std::move(source.owned);
+      source.owned.clear();
+    } else if (source.stored) {
+      ids.single = std::move(source.id);
+    }
+    source.stored = false;
     return ids;
   }
 
@@ -1031,17 +1050,23 @@ class MultiInput final : private detail::InputNode {
       error = std::current_exception();  // reported after the removal, which happens anyway
     }
     try {
-      source = find(from);
-      std::vector<Id> stored = stored_ids(*source);
-      source->owned.clear();
-      source->stored = false;
+      const StoredIds stored = take_stored_ids(*find(from));
       detail::UserCallScope user{&scope};
-      for (const Id& id : stored) {
+      // A change that cannot be kept for the notify condition still counts
+      // (note_change); the other removals go on, then it is reported.
+      std::exception_ptr unkept;
+      stored.for_each([&](const Id& id) {
         detail::MethodProbe probe{*this, detail::Phase::setter};
         invoke_remove_(owner_, remove_, id);
-        if (scope.poisoned()) break;
-        note_change(id, std::nullopt);
-      }
+        if (scope.poisoned()) return false;
+        try {
+          note_change(id, std::nullopt);
+        } catch (...) {
+          if (!unkept) unkept = std::current_exception();
+        }
+        return true;
+      });
+      if (unkept) std::rethrow_exception(unkept);
     } catch (...) {
       if (!error) error = std::current_exception();
     }
