@@ -159,6 +159,7 @@ void OutputNode::on_announce() noexcept {
 }
 
 void OutputNode::on_notify() noexcept {
+  ++notifications_;
   valid_.store(false, std::memory_order_release);
   observed_has_changed_ = true;
   if (droppable_cache_) drop_cache();

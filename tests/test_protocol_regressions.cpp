@@ -1312,6 +1312,90 @@ TEST_P(DestructionOnPool, AGetterConfiguringItsNetworkBesideASiblingIsALogicErro
   }
 }
 
+// A block computing a + n (`total`) and a + n * key (`table`), whose input `n`
+// ignores announcements (its announce condition) and applies pushed values at
+// once (ON_NOTIFY): a new `n` can arrive while a getter runs. An armed getter
+// reads `n`, lets the sibling branch that brings the new `n` go on, and
+// returns only after the setter ran.
+class LateBlock {
+ public:
+  connectors::Output<double> total{this, &LateBlock::compute_total};
+  connectors::MultiOutput<double(int)> table{this, &LateBlock::compute_key};
+  connectors::Input<double> a{this, &LateBlock::set_a, total, table};
+  connectors::Input<double> n{this, &LateBlock::set_n, total, table};
+
+  LateBlock() {
+    n.set_laziness(Laziness::ON_NOTIFY);
+    n.set_announce_condition(&LateBlock::never);
+  }
+  // Arms the next getter: `read` is counted down once it has read `n`.
+  void arm() {
+    read_.emplace(1);
+    set_.emplace(1);
+    armed_ = true;
+  }
+  void disarm() { armed_ = false; }
+  void wait_until_read() { read_->wait(); }
+
+ private:
+  double late(double key) const {
+    const double seen_n = n_;
+    if (armed_) {
+      read_->count_down();
+      set_->wait();
+    }
+    return a_ + seen_n * key;
+  }
+  double compute_total() const { return late(1.0); }
+  double compute_key(int key) const { return late(key); }
+  void set_a(double value) { a_ = value; }
+  void set_n(double value) {
+    n_ = value;
+    if (armed_) set_->count_down();
+  }
+  bool never() const { return false; }
+  std::atomic<bool> armed_{false};
+  mutable std::optional<std::latch> read_, set_;
+  double a_ = 0.0;
+  double n_ = 0.0;
+};
+
+// A getter on a pool thread whose block is notified of a new input value
+// while it runs (the sibling branch brings it): its result is pushed, but not
+// kept as valid. It was cached and marked valid, so the block answered with a
+// value computed before its own input changed (12 for 22) from then on.
+TEST_P(DestructionOnPool, AResultOvertakenByANotificationIsNotKept) {
+  for (const bool keyed : {false, true}) {
+    SCOPED_TRACE(keyed ? "multi-output key" : "output");
+    without_hanging([keyed] {
+      Copy source_a, source_n, x, y;
+      LateBlock block;
+      Sum top;
+      block.a.connect(source_a.out);
+      block.n.connect(source_n.out);
+      if (keyed) {
+        x.in.connect(block.table[1]);
+      } else {
+        x.in.connect(block.total);
+      }
+      y.in.connect(source_n.out);
+      top.in.connect(x.out);
+      top.in.connect(y.out);
+      source_a.in(1.0);
+      source_n.in(10.0);
+      EXPECT_EQ(top.out(), 21.0);
+      block.arm();
+      source_n.on_compute = [&] { block.wait_until_read(); };
+      source_a.in(2.0);
+      source_n.in(20.0);
+      EXPECT_EQ(top.out(), 32.0);  // the getter ran with the old n, as it had read it
+      block.disarm();
+      source_n.on_compute = nullptr;
+      EXPECT_EQ(keyed ? block.table(1) : block.total(), 22.0);
+    });
+  }
+}
+
 TEST_P(DestructionOnPool, Item10_AGetterDestroyingTheRequesterBesideASiblingIsALogicError) {
   for (const connectors::Parallelization sibling : sibling_placements) {
     SCOPED_TRACE(connectors::detail::describe_parallelization(sibling));

@@ -488,6 +488,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
     std::optional<R> value;
     const R* computed_before = caching_ ? nullptr : value_of_operation(operation, key);
     const bool from_cache = computed_before != nullptr || key_valid(key);
+    const std::uint64_t seen = notifications();
     try {
       if (computed_before != nullptr) {
         value.emplace(*computed_before);
@@ -504,11 +505,15 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
               return detail::probe_process(*this, detail::Phase::getter,
                                            in_process_(&executor, owner_, getter_, &key, &out));
             }));
-        if (caching_) {
-          results_.insert_or_assign(key, *value);
-          mark_computed();
-        } else {
-          keep_for_operation(operation, key, *value);
+        // Not kept if a notification came while the getter ran: the value
+        // is already old (OutputNode::notifications).
+        if (notifications() == seen) {
+          if (caching_) {
+            results_.insert_or_assign(key, *value);
+            mark_computed();
+          } else {
+            keep_for_operation(operation, key, *value);
+          }
         }
       }
     } catch (...) {

@@ -12,6 +12,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -306,10 +307,11 @@ class Output final : private detail::OutputNode {
       detail::OperationScope::check_not_poisoned(operation.scope);
       return computed;
     }();
-    keep_and_push(std::move(result), pulling, caller);
+    keep_and_push(std::move(result), pulling, caller, notifications());
   }
   Task<void> compute_elsewhere(detail::Operation& operation, std::vector<detail::InputNode*>& pulling,
                                void* caller) override {
+    const std::uint64_t seen = notifications();
     R result = co_await detail::user_call<R>(
         operation, parallelization_,
         [this]() -> R {
@@ -318,7 +320,7 @@ class Output final : private detail::OutputNode {
         [this](Executor& executor, std::optional<R>& out) {
           return detail::probe_process(*this, detail::Phase::getter, in_process_(&executor, owner_, getter_, &out));
         });
-    keep_and_push(std::move(result), pulling, caller);
+    keep_and_push(std::move(result), pulling, caller, seen);
   }
   void push_cached_inline(std::vector<detail::InputNode*>& pulling, void* caller) override {
     // Only connections that have not received this value get it
@@ -331,10 +333,11 @@ class Output final : private detail::OutputNode {
     pulling = push(cached, true);
   }
 
-  // A computed value is cached (if caching) and pushed to every connection;
-  // a direct caller takes it last.
-  void keep_and_push(R&& result, std::vector<detail::InputNode*>& pulling, void* caller) {
-    if (caching_) {
+  // A computed value is cached (if caching, and no notification came after
+  // `seen`, when the getter started) and pushed to every connection; a direct
+  // caller takes it last.
+  void keep_and_push(R&& result, std::vector<detail::InputNode*>& pulling, void* caller, std::uint64_t seen) {
+    if (caching_ && notifications() == seen) {
       cache_.store(result);
       mark_computed();
     }

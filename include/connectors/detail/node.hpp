@@ -277,6 +277,12 @@ class OutputNode : public NodeBase {
   static void cancel_connections(OutputNode& announcer, std::vector<InputNode*>& cancelled_downstream) noexcept;
   void set_caching_flag(bool caching) noexcept;
   void mark_computed() noexcept;
+  // How many notifications this output has had: read before a getter that
+  // runs elsewhere, compared after it. A notification meanwhile (an ON_NOTIFY
+  // input of the owner applied a new value while the getter ran) makes the
+  // result old before it arrives: it is pushed, but neither kept nor marked
+  // valid, so the next request computes again (docs/design.md#output).
+  std::uint64_t notifications() const noexcept { return notifications_; }
   // A multi-output's values changed: no connection holds the current ones.
   // A multi-output becomes valid again by computing any one key, which
   // reaches only that key's connections; the others must stay announced
@@ -301,6 +307,7 @@ class OutputNode : public NodeBase {
   CompactVector<InputNode*> observed_;
   WaitList computable_;
   std::uint32_t pending_announcements_ = 0;
+  std::uint64_t notifications_ = 0;  // see notifications()
   Parallelization parallelization_ = Parallelization::THREAD;
   // Written under the network lock; read without it by the cache-hit path of
   // outputs whose value can be published atomically (see Output::operator()).
