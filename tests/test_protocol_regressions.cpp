@@ -164,16 +164,16 @@ bool get_with_a_failing_copy(int failing_copy, std::atomic<int>& failed_gets, Ge
   return failed;
 }
 
-// A copy or move fails while the value is pushed to one of four inputs (a
-// plain one, an ON_NOTIFY one, a multi-input, one with a notify condition;
-// from a cached source and an uncached one) or applied there: the get reports
-// it; the next get (nothing failing) gives every sink the value, without
-// hanging. A copy during the push found the inputs still announced and, the
-// connections marked as having received the value before, nothing to push:
-// an internal error on the sequential executor, a hang on threads. A move of
-// the multi-input's applied value, kept as the change for its observers,
-// left the change unnoticed: the next get cancelled the observers and
-// returned the old sum.
+// A copy or move fails while the value is pushed to one of the inputs (a plain
+// one, an ON_NOTIFY one, and multi-inputs: a plain, a keyed, an ON_NOTIFY one
+// and one with a notify condition; from a cached source and an uncached one) or
+// applied there: the get reports it; the next get (nothing failing) gives every
+// sink the value, without hanging. A copy during the push found the inputs
+// still announced and, the connections marked as having received the value
+// before, nothing to push: an internal error on the sequential executor, a hang
+// on threads. A move of the multi-input's applied value, kept as the change for
+// its observers, left the change unnoticed: the next get cancelled the
+// observers and returned the old sum.
 TEST_P(Regression, ACopyOrMoveThatThrowsDuringAPushIsReportedAndTheNextGetRecovers) {
   for_every_failing_copy([](int failing_copy, bool caching, std::atomic<int>& failed_gets) {
     FragileSource source;
