@@ -518,7 +518,7 @@ class MultiInput final : private detail::InputNode {
   template <class R>
   static bool receive(detail::InputNode& self, detail::OutputNode& from, const void* value) {
     auto& input = static_cast<MultiInput&>(self);
-    Source* source = input.find(from);
+    Source* source = input.sources_.find(from, input.expected_source_);
     if (source == nullptr) return false;
     input.pending_.receive(source->pending, from, input.sources_.position(*source), V(*static_cast<const R*>(value)));
     input.source_settled(*source);
@@ -686,14 +686,19 @@ class MultiInput final : private detail::InputNode {
   Task<void> retrieve_pending(detail::Operation& operation) {
     if (announcing_sources_ > 0) {
       std::vector<detail::OutputNode*> announcers;
+      std::vector<std::size_t> positions;  // where each announcer's entry is (lookup hints)
       announcers.reserve(announcing_sources_);
+      positions.reserve(announcing_sources_);
       for (const Source& source : sources_) {
-        if (source.announcing) announcers.push_back(source.node);
+        if (source.announcing) {
+          announcers.push_back(source.node);
+          positions.push_back(sources_.position(source));
+        }
       }
       if (announcers.size() == 1) {
         co_await announcers.front()->request(operation);
       } else if (pulls_one_by_one(operation, announcers)) {
-        request_inline(operation, announcers);
+        request_inline(operation, announcers, positions);
       } else {
         std::vector<Task<void>> requests;
         for (detail::OutputNode* announcer : announcers)
@@ -828,12 +833,21 @@ class MultiInput final : private detail::InputNode {
   // The inline counterpart of request_concurrently: every announcer still
   // announcing is requested, in order, even after one failed; then the first
   // error is rethrown.
-  void request_inline(detail::Operation& operation, const std::vector<detail::OutputNode*>& announcers) {
+  // The positions are lookup hints: with 10^5 sources, a hash lookup per
+  // announcer and per received value is a cache miss each, enough to make the
+  // wide retrieval grow faster than its size (docs/multi-inputs.md, Wide
+  // networks).
+  void request_inline(detail::Operation& operation, const std::vector<detail::OutputNode*>& announcers,
+                      const std::vector<std::size_t>& positions) {
     std::exception_ptr first_error;
-    for (detail::OutputNode* announcer : announcers) {
+    for (std::size_t index = 0; index < announcers.size(); ++index) {
+      detail::OutputNode* announcer = announcers[index];
       try {
         detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
-        if (still_announcing(*announcer)) detail::pull_inline_nested(operation, *announcer);
+        const Source* source = sources_.find(*announcer, positions[index]);
+        if (source == nullptr || !source->announcing) continue;
+        expected_source_ = positions[index];
+        detail::pull_inline_nested(operation, *announcer);
       } catch (...) {
         if (!first_error) first_error = std::current_exception();
       }
@@ -1112,6 +1126,9 @@ class MultiInput final : private detail::InputNode {
   std::optional<Id> (*invoke_replace_)(void*, const detail::ErasedMember&, const Id&, V&) = nullptr;
 
   detail::SourceTable<Source> sources_;
+  // Where the source being requested by request_inline is: its value is
+  // looked up there first (a hint: checked, never trusted).
+  std::size_t expected_source_ = 0;
   std::size_t announcing_sources_ = 0;
   detail::PendingValues<V> pending_;
   std::vector<PendingMap> pending_maps_;
