@@ -392,12 +392,17 @@ DestructionWatch::DestructionWatch(std::vector<InputNode*>& inputs) noexcept
 DestructionWatch::DestructionWatch(InputNode*& one) noexcept : one_(&one), outer_(innermost_watch) {
   innermost_watch = this;
 }
+DestructionWatch::DestructionWatch(Forget forget, void* context) noexcept
+    : forget_(forget), context_(context), outer_(innermost_watch) {
+  innermost_watch = this;
+}
 DestructionWatch::~DestructionWatch() { innermost_watch = outer_; }
 
 void DestructionWatch::forget(const InputNode& input) noexcept {
   for (DestructionWatch* watch = innermost_watch; watch != nullptr; watch = watch->outer_) {
     if (watch->inputs_ != nullptr) std::erase(*watch->inputs_, &input);
     if (watch->one_ != nullptr && *watch->one_ == &input) *watch->one_ = nullptr;
+    if (watch->forget_ != nullptr) watch->forget_(watch->context_, input);
   }
 }
 
@@ -509,10 +514,33 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
   };
   announced_in_ = std::min(announced_in_, collection.situation);
   expand(*this);
+  // An announce condition is user code, and it may destroy blocks: its own,
+  // one the walk has still to visit, one collected already
+  // (docs/design.md#lifetime). Each destroyed input leaves the walk; the
+  // input being asked is then not touched again. The walk goes on over what
+  // is left, so that nothing alive below keeps a value computed before the
+  // change; a destruction inside an operation then ends it with
+  // std::logic_error, as any method's does (docs/design.md#destruction-inside).
+  struct Walk {
+    std::vector<Step>& stack;
+    NonLazyCollection& collection;
+    InputNode* asked;
+  } walk{stack, collection, nullptr};
+  DestructionWatch watch{[](void* context, const InputNode& destroyed) noexcept {
+                           auto& walk = *static_cast<Walk*>(context);
+                           std::erase_if(walk.stack, [&](const Step& step) { return step.input == &destroyed; });
+                           std::erase(walk.collection.inputs, &destroyed);
+                           if (walk.asked == &destroyed) walk.asked = nullptr;
+                         },
+                         &walk};
   while (!stack.empty()) {
     const Step step = stack.back();
     stack.pop_back();
     InputNode& input = *step.input;
+    // A single input no longer connected to its announcer (the announcer's
+    // block was destroyed meanwhile): nothing to announce, and the
+    // announcer must not be remembered.
+    if (step.announcer != nullptr && !input.multi_ && input.source_ != step.announcer) continue;
     if (step.announcer != nullptr) {
       // Already announced by the same output in a situation that collects at
       // least as much: its downstream is announced and holds nothing
@@ -522,7 +550,13 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
           input.announcing_ && input.is_announced_by(*step.announcer) && input.announced_in_ <= collection.situation;
       if (settled) {
         if (&input != never_collected && input.laziness_ >= collection.situation) collection.inputs.push_back(&input);
-      } else if (input.accept_announcement(*step.announcer)) {
+        continue;
+      }
+      walk.asked = &input;
+      const bool accepted = input.accept_announcement(*step.announcer);
+      if (walk.asked == nullptr) continue;  // its condition destroyed its block
+      walk.asked = nullptr;
+      if (accepted) {
         input.announced_in_ = collection.situation;
         expand(input);
       } else {
@@ -727,7 +761,12 @@ void connect_nodes(OutputNode& output, InputNode& input, OutputNode::Push push) 
   check_no_cycle(output, input);
   InputNode::link(output, input, push);
   NonLazyCollection collection{Laziness::ON_CONNECT, {}};
-  if (input.accept_announcement(output)) input.announce_downstream(collection, true);
+  // The announce conditions (the input's, then those below) may destroy
+  // blocks: the connect then ends with std::logic_error, the connection made.
+  const bool accepted = input.accept_announcement(output);
+  OperationScope::check_not_poisoned(&scope);
+  if (accepted) input.announce_downstream(collection, true);
+  OperationScope::check_not_poisoned(&scope);
   unsettle_above(output, Laziness::ON_CONNECT);
   serve_non_lazy(*input.executor(), &scope, collection);
 }

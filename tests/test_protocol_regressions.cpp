@@ -23,6 +23,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -920,7 +921,8 @@ class RemoveHook {
   }
 
   std::function<void()> on_remove;
-  std::function<void()> on_add;  // also run by replace
+  std::function<void()> on_add;       // also run by replace
+  std::function<void()> on_announce;  // run once by the announce condition, then cleared
   int removes = 0;
   bool announce_throws = false;  // the announce condition throws (it holds otherwise)
 
@@ -946,8 +948,9 @@ class RemoveHook {
       copy();
     }
   }
-  bool announce(const std::size_t&) const {
+  bool announce(const std::size_t&) {
     if (announce_throws) throw std::runtime_error("RemoveHook: announce condition failed");
+    if (on_announce) std::exchange(on_announce, nullptr)();  // taken out: it may destroy this block
     return true;
   }
   void remove(std::size_t id) {
@@ -1101,12 +1104,14 @@ class ConditionalSingle {
   ConditionalSingle() { in.set_announce_condition(&ConditionalSingle::announce); }
 
   bool announce_throws = false;
+  std::function<void()> on_announce;  // run once by the announce condition, then cleared
 
  private:
   double compute() const { return value_; }
   void store(double value) { value_ = value; }
   bool announce() {
     if (announce_throws) throw std::runtime_error("ConditionalSingle: announce condition failed");
+    if (on_announce) std::exchange(on_announce, nullptr)();  // taken out: it may destroy this block
     return true;
   }
   double value_ = 0.0;
@@ -1139,6 +1144,164 @@ TEST_F(Destruction, AnAnnounceConditionThrowingWhileASourceIsDestroyedCountsAsHe
 
 TEST_F(Destruction, ASingleInputsAnnounceConditionThrowingWhileASourceIsDestroyedCountsAsHeld) {
   check_a_condition_throwing_below_a_lost_source<ConditionalSingle>();
+}
+
+// An announce condition is user code and may destroy blocks while an
+// announcement walks the network: its own block, or one the walk has still to
+// reach (connected to the source before it, so visited after it). The walk read
+// both after they were freed (ASan). The operation now ends with
+// std::logic_error before the setter runs, and the rest of the network works on.
+template <class Hooked>
+void check_a_condition_destroying_during_a_direct_set(bool destroy_its_own_block) {
+  without_hanging([destroy_its_own_block] {
+    Copy source;
+    auto other = std::make_unique<Copy>();
+    auto hooked = std::make_unique<Hooked>();
+    Copy below;
+    other->in.connect(source.out);
+    hooked->in.connect(source.out);
+    below.in.connect(hooked->out);
+    source.in(1.0);
+    EXPECT_EQ(below.out(), 1.0);
+    EXPECT_EQ(other->out(), 1.0);
+    hooked->on_announce = [&] { destroy_its_own_block ? hooked.reset() : other.reset(); };
+    EXPECT_THROW(source.in(2.0), std::logic_error);
+    EXPECT_EQ(destroy_its_own_block ? hooked == nullptr : other == nullptr, true);
+    EXPECT_EQ(source.out(), 1.0);  // the setter did not run
+    source.in(3.0);
+    if (hooked) {
+      EXPECT_EQ(below.out(), 3.0);
+    } else {
+      EXPECT_EQ(below.out(), 1.0);  // its source is gone: it keeps its last value
+    }
+    if (other) {
+      EXPECT_EQ(other->out(), 3.0);
+    }
+  });
+}
+
+TEST_F(Destruction, AnAnnounceConditionDestroyingItsOwnBlockDuringASetIsALogicError) {
+  check_a_condition_destroying_during_a_direct_set<ConditionalSingle>(true);
+  check_a_condition_destroying_during_a_direct_set<RemoveHook>(true);
+}
+
+TEST_F(Destruction, AnAnnounceConditionDestroyingABlockTheAnnouncementHasStillToReachIsALogicError) {
+  check_a_condition_destroying_during_a_direct_set<ConditionalSingle>(false);
+  check_a_condition_destroying_during_a_direct_set<RemoveHook>(false);
+}
+
+// The same with a non-lazy block the walk collected before the condition
+// ran: a direct set ends with std::logic_error before its setter runs; a
+// source's destruction (which cannot throw) went on to mark the collected
+// block's way up in freed memory (ASan).
+TEST_F(Destruction, AnAnnounceConditionDestroyingACollectedNonLazyBlockIsALogicError) {
+  without_hanging([] {
+    Copy source;
+    auto eager = std::make_unique<Copy>();
+    ConditionalSingle hooked;
+    hooked.in.connect(source.out);
+    eager->in.connect(source.out);
+    eager->in.set_laziness(connectors::Laziness::ON_ANNOUNCE);
+    source.in(1.0);
+    hooked.on_announce = [&] { eager.reset(); };
+    EXPECT_THROW(source.in(2.0), std::logic_error);
+    EXPECT_EQ(eager, nullptr);
+    EXPECT_EQ(source.out(), 1.0);  // the setter did not run
+    source.in(3.0);
+    EXPECT_EQ(hooked.out(), 3.0);
+  });
+}
+
+TEST_F(Destruction, AnAnnounceConditionDestroyingACollectedNonLazyBlockWhileASourceIsDestroyedIsSafe) {
+  without_hanging([] {
+    auto source = std::make_unique<Copy>();
+    RemoveHook multi;
+    ConditionalSingle hooked;
+    auto eager = std::make_unique<Copy>();
+    multi.in.connect(source->out);
+    hooked.in.connect(multi.out);
+    eager->in.connect(multi.out);
+    eager->in.set_laziness(connectors::Laziness::ON_CONNECT);
+    source->in(2.0);
+    EXPECT_EQ(hooked.out(), 2.0);
+    EXPECT_EQ(eager->out(), 2.0);
+    hooked.on_announce = [&] { eager.reset(); };
+    source.reset();
+    EXPECT_EQ(eager, nullptr);
+    EXPECT_EQ(hooked.out(), 0.0);  // the lost source's value was removed
+  });
+}
+
+// A connect asks the connected input's announce condition, and the
+// conditions below: one that destroys the connected block (the connect's own
+// input) ended in freed memory.
+TEST_F(Destruction, AnAnnounceConditionDestroyingItsBlockDuringAConnectIsALogicError) {
+  without_hanging([] {
+    Copy source;
+    source.in(1.0);
+    auto single = std::make_unique<ConditionalSingle>();
+    single->on_announce = [&] { single.reset(); };
+    EXPECT_THROW(single->in.connect(source.out), std::logic_error);
+    EXPECT_EQ(single, nullptr);
+    Copy below;
+    auto multi = std::make_unique<RemoveHook>();
+    multi->in.connect(below.out);
+    below.in(2.0);
+    EXPECT_EQ(multi->out(), 2.0);
+    auto leaf = std::make_unique<ConditionalSingle>();
+    leaf->in.connect(multi->out);
+    EXPECT_EQ(leaf->out(), 2.0);
+    leaf->on_announce = [&] { multi.reset(); };
+    Copy another;
+    EXPECT_THROW(multi->in.connect(another.out), std::logic_error);
+    EXPECT_EQ(multi, nullptr);
+    EXPECT_EQ(leaf->out(), 2.0);
+    source.in(4.0);
+    Copy after;
+    after.in.connect(source.out);
+    EXPECT_EQ(after.out(), 4.0);
+  });
+}
+
+// A multi-input's direct change announces below first; a condition there
+// that destroys the multi-input's block ended the change in freed memory.
+TEST_F(Destruction, AnAnnounceConditionDestroyingTheBlockOfAMultiInputsDirectChangeIsALogicError) {
+  without_hanging([] {
+    auto multi = std::make_unique<RemoveHook>();
+    ConditionalSingle below;
+    below.in.connect(multi->out);
+    multi->in(1.0);
+    EXPECT_EQ(below.out(), 1.0);
+    below.on_announce = [&] { multi.reset(); };
+    connectors::MultiInput<double>& in = multi->in;
+    EXPECT_THROW(in(2.0), std::logic_error);
+    EXPECT_EQ(multi, nullptr);
+    EXPECT_EQ(below.out(), 1.0);
+  });
+}
+
+// A source is destroyed: the multi-input that loses it announces below,
+// where a condition destroys the multi-input's own block. The destructor
+// went on to call the block's remove in freed memory (and cannot throw): the
+// block is simply gone, and below keeps its last value.
+TEST_F(Destruction, AnAnnounceConditionDestroyingAMultiInputWhileItsSourceIsDestroyedIsSafe) {
+  without_hanging([] {
+    auto source = std::make_unique<Copy>();
+    auto multi = std::make_unique<RemoveHook>();
+    ConditionalSingle below;
+    multi->in.connect(source->out);
+    below.in.connect(multi->out);
+    source->in(2.0);
+    EXPECT_EQ(below.out(), 2.0);
+    below.on_announce = [&] { multi.reset(); };
+    source.reset();
+    EXPECT_EQ(multi, nullptr);
+    EXPECT_EQ(below.out(), 2.0);
+    Copy next;
+    below.in.connect(next.out);
+    next.in(5.0);
+    EXPECT_EQ(below.out(), 5.0);
+  });
 }
 
 // A direct set whose announcement meets an announce condition that throws:

@@ -99,6 +99,8 @@ class Input final : private detail::InputNode {
     detail::NonLazyCollection collection{Laziness::ON_ANNOUNCE, {}};
     announce_downstream(collection, false);
     try {
+      // An announce condition below may have destroyed a block of this network.
+      detail::OperationScope::check_not_poisoned(&scope);
       detail::UserCallScope user{&scope};
       detail::probed(*this, detail::Phase::setter, [&] { invoke_(owner_, setter_, value); });
       detail::OperationScope::check_not_poisoned(&scope);
@@ -283,13 +285,22 @@ class Input final : private detail::InputNode {
     return input.laziness_ == Laziness::ON_NOTIFY;
   }
 
+  // The condition may destroy blocks (docs/design.md#lifetime): this input's
+  // own (then it refuses, without touching this input again) or the
+  // announcer's (then there is nothing to announce, and the announcer must
+  // not be remembered).
   bool accept_announcement(detail::OutputNode& from) override {
     if (conditions_ && conditions_->announce != nullptr) {
-      detail::UserCallScope user{detail::UserCallScope::current()};
-      detail::MethodProbe probe{*this, detail::Phase::condition};
-      if (!detail::FailedConditionsHold::ask(
-              [&] { return conditions_->announce(owner_, conditions_->announce_member); }))
-        return false;
+      detail::InputNode* alive = this;
+      detail::DestructionWatch watch{alive};
+      bool accepted = false;
+      {
+        detail::UserCallScope user{detail::UserCallScope::current()};
+        detail::MethodProbe probe{*this, detail::Phase::condition};
+        accepted = detail::FailedConditionsHold::ask(
+            [&] { return conditions_->announce(owner_, conditions_->announce_member); });
+      }
+      if (alive == nullptr || !accepted || source() != &from) return false;
     }
     return InputNode::accept_announcement(from);
   }

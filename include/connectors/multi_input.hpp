@@ -547,16 +547,26 @@ class MultiInput final : private detail::InputNode {
 
   // ---- the protocol -------------------------------------------------------------
 
+  // The condition may destroy blocks: this multi-input's own (then it
+  // refuses without touching it again) or the source's (then nothing is
+  // announced from it any more) (docs/design.md#lifetime).
   bool accept_announcement(detail::OutputNode& from) override {
     Source* source = find(from);
     if (source == nullptr) return false;
     if (conditions_ && conditions_->announce != nullptr && source->kind != SourceKind::whole && source->id &&
         (source->stored || source->kind == SourceKind::keyed)) {
-      detail::UserCallScope user{detail::UserCallScope::current()};
-      detail::MethodProbe probe{*this, detail::Phase::condition};
-      if (!detail::FailedConditionsHold::ask(
-              [&] { return conditions_->announce(owner_, conditions_->announce_member, *source->id); }))
-        return false;
+      detail::InputNode* alive = this;
+      detail::DestructionWatch watch{alive};
+      bool accepted = false;
+      {
+        detail::UserCallScope user{detail::UserCallScope::current()};
+        detail::MethodProbe probe{*this, detail::Phase::condition};
+        accepted = detail::FailedConditionsHold::ask(
+            [&] { return conditions_->announce(owner_, conditions_->announce_member, *source->id); });
+      }
+      if (alive == nullptr || !accepted) return false;
+      source = find(from);  // a source destroyed meanwhile has left the table (entries move)
+      if (source == nullptr) return false;
     }
     if (!source->announcing) {
       source->announcing = true;
@@ -599,17 +609,20 @@ class MultiInput final : private detail::InputNode {
     // Everything downstream learns of the change; nothing is computed now.
     // The non-lazy inputs it reaches stay unserved, so the path to them must
     // not count as settled for the next announcement (which serves them).
-    detail::NonLazyCollection unserved{Laziness::ON_CONNECT, {}};
-    {
-      detail::FailedConditionsHold hold;  // a destructor cannot report a condition's error
-      announce_downstream(unserved, false);
-    }
-    for (detail::InputNode* input : unserved.inputs) detail::unsettle_upstream(*input);
-    // The remove may destroy this multi-input's own block: then nothing of
-    // it may be touched any more (docs/design.md#lifetime; the watch tells).
+    // An announce condition below, or the remove, may destroy this
+    // multi-input's own block: then nothing of it may be touched any more
+    // (docs/design.md#lifetime; the watch tells).
     detail::InputNode* alive = this;
     {
       detail::DestructionWatch watch{alive};
+      detail::NonLazyCollection unserved{Laziness::ON_CONNECT, {}};
+      {
+        detail::FailedConditionsHold hold;  // a destructor cannot report a condition's error
+        announce_downstream(unserved, false);
+      }
+      // (An input destroyed by a condition has left the collection.)
+      for (detail::InputNode* input : unserved.inputs) detail::unsettle_upstream(*input);
+      if (alive == nullptr) return false;
       try {
         detail::UserCallScope user{detail::UserCallScope::current()};
         stored.for_each([&](const Id& id) {
@@ -960,6 +973,8 @@ class MultiInput final : private detail::InputNode {
     std::optional<std::conditional_t<std::is_void_v<Result>, char, Result>> result;
     std::vector<detail::InputNode*> deferred;
     try {
+      // An announce condition below may have destroyed a block of this network.
+      detail::OperationScope::check_not_poisoned(&scope);
       apply_pending_now(scope, deferred);
       detail::UserCallScope user{&scope};
       detail::MethodProbe probe{*this, detail::Phase::setter};
@@ -1039,7 +1054,12 @@ class MultiInput final : private detail::InputNode {
     source.announcing = true;
     ++announcing_sources_;
     detail::NonLazyCollection collection{Laziness::ON_CONNECT, {}};
-    if (accept_announcement(from)) announce_downstream(collection, true);
+    // The announce conditions (this input's, then those below) may destroy
+    // blocks: the connect then ends with std::logic_error, the connection made.
+    const bool accepted = accept_announcement(from);
+    detail::OperationScope::check_not_poisoned(&scope);
+    if (accepted) announce_downstream(collection, true);
+    detail::OperationScope::check_not_poisoned(&scope);
     detail::unsettle_above(from, Laziness::ON_CONNECT);
     detail::serve_non_lazy(*executor(), &scope, collection);
   }
@@ -1055,6 +1075,8 @@ class MultiInput final : private detail::InputNode {
     forget_pending(from);
     detail::NonLazyCollection collection{Laziness::ON_CONNECT, {}};
     announce_downstream(collection, true);
+    // An announce condition below may have destroyed a block of this network.
+    detail::OperationScope::check_not_poisoned(&scope);
     std::exception_ptr error;
     std::vector<detail::InputNode*> deferred;
     try {

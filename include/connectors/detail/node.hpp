@@ -534,16 +534,20 @@ void disconnect_nodes(OutputNode& output, InputNode& input);
 
 std::string describe_parallelization(Parallelization parallelization);
 
-// Inputs that user code run while a connector is destroyed may destroy in
-// turn: a multi-input's remove, called when its source is destroyed
-// (docs/design.md#lifetime). While a watch lives, every input destroyed on
-// this thread leaves it (from `inputs`, or `one` becomes null), so that the
-// destruction under way does not touch freed memory afterwards. Watches
-// nest: a remove may destroy a source of its own.
+// Inputs that user code may destroy while the library holds pointers to
+// them: a multi-input's remove, called when its source is destroyed
+// (docs/design.md#lifetime), an announce condition asked by an announcement
+// walk. While a watch lives, every input destroyed on this thread leaves it
+// (from `inputs`, or `one` becomes null, or `forget` is told), so that the
+// work under way does not touch freed memory afterwards. Watches nest: a
+// remove may destroy a source of its own.
 class DestructionWatch {
  public:
+  using Forget = void (*)(void* context, const InputNode& input) noexcept;
+
   explicit DestructionWatch(std::vector<InputNode*>& inputs) noexcept;
   explicit DestructionWatch(InputNode*& one) noexcept;
+  DestructionWatch(Forget forget, void* context) noexcept;
   DestructionWatch(const DestructionWatch&) = delete;
   DestructionWatch& operator=(const DestructionWatch&) = delete;
   ~DestructionWatch();
@@ -554,6 +558,8 @@ class DestructionWatch {
  private:
   std::vector<InputNode*>* inputs_ = nullptr;
   InputNode** one_ = nullptr;
+  Forget forget_ = nullptr;
+  void* context_ = nullptr;
   DestructionWatch* outer_;
 };
 
