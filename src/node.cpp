@@ -484,6 +484,8 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
     InputNode* input;
     OutputNode* announcer;         // visit: announced by this output
     std::size_t collected_before;  // finish: size of the collection at the visit
+    OutputNode* origin = nullptr;  // visit: the output the walk announced (the announcer, or its multi-output)
+    InputNode* parent = nullptr;   // visit: the input whose observer `origin` is (the same block)
   };
   StackLease<Step> lease;
   std::vector<Step>& stack = *lease;
@@ -501,12 +503,12 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
     }
     for (OutputNode* observer : input.observers_) {
       for (const OutputNode::Connection& connection : observer->connections_) {
-        stack.push_back(Step{connection.input, observer, 0});
+        stack.push_back(Step{connection.input, observer, 0, observer, &input});
       }
       if (observer->kind_ == OutputNode::Kind::multi) {
         for (MultiOutputKeyNode* item : static_cast<MultiOutputNode*>(observer)->items()) {
           for (const OutputNode::Connection& connection : item->connections()) {
-            stack.push_back(Step{connection.input, item, 0});
+            stack.push_back(Step{connection.input, item, 0, observer, &input});
           }
         }
       }
@@ -528,7 +530,11 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
   } walk{stack, collection, nullptr};
   DestructionWatch watch{[](void* context, const InputNode& destroyed) noexcept {
                            auto& walk = *static_cast<Walk*>(context);
-                           std::erase_if(walk.stack, [&](const Step& step) { return step.input == &destroyed; });
+                           // (A destroyed block takes its outputs along: the
+                           // steps they announced go too.)
+                           std::erase_if(walk.stack, [&](const Step& step) {
+                             return step.input == &destroyed || step.parent == &destroyed;
+                           });
                            std::erase(walk.collection.inputs, &destroyed);
                            if (walk.asked == &destroyed) walk.asked = nullptr;
                          },
@@ -539,8 +545,12 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
     InputNode& input = *step.input;
     // A single input no longer connected to its announcer (the announcer's
     // block was destroyed meanwhile): nothing to announce, and the
-    // announcer must not be remembered.
-    if (step.announcer != nullptr && !input.multi_ && input.source_ != step.announcer) continue;
+    // announcer must not be remembered. An announced output that is valid
+    // again had its change withdrawn meanwhile (a destruction cancelled it
+    // from upstream): announcing below it would leave inputs waiting for a
+    // value that is not coming.
+    if (step.announcer != nullptr && ((!input.multi_ && input.source_ != step.announcer) || step.origin->valid()))
+      continue;
     if (step.announcer != nullptr) {
       // Already announced by the same output in a situation that collects at
       // least as much: its downstream is announced and holds nothing
@@ -580,9 +590,25 @@ void InputNode::notify_observers() noexcept {
   announcing_ = false;
   announced_in_ = Laziness::ON_CONNECT;
   for (OutputNode* observer : observers_) observer->on_notify();
+  // A newer change on its way to this input (announced while this one was
+  // being applied or decided: a method destroyed a source upstream, whose
+  // loss announced this input again) keeps the observers announced: their
+  // next request pulls it instead of computing from what is here now
+  // (docs/design.md#cancel).
+  if (multi_ ? !multi_waits_for_nothing() : (announcement_ != nullptr || holds_value())) {
+    announcing_ = true;
+    for (OutputNode* observer : observers_) observer->on_announce();
+  }
 }
 
 void InputNode::cancel_observers() noexcept {
+  // A newer change on its way to this input keeps the observers announced,
+  // as it does when the cancel comes from upstream (take_cancel): announced
+  // meanwhile (a method destroyed a source upstream, whose loss announced
+  // this input again while its own change was being decided), or received
+  // and not applied. Cancelling would re-validate the observers' caches over
+  // it (docs/design.md#cancel).
+  if (multi_ ? !multi_waits_for_nothing() : (announcement_ != nullptr || holds_value())) return;
   std::vector<InputNode*> cancelled{this};
   while (!cancelled.empty()) {
     InputNode* input = cancelled.back();
@@ -762,12 +788,13 @@ void connect_nodes(OutputNode& output, InputNode& input, OutputNode::Push push) 
   InputNode::link(output, input, push);
   NonLazyCollection collection{Laziness::ON_CONNECT, {}};
   // The announce conditions (the input's, then those below) may destroy
-  // blocks: the connect then ends with std::logic_error, the connection made.
+  // blocks: the connect then ends with std::logic_error, the connection made
+  // and announced all the same (a condition that destroyed the input's or the
+  // output's block refuses), so that the next get brings the value over it.
   const bool accepted = input.accept_announcement(output);
-  OperationScope::check_not_poisoned(&scope);
   if (accepted) input.announce_downstream(collection, true);
+  if (!scope.destroyed(&output)) unsettle_above(output, Laziness::ON_CONNECT);
   OperationScope::check_not_poisoned(&scope);
-  unsettle_above(output, Laziness::ON_CONNECT);
   serve_non_lazy(*input.executor(), &scope, collection);
 }
 

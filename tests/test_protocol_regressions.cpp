@@ -1304,6 +1304,238 @@ TEST_F(Destruction, AnAnnounceConditionDestroyingAMultiInputWhileItsSourceIsDest
   });
 }
 
+// ---- a method destroys a block, and what survives stays consistent ------------
+// (docs/design.md#destruction-inside; tests/test_hostile_destruction.cpp walks
+// every moment of random programs, these are the cases it found.)
+
+// A multi-input (replace, notify condition) whose notify condition runs a hook.
+class NotifyHook {
+ public:
+  connectors::Output<double> out{this, &NotifyHook::compute};
+  connectors::MultiInput<double> in{this, &NotifyHook::add, &NotifyHook::remove, out};
+  NotifyHook() {
+    in.set_replace(&NotifyHook::replace);
+    in.set_notify_condition(&NotifyHook::notify);
+  }
+  std::function<void()> on_notify;  // run once, then cleared
+
+ private:
+  double compute() const {
+    double total = 0.0;
+    for (const auto& [id, value] : values_) total += value;
+    return total;
+  }
+  std::size_t add(double value) {
+    values_[next_id_] = value;
+    return next_id_++;
+  }
+  void remove(std::size_t id) { values_.erase(id); }
+  void replace(std::size_t id, double value) { values_[id] = value; }
+  bool notify(const std::size_t&, const std::optional<double>&) {
+    if (on_notify) std::exchange(on_notify, nullptr)();  // taken out: it may destroy this block
+    return true;
+  }
+  std::map<std::size_t, double> values_;
+  std::size_t next_id_ = 0;
+};
+
+// A single input whose notify condition runs a hook.
+class NotifySingle {
+ public:
+  connectors::Output<double> out{this, &NotifySingle::compute};
+  connectors::Input<double> in{this, &NotifySingle::store, out};
+  NotifySingle() { in.set_notify_condition(&NotifySingle::notify); }
+  std::function<void()> on_notify;  // run once, then cleared
+
+ private:
+  double compute() const { return value_; }
+  void store(double value) { value_ = value; }
+  bool notify(const double&) {
+    if (on_notify) std::exchange(on_notify, nullptr)();
+    return true;
+  }
+  double value_ = 0.0;
+};
+
+// An add stored the value, then the operation failed because the add
+// destroyed a block: the retry added the value a second time (a sum of 4
+// where 2 was right).
+TEST_F(Destruction, AValueStoredByAnAddThatDestroyedABlockIsNotStoredAgain) {
+  without_hanging([] {
+    Copy source;
+    RemoveHook sum;
+    auto victim = std::make_unique<Copy>();
+    sum.in.connect(source.out);
+    victim->in.connect(source.out);
+    source.in(2.0);
+    sum.on_add = [&] { victim.reset(); };
+    EXPECT_THROW(sum.out(), std::logic_error);
+    EXPECT_EQ(sum.out(), 2.0);
+    source.in(3.0);
+    EXPECT_EQ(sum.out(), 3.0);
+  });
+}
+
+// The add destroyed the very source whose value it stored: no connection
+// records that value, which stayed in the owner for good (2 where 0 was right).
+TEST_F(Destruction, AValueWhoseSourceAnAddDestroyedIsRemovedAgain) {
+  without_hanging([] {
+    auto source = std::make_unique<Copy>();
+    RemoveHook sum;
+    sum.in.connect(source->out);
+    source->in(2.0);
+    sum.on_add = [&] { source.reset(); };
+    EXPECT_THROW(sum.out(), std::logic_error);
+    EXPECT_EQ(source, nullptr);
+    EXPECT_EQ(sum.out(), 0.0);
+  });
+}
+
+// A disconnect's remove destroyed the source being disconnected: its loss
+// cancelled the observers (nothing was left to wait for) before the removal
+// counted as a change, and below kept the removed value (2 where 0 was right).
+TEST_F(Destruction, ARemoveDestroyingTheSourceItDisconnectsLeavesNoStaleValueBelow) {
+  without_hanging([] {
+    auto source = std::make_unique<Copy>();
+    RemoveHook sum;
+    Copy below;
+    sum.in.connect(source->out);
+    below.in.connect(sum.out);
+    source->in(2.0);
+    EXPECT_EQ(below.out(), 2.0);
+    sum.on_remove = [&] { source.reset(); };
+    EXPECT_THROW(sum.in.disconnect(source->out), std::logic_error);
+    EXPECT_EQ(source, nullptr);
+    EXPECT_EQ(below.out(), 0.0);
+  });
+}
+
+// A disconnect's remove destroyed another block: the disconnect stopped with
+// the value removed and the connection kept, settled, never to deliver again
+// (the sum missed the source's value for good).
+TEST_F(Destruction, ARemoveDestroyingAnotherBlockStillCompletesTheDisconnect) {
+  without_hanging([] {
+    Copy kept, leaving;
+    RemoveHook sum;
+    Copy below;
+    auto victim = std::make_unique<Copy>();
+    sum.in.connect(kept.out);
+    sum.in.connect(leaving.out);
+    below.in.connect(sum.out);
+    victim->in.connect(kept.out);
+    kept.in(1.0);
+    leaving.in(2.0);
+    EXPECT_EQ(below.out(), 3.0);
+    sum.on_remove = [&] { victim.reset(); };
+    EXPECT_THROW(sum.in.disconnect(leaving.out), std::logic_error);
+    EXPECT_FALSE(sum.in.is_connected_to(leaving.out));
+    EXPECT_EQ(below.out(), 1.0);
+    kept.in(4.0);
+    EXPECT_EQ(below.out(), 4.0);
+  });
+}
+
+// A multi-input's notify condition destroyed a block: the error cancelled
+// the observers over a change that was made (below kept 2 where 0 was right).
+TEST_F(Destruction, ANotifyConditionDestroyingABlockIsFollowedBeforeTheError) {
+  without_hanging([] {
+    Copy source;
+    NotifyHook sum;
+    Copy below;
+    auto victim = std::make_unique<Copy>();
+    sum.in.connect(source.out);
+    below.in.connect(sum.out);
+    victim->in.connect(sum.out);  // in the network the disconnect computes
+    source.in(2.0);
+    EXPECT_EQ(below.out(), 2.0);
+    sum.on_notify = [&] { victim.reset(); };
+    EXPECT_THROW(sum.in.disconnect(source.out), std::logic_error);
+    EXPECT_EQ(below.out(), 0.0);
+  });
+}
+
+// A single input's notify condition destroyed the source of the multi-input
+// feeding it: that loss announced the input again while its own change was
+// being decided, and notifying then let its block compute from the value
+// before the loss (2 where 0 was right).
+TEST_F(Destruction, AChangeAnnouncedWhileANotifyConditionRunsIsNotLost) {
+  without_hanging([] {
+    auto source = std::make_unique<Copy>();
+    RemoveHook sum;
+    NotifySingle single;
+    sum.in.connect(source->out);
+    single.in.connect(sum.out);
+    source->in(2.0);
+    single.on_notify = [&] { source.reset(); };
+    EXPECT_THROW(single.out(), std::logic_error);
+    EXPECT_EQ(source, nullptr);
+    EXPECT_EQ(single.out(), 0.0);
+  });
+}
+
+// A multi-input's announce condition destroyed the block being set: its
+// cancel from upstream passed while the condition ran, before the
+// announcement was recorded, and the next get waited forever for a value
+// that was not coming (hung).
+TEST_F(Destruction, AMultiInputsAnnounceConditionDestroyingTheBlockBeingSetDoesNotHang) {
+  without_hanging([] {
+    auto source = std::make_unique<Copy>();
+    Copy middle;
+    RemoveHook sum;
+    middle.in.connect(source->out);
+    sum.in.connect(middle.out);
+    source->in(2.0);
+    EXPECT_EQ(sum.out(), 2.0);
+    sum.on_announce = [&] { source.reset(); };
+    connectors::Input<double>& in = source->in;
+    EXPECT_THROW(in(3.0), std::logic_error);
+    EXPECT_EQ(source, nullptr);
+    EXPECT_EQ(sum.out(), 2.0);  // middle keeps its last value
+  });
+}
+
+// The same with a block the walk reached after the cancel: it announced the
+// rest below an output that was valid again, and the get below hung.
+TEST_F(Destruction, AnAnnouncementBelowAWithdrawnChangeDoesNotHang) {
+  without_hanging([] {
+    auto source = std::make_unique<Copy>();
+    Copy middle;
+    Copy after;
+    Sum total;
+    RemoveHook hooked;
+    middle.in.connect(source->out);
+    after.in.connect(middle.out);  // visited after `hooked` (connected later)
+    hooked.in.connect(middle.out);
+    total.in.connect(after.out);
+    source->in(2.0);
+    EXPECT_EQ(total.out(), 2.0);
+    EXPECT_EQ(hooked.out(), 2.0);
+    hooked.on_announce = [&] { source.reset(); };
+    connectors::Input<double>& in = source->in;
+    EXPECT_THROW(in(3.0), std::logic_error);
+    EXPECT_EQ(total.out(), 2.0);
+    EXPECT_EQ(hooked.out(), 2.0);
+  });
+}
+
+// A connect whose announce condition destroyed a block: the connection was
+// made but not announced, and the connected block kept its old value.
+TEST_F(Destruction, AConnectWhoseConditionDestroysABlockStillAnnouncesTheConnection) {
+  without_hanging([] {
+    Copy source;
+    auto victim = std::make_unique<Copy>();
+    victim->in.connect(source.out);
+    source.in(5.0);
+    ConditionalSingle single;
+    single.in(1.0);
+    EXPECT_EQ(single.out(), 1.0);
+    single.on_announce = [&] { victim.reset(); };
+    EXPECT_THROW(single.in.connect(source.out), std::logic_error);
+    EXPECT_TRUE(single.in.is_connected_to(source.out));
+    EXPECT_EQ(single.out(), 5.0);
+  });
+}
+
 // A direct set whose announcement meets an announce condition that throws:
 // the set reports the error, and the network is left as consistent as it
 // was: a later get neither hangs nor returns a stale value.

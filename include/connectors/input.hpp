@@ -351,17 +351,22 @@ class Input final : private detail::InputNode {
         detail::UserCallScope user{scope};
         detail::MethodProbe probe{*this, detail::Phase::condition};
         passes = conditions_->notify(owner_, conditions_->notify_member, value);
-        detail::OperationScope::check_not_poisoned(scope);
       } catch (...) {
         if (scope == nullptr || !scope->destroyed(this)) cancel_observers();
         throw;
       }
+      // A condition that destroyed a block of the network answered all the
+      // same: its answer is followed, then the error reported
+      // (docs/connectors.md, Lifetime).
+      if (scope != nullptr && scope->destroyed(this)) detail::OperationScope::check_not_poisoned(scope);
       if (!passes) {
         cancel_observers();
+        detail::OperationScope::check_not_poisoned(scope);
         return;
       }
     }
     notify_observers();
+    detail::OperationScope::check_not_poisoned(scope);
   }
 
   bool holds_value() const noexcept override { return notification_.has_value(); }

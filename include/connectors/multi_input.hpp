@@ -547,12 +547,23 @@ class MultiInput final : private detail::InputNode {
 
   // ---- the protocol -------------------------------------------------------------
 
-  // The condition may destroy blocks: this multi-input's own (then it
-  // refuses without touching it again) or the source's (then nothing is
-  // announced from it any more) (docs/design.md#lifetime).
+  // The announcement is recorded before the condition is asked, and taken
+  // back if it refuses: a condition may destroy blocks (docs/design.md#lifetime),
+  // and a destruction may withdraw the very change being announced (the
+  // announcer's own source gone: its cancel arrives while the condition
+  // runs). Recorded first, the cancel finds it; recorded after, the cancel
+  // passed unseen and the next get waited forever for a value that was not
+  // coming. A condition that destroys this multi-input's own block refuses
+  // without touching it again; one that destroys the source's block leaves
+  // nothing to announce from it.
   bool accept_announcement(detail::OutputNode& from) override {
     Source* source = find(from);
     if (source == nullptr) return false;
+    const bool was_announcing = source->announcing;
+    if (!was_announcing) {
+      source->announcing = true;
+      ++announcing_sources_;
+    }
     if (conditions_ && conditions_->announce != nullptr && source->kind != SourceKind::whole && source->id &&
         (source->stored || source->kind == SourceKind::keyed)) {
       detail::InputNode* alive = this;
@@ -561,16 +572,18 @@ class MultiInput final : private detail::InputNode {
       {
         detail::UserCallScope user{detail::UserCallScope::current()};
         detail::MethodProbe probe{*this, detail::Phase::condition};
-        accepted = detail::FailedConditionsHold::ask(
-            [&] { return conditions_->announce(owner_, conditions_->announce_member, *source->id); });
+        accepted = detail::FailedConditionsHold::ask([&] {
+          const Id id = *source->id;  // the entry may move while the condition runs
+          return conditions_->announce(owner_, conditions_->announce_member, id);
+        });
       }
-      if (alive == nullptr || !accepted) return false;
+      if (alive == nullptr) return false;
       source = find(from);  // a source destroyed meanwhile has left the table (entries move)
-      if (source == nullptr) return false;
-    }
-    if (!source->announcing) {
-      source->announcing = true;
-      ++announcing_sources_;
+      if (source == nullptr || !source->announcing) return false;  // withdrawn meanwhile
+      if (!accepted) {
+        if (!was_announcing) source_settled(*source);
+        return false;
+      }
     }
     return true;
   }
@@ -581,7 +594,8 @@ class MultiInput final : private detail::InputNode {
   }
 
   // Repair R (docs/design.md#cancel): the observers are cancelled only when nothing
-  // announced is left and no received value waits to be applied.
+  // announced is left, no received value waits to be applied and no change
+  // made waits to be told.
   bool multi_take_cancel(detail::OutputNode& from) noexcept override {
     Source* source = find(from);
     if (source == nullptr || !source->announcing) return false;
@@ -589,8 +603,15 @@ class MultiInput final : private detail::InputNode {
     return multi_waits_for_nothing();
   }
 
-  // Nothing announced is left and no received value waits to be applied.
-  bool multi_waits_for_nothing() const noexcept override { return announcing_sources_ == 0 && !has_pending_values(); }
+  // Nothing announced is left, no received value waits to be applied, and no
+  // change was made that the observers have not been told of: a change made
+  // by a request or a disconnect that then failed (a method destroyed a
+  // block) keeps them announced, so that a cancel arriving meanwhile (the
+  // destroyed block's, from upstream) does not re-validate their caches
+  // over it; the next request tells them.
+  bool multi_waits_for_nothing() const noexcept override {
+    return announcing_sources_ == 0 && !has_pending_values() && !changed_;
+  }
 
   void multi_for_each_source(Visit visit, void* context) const override {
     for (const Source& source : sources_) visit(*source.node, context);
@@ -693,6 +714,50 @@ class MultiInput final : private detail::InputNode {
     }
   }
 
+  // The fallback's remove of a source's value ran (the add follows).
+  void note_removed(detail::OutputNode* from, std::size_t position, const Id& old_id) {
+    if (Source* source = sources_.find(*from, position)) source->stored = false;
+    note_change(old_id, std::nullopt);
+  }
+
+  // A source's value is stored: what records it must not fail (Id moves do
+  // not throw), or a retry would store it a second time.
+  void note_stored(detail::OutputNode* from, std::size_t position, bool by_key, std::optional<Id>& id,
+                   const std::optional<Id>& old_id, V&& value) {
+    Source* after = sources_.find(*from, position);
+    const Id* stored_under = id ? &*id : &*old_id;
+    if (after == nullptr) {
+      forget_orphan(*stored_under);
+      return;
+    }
+    if (!by_key && id) {
+      after->id = std::move(id);
+      stored_under = &*after->id;
+    }
+    after->stored = true;
+    pending_.erase(after->pending, true);
+    note_change(*stored_under, std::move(value));
+  }
+
+  // The source went while its value was being stored (the owner's method
+  // destroyed its block, and the operation fails): no connection records the
+  // value, so it is removed, as the source's destruction removes what a
+  // connection recorded. The operation's error is what gets reported.
+  void forget_orphan(const Id& id) noexcept {
+    detail::InputNode* alive = this;
+    detail::DestructionWatch watch{alive};
+    try {
+      detail::UserCallScope user{detail::UserCallScope::current()};
+      detail::MethodProbe probe{*this, detail::Phase::setter};
+      invoke_remove_(owner_, remove_, id);
+    } catch (...) {
+      // (the operation fails already)
+    }
+    if (alive == nullptr) return;
+    changed_ = true;
+    unchecked_change_ = true;  // nothing to ask a notify condition about: the value is gone
+  }
+
   // Pending retrieval (docs/design.md#multi-input): pull every announcing source, then apply what
   // arrived — removals first, then single-valued sources one after another
   // in the order of their first values, then the whole multi-outputs.
@@ -755,13 +820,27 @@ class MultiInput final : private detail::InputNode {
       V value = pending_.take(*entry);
       // The id the owner's method returned (none: the value stays under old_id).
       std::optional<Id> id;
+      // Which of the owner's methods ran: one that ran and then reported a
+      // failure it did not throw itself (it destroyed a block of the
+      // network) did its part all the same, and a retry must not repeat it
+      // (docs/design.md#errors).
+      bool removed = false;
+      bool stored = false;
+      // A change is under way from here: a cancel that arrives while the
+      // owner's method runs (a block it destroyed withdrew an announcement
+      // upstream) must not re-validate the observers over it
+      // (multi_waits_for_nothing). Taken back if no method changed anything.
+      const bool changed_before = changed_;
+      changed_ = true;
       try {
         if (!use_replace && source.stored) {
           // The fallback in two steps, so that a failing add leaves a state a
           // retry can continue from: removed, nothing stored.
-          co_await apply(operation, [&] { invoke_remove_(owner_, remove_, *old_id); });
-          sources_.find(*from, position)->stored = false;
-          note_change(*old_id, std::nullopt);
+          co_await apply(operation, [&] {
+            invoke_remove_(owner_, remove_, *old_id);
+            removed = true;
+          });
+          note_removed(from, position, *old_id);
         }
         co_await apply(operation, [&] {
           if (use_replace) {
@@ -769,25 +848,24 @@ class MultiInput final : private detail::InputNode {
           } else {
             id.emplace(invoke_add_(owner_, add_, value));
           }
+          stored = true;
         });
       } catch (...) {
-        // A retry applies it again (docs/design.md#errors).
-        if (!detail::destroyed_in(operation, this)) restore_pending(from, std::move(value));
+        if (!detail::destroyed_in(operation, this)) {
+          if (stored) {
+            note_stored(from, position, by_key, id, old_id, std::move(value));
+          } else {
+            if (removed) {
+              note_removed(from, position, *old_id);
+            } else {
+              changed_ = changed_before;
+            }
+            restore_pending(from, std::move(value));  // a retry applies it again (docs/design.md#errors)
+          }
+        }
         throw;
       }
-      // The value is stored: what records it must not fail (Id moves do not
-      // throw), or a retry would store it a second time.
-      Source* after = sources_.find(*from, position);
-      const Id* stored_under = id ? &*id : &*old_id;
-      if (after != nullptr) {
-        if (!by_key && id) {
-          after->id = std::move(id);
-          stored_under = &*after->id;
-        }
-        after->stored = true;
-        pending_.erase(after->pending, true);
-      }
-      note_change(*stored_under, std::move(value));
+      note_stored(from, position, by_key, id, old_id, std::move(value));
     }
     // Whole multi-outputs: every key's value under the key itself. The map is
     // taken out first: a new one may arrive while a value is being stored.
@@ -914,8 +992,10 @@ class MultiInput final : private detail::InputNode {
             detail::MethodProbe probe{*this, detail::Phase::condition};
             passes = conditions_->notify(owner_, conditions_->notify_member, id, value);
           }
-          detail::OperationScope::check_not_poisoned(scope);
-          if (passes) {
+          // A condition that destroyed a block answered all the same; the
+          // rest are not asked: the change counts (telling the observers
+          // too much only recomputes them), and the error follows.
+          if (passes || (scope != nullptr && scope->poisoned())) {
             changed = true;
             break;
           }
@@ -924,12 +1004,14 @@ class MultiInput final : private detail::InputNode {
         if (scope == nullptr || !scope->destroyed(this)) cancel_observers();
         throw;
       }
+      if (scope != nullptr && scope->destroyed(this)) detail::OperationScope::check_not_poisoned(scope);
     }
     if (changed) {
       notify_observers();
     } else {
       cancel_observers();
     }
+    detail::OperationScope::check_not_poisoned(scope);  // a condition destroyed a block
   }
 
   // After a direct change failed (docs/design.md#multi-input, Failure): never leave the observers waiting.
@@ -1055,12 +1137,12 @@ class MultiInput final : private detail::InputNode {
     ++announcing_sources_;
     detail::NonLazyCollection collection{Laziness::ON_CONNECT, {}};
     // The announce conditions (this input's, then those below) may destroy
-    // blocks: the connect then ends with std::logic_error, the connection made.
+    // blocks: the connect then ends with std::logic_error, the connection made
+    // and announced all the same (as connect_nodes does).
     const bool accepted = accept_announcement(from);
-    detail::OperationScope::check_not_poisoned(&scope);
     if (accepted) announce_downstream(collection, true);
+    if (!scope.destroyed(&from)) detail::unsettle_above(from, Laziness::ON_CONNECT);
     detail::OperationScope::check_not_poisoned(&scope);
-    detail::unsettle_above(from, Laziness::ON_CONNECT);
     detail::serve_non_lazy(*executor(), &scope, collection);
   }
 
@@ -1073,6 +1155,12 @@ class MultiInput final : private detail::InputNode {
     }
     source_settled(*source);
     forget_pending(from);
+    // The removals below are a change under way from here: a cancel that
+    // arrives before they are made (a method run by the retrieval destroyed
+    // a block upstream) must not re-validate the observers over them
+    // (multi_waits_for_nothing). Taken back if the first removal fails.
+    const bool changed_before = changed_;
+    if (source->stored || !source->owned.empty()) changed_ = true;
     detail::NonLazyCollection collection{Laziness::ON_CONNECT, {}};
     announce_downstream(collection, true);
     // An announce condition below may have destroyed a block of this network.
@@ -1082,19 +1170,33 @@ class MultiInput final : private detail::InputNode {
     try {
       apply_pending_now(scope, deferred);
     } catch (...) {
-      if (scope.poisoned()) throw;       // a method destroyed part of the network: touch nothing more
-      error = std::current_exception();  // reported after the removal, which happens anyway
+      if (scope.destroyed(this)) throw;  // a method destroyed this block: touch nothing more
+      // Reported after the removal, which happens anyway: also when a method
+      // destroyed another block (the source's announcement is settled
+      // already, so a connection left in place would never deliver again).
+      error = std::current_exception();
     }
     try {
-      const StoredIds stored = take_stored_ids(*find(from));
+      // (A source whose block a method destroyed is gone from the table, and
+      // what it stored with it.)
+      const StoredIds stored = find(from) != nullptr ? take_stored_ids(*find(from)) : StoredIds{};
       detail::UserCallScope user{&scope};
       // A change that cannot be kept for the notify condition still counts
       // (note_change); the other removals go on, then it is reported.
       std::exception_ptr unkept;
+      bool removed_any = false;
       stored.for_each([&](const Id& id) {
         detail::MethodProbe probe{*this, detail::Phase::setter};
-        invoke_remove_(owner_, remove_, id);
-        if (scope.poisoned()) return false;
+        try {
+          invoke_remove_(owner_, remove_, id);
+        } catch (...) {
+          if (!scope.destroyed(this) && !removed_any) changed_ = changed_before;
+          throw;
+        }
+        if (scope.destroyed(this)) return false;
+        removed_any = true;
+        // A remove that destroyed another block still removed its value:
+        // the change counts, and the other removals go on.
         try {
           note_change(id, std::nullopt);
         } catch (...) {
@@ -1106,11 +1208,23 @@ class MultiInput final : private detail::InputNode {
     } catch (...) {
       if (!error) error = std::current_exception();
     }
-    // A remove destroyed part of the network (this block, perhaps): touch
-    // nothing more (docs/connectors.md, Lifetime).
+    // A remove destroyed this block: touch nothing more. One that destroyed
+    // another block (the source's, perhaps: then it is gone from the table
+    // already) still leaves the values removed and the connection broken in
+    // agreement; the observers stay announced (the change is noted) and the
+    // disconnect reports std::logic_error (docs/connectors.md, Lifetime).
+    if (scope.destroyed(this)) detail::OperationScope::check_not_poisoned(&scope);
+    if (Source* leaving = find(from)) {
+      // Announced again meanwhile (a destroyed block's loss upstream reached
+      // it) or a value received: neither counts any more.
+      source_settled(*leaving);
+      forget_pending(from);
+      from.remove_connection(*this);
+      sources_.erase(from);
+    }
+    // After a destroyed block, no condition is asked: the observers stay
+    // announced (a change made is noted), and the next request tells them.
     detail::OperationScope::check_not_poisoned(&scope);
-    from.remove_connection(*this);
-    sources_.erase(from);
     if (error) {
       finish_after_failure(&scope);
       std::rethrow_exception(error);
