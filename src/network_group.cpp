@@ -1,6 +1,6 @@
 #include <connectors/detail/network_group.hpp>
 
-#include <functional>
+#include <mutex>
 #include <utility>
 
 namespace connectors::detail {
@@ -57,11 +57,14 @@ void lock_both(NetworkGroup& first, NetworkGroup& second, RootLock& first_lock, 
       first_lock.unlock();
       continue;
     }
-    if (std::less<NetworkGroup*>{}(b, a)) std::swap(a, b);
     a->add_reference();
     b->add_reference();
-    a->mutex().lock();
-    b->mutex().lock();
+    // Never waits for one root while holding the other (std::lock tries the
+    // second and backs off): a thread whose operation holds one of them may
+    // be waiting for the other, when a method of its network starts an
+    // operation on the other network or destroys a block of it
+    // (docs/design.md#network-lock).
+    std::lock(a->mutex(), b->mutex());
     // Under both locks the roots of `first` and `second` cannot change; they
     // may have before.
     NetworkGroup* first_root = NetworkGroup::root_of(&first);
