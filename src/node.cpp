@@ -563,9 +563,17 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
         continue;
       }
       walk.asked = &input;
-      const bool accepted = input.accept_announcement(*step.announcer);
+      bool accepted = input.accept_announcement(*step.announcer);
       if (walk.asked == nullptr) continue;  // its condition destroyed its block
       walk.asked = nullptr;
+      // Withdrawn while the condition ran (a destruction cancelled the change
+      // from upstream, and the announcer is valid again): nothing to announce,
+      // and a single input must not wait for it. (Accepted, the announcer is
+      // still connected, so alive.)
+      if (accepted && step.origin->valid()) {
+        if (!input.multi_ && input.announcement_ == step.announcer) input.announcement_ = nullptr;
+        accepted = false;
+      }
       if (accepted) {
         input.announced_in_ = collection.situation;
         expand(input);
@@ -595,20 +603,21 @@ void InputNode::notify_observers() noexcept {
   // loss announced this input again) keeps the observers announced: their
   // next request pulls it instead of computing from what is here now
   // (docs/design.md#cancel).
-  if (multi_ ? !multi_waits_for_nothing() : (announcement_ != nullptr || holds_value())) {
+  if (multi_ ? !multi_waits_for_nothing() : announcement_ != nullptr) {
     announcing_ = true;
     for (OutputNode* observer : observers_) observer->on_announce();
   }
 }
 
 void InputNode::cancel_observers() noexcept {
-  // A newer change on its way to this input keeps the observers announced,
-  // as it does when the cancel comes from upstream (take_cancel): announced
-  // meanwhile (a method destroyed a source upstream, whose loss announced
-  // this input again while its own change was being decided), or received
-  // and not applied. Cancelling would re-validate the observers' caches over
-  // it (docs/design.md#cancel).
-  if (multi_ ? !multi_waits_for_nothing() : (announcement_ != nullptr || holds_value())) return;
+  // A newer change announced to this input meanwhile keeps the observers
+  // announced, as it does when the cancel comes from upstream (take_cancel):
+  // a method destroyed a source upstream, whose loss announced this input
+  // again while its own change was being decided. Cancelling would
+  // re-validate the observers' caches over it (docs/design.md#cancel). (A
+  // value merely received and not applied does not: the request that applies
+  // it tells the observers.)
+  if (multi_ ? !multi_waits_for_nothing() : announcement_ != nullptr) return;
   std::vector<InputNode*> cancelled{this};
   while (!cancelled.empty()) {
     InputNode* input = cancelled.back();

@@ -311,6 +311,10 @@ class PullEngine {
   Need apply(InputNode& input) {
     stack_.back().phase = Stage::upstream_done;  // started: a throwing setter resets the flag
     if (!input.holds_value()) {
+      // Its announcer was pulled and delivered nothing (its change was
+      // withdrawn, or it holds the value already): the announcement is over,
+      // and it must not keep the observers announced (cancel_observers).
+      input.announcement_ = nullptr;
       if (input.announcing_) input.cancel_observers();
     } else {
       switch (decide(input.parallelization_ == Parallelization::PROCESS ? Parallelization::THREAD

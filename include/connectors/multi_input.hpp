@@ -783,6 +783,16 @@ class MultiInput final : private detail::InputNode {
           requests.push_back(request_if_announcing(operation, announcer));
         co_await detail::request_concurrently(operation, std::move(requests));
       }
+      // An announcer requested and done, valid and delivering nothing, will
+      // not deliver: it held this input's value already and its change was
+      // withdrawn (a method destroyed a block upstream while the change was
+      // being announced). Its announcement is over, as a single input's is
+      // when nothing arrives. (Single outputs only: a multi-output's keys
+      // keep no validity of their own.)
+      for (Source& source : sources_) {
+        if (source.announcing && source.node->is_single() && source.node->valid() && !source.node->request_running())
+          source_settled(source);
+      }
       co_await computable_.wait(announcing_sources_ == 0, operation.id);
     }
     // Removals of keys a whole multi-output no longer delivers.
