@@ -634,6 +634,11 @@ class MultiInput final : private detail::InputNode {
     // multi-input's own block: then nothing of it may be touched any more
     // (docs/design.md#lifetime; the watch tells).
     detail::InputNode* alive = this;
+    // The removals are a change under way (multi_waits_for_nothing): a cancel
+    // that a destruction sends meanwhile (a remove that destroys another
+    // source of this input) must not re-validate the observers over them.
+    const bool changed_before = changed_;
+    changed_ = true;
     {
       detail::DestructionWatch watch{alive};
       detail::NonLazyCollection unserved{Laziness::ON_CONNECT, {}};
@@ -657,6 +662,7 @@ class MultiInput final : private detail::InputNode {
       }
     }
     if (alive == nullptr) return false;
+    changed_ = changed_before;
     if (multi_waits_for_nothing()) {
       notify_observers();
     } else {
