@@ -291,16 +291,9 @@ class Input final : private detail::InputNode {
   // not be remembered).
   bool accept_announcement(detail::OutputNode& from) override {
     if (conditions_ && conditions_->announce != nullptr) {
-      detail::InputNode* alive = this;
-      detail::DestructionWatch watch{alive};
-      bool accepted = false;
-      {
-        detail::UserCallScope user{detail::UserCallScope::current()};
-        detail::MethodProbe probe{*this, detail::Phase::condition};
-        accepted = detail::FailedConditionsHold::ask(
-            [&] { return conditions_->announce(owner_, conditions_->announce_member); });
-      }
-      if (alive == nullptr || !accepted || source() != &from) return false;
+      const std::optional<bool> accepted = detail::ask_announce_condition(
+          *this, [&] { return conditions_->announce(owner_, conditions_->announce_member); });
+      if (!accepted || !*accepted || source() != &from) return false;
     }
     return InputNode::accept_announcement(from);
   }

@@ -566,21 +566,14 @@ class MultiInput final : private detail::InputNode {
     }
     if (conditions_ && conditions_->announce != nullptr && source->kind != SourceKind::whole && source->id &&
         (source->stored || source->kind == SourceKind::keyed)) {
-      detail::InputNode* alive = this;
-      detail::DestructionWatch watch{alive};
-      bool accepted = false;
-      {
-        detail::UserCallScope user{detail::UserCallScope::current()};
-        detail::MethodProbe probe{*this, detail::Phase::condition};
-        accepted = detail::FailedConditionsHold::ask([&] {
-          const Id id = *source->id;  // the entry may move while the condition runs
-          return conditions_->announce(owner_, conditions_->announce_member, id);
-        });
-      }
-      if (alive == nullptr) return false;
+      const std::optional<bool> accepted = detail::ask_announce_condition(*this, [&] {
+        const Id id = *source->id;  // the entry may move while the condition runs
+        return conditions_->announce(owner_, conditions_->announce_member, id);
+      });
+      if (!accepted) return false;
       source = find(from);  // a source destroyed meanwhile has left the table (entries move)
       if (source == nullptr || !source->announcing) return false;  // withdrawn meanwhile
-      if (!accepted) {
+      if (!*accepted) {
         if (!was_announcing) source_settled(*source);
         return false;
       }

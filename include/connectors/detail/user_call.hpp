@@ -157,4 +157,23 @@ UserCall<R, Function, InProcess> user_call(Operation& operation, Parallelization
   return UserCall<R, Function, InProcess>{operation, parallelization, std::move(function), std::move(in_process)};
 }
 
+// Asks an announce condition of `input` (`ask()` calls it) as a method of
+// the current operation: what it answers, or nothing when it destroyed
+// `input`'s block, which must then not be touched again
+// (docs/design.md#lifetime). A condition that throws counts as held while a
+// destructor announces (FailedConditionsHold).
+template <class Ask>
+std::optional<bool> ask_announce_condition(InputNode& input, Ask&& ask) {
+  InputNode* alive = &input;
+  DestructionWatch watch{alive};
+  bool accepted = false;
+  {
+    UserCallScope user{UserCallScope::current()};
+    MethodProbe probe{input, Phase::condition};
+    accepted = FailedConditionsHold::ask(std::forward<Ask>(ask));
+  }
+  if (alive == nullptr) return std::nullopt;
+  return accepted;
+}
+
 }  // namespace connectors::detail
