@@ -338,27 +338,28 @@ class Input final : private detail::InputNode {
   // condition says the change does not count
   // (docs/design.md#conditions).
   void finish_change(const V& value, detail::OperationScope* scope) {
-    if (conditions_ && conditions_->notify != nullptr) {
-      bool passes = false;
-      try {
-        detail::UserCallScope user{scope};
-        detail::MethodProbe probe{*this, detail::Phase::condition};
-        passes = conditions_->notify(owner_, conditions_->notify_member, value);
-      } catch (...) {
-        if (scope == nullptr || !scope->destroyed(this)) cancel_observers();
-        throw;
-      }
-      // A condition that destroyed a block of the network answered all the
-      // same: its answer is followed, then the error reported
-      // (docs/connectors.md, Lifetime).
-      if (scope != nullptr && scope->destroyed(this)) detail::OperationScope::check_not_poisoned(scope);
-      if (!passes) {
-        cancel_observers();
-        detail::OperationScope::check_not_poisoned(scope);
-        return;
-      }
+    if (!conditions_ || conditions_->notify == nullptr) {
+      notify_observers();
+      return;
     }
-    notify_observers();
+    bool passes = false;
+    try {
+      detail::UserCallScope user{scope};
+      detail::MethodProbe probe{*this, detail::Phase::condition};
+      passes = conditions_->notify(owner_, conditions_->notify_member, value);
+    } catch (...) {
+      if (scope == nullptr || !scope->destroyed(this)) cancel_observers();
+      throw;
+    }
+    // A condition that destroyed a block of the network answered all the
+    // same: its answer is followed, then the error reported
+    // (docs/connectors.md, Lifetime).
+    if (scope != nullptr && scope->destroyed(this)) detail::OperationScope::check_not_poisoned(scope);
+    if (passes) {
+      notify_observers();
+    } else {
+      cancel_observers();
+    }
     detail::OperationScope::check_not_poisoned(scope);
   }
 
