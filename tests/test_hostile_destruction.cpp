@@ -1,19 +1,24 @@
 // Hostile programs: random networks in which one user method (a getter, a
-// setter, an add, remove or replace, an announce or notify condition)
-// destroys a block at a chosen moment: every moment a short random program
-// reaches, one after another. What must hold (docs/connectors.md, Lifetime):
+// setter, an add, remove or replace, an announce or notify condition, a
+// multi-output's keys) destroys a block at a chosen moment: every moment a
+// short random program reaches, one after another. The blocks have single
+// inputs, multi-inputs and multi-outputs, connected through `mo[key]` and
+// whole. What must hold (docs/connectors.md, Lifetime):
 // no crash or read of freed memory (the sanitizer builds run this too), no
 // hang, no error but std::logic_error, and the blocks left alive form a
 // network that computes the right values once every free input is set again.
 //
 // Under SequentialExecutor the method destroys any block; with threads, only
 // its own (destroying a block whose method may run on another thread at that
-// moment is the user's error, as for any C++ object).
+// moment is the user's error, as for any C++ object), and a multi-output's
+// getters and keys never do: its keys compute in parallel.
 //
 // Environment, for soaking and for finding out what went wrong:
 // HOSTILE_SEEDS=n runs programs 1..n (60 by default), HOSTILE_FIRST_SEED=k
 // starts at k, HOSTILE_MOMENT=m runs only the strike at call m,
-// HOSTILE_DEBUG=1 prints every operation, method call and strike.
+// HOSTILE_SPLITS=0 makes programs without multi-outputs (as this test's
+// first version did), HOSTILE_DEBUG=1 prints every operation, method call
+// and strike.
 
 #include "helpers/executor_fixture.hpp"
 #include "helpers/without_hanging.hpp"
@@ -34,6 +39,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -57,17 +63,22 @@ struct Plan {
   std::atomic<long> calls{0};      // user methods run since the plan was armed
   long strike_at = 0;              // the call that destroys a block (0: none)
   int victim = -1;                 // the block it destroys (-1: the caller's own)
+  bool threads = false;            // methods may run on pool threads
   std::atomic<bool> armed{false};  // the set-up is over: calls count
   std::atomic<bool> struck{false};
 };
 Plan* plan = nullptr;
 
+// Whether a method may run beside another method of its own block.
+enum class Overlap { none, with_siblings };
+
 // Called last by every user method: nothing of the block is touched after it.
-void strike(int self, const char* what = "") {
+void strike(int self, const char* what = "", Overlap overlap = Overlap::none) {
   if (plan == nullptr || !plan->armed) return;
   const long call = plan->calls.fetch_add(1) + 1;
   if (debugging()) std::fprintf(stderr, "    call %ld: %d %s\n", call, self, what);
   if (call != plan->strike_at) return;  // (strike_at 0: counting only)
+  if (plan->threads && overlap == Overlap::with_siblings) return;
   const int victim = plan->victim < 0 ? self : plan->victim;
   if (debugging()) std::fprintf(stderr, "  strike by %d destroys %d\n", self, victim);
   plan->struck = true;
@@ -80,8 +91,11 @@ class Block {
   Block(const Block&) = delete;
   Block& operator=(const Block&) = delete;
   virtual ~Block() = default;
-  virtual bool is_gather() const = 0;
-  virtual connectors::Output<double>& output() = 0;
+  enum class Kind { single, gather, split };
+  virtual Kind kind() const = 0;
+  // Asks the block for a value (a split: for the key `choice` picks).
+  virtual double get(unsigned choice) = 0;
+  virtual char state() const = 0;
   int index() const { return index_; }
 
  protected:
@@ -97,8 +111,9 @@ class Single final : public Block {
   }
   connectors::Output<double> out{this, &Single::compute};
   connectors::Input<double> in{this, &Single::store, out};
-  bool is_gather() const override { return false; }
-  connectors::Output<double>& output() override { return out; }
+  Kind kind() const override { return Kind::single; }
+  double get(unsigned) override { return out(); }
+  char state() const override { return "vsa"[static_cast<int>(out.state())]; }
   double held() const { return held_; }
 
  private:
@@ -133,8 +148,9 @@ class Gather final : public Block {
   }
   connectors::Output<double> out{this, &Gather::compute};
   connectors::MultiInput<double> in{this, &Gather::add, &Gather::remove, out};
-  bool is_gather() const override { return true; }
-  connectors::Output<double>& output() override { return out; }
+  Kind kind() const override { return Kind::gather; }
+  double get(unsigned) override { return out(); }
+  char state() const override { return "vsa"[static_cast<int>(out.state())]; }
 
  private:
   double compute() const {
@@ -168,51 +184,152 @@ class Gather final : public Block {
     strike(index_, "notify");
     return true;
   }
+  static constexpr std::size_t first_added_id = 1'000'000;
   std::map<std::size_t, double> values_;
-  std::size_t next_id_ = 0;
+  std::size_t next_id_ = first_added_id;
+};
+
+// A multi-output: key `key_base() + k` is held + index + 1 + 100 k, for k 0
+// and 1; whole connections deliver key 1 only while the held value is not a
+// multiple of 3. The keys of different splits differ, and differ from the ids
+// a Gather's add hands out (they share a multi-input's ids).
+class Split final : public Block {
+ public:
+  explicit Split(int index) : Block(index) {
+    out.set_keys(&Split::keys);
+    in.set_announce_condition(&Split::announce);
+    in.set_notify_condition(&Split::notify);
+  }
+  connectors::MultiOutput<double(std::size_t)> out{this, &Split::compute};
+  connectors::Input<double> in{this, &Split::store, out};
+  Kind kind() const override { return Kind::split; }
+  double get(unsigned choice) override { return out(key_base() + choice % 2); }
+  char state() const override { return "vsa"[static_cast<int>(out.state())]; }
+  double held() const { return held_; }
+  std::size_t key_base() const { return key_base_of(index_); }
+  static std::size_t key_base_of(int index) { return 10 * static_cast<std::size_t>(index); }
+  static bool delivers_second_key(double held) { return static_cast<long>(held) % 3 != 0; }
+  static double value_of(double held, int index, std::size_t k) {
+    return held + index + 1 + 100.0 * static_cast<double>(k);
+  }
+
+ private:
+  double compute(std::size_t key) const {
+    const double result = value_of(held_, index_, key - key_base());
+    strike(index_, "get", Overlap::with_siblings);
+    return result;
+  }
+  std::vector<std::size_t> keys() const {
+    std::vector<std::size_t> keys{key_base()};
+    if (delivers_second_key(held_)) keys.push_back(key_base() + 1);
+    strike(index_, "keys", Overlap::with_siblings);
+    return keys;
+  }
+  void store(double value) {
+    held_ = value;
+    strike(index_, "set");
+  }
+  bool announce() {
+    strike(index_, "announce");
+    return true;
+  }
+  bool notify(const double&) {
+    strike(index_, "notify");
+    return true;
+  }
+  double held_ = 0.0;
 };
 
 Single* as_single(Block* block) {
-  return block != nullptr && !block->is_gather() ? static_cast<Single*>(block) : nullptr;
+  return block != nullptr && block->kind() == Block::Kind::single ? static_cast<Single*>(block) : nullptr;
 }
 Gather* as_gather(Block* block) {
-  return block != nullptr && block->is_gather() ? static_cast<Gather*>(block) : nullptr;
+  return block != nullptr && block->kind() == Block::Kind::gather ? static_cast<Gather*>(block) : nullptr;
+}
+Split* as_split(Block* block) {
+  return block != nullptr && block->kind() == Block::Kind::split ? static_cast<Split*>(block) : nullptr;
+}
+
+// The single input of a Single or a Split (nullptr for a Gather).
+connectors::Input<double>* single_input(Block& block) {
+  if (Single* single = as_single(&block)) return &single->in;
+  if (Split* split = as_split(&block)) return &split->in;
+  return nullptr;
+}
+
+// Which of a split's outputs block `to` takes: one port per pair of blocks,
+// so that the library's answer to "connected?" names the port too. A single
+// input takes one of the two keys; a multi-input also the whole split.
+constexpr unsigned whole = 2;
+unsigned port(int from, int to, Block& target) {
+  const auto sum = static_cast<unsigned>(from + to);
+  return target.kind() == Block::Kind::gather ? sum % 3 : sum % 2;
+}
+
+using WholeSplit = connectors::MultiOutput<double(std::size_t)>;
+template <class Output>
+constexpr bool is_whole_split = std::is_same_v<std::decay_t<Output>, WholeSplit>;
+
+// Calls `use` with the output of `from` that `to` connects to.
+template <class Use>
+void with_output(Block& from, int to, Block& target, Use&& use) {
+  if (Single* single = as_single(&from)) return use(single->out);
+  if (Gather* gather = as_gather(&from)) return use(gather->out);
+  Split& split = *as_split(&from);
+  const unsigned which = port(from.index(), to, target);
+  if (which == whole) return use(split.out);
+  return use(split.out[split.key_base() + which]);
 }
 
 // Whether block `to` takes values from block `from` now.
 bool connected(Block& from, Block& to) {
-  if (Single* single = as_single(&to)) return single->in.is_connected_to(from.output());
-  return as_gather(&to)->in.is_connected_to(from.output());
+  if (Split* split = as_split(&from)) {
+    if (connectors::Input<double>* input = single_input(to)) return split->out.is_connected_to(*input);
+    return split->out.is_connected_to(as_gather(&to)->in);
+  }
+  if (connectors::Input<double>* input = single_input(to)) {
+    return as_single(&from) != nullptr ? input->is_connected_to(as_single(&from)->out)
+                                       : input->is_connected_to(as_gather(&from)->out);
+  }
+  return as_single(&from) != nullptr ? as_gather(&to)->in.is_connected_to(as_single(&from)->out)
+                                     : as_gather(&to)->in.is_connected_to(as_gather(&from)->out);
 }
 
 // One random program: its network and its operations, the same for every
 // strike moment (`seed`).
 class Program {
  public:
-  explicit Program(unsigned seed) : seed_(seed) {}
+  // `with_splits`: a fifth of the blocks that would be Singles are Splits
+  // (drawn from a stream of their own, so that a program without splits is
+  // the one earlier versions of this test ran under the same seed).
+  Program(unsigned seed, bool with_splits) : seed_(seed), with_splits_(with_splits) {}
 
   // Builds the network into `plan`, then runs the operations; every error
   // but std::logic_error fails the test.
   void run(Plan& plan) {
     std::mt19937 random{seed_};
+    std::mt19937 kinds{seed_ ^ 0x5A17u};
     const int size = 6 + static_cast<int>(random() % 6);
     for (int index = 0; index < size; ++index) {
       if (random() % 10 < 3) {
         plan.blocks.push_back(std::make_unique<Gather>(index));
+      } else if (with_splits_ && kinds() % 5 < 2) {
+        plan.blocks.push_back(std::make_unique<Split>(index));
       } else {
         plan.blocks.push_back(std::make_unique<Single>(index));
       }
     }
     for (int to = 1; to < size; ++to) {
-      const int sources = plan.blocks[static_cast<std::size_t>(to)]->is_gather() ? 1 + static_cast<int>(random() % 3)
-                                                                                 : static_cast<int>(random() % 10 < 7);
+      const int sources = plan.blocks[static_cast<std::size_t>(to)]->kind() == Block::Kind::gather
+                              ? 1 + static_cast<int>(random() % 3)
+                              : static_cast<int>(random() % 10 < 7);
       for (int n = 0; n < sources; ++n) connect(plan, static_cast<int>(random() % static_cast<unsigned>(to)), to);
     }
     for (auto& block : plan.blocks) {
-      if (Single* single = as_single(block.get()); single != nullptr && !single->in.is_connected())
-        single->in(static_cast<double>(random() % 100));
+      if (connectors::Input<double>* input = single_input(*block); input != nullptr && !input->is_connected())
+        (*input)(static_cast<double>(random() % 100));
     }
-    for (auto& block : plan.blocks) block->output()();
+    for (auto& block : plan.blocks) block->get(0);
     if (debugging()) print_sources(plan);
     plan.armed = true;
     // Fourteen operations: 0-3 set a free single input, 4-6 get, 7 connect,
@@ -226,7 +343,7 @@ class Program {
       if (debugging()) {
         std::fprintf(stderr, "step %d what %u a %d b %d value %g   states:", step, what, a, b, value);
         for (auto& block : plan.blocks) {
-          if (block) std::fprintf(stderr, " %d%c", block->index(), "vsa"[static_cast<int>(block->output().state())]);
+          if (block) std::fprintf(stderr, " %d%c", block->index(), block->state());
         }
         std::fprintf(stderr, "\n");
       }
@@ -234,18 +351,22 @@ class Program {
         Block* first = plan.blocks[static_cast<std::size_t>(a)].get();
         if (first == nullptr) return;
         if (what < 4) {
-          if (Single* single = as_single(first); single != nullptr && !single->in.is_connected()) single->in(value);
+          if (connectors::Input<double>* input = single_input(*first); input != nullptr && !input->is_connected())
+            (*input)(value);
         } else if (what < 7) {
-          first->output()();
+          first->get(static_cast<unsigned>(value));
         } else if (what == 7) {
           connect(plan, std::min(a, b), std::max(a, b));
         } else if (what == 8) {
           Block* source = plan.blocks[static_cast<std::size_t>(std::min(a, b))].get();
           Block* second = plan.blocks[static_cast<std::size_t>(std::max(a, b))].get();
           if (a == b || source == nullptr || second == nullptr || !connected(*source, *second)) return;
-          Block& from = *source;
-          if (Single* single = as_single(second)) single->in.disconnect(from.output());
-          if (Gather* gather = as_gather(second)) gather->in.disconnect(from.output());
+          with_output(*source, second->index(), *second, [&](auto&& output) {
+            if constexpr (!is_whole_split<decltype(output)>) {
+              if (connectors::Input<double>* input = single_input(*second)) return output.disconnect(*input);
+            }
+            output.disconnect(as_gather(second)->in);
+          });
         } else {
           plan.blocks[static_cast<std::size_t>(a)].reset();
         }
@@ -257,9 +378,15 @@ class Program {
     for (std::size_t to = 0; to < plan.blocks.size(); ++to) {
       Block* block = plan.blocks[to].get();
       if (block == nullptr) continue;
-      std::fprintf(stderr, "block %zu %s sources:", to, block->is_gather() ? "gather" : "single");
+      std::fprintf(stderr, "block %zu %s sources:", to, kind_name(*block));
       for (std::size_t from = 0; from < to; ++from) {
-        if (plan.blocks[from] && connected(*plan.blocks[from], *block)) std::fprintf(stderr, " %zu", from);
+        if (plan.blocks[from] && connected(*plan.blocks[from], *block)) {
+          if (as_split(plan.blocks[from].get()) != nullptr) {
+            std::fprintf(stderr, " %zu[port %u]", from, port(static_cast<int>(from), static_cast<int>(to), *block));
+          } else {
+            std::fprintf(stderr, " %zu", from);
+          }
+        }
       }
       std::fprintf(stderr, "\n");
     }
@@ -271,46 +398,72 @@ class Program {
     plan.armed = false;
     const std::size_t size = plan.blocks.size();
     for (std::size_t index = 0; index < size; ++index) {
-      if (Single* single = as_single(plan.blocks[index].get()); single != nullptr && !single->in.is_connected())
-        single->in(1000.0 * static_cast<double>(index + 1));
+      Block* block = plan.blocks[index].get();
+      if (block == nullptr) continue;
+      if (connectors::Input<double>* input = single_input(*block); input != nullptr && !input->is_connected())
+        (*input)(1000.0 * static_cast<double>(index + 1));
     }
-    std::vector<std::optional<double>> expected(size);
+    if (debugging()) print_sources(plan);
+    // A Single's and a Gather's value; a Split's held value.
+    std::vector<double> expected(size);
+    // What block `from` delivers to block `to`.
+    const auto delivered = [&](std::size_t from, std::size_t to) {
+      Block& source = *plan.blocks[from];
+      if (as_split(&source) == nullptr) return expected[from];
+      const auto index = static_cast<int>(from);
+      const unsigned which = port(index, static_cast<int>(to), *plan.blocks[to]);
+      if (which != whole) return Split::value_of(expected[from], index, which);
+      return Split::value_of(expected[from], index, 0) +
+             (Split::delivers_second_key(expected[from]) ? Split::value_of(expected[from], index, 1) : 0.0);
+    };
     for (std::size_t to = 0; to < size; ++to) {
       Block* block = plan.blocks[to].get();
       if (block == nullptr) continue;
-      if (Single* single = as_single(block)) {
-        std::optional<double> input;
-        for (std::size_t from = 0; from < to; ++from) {
-          if (plan.blocks[from] && connected(*plan.blocks[from], *block)) input = expected[from];
-        }
-        expected[to] = (input ? *input : single->held()) + static_cast<double>(to + 1);
-      } else {
+      if (as_gather(block) != nullptr) {
         double total = 0.0;
         for (std::size_t from = 0; from < to; ++from) {
-          if (plan.blocks[from] && connected(*plan.blocks[from], *block)) total += *expected[from];
+          if (plan.blocks[from] && connected(*plan.blocks[from], *block)) total += delivered(from, to);
         }
         expected[to] = total;
+        EXPECT_EQ(block->get(0), expected[to]) << "block " << to;
+        continue;
       }
-      if (debugging()) {
-        std::fprintf(stderr, "block %zu %s sources:", to, block->is_gather() ? "gather" : "single");
-        for (std::size_t from = 0; from < to; ++from)
-          if (plan.blocks[from] && connected(*plan.blocks[from], *block)) std::fprintf(stderr, " %zu", from);
-        std::fprintf(stderr, "\n");
+      std::optional<double> input;
+      for (std::size_t from = 0; from < to; ++from) {
+        if (plan.blocks[from] && connected(*plan.blocks[from], *block)) input = delivered(from, to);
       }
-      EXPECT_EQ(block->output()(), *expected[to]) << "block " << to;
+      if (Single* single = as_single(block)) {
+        expected[to] = (input ? *input : single->held()) + static_cast<double>(to + 1);
+        EXPECT_EQ(block->get(0), expected[to]) << "block " << to;
+      } else {
+        expected[to] = input ? *input : as_split(block)->held();
+        for (unsigned k = 0; k < 2; ++k) {
+          EXPECT_EQ(block->get(k), Split::value_of(expected[to], static_cast<int>(to), k))
+              << "block " << to << " key " << k;
+        }
+      }
     }
   }
 
  private:
+  static const char* kind_name(Block& block) {
+    return block.kind() == Block::Kind::gather ? "gather" : block.kind() == Block::Kind::split ? "split" : "single";
+  }
+
   // (A connect that would be refused is not tried: a single input has one source.)
   static void connect(Plan& plan, int from, int to) {
     Block* source = plan.blocks[static_cast<std::size_t>(from)].get();
     Block* target = plan.blocks[static_cast<std::size_t>(to)].get();
     if (from == to || source == nullptr || target == nullptr) return;
-    if (Single* single = as_single(target); single != nullptr && !single->in.is_connected())
-      single->in.connect(source->output());
-    if (Gather* gather = as_gather(target); gather != nullptr && !gather->in.is_connected_to(source->output()))
-      gather->in.connect(source->output());
+    with_output(*source, to, *target, [&](auto&& output) {
+      if constexpr (!is_whole_split<decltype(output)>) {
+        if (connectors::Input<double>* input = single_input(*target)) {
+          if (!input->is_connected()) output.connect(*input);
+          return;
+        }
+      }
+      if (!connected(*source, *target)) output.connect(as_gather(target)->in);
+    });
   }
 
   void guarded(const std::function<void()>& operation) {
@@ -325,15 +478,16 @@ class Program {
   }
 
   unsigned seed_;
+  bool with_splits_;
 };
 
 class HostileDestruction : public connectors::testing::OnEveryExecutor {};
 
 // How many user methods the program runs after its set-up, without a strike.
-long calls_of(unsigned seed) {
+long calls_of(unsigned seed, bool with_splits) {
   Plan dry;
   plan = &dry;
-  Program{seed}.run(dry);
+  Program{seed, with_splits}.run(dry);
   plan = nullptr;
   return dry.calls;
 }
@@ -341,33 +495,43 @@ long calls_of(unsigned seed) {
 TEST_P(HostileDestruction, AMethodDestroyingABlockAtAnyMomentLeavesAConsistentNetwork) {
   const bool threads = GetParam() != 0;
   without_hanging([threads] {
-    // Programs 1..n, then the later programs that found a defect (each fails
-    // without its repair): a stale value after a disconnect (65, 99, 392),
-    // after a connect (163) or a notify condition (168), a value whose source
+    // Programs 1..n with splits (HOSTILE_SPLITS=0: without), then the
+    // programs without splits that found a defect (each fails without its
+    // repair): a stale value after a disconnect (65, 99, 392), after a
+    // connect (163) or a notify condition (168), a value whose source
     // vanished while it was stored (186), a disconnect completed over a
     // source announced again meanwhile (80), hangs and internal errors after
     // a change withdrawn while an announce condition ran (363, 1110), a
     // remove run by a destructor destroying another source of its input
     // (27581).
-    std::vector<unsigned> programs;
+    struct Chosen {
+      unsigned seed;
+      bool with_splits;
+    };
+    std::vector<Chosen> programs;
     const unsigned first = number_from_environment("HOSTILE_FIRST_SEED", 1);
-    for (unsigned seed = first; seed <= number_from_environment("HOSTILE_SEEDS", 60); ++seed) programs.push_back(seed);
-    if (std::getenv("HOSTILE_FIRST_SEED") == nullptr)
-      programs.insert(programs.end(), {65, 80, 99, 163, 168, 186, 363, 392, 1110, 27581});
+    const bool with_splits = number_from_environment("HOSTILE_SPLITS", 1) != 0;
+    for (unsigned seed = first; seed <= number_from_environment("HOSTILE_SEEDS", 60); ++seed)
+      programs.push_back({seed, with_splits});
+    if (std::getenv("HOSTILE_FIRST_SEED") == nullptr) {
+      for (const unsigned seed : {65, 80, 99, 163, 168, 186, 363, 392, 1110, 27581}) programs.push_back({seed, false});
+    }
     int struck = 0;
-    for (const unsigned seed : programs) {
-      const long calls = calls_of(seed);
+    for (const auto& [seed, splits] : programs) {
+      const long calls = calls_of(seed, splits);
       const long only = number_from_environment("HOSTILE_MOMENT", 0);
       for (long moment = only > 0 ? only : 1; moment <= calls && moment <= (only > 0 ? only : 60); ++moment) {
-        SCOPED_TRACE("seed " + std::to_string(seed) + ", strike at call " + std::to_string(moment));
+        SCOPED_TRACE("seed " + std::to_string(seed) + (splits ? "" : " without splits") + ", strike at call " +
+                     std::to_string(moment));
         Plan run;
         run.strike_at = moment;
+        run.threads = threads;
         // Its own block, or (one run in two, sequential only) any other.
         std::mt19937 choose{seed * 1000u + static_cast<unsigned>(moment)};
         run.victim = !threads && choose() % 2 == 0 ? static_cast<int>(choose() % 6) : -1;
         plan = &run;
         if (debugging()) std::fprintf(stderr, "== seed %u moment %ld\n", seed, moment);
-        Program{seed}.run(run);
+        Program{seed, splits}.run(run);
         struck += run.struck ? 1 : 0;
         Program::check_consistent(run);
         plan = nullptr;

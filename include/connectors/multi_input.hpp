@@ -720,13 +720,14 @@ class MultiInput final : private detail::InputNode {
   }
 
   // A source's value is stored: what records it must not fail (Id moves do
-  // not throw), or a retry would store it a second time.
-  void note_stored(detail::OutputNode* from, std::size_t position, bool by_key, std::optional<Id>& id,
+  // not throw), or a retry would store it a second time. `replaced` says
+  // that it replaced the source's stored value under `old_id`.
+  void note_stored(detail::OutputNode* from, std::size_t position, bool by_key, bool replaced, std::optional<Id>& id,
                    const std::optional<Id>& old_id, V&& value) {
     Source* after = sources_.find(*from, position);
     const Id* stored_under = id ? &*id : &*old_id;
     if (after == nullptr) {
-      forget_orphan(*stored_under);
+      if (!removed_by_loss(replaced, id, *old_id)) forget_orphan(*stored_under);
       return;
     }
     if (!by_key && id) {
@@ -736,6 +737,59 @@ class MultiInput final : private detail::InputNode {
     after->stored = true;
     pending_.erase(after->pending, true);
     note_change(*stored_under, std::move(value));
+  }
+
+  // Removes the value of a key (`entry`: key -> id, already taken out of
+  // its source's `owned`) that its whole multi-output no longer delivers.
+  // The entry goes back only if the owner's method did not run, so that a
+  // retry removes it (no allocation: it was taken out of the same vector).
+  Task<void> remove_vanished_key(detail::Operation& operation, detail::OutputNode* from, std::pair<Id, Id> entry) {
+    bool removed = false;
+    try {
+      co_await apply(operation, [this, &entry, &removed] {
+        invoke_remove_(owner_, remove_, entry.second);
+        removed = true;
+      });
+    } catch (...) {
+      if (!detail::destroyed_in(operation, this)) {
+        if (removed) {
+          note_change(entry.second, std::nullopt);
+        } else if (Source* again = find(*from)) {
+          again->owned.push_back(std::move(entry));
+        }
+      }
+      throw;
+    }
+    note_change(entry.second, std::nullopt);
+  }
+
+  // A whole multi-output's value for `key` is stored (under the id the
+  // owner's method returned, or `old_id`; `replaced`: over the key's value
+  // stored before). Returns false if the multi-output went meanwhile: then
+  // the value is removed again, unless its loss did (forget_orphan).
+  bool note_stored_key(const detail::OutputNode* from, const Id& key, bool replaced, std::optional<Id>& id,
+                       const Id& old_id, const V& value) {
+    Source* after = find(*from);
+    if (after == nullptr) {
+      if (!removed_by_loss(replaced, id, old_id)) forget_orphan(id ? *id : old_id);
+      return false;
+    }
+    // The new entry first: if copying the key fails, the old one is still
+    // there for the retry (which stores the value again).
+    after->owned.emplace_back(key, id ? std::move(*id) : old_id);
+    auto older = detail::find_if(after->owned.begin(), after->owned.end() - 1,
+                                 [&](const auto& entry) { return entry.first == key; });
+    if (older != after->owned.end() - 1) after->owned.erase(older);
+    note_change(after->owned.back().second, value);
+    return true;
+  }
+
+  // Whether a source's loss, while the owner's method stored its value,
+  // removed that value already: the loss removes the id the connection
+  // recorded, which is where the value is if it replaced the one stored
+  // there and stayed under that id.
+  static bool removed_by_loss(bool replaced, const std::optional<Id>& id, const Id& old_id) {
+    return replaced && (!id || *id == old_id);
   }
 
   // The source went while its value was being stored (the owner's method
@@ -794,23 +848,25 @@ class MultiInput final : private detail::InputNode {
       }
       co_await computable_.wait(announcing_sources_ == 0, operation.id);
     }
-    // Removals of keys a whole multi-output no longer delivers.
-    for (std::size_t index = 0; index < pending_maps_.size(); ++index) {
-      detail::OutputNode* from = pending_maps_[index].source;
-      for (;;) {
-        Source* source = find(*from);
-        const PendingMap& map = pending_maps_[index];
-        auto vanished = detail::find_if(source->owned.begin(), source->owned.end(), [&](const auto& owned) {
-          return detail::find_if(map.values.begin(), map.values.end(),
-                                 [&](const auto& entry) { return entry.first == owned.first; }) == map.values.end();
-        });
-        if (vanished == source->owned.end()) break;
-        const Id id = vanished->second;
-        co_await apply(operation, [this, &id] { invoke_remove_(owner_, remove_, id); });
-        source = find(*from);
-        std::erase_if(source->owned, [&](const auto& owned) { return owned.second == id; });
-        note_change(id, std::nullopt);
+    // Removals of keys a whole multi-output no longer delivers. The map is
+    // looked up again after every removal: a removal that destroyed the
+    // multi-output took its map away (forget_pending).
+    for (std::size_t index = 0; index < pending_maps_.size();) {
+      Source& source = *find(*pending_maps_[index].source);
+      const PendingMap& map = pending_maps_[index];
+      auto vanished = detail::find_if(source.owned.begin(), source.owned.end(), [&](const auto& owned) {
+        return detail::find_if(map.values.begin(), map.values.end(),
+                               [&](const auto& entry) { return entry.first == owned.first; }) == map.values.end();
+      });
+      if (vanished == source.owned.end()) {
+        ++index;
+        continue;
       }
+      // Taken out first, so that a removal that destroys the multi-output
+      // does not make its loss remove the value a second time.
+      std::pair<Id, Id> entry = std::move(*vanished);
+      source.owned.erase(vanished);
+      co_await remove_vanished_key(operation, map.source, std::move(entry));
     }
     // Single-valued sources, in order.
     for (;;) {
@@ -824,6 +880,7 @@ class MultiInput final : private detail::InputNode {
       const std::size_t position = sources_.position(source);
       const bool by_key = source.kind == SourceKind::keyed;
       const bool use_replace = by_key || (source.stored && invoke_replace_ != nullptr);
+      const bool replaces_stored = use_replace && source.stored;
       // Copied before the value is taken out: a failing copy leaves it pending.
       const std::optional<Id> old_id = source.id;
       V value = pending_.take(*entry);
@@ -862,7 +919,7 @@ class MultiInput final : private detail::InputNode {
       } catch (...) {
         if (!detail::destroyed_in(operation, this)) {
           if (stored) {
-            note_stored(from, position, by_key, id, old_id, std::move(value));
+            note_stored(from, position, by_key, replaces_stored, id, old_id, std::move(value));
           } else {
             if (removed) {
               note_removed(from, position, *old_id);
@@ -874,7 +931,7 @@ class MultiInput final : private detail::InputNode {
         }
         throw;
       }
-      note_stored(from, position, by_key, id, old_id, std::move(value));
+      note_stored(from, position, by_key, replaces_stored, id, old_id, std::move(value));
     }
     // Whole multi-outputs: every key's value under the key itself. The map is
     // taken out first: a new one may arrive while a value is being stored.
@@ -893,18 +950,25 @@ class MultiInput final : private detail::InputNode {
           const bool stored_before = owned != source.owned.end();
           const Id old_id = stored_before ? owned->second : key;
           std::optional<Id> id;  // none: stored under old_id
-          co_await apply(operation, [&] { id = replace_now(old_id, value, stored_before); });
-          // The new entry first: if copying the key fails, the old one is
-          // still there for the retry (which stores the value again).
-          Source& after = *find(*map.source);
-          after.owned.emplace_back(key, id ? std::move(*id) : old_id);
-          auto older = detail::find_if(after.owned.begin(), after.owned.end() - 1,
-                                       [&](const auto& entry) { return entry.first == key; });
-          if (older != after.owned.end() - 1) after.owned.erase(older);
-          note_change(after.owned.back().second, std::as_const(value));
+          bool stored = false;   // the owner's method ran (and then perhaps destroyed a block)
+          try {
+            co_await apply(operation, [&] {
+              id = replace_now(old_id, value, stored_before);
+              stored = true;
+            });
+          } catch (...) {
+            if (stored && !detail::destroyed_in(operation, this))
+              note_stored_key(map.source, key, stored_before, id, old_id, value);
+            throw;
+          }
+          // (The multi-output went while its value was being stored: the
+          // rest of its map belongs to no connection.)
+          if (!note_stored_key(map.source, key, stored_before, id, old_id, value)) break;
         }
       } catch (...) {
         if (detail::destroyed_in(operation, this)) throw;
+        // A multi-output that went meanwhile has nothing left to apply.
+        if (find(*map.source) == nullptr) throw;
         // The whole map is retried (storing a value again is harmless); a
         // remainder alone would make the retry remove the keys stored already.
         const bool newer = detail::find_if(pending_maps_.begin(), pending_maps_.end(), [&](const PendingMap& pending) {

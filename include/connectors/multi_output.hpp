@@ -14,6 +14,7 @@
 #include <connectors/multi_input.hpp>
 #include <connectors/state.hpp>
 
+#include <atomic>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -148,6 +149,12 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
       {
         detail::NetworkLock lock{*this};
         items.swap(items_by_key_);
+        // (`next` is read first: once told, a use may end at once.)
+        for (ItemUse* use = std::exchange(item_uses_, nullptr); use != nullptr;) {
+          ItemUse* next = use->next;
+          use->alive.store(false, std::memory_order_release);
+          use = next;
+        }
       }
       items.clear();
       detach_here(inside);
@@ -388,7 +395,15 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   }
 
   // The item for `key`, created on first use (under the network lock).
-  detail::OutputNode& item(const Key& key) {
+  // A connect or disconnect through `mo[key]` under way (with_item): told
+  // when a user method it runs destroys this multi-output, after which it
+  // must not touch it again. Guarded by the network lock.
+  struct ItemUse {
+    ItemUse* next = nullptr;
+    std::atomic<bool> alive{true};
+  };
+
+  detail::OutputNode& item(const Key& key, ItemUse& use) {
     // Declared before the lock: an item that could not be kept (copying the
     // key into the map threw) is destroyed after the lock is released, since
     // its destructor takes the lock.
@@ -406,14 +421,22 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
       found->second = std::move(made);
     }
     ++found->second->leases;
+    use.next = item_uses_;
+    item_uses_ = &use;
     return *found->second;
   }
   // Ends a use of the item of `key`; forgets the item once nothing is
   // connected through it and no other connect or disconnect is using it.
-  void release_item(const Key& key) noexcept {
+  void release_item(const Key& key, ItemUse& use) noexcept {
     std::unique_ptr<Item> unused;
     {
       detail::NetworkLock lock{*this};
+      for (ItemUse** link = &item_uses_; *link != nullptr; link = &(*link)->next) {
+        if (*link == &use) {
+          *link = use.next;
+          break;
+        }
+      }
       auto found = items_by_key_.find(key);
       if (found == items_by_key_.end()) return;
       if (--found->second->leases != 0 || !found->second->connections().empty()) return;
@@ -422,16 +445,21 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
     }
   }
   // Runs `use` with the item of `key`, then forgets the item if unused.
+  // A user method that `use` ran may have destroyed this multi-output: then
+  // nothing of it is touched again, not even through a member call (the
+  // operation completed before `use` returned, so the destructor's store is
+  // seen here).
   template <class Use>
   void with_item(const Key& key, Use use) {
-    detail::OutputNode& node = item(key);
+    ItemUse watch;
+    detail::OutputNode& node = item(key, watch);
     try {
       use(node);
     } catch (...) {
-      release_item(key);
+      if (watch.alive.load(std::memory_order_acquire)) release_item(key, watch);
       throw;
     }
-    release_item(key);
+    if (watch.alive.load(std::memory_order_acquire)) release_item(key, watch);
   }
 
   bool key_valid(const Key& key) const { return valid_.load(std::memory_order_relaxed) && results_.contains(key); }
@@ -639,6 +667,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   std::uint64_t values_generation_ = 0;
   std::unordered_map<Key, std::shared_ptr<Run>> running_keys_;
   std::unordered_map<Key, std::unique_ptr<Item>> items_by_key_;
+  ItemUse* item_uses_ = nullptr;  // connects and disconnects through mo[key] under way
 };
 
 /// `mo[key]`: a virtual single output of a MultiOutput for one key (`docs/design.md#multi-output`).
