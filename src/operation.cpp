@@ -145,11 +145,11 @@ constexpr const char* destroyed_inside_message =
     "their network's computation)";
 }  // namespace
 
-void OperationScope::throw_destroyed_inside() { throw std::logic_error(destroyed_inside_message); }
+void OperationScope::throw_destroyed_inside() { throw DestroyedInside(destroyed_inside_message); }
 
 std::exception_ptr destroyed_inside_error() noexcept {
   try {
-    return std::make_exception_ptr(std::logic_error(destroyed_inside_message));
+    return std::make_exception_ptr(DestroyedInside(destroyed_inside_message));
   } catch (...) {
     return std::current_exception();  // out of memory: that error ends the waits instead
   }

@@ -1658,6 +1658,96 @@ TEST_F(Destruction, ADisconnectThroughAKeyWhoseRemoveDestroysTheMultiOutputDoesN
   });
 }
 
+// A multi-output whose input's setter runs a hook.
+class KeyedHook {
+ public:
+  connectors::MultiOutput<double(int)> out{this, &KeyedHook::compute};
+  connectors::Input<double> in{this, &KeyedHook::store, out};
+  std::function<void()> on_store;
+
+ private:
+  double compute(int key) const { return value_ * key; }
+  void store(double value) {
+    value_ = value;
+    if (on_store) {
+      auto hook = on_store;  // a copy: the hook may destroy this block
+      hook();
+    }
+  }
+  double value_ = 0.0;
+};
+
+// A key's request (from a multi-input: a coroutine) waited for the
+// multi-output's announcing input, which another key's request was pulling;
+// the input's setter destroyed the owner.
+// The input went first and ended the wait normally, so the multi-output's
+// own destruction found no waiter to fail, and the request resumed in the
+// freed multi-output (ASan).
+TEST_P(Regression, AKeysRequestWokenByTheDestructionOfItsMultiOutputDoesNotResumeInIt) {
+  without_hanging([] {
+    Copy source;
+    auto table = std::make_unique<KeyedHook>();
+    RemoveHook sum;
+    table->in.connect(source.out);
+    sum.in.connect(table->out[2]);
+    sum.in.connect(table->out[3]);  // two keys' requests reach the input
+    source.in(1.0);
+    EXPECT_EQ(sum.out(), 5.0);
+    source.in(3.0);
+    table->on_store = [&] { table.reset(); };
+    EXPECT_THROW(sum.out(), std::logic_error);
+    EXPECT_EQ(table, nullptr);
+    EXPECT_EQ(sum.out(), 0.0);
+  });
+}
+
+// Two blocks with announce conditions, one macro input for both.
+class ConditionalPair {
+ public:
+  ConditionalSingle first, second;
+  connectors::MacroInput<double> set{first.in, second.in};
+};
+
+// A macro connect whose second exported input's announce condition destroyed
+// the macro's owner: undoing the first connection went through the macro
+// input's list of exported inputs, freed with it.
+TEST_F(Destruction, AMacroConnectWhoseConditionDestroysTheMacroDoesNotTouchItAgain) {
+  without_hanging([] {
+    Copy source;
+    source.in(5.0);
+    auto pair = std::make_unique<ConditionalPair>();
+    pair->second.on_announce = [&] { pair.reset(); };
+    connectors::MacroInput<double>& set = pair->set;
+    EXPECT_THROW(set.connect(source.out), std::logic_error);
+    EXPECT_EQ(pair, nullptr);
+    EXPECT_FALSE(source.out.is_connected());
+    Copy later;
+    later.in.connect(source.out);
+    EXPECT_EQ(later.out(), 5.0);
+  });
+}
+
+// A macro connect whose second exported input's announce condition destroyed
+// another block: the first connection was undone and the second kept, a
+// macro input half connected. A connect that met a destruction completes
+// (docs/design.md#destruction-inside): both stay connected.
+TEST_F(Destruction, AMacroConnectWhoseConditionDestroysABlockConnectsEveryExportedInput) {
+  without_hanging([] {
+    Copy source;
+    auto victim = std::make_unique<Copy>();
+    victim->in.connect(source.out);
+    source.in(5.0);
+    ConditionalPair pair;
+    pair.second.on_announce = [&] { victim.reset(); };
+    EXPECT_THROW(pair.set.connect(source.out), std::logic_error);
+    EXPECT_EQ(victim, nullptr);
+    EXPECT_TRUE(pair.first.in.is_connected_to(source.out));
+    EXPECT_TRUE(pair.second.in.is_connected_to(source.out));
+    EXPECT_EQ(pair.first.out(), 5.0);
+    EXPECT_EQ(pair.second.out(), 5.0);
+  });
+}
+
 // A direct set whose announcement meets an announce condition that throws:
 // the set reports the error, and the network is left as consistent as it
 // was: a later get neither hangs nor returns a stale value.

@@ -250,12 +250,22 @@ class MacroInput {
   }
 
   // Connects (or disconnects) every exported input, one after another. A
-  // connect that fails for one of them (a cycle, a second source) undoes the
-  // ones before, so that nothing changed (docs/design.md#macros).
+  // connect that an exported input refuses (a cycle, a second source), or
+  // that fails in a user method, undoes the ones before, so that nothing
+  // changed (docs/design.md#macros). One that met a destruction inside its
+  // computation completes instead, as a connector's own connect does
+  // (docs/design.md#destruction-inside).
+  //
+  // The exported inputs are copied first and watched: a user method that
+  // one connect runs may destroy the macro's owner, and with it this macro
+  // input and the inputs it exports; those are then left alone.
   void link(detail::OutputNode& source, bool connect) const {
+    std::vector<Target> targets = targets_;
+    detail::DestructionWatch watch{&forget_target, &targets};
     std::vector<const Target*> connected_here;  // not those connected before (no-ops, docs/design.md#macros)
     try {
-      for (const Target& target : targets_) {
+      for (const Target& target : targets) {
+        if (target.node == nullptr) continue;
         bool before = false;
         if (connect) {
           detail::NetworkLock lock{source};
@@ -264,8 +274,11 @@ class MacroInput {
         target.link(source, connect);
         if (connect && !before) connected_here.push_back(&target);
       }
+    } catch (const detail::DestroyedInside&) {
+      throw;
     } catch (...) {
       for (const Target* target : connected_here) {
+        if (target->node == nullptr) continue;
         try {
           target->link(source, false);
         } catch (...) {
@@ -273,6 +286,12 @@ class MacroInput {
         }
       }
       throw;
+    }
+  }
+
+  static void forget_target(void* context, const detail::InputNode& input) noexcept {
+    for (Target& target : *static_cast<std::vector<Target>*>(context)) {
+      if (target.node == &input) target.node = nullptr;
     }
   }
 

@@ -468,12 +468,18 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
     if (pending_announcements_ == 0) co_return;
     co_await request_announcers(operation);
     co_await computable_.wait(pending_announcements_ == 0, operation.id);
+    // A wait ended by the destruction of an input it waited for may resume
+    // after this multi-output went too (the destructor of its owner
+    // destroyed that input first; docs/design.md#destruction-inside).
+    detail::OperationScope::check_not_poisoned(operation.scope);
   }
 
   // request_key, with repair A10 (docs/design.md#multi-output): a valid key still reaches the
   // key's single connections.
   Task<void> request_key(detail::Operation& operation, Key key, std::optional<R>* caller) {
     detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
+    // Taken while alive (detail::destroyed_in).
+    const detail::NodeBase* const self = this;
     try {
       co_await pull_announcers(operation);
       // Two inputs connected to this key may both have asked while the
@@ -483,7 +489,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
       if (caller == nullptr && !awaits_push(key)) co_return;
       co_await compute_key(operation, key, caller);
     } catch (...) {
-      if (!detail::destroyed_in(operation, this)) abort_downstream(std::current_exception(), operation);
+      if (!detail::destroyed_in(operation, self)) abort_downstream(std::current_exception(), operation);
       throw;
     }
   }
@@ -504,6 +510,8 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   // caller that needs the value waits for it, a connection receives it by push.
   Task<void> compute_key(detail::Operation& operation, const Key& key, std::optional<R>* caller) {
     detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
+    // Taken while alive (detail::destroyed_in).
+    const detail::NodeBase* const self = this;
     if (auto running = running_keys_.find(key); running != running_keys_.end()) {
       if (caller == nullptr) co_return;
       std::shared_ptr<Run> run = running->second;
@@ -545,7 +553,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
         }
       }
     } catch (...) {
-      if (!detail::destroyed_in(operation, this)) running_keys_.erase(key);
+      if (!detail::destroyed_in(operation, self)) running_keys_.erase(key);
       run->done.abort_all(std::current_exception(), operation.id);
       throw;
     }
@@ -576,6 +584,8 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   // arriving while one runs returns at once; the running one delivers to all.
   Task<void> request(detail::Operation& operation) override {
     detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
+    // Taken while alive (detail::destroyed_in).
+    const detail::NodeBase* const self = this;
     if (running_) co_return;
     detail::RunningFlag running{running_, *this, operation.scope};
     try {
@@ -606,7 +616,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
       std::vector<detail::InputNode*> pulling = push_value(*this, &delivery, false);
       if (!pulling.empty()) co_await detail::request_notified(operation, std::move(pulling));
     } catch (...) {
-      if (!detail::destroyed_in(operation, this)) abort_downstream(std::current_exception(), operation);
+      if (!detail::destroyed_in(operation, self)) abort_downstream(std::current_exception(), operation);
       throw;
     }
   }

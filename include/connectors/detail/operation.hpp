@@ -7,6 +7,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -105,6 +106,15 @@ class OperationScope {
   // is handed there by leave_network), the first entry before poisoned_ is
   // set, a block's further connectors after it.
   std::vector<const NodeBase*> destroyed_;
+};
+
+// The error of an operation in whose computation a user method destroyed a
+// connector of its network: a std::logic_error to users, with a type of its
+// own so that a macro's connect can tell it from a refusal (it completes
+// instead of undoing; docs/design.md#destruction-inside).
+class DestroyedInside : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
 };
 
 // The error that waits on a connector destroyed inside its network's
