@@ -3,7 +3,7 @@
 // multi-output's keys) destroys a block at a chosen moment: every moment a
 // short random program reaches, one after another. The blocks have single
 // inputs, multi-inputs and multi-outputs, connected through `mo[key]` and
-// whole. What must hold (docs/connectors.md, Lifetime):
+// whole, and macros. What must hold (docs/connectors.md, Lifetime):
 // no crash or read of freed memory (the sanitizer builds run this too), no
 // hang, no error but std::logic_error, and the blocks left alive form a
 // network that computes the right values once every free input is set again.
@@ -16,9 +16,9 @@
 // Environment, for soaking and for finding out what went wrong:
 // HOSTILE_SEEDS=n runs programs 1..n (60 by default), HOSTILE_FIRST_SEED=k
 // starts at k, HOSTILE_MOMENT=m runs only the strike at call m,
-// HOSTILE_SPLITS=0 makes programs without multi-outputs (as this test's
-// first version did), HOSTILE_DEBUG=1 prints every operation, method call
-// and strike.
+// HOSTILE_KINDS=0 makes programs of single and multi-inputs only (as this
+// test's first version did), 1 adds multi-outputs, 2 (the default) macros
+// too; HOSTILE_DEBUG=1 prints every operation, method call and strike.
 
 #include "helpers/executor_fixture.hpp"
 #include "helpers/without_hanging.hpp"
@@ -91,7 +91,7 @@ class Block {
   Block(const Block&) = delete;
   Block& operator=(const Block&) = delete;
   virtual ~Block() = default;
-  enum class Kind { single, gather, split };
+  enum class Kind { single, gather, split, pair };
   virtual Kind kind() const = 0;
   // Asks the block for a value (a split: for the key `choice` picks).
   virtual double get(unsigned choice) = 0;
@@ -240,6 +240,86 @@ class Split final : public Block {
   double held_ = 0.0;
 };
 
+// A macro: one macro input feeds two inner blocks (`first` adds index + 1,
+// `second` index + 2), an inner block adds both, and the macro output
+// exports that sum. Its methods all strike under the macro's index. With
+// threads, only the sum's getter destroys the macro: the inner blocks'
+// methods may run beside each other.
+class Pair final : public Block {
+ public:
+  class Inner {
+   public:
+    Inner(int index, int offset) : index_(index), offset_(offset) {
+      in.set_announce_condition(&Inner::announce);
+      in.set_notify_condition(&Inner::notify);
+    }
+    connectors::Output<double> out{this, &Inner::compute};
+    connectors::Input<double> in{this, &Inner::store, out};
+    double held() const { return held_; }
+
+   private:
+    double compute() const {
+      const double result = held_ + index_ + offset_;
+      strike(index_, "inner get", Overlap::with_siblings);
+      return result;
+    }
+    void store(double value) {
+      held_ = value;
+      strike(index_, "inner set", Overlap::with_siblings);
+    }
+    bool announce() {
+      strike(index_, "inner announce", Overlap::with_siblings);
+      return true;
+    }
+    bool notify(const double&) {
+      strike(index_, "inner notify", Overlap::with_siblings);
+      return true;
+    }
+    const int index_;
+    const int offset_;
+    double held_ = 0.0;
+  };
+  class Total {
+   public:
+    explicit Total(int index) : index_(index) {}
+    connectors::Output<double> out{this, &Total::compute};
+    connectors::Input<double> left{this, &Total::store_left, out};
+    connectors::Input<double> right{this, &Total::store_right, out};
+
+   private:
+    double compute() const {
+      const double result = left_ + right_;
+      strike(index_, "total get");
+      return result;
+    }
+    void store_left(double value) {
+      left_ = value;
+      strike(index_, "total set", Overlap::with_siblings);
+    }
+    void store_right(double value) {
+      right_ = value;
+      strike(index_, "total set", Overlap::with_siblings);
+    }
+    const int index_;
+    double left_ = 0.0;
+    double right_ = 0.0;
+  };
+
+  explicit Pair(int index) : Block(index), first(index, 1), second(index, 2), total(index) {
+    total.left.connect(first.out);
+    total.right.connect(second.out);
+  }
+  Inner first, second;
+  Total total;
+  connectors::MacroInput<double> in{first.in, second.in};
+  connectors::MacroOutput<double> out{total.out};
+
+  Kind kind() const override { return Kind::pair; }
+  double get(unsigned) override { return out(); }
+  char state() const override { return "vsa"[static_cast<int>(total.out.state())]; }
+  bool free() const { return !first.in.is_connected() && !second.in.is_connected(); }
+};
+
 Single* as_single(Block* block) {
   return block != nullptr && block->kind() == Block::Kind::single ? static_cast<Single*>(block) : nullptr;
 }
@@ -249,15 +329,31 @@ Gather* as_gather(Block* block) {
 Split* as_split(Block* block) {
   return block != nullptr && block->kind() == Block::Kind::split ? static_cast<Split*>(block) : nullptr;
 }
+Pair* as_pair(Block* block) {
+  return block != nullptr && block->kind() == Block::Kind::pair ? static_cast<Pair*>(block) : nullptr;
+}
 
-// The single input of a Single or a Split (nullptr for a Gather).
+// The single input of a Single or a Split (nullptr for a Gather or a Pair).
 connectors::Input<double>* single_input(Block& block) {
   if (Single* single = as_single(&block)) return &single->in;
   if (Split* split = as_split(&block)) return &split->in;
   return nullptr;
 }
 
-// Which of a split's outputs block `to` takes: one port per pair of blocks,
+// Whether nothing feeds the block's input (never for a Gather).
+bool is_free(Block& block) {
+  if (connectors::Input<double>* input = single_input(block)) return !input->is_connected();
+  if (Pair* pair = as_pair(&block)) return pair->free();
+  return false;
+}
+
+// Sets the block's free input (a Pair's macro input: both inner inputs).
+void set_input(Block& block, double value) {
+  if (connectors::Input<double>* input = single_input(block)) return (*input)(value);
+  (as_pair(&block)->in)(value);
+}
+
+// Which of a split's outputs block `to` takes: one port per two blocks,
 // so that the library's answer to "connected?" names the port too. A single
 // input takes one of the two keys; a multi-input also the whole split.
 constexpr unsigned whole = 2;
@@ -275,34 +371,45 @@ template <class Use>
 void with_output(Block& from, int to, Block& target, Use&& use) {
   if (Single* single = as_single(&from)) return use(single->out);
   if (Gather* gather = as_gather(&from)) return use(gather->out);
+  if (Pair* pair = as_pair(&from)) return use(pair->out);
   Split& split = *as_split(&from);
   const unsigned which = port(from.index(), to, target);
   if (which == whole) return use(split.out);
   return use(split.out[split.key_base() + which]);
 }
 
-// Whether block `to` takes values from block `from` now.
-bool connected(Block& from, Block& to) {
-  if (Split* split = as_split(&from)) {
-    if (connectors::Input<double>* input = single_input(to)) return split->out.is_connected_to(*input);
-    return split->out.is_connected_to(as_gather(&to)->in);
-  }
-  if (connectors::Input<double>* input = single_input(to)) {
-    return as_single(&from) != nullptr ? input->is_connected_to(as_single(&from)->out)
-                                       : input->is_connected_to(as_gather(&from)->out);
-  }
-  return as_single(&from) != nullptr ? as_gather(&to)->in.is_connected_to(as_single(&from)->out)
-                                     : as_gather(&to)->in.is_connected_to(as_gather(&from)->out);
+// Whether `sink` (an input of some block) takes values from block `from`
+// now. (A Pair's connections are those of the output its macro output
+// exports.)
+template <class Sink>
+bool feeds(Block& from, Sink& sink) {
+  if (Split* split = as_split(&from)) return split->out.is_connected_to(sink);
+  if (Single* single = as_single(&from)) return sink.is_connected_to(single->out);
+  if (Gather* gather = as_gather(&from)) return sink.is_connected_to(gather->out);
+  return sink.is_connected_to(as_pair(&from)->total.out);
 }
+
+// Whether block `to` takes values from block `from` now (a Pair: through
+// its first inner input).
+bool connected(Block& from, Block& to) {
+  if (Gather* gather = as_gather(&to)) return feeds(from, gather->in);
+  if (Pair* pair = as_pair(&to)) return feeds(from, pair->first.in);
+  return feeds(from, *single_input(to));
+}
+
+// Which blocks a program may have besides Singles and Gathers.
+enum class Kinds { plain, with_splits, all };
 
 // One random program: its network and its operations, the same for every
 // strike moment (`seed`).
 class Program {
  public:
-  // `with_splits`: a fifth of the blocks that would be Singles are Splits
-  // (drawn from a stream of their own, so that a program without splits is
-  // the one earlier versions of this test ran under the same seed).
-  Program(unsigned seed, bool with_splits) : seed_(seed), with_splits_(with_splits) {}
+  // With splits, two fifths of the blocks that would be Singles are Splits;
+  // with all kinds, a sixth of the rest are Pairs. The kinds are drawn from
+  // a stream of their own, so that a plain program is the one the first
+  // version of this test ran under the same seed, and a program with splits
+  // the one its second version ran.
+  Program(unsigned seed, Kinds kinds) : seed_(seed), kinds_(kinds) {}
 
   // Builds the network into `plan`, then runs the operations; every error
   // but std::logic_error fails the test.
@@ -313,8 +420,10 @@ class Program {
     for (int index = 0; index < size; ++index) {
       if (random() % 10 < 3) {
         plan.blocks.push_back(std::make_unique<Gather>(index));
-      } else if (with_splits_ && kinds() % 5 < 2) {
+      } else if (kinds_ != Kinds::plain && kinds() % 5 < 2) {
         plan.blocks.push_back(std::make_unique<Split>(index));
+      } else if (kinds_ == Kinds::all && kinds() % 6 == 0) {
+        plan.blocks.push_back(std::make_unique<Pair>(index));
       } else {
         plan.blocks.push_back(std::make_unique<Single>(index));
       }
@@ -326,8 +435,7 @@ class Program {
       for (int n = 0; n < sources; ++n) connect(plan, static_cast<int>(random() % static_cast<unsigned>(to)), to);
     }
     for (auto& block : plan.blocks) {
-      if (connectors::Input<double>* input = single_input(*block); input != nullptr && !input->is_connected())
-        (*input)(static_cast<double>(random() % 100));
+      if (is_free(*block)) set_input(*block, static_cast<double>(random() % 100));
     }
     for (auto& block : plan.blocks) block->get(0);
     if (debugging()) print_sources(plan);
@@ -351,8 +459,7 @@ class Program {
         Block* first = plan.blocks[static_cast<std::size_t>(a)].get();
         if (first == nullptr) return;
         if (what < 4) {
-          if (connectors::Input<double>* input = single_input(*first); input != nullptr && !input->is_connected())
-            (*input)(value);
+          if (is_free(*first)) set_input(*first, value);
         } else if (what < 7) {
           first->get(static_cast<unsigned>(value));
         } else if (what == 7) {
@@ -361,9 +468,12 @@ class Program {
           Block* source = plan.blocks[static_cast<std::size_t>(std::min(a, b))].get();
           Block* second = plan.blocks[static_cast<std::size_t>(std::max(a, b))].get();
           if (a == b || source == nullptr || second == nullptr || !connected(*source, *second)) return;
+          // (A macro input disconnects both inner inputs: both must be connected.)
+          if (Pair* pair = as_pair(second); pair != nullptr && !feeds(*source, pair->second.in)) return;
           with_output(*source, second->index(), *second, [&](auto&& output) {
             if constexpr (!is_whole_split<decltype(output)>) {
               if (connectors::Input<double>* input = single_input(*second)) return output.disconnect(*input);
+              if (Pair* pair = as_pair(second)) return output.disconnect(pair->in);
             }
             output.disconnect(as_gather(second)->in);
           });
@@ -400,11 +510,17 @@ class Program {
     for (std::size_t index = 0; index < size; ++index) {
       Block* block = plan.blocks[index].get();
       if (block == nullptr) continue;
+      const double value = 1000.0 * static_cast<double>(index + 1);
       if (connectors::Input<double>* input = single_input(*block); input != nullptr && !input->is_connected())
-        (*input)(1000.0 * static_cast<double>(index + 1));
+        (*input)(value);
+      if (Pair* pair = as_pair(block)) {
+        // (each inner input on its own: one may be connected and the other not)
+        if (!pair->first.in.is_connected()) pair->first.in(value);
+        if (!pair->second.in.is_connected()) pair->second.in(value);
+      }
     }
     if (debugging()) print_sources(plan);
-    // A Single's and a Gather's value; a Split's held value.
+    // A Single's, a Gather's and a Pair's value; a Split's held value.
     std::vector<double> expected(size);
     // What block `from` delivers to block `to`.
     const auto delivered = [&](std::size_t from, std::size_t to) {
@@ -423,6 +539,20 @@ class Program {
         double total = 0.0;
         for (std::size_t from = 0; from < to; ++from) {
           if (plan.blocks[from] && connected(*plan.blocks[from], *block)) total += delivered(from, to);
+        }
+        expected[to] = total;
+        EXPECT_EQ(block->get(0), expected[to]) << "block " << to;
+        continue;
+      }
+      if (Pair* pair = as_pair(block)) {
+        double total = 0.0;
+        for (Pair::Inner* inner : {&pair->first, &pair->second}) {
+          std::optional<double> input;
+          for (std::size_t from = 0; from < to; ++from) {
+            if (plan.blocks[from] && feeds(*plan.blocks[from], inner->in)) input = delivered(from, to);
+          }
+          const double offset = inner == &pair->first ? 1.0 : 2.0;
+          total += (input ? *input : inner->held()) + static_cast<double>(to) + offset;
         }
         expected[to] = total;
         EXPECT_EQ(block->get(0), expected[to]) << "block " << to;
@@ -447,7 +577,17 @@ class Program {
 
  private:
   static const char* kind_name(Block& block) {
-    return block.kind() == Block::Kind::gather ? "gather" : block.kind() == Block::Kind::split ? "split" : "single";
+    switch (block.kind()) {
+      case Block::Kind::gather:
+        return "gather";
+      case Block::Kind::split:
+        return "split";
+      case Block::Kind::pair:
+        return "pair";
+      case Block::Kind::single:
+        break;
+    }
+    return "single";
   }
 
   // (A connect that would be refused is not tried: a single input has one source.)
@@ -459,6 +599,10 @@ class Program {
       if constexpr (!is_whole_split<decltype(output)>) {
         if (connectors::Input<double>* input = single_input(*target)) {
           if (!input->is_connected()) output.connect(*input);
+          return;
+        }
+        if (Pair* pair = as_pair(target)) {
+          if (pair->free()) output.connect(pair->in);
           return;
         }
       }
@@ -478,16 +622,16 @@ class Program {
   }
 
   unsigned seed_;
-  bool with_splits_;
+  Kinds kinds_;
 };
 
 class HostileDestruction : public connectors::testing::OnEveryExecutor {};
 
 // How many user methods the program runs after its set-up, without a strike.
-long calls_of(unsigned seed, bool with_splits) {
+long calls_of(unsigned seed, Kinds kinds) {
   Plan dry;
   plan = &dry;
-  Program{seed, with_splits}.run(dry);
+  Program{seed, kinds}.run(dry);
   plan = nullptr;
   return dry.calls;
 }
@@ -495,34 +639,39 @@ long calls_of(unsigned seed, bool with_splits) {
 TEST_P(HostileDestruction, AMethodDestroyingABlockAtAnyMomentLeavesAConsistentNetwork) {
   const bool threads = GetParam() != 0;
   without_hanging([threads] {
-    // Programs 1..n with splits (HOSTILE_SPLITS=0: without), then the
-    // programs without splits that found a defect (each fails without its
-    // repair): a stale value after a disconnect (65, 99, 392), after a
-    // connect (163) or a notify condition (168), a value whose source
-    // vanished while it was stored (186), a disconnect completed over a
-    // source announced again meanwhile (80), hangs and internal errors after
-    // a change withdrawn while an announce condition ran (363, 1110), a
-    // remove run by a destructor destroying another source of its input
-    // (27581).
+    // Programs 1..n of all kinds (HOSTILE_KINDS), then the programs that
+    // found a defect (each fails without its repair). Plain ones: a stale
+    // value after a disconnect (65, 99, 392), after a connect (163) or a
+    // notify condition (168), a value whose source vanished while it was
+    // stored (186), a disconnect completed over a source announced again
+    // meanwhile (80), hangs and internal errors after a change withdrawn
+    // while an announce condition ran (363, 1110), a remove run by a
+    // destructor destroying another source of its input (27581). With
+    // splits: a whole multi-output's map kept for a retry after its
+    // multi-output went (14), a disconnect through mo[key] releasing the key
+    // through the freed multi-output (1927, 58), a key's request resuming in
+    // its freed multi-output (297, under ASan).
     struct Chosen {
       unsigned seed;
-      bool with_splits;
+      Kinds kinds;
     };
     std::vector<Chosen> programs;
     const unsigned first = number_from_environment("HOSTILE_FIRST_SEED", 1);
-    const bool with_splits = number_from_environment("HOSTILE_SPLITS", 1) != 0;
+    const auto kinds = static_cast<Kinds>(std::min(number_from_environment("HOSTILE_KINDS", 2), 2u));
     for (unsigned seed = first; seed <= number_from_environment("HOSTILE_SEEDS", 60); ++seed)
-      programs.push_back({seed, with_splits});
+      programs.push_back({seed, kinds});
     if (std::getenv("HOSTILE_FIRST_SEED") == nullptr) {
-      for (const unsigned seed : {65, 80, 99, 163, 168, 186, 363, 392, 1110, 27581}) programs.push_back({seed, false});
+      for (const unsigned seed : {65, 80, 99, 163, 168, 186, 363, 392, 1110, 27581})
+        programs.push_back({seed, Kinds::plain});
+      for (const unsigned seed : {14, 58, 297, 1927}) programs.push_back({seed, Kinds::with_splits});
     }
     int struck = 0;
-    for (const auto& [seed, splits] : programs) {
-      const long calls = calls_of(seed, splits);
+    for (const auto& [seed, kinds_of_program] : programs) {
+      const long calls = calls_of(seed, kinds_of_program);
       const long only = number_from_environment("HOSTILE_MOMENT", 0);
       for (long moment = only > 0 ? only : 1; moment <= calls && moment <= (only > 0 ? only : 60); ++moment) {
-        SCOPED_TRACE("seed " + std::to_string(seed) + (splits ? "" : " without splits") + ", strike at call " +
-                     std::to_string(moment));
+        SCOPED_TRACE("seed " + std::to_string(seed) + " kinds " + std::to_string(static_cast<int>(kinds_of_program)) +
+                     ", strike at call " + std::to_string(moment));
         Plan run;
         run.strike_at = moment;
         run.threads = threads;
@@ -531,7 +680,7 @@ TEST_P(HostileDestruction, AMethodDestroyingABlockAtAnyMomentLeavesAConsistentNe
         run.victim = !threads && choose() % 2 == 0 ? static_cast<int>(choose() % 6) : -1;
         plan = &run;
         if (debugging()) std::fprintf(stderr, "== seed %u moment %ld\n", seed, moment);
-        Program{seed, splits}.run(run);
+        Program{seed, kinds_of_program}.run(run);
         struck += run.struck ? 1 : 0;
         Program::check_consistent(run);
         plan = nullptr;

@@ -1963,8 +1963,11 @@ class LateBlock {
   bool never() const { return false; }
   std::atomic<bool> armed_{false};
   mutable std::optional<std::latch> read_, set_;
-  double a_ = 0.0;
-  double n_ = 0.0;
+  // Atomics: `n`'s setter may run while a getter reads them, also when not
+  // armed (docs/design.md#output, step 4); plain doubles were a data race
+  // TSan saw in one run in a few.
+  std::atomic<double> a_{0.0};
+  std::atomic<double> n_{0.0};
 };
 
 // A getter on a pool thread whose block is notified of a new input value
