@@ -1558,6 +1558,22 @@ TEST_F(Destruction, AReplaceDestroyingItsSourceRemovesTheValueOnce) {
   });
 }
 
+// A table (keys 5 and 6, each key times the sum of its inputs) connected
+// whole to `sum`, read by `below`.
+struct WholeTable {
+  std::unique_ptr<Table> table = std::make_unique<Table>();
+  Copy source;
+  RemoveHook sum;
+  Copy below;
+  WholeTable() {
+    table->keys = {5, 6};
+    table->in.connect(source.out);
+    source.in(1.0);
+    below.in.connect(sum.out);
+    sum.in.connect(table->out);
+  }
+};
+
 // A replace storing a whole multi-output's first values destroyed that
 // multi-output: the value it stored stayed in the owner for good (5 where 0
 // was right), and the map of the values was put back for a retry naming the
@@ -1565,21 +1581,13 @@ TEST_F(Destruction, AReplaceDestroyingItsSourceRemovesTheValueOnce) {
 // through it).
 TEST_F(Destruction, AReplaceDestroyingTheWholeMultiOutputItStoresLeavesNoValueBehind) {
   without_hanging([] {
-    auto table = std::make_unique<Table>();
-    Copy source;
-    table->keys = {5, 6};
-    table->in.connect(source.out);
-    source.in(1.0);
-    RemoveHook sum;
-    Copy below;
-    below.in.connect(sum.out);
-    sum.in.connect(table->out);
-    sum.on_add = [&] { table.reset(); };  // at key 5's replace
-    EXPECT_THROW(below.out(), std::logic_error);
-    EXPECT_EQ(table, nullptr);
-    sum.on_add = nullptr;
-    EXPECT_EQ(below.out(), 0.0);
-    EXPECT_EQ(sum.removes, 1);  // key 5's value, stored under no connection
+    WholeTable net;
+    net.sum.on_add = [&] { net.table.reset(); };  // at key 5's replace
+    EXPECT_THROW(net.below.out(), std::logic_error);
+    EXPECT_EQ(net.table, nullptr);
+    net.sum.on_add = nullptr;
+    EXPECT_EQ(net.below.out(), 0.0);
+    EXPECT_EQ(net.sum.removes, 1);  // key 5's value, stored under no connection
   });
 }
 
@@ -1589,23 +1597,15 @@ TEST_F(Destruction, AReplaceDestroyingTheWholeMultiOutputItStoresLeavesNoValueBe
 // one under the recorded id is the loss's to remove.)
 TEST_F(Destruction, AReplaceDestroyingTheWholeMultiOutputItUpdatesRemovesEachValueOnce) {
   without_hanging([] {
-    auto table = std::make_unique<Table>();
-    Copy source;
-    table->keys = {5, 6};
-    table->in.connect(source.out);
-    source.in(1.0);
-    RemoveHook sum;
-    Copy below;
-    below.in.connect(sum.out);
-    sum.in.connect(table->out);
-    EXPECT_EQ(below.out(), 11.0);
-    source.in(2.0);
-    sum.on_add = [&] { table.reset(); };
-    EXPECT_THROW(below.out(), std::logic_error);
-    EXPECT_EQ(table, nullptr);
-    sum.on_add = nullptr;
-    EXPECT_EQ(below.out(), 0.0);
-    EXPECT_EQ(sum.removes, 2);
+    WholeTable net;
+    EXPECT_EQ(net.below.out(), 11.0);
+    net.source.in(2.0);
+    net.sum.on_add = [&] { net.table.reset(); };
+    EXPECT_THROW(net.below.out(), std::logic_error);
+    EXPECT_EQ(net.table, nullptr);
+    net.sum.on_add = nullptr;
+    EXPECT_EQ(net.below.out(), 0.0);
+    EXPECT_EQ(net.sum.removes, 2);
   });
 }
 
@@ -1614,24 +1614,16 @@ TEST_F(Destruction, AReplaceDestroyingTheWholeMultiOutputItUpdatesRemovesEachVal
 // through the null it found.
 TEST_F(Destruction, ARemoveOfAKeyNoLongerListedDestroyingItsMultiOutputRemovesEachValueOnce) {
   without_hanging([] {
-    auto table = std::make_unique<Table>();
-    Copy source;
-    table->keys = {5, 6};
-    table->in.connect(source.out);
-    source.in(1.0);
-    RemoveHook sum;
-    Copy below;
-    below.in.connect(sum.out);
-    sum.in.connect(table->out);
-    EXPECT_EQ(below.out(), 11.0);
-    table->keys = {5};
-    source.in(2.0);
-    sum.on_remove = [&] { table.reset(); };  // at key 6's removal
-    EXPECT_THROW(below.out(), std::logic_error);
-    EXPECT_EQ(table, nullptr);
-    sum.on_remove = nullptr;
-    EXPECT_EQ(below.out(), 0.0);
-    EXPECT_EQ(sum.removes, 2);  // key 6's, then key 5's by the loss
+    WholeTable net;
+    EXPECT_EQ(net.below.out(), 11.0);
+    net.table->keys = {5};
+    net.source.in(2.0);
+    net.sum.on_remove = [&] { net.table.reset(); };  // at key 6's removal
+    EXPECT_THROW(net.below.out(), std::logic_error);
+    EXPECT_EQ(net.table, nullptr);
+    net.sum.on_remove = nullptr;
+    EXPECT_EQ(net.below.out(), 0.0);
+    EXPECT_EQ(net.sum.removes, 2);  // key 6's, then key 5's by the loss
   });
 }
 
