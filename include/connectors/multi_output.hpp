@@ -394,7 +394,6 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
     }
   }
 
-  // The item for `key`, created on first use (under the network lock).
   // A connect or disconnect through `mo[key]` under way (with_item): told
   // when a user method it runs destroys this multi-output, after which it
   // must not touch it again. Guarded by the network lock.
@@ -403,6 +402,8 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
     std::atomic<bool> alive{true};
   };
 
+  // The item for `key`, created on first use (under the network lock); `use`
+  // is registered with it.
   detail::OutputNode& item(const Key& key, ItemUse& use) {
     // Declared before the lock: an item that could not be kept (copying the
     // key into the map threw) is destroyed after the lock is released, since
