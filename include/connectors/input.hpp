@@ -303,8 +303,6 @@ class Input final : private detail::InputNode {
   // The typed steps the request engine calls when a value arrived
   // (docs/design.md#engine): the setter here, or where the executor places it.
   void apply_inline(detail::Operation& operation) override {
-    // Taken while alive (detail::destroyed_in).
-    const detail::NodeBase* const self = this;
     V value = std::move(*notification_);
     notification_.reset();
     try {
@@ -312,14 +310,12 @@ class Input final : private detail::InputNode {
       detail::probed(*this, detail::Phase::setter, [&] { invoke_(owner_, setter_, value); });
       detail::OperationScope::check_not_poisoned(operation.scope);
     } catch (...) {
-      if (!detail::destroyed_in(operation, self)) keep_for_retry(std::move(value));
+      if (!detail::destroyed_in(operation, this)) keep_for_retry(std::move(value));
       throw;
     }
     finish_change(value, operation.scope);
   }
   Task<void> apply_elsewhere(detail::Operation& operation) override {
-    // Taken while alive (detail::destroyed_in).
-    const detail::NodeBase* const self = this;
     V value = std::move(*notification_);
     notification_.reset();
     try {
@@ -327,7 +323,7 @@ class Input final : private detail::InputNode {
         detail::probed(*this, detail::Phase::setter, [&] { invoke_(owner_, setter_, value); });
       });
     } catch (...) {
-      if (!detail::destroyed_in(operation, self)) keep_for_retry(std::move(value));
+      if (!detail::destroyed_in(operation, this)) keep_for_retry(std::move(value));
       throw;
     }
     finish_change(value, operation.scope);

@@ -702,15 +702,13 @@ class MultiInput final : private detail::InputNode {
 
   Task<void> request(detail::Operation& operation) override {
     detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
-    // Taken while alive (detail::destroyed_in).
-    const detail::NodeBase* const self = this;
     if (running_) co_return;
     detail::RunningFlag running{running_, *this, operation.scope};
     try {
       co_await retrieve_pending(operation);
       finish_changes(operation.scope);
     } catch (...) {
-      if (!detail::destroyed_in(operation, self)) abort_observers(std::current_exception(), operation);
+      if (!detail::destroyed_in(operation, this)) abort_observers(std::current_exception(), operation);
       throw;
     }
   }
@@ -746,8 +744,6 @@ class MultiInput final : private detail::InputNode {
   // The entry goes back only if the owner's method did not run, so that a
   // retry removes it (no allocation: it was taken out of the same vector).
   Task<void> remove_vanished_key(detail::Operation& operation, detail::OutputNode* from, std::pair<Id, Id> entry) {
-    // Taken while alive (detail::destroyed_in).
-    const detail::NodeBase* const self = this;
     bool removed = false;
     try {
       co_await apply(operation, [this, &entry, &removed] {
@@ -755,7 +751,7 @@ class MultiInput final : private detail::InputNode {
         removed = true;
       });
     } catch (...) {
-      if (!detail::destroyed_in(operation, self)) {
+      if (!detail::destroyed_in(operation, this)) {
         if (removed) {
           note_change(entry.second, std::nullopt);
         } else if (Source* again = find(*from)) {
@@ -819,8 +815,6 @@ class MultiInput final : private detail::InputNode {
   // arrived — removals first, then single-valued sources one after another
   // in the order of their first values, then the whole multi-outputs.
   Task<void> retrieve_pending(detail::Operation& operation) {
-    // Taken while alive (detail::destroyed_in).
-    const detail::NodeBase* const self = this;
     if (announcing_sources_ > 0) {
       std::vector<detail::OutputNode*> announcers;
       std::vector<std::size_t> positions;  // where each announcer's entry is (lookup hints)
@@ -926,7 +920,7 @@ class MultiInput final : private detail::InputNode {
           stored = true;
         });
       } catch (...) {
-        if (!detail::destroyed_in(operation, self)) {
+        if (!detail::destroyed_in(operation, this)) {
           if (stored) {
             note_stored(from, position, by_key, replaces_stored, id, old_id, std::move(value));
           } else {
@@ -966,7 +960,7 @@ class MultiInput final : private detail::InputNode {
               stored = true;
             });
           } catch (...) {
-            if (stored && !detail::destroyed_in(operation, self))
+            if (stored && !detail::destroyed_in(operation, this))
               note_stored_key(map.source, key, stored_before, id, old_id, value);
             throw;
           }
@@ -975,7 +969,7 @@ class MultiInput final : private detail::InputNode {
           if (!note_stored_key(map.source, key, stored_before, id, old_id, value)) break;
         }
       } catch (...) {
-        if (detail::destroyed_in(operation, self)) throw;
+        if (detail::destroyed_in(operation, this)) throw;
         // A multi-output that went meanwhile has nothing left to apply.
         if (find(*map.source) == nullptr) throw;
         // The whole map is retried (storing a value again is harmless); a

@@ -479,8 +479,6 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   // key's single connections.
   Task<void> request_key(detail::Operation& operation, Key key, std::optional<R>* caller) {
     detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
-    // Taken while alive (detail::destroyed_in).
-    const detail::NodeBase* const self = this;
     try {
       co_await pull_announcers(operation);
       // Two inputs connected to this key may both have asked while the
@@ -490,7 +488,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
       if (caller == nullptr && !awaits_push(key)) co_return;
       co_await compute_key(operation, key, caller);
     } catch (...) {
-      if (!detail::destroyed_in(operation, self)) abort_downstream(std::current_exception(), operation);
+      if (!detail::destroyed_in(operation, this)) abort_downstream(std::current_exception(), operation);
       throw;
     }
   }
@@ -511,8 +509,6 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   // caller that needs the value waits for it, a connection receives it by push.
   Task<void> compute_key(detail::Operation& operation, const Key& key, std::optional<R>* caller) {
     detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
-    // Taken while alive (detail::destroyed_in).
-    const detail::NodeBase* const self = this;
     if (auto running = running_keys_.find(key); running != running_keys_.end()) {
       if (caller == nullptr) co_return;
       std::shared_ptr<Run> run = running->second;
@@ -554,7 +550,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
         }
       }
     } catch (...) {
-      if (!detail::destroyed_in(operation, self)) running_keys_.erase(key);
+      if (!detail::destroyed_in(operation, this)) running_keys_.erase(key);
       run->done.abort_all(std::current_exception(), operation.id);
       throw;
     }
@@ -585,8 +581,6 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   // arriving while one runs returns at once; the running one delivers to all.
   Task<void> request(detail::Operation& operation) override {
     detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
-    // Taken while alive (detail::destroyed_in).
-    const detail::NodeBase* const self = this;
     if (running_) co_return;
     detail::RunningFlag running{running_, *this, operation.scope};
     try {
@@ -617,7 +611,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
       std::vector<detail::InputNode*> pulling = push_value(*this, &delivery, false);
       if (!pulling.empty()) co_await detail::request_notified(operation, std::move(pulling));
     } catch (...) {
-      if (!detail::destroyed_in(operation, self)) abort_downstream(std::current_exception(), operation);
+      if (!detail::destroyed_in(operation, this)) abort_downstream(std::current_exception(), operation);
       throw;
     }
   }

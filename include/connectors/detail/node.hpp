@@ -594,10 +594,7 @@ class FailedConditionsHold {
 };
 
 // Whether a user method of `operation` destroyed `node` (see
-// OperationScope::poisoned): unwinding must not touch it. Callers pass a
-// pointer taken while the connector was alive, never `this` converted after
-// the method ran: the conversion reads a destroyed connector's dynamic type
-// under UBSan (`-fsanitize=vptr`).
+// OperationScope::poisoned): unwinding must not touch it.
 inline bool destroyed_in(const Operation& operation, const NodeBase* node) noexcept {
   return operation.scope != nullptr && operation.scope->destroyed(node);
 }
