@@ -1721,8 +1721,8 @@ TEST_F(Destruction, AMacroConnectWhoseConditionDestroysTheMacroDoesNotTouchItAga
 
 // A macro connect whose second exported input's announce condition destroyed
 // another block: the first connection was undone and the second kept, a
-// macro input half connected. A connect that met a destruction completes
-// (docs/design.md#destruction-inside): both stay connected.
+// macro input half connected. A connect that met a destruction is not
+// undone (docs/design.md#destruction-inside): both stay connected.
 TEST_F(Destruction, AMacroConnectWhoseConditionDestroysABlockConnectsEveryExportedInput) {
   without_hanging([] {
     Copy source;

@@ -253,7 +253,8 @@ class MacroInput {
   // connect that an exported input refuses (a cycle, a second source), or
   // that fails in a user method, undoes the ones before, so that nothing
   // changed (docs/design.md#macros). One that met a destruction inside its
-  // computation completes instead, as a connector's own connect does
+  // computation is not undone, as a connector's own connect is not; the
+  // exported inputs after it are not tried: the source may be gone
   // (docs/design.md#destruction-inside).
   //
   // The exported inputs are copied first and watched: a user method that
