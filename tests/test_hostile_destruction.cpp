@@ -11,7 +11,8 @@
 // Under SequentialExecutor the method destroys any block; with threads, only
 // its own (destroying a block whose method may run on another thread at that
 // moment is the user's error, as for any C++ object), and a multi-output's
-// getters and keys never do: its keys compute in parallel.
+// getters and keys never do (its keys compute in parallel), nor a macro's
+// methods but its sum's getter (its inner blocks compute in parallel).
 //
 // Environment, for soaking and for finding out what went wrong:
 // HOSTILE_SEEDS=n runs programs 1..n (60 by default), HOSTILE_FIRST_SEED=k
