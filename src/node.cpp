@@ -86,26 +86,61 @@ void OutputNode::detach() noexcept {
   leave_network(*this, [this]() noexcept { detach_here(); });
 }
 
-void OutputNode::detach_here(bool noted) noexcept {
-  // An operation of its own when possible: a multi-input losing this source
-  // calls the user's remove, which may start an operation on another network
-  // (nested, it then takes this scope's inner lock instead of deadlocking).
-  // Destroying a connector from inside its own network's computation cannot
-  // be an operation; the plain lock serves then.
-  std::optional<OperationScope> scope;
-  std::optional<NetworkLock> lock;
-  if (noted || note_destruction(*this)) {
-    lock.emplace(*this);
-    // This output's own request, waiting for its inputs, will not be resumed
-    // by them any more: it ends with the operation's error.
-    computable_.abort_all(destroyed_inside_error(), 0);
-  } else {
+namespace {
+// What a leaving output holds while it unlinks. An operation of its own when
+// possible: a multi-input losing this source calls the user's remove, which
+// may start an operation on another network (nested, it then takes this
+// scope's inner lock instead of deadlocking). Destroying a connector from
+// inside its own network's computation cannot be an operation; the plain
+// lock serves then.
+class LeavingLock {
+ public:
+  LeavingLock(const NodeBase& node, bool inside) {
+    if (inside) {
+      lock_.emplace(node);
+      return;
+    }
     try {
-      scope.emplace(*this);
+      scope_.emplace(node);
     } catch (...) {
-      lock.emplace(*this);
+      lock_.emplace(node);
     }
   }
+
+ private:
+  std::optional<OperationScope> scope_;
+  std::optional<NetworkLock> lock_;
+};
+}  // namespace
+
+void OutputNode::detach_here(bool noted) noexcept {
+  const bool inside = noted || note_destruction(*this);
+  LeavingLock lock{*this, inside};
+  // This output's own request, waiting for its inputs, will not be resumed
+  // by them any more: it ends with the operation's error.
+  if (inside) computable_.abort_all(destroyed_inside_error(), 0);
+  detach_connections();
+}
+
+void MultiOutputNode::detach_with_items(bool noted, void (*take_items)(void* context) noexcept,
+                                        void* context) noexcept {
+  // Inside a computation this runs on its coordinating thread
+  // (leave_network), the only one that touches the items then.
+  if (noted) {
+    for (MultiOutputKeyNode* item : items_) note_destruction(*item);
+  }
+  LeavingLock lock{*this, noted};
+  take_items(context);
+  for (MultiOutputKeyNode* item : std::exchange(items_, {})) {
+    if (noted) item->computable_.abort_all(destroyed_inside_error(), 0);
+    item->detach_connections();
+    item->left_ = true;
+  }
+  if (noted) computable_.abort_all(destroyed_inside_error(), 0);
+  detach_connections();
+}
+
+void OutputNode::detach_connections() noexcept {
   std::vector<InputNode*> cancelled;
   // A multi-input's remove, called below, may destroy connectors (its own
   // block, another block fed by this output) or connect new ones: the walk
@@ -132,10 +167,13 @@ void OutputNode::detach_here(bool noted) noexcept {
     input->observers_.erase_if([this](const OutputNode* observer) { return observer == this; });
   }
   observed_.clear();
-  // Cascade the cancellations iteratively. A multi-input that had nothing
-  // announced left when it lost this output may have been announced again
-  // since, by another multi-input's loss of it (random finding 23): it then
-  // stays announced.
+  InputNode::cascade_cancels(cancelled);
+}
+
+void InputNode::cascade_cancels(std::vector<InputNode*>& cancelled) noexcept {
+  // Iteratively. A multi-input that had nothing announced left when it lost
+  // an output may have been announced again since, by another multi-input's
+  // loss of it (random finding 23): it then stays announced.
   while (!cancelled.empty()) {
     InputNode* input = cancelled.back();
     cancelled.pop_back();
@@ -420,13 +458,19 @@ void InputNode::detach_locked() noexcept {
   DestructionWatch::forget(*this);
   if (source_ != nullptr) source_->remove_connection(*this);
   source_ = nullptr;
+  // The change this input announced will never be applied: for its observers
+  // it is withdrawn (docs/design.md#cancel). An observer left with nothing
+  // announced and nothing changed is valid again, and the connections it
+  // delivered to stop waiting for it; otherwise they would wait for a value
+  // it holds already and does not push again (random finding 25).
+  std::vector<InputNode*> cancelled;
   for (OutputNode* observer : observers_) {
-    if (announcing_ && observer->pending_announcements_ > 0 && --observer->pending_announcements_ == 0) {
-      observer->computable_.wake_all();
-    }
+    if (announcing_) observer->on_cancel(cancelled);
     observer->remove_observed_input(*this);
   }
   observers_.clear();
+  announcing_ = false;
+  cascade_cancels(cancelled);
 }
 
 void InputNode::set_laziness(Laziness laziness) {
@@ -880,6 +924,7 @@ MultiOutputKeyNode::MultiOutputKeyNode(MultiOutputNode& parent) : OutputNode(Kin
 }
 
 void MultiOutputKeyNode::detach_key() noexcept {
+  if (left_) return;
   leave_network(*this, [this]() noexcept {
     {
       NetworkLock lock{*this};

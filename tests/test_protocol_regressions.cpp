@@ -2405,6 +2405,77 @@ TEST_P(Regression, Random20_AFullyCancelledRequestPushesNothingToInputsThatRecei
   });
 }
 
+// ---- an input destroyed before the rest of its block ----------------------------
+// A block's members leave in reverse order: its input goes before its
+// multi-output, and another user thread may pull between the two. An input
+// destroyed with a change announced but not applied withdraws the change:
+// the multi-output, valid again, must not leave the connections it had
+// delivered to waiting for a push it never repeats (random finding 25: the
+// get below hung for ever).
+class KeyedWithOwnInput {
+  long base_ = 0;  // before the connectors: destroyed after they left the network
+
+ public:
+  connectors::MultiOutput<long(int)> get{this, &KeyedWithOwnInput::value_for};
+  std::optional<connectors::Input<long>> in{std::in_place, this, &KeyedWithOwnInput::write, get};
+
+ private:
+  long value_for(int key) const { return base_ + key; }
+  void write(long value) { base_ = value; }
+};
+
+class LongCell {
+  long value_ = 0;
+
+ public:
+  connectors::Output<long> out{this, &LongCell::read};
+  connectors::Input<long> in{this, &LongCell::write, out};
+
+ private:
+  long read() const { return value_; }
+  void write(long value) { value_ = value; }
+};
+
+class LongSum {
+  std::map<int, long> values_;
+  int next_id_ = 0;
+
+ public:
+  connectors::Output<long> out{this, &LongSum::read};
+  connectors::MultiInput<long> add{this, &LongSum::add_value, &LongSum::remove_value, out};
+
+ private:
+  long read() const {
+    long sum = 0;
+    for (const auto& [id, value] : values_) sum += value;
+    return sum;
+  }
+  int add_value(long value) {
+    values_.emplace(next_id_, value);
+    return next_id_++;
+  }
+  void remove_value(int id) { values_.erase(id); }
+};
+
+TEST_P(Regression, Random25_AnInputDestroyedWithAnAnnouncedChangeLeavesWhatItsBlockDeliveredSettled) {
+  without_hanging([] {
+    LongCell source, relay;
+    LongSum total;
+    KeyedWithOwnInput keyed;
+    source.in(5);
+    keyed.in->connect(source.out);
+    relay.in.connect(keyed.get[1]);
+    total.add.connect(relay.out);
+    total.add.connect(keyed.get[2]);
+    EXPECT_EQ(total.out(), 6 + 7);
+    source.in(10);     // announced down to the relay and the total, not applied
+    keyed.in.reset();  // the change will never reach the keyed block
+    EXPECT_EQ(total.out(), 6 + 7);
+    EXPECT_EQ(relay.out(), 6);
+    EXPECT_EQ(keyed.get(2), 7);
+  });
+}
+
 // ---- a multi-input's sources after one failed ------------------------------------
 // Whether the sources are requested concurrently (threads) or one by one through
 // the inline pull (sequential: docs/design.md#multi-input), a failing source does

@@ -144,20 +144,26 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
       // Noted while the items still link it to the network: a request of one
       // of its keys may be under way in it.
       const bool inside = detail::note_destruction(*this);
-      // The items are output nodes of their own; they disconnect as they go.
+      // The items are output nodes of their own: they leave with this one,
+      // and are freed after.
       std::unordered_map<Key, std::unique_ptr<Item>> items;
-      {
-        detail::NetworkLock lock{*this};
-        items.swap(items_by_key_);
-        // (`next` is read first: once told, a use may end at once.)
-        for (ItemUse* use = std::exchange(item_uses_, nullptr); use != nullptr;) {
-          ItemUse* next = use->next;
-          use->alive.store(false, std::memory_order_release);
-          use = next;
-        }
-      }
-      items.clear();
-      detach_here(inside);
+      struct Leaving {
+        MultiOutput* self;
+        std::unordered_map<Key, std::unique_ptr<Item>>* items;
+      } leaving{this, &items};
+      detach_with_items(
+          inside,
+          [](void* context) noexcept {
+            auto& [self, items] = *static_cast<Leaving*>(context);
+            items->swap(self->items_by_key_);
+            // (`next` is read first: once told, a use may end at once.)
+            for (ItemUse* use = std::exchange(self->item_uses_, nullptr); use != nullptr;) {
+              ItemUse* next = use->next;
+              use->alive.store(false, std::memory_order_release);
+              use = next;
+            }
+          },
+          &leaving);
     });
   }
 

@@ -27,6 +27,15 @@ class MultiOutputNode : public OutputNode {
  protected:
   MultiOutputNode() noexcept : OutputNode(Kind::multi) {}
   ~MultiOutputNode() = default;
+  // The destructor's detach, on a thread that may unlink (leave_network):
+  // the items and this node leave the network in one critical section, with
+  // `take_items(context)`, which forgets the typed part's items, run inside
+  // it first. Another thread's operation that ran between an item leaving
+  // the keys and leaving its connections would find a key connected to
+  // inputs that no computation pushes to any more, and wait for ever
+  // (docs/design.md#lifetime). The items' own destructors then have nothing
+  // left to do. `noted`: as detach_here's.
+  void detach_with_items(bool noted, void (*take_items)(void* context) noexcept, void* context) noexcept;
 
  private:
   friend class MultiOutputKeyNode;
@@ -52,7 +61,9 @@ class MultiOutputKeyNode : public OutputNode {
   void drop_cache() noexcept override {}
 
  private:
+  friend class MultiOutputNode;
   MultiOutputNode& parent_;
+  bool left_ = false;  // left with its parent (detach_with_items): detach_key has nothing to do
 };
 
 }  // namespace connectors::detail

@@ -245,6 +245,8 @@ class OutputNode : public NodeBase {
   // detach's work, on a thread that may unlink (leave_network); `noted`:
   // note_destruction already said it is destroyed inside a computation.
   void detach_here(bool noted = false) noexcept;
+  // detach_here's unlinking, under the lock (or operation) its caller took.
+  void detach_connections() noexcept;
   ~OutputNode() = default;
 
   // Drops the cached value of the typed part.
@@ -405,6 +407,9 @@ class InputNode : public NodeBase {
   virtual Task<void> apply_elsewhere(Operation&);
 
   // The multi-input side of the hooks above (a multi-input has many sources).
+  // Ends the announcements of `cancelled` (inputs whose announcer withdrew
+  // its change) and of what they announced in turn.
+  static void cascade_cancels(std::vector<InputNode*>& cancelled) noexcept;
   virtual bool multi_is_announced_by(const OutputNode&) const noexcept { return false; }
   virtual bool multi_take_cancel(OutputNode&) noexcept { return false; }
   // `from` is being destroyed: forget it (docs/design.md#lifetime); returns whether the
