@@ -1,4 +1,5 @@
 #include <connectors/detail/frame_allocator.hpp>
+#include <connectors/detail/operation.hpp>
 #include <connectors/detail/thread_pool.hpp>
 #include <connectors/event_loop.hpp>
 
@@ -41,8 +42,8 @@ class CallbackNode final : public ChannelNode {
   std::exception_ptr& error_slot_;
 };
 
-// How long a loop on a pool thread sleeps before it looks for queued jobs to
-// help with again.
+// How long a run that a user method waits for sleeps before it looks for its
+// own queued calls to take back (EventLoop::idle).
 constexpr std::chrono::microseconds helper_poll_interval{1000};
 constexpr std::chrono::microseconds forever{std::chrono::hours{24 * 365}};
 
@@ -124,9 +125,29 @@ void EventLoop::submit_outbox() noexcept {
 }
 
 void EventLoop::idle() noexcept {
-  const bool helper = pool_ != nullptr && pool_->on_worker_thread();
-  if (helper && pool_->try_run_one()) return;
-  channel_->wait_for_post(helper ? detail::helper_poll_interval : detail::forever);
+  // A run that holds a network's lock (a network operation's, on the thread
+  // that coordinates it) or that a user method waits for (on a pool thread,
+  // on a helper of the method, or nested in another run on this thread)
+  // takes its own queued calls back when no worker has taken them: every
+  // worker may be blocked on that very lock, or waiting in such a run, for
+  // ever. On a pool thread at once (it is a worker itself); elsewhere once a
+  // poll interval passed without a post, which leaves idle workers the time
+  // to take them first. A run of the executor API outside any operation
+  // keeps to the dispatch table: its THREAD calls never run on its thread
+  // (docs/design.md#thread-pool).
+  const bool on_worker = pool_ != nullptr && pool_->on_worker_thread();
+  const bool may_take_back =
+      pool_ != nullptr && calls_in_flight_ != 0 &&
+      (on_worker || detail::innermost_run->outer != nullptr || detail::current_operation != nullptr);
+  if (may_take_back && (on_worker || polled_)) {
+    if (detail::PoolJob* call = pool_->take_back(this)) {
+      polled_ = false;
+      call->run();
+      return;
+    }
+  }
+  channel_->wait_for_post(may_take_back ? detail::helper_poll_interval : detail::forever);
+  polled_ = may_take_back && !channel_->has_posts();
 }
 
 void EventLoop::run_until_done(std::coroutine_handle<> root) {
@@ -143,6 +164,7 @@ void EventLoop::run_until_done(std::coroutine_handle<> root) {
     }
   } restore{frame.outer};
 
+  polled_ = false;
   ready_.push_back(Ready{root, {}});
   for (;;) {
     run_ready();

@@ -10,8 +10,16 @@
 
 namespace connectors::detail {
 
+// The rest of the chunk a worker took, while it runs the chunk's jobs one by
+// one: take_back finds them there, so a job queued behind one that blocks is
+// not held for ever by the blocked worker.
+struct HeldJobs {
+  std::mutex mutex;  // after ThreadPoolState::mutex when both are taken
+  JobList jobs;
+};
+
 struct ThreadPoolState {
-  explicit ThreadPoolState(std::size_t size) : size(size) {}
+  explicit ThreadPoolState(std::size_t size) : size(size), held(size) {}
 
   const std::size_t size;
   std::mutex mutex;
@@ -23,6 +31,7 @@ struct ThreadPoolState {
   bool stopping = false;
   std::atomic<bool> stopping_flag{false};
   std::vector<std::thread> workers;
+  std::vector<HeldJobs> held;  // one per worker
 
   // Takes a fair share of the queue: bursts of small jobs then cost one lock
   // per chunk instead of one per job, and no worker hoards long ones.
@@ -65,16 +74,34 @@ bool spin_for_work(const ThreadPoolState& state) noexcept {
   }
 }
 
+PoolJob* next_held(HeldJobs& held) noexcept {
+  std::lock_guard lock{held.mutex};
+  return held.jobs.pop_front();
+}
+
 // By value: each worker thread owns a share of the state it runs on.
-void worker_main(std::shared_ptr<ThreadPoolState> shared) {  // NOLINT(performance-unnecessary-value-param)
+void worker_main(std::shared_ptr<ThreadPoolState> shared,  // NOLINT(performance-unnecessary-value-param)
+                 std::size_t index) {
   current_worker_pool = shared.get();
   ThreadPoolState& self = *shared;
+  HeldJobs& held = self.held[index];
   std::unique_lock lock{self.mutex};
   for (;;) {
     if (!self.queue.empty()) {
       JobList chunk = self.take_chunk_locked();
+      PoolJob* first = chunk.pop_front();
+      const bool more = !chunk.empty();
+      if (more) {
+        // Published under the queue's lock: take_back, which holds it, sees
+        // each job either queued or held.
+        std::lock_guard held_lock{held.mutex};
+        held.jobs.append(chunk);
+      }
       lock.unlock();
-      while (PoolJob* job = chunk.pop_front()) job->run();
+      first->run();
+      if (more) {
+        while (PoolJob* job = next_held(held)) job->run();
+      }
       lock.lock();
       continue;
     }
@@ -122,7 +149,7 @@ bool ThreadPool::submit(JobList& jobs) noexcept {
     // one thread the pool works, only smaller.
     try {
       state.workers.reserve(state.size);
-      for (std::size_t i = 0; i < state.size; ++i) state.workers.emplace_back(worker_main, state_);
+      for (std::size_t i = 0; i < state.size; ++i) state.workers.emplace_back(worker_main, state_, i);
     } catch (...) {
       if (state.workers.empty()) return false;
     }
@@ -140,16 +167,17 @@ bool ThreadPool::submit(JobList& jobs) noexcept {
   return true;
 }
 
-bool ThreadPool::try_run_one() noexcept {
-  PoolJob* job = nullptr;
-  {
-    std::lock_guard lock{state_->mutex};
-    job = state_->queue.pop_front();
+PoolJob* ThreadPool::take_back(const void* origin) noexcept {
+  std::lock_guard lock{state_->mutex};
+  if (PoolJob* job = state_->queue.remove_first_of(origin)) {
     state_->queued.store(state_->queue.size, std::memory_order_relaxed);
+    return job;
   }
-  if (job == nullptr) return false;
-  job->run();
-  return true;
+  for (HeldJobs& held : state_->held) {
+    std::lock_guard held_lock{held.mutex};
+    if (PoolJob* job = held.jobs.remove_first_of(origin)) return job;
+  }
+  return nullptr;
 }
 
 bool ThreadPool::on_worker_thread() const noexcept { return current_worker_pool == state_.get(); }

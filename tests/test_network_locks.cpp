@@ -3,6 +3,8 @@
 // a lock; re-entering the network being computed is still refused.
 #include <connectors/connectors.hpp>
 
+#include "helpers/plain_blocks.hpp"
+#include "helpers/without_hanging.hpp"
 #include "support.hpp"
 
 #include <gtest/gtest.h>
@@ -11,6 +13,7 @@
 #include <chrono>
 #include <functional>
 #include <future>
+#include <latch>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -386,5 +389,59 @@ INSTANTIATE_TEST_SUITE_P(Executors, NetworkLocks, ::testing::Values(0, 2),
                          [](const ::testing::TestParamInfo<int>& info) {
                            return info.param == 0 ? std::string{"Sequential"} : std::string{"Threads"};
                          });
+
+// A pool thread blocked on a network's lock must not hold back the calls of
+// the operation that holds it: with one pool thread, the operation's calls
+// queue behind the blocked one for ever unless the operation takes them back
+// and runs them on its own thread (docs/design.md#thread-pool). Before, this
+// hung.
+class ReadsANetwork {
+ public:
+  ReadsANetwork(connectors::testing::Sum& total, std::latch& on_pool_thread, std::latch& operation_started)
+      : total_(total), on_pool_thread_(on_pool_thread), operation_started_(operation_started) {}
+  double read_after_the_operation_started() const {
+    on_pool_thread_.count_down();
+    operation_started_.wait();
+    return total_.out();  // waits for the network's lock, held by that operation
+  }
+
+ private:
+  connectors::testing::Sum& total_;
+  std::latch& on_pool_thread_;
+  std::latch& operation_started_;
+};
+
+TEST(NetworkLocksOnOnePoolThread, CallsQueuedBehindAPoolThreadBlockedOnTheOperationsLockRunAllTheSame) {
+  connectors::testing::without_hanging([] {
+    auto executor = connectors::executor(1, 0);
+    connectors::set_default_executor(executor);
+    std::latch on_pool_thread{1};
+    std::latch operation_started{1};
+    Hooked gate, first, second;
+    connectors::testing::Sum total;
+    gate.out.set_parallelization(connectors::Parallelization::SEQUENTIAL);  // on the operation's own thread
+    gate.hook = [&](double value) {
+      operation_started.count_down();
+      return value;
+    };
+    first.in.connect(gate.out);
+    second.in.connect(gate.out);
+    total.in.connect(first.out);  // two branches: their getters go to the pool
+    total.in.connect(second.out);
+    gate.in(1.0);
+    ReadsANetwork reader{total, on_pool_thread, operation_started};
+    std::thread outside{[&] {
+      auto blocking_call = [&]() -> connectors::Task<double> {
+        co_return co_await executor->run_method(connectors::Parallelization::THREAD,
+                                                &ReadsANetwork::read_after_the_operation_started, reader);
+      };
+      EXPECT_EQ(executor->run_coroutine(blocking_call()), 2.0);
+    }};
+    on_pool_thread.wait();  // the only pool thread is busy, and will block on the lock below
+    EXPECT_EQ(total.out(), 2.0);
+    outside.join();
+    connectors::set_default_executor(nullptr);
+  });
+}
 
 }  // namespace

@@ -171,6 +171,7 @@ class EventLoop {
   detail::DetachedTask::promise_type* detached_ = nullptr;
   std::exception_ptr callback_error_;
   bool finished_ = false;
+  bool polled_ = false;  // idle's last wait passed a poll interval without a post (idle)
 };
 
 namespace detail {
@@ -188,6 +189,7 @@ class LoopAccess {
   // run does not end before its reply was delivered.
   static void queue_call(EventLoop& loop, PoolJob& call) noexcept {
     ++loop.calls_in_flight_;
+    call.origin = &loop;
     loop.outbox_.push_back(call);
   }
   // Before a method runs inline: what was queued must not wait for it.

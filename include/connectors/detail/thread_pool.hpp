@@ -11,6 +11,9 @@ struct ThreadPoolState;
 class PoolJob {
  public:
   PoolJob* next_job = nullptr;
+  // The loop that queued it: a loop that waits for its own calls may take
+  // them back (ThreadPool::take_back).
+  const void* origin = nullptr;
   virtual void run() noexcept = 0;
 
  protected:
@@ -44,6 +47,19 @@ struct JobList {
     }
     return job;
   }
+  // Unlinks the first job queued by `origin`, if any.
+  PoolJob* remove_first_of(const void* origin) noexcept {
+    PoolJob* before = nullptr;
+    for (PoolJob* job = head; job != nullptr; before = job, job = job->next_job) {
+      if (job->origin != origin) continue;
+      (before != nullptr ? before->next_job : head) = job->next_job;
+      if (tail == job) tail = before;
+      job->next_job = nullptr;
+      --size;
+      return job;
+    }
+    return nullptr;
+  }
   void append(JobList& other) noexcept {
     if (other.empty()) return;
     if (tail != nullptr) {
@@ -59,9 +75,10 @@ struct JobList {
 
 // A persistent pool of at most `size` worker threads, started at the first
 // submit. Workers only ever run jobs, so at most `size` user methods run at once.
-// A thread of the pool that is blocked in a nested run helps with queued jobs
-// instead of waiting idle (try_run_one), which makes nested runs deadlock-free
-// without ever exceeding the size.
+// A nested run (on a thread of the pool, or one whose method waits for it)
+// takes back its own queued jobs and runs them itself instead of waiting for
+// a worker that may never come: every worker may be waiting in such a run
+// (take_back; docs/design.md#thread-pool).
 class ThreadPool {
  public:
   explicit ThreadPool(std::size_t size);
@@ -74,8 +91,9 @@ class ThreadPool {
   // leaves `jobs` as they were, only when not a single worker thread could be
   // started; the caller then runs them itself.
   [[nodiscard]] bool submit(JobList& jobs) noexcept;
-  // Runs one queued job on the calling thread, if there is one.
-  bool try_run_one() noexcept;
+  // Unqueues the first job that `origin` queued and no worker has taken, if
+  // any; the caller runs it.
+  PoolJob* take_back(const void* origin) noexcept;
   // Whether the calling thread is one of this pool's workers.
   bool on_worker_thread() const noexcept;
 
