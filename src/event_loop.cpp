@@ -131,8 +131,8 @@ void EventLoop::idle() noexcept {
   // takes its own queued calls back when no worker has taken them: every
   // worker may be blocked on that very lock, or waiting in such a run, for
   // ever. On a pool thread at once (it is a worker itself); elsewhere once a
-  // poll interval passed without a post, which leaves idle workers the time
-  // to take them first. A run of the executor API outside any operation
+  // poll interval passed without a post and only while every worker is
+  // inside a job: an idle worker will take them. A run of the executor API outside any operation
   // keeps to the dispatch table: its THREAD calls never run on its thread
   // (docs/design.md#thread-pool).
   const bool on_worker = pool_ != nullptr && pool_->on_worker_thread();
@@ -140,7 +140,7 @@ void EventLoop::idle() noexcept {
       pool_ != nullptr && calls_in_flight_ != 0 &&
       (on_worker || detail::innermost_run->outer != nullptr || detail::current_operation != nullptr);
   if (may_take_back && (on_worker || polled_)) {
-    if (detail::PoolJob* call = pool_->take_back(this)) {
+    if (detail::PoolJob* call = pool_->take_back(this, !on_worker)) {
       polled_ = false;
       call->run();
       return;

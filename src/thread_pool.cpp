@@ -28,6 +28,7 @@ struct ThreadPoolState {
   // A copy of queue.size that spinning workers read without the lock.
   std::atomic<std::size_t> queued{0};
   std::size_t sleeping_workers = 0;
+  std::size_t running_workers = 0;  // workers inside jobs (blocked ones too)
   bool stopping = false;
   std::atomic<bool> stopping_flag{false};
   std::vector<std::thread> workers;
@@ -89,6 +90,7 @@ void worker_main(std::shared_ptr<ThreadPoolState> shared,  // NOLINT(performance
   for (;;) {
     if (!self.queue.empty()) {
       JobList chunk = self.take_chunk_locked();
+      ++self.running_workers;
       PoolJob* first = chunk.pop_front();
       const bool more = !chunk.empty();
       if (more) {
@@ -103,6 +105,7 @@ void worker_main(std::shared_ptr<ThreadPoolState> shared,  // NOLINT(performance
         while (PoolJob* job = next_held(held)) job->run();
       }
       lock.lock();
+      --self.running_workers;
       continue;
     }
     if (self.stopping) break;
@@ -167,8 +170,12 @@ bool ThreadPool::submit(JobList& jobs) noexcept {
   return true;
 }
 
-PoolJob* ThreadPool::take_back(const void* origin) noexcept {
+PoolJob* ThreadPool::take_back(const void* origin, bool only_if_all_busy) noexcept {
   std::lock_guard lock{state_->mutex};
+  // A worker that is not inside a job will take the calls: taking them back
+  // then would run a THREAD method on the waiting thread beside what it must
+  // still do itself (a SEQUENTIAL setter the method may wait for).
+  if (only_if_all_busy && state_->running_workers < state_->workers.size()) return nullptr;
   if (PoolJob* job = state_->queue.remove_first_of(origin)) {
     state_->queued.store(state_->queue.size, std::memory_order_relaxed);
     return job;

@@ -93,7 +93,8 @@ class ThreadPool {
   [[nodiscard]] bool submit(JobList& jobs) noexcept;
   // Unqueues the first job that `origin` queued and no worker has taken, if
   // any; the caller runs it.
-  PoolJob* take_back(const void* origin) noexcept;
+  // With `only_if_all_busy`, only while every worker is inside a job.
+  PoolJob* take_back(const void* origin, bool only_if_all_busy) noexcept;
   // Whether the calling thread is one of this pool's workers.
   bool on_worker_thread() const noexcept;
 
