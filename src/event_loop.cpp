@@ -42,8 +42,8 @@ class CallbackNode final : public ChannelNode {
   std::exception_ptr& error_slot_;
 };
 
-// How long a run that a user method waits for sleeps before it looks for its
-// own queued calls to take back (EventLoop::idle).
+// How long a run that may starve the pool sleeps before it looks for its own
+// queued calls to take back (EventLoop::idle).
 constexpr std::chrono::microseconds helper_poll_interval{1000};
 constexpr std::chrono::microseconds forever{std::chrono::hours{24 * 365}};
 
@@ -132,9 +132,9 @@ void EventLoop::idle() noexcept {
   // worker may be blocked on that very lock, or waiting in such a run, for
   // ever. On a pool thread at once (it is a worker itself); elsewhere once a
   // poll interval passed without a post and only while every worker is
-  // inside a job: an idle worker will take them. A run of the executor API outside any operation
-  // keeps to the dispatch table: its THREAD calls never run on its thread
-  // (docs/design.md#thread-pool).
+  // inside a job: an idle worker will take them. A run of the executor API
+  // outside any operation keeps to the dispatch table: its THREAD calls never
+  // run on its thread (docs/design.md#thread-pool).
   const bool on_worker = pool_ != nullptr && pool_->on_worker_thread();
   const bool may_take_back =
       pool_ != nullptr && calls_in_flight_ != 0 &&
