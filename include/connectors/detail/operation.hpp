@@ -47,10 +47,6 @@ class OperationScope {
   bool poisoned() const noexcept { return poisoned_.load(std::memory_order_acquire); }
   bool destroyed(const NodeBase* node) const noexcept;
 
-  // Whether a user method (or a helper of one) started this operation: the
-  // method waits for it.
-  bool nested() const noexcept { return parent_ != nullptr; }
-
   // The outermost operation this one is nested in (itself if top-level).
   const OperationScope* top_level() const noexcept {
     const OperationScope* scope = this;

@@ -75,10 +75,11 @@ struct JobList {
 
 // A persistent pool of at most `size` worker threads, started at the first
 // submit. Workers only ever run jobs, so at most `size` user methods run at once.
-// A nested run (on a thread of the pool, or one whose method waits for it)
-// takes back its own queued jobs and runs them itself instead of waiting for
-// a worker that may never come: every worker may be waiting in such a run
-// (take_back; docs/design.md#thread-pool).
+// A run that may starve the pool (on a thread of the pool, one a method waits
+// for, or an operation's coordinator holding its network's lock) takes back
+// its own queued jobs and runs them itself instead of waiting for a worker
+// that may never come: every worker may be blocked on that lock or waiting in
+// such a run (take_back; docs/design.md#thread-pool).
 class ThreadPool {
  public:
   explicit ThreadPool(std::size_t size);
