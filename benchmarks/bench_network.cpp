@@ -479,8 +479,11 @@ BENCHMARK(BM_MixedLightPart_Threads)->Arg(1000)->UseRealTime();
 // multi-input's retrieval pulls both chains at once, so on threads neither
 // chain's methods are the only runnable work (docs/parallelization.md,
 // Work-first). `per_block` is per block of both chains.
-// `inline_methods`: every getter flagged SEQUENTIAL.
-void parallel_chains(benchmark::State& state, bool threads, bool inline_methods = false) {
+// `flags`: the blocks' own (getters THREAD, setters SEQUENTIAL), every getter
+// SEQUENTIAL, or every setter THREAD too (a branch then continues on the pool
+// thread that ran its last method: docs/design.md#continuation).
+enum class ChainFlags { own, sequential_getters, thread_setters };
+void parallel_chains(benchmark::State& state, bool threads, ChainFlags flags = ChainFlags::own) {
   const auto length = static_cast<std::size_t>(state.range(0));
   connectors::set_default_executor(executor_for(threads));
   {
@@ -490,8 +493,12 @@ void parallel_chains(benchmark::State& state, bool threads, bool inline_methods 
     for (std::vector<Block>* chain : {&left, &right}) {
       chain->front().input.connect(source.output);
       for (std::size_t i = 1; i < length; ++i) (*chain)[i].input.connect((*chain)[i - 1].output);
-      if (inline_methods) {
-        for (Block& block : *chain) block.output.set_parallelization(connectors::Parallelization::SEQUENTIAL);
+      for (Block& block : *chain) {
+        if (flags == ChainFlags::sequential_getters) {
+          block.output.set_parallelization(connectors::Parallelization::SEQUENTIAL);
+        } else if (flags == ChainFlags::thread_setters) {
+          block.input.set_parallelization(connectors::Parallelization::THREAD);
+        }
       }
     }
     LightTotal total;
@@ -509,7 +516,12 @@ void parallel_chains(benchmark::State& state, bool threads, bool inline_methods 
 }
 void BM_ParallelLightChains_Sequential(benchmark::State& state) { parallel_chains(state, false); }
 void BM_ParallelLightChains_Threads(benchmark::State& state) { parallel_chains(state, true); }
-void BM_ParallelLightChains_ThreadsSequentialFlag(benchmark::State& state) { parallel_chains(state, true, true); }
+void BM_ParallelLightChains_ThreadsSequentialFlag(benchmark::State& state) {
+  parallel_chains(state, true, ChainFlags::sequential_getters);
+}
+void BM_ParallelLightChains_ThreadsThreadSetters(benchmark::State& state) {
+  parallel_chains(state, true, ChainFlags::thread_setters);
+}
 
 void BM_ParallelLightChains_TBB(benchmark::State& state) {
   const auto length = static_cast<std::size_t>(state.range(0));
@@ -540,6 +552,7 @@ void BM_ParallelLightChains_TBB(benchmark::State& state) {
 BENCHMARK(BM_ParallelLightChains_Sequential)->Arg(100)->Arg(1000)->UseRealTime();
 BENCHMARK(BM_ParallelLightChains_Threads)->Arg(100)->Arg(1000)->UseRealTime();
 BENCHMARK(BM_ParallelLightChains_ThreadsSequentialFlag)->Arg(100)->Arg(1000)->UseRealTime();
+BENCHMARK(BM_ParallelLightChains_ThreadsThreadSetters)->Arg(100)->Arg(1000)->UseRealTime();
 BENCHMARK(BM_ParallelLightChains_TBB)->Args({100, 1})->Args({100, 2})->Args({1000, 1})->Args({1000, 2})->UseRealTime();
 
 // ---- memory per block ----------------------------------------------------------

@@ -1,17 +1,13 @@
 #include <connectors/detail/channel.hpp>
 
+#include "cpu_relax.hpp"
+
 #include <algorithm>
 #include <chrono>
 
 namespace connectors::detail {
 
 namespace {
-
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
 
 // How long a loop spins for a post before it sleeps. A reply from a pool
 // thread usually takes a few microseconds; sleeping costs a futex round trip.

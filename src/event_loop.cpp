@@ -3,6 +3,8 @@
 #include <connectors/detail/thread_pool.hpp>
 #include <connectors/event_loop.hpp>
 
+#include "cpu_relax.hpp"
+
 #include <chrono>
 #include <stdexcept>
 
@@ -146,8 +148,58 @@ void EventLoop::idle() noexcept {
       return;
     }
   }
+  // A pool thread that finishes a method meanwhile may continue the request
+  // itself (reply_from_worker): the baton is free while this thread waits.
+  baton_.unlock();
   channel_->wait_for_post(may_take_back ? detail::helper_poll_interval : detail::forever);
+  lock_baton();
   polled_ = may_take_back && !channel_->has_posts();
+}
+
+void EventLoop::lock_baton() noexcept {
+  // A pool thread holds it for a few protocol steps at most: spin before sleeping.
+  for (int i = 0; i < 256; ++i) {
+    if (baton_.try_lock()) return;
+    detail::cpu_relax();
+  }
+  baton_.lock();
+}
+
+void EventLoop::reply_from_worker(detail::ChannelNode& reply, detail::OperationScope* scope) noexcept {
+  // The loop's own thread (a call it took back) delivers through its channel
+  // as always; so does a pool thread while the loop's thread runs.
+  if (std::this_thread::get_id() == thread_id_ || !baton_.try_lock()) {
+    [[maybe_unused]] bool posted = channel_->post(reply);  // the loop waits for it: not closed
+    return;
+  }
+  {
+    // This thread is the loop's for the operation's bookkeeping until the
+    // request waits again (docs/design.md#continuation).
+    detail::RunFrame frame{executor_, this, static_cast<const char*>(__builtin_frame_address(0)),
+                           detail::innermost_run};
+    struct StandIn {
+      detail::RunFrame* outer_run;
+      EventLoop* outer_stand_in;
+      detail::OperationScope* outer_operation;
+      EventLoop* outer_pool_call;
+      ~StandIn() {
+        detail::innermost_run = outer_run;
+        detail::standing_in_for = outer_stand_in;
+        detail::current_operation = outer_operation;
+        detail::pool_call_loop = outer_pool_call;
+      }
+    } restore{std::exchange(detail::innermost_run, &frame), std::exchange(detail::standing_in_for, this),
+              std::exchange(detail::current_operation, scope), std::exchange(detail::pool_call_loop, nullptr)};
+    reply.deliver();  // ends the call and resumes the request (may free `reply`)
+    submit_outbox();
+  }
+  // The loop's thread wakes for what only it runs (SEQUENTIAL methods,
+  // yields, waiters) and to end the run.
+  if ((!ready_.empty() || calls_in_flight_ == 0) && !wake_up_.posted.exchange(true, std::memory_order_relaxed)) {
+    [[maybe_unused]] bool posted = channel_->post(wake_up_);
+  }
+  // The last touch of the loop: once free, its thread may end the run.
+  baton_.unlock();
 }
 
 void EventLoop::run_until_done(std::coroutine_handle<> root) {
@@ -165,6 +217,7 @@ void EventLoop::run_until_done(std::coroutine_handle<> root) {
   } restore{frame.outer};
 
   polled_ = false;
+  std::unique_lock baton{baton_};
   ready_.push_back(Ready{root, {}});
   for (;;) {
     run_ready();

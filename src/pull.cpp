@@ -349,6 +349,10 @@ class PullEngine {
   // Calls queued for the pool by other branches are handed to it before a
   // method occupies this thread, so that they do not wait behind it.
   Place placement(Parallelization flag) const noexcept {
+    // A pool thread continuing the operation runs no method itself: the
+    // call sends a THREAD one to this thread's next job, a SEQUENTIAL one to
+    // the loop's thread (docs/design.md#continuation).
+    if (may_wait_ && standing_in()) return Place::elsewhere;
     switch (operation_.placement(flag)) {
       case Parallelization::SEQUENTIAL:
         // A THREAD method that waits to be decided goes first: to the pool,

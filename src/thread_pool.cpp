@@ -1,5 +1,7 @@
 #include <connectors/detail/thread_pool.hpp>
 
+#include "cpu_relax.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -49,12 +51,6 @@ namespace {
 
 // The pool whose worker the calling thread is, if any.
 thread_local const ThreadPoolState* current_worker_pool = nullptr;
-
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
 
 // How long an idle worker watches the queue before it sleeps. Jobs often come
 // in bursts (a loop fanning out), and waking a sleeping thread costs ~10 µs;

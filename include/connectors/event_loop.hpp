@@ -6,12 +6,14 @@
 #include <connectors/future.hpp>
 #include <connectors/task.hpp>
 
+#include <atomic>
 #include <coroutine>
 #include <cstddef>
 #include <deque>
 #include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <utility>
 
@@ -21,6 +23,11 @@ class Executor;
 
 namespace detail {
 class LoopAccess;
+class OperationScope;
+
+// The call a pool thread that continues an operation (standing_in) queued
+// first: it runs it itself once it has left the loop (EventLoop::reply_from_worker).
+inline thread_local PoolJob* call_to_run_next = nullptr;
 
 // The coroutine that drives a task given to EventLoop::create_task. The loop
 // keeps every unfinished one in a list so that it can free them when it ends.
@@ -150,6 +157,15 @@ class EventLoop {
     std::function<void()> callback;
   };
 
+  // Wakes the loop's own thread for what a pool thread continuing an
+  // operation left it (reply_from_worker); in the channel at most once.
+  class WakeUp final : public detail::ChannelNode {
+   public:
+    std::atomic<bool> posted{false};
+    void deliver() noexcept override { posted.store(false, std::memory_order_relaxed); }
+    void discard() noexcept override {}
+  };
+
   EventLoop(const Executor& executor, detail::ThreadPool* pool);
 
   void run_until_done(std::coroutine_handle<> root);
@@ -160,6 +176,8 @@ class EventLoop {
   void idle() noexcept;
   void submit_outbox() noexcept;
   void shut_down() noexcept;
+  void reply_from_worker(detail::ChannelNode& reply, detail::OperationScope* scope) noexcept;
+  void lock_baton() noexcept;
 
   const Executor* executor_;
   detail::ThreadPool* pool_;
@@ -172,6 +190,11 @@ class EventLoop {
   std::exception_ptr callback_error_;
   bool finished_ = false;
   bool polled_ = false;  // idle's last wait passed a poll interval without a post (idle)
+  // Held by whoever runs the loop's coroutines: its own thread, except while
+  // it waits for a post, when a pool thread that finished a method may take
+  // it and continue the request itself (docs/design.md#continuation).
+  std::mutex baton_;
+  WakeUp wake_up_;
 };
 
 namespace detail {
@@ -187,11 +210,24 @@ class LoopAccess {
   static std::shared_ptr<Channel> channel_ptr(EventLoop& loop) { return loop.channel_; }
   // A method call for the pool, submitted with the others of this round. The
   // run does not end before its reply was delivered.
+  // On a pool thread continuing the loop's operation, the first call is the
+  // thread's own next job (call_to_run_next), without a trip through the pool.
   static void queue_call(EventLoop& loop, PoolJob& call) noexcept {
     ++loop.calls_in_flight_;
     call.origin = &loop;
+    if (call_to_run_next == nullptr && standing_in_for == &loop && running_loop() == &loop) {
+      call_to_run_next = &call;
+      return;
+    }
     loop.outbox_.push_back(call);
   }
+  // A pool thread finished the method of a call of `loop`'s operation
+  // `scope`: it continues the request itself when the loop's thread is
+  // waiting, and posts `reply` to it otherwise.
+  static void reply_from_worker(EventLoop& loop, ChannelNode& reply, OperationScope* scope) noexcept {
+    loop.reply_from_worker(reply, scope);
+  }
+  static bool has_pool(const EventLoop& loop) noexcept { return loop.pool_ != nullptr; }
   // Before a method runs inline: what was queued must not wait for it.
   // Inline, since the request engine asks before every SEQUENTIAL method.
   static void submit_queued_calls(EventLoop& loop) noexcept {

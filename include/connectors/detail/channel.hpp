@@ -1,24 +1,13 @@
 #pragma once
 
+#include <connectors/detail/channel_node.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 
 namespace connectors::detail {
-
-// Something another thread hands to an event loop.
-class ChannelNode {
- public:
-  ChannelNode* next_in_channel = nullptr;
-  // Called on the loop's thread, from the loop's shallow base.
-  virtual void deliver() noexcept = 0;
-  // The loop ended before the node could be delivered.
-  virtual void discard() noexcept = 0;
-
- protected:
-  ~ChannelNode() = default;
-};
 
 // The only way into an event loop from other threads: intrusive nodes pushed
 // with one compare-and-swap onto a stack, which the loop takes whole and turns

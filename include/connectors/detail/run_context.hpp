@@ -34,6 +34,18 @@ inline EventLoop* running_loop() noexcept {
 // (leave_network, docs/connectors.md#lifetime).
 inline thread_local EventLoop* pool_call_loop = nullptr;
 
+// The loop whose operation the calling pool thread continues after a method
+// it ran for it (EventLoop::reply_from_worker), or null: while it does, it is
+// that loop's thread for the operation's bookkeeping (docs/design.md#continuation).
+inline thread_local EventLoop* standing_in_for = nullptr;
+
+// Whether the calling thread continues an operation of the loop running on it
+// in place of the loop's own thread (which must then run SEQUENTIAL methods).
+inline bool standing_in() noexcept {
+  EventLoop* loop = standing_in_for;
+  return loop != nullptr && running_loop() == loop;
+}
+
 // How much stack a chain of coroutine transfers may use before it is bounced
 // through the loop. Far below the 8 MiB default, far above any single frame.
 inline constexpr std::ptrdiff_t transfer_stack_budget = std::ptrdiff_t{128} * 1024;

@@ -1,10 +1,12 @@
 #pragma once
 
+#include <connectors/detail/channel_node.hpp>
 #include <connectors/detail/method_probe.hpp>
 #include <connectors/detail/node.hpp>
 #include <connectors/detail/operation.hpp>
 #include <connectors/detail/result.hpp>
 #include <connectors/detail/run_context.hpp>
+#include <connectors/detail/thread_pool.hpp>
 #include <connectors/task.hpp>
 
 #include <coroutine>
@@ -37,6 +39,29 @@ bool only_runnable_work(const Operation& operation) noexcept;
 // that declares one (docs/design.md#light-headers). A connector without
 // `in_process` has its PROCESS methods run as THREAD instead, which the
 // dispatch rules allow.
+class UserCallBase;
+
+// A THREAD method on the pool whose request goes on, after it, on the pool
+// thread that ran it if the loop's thread is waiting (EventLoop's
+// reply_from_worker, docs/design.md#continuation). Lives in the awaiting
+// coroutine's frame; the same object is the pool's job and the loop's post.
+class ContinuingCall final : public PoolJob, public ChannelNode {
+ public:
+  ContinuingCall(UserCallBase& call, EventLoop& loop, std::coroutine_handle<> awaiting) noexcept
+      : call_(call), loop_(loop), awaiting_(awaiting) {}
+  ContinuingCall(const ContinuingCall&) = delete;
+  ContinuingCall& operator=(const ContinuingCall&) = delete;
+
+  void run() noexcept override;
+  void deliver() noexcept override;
+  void discard() noexcept override {}
+
+ private:
+  UserCallBase& call_;
+  EventLoop& loop_;
+  std::coroutine_handle<> awaiting_;
+};
+
 class UserCallBase {
  public:
   using RunFn = void (*)(void* context);
@@ -56,6 +81,13 @@ class UserCallBase {
   bool await_ready() {
     const Parallelization placement = operation_.placement(parallelization_);
     if (placement == Parallelization::PROCESS) return false;
+    // A pool thread continuing the operation runs no method while it holds
+    // the loop: a THREAD one is its own next job, a SEQUENTIAL one runs on
+    // the loop's thread (docs/design.md#continuation).
+    if (standing_in()) {
+      at_home_ = placement == Parallelization::SEQUENTIAL;
+      return false;
+    }
     if (placement == Parallelization::THREAD && !only_runnable_work()) return false;
     // A THREAD method of another branch waits on the loop to be decided
     // (the request engine's yield): it goes first, to the pool beside this
@@ -69,7 +101,7 @@ class UserCallBase {
   }
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> waiting);
   void await_resume() {
-    if (after_yielded_) run_on_this_thread();
+    if (after_yielded_ || at_home_) run_on_this_thread();
     if (awaiter_) {
       awaiter_->await_resume();
       return;
@@ -78,6 +110,7 @@ class UserCallBase {
   }
 
   // The method, where it runs: on the coordinating thread or a pool thread.
+  friend class ContinuingCall;
   void run() {
     UserCallScope scope{operation_.scope};
     QueuedAt queued{queued_};
@@ -101,7 +134,9 @@ class UserCallBase {
   void* context_;
   std::int64_t queued_ = 0;  // for traces (docs/observability.md)
   bool after_yielded_ = false;
+  bool at_home_ = false;  // resumed on the loop's thread to run there
   Result<void> result_;
+  std::optional<ContinuingCall> continuing_;
   std::optional<Task<void>> task_;
   std::optional<Task<void>::Awaiter> awaiter_;
 };

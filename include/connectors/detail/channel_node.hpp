@@ -1,0 +1,18 @@
+#pragma once
+
+namespace connectors::detail {
+
+// Something another thread hands to an event loop.
+class ChannelNode {
+ public:
+  ChannelNode* next_in_channel = nullptr;
+  // Called on the loop's thread, from the loop's shallow base.
+  virtual void deliver() noexcept = 0;
+  // The loop ended before the node could be delivered.
+  virtual void discard() noexcept = 0;
+
+ protected:
+  ~ChannelNode() = default;
+};
+
+}  // namespace connectors::detail

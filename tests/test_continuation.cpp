@@ -1,0 +1,231 @@
+// A request goes on on the pool thread that finished its method when the
+// coordinating thread is waiting (docs/design.md#continuation): the pool
+// thread runs the protocol steps that follow in the loop's place, and the
+// branch's next THREAD method is its own next job. These tests pin what must
+// not change with it: SEQUENTIAL methods stay on the coordinating thread, the
+// values are right, and at most the pool's threads (plus the coordinating
+// thread) run methods at once; and they observe the continuation itself.
+#include <connectors/connectors.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using connectors::Parallelization;
+
+// Counts the methods running at once, and the setters that ran off the
+// thread of the test.
+struct Watch {
+  std::thread::id caller = std::this_thread::get_id();
+  std::atomic<int> running{0};
+  std::atomic<int> most_running{0};
+  std::atomic<int> setters_off_the_caller{0};
+
+  void enter() {
+    const int now = ++running;
+    int most = most_running.load();
+    while (now > most && !most_running.compare_exchange_weak(most, now)) {
+    }
+  }
+  void leave() { --running; }
+};
+
+class Block {
+ public:
+  explicit Block(Watch& watch) : watch_(watch) {}
+  connectors::Output<long> output{this, &Block::read};
+  connectors::Input<long> input{this, &Block::write, output};
+
+ private:
+  long read() const {
+    watch_.enter();
+    const long value = value_ + 1;
+    watch_.leave();
+    return value;
+  }
+  void write(long value) {
+    watch_.enter();
+    if (input.parallelization() == Parallelization::SEQUENTIAL && std::this_thread::get_id() != watch_.caller)
+      ++watch_.setters_off_the_caller;
+    value_ = value;
+    watch_.leave();
+  }
+  Watch& watch_;
+  long value_ = 0;
+};
+
+class Total {
+ public:
+  connectors::Output<long> sum{this, &Total::add_up};
+  connectors::MultiInput<long> in{this, &Total::add, &Total::remove, sum};
+
+  explicit Total(Watch& watch) : watch_(watch) { in.set_replace(&Total::replace); }
+
+ private:
+  long add_up() const {
+    long total = 0;
+    for (long value : values_) total += value;
+    return total;
+  }
+  std::size_t add(long value) {
+    note_sequential();
+    values_.push_back(value);
+    return values_.size() - 1;
+  }
+  void remove(std::size_t id) {
+    note_sequential();
+    values_[id] = 0;
+  }
+  void replace(std::size_t id, long value) {
+    note_sequential();
+    values_[id] = value;
+  }
+  void note_sequential() {
+    if (std::this_thread::get_id() != watch_.caller) ++watch_.setters_off_the_caller;
+  }
+  Watch& watch_;
+  std::vector<long> values_;
+};
+
+// `branches` chains of `length` blocks below one source, into one Total:
+// the branches' THREAD getters always have company, so they run on the pool.
+struct Branches {
+  Branches(Watch& watch, std::size_t branches, std::size_t length, Parallelization setters)
+      : source(watch), total(watch) {
+    chains.resize(branches);
+    for (auto& chain : chains) {
+      for (std::size_t i = 0; i < length; ++i) {
+        chain.push_back(std::make_unique<Block>(watch));
+        chain.back()->input.set_parallelization(setters);
+        chain.back()->input.connect(i == 0 ? source.output : chain[i - 1]->output);
+      }
+      total.in.connect(chain.back()->output);
+    }
+  }
+  // What the total is after source.input(value): each block adds one.
+  long expected(long value) const {
+    return static_cast<long>(chains.size()) * (value + 1 + static_cast<long>(chains.front().size()));
+  }
+  Block source;
+  std::vector<std::vector<std::unique_ptr<Block>>> chains;
+  Total total;
+};
+
+class Continuation : public ::testing::Test {
+ protected:
+  void SetUp() override { connectors::set_default_executor(connectors::executor(2, 0)); }
+  void TearDown() override { connectors::set_default_executor(nullptr); }
+};
+
+TEST_F(Continuation, SequentialSettersStayOnTheCallersThread) {
+  Watch watch;
+  Branches network{watch, 2, 30, Parallelization::SEQUENTIAL};
+  for (long value = 1; value <= 200; ++value) {
+    network.source.input(value);
+    ASSERT_EQ(network.total.sum(), network.expected(value)) << "round " << value;
+  }
+  EXPECT_EQ(watch.setters_off_the_caller.load(), 0);
+  // Two pool threads and the coordinating thread, which runs a method that
+  // nothing else could overlap (docs/design.md#work-first).
+  EXPECT_LE(watch.most_running.load(), 3);
+}
+
+TEST_F(Continuation, ThreadSettersGiveTheRightValuesWithoutMoreMethodsAtOnce) {
+  Watch watch;
+  Branches network{watch, 3, 30, Parallelization::THREAD};
+  for (long value = 1; value <= 200; ++value) {
+    network.source.input(value);
+    ASSERT_EQ(network.total.sum(), network.expected(value)) << "round " << value;
+  }
+  EXPECT_EQ(watch.setters_off_the_caller.load(), 0);  // the Total's adds and replaces
+  EXPECT_LE(watch.most_running.load(), 3);
+}
+
+// The continuation observed. One pool thread; two branches below a source
+// into a Total: `first` (a slow THREAD getter, then `after_first`'s THREAD
+// setter) and, behind a SEQUENTIAL getter, `queued` (a THREAD getter). The
+// pool thread runs `first`'s getter while `queued`'s is queued behind it.
+// Once `first`'s getter returns, the request goes on on the pool thread and
+// `after_first`'s setter is that thread's own next job, ahead of the queued
+// getter; handed back to the coordinating thread instead, the setter would
+// be queued behind it. The getter sleeps a little so that the coordinating
+// thread is waiting by then (only a waiting loop is continued); the order is
+// looked for over several rounds rather than trusted to one.
+class Recorder {
+ public:
+  explicit Recorder(std::vector<int>& order, std::mutex& mutex, int name, bool slow = false)
+      : order_(order), mutex_(mutex), name_(name), slow_(slow) {}
+  connectors::Output<long> output{this, &Recorder::read};
+  connectors::Input<long> input{this, &Recorder::write, output};
+
+ private:
+  long read() const {
+    if (slow_) std::this_thread::sleep_for(std::chrono::microseconds{300});
+    note(name_);
+    return value_;
+  }
+  void write(long value) {
+    note(-name_);  // a setter is noted negative
+    value_ = value;
+  }
+  void note(int what) const {
+    std::lock_guard lock{mutex_};
+    order_.push_back(what);
+  }
+  std::vector<int>& order_;
+  std::mutex& mutex_;
+  int name_;
+  bool slow_;
+  long value_ = 0;
+};
+
+TEST(ContinuationObserved, TheNextMethodOfABranchRunsOnTheThreadThatFinishedTheLastOne) {
+  connectors::set_default_executor(connectors::executor(1, 0));
+  int continued = 0;
+  {
+    std::vector<int> order;
+    std::mutex mutex;
+    Recorder source{order, mutex, 100};
+    Recorder first{order, mutex, 1, true};
+    Recorder after_first{order, mutex, 2};
+    Recorder middle{order, mutex, 4};
+    Recorder queued{order, mutex, 3};
+    Watch watch;
+    Total total{watch};
+    first.input.connect(source.output);
+    after_first.input.connect(first.output);
+    after_first.input.set_parallelization(Parallelization::THREAD);
+    middle.input.connect(source.output);
+    middle.output.set_parallelization(Parallelization::SEQUENTIAL);
+    queued.input.connect(middle.output);
+    total.in.connect(after_first.output);
+    total.in.connect(queued.output);
+    for (long value = 1; value <= 50 && continued == 0; ++value) {
+      source.input(value);
+      {
+        std::lock_guard lock{mutex};
+        order.clear();
+      }
+      EXPECT_EQ(total.sum(), 2 * value);
+      std::lock_guard lock{mutex};
+      const auto setter = std::find(order.begin(), order.end(), -2);
+      const auto queued_getter = std::find(order.begin(), order.end(), 3);
+      ASSERT_NE(setter, order.end());
+      ASSERT_NE(queued_getter, order.end());
+      if (setter < queued_getter) ++continued;
+    }
+  }
+  connectors::set_default_executor(nullptr);
+  EXPECT_EQ(continued, 1) << "the branch never went on on the pool thread that finished its getter";
+}
+
+}  // namespace
