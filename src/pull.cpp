@@ -51,10 +51,11 @@ enum class Need : std::uint8_t {
   compute_elsewhere,   // the getter of the output on top, where the executor places it
   apply_elsewhere,     // the setter of the input on top, where the executor places it
   yield,               // let the sibling requests not started yet start first
+  go_home,             // a SEQUENTIAL method met by a pool thread continuing the request
 };
 
 // Where a method runs now (PullEngine::placement).
-enum class Place : std::uint8_t { here, elsewhere, after_siblings };
+enum class Place : std::uint8_t { here, elsewhere, after_siblings, at_home };
 
 }  // namespace
 
@@ -285,6 +286,8 @@ class PullEngine {
         return after_push(output);
       case Place::elsewhere:
         return Need::compute_elsewhere;
+      case Place::at_home:
+        return Need::go_home;
       case Place::after_siblings:
         break;
     }
@@ -324,6 +327,8 @@ class PullEngine {
           break;
         case Place::elsewhere:
           return Need::apply_elsewhere;
+        case Place::at_home:
+          return Need::go_home;
         case Place::after_siblings:
           return Need::yield;
       }
@@ -349,10 +354,12 @@ class PullEngine {
   // Calls queued for the pool by other branches are handed to it before a
   // method occupies this thread, so that they do not wait behind it.
   Place placement(Parallelization flag) const noexcept {
-    // A pool thread continuing the operation runs no method itself: the
-    // call sends a THREAD one to this thread's next job, a SEQUENTIAL one to
-    // the loop's thread (docs/design.md#continuation).
-    if (may_wait_ && standing_in()) return Place::elsewhere;
+    // A pool thread continuing the operation runs no method itself: a THREAD
+    // one becomes this thread's next job (the call), a PROCESS one starts on
+    // the loop's thread (the call), and for a SEQUENTIAL one the request goes
+    // back to the loop's thread, which decides again (docs/design.md#continuation).
+    if (may_wait_ && standing_in())
+      return operation_.placement(flag) == Parallelization::SEQUENTIAL ? Place::at_home : Place::elsewhere;
     switch (operation_.placement(flag)) {
       case Parallelization::SEQUENTIAL:
         // A THREAD method that waits to be decided goes first: to the pool,
@@ -473,6 +480,8 @@ Task<void> drive(Operation& operation, NodeBase& root, bool is_output, void* cal
         ++operation.yielded_requests;
         co_await YieldToLoop{};
         --operation.yielded_requests;
+      } else if (need == Need::go_home) {
+        co_await YieldToLoop{};
       } else {
         co_await engine.task_for(need);
       }

@@ -92,7 +92,10 @@ DetachedTask drive_into(Task<T> task, Future<T> future) {
 /// A single-threaded event loop. Executors create one per run (run_coroutine,
 /// run_coroutines, run_until_complete) on the calling thread; inside the run,
 /// Executor::get_event_loop() returns it. Coroutines of the run are only ever
-/// resumed on the loop's thread.
+/// resumed on the loop's thread. (The library's own requests in a network
+/// operation may go on on a pool thread in the loop's place while the loop's
+/// thread waits: docs/design.md#continuation. Coroutines given to an executor
+/// never do.)
 ///
 ///     connectors::Task<int> main_task(connectors::Executor& executor) {
 ///       connectors::EventLoop& loop = *executor.get_event_loop();  // the run's loop

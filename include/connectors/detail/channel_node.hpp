@@ -6,7 +6,8 @@ namespace connectors::detail {
 class ChannelNode {
  public:
   ChannelNode* next_in_channel = nullptr;
-  // Called on the loop's thread, from the loop's shallow base.
+  // Called by whoever holds the loop (its own thread, or a pool thread that
+  // continues its operation: EventLoop::reply_from_worker), from a shallow base.
   virtual void deliver() noexcept = 0;
   // The loop ended before the node could be delivered.
   virtual void discard() noexcept = 0;
