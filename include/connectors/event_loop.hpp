@@ -94,7 +94,7 @@ DetachedTask drive_into(Task<T> task, Future<T> future) {
 /// Executor::get_event_loop() returns it. Coroutines of the run are only ever
 /// resumed on the loop's thread. (The library's own requests in a network
 /// operation may go on on a pool thread in the loop's place while the loop's
-/// thread waits: docs/design.md#continuation. Coroutines given to an executor
+/// thread waits: docs/design.md, §4.4. Coroutines given to an executor
 /// never do.)
 ///
 ///     connectors::Task<int> main_task(connectors::Executor& executor) {
