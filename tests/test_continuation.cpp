@@ -126,28 +126,26 @@ class Continuation : public ::testing::Test {
   void TearDown() override { connectors::set_default_executor(nullptr); }
 };
 
-TEST_F(Continuation, SequentialSettersStayOnTheCallersThread) {
+// 200 sets and gets, each checked; then no SEQUENTIAL method (a block's
+// setter so flagged, the Total's adds and replaces) ran off the caller's
+// thread, and at most the two pool threads and the coordinating thread (which
+// runs a method that nothing else could overlap, docs/design.md#work-first)
+// ran methods at once.
+void check_rounds(std::size_t branches, Parallelization setters) {
   Watch watch;
-  Branches network{watch, 2, 30, Parallelization::SEQUENTIAL};
+  Branches network{watch, branches, 30, setters};
   for (long value = 1; value <= 200; ++value) {
     network.source.input(value);
     ASSERT_EQ(network.total.sum(), network.expected(value)) << "round " << value;
   }
   EXPECT_EQ(watch.setters_off_the_caller.load(), 0);
-  // Two pool threads and the coordinating thread, which runs a method that
-  // nothing else could overlap (docs/design.md#work-first).
   EXPECT_LE(watch.most_running.load(), 3);
 }
 
+TEST_F(Continuation, SequentialSettersStayOnTheCallersThread) { check_rounds(2, Parallelization::SEQUENTIAL); }
+
 TEST_F(Continuation, ThreadSettersGiveTheRightValuesWithoutMoreMethodsAtOnce) {
-  Watch watch;
-  Branches network{watch, 3, 30, Parallelization::THREAD};
-  for (long value = 1; value <= 200; ++value) {
-    network.source.input(value);
-    ASSERT_EQ(network.total.sum(), network.expected(value)) << "round " << value;
-  }
-  EXPECT_EQ(watch.setters_off_the_caller.load(), 0);  // the Total's adds and replaces
-  EXPECT_LE(watch.most_running.load(), 3);
+  check_rounds(3, Parallelization::THREAD);
 }
 
 // The continuation observed. One pool thread; two branches below a source
