@@ -168,7 +168,9 @@ void EventLoop::lock_baton() noexcept {
 void EventLoop::reply_from_worker(detail::ChannelNode& reply, detail::OperationScope* scope) noexcept {
   // The loop's own thread (a call it took back) delivers through its channel
   // as always; so does a pool thread while the loop's thread runs.
-  if (std::this_thread::get_id() == thread_id_ || !baton_.try_lock()) {
+  // Nor is a loop on a pool thread continued: it takes its calls back at
+  // once when it waits, and a stand-in's calls would not wake it.
+  if (home_on_worker_ || std::this_thread::get_id() == thread_id_ || !baton_.try_lock()) {
     [[maybe_unused]] bool posted = channel_->post(reply);  // the loop waits for it: not closed
     return;
   }
@@ -182,14 +184,18 @@ void EventLoop::reply_from_worker(detail::ChannelNode& reply, detail::OperationS
       EventLoop* outer_stand_in;
       detail::OperationScope* outer_operation;
       EventLoop* outer_pool_call;
+      const detail::OperationScope* outer_acting;
       ~StandIn() {
         detail::innermost_run = outer_run;
         detail::standing_in_for = outer_stand_in;
         detail::current_operation = outer_operation;
         detail::pool_call_loop = outer_pool_call;
+        detail::acting_coordinator_of = outer_acting;
       }
     } restore{std::exchange(detail::innermost_run, &frame), std::exchange(detail::standing_in_for, this),
-              std::exchange(detail::current_operation, scope), std::exchange(detail::pool_call_loop, nullptr)};
+              std::exchange(detail::current_operation, scope),
+              std::exchange(detail::pool_call_loop, home_pool_call_loop_),
+              std::exchange(detail::acting_coordinator_of, scope)};
     reply.deliver();  // ends the call and resumes the request (may free `reply`)
     submit_outbox();
   }
@@ -217,6 +223,8 @@ void EventLoop::run_until_done(std::coroutine_handle<> root) {
   } restore{frame.outer};
 
   polled_ = false;
+  home_on_worker_ = pool_ != nullptr && pool_->on_worker_thread();
+  home_pool_call_loop_ = detail::pool_call_loop;
   std::unique_lock baton{baton_};
   ready_.push_back(Ready{root, {}});
   for (;;) {

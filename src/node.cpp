@@ -124,7 +124,7 @@ void OutputNode::detach_here(bool noted) noexcept {
 
 void MultiOutputNode::detach_with_items(bool noted, void (*take_items)(void* context) noexcept,
                                         void* context) noexcept {
-  // Inside a computation this runs on its coordinating thread
+  // Inside a computation this runs on the thread holding its loop
   // (leave_network), the only one that touches the items then.
   if (noted) {
     for (MultiOutputKeyNode* item : items_) note_destruction(*item);

@@ -210,7 +210,7 @@ bool hand_off_unlink(const NodeBase& node, void (*unlink)(void*) noexcept, void*
   NetworkGroup* group = node.group_.load(std::memory_order_acquire);
   if (group == nullptr) return false;  // never operated on nor connected: in no network being computed
   const OperationScope* holder = OperationScope::holder_of(*group, current_operation, false);
-  if (holder == nullptr || holder->coordinator_ == this_thread_mark()) return false;
+  if (holder == nullptr || holder->coordinator_ == this_thread_mark() || holder == acting_coordinator_of) return false;
   UnlinkRequest request{node, unlink, context, current_operation};
   if (!LoopAccess::channel(*loop).post(request)) return false;
   request.wait();

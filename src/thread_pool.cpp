@@ -51,6 +51,8 @@ namespace {
 
 // The pool whose worker the calling thread is, if any.
 thread_local const ThreadPoolState* current_worker_pool = nullptr;
+// The held chunk of the calling worker thread.
+thread_local HeldJobs* current_held = nullptr;
 
 // How long an idle worker watches the queue before it sleeps. Jobs often come
 // in bursts (a loop fanning out), and waking a sleeping thread costs ~10 µs;
@@ -82,6 +84,7 @@ void worker_main(std::shared_ptr<ThreadPoolState> shared,  // NOLINT(performance
   current_worker_pool = shared.get();
   ThreadPoolState& self = *shared;
   HeldJobs& held = self.held[index];
+  current_held = &held;
   std::unique_lock lock{self.mutex};
   for (;;) {
     if (!self.queue.empty()) {
@@ -184,6 +187,13 @@ PoolJob* ThreadPool::take_back(const void* origin, bool only_if_all_busy) noexce
 }
 
 bool ThreadPool::on_worker_thread() const noexcept { return current_worker_pool == state_.get(); }
+
+bool ThreadPool::worker_holds_jobs() noexcept {
+  HeldJobs* held = current_held;
+  if (held == nullptr) return false;
+  std::lock_guard lock{held->mutex};
+  return !held->jobs.empty();
+}
 
 std::size_t ThreadPool::size() const noexcept { return state_->size; }
 

@@ -27,7 +27,10 @@ void ContinuingCall::run() noexcept {
   }
   // May free this call (it lives in the frame of the request it resumes).
   LoopAccess::reply_from_worker(loop_, *this, call_.operation_.scope);
-  if (running_own_calls) return;
+  // Only at a worker's top level: inside a run (a nested run's take-back on
+  // this thread, while it still stands in for another loop) a next job would
+  // run inside that run, under the other loop's baton.
+  if (running_own_calls || innermost_run != nullptr) return;
   running_own_calls = true;
   while (PoolJob* next = std::exchange(call_to_run_next, nullptr)) next->run();
   running_own_calls = false;

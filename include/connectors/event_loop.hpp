@@ -198,6 +198,14 @@ class EventLoop {
   // it and continue the request itself (docs/design.md#continuation).
   std::mutex baton_;
   WakeUp wake_up_;
+  // Whether the loop's thread is a pool worker (a run nested in a method):
+  // such a loop takes its calls back at once when it waits, so it is not
+  // continued by stand-ins, whose calls would not wake it (idle).
+  bool home_on_worker_ = false;
+  // The loop whose method the loop's thread runs, if any: a stand-in hands a
+  // destruction of that loop's network there, as the loop's thread would
+  // (leave_network).
+  EventLoop* home_pool_call_loop_ = nullptr;
 };
 
 namespace detail {
@@ -214,11 +222,14 @@ class LoopAccess {
   // A method call for the pool, submitted with the others of this round. The
   // run does not end before its reply was delivered.
   // On a pool thread continuing the loop's operation, the first call is the
-  // thread's own next job (call_to_run_next), without a trip through the pool.
+  // thread's own next job (call_to_run_next), without a trip through the pool;
+  // unless the thread holds jobs of its chunk still, which would wait behind it
+  // while other workers may be idle.
   static void queue_call(EventLoop& loop, PoolJob& call) noexcept {
     ++loop.calls_in_flight_;
     call.origin = &loop;
-    if (call_to_run_next == nullptr && standing_in_for == &loop && running_loop() == &loop) {
+    if (call_to_run_next == nullptr && standing_in_for == &loop && running_loop() == &loop &&
+        !ThreadPool::worker_holds_jobs()) {
       call_to_run_next = &call;
       return;
     }

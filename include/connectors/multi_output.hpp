@@ -221,7 +221,8 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
 
   /// The owner's method listing the keys a whole connection delivers: any
   /// range of values convertible to Key (a container or a one-shot view).
-  /// It runs on the coordinating thread, once per delivery. Without it a
+  /// It runs with the operation's bookkeeping (the coordinating thread, or a
+  /// pool thread continuing a branch; never two at once), once per delivery. Without it a
   /// whole connection delivers no keys. A mismatched method is a compile
   /// error; throws nothing at run time.
   /// Threads: takes the network lock; any thread.

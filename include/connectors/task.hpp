@@ -19,7 +19,8 @@ class Task;
 namespace detail {
 
 // Several tasks started together (gather): the last one to finish resumes the
-// awaiting coroutine. Only touched on the loop's thread, so not atomic.
+// awaiting coroutine. Only touched by whoever holds the loop (its thread, or a
+// pool thread continuing its operation under its baton), so not atomic.
 struct TaskGroup {
   std::size_t remaining = 0;
   std::coroutine_handle<> awaiting;

@@ -87,7 +87,9 @@ class OperationScope {
   const NodeBase& start_;
   OperationScope* parent_;
   // The thread that runs this operation's protocol: the only one that may
-  // unlink a connector of its network while it lasts (leave_network).
+  // unlink a connector of its network while it lasts (leave_network), with
+  // a pool thread that continues a request in its place
+  // (acting_coordinator_of).
   // (Told by the address of a thread-local of src/operation.cpp rather than
   // a std::thread::id: <thread> stays out of the connector headers.)
   const void* coordinator_;
@@ -102,8 +104,8 @@ class OperationScope {
   // operation, on another thread).
   std::atomic<HelperLink*> helper_link_{nullptr};
   HelperLink* entered_through_ = nullptr;
-  // Written on the coordinating thread only (a destruction on a pool thread
-  // is handed there by leave_network), the first entry before poisoned_ is
+  // Written by the thread holding the operation's loop only (a destruction
+  // in a method on a pool thread is handed there by leave_network), the first entry before poisoned_ is
   // set, a block's further connectors after it.
   std::vector<const NodeBase*> destroyed_;
 };
@@ -156,6 +158,12 @@ class RunningFlag {
 // The operation the calling thread works for: as its coordinating thread, or
 // running one of its user methods. Inline: it is set around every user call.
 inline thread_local OperationScope* current_operation = nullptr;
+
+// The operation whose request the calling pool thread continues in its loop's
+// place (EventLoop::reply_from_worker): it acts as that operation's
+// coordinating thread, which unlinks a destroyed connector of its network
+// itself (hand_off_unlink; docs/design.md#continuation).
+inline thread_local const OperationScope* acting_coordinator_of = nullptr;
 
 // Marks the calling thread as running a user method of `operation` (if any), so
 // that an operation the method starts knows its parent.

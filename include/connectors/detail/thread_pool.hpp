@@ -98,6 +98,9 @@ class ThreadPool {
   PoolJob* take_back(const void* origin, bool only_if_all_busy) noexcept;
   // Whether the calling thread is one of this pool's workers.
   bool on_worker_thread() const noexcept;
+  // Whether the calling thread is a worker (of any pool) that still holds
+  // jobs of the chunk it took, which it runs before going back to the queue.
+  static bool worker_holds_jobs() noexcept;
 
   std::size_t size() const noexcept;
   std::size_t started_threads() const noexcept;
