@@ -584,38 +584,45 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
                          },
                          &walk};
   while (!stack.empty()) {
-    const Step step = stack.back();
+    // Read field by field: the step was usually pushed a moment ago, and a
+    // whole copy's 16-byte loads straddle the push's narrower stores, which
+    // the store buffer then cannot forward (docs/benchmarks.md, "Steps read
+    // as they were written").
+    const Step& top = stack.back();
+    InputNode& input = *top.input;
+    OutputNode* const announcer = top.announcer;
+    OutputNode* const origin = top.origin;
+    const std::size_t collected_before = top.collected_before;
     stack.pop_back();
-    InputNode& input = *step.input;
     // A single input no longer connected to its announcer (the announcer's
     // block was destroyed meanwhile): nothing to announce, and the
     // announcer must not be remembered. An announced output that is valid
     // again had its change withdrawn meanwhile (a destruction cancelled it
     // from upstream): announcing below it would leave inputs waiting for a
     // value that is not coming.
-    if (step.announcer != nullptr && ((!input.multi_ && input.source_ != step.announcer) || step.origin->valid()))
+    if (announcer != nullptr && ((!input.multi_ && input.source_ != announcer) || origin->valid()))
       continue;
-    if (step.announcer != nullptr) {
+    if (announcer != nullptr) {
       // Already announced by the same output in a situation that collects at
       // least as much: its downstream is announced and holds nothing
       // collectable (a served input would have cleared it). Stopping here
       // keeps building a network in any order linear.
       const bool settled =
-          input.announcing_ && input.is_announced_by(*step.announcer) && input.announced_in_ <= collection.situation;
+          input.announcing_ && input.is_announced_by(*announcer) && input.announced_in_ <= collection.situation;
       if (settled) {
         if (&input != never_collected && input.laziness_ >= collection.situation) collection.inputs.push_back(&input);
         continue;
       }
       walk.asked = &input;
-      bool accepted = input.accept_announcement(*step.announcer);
+      bool accepted = input.accept_announcement(*announcer);
       if (walk.asked == nullptr) continue;  // its condition destroyed its block
       walk.asked = nullptr;
       // Withdrawn while the condition ran (a destruction cancelled the change
       // from upstream, and the announcer is valid again): nothing to announce,
       // and a single input must not wait for it. (Accepted, the announcer is
       // still connected, so alive.)
-      if (accepted && step.origin->valid()) {
-        if (!input.multi_ && input.announcement_ == step.announcer) input.announcement_ = nullptr;
+      if (accepted && origin->valid()) {
+        if (!input.multi_ && input.announcement_ == announcer) input.announcement_ = nullptr;
         accepted = false;
       }
       if (accepted) {
@@ -626,7 +633,7 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
         // as settled, or a later announcement would stop before this input.
         unsettle_upstream(input);
       }
-    } else if (&input != never_collected && collection.inputs.size() == step.collected_before &&
+    } else if (&input != never_collected && collection.inputs.size() == collected_before &&
                input.laziness_ >= collection.situation) {
       collection.inputs.push_back(&input);
     }
