@@ -600,8 +600,7 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
     // again had its change withdrawn meanwhile (a destruction cancelled it
     // from upstream): announcing below it would leave inputs waiting for a
     // value that is not coming.
-    if (announcer != nullptr && ((!input.multi_ && input.source_ != announcer) || origin->valid()))
-      continue;
+    if (announcer != nullptr && ((!input.multi_ && input.source_ != announcer) || origin->valid())) continue;
     if (announcer != nullptr) {
       // Already announced by the same output in a situation that collects at
       // least as much: its downstream is announced and holds nothing

@@ -120,8 +120,23 @@ class Executor {
       Task<detail::method_result_t<Method, Owner, std::decay_t<Args>...>> run_method(Parallelization parallelization,
                                                                                      Method method, Owner& instance,
                                                                                      Args&&... args) {
-    return call_method<detail::method_result_t<Method, Owner, std::decay_t<Args>...>>(
-        parallelization, std::move(method), &instance, std::decay_t<Args>(std::forward<Args>(args))...);
+    // The placement is chosen when the task is made (effective_parallelization
+    // is a pure function of the flag), so each placement gets a coroutine of
+    // its own and a THREAD call's frame carries neither the process call's
+    // task nor an inline call's state: 10^5 gathered THREAD calls then fit a
+    // smaller size class (docs/benchmarks.md, "Smaller frames for THREAD
+    // calls"). The loop is still looked up when the task first runs, and each
+    // argument is built straight into the one coroutine that takes it.
+    using R = detail::method_result_t<Method, Owner, std::decay_t<Args>...>;
+    switch (effective_parallelization(parallelization)) {
+      case Parallelization::PROCESS:
+        return call_placed_in_process<R>(std::move(method), &instance, std::decay_t<Args>(std::forward<Args>(args))...);
+      case Parallelization::SEQUENTIAL:
+        return call_inline<R>(std::move(method), &instance, std::decay_t<Args>(std::forward<Args>(args))...);
+      case Parallelization::THREAD:
+        break;
+    }
+    return call_on_pool<R>(std::move(method), &instance, std::decay_t<Args>(std::forward<Args>(args))...);
   }
 
   /// Where this executor runs a method flagged `requested`: SEQUENTIAL means
@@ -168,18 +183,21 @@ class Executor {
   }
 
   template <class R, class Method, class Owner, class... Args>
-  Task<R> call_method(Parallelization parallelization, Method method, Owner* instance, Args... args) {
+  Task<R> call_placed_in_process(Method method, Owner* instance, Args... args) {
     EventLoop& loop = loop_for_method_call();
-    const Parallelization placement = effective_parallelization(parallelization);
-    if (placement == Parallelization::PROCESS) {
-      co_return co_await call_in_process<R>(loop, method, instance, args...);
-    }
+    co_return co_await call_in_process<R>(loop, method, instance, args...);
+  }
+
+  template <class R, class Method, class Owner, class... Args>
+  Task<R> call_inline(Method method, Owner* instance, Args... args) {
+    detail::LoopAccess::submit_queued_calls(loop_for_method_call());
+    co_return std::invoke(method, *instance, std::move(args)...);
+  }
+
+  template <class R, class Method, class Owner, class... Args>
+  Task<R> call_on_pool(Method method, Owner* instance, Args... args) {
     auto call = [&]() -> R { return std::invoke(method, *instance, std::move(args)...); };
-    if (placement == Parallelization::SEQUENTIAL) {
-      detail::LoopAccess::submit_queued_calls(loop);
-      co_return call();
-    }
-    co_return co_await detail::PoolCall<R, decltype(call)>{loop, call};
+    co_return co_await detail::PoolCall<R, decltype(call)>{loop_for_method_call(), call};
   }
 };
 
