@@ -108,7 +108,8 @@ class Executor {
   }
 
   /// Runs `method` on `instance` with `args` inline, on a pool thread or in a
-  /// worker process, as `parallelization` allows and this executor offers.
+  /// worker process, as `parallelization` allows and this executor offers
+  /// (effective_parallelization, asked when run_method is called).
   /// Must be awaited in a coroutine that this executor runs; otherwise the
   /// await throws std::logic_error. Arguments are decay-copied into the task
   /// (like std::thread); pass std::cref to share a large one. In a worker
