@@ -169,7 +169,7 @@ bool ThreadPool::submit(JobList& jobs) noexcept {
   return true;
 }
 
-PoolJob* ThreadPool::take_back(const void* origin, bool only_if_all_busy) noexcept {
+PoolJob* ThreadPool::take_back(const EventLoop* origin, bool only_if_all_busy) noexcept {
   std::lock_guard lock{state_->mutex};
   // A worker that is not inside a job will take the calls: taking them back
   // then would run a THREAD method on the waiting thread beside what it must

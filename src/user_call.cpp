@@ -21,12 +21,12 @@ thread_local bool running_own_calls = false;
 
 void ContinuingCall::run() noexcept {
   {
-    EventLoop* const outer = std::exchange(pool_call_loop, &loop_);
+    EventLoop* const outer = std::exchange(pool_call_loop, origin);
     capture_into(call_.result_, [this] { call_.run(); });
     pool_call_loop = outer;
   }
   // May free this call (it lives in the frame of the request it resumes).
-  LoopAccess::reply_from_worker(loop_, *this, call_.operation_.scope);
+  LoopAccess::reply_from_worker(*origin, *this, call_.operation_.scope);
   // Only at a worker's top level: inside a run (a nested run's take-back on
   // this thread, while it still stands in for another loop) a next job would
   // run inside that run, under the other loop's baton.
@@ -37,7 +37,7 @@ void ContinuingCall::run() noexcept {
 }
 
 void ContinuingCall::deliver() noexcept {
-  LoopAccess::end_call(loop_);
+  LoopAccess::end_call(*origin);
   awaiting_.resume();
 }
 
@@ -53,7 +53,7 @@ std::coroutine_handle<> UserCallBase::await_suspend(std::coroutine_handle<> wait
   const Parallelization placement = operation_.placement(parallelization_);
   EventLoop* const loop = running_loop();
   if (placement == Parallelization::THREAD && loop != nullptr && LoopAccess::has_pool(*loop)) {
-    continuing_.emplace(*this, *loop, waiting);
+    continuing_.emplace(*this, waiting);
     LoopAccess::queue_call(*loop, *continuing_);
     return std::noop_coroutine();
   }

@@ -137,7 +137,8 @@ class Executor {
       case Parallelization::THREAD:
         break;
     }
-    return call_on_pool<R>(std::move(method), &instance, std::decay_t<Args>(std::forward<Args>(args))...);
+    return call_on_pool(detail::PoolCall<R, Method, Owner, std::decay_t<Args>...>{std::move(method), &instance,
+                                                                                  std::forward<Args>(args)...});
   }
 
   /// Where this executor runs a method flagged `requested`: SEQUENTIAL means
@@ -195,10 +196,12 @@ class Executor {
     co_return std::invoke(method, *instance, std::move(args)...);
   }
 
+  // The call is the coroutine's one parameter and is awaited in place
+  // (detail::PoolCall says why).
   template <class R, class Method, class Owner, class... Args>
-  Task<R> call_on_pool(Method method, Owner* instance, Args... args) {
-    auto call = [&]() -> R { return std::invoke(method, *instance, std::move(args)...); };
-    co_return co_await detail::PoolCall<R, decltype(call)>{loop_for_method_call(), call};
+  Task<R> call_on_pool(detail::PoolCall<R, Method, Owner, Args...> call) {
+    call.reply_to(loop_for_method_call());
+    co_return co_await call;
   }
 };
 

@@ -1,19 +1,29 @@
 #pragma once
 
+#include <connectors/detail/channel_node.hpp>
+
 #include <cstddef>
 #include <memory>
+
+namespace connectors {
+class EventLoop;
+}
 
 namespace connectors::detail {
 
 struct ThreadPoolState;
 
-// A unit of work for the pool, usually living inside a suspended coroutine frame.
-class PoolJob {
+// A method call that an event loop queues for the pool: a worker runs it,
+// then hands it back to its loop through the loop's channel, where it is
+// delivered. One object is both the job and the post, with one vtable
+// pointer: it usually lives inside the suspended coroutine frame that awaits
+// it, and 10^5 calls in flight are 10^5 frames (docs/design.md#frames).
+class PoolJob : public ChannelNode {
  public:
   PoolJob* next_job = nullptr;
   // The loop that queued it: a loop that waits for its own calls may take
   // them back (ThreadPool::take_back).
-  const void* origin = nullptr;
+  EventLoop* origin = nullptr;
   virtual void run() noexcept = 0;
 
  protected:
@@ -48,7 +58,7 @@ struct JobList {
     return job;
   }
   // Unlinks the first job queued by `origin`, if any.
-  PoolJob* remove_first_of(const void* origin) noexcept {
+  PoolJob* remove_first_of(const EventLoop* origin) noexcept {
     PoolJob* before = nullptr;
     for (PoolJob* job = head; job != nullptr; before = job, job = job->next_job) {
       if (job->origin != origin) continue;
@@ -95,7 +105,7 @@ class ThreadPool {
   // Unqueues the first job that `origin` queued and no worker has taken, if
   // any; the caller runs it.
   // With `only_if_all_busy`, only while every worker is inside a job.
-  PoolJob* take_back(const void* origin, bool only_if_all_busy) noexcept;
+  PoolJob* take_back(const EventLoop* origin, bool only_if_all_busy) noexcept;
   // Whether the calling thread is one of this pool's workers.
   bool on_worker_thread() const noexcept;
   // Whether the calling thread is a worker (of any pool) that still holds

@@ -45,10 +45,9 @@ class UserCallBase;
 // thread that ran it if the loop's thread is waiting (EventLoop's
 // reply_from_worker, docs/design.md#continuation). Lives in the awaiting
 // coroutine's frame; the same object is the pool's job and the loop's post.
-class ContinuingCall final : public PoolJob, public ChannelNode {
+class ContinuingCall final : public PoolJob {
  public:
-  ContinuingCall(UserCallBase& call, EventLoop& loop, std::coroutine_handle<> awaiting) noexcept
-      : call_(call), loop_(loop), awaiting_(awaiting) {}
+  ContinuingCall(UserCallBase& call, std::coroutine_handle<> awaiting) noexcept : call_(call), awaiting_(awaiting) {}
   ContinuingCall(const ContinuingCall&) = delete;
   ContinuingCall& operator=(const ContinuingCall&) = delete;
 
@@ -58,7 +57,6 @@ class ContinuingCall final : public PoolJob, public ChannelNode {
 
  private:
   UserCallBase& call_;
-  EventLoop& loop_;
   std::coroutine_handle<> awaiting_;
 };
 
