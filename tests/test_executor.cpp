@@ -164,6 +164,11 @@ TYPED_TEST(EveryExecutor, RunMethodSignatures) {
       std::string left = "con";
       EXPECT_EQ(co_await executor.run_method(flag, &Calculator::join, calculator, left, std::string("nectors")),
                 "connectors");
+      // Arguments are copied when the task is made, not when it runs.
+      std::string later = "be";
+      Task<std::string> made = executor.run_method(flag, &Calculator::join, calculator, later, std::string("fore"));
+      later = "after";
+      EXPECT_EQ(co_await std::move(made), "before");
       std::vector<int> copy = co_await executor.run_method(flag, &Calculator::numbers, calculator);
       EXPECT_EQ(copy, calculator.numbers_);
       EXPECT_EQ(co_await executor.run_method(flag, &Calculator::consume, calculator, std::make_unique<int>(4)), 4);
@@ -196,10 +201,12 @@ TYPED_TEST(EveryExecutor, RunMethodExceptionsReachTheAwaiterUnchanged) {
 TYPED_TEST(EveryExecutor, RunMethodOutsideARunThrowsLogicError) {
   Executor& executor = *this->executor_;
   Calculator calculator;
-  Task<int> orphan = executor.run_method(Parallelization::SEQUENTIAL, &Calculator::add, calculator, 1);
-  SequentialExecutor other;
-  auto main = [&]() -> Task<int> { co_return co_await std::move(orphan); };
-  EXPECT_THROW(other.run_coroutine(main()), std::logic_error);
+  for (Parallelization flag : {Parallelization::SEQUENTIAL, Parallelization::THREAD}) {
+    Task<int> orphan = executor.run_method(flag, &Calculator::add, calculator, 1);
+    SequentialExecutor other;
+    auto main = [&]() -> Task<int> { co_return co_await std::move(orphan); };
+    EXPECT_THROW(other.run_coroutine(main()), std::logic_error);
+  }
 }
 
 TEST(Factory, ChoosesTheExecutorByCounts) {
