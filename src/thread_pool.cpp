@@ -3,6 +3,7 @@
 #include "cpu_relax.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -12,12 +13,56 @@
 
 namespace connectors::detail {
 
+// The most jobs a worker takes with one lock (take_chunk_locked).
+constexpr std::size_t max_chunk = 16;
+
 // The rest of the chunk a worker took, while it runs the chunk's jobs one by
 // one: take_back finds them there, so a job queued behind one that blocks is
-// not held for ever by the blocked worker.
+// not held for ever by the blocked worker. A chunk is published only under
+// ThreadPoolState::mutex, which take_back holds while it looks; after that a
+// job belongs to whoever empties its slot first (the worker by an exchange,
+// take_back by a compare-and-swap), so the worker claims each job with one
+// uncontended atomic operation instead of a lock. take_back compares the
+// origin it copied at publication before it touches a slot: a job the worker
+// has claimed may already be run and freed (docs/design.md#thread-pool).
 struct HeldJobs {
-  std::mutex mutex;  // after ThreadPoolState::mutex when both are taken
-  JobList jobs;
+  std::array<std::atomic<PoolJob*>, max_chunk> jobs{};
+  std::array<const EventLoop*, max_chunk> origins{};
+  std::size_t count = 0;  // under ThreadPoolState::mutex
+  std::size_t next = 0;   // the worker's own: the slot it claims next
+
+  // Under ThreadPoolState::mutex.
+  void publish(JobList& chunk) noexcept {
+    count = 0;
+    next = 0;
+    while (PoolJob* job = chunk.pop_front()) {
+      origins[count] = job->origin;
+      jobs[count].store(job, std::memory_order_relaxed);
+      ++count;
+    }
+  }
+  // The worker's next unclaimed job, if any.
+  PoolJob* claim_next() noexcept {
+    while (next < count) {
+      if (PoolJob* job = jobs[next++].exchange(nullptr, std::memory_order_acquire)) return job;
+    }
+    return nullptr;
+  }
+  bool holds_unclaimed() const noexcept {
+    for (std::size_t i = next; i < count; ++i) {
+      if (jobs[i].load(std::memory_order_relaxed) != nullptr) return true;
+    }
+    return false;
+  }
+  // Under ThreadPoolState::mutex.
+  PoolJob* take_first_of(const EventLoop* origin) noexcept {
+    for (std::size_t i = 0; i < count; ++i) {
+      if (origins[i] != origin) continue;
+      PoolJob* job = jobs[i].load(std::memory_order_relaxed);
+      if (job != nullptr && jobs[i].compare_exchange_strong(job, nullptr, std::memory_order_acquire)) return job;
+    }
+    return nullptr;
+  }
 };
 
 struct ThreadPoolState {
@@ -40,7 +85,7 @@ struct ThreadPoolState {
   // per chunk instead of one per job, and no worker hoards long ones.
   JobList take_chunk_locked() noexcept {
     JobList chunk;
-    const std::size_t share = std::clamp<std::size_t>(queue.size / (size * 2), 1, 16);
+    const std::size_t share = std::clamp<std::size_t>(queue.size / (size * 2), 1, max_chunk);
     for (std::size_t i = 0; i < share && !queue.empty(); ++i) chunk.push_back(*queue.pop_front());
     queued.store(queue.size, std::memory_order_relaxed);
     return chunk;
@@ -73,11 +118,6 @@ bool spin_for_work(const ThreadPoolState& state) noexcept {
   }
 }
 
-PoolJob* next_held(HeldJobs& held) noexcept {
-  std::lock_guard lock{held.mutex};
-  return held.jobs.pop_front();
-}
-
 // By value: each worker thread owns a share of the state it runs on.
 void worker_main(std::shared_ptr<ThreadPoolState> shared,  // NOLINT(performance-unnecessary-value-param)
                  std::size_t index) {
@@ -91,18 +131,12 @@ void worker_main(std::shared_ptr<ThreadPoolState> shared,  // NOLINT(performance
       JobList chunk = self.take_chunk_locked();
       ++self.running_workers;
       PoolJob* first = chunk.pop_front();
-      const bool more = !chunk.empty();
-      if (more) {
-        // Published under the queue's lock: take_back, which holds it, sees
-        // each job either queued or held.
-        std::lock_guard held_lock{held.mutex};
-        held.jobs.append(chunk);
-      }
+      // Published under the queue's lock: take_back, which holds it, sees
+      // each job either queued or held.
+      held.publish(chunk);
       lock.unlock();
       first->run();
-      if (more) {
-        while (PoolJob* job = next_held(held)) job->run();
-      }
+      while (PoolJob* job = held.claim_next()) job->run();
       lock.lock();
       --self.running_workers;
       continue;
@@ -180,8 +214,7 @@ PoolJob* ThreadPool::take_back(const EventLoop* origin, bool only_if_all_busy) n
     return job;
   }
   for (HeldJobs& held : state_->held) {
-    std::lock_guard held_lock{held.mutex};
-    if (PoolJob* job = held.jobs.remove_first_of(origin)) return job;
+    if (PoolJob* job = held.take_first_of(origin)) return job;
   }
   return nullptr;
 }
@@ -189,10 +222,8 @@ PoolJob* ThreadPool::take_back(const EventLoop* origin, bool only_if_all_busy) n
 bool ThreadPool::on_worker_thread() const noexcept { return current_worker_pool == state_.get(); }
 
 bool ThreadPool::worker_holds_jobs() noexcept {
-  HeldJobs* held = current_held;
-  if (held == nullptr) return false;
-  std::lock_guard lock{held->mutex};
-  return !held->jobs.empty();
+  const HeldJobs* held = current_held;
+  return held != nullptr && held->holds_unclaimed();
 }
 
 std::size_t ThreadPool::size() const noexcept { return state_->size; }
