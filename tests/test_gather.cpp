@@ -112,6 +112,39 @@ TEST(Gather, RejectsEmptyTasks) {
   EXPECT_THROW(executor.run_coroutine(main()), std::invalid_argument);
 }
 
+// Whether a task was started travels with the Task object (gather reads it
+// there, not in the frame): after a move it is still known, and a refused
+// gather starts none of its tasks.
+TEST(Gather, RejectsATaskAwaitedBeforeEvenAfterAMoveAndStartsNone) {
+  SequentialExecutor executor;
+  bool fresh_ran = false;
+  auto fresh = [&]() -> Task<int> {
+    fresh_ran = true;
+    co_return 1;
+  };
+  auto main = [&]() -> Task<void> {
+    Task<int> awaited = value(2);
+    const int result = co_await awaited;
+    EXPECT_EQ(result, 2);
+    Task<int> moved = std::move(awaited);
+    std::vector<Task<int>> tasks;
+    tasks.push_back(fresh());
+    tasks.push_back(std::move(moved));
+    co_await gather(std::move(tasks));
+  };
+  EXPECT_THROW(executor.run_coroutine(main()), std::logic_error);
+  EXPECT_FALSE(fresh_ran);
+
+  auto awaited_then_run = [&]() -> Task<Task<int>> {
+    Task<int> awaited = value(3);
+    const int result = co_await awaited;
+    EXPECT_EQ(result, 3);
+    co_return std::move(awaited);
+  };
+  Task<int> started = executor.run_coroutine(awaited_then_run());
+  EXPECT_THROW(executor.run_coroutine(std::move(started)), std::logic_error);
+}
+
 TEST(EventLoop, CreateTaskRunsConcurrentlyAndReturnsAFuture) {
   SequentialExecutor executor;
   Future<int> signal;

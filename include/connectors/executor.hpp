@@ -77,8 +77,8 @@ class Executor {
   template <class T>
   T run_coroutine(Task<T> coro) {
     if (!coro.valid()) throw std::invalid_argument("Executor::run_coroutine: empty (moved-from) task");
-    if (coro.handle().promise().started()) throw std::logic_error("Executor::run_coroutine: task was already started");
-    coro.handle().promise().mark_started();
+    if (detail::TaskAccess::started(coro)) throw std::logic_error("Executor::run_coroutine: task was already started");
+    detail::TaskAccess::mark_started(coro);
     run_root(coro.handle());
     return coro.handle().promise().result().take();
   }

@@ -31,7 +31,7 @@ gathered_t<T> take_gathered(Task<T>& task) {
 template <class T>
 void check_gatherable(const Task<T>& task) {
   if (!task.valid()) throw std::invalid_argument("connectors::gather: empty (moved-from) task");
-  if (task.handle().promise().started()) throw std::logic_error("connectors::gather: task was already started");
+  if (TaskAccess::started(task)) throw std::logic_error("connectors::gather: task was already started");
 }
 
 template <class T>
@@ -40,7 +40,7 @@ void start_in_group(Task<T>& task, TaskGroup& group) noexcept {
     --group.remaining;
     return;
   }
-  task.handle().promise().mark_started();
+  TaskAccess::mark_started(task);
   task.handle().promise().join_group(group);
   // A plain (nested) resume: the task runs until its first suspension, then
   // the next one starts. Deep chains inside it are bounced by transfer_to.

@@ -50,13 +50,10 @@ class PromiseBase {
 
   void set_continuation(std::coroutine_handle<> continuation) noexcept { continuation_ = continuation; }
   void join_group(TaskGroup& group) noexcept { group_ = &group; }
-  bool started() const noexcept { return started_; }
-  void mark_started() noexcept { started_ = true; }
 
  private:
   std::coroutine_handle<> continuation_ = std::noop_coroutine();
   TaskGroup* group_ = nullptr;
-  bool started_ = false;
 };
 
 template <class T>
@@ -81,6 +78,19 @@ class Promise<void> : public PromiseBase {
 
  private:
   Result<void> result_;
+};
+
+// Whether a task was started, for the schedulers that start tasks (gather,
+// Executor::run_coroutine).
+struct TaskAccess {
+  template <class T>
+  static bool started(const Task<T>& task) noexcept {
+    return task.started_;
+  }
+  template <class T>
+  static void mark_started(Task<T>& task) noexcept {
+    task.started_ = true;
+  }
 };
 
 }  // namespace detail
@@ -119,12 +129,14 @@ class [[nodiscard]] Task {
   /// An empty task (valid() is false).
   Task() noexcept = default;
   /// Takes `other`'s coroutine; `other` becomes empty.
-  Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+  Task(Task&& other) noexcept
+      : handle_(std::exchange(other.handle_, {})), started_(std::exchange(other.started_, false)) {}
   /// Destroys this task's coroutine (see ~Task) and takes `other`'s.
   Task& operator=(Task&& other) noexcept {
     if (this != &other) {
       reset();
       handle_ = std::exchange(other.handle_, {});
+      started_ = std::exchange(other.started_, false);
     }
     return *this;
   }
@@ -142,19 +154,20 @@ class [[nodiscard]] Task {
   /// What `co_await task` uses; not for direct use.
   class Awaiter {
    public:
-    /// Awaits the coroutine `handle`. Throws nothing.
-    explicit Awaiter(handle_type handle) noexcept : handle_(handle) {}
+    /// Awaits the coroutine `handle`, which `started_before` says was
+    /// started already. Throws nothing.
+    explicit Awaiter(handle_type handle, bool started_before = false) noexcept
+        : handle_(handle), started_before_(started_before) {}
     /// True if the task has finished already. Throws std::logic_error for an
     /// empty task, or one that was started (awaited) before.
     bool await_ready() const {
       if (!handle_) throw std::logic_error("connectors::Task: awaiting an empty (moved-from) task");
       if (handle_.done()) return true;
-      if (handle_.promise().started()) throw std::logic_error("connectors::Task: a task can be awaited only once");
+      if (started_before_) throw std::logic_error("connectors::Task: a task can be awaited only once");
       return false;
     }
     /// Starts the task; `awaiting` resumes when it finishes. Throws nothing.
     std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
-      handle_.promise().mark_started();
       handle_.promise().set_continuation(awaiting);
       return detail::transfer_to(handle_);
     }
@@ -163,18 +176,21 @@ class [[nodiscard]] Task {
 
    private:
     handle_type handle_;
+    bool started_before_;
   };
 
   /// Awaits the task: `co_await make_task()`. A task can be awaited once;
   /// awaiting an empty or already started task throws std::logic_error.
-  Awaiter operator co_await() && noexcept { return Awaiter{handle_}; }
+  Awaiter operator co_await() && noexcept { return Awaiter{handle_, std::exchange(started_, true)}; }
   /// \overload
-  Awaiter operator co_await() & noexcept { return Awaiter{handle_}; }
+  Awaiter operator co_await() & noexcept { return Awaiter{handle_, std::exchange(started_, true)}; }
 
   /// The coroutine handle, for the library's own schedulers.
   handle_type handle() const noexcept { return handle_; }
 
  private:
+  friend struct detail::TaskAccess;
+
   explicit Task(handle_type handle) noexcept : handle_(handle) {}
 
   void reset() noexcept {
@@ -182,6 +198,11 @@ class [[nodiscard]] Task {
   }
 
   handle_type handle_;
+  // Kept here, not in the coroutine's frame: gather checks every task before
+  // it starts any, and a pass over 10^5 frames only to read a flag costs a
+  // tenth of gathering them (docs/design.md#frames). Only the Task object can
+  // start its coroutine, so it knows.
+  bool started_ = false;
 };
 
 }  // namespace connectors
