@@ -25,7 +25,8 @@ constexpr std::size_t max_chunk = 16;
 // uncontended atomic operation instead of a lock. take_back compares the
 // origin it copied at publication before it touches a slot: a job the worker
 // has claimed may already be run and freed (docs/design.md#thread-pool).
-struct HeldJobs {
+// A cache line of its own: one worker's claims do not bounce another's slots.
+struct alignas(64) HeldJobs {
   std::array<std::atomic<PoolJob*>, max_chunk> jobs{};
   std::array<const EventLoop*, max_chunk> origins{};
   std::size_t count = 0;  // under ThreadPoolState::mutex
