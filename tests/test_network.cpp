@@ -7,6 +7,7 @@
 #include "helpers/executor_fixture.hpp"
 #include "helpers/plain_blocks.hpp"
 #include "helpers/test_classes.hpp"
+#include "sanitizers.hpp"
 #include "support.hpp"
 
 #include <gtest/gtest.h>
@@ -289,6 +290,7 @@ class Pass {
 };
 
 TEST_F(Network, AMillionBlockChainConnectsSetsAndGets) {
+  CONNECTORS_SKIP_VOLUME_TEST_UNDER_THREAD_SANITIZER();
   constexpr long count = 1'000'000;
   std::vector<Pass> chain(count);
   for (long i = 1; i < count; ++i)

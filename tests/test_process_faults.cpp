@@ -1,6 +1,7 @@
 // Everything that can go wrong in a worker process, each leaving the executor
 // usable; no leaked descriptors and no leftover processes.
 #include "process_support.hpp"
+#include "sanitizers.hpp"
 #include "support.hpp"
 
 #include <connectors/connectors.hpp>
@@ -21,14 +22,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define CONNECTORS_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define CONNECTORS_SANITIZED 1
-#endif
-#endif
 
 namespace {
 
@@ -189,6 +182,7 @@ TEST(ProcessFaults, OneCrashDoesNotDisturbAConcurrentCall) {
 }
 
 TEST(ProcessFaults, A256MiBResultArrivesIntact) {
+  CONNECTORS_SKIP_VOLUME_TEST_UNDER_THREAD_SANITIZER();
   MultiprocessingExecutor executor{1};
   const std::size_t count = (256U << 20) / sizeof(std::uint64_t);
   const std::vector<std::uint64_t> result = run(executor, &Faulty::big, count);

@@ -3,6 +3,7 @@
 // result or a WorkerError, and the executor keeps working. See
 // docs/processes.md, "What a misbehaving method cannot do".
 #include "process_support.hpp"
+#include "sanitizers.hpp"
 // The frame layout and the running call's id, to play a method that forges
 // whole frames, as a hostile one could (it can read its own worker's memory).
 #include "../src/fork_server.hpp"
@@ -266,6 +267,7 @@ TEST(ProcessHostile, ForgedFramesWithTheRightCallIdAreRefusedBeforeAnythingIsAll
 // second copy, no mapping of the worker's file), and the worker does not keep
 // a file of its size afterwards.
 TEST(ProcessHostile, AnOutsizedResultCostsTheCallerOneCopyAndTheWorkerNothingAfterwards) {
+  CONNECTORS_SKIP_VOLUME_TEST_UNDER_THREAD_SANITIZER();
   MultiprocessingExecutor executor{1};
   const int worker = run(executor, &Hostile::pid);
   const std::size_t size = std::size_t{256} << 20;

@@ -4,6 +4,7 @@
 // bytes in the middle of its reply gives its call a clean error, never a
 // partial result or a hang, while the executor keeps working.
 #include "process_support.hpp"
+#include "sanitizers.hpp"
 
 #include <connectors/connectors.hpp>
 
@@ -159,7 +160,11 @@ void expect_streamed_results_intact(MultiprocessingExecutor& executor) {
   EXPECT_EQ(run(executor, &Source::pid), worker);
 }
 
+// These two and the next are volume tests; TwoStreamedRepliesAtOnceStayApart
+// and the misbehaving replies below keep the streaming path under
+// ThreadSanitizer.
 TEST(ProcessStream, OutsizedResultsArriveIntactAndTheWorkerStays) {
+  CONNECTORS_SKIP_VOLUME_TEST_UNDER_THREAD_SANITIZER();
   MultiprocessingExecutor executor{1};
   expect_streamed_results_intact(executor);
 }
@@ -167,6 +172,7 @@ TEST(ProcessStream, OutsizedResultsArriveIntactAndTheWorkerStays) {
 // Where the caller may not read the worker's memory (ptrace rules, seccomp),
 // the same bytes come through the socket.
 TEST(ProcessStream, OutsizedResultsArriveIntactThroughTheSocketAlone) {
+  CONNECTORS_SKIP_VOLUME_TEST_UNDER_THREAD_SANITIZER();
   connectors::detail::read_worker_memory(false);
   MultiprocessingExecutor executor{1};
   expect_streamed_results_intact(executor);

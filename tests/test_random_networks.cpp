@@ -11,6 +11,7 @@
 // A failure prints its seed, the operations, and a shrunk sequence that still fails.
 
 #include "random/runner.hpp"
+#include "sanitizers.hpp"
 
 #include <gtest/gtest.h>
 
@@ -28,23 +29,11 @@
 namespace connectors::random_test {
 namespace {
 
-#if defined(__SANITIZE_THREAD__)
-constexpr bool under_tsan = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool under_tsan = true;
-#else
-constexpr bool under_tsan = false;
-#endif
-#else
-constexpr bool under_tsan = false;
-#endif
-
 using Clock = std::chrono::steady_clock;
 
 double budget_seconds() {
   if (const char* text = std::getenv("CONNECTORS_RANDOM_BUDGET_SECONDS")) return std::atof(text);
-  return under_tsan ? 30.0 : 60.0;
+  return connectors::testing::under_thread_sanitizer ? 30.0 : 60.0;
 }
 
 std::optional<std::uint64_t> replay_seed() {
