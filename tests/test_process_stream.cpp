@@ -160,7 +160,7 @@ void expect_streamed_results_intact(MultiprocessingExecutor& executor) {
   EXPECT_EQ(run(executor, &Source::pid), worker);
 }
 
-// These two and the next are volume tests; TwoStreamedRepliesAtOnceStayApart
+// This test and the next are volume tests; TwoStreamedRepliesAtOnceStayApart
 // and the misbehaving replies below keep the streaming path under
 // ThreadSanitizer.
 TEST(ProcessStream, OutsizedResultsArriveIntactAndTheWorkerStays) {
