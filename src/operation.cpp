@@ -210,7 +210,15 @@ bool hand_off_unlink(const NodeBase& node, void (*unlink)(void*) noexcept, void*
   NetworkGroup* group = node.group_.load(std::memory_order_acquire);
   if (group == nullptr) return false;  // never operated on nor connected: in no network being computed
   const OperationScope* holder = OperationScope::holder_of(*group, current_operation, false);
-  if (holder == nullptr || holder->coordinator_ == this_thread_mark() || holder == acting_coordinator_of) return false;
+  // A stand-in acts as its loop's thread for every operation that thread
+  // coordinates: each is parked below the loop's run on that thread's stack
+  // (the innermost, the operation it continues; outer ones in the method that
+  // started it), and the loop's thread would unlink for any of them itself.
+  // Handed to a loop instead, the unlinking would wait for that very thread,
+  // which waits for the baton this thread holds.
+  const void* acting_for = acting_coordinator_of != nullptr ? acting_coordinator_of->coordinator_ : nullptr;
+  if (holder == nullptr || holder->coordinator_ == this_thread_mark() || holder->coordinator_ == acting_for)
+    return false;
   UnlinkRequest request{node, unlink, context, current_operation};
   if (!LoopAccess::channel(*loop).post(request)) return false;
   request.wait();

@@ -12,9 +12,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -225,5 +227,169 @@ TEST(ContinuationObserved, TheNextMethodOfABranchRunsOnTheThreadThatFinishedTheL
   connectors::set_default_executor(nullptr);
   EXPECT_EQ(continued, 1) << "the branch never went on on the pool thread that finished its getter";
 }
+
+// A notify condition that a pool thread runs in its loop's place destroys a
+// connector. The loop is that of an operation on network B, nested in a
+// THREAD getter of an operation on network A that the test's thread took
+// back from the pool (docs/design.md#continuation): both operations are
+// coordinated by the test's thread, which waits in B's loop. The destroyed
+// connector observes B's result (`in_b`) or A's (`in_a`): in either network
+// the stand-in unlinks it itself, as the coordinating thread would; handed
+// to a loop, the unlinking would wait for a thread that waits for the
+// stand-in. How the threads meet: one pool thread; A's two getters go to the
+// pool; the one the pool thread runs waits until the test's thread, which
+// took the other back, lets it go; B's two setters the same, and the one on
+// the pool thread returns a little after the test's thread's, so that the
+// test's thread is waiting in B's loop by then. Looked for over rounds.
+enum class Victim { in_a, in_b };
+
+struct Rendezvous {
+  std::thread::id caller = std::this_thread::get_id();
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool a_released = false;
+  bool b_released = false;
+  void release(bool& flag) {
+    std::lock_guard lock{mutex};
+    flag = true;
+    changed.notify_all();
+  }
+  void wait_for(const bool& flag) {
+    std::unique_lock lock{mutex};
+    changed.wait(lock, [&] { return flag; });
+  }
+  bool on_caller() const { return std::this_thread::get_id() == caller; }
+};
+
+class Observer {
+ public:
+  connectors::Output<long> output{this, &Observer::read};
+  connectors::Input<long> input{this, &Observer::write, output};
+
+ private:
+  long read() const { return value_; }
+  void write(long value) { value_ = value; }
+  long value_ = 0;
+};
+
+class Setter {
+ public:
+  Setter(Rendezvous& meeting, std::unique_ptr<Observer>& victim, bool& destroyed_on_pool)
+      : meeting_(meeting), victim_(victim), destroyed_on_pool_(destroyed_on_pool) {
+    input.set_parallelization(Parallelization::THREAD);
+    output.set_parallelization(Parallelization::SEQUENTIAL);
+    input.set_notify_condition(&Setter::worth_telling);
+  }
+  connectors::Output<long> output{this, &Setter::read};
+  connectors::Input<long> input{this, &Setter::write, output};
+
+ private:
+  long read() const { return value_ + 1; }
+  void write(long value) {
+    if (meeting_.on_caller()) {
+      meeting_.release(meeting_.b_released);
+    } else {
+      meeting_.wait_for(meeting_.b_released);
+      std::this_thread::sleep_for(std::chrono::microseconds{300});
+    }
+    value_ = value;
+  }
+  bool worth_telling(const long&) {
+    if (!meeting_.on_caller() && victim_) {
+      victim_.reset();
+      destroyed_on_pool_ = true;
+    }
+    return true;
+  }
+  Rendezvous& meeting_;
+  std::unique_ptr<Observer>& victim_;
+  bool& destroyed_on_pool_;
+  long value_ = 0;
+};
+
+struct NetworkB {
+  NetworkB(Rendezvous& meeting, std::unique_ptr<Observer>& victim, bool& destroyed_on_pool)
+      : first(meeting, victim, destroyed_on_pool), second(meeting, victim, destroyed_on_pool), total(watch) {
+    source.output.set_parallelization(Parallelization::SEQUENTIAL);
+    first.input.connect(source.output);
+    second.input.connect(source.output);
+    total.in.connect(first.output);
+    total.in.connect(second.output);
+  }
+  Watch watch;
+  Observer source;
+  Setter first;
+  Setter second;
+  Total total;
+};
+
+class Getter {
+ public:
+  Getter(Rendezvous& meeting, NetworkB& b, long& b_result) : meeting_(meeting), b_(b), b_result_(b_result) {
+    output.set_parallelization(Parallelization::THREAD);
+  }
+  connectors::Output<long> output{this, &Getter::read};
+
+ private:
+  long read() const {
+    if (!meeting_.on_caller()) {
+      meeting_.wait_for(meeting_.a_released);
+      return 1;
+    }
+    meeting_.release(meeting_.a_released);
+    b_.source.input(5);
+    b_result_ = b_.total.sum();
+    return 1;
+  }
+  Rendezvous& meeting_;
+  NetworkB& b_;
+  long& b_result_;
+};
+
+bool destroy_from_a_stand_in_once(Victim where) {
+  Rendezvous meeting;
+  bool destroyed_on_pool = false;
+  std::unique_ptr<Observer> victim = std::make_unique<Observer>();
+  NetworkB b{meeting, victim, destroyed_on_pool};
+  long b_result = 0;
+  Watch watch;
+  Getter left{meeting, b, b_result};
+  Getter right{meeting, b, b_result};
+  Total a_total{watch};
+  a_total.in.connect(left.output);
+  a_total.in.connect(right.output);
+  victim->input.connect(where == Victim::in_a ? a_total.sum : b.total.sum);
+  try {
+    EXPECT_EQ(a_total.sum(), 2);
+    EXPECT_EQ(b_result, 12);  // (5 + 1) from each setter's block
+    EXPECT_FALSE(destroyed_on_pool);
+    EXPECT_EQ(victim->output(), where == Victim::in_a ? 2 : 12);
+  } catch (const std::logic_error&) {
+    // The victim was connected to the network being computed: the
+    // operations from B's up to the one computing it end with that error
+    // (docs/design.md#destruction-inside).
+    EXPECT_TRUE(destroyed_on_pool);
+    EXPECT_EQ(victim, nullptr);
+  }
+  // The destroyed observer is out of the network: another set and get does
+  // not reach it (ASan would see a freed one).
+  b.source.input(7);
+  EXPECT_EQ(b.total.sum(), 16);
+  return destroyed_on_pool;
+}
+
+void destroy_from_a_stand_in(Victim where) {
+  connectors::set_default_executor(connectors::executor(1, 0));
+  int destroyed_on_pool = 0;
+  for (int round = 0; round < 50 && destroyed_on_pool == 0; ++round) {
+    if (destroy_from_a_stand_in_once(where)) ++destroyed_on_pool;
+  }
+  connectors::set_default_executor(nullptr);
+  EXPECT_EQ(destroyed_on_pool, 1) << "no notify condition ran on the pool thread";
+}
+
+TEST(ContinuationObserved, AStandInUnlinksAConnectorOfItsOwnNetworkItself) { destroy_from_a_stand_in(Victim::in_b); }
+
+TEST(ContinuationObserved, AStandInUnlinksAConnectorOfTheOuterNetworkItself) { destroy_from_a_stand_in(Victim::in_a); }
 
 }  // namespace

@@ -104,9 +104,10 @@ class OperationScope {
   // operation, on another thread).
   std::atomic<HelperLink*> helper_link_{nullptr};
   HelperLink* entered_through_ = nullptr;
-  // Written by the thread holding the operation's loop only (a destruction
-  // in a method on a pool thread is handed there by leave_network), the first entry before poisoned_ is
-  // set, a block's further connectors after it.
+  // Written by the coordinating thread only, or a pool thread acting for it
+  // (acting_coordinator_of; a destruction in a method on a pool thread is
+  // handed there by leave_network), the first entry before poisoned_ is set,
+  // a block's further connectors after it.
   std::vector<const NodeBase*> destroyed_;
 };
 
@@ -161,8 +162,9 @@ inline thread_local OperationScope* current_operation = nullptr;
 
 // The operation whose request the calling pool thread continues in its loop's
 // place (EventLoop::reply_from_worker): it acts as that operation's
-// coordinating thread, which unlinks a destroyed connector of its network
-// itself (hand_off_unlink; docs/design.md#continuation).
+// coordinating thread, which unlinks a destroyed connector of a network that
+// any of its operations computes itself (hand_off_unlink;
+// docs/design.md#continuation).
 inline thread_local const OperationScope* acting_coordinator_of = nullptr;
 
 // Marks the calling thread as running a user method of `operation` (if any), so
