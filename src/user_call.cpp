@@ -29,7 +29,8 @@ void ContinuingCall::run() noexcept {
   LoopAccess::reply_from_worker(*origin, *this, call_.operation_.scope);
   // Only at a worker's top level: inside a run (a nested run's take-back on
   // this thread, while it still stands in for another loop) a next job would
-  // run inside that run, under the other loop's baton.
+  // run inside that run, under the other loop's baton (a guard: today's
+  // engine queues no own next job before such a run; docs/design.md#continuation).
   if (running_own_calls || innermost_run != nullptr) return;
   running_own_calls = true;
   while (PoolJob* next = std::exchange(call_to_run_next, nullptr)) next->run();
