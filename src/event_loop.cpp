@@ -1,4 +1,5 @@
 #include <connectors/detail/frame_allocator.hpp>
+#include <connectors/detail/node.hpp>
 #include <connectors/detail/operation.hpp>
 #include <connectors/detail/thread_pool.hpp>
 #include <connectors/event_loop.hpp>
@@ -185,7 +186,9 @@ void EventLoop::reply_from_worker(detail::ChannelNode& reply, detail::OperationS
       detail::OperationScope* outer_operation;
       EventLoop* outer_pool_call;
       const detail::OperationScope* outer_acting;
+      detail::DestructionWatch* outer_watch;
       ~StandIn() {
+        detail::DestructionWatch::exchange_innermost(outer_watch);
         detail::innermost_run = outer_run;
         detail::standing_in_for = outer_stand_in;
         detail::current_operation = outer_operation;
@@ -195,7 +198,11 @@ void EventLoop::reply_from_worker(detail::ChannelNode& reply, detail::OperationS
     } restore{std::exchange(detail::innermost_run, &frame), std::exchange(detail::standing_in_for, this),
               std::exchange(detail::current_operation, scope),
               std::exchange(detail::pool_call_loop, home_pool_call_loop_),
-              std::exchange(detail::acting_coordinator_of, scope)};
+              std::exchange(detail::acting_coordinator_of, scope),
+              // An input this thread destroys leaves the watches that the
+              // loop's thread keeps below its run (a macro's connect, an
+              // announcement walk) as if that thread destroyed it.
+              detail::DestructionWatch::exchange_innermost(home_watch_)};
     reply.deliver();  // ends the call and resumes the request (may free `reply`)
     submit_outbox();
   }
@@ -225,6 +232,7 @@ void EventLoop::run_until_done(std::coroutine_handle<> root) {
   polled_ = false;
   home_on_worker_ = pool_ != nullptr && pool_->on_worker_thread();
   home_pool_call_loop_ = detail::pool_call_loop;
+  home_watch_ = detail::DestructionWatch::innermost();
   std::unique_lock baton{baton_};
   ready_.push_back(Ready{root, {}});
   for (;;) {

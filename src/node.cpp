@@ -435,6 +435,10 @@ DestructionWatch::DestructionWatch(Forget forget, void* context) noexcept
   innermost_watch = this;
 }
 DestructionWatch::~DestructionWatch() { innermost_watch = outer_; }
+DestructionWatch* DestructionWatch::innermost() noexcept { return innermost_watch; }
+DestructionWatch* DestructionWatch::exchange_innermost(DestructionWatch* chain) noexcept {
+  return std::exchange(innermost_watch, chain);
+}
 
 void DestructionWatch::forget(const InputNode& input) noexcept {
   for (DestructionWatch* watch = innermost_watch; watch != nullptr; watch = watch->outer_) {

@@ -22,6 +22,7 @@ namespace connectors {
 class Executor;
 
 namespace detail {
+class DestructionWatch;
 class LoopAccess;
 class OperationScope;
 
@@ -206,6 +207,10 @@ class EventLoop {
   // destruction of that loop's network there, as the loop's thread would
   // (leave_network).
   EventLoop* home_pool_call_loop_ = nullptr;
+  // The loop's thread's destruction watches when the run began, parked below
+  // it: a stand-in tells them of the inputs it destroys, as the loop's
+  // thread would (docs/design.md#continuation).
+  detail::DestructionWatch* home_watch_ = nullptr;
 };
 
 namespace detail {

@@ -544,8 +544,10 @@ std::string describe_parallelization(Parallelization parallelization);
 // (docs/design.md#lifetime), an announce condition asked by an announcement
 // walk. While a watch lives, every input destroyed on this thread leaves it
 // (from `inputs`, or `one` becomes null, or `forget` is told), so that the
-// work under way does not touch freed memory afterwards. Watches nest: a
-// remove may destroy a source of its own.
+// work under way does not touch freed memory afterwards; so does one that a
+// pool thread destroys while it stands in for a loop this thread waits in
+// (docs/design.md#destruction-inside). Watches nest: a remove may destroy a
+// source of its own.
 class DestructionWatch {
  public:
   using Forget = void (*)(void* context, const InputNode& input) noexcept;
@@ -559,6 +561,12 @@ class DestructionWatch {
 
   // `input` is being destroyed (InputNode::detach_locked).
   static void forget(const InputNode& input) noexcept;
+
+  // The calling thread's innermost watch; and the chain a pool thread
+  // standing in for a loop takes over from the loop's thread, which waits
+  // below its run with these watches live (EventLoop::reply_from_worker).
+  static DestructionWatch* innermost() noexcept;
+  static DestructionWatch* exchange_innermost(DestructionWatch* chain) noexcept;
 
  private:
   std::vector<InputNode*>* inputs_ = nullptr;
