@@ -63,7 +63,11 @@ OperationScope* OperationScope::holder_of(NetworkGroup& group, OperationScope* i
 }
 
 OperationScope::OperationScope(const NodeBase& start, const NodeBase* joined)
-    : start_(start), parent_(current_operation), coordinator_(this_thread_mark()), group_(&start.network_group()) {
+    : start_(start),
+      parent_(current_operation),
+      coordinator_(this_thread_mark()),
+      acting_for_(acting_coordinator_of),
+      group_(&start.network_group()) {
   if (parent_ == nullptr) {
     // A helper of a method (connectors::as_helper): nested in the method's
     // operation while that lasts, which then waits for this one to end.
@@ -210,15 +214,18 @@ bool hand_off_unlink(const NodeBase& node, void (*unlink)(void*) noexcept, void*
   NetworkGroup* group = node.group_.load(std::memory_order_acquire);
   if (group == nullptr) return false;  // never operated on nor connected: in no network being computed
   const OperationScope* holder = OperationScope::holder_of(*group, current_operation, false);
+  if (holder == nullptr || holder->coordinator_ == this_thread_mark()) return false;
   // A stand-in acts as its loop's thread for every operation that thread
   // coordinates: each is parked below the loop's run on that thread's stack
   // (the innermost, the operation it continues; outer ones in the method that
   // started it), and the loop's thread would unlink for any of them itself.
-  // Handed to a loop instead, the unlinking would wait for that very thread,
-  // which waits for the baton this thread holds.
-  const void* acting_for = acting_coordinator_of != nullptr ? acting_coordinator_of->coordinator_ : nullptr;
-  if (holder == nullptr || holder->coordinator_ == this_thread_mark() || holder->coordinator_ == acting_for)
-    return false;
+  // So it does for the thread that one acted for when it started the
+  // operation, and so on down. Handed to a loop instead, the unlinking would
+  // wait for one of those threads, which waits for the baton this thread
+  // holds, or for a thread that does.
+  for (const OperationScope* acting = acting_coordinator_of; acting != nullptr; acting = acting->acting_for_) {
+    if (holder->coordinator_ == acting->coordinator_) return false;
+  }
   UnlinkRequest request{node, unlink, context, current_operation};
   if (!LoopAccess::channel(*loop).post(request)) return false;
   request.wait();

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -241,7 +242,7 @@ TEST(ContinuationObserved, TheNextMethodOfABranchRunsOnTheThreadThatFinishedTheL
 // took the other back, lets it go; B's two setters the same, and the one on
 // the pool thread returns a little after the test's thread's, so that the
 // test's thread is waiting in B's loop by then. Looked for over rounds.
-enum class Victim { in_a, in_b };
+enum class Victim { in_a, in_b, in_a_from_c };
 
 struct Rendezvous {
   std::thread::id caller = std::this_thread::get_id();
@@ -274,8 +275,10 @@ class Observer {
 
 class Setter {
  public:
-  Setter(Rendezvous& meeting, std::unique_ptr<Observer>& victim, bool& destroyed_on_pool)
-      : meeting_(meeting), victim_(victim), destroyed_on_pool_(destroyed_on_pool) {
+  // `instead`: run on the pool thread in place of the destruction.
+  Setter(Rendezvous& meeting, std::unique_ptr<Observer>& victim, bool& destroyed_on_pool,
+         std::function<void()> instead = {})
+      : meeting_(meeting), victim_(victim), destroyed_on_pool_(destroyed_on_pool), instead_(std::move(instead)) {
     input.set_parallelization(Parallelization::THREAD);
     output.set_parallelization(Parallelization::SEQUENTIAL);
     input.set_notify_condition(&Setter::worth_telling);
@@ -295,7 +298,10 @@ class Setter {
     value_ = value;
   }
   bool worth_telling(const long&) {
-    if (!meeting_.on_caller() && victim_) {
+    if (meeting_.on_caller() || !victim_) return true;
+    if (instead_) {
+      instead_();
+    } else {
       victim_.reset();
       destroyed_on_pool_ = true;
     }
@@ -304,12 +310,16 @@ class Setter {
   Rendezvous& meeting_;
   std::unique_ptr<Observer>& victim_;
   bool& destroyed_on_pool_;
+  std::function<void()> instead_;
   long value_ = 0;
 };
 
 struct NetworkB {
-  NetworkB(Rendezvous& meeting, std::unique_ptr<Observer>& victim, bool& destroyed_on_pool)
-      : first(meeting, victim, destroyed_on_pool), second(meeting, victim, destroyed_on_pool), total(watch) {
+  NetworkB(Rendezvous& meeting, std::unique_ptr<Observer>& victim, bool& destroyed_on_pool,
+           const std::function<void()>& instead = {})
+      : first(meeting, victim, destroyed_on_pool, instead),
+        second(meeting, victim, destroyed_on_pool, instead),
+        total(watch) {
     source.output.set_parallelization(Parallelization::SEQUENTIAL);
     first.input.connect(source.output);
     second.input.connect(source.output);
@@ -350,7 +360,28 @@ bool destroy_from_a_stand_in_once(Victim where) {
   Rendezvous meeting;
   bool destroyed_on_pool = false;
   std::unique_ptr<Observer> victim = std::make_unique<Observer>();
-  NetworkB b{meeting, victim, destroyed_on_pool};
+  // in_a_from_c: B's condition, on the pool thread standing in for B's loop,
+  // sets and gets network C, whose executor has a pool thread of its own;
+  // C's condition destroys the victim on that thread, standing in for C's
+  // loop, whose thread (the first pool thread) acts for the test's thread.
+  Rendezvous meeting_c;
+  NetworkB c{meeting_c, victim, destroyed_on_pool};
+  const std::shared_ptr<connectors::Executor> other = connectors::executor(1, 0);
+  c.source.input.set_executor(other);
+  c.total.sum.set_executor(other);
+  std::function<void()> run_c;
+  if (where == Victim::in_a_from_c) {
+    run_c = [&] {
+      meeting_c.caller = std::this_thread::get_id();
+      try {
+        c.source.input(5);
+        EXPECT_EQ(c.total.sum(), 12);
+      } catch (const std::logic_error&) {
+        // (C is nested in B, nested in A, whose connector went.)
+      }
+    };
+  }
+  NetworkB b{meeting, victim, destroyed_on_pool, run_c};
   long b_result = 0;
   Watch watch;
   Getter left{meeting, b, b_result};
@@ -358,12 +389,12 @@ bool destroy_from_a_stand_in_once(Victim where) {
   Total a_total{watch};
   a_total.in.connect(left.output);
   a_total.in.connect(right.output);
-  victim->input.connect(where == Victim::in_a ? a_total.sum : b.total.sum);
+  victim->input.connect(where == Victim::in_b ? b.total.sum : a_total.sum);
   try {
     EXPECT_EQ(a_total.sum(), 2);
     EXPECT_EQ(b_result, 12);  // (5 + 1) from each setter's block
     EXPECT_FALSE(destroyed_on_pool);
-    EXPECT_EQ(victim->output(), where == Victim::in_a ? 2 : 12);
+    EXPECT_EQ(victim->output(), where == Victim::in_b ? 12 : 2);
   } catch (const std::logic_error&) {
     // The victim was connected to the network being computed: the
     // operations from B's up to the one computing it end with that error
@@ -381,7 +412,7 @@ bool destroy_from_a_stand_in_once(Victim where) {
 void destroy_from_a_stand_in(Victim where) {
   connectors::set_default_executor(connectors::executor(1, 0));
   int destroyed_on_pool = 0;
-  for (int round = 0; round < 50 && destroyed_on_pool == 0; ++round) {
+  for (int round = 0; round < 200 && destroyed_on_pool == 0; ++round) {
     if (destroy_from_a_stand_in_once(where)) ++destroyed_on_pool;
   }
   connectors::set_default_executor(nullptr);
@@ -391,5 +422,95 @@ void destroy_from_a_stand_in(Victim where) {
 TEST(ContinuationObserved, AStandInUnlinksAConnectorOfItsOwnNetworkItself) { destroy_from_a_stand_in(Victim::in_b); }
 
 TEST(ContinuationObserved, AStandInUnlinksAConnectorOfTheOuterNetworkItself) { destroy_from_a_stand_in(Victim::in_a); }
+
+// A stand-in acts, through the thread it acts for, for every thread below:
+// here for the first pool thread, which acts for the test's thread.
+TEST(ContinuationObserved, AStandInOfAStandInUnlinksAConnectorOfTheOutermostNetworkItself) {
+  destroy_from_a_stand_in(Victim::in_a_from_c);
+}
+
+// A notify condition that a pool thread runs in its loop's place destroys an
+// input that a macro input exports and has not connected yet: the macro's
+// connect, which waits in the operation of its first exported input, must
+// skip it. The macro watches its exported inputs on the thread that
+// connects (a DestructionWatch); the stand-in tells that thread's watches,
+// or the connect would go on with a freed input (ASan). How the threads
+// meet: one pool thread; connecting `first` serves two ON_CONNECT followers
+// whose THREAD setters meet as NetworkB's do. Looked for over rounds.
+struct MacroOwner {
+  Observer first;
+  std::unique_ptr<Observer> second = std::make_unique<Observer>();
+  connectors::MacroInput<long> input{first.input, second->input};
+};
+
+class Follower {
+ public:
+  Follower(Rendezvous& meeting, MacroOwner& owner, bool& destroyed_on_pool)
+      : meeting_(meeting), owner_(owner), destroyed_on_pool_(destroyed_on_pool) {
+    input.set_parallelization(Parallelization::THREAD);
+    input.set_laziness(connectors::Laziness::ON_CONNECT);
+    input.set_notify_condition(&Follower::worth_telling);
+  }
+  connectors::Output<long> output{this, &Follower::read};
+  connectors::Input<long> input{this, &Follower::write, output};
+
+ private:
+  long read() const { return value_; }
+  void write(long value) {
+    if (meeting_.on_caller()) {
+      meeting_.release(meeting_.b_released);
+    } else {
+      meeting_.wait_for(meeting_.b_released);
+      std::this_thread::sleep_for(std::chrono::microseconds{300});
+    }
+    value_ = value;
+  }
+  bool worth_telling(const long&) {
+    if (!meeting_.on_caller() && owner_.second) {
+      owner_.second.reset();
+      destroyed_on_pool_ = true;
+    }
+    return true;
+  }
+  Rendezvous& meeting_;
+  MacroOwner& owner_;
+  bool& destroyed_on_pool_;
+  long value_ = 0;
+};
+
+bool connect_a_macro_losing_an_input_once() {
+  Rendezvous meeting;
+  bool destroyed_on_pool = false;
+  Observer source;
+  source.output.set_parallelization(Parallelization::SEQUENTIAL);
+  source.input(3);
+  MacroOwner owner;
+  owner.first.output.set_parallelization(Parallelization::SEQUENTIAL);
+  Follower left{meeting, owner, destroyed_on_pool};
+  Follower right{meeting, owner, destroyed_on_pool};
+  left.input.connect(owner.first.output);
+  right.input.connect(owner.first.output);
+  owner.input.connect(source.output);
+  EXPECT_EQ(left.output(), 3);
+  EXPECT_EQ(right.output(), 3);
+  if (destroyed_on_pool) {
+    EXPECT_EQ(owner.second, nullptr);
+  } else {
+    EXPECT_EQ(owner.second->output(), 3);  // connected by the macro
+  }
+  source.input(4);
+  EXPECT_EQ(left.output(), 4);
+  return destroyed_on_pool;
+}
+
+TEST(ContinuationObserved, AStandInTellsTheMacroConnectItWaitsInOfAnInputItDestroyed) {
+  connectors::set_default_executor(connectors::executor(1, 0));
+  int destroyed_on_pool = 0;
+  for (int round = 0; round < 50 && destroyed_on_pool == 0; ++round) {
+    if (connect_a_macro_losing_an_input_once()) ++destroyed_on_pool;
+  }
+  connectors::set_default_executor(nullptr);
+  EXPECT_EQ(destroyed_on_pool, 1) << "no notify condition ran on the pool thread";
+}
 
 }  // namespace

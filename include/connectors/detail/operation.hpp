@@ -93,6 +93,11 @@ class OperationScope {
   // (Told by the address of a thread-local of src/operation.cpp rather than
   // a std::thread::id: <thread> stays out of the connector headers.)
   const void* coordinator_;
+  // The operation whose coordinating thread the thread that started this
+  // one acted for then (a pool thread standing in for a loop,
+  // acting_coordinator_of), or null: a stand-in for this operation's loop
+  // acts for that thread too (hand_off_unlink).
+  const OperationScope* acting_for_;
   NetworkGroup* group_;                      // the start's group, referenced while the operation lasts
   RootLock roots_[2];                        // the networks this operation locked
   std::unique_lock<std::mutex> inner_lock_;  // or the inner lock of the one it shares a root with
