@@ -260,6 +260,16 @@ struct Rendezvous {
     changed.wait(lock, [&] { return flag; });
   }
   bool on_caller() const { return std::this_thread::get_id() == caller; }
+  // The caller's side lets the pool thread's go, which returns a little
+  // later, so that the caller waits in its loop by then.
+  void meet(bool& released) {
+    if (on_caller()) {
+      release(released);
+      return;
+    }
+    wait_for(released);
+    std::this_thread::sleep_for(std::chrono::microseconds{300});
+  }
 };
 
 class Observer {
@@ -289,12 +299,7 @@ class Setter {
  private:
   long read() const { return value_ + 1; }
   void write(long value) {
-    if (meeting_.on_caller()) {
-      meeting_.release(meeting_.b_released);
-    } else {
-      meeting_.wait_for(meeting_.b_released);
-      std::this_thread::sleep_for(std::chrono::microseconds{300});
-    }
+    meeting_.meet(meeting_.b_released);
     value_ = value;
   }
   bool worth_telling(const long&) {
@@ -457,12 +462,7 @@ class Follower {
  private:
   long read() const { return value_; }
   void write(long value) {
-    if (meeting_.on_caller()) {
-      meeting_.release(meeting_.b_released);
-    } else {
-      meeting_.wait_for(meeting_.b_released);
-      std::this_thread::sleep_for(std::chrono::microseconds{300});
-    }
+    meeting_.meet(meeting_.b_released);
     value_ = value;
   }
   bool worth_telling(const long&) {
