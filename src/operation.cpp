@@ -211,10 +211,16 @@ class UnlinkRequest final : public ChannelNode {
 bool hand_off_unlink(const NodeBase& node, void (*unlink)(void*) noexcept, void* context) noexcept {
   EventLoop* loop = pool_call_loop;
   if (loop == nullptr || current_operation == nullptr) return false;
+  // A connector in no network being computed is unlinked here, unless the
+  // loop's thread watches inputs that user code may destroy (DestructionWatch:
+  // a macro input's connect going through its exported inputs): only that
+  // thread tells its watches (a stand-in has taken them over).
+  const bool watched = acting_coordinator_of == nullptr && LoopAccess::watched_elsewhere(*loop);
   NetworkGroup* group = node.group_.load(std::memory_order_acquire);
-  if (group == nullptr) return false;  // never operated on nor connected: in no network being computed
-  const OperationScope* holder = OperationScope::holder_of(*group, current_operation, false);
-  if (holder == nullptr || holder->coordinator_ == this_thread_mark()) return false;
+  const OperationScope* holder =
+      group != nullptr ? OperationScope::holder_of(*group, current_operation, false) : nullptr;
+  if (holder == nullptr && !watched) return false;
+  if (holder != nullptr && holder->coordinator_ == this_thread_mark()) return false;
   // A stand-in acts as its loop's thread for every operation that thread
   // coordinates: each is parked below the loop's run on that thread's stack
   // (the innermost, the operation it continues; outer ones in the method that
@@ -223,7 +229,8 @@ bool hand_off_unlink(const NodeBase& node, void (*unlink)(void*) noexcept, void*
   // operation, and so on down. Handed to a loop instead, the unlinking would
   // wait for one of those threads, which waits for the baton this thread
   // holds, or for a thread that does.
-  for (const OperationScope* acting = acting_coordinator_of; acting != nullptr; acting = acting->acting_for_) {
+  for (const OperationScope* acting = acting_coordinator_of; holder != nullptr && acting != nullptr;
+       acting = acting->acting_for_) {
     if (holder->coordinator_ == acting->coordinator_) return false;
   }
   UnlinkRequest request{node, unlink, context, current_operation};

@@ -441,7 +441,12 @@ TEST(ContinuationObserved, AStandInOfAStandInUnlinksAConnectorOfTheOutermostNetw
 // connects (a DestructionWatch); the stand-in tells that thread's watches,
 // or the connect would go on with a freed input (ASan). How the threads
 // meet: one pool thread; connecting `first` serves two ON_CONNECT followers
-// whose THREAD setters meet as NetworkB's do. Looked for over rounds.
+// whose THREAD setters meet as NetworkB's do. Looked for over rounds. The
+// same when the setter on the pool thread destroys the input itself: a
+// method, not a stand-in; the unlinking goes to the connecting thread, which
+// tells its watches.
+enum class Destroyer { condition, setter };
+
 struct MacroOwner {
   Observer first;
   std::unique_ptr<Observer> second = std::make_unique<Observer>();
@@ -450,8 +455,8 @@ struct MacroOwner {
 
 class Follower {
  public:
-  Follower(Rendezvous& meeting, MacroOwner& owner, bool& destroyed_on_pool)
-      : meeting_(meeting), owner_(owner), destroyed_on_pool_(destroyed_on_pool) {
+  Follower(Rendezvous& meeting, MacroOwner& owner, bool& destroyed_on_pool, Destroyer destroyer)
+      : meeting_(meeting), owner_(owner), destroyed_on_pool_(destroyed_on_pool), destroyer_(destroyer) {
     input.set_parallelization(Parallelization::THREAD);
     input.set_laziness(connectors::Laziness::ON_CONNECT);
     input.set_notify_condition(&Follower::worth_telling);
@@ -463,22 +468,27 @@ class Follower {
   long read() const { return value_; }
   void write(long value) {
     meeting_.meet(meeting_.b_released);
+    if (destroyer_ == Destroyer::setter) destroy_off_the_caller();
     value_ = value;
   }
   bool worth_telling(const long&) {
+    if (destroyer_ == Destroyer::condition) destroy_off_the_caller();
+    return true;
+  }
+  void destroy_off_the_caller() {
     if (!meeting_.on_caller() && owner_.second) {
       owner_.second.reset();
       destroyed_on_pool_ = true;
     }
-    return true;
   }
   Rendezvous& meeting_;
   MacroOwner& owner_;
   bool& destroyed_on_pool_;
+  Destroyer destroyer_;
   long value_ = 0;
 };
 
-bool connect_a_macro_losing_an_input_once() {
+bool connect_a_macro_losing_an_input_once(Destroyer destroyer) {
   Rendezvous meeting;
   bool destroyed_on_pool = false;
   Observer source;
@@ -486,8 +496,8 @@ bool connect_a_macro_losing_an_input_once() {
   source.input(3);
   MacroOwner owner;
   owner.first.output.set_parallelization(Parallelization::SEQUENTIAL);
-  Follower left{meeting, owner, destroyed_on_pool};
-  Follower right{meeting, owner, destroyed_on_pool};
+  Follower left{meeting, owner, destroyed_on_pool, destroyer};
+  Follower right{meeting, owner, destroyed_on_pool, destroyer};
   left.input.connect(owner.first.output);
   right.input.connect(owner.first.output);
   owner.input.connect(source.output);
@@ -503,14 +513,22 @@ bool connect_a_macro_losing_an_input_once() {
   return destroyed_on_pool;
 }
 
-TEST(ContinuationObserved, AStandInTellsTheMacroConnectItWaitsInOfAnInputItDestroyed) {
+void connect_a_macro_losing_an_input(Destroyer destroyer) {
   connectors::set_default_executor(connectors::executor(1, 0));
   int destroyed_on_pool = 0;
   for (int round = 0; round < 50 && destroyed_on_pool == 0; ++round) {
-    if (connect_a_macro_losing_an_input_once()) ++destroyed_on_pool;
+    if (connect_a_macro_losing_an_input_once(destroyer)) ++destroyed_on_pool;
   }
   connectors::set_default_executor(nullptr);
-  EXPECT_EQ(destroyed_on_pool, 1) << "no notify condition ran on the pool thread";
+  EXPECT_EQ(destroyed_on_pool, 1) << "the input was never destroyed on the pool thread";
+}
+
+TEST(ContinuationObserved, AStandInTellsTheMacroConnectItWaitsInOfAnInputItDestroyed) {
+  connect_a_macro_losing_an_input(Destroyer::condition);
+}
+
+TEST(ContinuationObserved, APoolThreadsMethodHandsTheMacroConnectItWaitsInAnInputItDestroys) {
+  connect_a_macro_losing_an_input(Destroyer::setter);
 }
 
 }  // namespace

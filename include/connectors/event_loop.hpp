@@ -247,6 +247,11 @@ class LoopAccess {
     loop.reply_from_worker(reply, scope);
   }
   static bool has_pool(const EventLoop& loop) noexcept { return loop.pool_ != nullptr; }
+  // Whether the loop's thread, not the calling one, keeps destruction
+  // watches below its run (hand_off_unlink).
+  static bool watched_elsewhere(const EventLoop& loop) noexcept {
+    return loop.home_watch_ != nullptr && std::this_thread::get_id() != loop.thread_id_;
+  }
   // Before a method runs inline: what was queued must not wait for it.
   // Inline, since the request engine asks before every SEQUENTIAL method.
   static void submit_queued_calls(EventLoop& loop) noexcept {
