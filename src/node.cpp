@@ -146,12 +146,15 @@ void OutputNode::detach_connections() noexcept {
   // block, another block fed by this output) or connect new ones: the walk
   // goes by position and looks at the length each time. A destroyed input
   // unconnects itself by moving the last connection into its place, which is
-  // one not walked yet; one connected meanwhile is walked too.
+  // one not walked yet (the multi-input being walked included, destroyed by
+  // its own remove: the position is walked again); one connected meanwhile
+  // is walked too.
   DestructionWatch watch{cancelled};
   for (std::size_t at = 0; at < connections_.size(); ++at) {
     InputNode& input = *connections_[at].input;
     if (input.multi_) {
       if (input.multi_lose_source(*this)) cancelled.push_back(&input);
+      if (at < connections_.size() && connections_[at].input != &input) --at;
       continue;
     }
     input.source_ = nullptr;

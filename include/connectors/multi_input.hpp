@@ -144,6 +144,11 @@ class MultiInput final : private detail::InputNode {
       detail::NetworkLock lock{*this};
       if (inside) abort_own_waits();
       for (Source& source : sources_) source.node->remove_connection(*this);
+      // Destroyed by a remove that the loss of that source called: the
+      // source no longer counts among ours, but still lists us until its
+      // walk ends, and a walk of the network meanwhile (note_destruction)
+      // would reach this freed input there.
+      if (losing_ != nullptr) losing_->remove_connection(*this);
       sources_.clear();
       detach_locked();
     });
@@ -627,6 +632,7 @@ class MultiInput final : private detail::InputNode {
     // multi-input's own block: then nothing of it may be touched any more
     // (docs/design.md#lifetime; the watch tells).
     detail::InputNode* alive = this;
+    losing_ = &from;
     // The removals are a change under way (multi_waits_for_nothing): a cancel
     // that a destruction sends meanwhile (a remove that destroys another
     // source of this input) must not re-validate the observers over them.
@@ -655,6 +661,7 @@ class MultiInput final : private detail::InputNode {
       }
     }
     if (alive == nullptr) return false;
+    losing_ = nullptr;
     changed_ = changed_before;
     if (multi_waits_for_nothing()) {
       notify_observers();
@@ -1344,6 +1351,9 @@ class MultiInput final : private detail::InputNode {
   std::size_t announcing_sources_ = 0;
   detail::PendingValues<V> pending_;
   std::vector<PendingMap> pending_maps_;
+  // The source whose destruction calls remove (multi_lose_source): no longer
+  // among sources_, but still listing this input until its walk ends.
+  detail::OutputNode* losing_ = nullptr;
   bool changed_ = false;
   std::vector<std::pair<Id, std::optional<V>>> checks_;  // only with a notify condition
   bool unchecked_change_ = false;                        // a change missing from checks_ (note_change)
