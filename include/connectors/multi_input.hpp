@@ -148,7 +148,8 @@ class MultiInput final : private detail::InputNode {
       // source no longer counts among ours, but still lists us until its
       // walk ends, and a walk of the network meanwhile (note_destruction)
       // would reach this freed input there.
-      if (losing_ != nullptr) losing_->remove_connection(*this);
+      for (const Losing* losing = losing_; losing != nullptr; losing = losing->outer)
+        losing->source->remove_connection(*this);
       sources_.clear();
       detach_locked();
     });
@@ -632,7 +633,9 @@ class MultiInput final : private detail::InputNode {
     // multi-input's own block: then nothing of it may be touched any more
     // (docs/design.md#lifetime; the watch tells).
     detail::InputNode* alive = this;
-    losing_ = &from;
+    // (A remove may destroy another source of this input, whose loss nests.)
+    Losing losing{&from, losing_};
+    losing_ = &losing;
     // The removals are a change under way (multi_waits_for_nothing): a cancel
     // that a destruction sends meanwhile (a remove that destroys another
     // source of this input) must not re-validate the observers over them.
@@ -661,7 +664,7 @@ class MultiInput final : private detail::InputNode {
       }
     }
     if (alive == nullptr) return false;
-    losing_ = nullptr;
+    losing_ = losing.outer;
     changed_ = changed_before;
     if (multi_waits_for_nothing()) {
       notify_observers();
@@ -1351,9 +1354,14 @@ class MultiInput final : private detail::InputNode {
   std::size_t announcing_sources_ = 0;
   detail::PendingValues<V> pending_;
   std::vector<PendingMap> pending_maps_;
-  // The source whose destruction calls remove (multi_lose_source): no longer
-  // among sources_, but still listing this input until its walk ends.
-  detail::OutputNode* losing_ = nullptr;
+  // The sources whose destruction calls remove (multi_lose_source, nested
+  // when a remove destroys another source): no longer among sources_, but
+  // still listing this input until their walks end.
+  struct Losing {
+    detail::OutputNode* source;
+    const Losing* outer;
+  };
+  const Losing* losing_ = nullptr;
   bool changed_ = false;
   std::vector<std::pair<Id, std::optional<V>>> checks_;  // only with a notify condition
   bool unchecked_change_ = false;                        // a change missing from checks_ (note_change)
