@@ -213,9 +213,11 @@ bool hand_off_unlink(const NodeBase& node, void (*unlink)(void*) noexcept, void*
   if (loop == nullptr || current_operation == nullptr) return false;
   // A connector in no network being computed is unlinked here, unless the
   // loop's thread watches inputs that user code may destroy (DestructionWatch:
-  // a macro input's connect going through its exported inputs): only that
-  // thread tells its watches (a stand-in has taken them over).
-  const bool watched = acting_coordinator_of == nullptr && LoopAccess::watched_elsewhere(*loop);
+  // a macro input's connect going through its exported inputs) and this one
+  // watches none: only that thread tells its watches (a stand-in has taken
+  // them over).
+  const bool watched = acting_coordinator_of == nullptr && DestructionWatch::innermost() == nullptr &&
+                       LoopAccess::watched_elsewhere(*loop);
   NetworkGroup* group = node.group_.load(std::memory_order_acquire);
   const OperationScope* holder =
       group != nullptr ? OperationScope::holder_of(*group, current_operation, false) : nullptr;
