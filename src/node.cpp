@@ -460,6 +460,7 @@ FailedConditionsHold::FailedConditionsHold() noexcept : outer_(failed_conditions
 }
 FailedConditionsHold::~FailedConditionsHold() { failed_conditions_hold = outer_; }
 bool FailedConditionsHold::active() noexcept { return failed_conditions_hold; }
+bool FailedConditionsHold::exchange_active(bool held) noexcept { return std::exchange(failed_conditions_hold, held); }
 
 void InputNode::detach_locked() noexcept {
   DestructionWatch::forget(*this);

@@ -114,6 +114,7 @@ OperationScope::OperationScope(const NodeBase& start, const NodeBase* joined)
     throw;
   }
   current_operation = this;
+  outer_conditions_held_ = FailedConditionsHold::exchange_active(false);
   operation_begins(*this, start_, parent_ == nullptr);
 }
 
@@ -125,6 +126,7 @@ OperationScope::~OperationScope() {
     release(link);
   }
   operation_ends(*this, parent_ == nullptr);
+  FailedConditionsHold::exchange_active(outer_conditions_held_);
   current_operation = entered_through_ != nullptr ? nullptr : parent_;
   roots_[1].unlock();
   roots_[0].unlock();

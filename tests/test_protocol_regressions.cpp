@@ -1146,6 +1146,44 @@ TEST_F(Destruction, ASingleInputsAnnounceConditionThrowingWhileASourceIsDestroye
   check_a_condition_throwing_below_a_lost_source<ConditionalSingle>();
 }
 
+// Only the destructor's own announcement holds failed conditions: a set on
+// another network, started by a condition that destructor's announcement
+// asks, reports its own failed condition to that condition as any set does.
+// (The hold was the thread's, and the nested set went on as if the failed
+// condition had held.)
+TEST_F(Destruction, AConditionThatANestedOperationAsksStillThrowsWhileASourceIsDestroyed) {
+  without_hanging([] {
+    Copy far_source;
+    ConditionalSingle far_below;
+    far_below.in.connect(far_source.out);
+    far_source.in(1.0);
+    EXPECT_EQ(far_below.out(), 1.0);  // valid: the next set announces to it
+    far_below.announce_throws = true;
+
+    auto source = std::make_unique<Copy>();
+    RemoveHook hook;
+    ConditionalSingle below;
+    hook.in.connect(source->out);
+    below.in.connect(hook.out);
+    source->in(2.0);
+    EXPECT_EQ(below.out(), 2.0);
+    bool nested_set_threw = false;
+    below.on_announce = [&] {
+      try {
+        far_source.in(3.0);
+      } catch (const std::runtime_error&) {
+        nested_set_threw = true;
+      }
+    };
+    source.reset();
+    EXPECT_TRUE(nested_set_threw);
+    EXPECT_EQ(below.out(), 0.0);
+    far_below.announce_throws = false;
+    far_source.in(4.0);
+    EXPECT_EQ(far_below.out(), 4.0);
+  });
+}
+
 // An announce condition is user code and may destroy blocks while an
 // announcement walks the network: its own block, or one the walk has still to
 // reach (connected to the source before it, so visited after it). The walk read

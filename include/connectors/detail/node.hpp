@@ -589,6 +589,10 @@ class FailedConditionsHold {
 
   // Whether a failed announce condition on this thread counts as held now.
   static bool active() noexcept;
+  // Sets whether it does, returning what it was: an operation started inside
+  // a held announcement (by a condition) reports its own failed conditions,
+  // so OperationScope clears the hold for its duration.
+  static bool exchange_active(bool held) noexcept;
 
   // What the announce condition `ask()` says; one that throws while active()
   // holds, elsewhere its error reaches the caller.

@@ -114,6 +114,10 @@ class OperationScope {
   // handed there by leave_network), the first entry before poisoned_ is set,
   // a block's further connectors after it.
   std::vector<const NodeBase*> destroyed_;
+  // Whether failed announce conditions counted as held on this thread when
+  // the operation began (a destructor announcing, FailedConditionsHold):
+  // not inside it, whose callers can be told; again once it ends.
+  bool outer_conditions_held_ = false;
 };
 
 // The error of an operation in whose computation a user method destroyed a
