@@ -247,6 +247,72 @@ TEST_P(NetworkLocks, AHelperCarryingTheOperationMayUseNetworksThatShareItsLock) 
   EXPECT_EQ(from_helper, std::optional<double>{8.0});  // nullopt: it waited
 }
 
+// A block whose input's announce condition runs a hook (when set) and holds.
+class Conditioned {
+ public:
+  std::function<void()> on_announce;  // before the connectors: destroyed after them
+  connectors::Output<double> out{this, &Conditioned::read};
+  connectors::Input<double> in{this, &Conditioned::write, out};
+
+  Conditioned() { in.set_announce_condition(&Conditioned::announce); }
+
+ private:
+  double read() const { return value_; }
+  void write(double value) { value_ = value; }
+  bool announce() {
+    if (on_announce) on_announce();
+    return true;
+  }
+  double value_ = 0.0;
+};
+
+// An announce condition is asked on the thread that announces, inside the
+// operation that announces: an operation it starts on a network that shares
+// that operation's lock (connected to it once) nests in it, as one started
+// by a getter does, also when the announcement comes from a destructor.
+TEST_P(NetworkLocks, AnAnnounceConditionMayUseANetworkThatSharesItsLock) {
+  connectors::testing::without_hanging([] {
+    Hooked a, shared;
+    Conditioned watcher;
+    shared.in.connect(a.out);
+    shared.in.disconnect(a.out);
+    watcher.in.connect(a.out);
+    a.in(1.0);
+    EXPECT_EQ(watcher.out(), 1.0);
+    std::optional<double> from_condition;
+    watcher.on_announce = [&] {
+      shared.in(4.0);
+      from_condition = shared.out();
+    };
+    a.in(2.0);
+    EXPECT_EQ(from_condition, std::optional<double>{4.0});
+    EXPECT_EQ(watcher.out(), 2.0);
+  });
+}
+
+TEST_P(NetworkLocks, AnAnnounceConditionAskedByADestructorMayUseANetworkThatSharesItsLock) {
+  connectors::testing::without_hanging([] {
+    auto source = std::make_unique<Hooked>();
+    Hooked shared;
+    connectors::testing::Sum sum;
+    Conditioned watcher;
+    shared.in.connect(source->out);
+    shared.in.disconnect(source->out);
+    sum.in.connect(source->out);
+    watcher.in.connect(sum.out);
+    source->in(1.0);
+    EXPECT_EQ(watcher.out(), 1.0);
+    std::optional<double> from_condition;
+    watcher.on_announce = [&] {
+      shared.in(4.0);
+      from_condition = shared.out();
+    };
+    source.reset();  // sum loses a source: it announces from the destructor
+    EXPECT_EQ(from_condition, std::optional<double>{4.0});
+    EXPECT_EQ(watcher.out(), 0.0);
+  });
+}
+
 TEST_P(NetworkLocks, AnOperationEndsAfterTheOperationsOfItsHelpers) {
   // The getter returns while its helper is inside an operation nested in the
   // get: the get ends only after that operation has, so the helper never
