@@ -13,8 +13,10 @@ namespace connectors {
 
 namespace detail {
 
-void defer_resume(RunFrame& frame, std::coroutine_handle<> next) noexcept {
-  frame.loop->ready_.push_back(EventLoop::Ready{next, {}});
+void defer_resume(RunFrame& frame, std::coroutine_handle<> next) noexcept { defer_resume(*frame.loop, next); }
+
+void defer_resume(EventLoop& loop, std::coroutine_handle<> next) noexcept {
+  loop.ready_.push_back(EventLoop::Ready{next, {}});
 }
 
 std::shared_ptr<Channel> running_loop_channel(const char* what) {

@@ -1095,6 +1095,94 @@ TEST_F(Destruction, AMultiInputsRemoveDestroyingItsOwnBlockInADisconnectIsALogic
   });
 }
 
+// A getter that starts a run of its own and, inside it, destroys a block of
+// the network being computed, in whose input another branch of the same
+// request waits (the getter's output feeds both branches). The getter is
+// flagged THREAD: work-first runs it on the loop's own thread, the only
+// runnable work there. The waiting branch was woken on the innermost loop of
+// the destroying thread, the nested run's: queued on a loop that dropped it
+// when its run ended (the block destroyed with a task the run left waiting),
+// the request never ended; run there, the outer request went on inside the
+// nested run.
+namespace nested_run {
+
+std::shared_ptr<connectors::Executor> pool;
+std::unique_ptr<Copy> victim;
+bool destroy_at_shut_down = false;
+std::thread::id getter_thread;
+
+connectors::Task<void> keep_until_the_run_ends([[maybe_unused]] std::unique_ptr<Copy> block) {
+  connectors::Future<void> never;
+  co_await never;  // destroyed, with `block`, when the run ends
+}
+
+connectors::Task<void> destroy_the_victim() {
+  if (destroy_at_shut_down) {
+    (void)pool->get_event_loop()->create_task(keep_until_the_run_ends(std::move(victim)));
+  } else {
+    victim.reset();
+  }
+  co_return;
+}
+
+class StartsARun {
+ public:
+  connectors::Output<double> out{this, &StartsARun::compute};
+
+ private:
+  double compute() const {
+    if (victim) {
+      getter_thread = std::this_thread::get_id();
+      pool->run_coroutine(destroy_the_victim());
+    }
+    return 1.0;
+  }
+};
+
+// Two inputs: the second's branch waits while the first computes the source.
+class TwoInputs {
+ public:
+  connectors::Output<double> out{this, &TwoInputs::compute};
+  connectors::Input<double> first{this, &TwoInputs::store_first, out};
+  connectors::Input<double> second{this, &TwoInputs::store_second, out};
+
+ private:
+  double compute() const { return first_ + second_; }
+  void store_first(double value) { first_ = value; }
+  void store_second(double value) { second_ = value; }
+  double first_ = 0.0;
+  double second_ = 0.0;
+};
+
+void check(bool at_shut_down) {
+  without_hanging([at_shut_down] {
+    pool = connectors::executor(2, 0);
+    connectors::set_default_executor(pool);
+    destroy_at_shut_down = at_shut_down;
+    {
+      StartsARun source;
+      Copy kept;
+      victim = std::make_unique<Copy>();
+      TwoInputs sink;
+      kept.in.connect(source.out);
+      victim->in.connect(source.out);
+      sink.first.connect(kept.out);
+      sink.second.connect(victim->out);
+      EXPECT_THROW(sink.out(), std::logic_error);
+      EXPECT_EQ(getter_thread, std::this_thread::get_id());  // the path this test is about
+      EXPECT_EQ(victim, nullptr);
+      EXPECT_EQ(sink.out(), 1.0);  // its second source is gone: it keeps 0
+    }
+    connectors::set_default_executor(nullptr);
+    pool.reset();
+  });
+}
+
+}  // namespace nested_run
+
+TEST(DestructionInANestedRun, WakesTheWaitingBranchOnItsOwnLoop) { nested_run::check(false); }
+TEST(DestructionInANestedRun, WakesTheWaitingBranchOnItsOwnLoopWhenTheRunEnds) { nested_run::check(true); }
+
 // A single input whose announce condition throws when asked to.
 class ConditionalSingle {
  public:

@@ -154,7 +154,7 @@ class EventLoop {
 
  private:
   friend class detail::LoopAccess;
-  friend void detail::defer_resume(detail::RunFrame&, std::coroutine_handle<>) noexcept;
+  friend void detail::defer_resume(EventLoop&, std::coroutine_handle<>) noexcept;
 
   struct Ready {
     std::coroutine_handle<> handle;

@@ -50,8 +50,10 @@ inline bool standing_in() noexcept {
 // through the loop. Far below the 8 MiB default, far above any single frame.
 inline constexpr std::ptrdiff_t transfer_stack_budget = std::ptrdiff_t{128} * 1024;
 
-// Queues `next` on the loop of `frame` (defined with EventLoop).
+// Queues `next` on the loop of `frame`, or on `loop` (defined with
+// EventLoop); on the loop's thread, or a stand-in's.
 void defer_resume(RunFrame& frame, std::coroutine_handle<> next) noexcept;
+void defer_resume(EventLoop& loop, std::coroutine_handle<> next) noexcept;
 
 // Symmetric transfer with a guard. Where the compiler turns the transfer into a
 // tail call (clang, optimised g++), the stack never grows and this is a plain

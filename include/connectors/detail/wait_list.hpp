@@ -11,7 +11,8 @@ namespace connectors::detail {
 
 // Coroutines of one operation waiting for a connector to become computable
 // (all announced changes notified or cancelled). Everything happens on the
-// operation's loop thread, so there is no locking. A failure upstream aborts
+// operation's loop thread (or a pool thread standing in for it, holding the
+// loop), so there is no locking. A failure upstream aborts
 // the waiters with its exception, so no wait outlives a failed operation.
 // The abort is remembered for the rest of that operation: a coroutine that
 // comes to wait after it (it was still busy elsewhere when the failure
@@ -29,6 +30,7 @@ class WaitList {
     bool await_ready() const noexcept { return ready_; }
     void await_suspend(std::coroutine_handle<> waiting) noexcept {
       handle_ = waiting;
+      loop_ = running_loop();
       next_ = list_.head_;
       list_.head_ = this;
     }
@@ -41,6 +43,7 @@ class WaitList {
     WaitList& list_;
     bool ready_;
     std::coroutine_handle<> handle_;
+    EventLoop* loop_ = nullptr;  // the waiting operation's loop
     Awaiter* next_ = nullptr;
     std::exception_ptr error_;
   };
@@ -65,9 +68,13 @@ class WaitList {
       Awaiter* next = waiter->next_;
       waiter->error_ = error;
       // Resumed from the loop, never from inside the notifying call, which may
-      // be deep in protocol bookkeeping.
-      if (innermost_run != nullptr) {
-        defer_resume(*innermost_run, waiter->handle_);
+      // be deep in protocol bookkeeping; and from the waiting operation's
+      // loop, not the innermost one here: a method of that operation may wake
+      // it from inside a run of its own (destroying a block of the network),
+      // whose loop would run the branch inside that run, or drop it when the
+      // run ends (docs/design.md#destruction-inside).
+      if (waiter->loop_ != nullptr) {
+        defer_resume(*waiter->loop_, waiter->handle_);
       } else {
         waiter->handle_.resume();  // unreachable: waiters exist only inside a run
       }
