@@ -21,7 +21,7 @@ thread_local bool running_own_calls = false;
 
 void ContinuingCall::run() noexcept {
   {
-    EventLoop* const outer = std::exchange(pool_call_loop, origin);
+    EventLoop* const outer = std::exchange(pool_call_loop, pool_call_loop_for(origin));
     capture_into(call_.result_, [this] { call_.run(); });
     pool_call_loop = outer;
   }

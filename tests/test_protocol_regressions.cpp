@@ -1180,6 +1180,108 @@ void check(bool at_shut_down) {
 
 }  // namespace nested_run
 
+// A getter of network A on the pool's only thread gets network B, whose
+// request runs a loop there; that loop takes back its own calls, and one of
+// them destroys a block of A. Its unlinking was handed to the loop the call
+// came from, the one on this very thread, which then waited for itself (a
+// hang). A call its loop's own thread runs hands it on as that loop's inline
+// methods do: towards A's coordinating thread.
+namespace taken_back {
+
+std::thread::id coordinating_thread;
+std::unique_ptr<Copy> victim;  // in network A
+
+class Destroys {
+ public:
+  connectors::Output<double> out{this, &Destroys::compute};
+
+ private:
+  double compute() const {
+    victim.reset();
+    return 1.0;
+  }
+};
+
+// Network B: its request has two announced inputs, so it runs a loop.
+struct NetworkB {
+  Destroys destroys;
+  Copy plain;
+  nested_run::TwoInputs both;
+  NetworkB() {
+    both.first.connect(destroys.out);
+    both.second.connect(plain.out);
+  }
+};
+NetworkB* network_b = nullptr;
+
+class GetsB {
+ public:
+  connectors::Output<double> out{this, &GetsB::compute};
+
+ private:
+  double compute() const { return std::this_thread::get_id() != coordinating_thread ? network_b->both.out() : 1.0; }
+};
+
+// The same with a run of the getter's own, awaiting a THREAD method that
+// destroys the block (Executor::run_method).
+std::shared_ptr<connectors::Executor> pool;
+
+struct Destroyer {
+  void destroy() const { victim.reset(); }
+};
+
+connectors::Task<void> destroy_in_a_method() {
+  Destroyer destroyer;
+  co_await pool->run_method(connectors::Parallelization::THREAD, &Destroyer::destroy, destroyer);
+}
+
+class RunsAMethod {
+ public:
+  connectors::Output<double> out{this, &RunsAMethod::compute};
+
+ private:
+  double compute() const {
+    if (std::this_thread::get_id() != coordinating_thread) pool->run_coroutine(destroy_in_a_method());
+    return 1.0;
+  }
+};
+
+template <class Getter>
+void check() {
+  without_hanging([] {
+    pool = connectors::executor(1, 0);
+    connectors::set_default_executor(pool);
+    coordinating_thread = std::this_thread::get_id();
+    {
+      NetworkB network_b_here;
+      network_b = &network_b_here;
+      Getter first, second;
+      nested_run::TwoInputs sink;
+      sink.first.connect(first.out);
+      sink.second.connect(second.out);
+      victim = std::make_unique<Copy>();
+      victim->in.connect(first.out);
+      // `first`'s getter runs on this thread, `second`'s on the pool's.
+      EXPECT_THROW(sink.out(), std::logic_error);
+      EXPECT_EQ(victim, nullptr);
+      const double again = sink.out();
+      EXPECT_TRUE(again == 2.0 || again == 3.0) << again;
+    }
+    connectors::set_default_executor(nullptr);
+    pool.reset();
+  });
+}
+
+}  // namespace taken_back
+
+TEST(DestructionInANestedRun, ACallTakenBackByItsLoopsPoolThreadHandsTheUnlinkingOn) {
+  taken_back::check<taken_back::GetsB>();
+}
+
+TEST(DestructionInANestedRun, AMethodCallTakenBackByItsLoopsPoolThreadHandsTheUnlinkingOn) {
+  taken_back::check<taken_back::RunsAMethod>();
+}
+
 TEST(DestructionInANestedRun, WakesTheWaitingBranchOnItsOwnLoop) { nested_run::check(false); }
 TEST(DestructionInANestedRun, WakesTheWaitingBranchOnItsOwnLoopWhenTheRunEnds) { nested_run::check(true); }
 

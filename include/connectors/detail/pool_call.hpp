@@ -51,7 +51,7 @@ class PoolCall final : public PoolJob {
 
  private:
   void run() noexcept override {
-    EventLoop* const outer = std::exchange(pool_call_loop, origin);
+    EventLoop* const outer = std::exchange(pool_call_loop, pool_call_loop_for(origin));
     capture_into(result_, [this]() -> R {
       return std::apply([this](Args&... args) -> R { return std::invoke(method_, *instance_, std::move(args)...); },
                         args_);

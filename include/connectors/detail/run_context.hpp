@@ -34,6 +34,15 @@ inline EventLoop* running_loop() noexcept {
 // (leave_network, docs/connectors.md#lifetime).
 inline thread_local EventLoop* pool_call_loop = nullptr;
 
+// What pool_call_loop is while the calling thread runs a method call of
+// `origin`: that loop, unless the call was taken back by the loop's own
+// thread (EventLoop::idle), where the method runs as the loop's inline
+// methods do. Made the loop's, a destruction on a pool thread running that
+// loop would be handed to its own channel and wait for itself.
+inline EventLoop* pool_call_loop_for(EventLoop* origin) noexcept {
+  return running_loop() == origin ? pool_call_loop : origin;
+}
+
 // The loop whose operation the calling pool thread continues after a method
 // it ran for it (EventLoop::reply_from_worker), or null: while it does, it is
 // that loop's thread for the operation's bookkeeping (docs/design.md#continuation).
