@@ -17,8 +17,8 @@ namespace connectors::detail {
 constexpr std::size_t max_chunk = 16;
 
 // The rest of the chunk a worker took, while it runs the chunk's jobs one by
-// one: take_back finds them there, so a job queued behind one that blocks is
-// not held for ever by the blocked worker. A chunk is published only under
+// one: take_back and idle workers find them there, so a job queued behind one
+// that blocks is not held for ever by the blocked worker. A chunk is published only under
 // ThreadPoolState::mutex, which take_back holds while it looks; after that a
 // job belongs to whoever empties its slot first (the worker by an exchange,
 // take_back by a compare-and-swap), so the worker claims each job with one
@@ -55,6 +55,14 @@ struct alignas(64) HeldJobs {
     }
     return false;
   }
+  // Under ThreadPoolState::mutex: any unclaimed job, for an idle worker.
+  PoolJob* take_any() noexcept {
+    for (std::size_t i = 0; i < count; ++i) {
+      PoolJob* job = jobs[i].load(std::memory_order_relaxed);
+      if (job != nullptr && jobs[i].compare_exchange_strong(job, nullptr, std::memory_order_acquire)) return job;
+    }
+    return nullptr;
+  }
   // Under ThreadPoolState::mutex.
   PoolJob* take_first_of(const EventLoop* origin) noexcept {
     for (std::size_t i = 0; i < count; ++i) {
@@ -90,6 +98,18 @@ struct ThreadPoolState {
     for (std::size_t i = 0; i < share && !queue.empty(); ++i) chunk.push_back(*queue.pop_front());
     queued.store(queue.size, std::memory_order_relaxed);
     return chunk;
+  }
+
+  // A job that another worker holds behind the one it runs, for a worker
+  // that found the queue empty. The job it runs may block for long (on a
+  // network's lock, on a latch that a job behind it opens): a loop takes its
+  // calls back only while every worker is busy, so with an idle worker the
+  // held job would wait for the blocked one, and the loop for it, for ever.
+  PoolJob* take_held_locked() noexcept {
+    for (HeldJobs& chunk : held) {
+      if (PoolJob* job = chunk.take_any()) return job;
+    }
+    return nullptr;
   }
 };
 
@@ -143,6 +163,14 @@ void worker_main(std::shared_ptr<ThreadPoolState> shared,  // NOLINT(performance
       continue;
     }
     if (self.stopping) break;
+    if (PoolJob* job = self.take_held_locked()) {
+      ++self.running_workers;
+      lock.unlock();
+      job->run();
+      lock.lock();
+      --self.running_workers;
+      continue;
+    }
     lock.unlock();
     const bool busy_again = spin_for_work(self);
     lock.lock();

@@ -1,11 +1,16 @@
 // Every method of the seed's Executor on every executor, the factory, the
 // default executor and misuse.
 #include <connectors/connectors.hpp>
+#include <connectors/detail/thread_pool.hpp>
+
+#include "support.hpp"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <iterator>
+#include <latch>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -251,6 +256,69 @@ TEST(DefaultExecutor, IsSharedAndReplaceable) {
 std::size_t threads_in_process() {
   return static_cast<std::size_t>(
       std::distance(std::filesystem::directory_iterator("/proc/self/task"), std::filesystem::directory_iterator{}));
+}
+
+// A pool job of the tests: runs `body`.
+class FunctionJob final : public connectors::detail::PoolJob {
+ public:
+  explicit FunctionJob(std::function<void()> body) : body_(std::move(body)) {}
+  FunctionJob(const FunctionJob&) = delete;
+  FunctionJob& operator=(const FunctionJob&) = delete;
+  ~FunctionJob() = default;
+  void run() noexcept override { body_(); }
+  void deliver() noexcept override {}
+  void discard() noexcept override {}
+
+ private:
+  std::function<void()> body_;
+};
+
+// A worker takes a chunk of jobs at once and runs them one by one; a job that
+// waits for one held behind it in the same chunk is not stuck while another
+// worker is idle: that worker takes the held job. (An idle worker only looked
+// at the queue, and the job waited until its holder's wait timed out.)
+TEST(ThreadPool, AnIdleWorkerRunsAJobThatABlockedWorkerHolds) {
+  connectors::detail::ThreadPool pool{2};
+  std::latch both_busy{2}, release_first{1}, release_second{1}, waiter_started{1}, waiter_done{1};
+  FunctionJob hold_first{[&] {
+    both_busy.count_down();
+    release_first.wait();
+  }};
+  FunctionJob hold_second{[&] {
+    both_busy.count_down();
+    release_second.wait();
+  }};
+  connectors::detail::JobList holds;
+  holds.push_back(hold_first);
+  holds.push_back(hold_second);
+  ASSERT_TRUE(pool.submit(holds));
+  both_busy.wait();
+
+  // Eight jobs queued while both workers are busy: the first one freed takes
+  // two of them at once (a fair share, 8 / (2 × 2)): the waiter and the job
+  // it waits for.
+  connectors::testing::TimedLatch waited_for_runs{2};
+  bool waiter_saw_it = false;
+  FunctionJob waiter{[&] {
+    waiter_started.count_down();
+    waiter_saw_it = waited_for_runs.arrive_and_wait(std::chrono::seconds{20});
+    waiter_done.count_down();
+  }};
+  FunctionJob waited_for{[&] { waited_for_runs.arrive_and_wait(std::chrono::seconds{20}); }};
+  std::vector<std::unique_ptr<FunctionJob>> fillers;
+  connectors::detail::JobList burst;
+  burst.push_back(waiter);
+  burst.push_back(waited_for);
+  for (int i = 0; i < 6; ++i) {
+    fillers.push_back(std::make_unique<FunctionJob>([] {}));
+    burst.push_back(*fillers.back());
+  }
+  ASSERT_TRUE(pool.submit(burst));
+  release_first.count_down();
+  waiter_started.wait();
+  release_second.count_down();  // this worker runs the fillers, then is idle
+  waiter_done.wait();
+  EXPECT_TRUE(waiter_saw_it);
 }
 
 TEST(ThreadPool, IsStartedLazilyAndPersists) {
