@@ -19,13 +19,30 @@ void run_to_end(Executor& executor, Task<void> task) { executor.run_coroutine(st
 struct OutputNode::ConnectionIndex : std::unordered_map<const InputNode*, std::uint32_t> {};
 void OutputNode::DropConnectionIndex::operator()(ConnectionIndex* index) const noexcept { delete index; }
 
+namespace {
+
+// Unique in the process, never 0 (WaitList's "no operation"). Taken in blocks
+// per thread: a counter that every operation of every thread wrote made
+// independent networks on two threads share one written cache line
+// (docs/design.md §6.1).
+std::uint64_t new_operation_id() noexcept {
+  constexpr std::uint64_t block = 1024;
+  static std::atomic<std::uint64_t> reserved{0};
+  thread_local std::uint64_t next = 0;
+  thread_local std::uint64_t end = 0;
+  if (next == end) {
+    next = reserved.fetch_add(block, std::memory_order_relaxed) + 1;
+    end = next + block;
+  }
+  return next++;
+}
+
+}  // namespace
+
 Operation::Operation(Executor& executor, OperationScope* scope) noexcept
     : executor(executor),
       scope(scope),
-      id([] {
-        static std::atomic<std::uint64_t> last{0};
-        return last.fetch_add(1, std::memory_order_relaxed) + 1;
-      }()),
+      id(new_operation_id()),
       placements{executor.effective_parallelization(Parallelization::SEQUENTIAL),
                  executor.effective_parallelization(Parallelization::THREAD),
                  executor.effective_parallelization(Parallelization::PROCESS)} {}
