@@ -223,6 +223,25 @@ bool hand_off_unlink(const NodeBase& node, void (*unlink)(void*) noexcept, void*
   NetworkGroup* group = node.group_.load(std::memory_order_acquire);
   const OperationScope* holder =
       group != nullptr ? OperationScope::holder_of(*group, current_operation, false) : nullptr;
+  if (holder != nullptr) {
+    // The innermost operation under the connector's lock may be a nested one
+    // on a network that merely shares it (connected once): the operation
+    // whose start reaches the connector computes its network, and only that
+    // one's coordinating thread may unlink it (docs/design.md#destruction-inside).
+    try {
+      std::unordered_set<const NodeBase*> busy;
+      for (OperationScope* outer = current_operation; outer != nullptr; outer = outer->outer_on_this_side()) {
+        busy.insert(&outer->start_);
+      }
+      if (const NodeBase* reached = find_reached(node, busy)) {
+        const OperationScope* computing = current_operation;
+        while (&computing->start_ != reached) computing = computing->parent_;
+        holder = computing;
+      }
+    } catch (...) {
+      // Out of memory while looking: the lock's holder it is.
+    }
+  }
   if (holder == nullptr && !watched) return false;
   if (holder != nullptr && holder->coordinator_ == this_thread_mark()) return false;
   // A stand-in acts as its loop's thread for every operation that thread

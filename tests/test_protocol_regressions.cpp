@@ -2341,13 +2341,20 @@ TEST_P(DestructionOnPool, Item10_AGetterDestroyingBlocksASiblingIsComputingThrou
 
 // The getter of `a` starts an operation on another network, whose getter
 // destroys the block that requested `a`: the destruction goes to the outer
-// operation's coordinating thread, and both operations fail.
-TEST_P(DestructionOnPool, Item10_ANestedOperationDestroyingABlockOfTheOuterNetworkIsALogicError) {
-  without_hanging([] {
+// operation's coordinating thread, and both operations fail. Also when the
+// other network shares the outer one's lock (connected to it once): the
+// nested operation is then the innermost one under the block's lock, and the
+// unlinking ran on its thread, beside the outer operation's (ThreadSanitizer).
+void check_a_nested_operation_destroying_a_block_of_the_outer_network(bool other_shares_the_lock) {
+  without_hanging([other_shares_the_lock] {
     Copy a, b, other;
     auto top = std::make_unique<Sum>();
     top->in.connect(a.out);
     top->in.connect(b.out);
+    if (other_shares_the_lock) {
+      other.in.connect(a.out);
+      other.in.disconnect(a.out);
+    }
     a.in(1.0);
     b.in(2.0);
     other.in(5.0);
@@ -2378,6 +2385,14 @@ TEST_P(DestructionOnPool, Item10_ANestedOperationDestroyingABlockOfTheOuterNetwo
     EXPECT_EQ(a.out(), 1.0);
     EXPECT_EQ(b.out(), 2.0);
   });
+}
+
+TEST_P(DestructionOnPool, Item10_ANestedOperationDestroyingABlockOfTheOuterNetworkIsALogicError) {
+  check_a_nested_operation_destroying_a_block_of_the_outer_network(false);
+}
+
+TEST_P(DestructionOnPool, ANestedOperationOnANetworkSharingTheLockDestroyingABlockOfTheOuterNetworkIsALogicError) {
+  check_a_nested_operation_destroying_a_block_of_the_outer_network(true);
 }
 
 // ---- 11. connecting from inside a getter -----------------------------------------
