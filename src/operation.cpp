@@ -82,15 +82,6 @@ OperationScope::OperationScope(const NodeBase& start, const NodeBase* joined)
     OperationScope* start_holder = holder_of(*group_, parent_, true);
     OperationScope* joined_holder = joined_group != nullptr ? holder_of(*joined_group, parent_, true) : nullptr;
     if (start_holder != nullptr || joined_holder != nullptr) {
-      // Under the lock of a network being computed: allowed only if the
-      // network is not that one (it was merely connected to it once).
-      std::unordered_set<const NodeBase*> busy;
-      for (OperationScope* outer = parent_; outer != nullptr; outer = outer->parent_) busy.insert(&outer->start_);
-      if (reaches_any(start, busy) || (joined != nullptr && reaches_any(*joined, busy))) {
-        throw std::logic_error(
-            "connectors: a user method started an operation on the network that is computing it "
-            "(re-entering a network from inside its own computation is not allowed)");
-      }
       // The innermost of the two holders: its inner lock serialises every
       // operation nested below it.
       OperationScope* holder = start_holder;
@@ -101,6 +92,17 @@ OperationScope::OperationScope(const NodeBase& start, const NodeBase* joined)
         }
       }
       inner_lock_ = std::unique_lock{holder->children_};
+      // Under the lock of a network being computed: allowed only if the
+      // network is not that one (it was merely connected to it once). Walked
+      // under the inner lock: a sibling operation on a network sharing the
+      // lock may be connecting or disconnecting the connectors walked.
+      std::unordered_set<const NodeBase*> busy;
+      for (OperationScope* outer = parent_; outer != nullptr; outer = outer->parent_) busy.insert(&outer->start_);
+      if (reaches_any(start, busy) || (joined != nullptr && reaches_any(*joined, busy))) {
+        throw std::logic_error(
+            "connectors: a user method started an operation on the network that is computing it "
+            "(re-entering a network from inside its own computation is not allowed)");
+      }
       if (start_holder == nullptr) roots_[0].lock(*group_);
       if (joined_group != nullptr && joined_holder == nullptr) roots_[1].lock(*joined_group);
     } else if (joined_group != nullptr) {
@@ -109,6 +111,11 @@ OperationScope::OperationScope(const NodeBase& start, const NodeBase* joined)
       roots_[0].lock(*group_);
     }
   } catch (...) {
+    // In the destructor's order: the helper's method may end, and its
+    // operation with the inner lock, once the helper leaves.
+    roots_[1].unlock();
+    roots_[0].unlock();
+    inner_lock_ = {};
     NetworkGroup::release(group_);
     if (entered_through_ != nullptr) entered_through_->leave();
     throw;

@@ -237,15 +237,13 @@ inline void refuse_inside_computation(const NodeBase& node, const char* what) {
 
 // The lock of the public configuration and queries of a connector
 // (set_caching, state(), ...): NetworkLock, refused inside the computation of
-// the connector's network (refuse_inside_computation).
+// the connector's network (refuse_inside_computation). Checked once locked:
+// the check walks the connector's links, which an operation nested beside
+// this thread's may be changing until then.
 class ConfigurationLock : private NetworkLock {
  public:
-  ConfigurationLock(const NodeBase& node, const char* what) : NetworkLock(checked(node, what)) {}
-
- private:
-  static const NodeBase& checked(const NodeBase& node, const char* what) {
+  ConfigurationLock(const NodeBase& node, const char* what) : NetworkLock(node) {
     refuse_inside_computation(node, what);
-    return node;
   }
 };
 
