@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 namespace connectors::detail {
@@ -60,6 +61,24 @@ OperationScope* OperationScope::holder_of(NetworkGroup& group, OperationScope* i
     if (scope->root() == root) return scope;
   }
   return nullptr;
+}
+
+OperationScope* OperationScope::reaching(const NodeBase& node) {
+  // Only an operation under the connector's root can reach it. Walked under
+  // that root's innermost holder's inner lock, as the re-entry checks are: a
+  // sibling method's nested operation may be connecting there meanwhile.
+  OperationScope* holder = holder_of(node.network_group(), current_operation, false);
+  if (holder == nullptr) return nullptr;
+  std::lock_guard lock{holder->children_};
+  std::unordered_set<const NodeBase*> busy;
+  for (OperationScope* outer = current_operation; outer != nullptr; outer = outer->outer_on_this_side()) {
+    busy.insert(&outer->start_);
+  }
+  const NodeBase* reached = find_reached(node, busy);
+  if (reached == nullptr) return nullptr;
+  OperationScope* computing = current_operation;
+  while (&computing->start_ != reached) computing = computing->parent_;
+  return computing;
 }
 
 OperationScope::OperationScope(const NodeBase& start, const NodeBase* joined)
@@ -236,15 +255,7 @@ bool hand_off_unlink(const NodeBase& node, void (*unlink)(void*) noexcept, void*
     // whose start reaches the connector computes its network, and only that
     // one's coordinating thread may unlink it (docs/design.md#destruction-inside).
     try {
-      std::unordered_set<const NodeBase*> busy;
-      for (OperationScope* outer = current_operation; outer != nullptr; outer = outer->outer_on_this_side()) {
-        busy.insert(&outer->start_);
-      }
-      if (const NodeBase* reached = find_reached(node, busy)) {
-        const OperationScope* computing = current_operation;
-        while (&computing->start_ != reached) computing = computing->parent_;
-        holder = computing;
-      }
+      if (const OperationScope* computing = OperationScope::reaching(node)) holder = computing;
     } catch (...) {
       // Out of memory while looking: the lock's holder it is.
     }
@@ -272,20 +283,13 @@ bool hand_off_unlink(const NodeBase& node, void (*unlink)(void*) noexcept, void*
 bool note_destruction(const NodeBase& node) noexcept {
   if (current_operation == nullptr) return false;
   try {
-    std::unordered_set<const NodeBase*> busy;
-    for (OperationScope* outer = current_operation; outer != nullptr; outer = outer->outer_on_this_side()) {
-      busy.insert(&outer->start_);
-    }
-    OperationScope* computing = nullptr;
-    if (const NodeBase* reached = find_reached(node, busy)) {
-      computing = current_operation;
-      while (&computing->start_ != reached) computing = computing->parent_;
-    } else if (OperationScope* holder = OperationScope::holder_of(node.network_group(), current_operation, false);
-               holder != nullptr && node.request_running()) {
+    OperationScope* computing = OperationScope::reaching(node);
+    if (computing == nullptr) {
       // An earlier destruction cut it off from the start, but a request of
       // the operation holding its network is still under way in it: its
       // coroutines must not touch it again either.
-      computing = holder;
+      OperationScope* holder = OperationScope::holder_of(node.network_group(), current_operation, false);
+      if (holder != nullptr && node.request_running()) computing = holder;
     }
     if (computing == nullptr) return false;
     computing->destroyed_.push_back(&node);
@@ -301,21 +305,50 @@ bool note_destruction(const NodeBase& node) noexcept {
   }
 }
 
-void refuse_inside_computation_slow(const NodeBase& node, const char* what) {
-  NetworkGroup* group = node.group_.load(std::memory_order_acquire);
-  if (group == nullptr) return;  // never operated on nor connected: in no network being computed
-  if (OperationScope::holder_of(*group, current_operation, false) == nullptr) return;
-  // Under the lock of an enclosing operation: refused only if the connector
-  // is in the network it computes, not merely in one connected to it once.
-  std::unordered_set<const NodeBase*> busy;
-  for (OperationScope* outer = current_operation; outer != nullptr; outer = outer->outer_on_this_side()) {
-    busy.insert(&outer->start_);
+ConfigurationLock::ConfigurationLock(const NodeBase& node, const char* what) {
+  OperationScope* innermost = current_operation;
+  if (innermost == nullptr) {
+    // A helper of a method, outside any operation of its own: nested in the
+    // method's operation while that lasts, which then waits for this lock.
+    if (HelperLink* link = current_helper_link()) {
+      innermost = link->enter();
+      if (innermost != nullptr) entered_ = link;
+    }
   }
-  if (reaches_any(node, busy)) {
-    throw std::logic_error(std::string("connectors: ") + what +
-                           " called from inside the computation of the connector's network (configure and inspect a "
-                           "network outside its computation)");
+  try {
+    NetworkGroup& group = node.network_group();
+    // Across helpers: an operation started through a helper link runs beside
+    // the method's operation, not in place of it, and the computation it is
+    // nested in is the one to keep away from.
+    OperationScope* holder = OperationScope::holder_of(group, innermost, true);
+    if (holder == nullptr) {
+      root_.lock(group);
+      return;
+    }
+    inner_lock_ = std::unique_lock{holder->children_};
+    // Under the lock of an enclosing operation: refused only if the connector
+    // is in the network it computes, not merely in one connected to it once.
+    std::unordered_set<const NodeBase*> busy;
+    for (OperationScope* outer = innermost; outer != nullptr; outer = outer->parent_) busy.insert(&outer->start_);
+    if (reaches_any(node, busy)) {
+      throw std::logic_error(std::string("connectors: ") + what +
+                             " called from inside the computation of the connector's network (configure and inspect "
+                             "a network outside its computation)");
+    }
+  } catch (...) {
+    release();
+    throw;
   }
+}
+
+ConfigurationLock::~ConfigurationLock() { release(); }
+
+void ConfigurationLock::release() noexcept {
+  // The link last: the method's operation may end, and its inner lock with
+  // it, once this helper leaves.
+  inner_lock_ = {};
+  root_.unlock();
+  if (entered_ != nullptr) std::exchange(entered_, nullptr)->leave();
 }
 
 NetworkLock::NetworkLock(const NodeBase& node) {

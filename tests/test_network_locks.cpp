@@ -247,6 +247,82 @@ TEST_P(NetworkLocks, AHelperCarryingTheOperationMayUseNetworksThatShareItsLock) 
   EXPECT_EQ(from_helper, std::optional<double>{8.0});  // nullopt: it waited
 }
 
+// A helper's function configures or inspects connectors as an operation it
+// started would: nested in the method's operation. Before, it waited for the
+// network's lock, which the computation holds while the method waits for the
+// helper: these tests waited out CarryingHelper's 30 s (nullopt).
+TEST_P(NetworkLocks, AHelperCarryingTheOperationIsRefusedInspectingTheNetworkBeingComputed) {
+  Hooked a, b;
+  b.in.connect(a.out);
+  CarryingHelper helper;
+  std::optional<double> refused;
+  a.hook = [&](double value) {
+    refused = helper.run([&] {
+      try {
+        return static_cast<double>(b.out.connection_count());
+      } catch (const std::logic_error&) {
+        return -1.0;
+      }
+    });
+    return value;
+  };
+  a.in(1.0);
+  EXPECT_EQ(b.out(), 1.0);
+  EXPECT_EQ(refused, std::optional<double>{-1.0});
+}
+
+TEST_P(NetworkLocks, AHelperCarryingTheOperationMayConfigureNetworksThatShareItsLock) {
+  Hooked a, shared;
+  shared.in.connect(a.out);
+  shared.in.disconnect(a.out);
+  Hooked peer;
+  peer.in.connect(shared.out);
+  CarryingHelper helper;
+  std::optional<double> from_helper;
+  a.hook = [&](double value) {
+    from_helper = helper.run([&] {
+      shared.out.set_caching(false);
+      return static_cast<double>(shared.out.connection_count());
+    });
+    return value;
+  };
+  a.in(1.0);
+  EXPECT_EQ(a.out(), 1.0);
+  EXPECT_EQ(from_helper, std::optional<double>{1.0});
+}
+
+// A method of an operation a helper started, on a network that shares the
+// computation's lock: once it configured a connector of the network being
+// computed under that operation's inner lock only, beside the computation's
+// coordinating thread (the check looked only at the helper's own operations).
+TEST_P(NetworkLocks, AMethodOfAHelpersOperationIsRefusedConfiguringTheNetworkBeingComputed) {
+  Hooked a, b, shared;
+  b.in.connect(a.out);
+  shared.in.connect(a.out);
+  shared.in.disconnect(a.out);
+  shared.in(3.0);
+  std::atomic<bool> refused{false};
+  shared.hook = [&](double value) {
+    try {
+      b.out.set_caching(false);
+    } catch (const std::logic_error&) {
+      refused = true;
+    }
+    return value;
+  };
+  CarryingHelper helper;
+  std::optional<double> from_helper;
+  a.hook = [&](double value) {
+    from_helper = helper.run([&] { return shared.out(); });
+    return value;
+  };
+  a.in(1.0);
+  EXPECT_EQ(b.out(), 1.0);
+  EXPECT_EQ(from_helper, std::optional<double>{3.0});
+  EXPECT_TRUE(refused.load());
+  EXPECT_EQ(b.out.caching(), true);  // left as it was
+}
+
 // A block whose input's announce condition runs a hook (when set) and holds.
 class Conditioned {
  public:
@@ -318,6 +394,17 @@ void use_a_network_a_sibling_method_reconnects(int pool_threads, const std::func
 
 TEST_P(NetworkLocks, AMethodMayOperateOnANetworkSharingTheLockWhileASiblingReconnectsIt) {
   use_a_network_a_sibling_method_reconnects(GetParam(), [](Hooked& shared) { return shared.out(); });
+}
+
+TEST_P(NetworkLocks, AMethodMayDestroyBlocksOfANetworkSharingTheLockWhileASiblingReconnectsIt) {
+  // The destructor looks for the operation computing the block's network
+  // (note_destruction, and on a pool thread the hand-off of its unlinking)
+  // by the same walk.
+  use_a_network_a_sibling_method_reconnects(GetParam(), [](Hooked& shared) {
+    Hooked passing;
+    passing.in.connect(shared.out);
+    return passing.out();
+  });
 }
 
 TEST_P(NetworkLocks, AMethodMayInspectANetworkSharingTheLockWhileASiblingReconnectsIt) {

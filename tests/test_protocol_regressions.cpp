@@ -1016,6 +1016,42 @@ TEST_F(Destruction, ARemoveCalledByASourcesDestructionMayDestroyABlockWhoseLossI
 
 // The remove destroys the multi-input's own block, which the multi-input
 // touched after the remove returned.
+// The same inside a computation: the source is destroyed by a getter the
+// multi-input's own request runs, and its remove destroys another block of
+// that network. The unlinking holds the computation's inner lock while it
+// calls the remove, and the second destructor took that lock again on the
+// same thread: a hang (found by review).
+void check_a_remove_destroying_a_block_inside_a_computation() {
+  without_hanging([] {
+    Copy a;
+    auto lost = std::make_unique<Copy>();
+    auto victim = std::make_unique<Copy>();
+    RemoveHook hook;
+    lost->in.connect(a.out);
+    hook.in.connect(lost->out);
+    victim->in.connect(a.out);
+    a.in(1.0);
+    EXPECT_EQ(hook.out(), 1.0);
+    hook.on_remove = [&victim] { victim.reset(); };
+    a.on_compute = [&lost] { lost.reset(); };
+    a.in(2.0);
+    EXPECT_THROW(hook.out(), std::logic_error);
+    EXPECT_EQ(lost, nullptr);
+    EXPECT_EQ(victim, nullptr);
+    EXPECT_EQ(hook.removes, 1);
+    a.on_compute = nullptr;
+    EXPECT_EQ(hook.out(), 0.0);
+    Copy replacement;
+    hook.in.connect(replacement.out);
+    replacement.in(5.0);
+    EXPECT_EQ(hook.out(), 5.0);
+  });
+}
+
+TEST_F(Destruction, ARemoveCalledByADestructionInsideAComputationMayDestroyAnotherBlockOfIt) {
+  check_a_remove_destroying_a_block_inside_a_computation();
+}
+
 TEST_F(Destruction, ARemoveCalledByASourcesDestructionMayDestroyItsOwnBlock) {
   without_hanging([] {
     auto source = std::make_unique<Copy>();
@@ -2104,6 +2140,10 @@ TEST_P(DestructionOnPool, Item10_AGetterDestroyingItsOwnBlockBesideASiblingIsALo
       EXPECT_EQ(top.out(), 3.0);
     });
   }
+}
+
+TEST_P(DestructionOnPool, ARemoveCalledByADestructionInsideAComputationMayDestroyAnotherBlockOfIt) {
+  check_a_remove_destroying_a_block_inside_a_computation();  // the unlinking handed to the coordinating thread
 }
 
 // A getter on a pool thread that configures a connector of the network

@@ -162,7 +162,6 @@ class NodeBase {
  private:
   friend void join_networks(const NodeBase&, const NodeBase&);
   friend bool hand_off_unlink(const NodeBase&, void (*)(void*) noexcept, void*) noexcept;
-  friend void refuse_inside_computation_slow(const NodeBase&, const char*);
   // Set once (at first need, or when joined before it had one), then
   // constant: other threads read it without a lock.
   mutable std::atomic<NetworkGroup*> group_{nullptr};

@@ -66,7 +66,7 @@ class OperationScope {
   friend bool hand_off_unlink(const NodeBase& node, void (*unlink)(void*) noexcept, void* context) noexcept;
   friend void join_networks(const NodeBase&, const NodeBase&);
   friend HelperLink* link_to_current_operation();
-  friend void refuse_inside_computation_slow(const NodeBase& node, const char* what);
+  friend class ConfigurationLock;
 
   [[noreturn]] static void throw_destroyed_inside();
 
@@ -83,6 +83,10 @@ class OperationScope {
   // The enclosing operation, unless this one was started by a helper: the
   // chain of operations the calling thread takes part in as itself.
   OperationScope* outer_on_this_side() const noexcept { return entered_through_ != nullptr ? nullptr : parent_; }
+  // Among the calling thread's current_operation and those it is nested in
+  // on this side, the one whose start reaches `node`: the one computing
+  // node's network, or null. Throws std::bad_alloc.
+  static OperationScope* reaching(const NodeBase& node);
 
   const NodeBase& start_;
   OperationScope* parent_;
@@ -98,10 +102,14 @@ class OperationScope {
   // acting_coordinator_of), or null: a stand-in for this operation's loop
   // acts for that thread too (hand_off_unlink).
   const OperationScope* acting_for_;
-  NetworkGroup* group_;                      // the start's group, referenced while the operation lasts
-  RootLock roots_[2];                        // the networks this operation locked
-  std::unique_lock<std::mutex> inner_lock_;  // or the inner lock of the one it shares a root with
-  std::mutex children_;                      // the inner lock: serialises operations nested in this one's methods
+  NetworkGroup* group_;                                // the start's group, referenced while the operation lasts
+  RootLock roots_[2];                                  // the networks this operation locked
+  std::unique_lock<std::recursive_mutex> inner_lock_;  // or the inner lock of the one it shares a root with
+  // The inner lock: serialises operations nested in this one's methods.
+  // Recursive: a destructor that unlinks under it may call a multi-input's
+  // remove, which may destroy another block or start an operation nested in
+  // the same one (docs/design.md#nested-operations).
+  std::recursive_mutex children_;
   std::atomic<bool> poisoned_{false};
   // The link of helpers of this operation's methods, made by the first of
   // them (connectors::as_helper); and the one this operation was started
@@ -220,31 +228,33 @@ class NetworkLock {
 
  private:
   RootLock root_;
-  std::unique_lock<std::mutex> inner_lock_;
+  std::unique_lock<std::recursive_mutex> inner_lock_;
 };
 
-// Throws std::logic_error when the calling thread takes part in an operation
-// computing `node`'s network (a user method of it, or its coordinating
-// thread): configuring or inspecting a connector reads and writes what that
-// operation's coordinating thread uses without a lock, the way re-entering
-// the network would (docs/design.md#nested-operations). `what` names the
-// call. Costs a thread-local load outside operations.
-void refuse_inside_computation_slow(const NodeBase& node, const char* what);
-inline void refuse_inside_computation(const NodeBase& node, const char* what) {
-  if (current_operation != nullptr) [[unlikely]]
-    refuse_inside_computation_slow(node, what);
-}
-
 // The lock of the public configuration and queries of a connector
-// (set_caching, state(), ...): NetworkLock, refused inside the computation of
-// the connector's network (refuse_inside_computation). Checked once locked:
-// the check walks the connector's links, which an operation nested beside
-// this thread's may be changing until then.
-class ConfigurationLock : private NetworkLock {
+// (set_caching, state(), ...): NetworkLock, but refused with std::logic_error
+// when the calling thread takes part in an operation computing the
+// connector's network: configuring or inspecting it reads and writes what
+// that operation's coordinating thread uses without a lock, as re-entering
+// the network would (docs/design.md#nested-operations). A helper of a method
+// (connectors::as_helper) takes part as an operation it starts would: nested
+// in the method's operation, checked and locked as one of its nested
+// operations. `what` names the call. Checked once locked: the check walks
+// the connector's links, which an operation nested beside this thread's may
+// be changing until then. Costs two thread-local loads outside operations.
+class ConfigurationLock {
  public:
-  ConfigurationLock(const NodeBase& node, const char* what) : NetworkLock(node) {
-    refuse_inside_computation(node, what);
-  }
+  ConfigurationLock(const NodeBase& node, const char* what);
+  ConfigurationLock(const ConfigurationLock&) = delete;
+  ConfigurationLock& operator=(const ConfigurationLock&) = delete;
+  ~ConfigurationLock();
+
+ private:
+  void release() noexcept;
+
+  RootLock root_;
+  std::unique_lock<std::recursive_mutex> inner_lock_;
+  HelperLink* entered_ = nullptr;  // left once the locks are released
 };
 
 // Makes `a` and `b` one network (their roots must be locked by the caller,
