@@ -148,25 +148,25 @@ void worker_main(std::shared_ptr<ThreadPoolState> shared,  // NOLINT(performance
   current_held = &held;
   std::unique_lock lock{self.mutex};
   for (;;) {
+    PoolJob* first = nullptr;
     if (!self.queue.empty()) {
       JobList chunk = self.take_chunk_locked();
-      ++self.running_workers;
-      PoolJob* first = chunk.pop_front();
+      first = chunk.pop_front();
       // Published under the queue's lock: take_back, which holds it, sees
       // each job either queued or held.
       held.publish(chunk);
-      lock.unlock();
-      first->run();
-      while (PoolJob* job = held.claim_next()) job->run();
-      lock.lock();
-      --self.running_workers;
-      continue;
+    } else if (self.stopping) {
+      break;
+    } else {
+      // Nothing queued: a job another worker holds in its chunk, not started,
+      // may wait there behind one that blocks.
+      first = self.take_held_locked();
     }
-    if (self.stopping) break;
-    if (PoolJob* job = self.take_held_locked()) {
+    if (first != nullptr) {
       ++self.running_workers;
       lock.unlock();
-      job->run();
+      first->run();
+      while (PoolJob* job = held.claim_next()) job->run();  // none after a job taken from another worker
       lock.lock();
       --self.running_workers;
       continue;
