@@ -160,18 +160,18 @@ void MultiOutputNode::detach_with_items(bool noted, void (*take_items)(void* con
 void OutputNode::detach_connections() noexcept {
   std::vector<InputNode*> cancelled;
   // A multi-input's remove, called below, may destroy connectors (its own
-  // block, another block fed by this output) or connect new ones: the walk
-  // goes by position and looks at the length each time. A destroyed input
-  // unconnects itself by moving the last connection into its place, which is
-  // one not walked yet (the multi-input being walked included, destroyed by
-  // its own remove: the position is walked again); one connected meanwhile
-  // is walked too.
+  // block, another block fed by this output) or connect new ones. Each input
+  // leaves the list before anything runs for it: one destroyed afterwards no
+  // longer looks at this output (its source is null, or the multi-input has
+  // forgotten it) and would stay listed freed, where a walk of the network
+  // meanwhile (note_destruction, the re-entry checks) met it. One destroyed
+  // before its turn unlists itself; one connected meanwhile is walked too.
   DestructionWatch watch{cancelled};
-  for (std::size_t at = 0; at < connections_.size(); ++at) {
-    InputNode& input = *connections_[at].input;
+  while (!connections_.empty()) {
+    InputNode& input = *connections_[connections_.size() - 1].input;
+    remove_connection(input);
     if (input.multi_) {
       if (input.multi_lose_source(*this)) cancelled.push_back(&input);
-      if (at < connections_.size() && connections_[at].input != &input) --at;
       continue;
     }
     input.source_ = nullptr;
@@ -182,7 +182,6 @@ void OutputNode::detach_connections() noexcept {
       if (!input.holds_value()) cancelled.push_back(&input);
     }
   }
-  connections_.clear();
   for (InputNode* input : observed_) {
     input->observers_.erase_if([this](const OutputNode* observer) { return observer == this; });
   }

@@ -114,10 +114,14 @@ OperationScope::OperationScope(const NodeBase& start, const NodeBase* joined)
       // Under the lock of a network being computed: allowed only if the
       // network is not that one (it was merely connected to it once). Walked
       // under the inner lock: a sibling operation on a network sharing the
-      // lock may be connecting or disconnecting the connectors walked.
+      // lock may be connecting or disconnecting the connectors walked. Only
+      // from an end under that lock: connected connectors share a root, so
+      // the other end cannot reach a start held there, and its network,
+      // not locked yet, may be changing under another thread.
       std::unordered_set<const NodeBase*> busy;
       for (OperationScope* outer = parent_; outer != nullptr; outer = outer->parent_) busy.insert(&outer->start_);
-      if (reaches_any(start, busy) || (joined != nullptr && reaches_any(*joined, busy))) {
+      if ((start_holder != nullptr && reaches_any(start, busy)) ||
+          (joined_holder != nullptr && reaches_any(*joined, busy))) {
         throw std::logic_error(
             "connectors: a user method started an operation on the network that is computing it "
             "(re-entering a network from inside its own computation is not allowed)");
@@ -322,6 +326,9 @@ ConfigurationLock::ConfigurationLock(const NodeBase& node, const char* what) {
     // nested in is the one to keep away from.
     OperationScope* holder = OperationScope::holder_of(group, innermost, true);
     if (holder == nullptr) {
+      // Another network: its own lock, as from any thread. A helper leaves
+      // the link first, so the method's operation does not wait for it.
+      if (entered_ != nullptr) std::exchange(entered_, nullptr)->leave();
       root_.lock(group);
       return;
     }

@@ -317,25 +317,6 @@ TEST_P(NetworkLocks, AMethodOfAHelpersOperationIsRefusedConfiguringTheNetworkBei
   EXPECT_EQ(b.out.caching(), true);  // left as it was
 }
 
-// A block whose input's announce condition runs a hook (when set) and holds.
-class Conditioned {
- public:
-  std::function<void()> on_announce;  // before the connectors: destroyed after them
-  connectors::Output<double> out{this, &Conditioned::read};
-  connectors::Input<double> in{this, &Conditioned::write, out};
-
-  Conditioned() { in.set_announce_condition(&Conditioned::announce); }
-
- private:
-  double read() const { return value_; }
-  void write(double value) { value_ = value; }
-  bool announce() {
-    if (on_announce) on_announce();
-    return true;
-  }
-  double value_ = 0.0;
-};
-
 // Two methods of one computation, on two pool threads: one connects and
 // disconnects in a network that shares the computation's lock (nested
 // operations), the other runs `use` on that network, whose refusal check
@@ -406,6 +387,46 @@ TEST_P(NetworkLocks, AMethodMayInspectANetworkSharingTheLockWhileASiblingReconne
       GetParam(), [](Hooked& shared) { return static_cast<double>(shared.out.connection_count()); });
 }
 
+// A method connects a network that shares the computation's lock to a fresh
+// one, which another thread is changing meanwhile. The re-entry check walked
+// the fresh network too, before the operation had taken that network's lock
+// (a network not under the computation's lock cannot reach its start: it
+// is not walked any more). TSan reported the walk against the other thread's
+// connect.
+TEST_P(NetworkLocks, AMethodMayConnectANetworkSharingTheLockToOneAnotherThreadChanges) {
+  connectors::testing::without_hanging([] {
+    Hooked a, shared;
+    shared.in.connect(a.out);  // shares a's lock from now on
+    shared.in.disconnect(a.out);
+    constexpr int rounds = 40;
+    for (int round = 0; round < rounds; ++round) {
+      // Fresh each round: once connected, they share a's lock too.
+      auto fresh = std::make_unique<Hooked>();
+      auto peer = std::make_unique<Hooked>();
+      std::atomic<bool> stop{false};
+      TimedLatch started{2};
+      std::thread changer{[&] {
+        started.arrive_and_wait();
+        while (!stop.load()) {
+          peer->in.connect(fresh->out);
+          peer->in.disconnect(fresh->out);
+        }
+      }};
+      a.hook = [&](double value) {
+        started.arrive_and_wait();
+        fresh->in.connect(shared.out);
+        return value;
+      };
+      a.in(static_cast<double>(round));
+      EXPECT_EQ(a.out(), static_cast<double>(round));
+      stop = true;
+      changer.join();
+      a.hook = nullptr;
+      EXPECT_TRUE(fresh->in.is_connected_to(shared.out));
+    }
+  });
+}
+
 // An announce condition is asked on the thread that announces, inside the
 // operation that announces: an operation it starts on a network that shares
 // that operation's lock (connected to it once) nests in it, as one started
@@ -413,7 +434,7 @@ TEST_P(NetworkLocks, AMethodMayInspectANetworkSharingTheLockWhileASiblingReconne
 TEST_P(NetworkLocks, AnAnnounceConditionMayUseANetworkThatSharesItsLock) {
   connectors::testing::without_hanging([] {
     Hooked a, shared;
-    Conditioned watcher;
+    connectors::testing::ConditionalSingle watcher;
     shared.in.connect(a.out);
     shared.in.disconnect(a.out);
     watcher.in.connect(a.out);
@@ -435,7 +456,7 @@ TEST_P(NetworkLocks, AnAnnounceConditionAskedByADestructorMayUseANetworkThatShar
     auto source = std::make_unique<Hooked>();
     Hooked shared;
     connectors::testing::Sum sum;
-    Conditioned watcher;
+    connectors::testing::ConditionalSingle watcher;
     shared.in.connect(source->out);
     shared.in.disconnect(source->out);
     sum.in.connect(source->out);

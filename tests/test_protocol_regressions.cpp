@@ -1048,6 +1048,43 @@ void check_a_remove_destroying_a_block_inside_a_computation() {
   });
 }
 
+// Inputs the destroyed source has already told (a single input's source is
+// null, a multi-input has forgotten it), destroyed by a later remove: they
+// stayed in the source's list, freed, until its walk ended, and the next
+// destructor's search for the operation computing its block walked the list
+// (found by review; ASan: heap-use-after-free). Blocks on both sides of the
+// multi-input in the list are destroyed, whichever side the walk tells first.
+TEST_F(Destruction, BlocksARemoveDestroysAfterTheirSourceToldThemAreNotWalkedFreed) {
+  without_hanging([] {
+    Copy a, below;
+    auto lost = std::make_unique<Copy>();
+    auto before = std::make_unique<Copy>();
+    auto after = std::make_unique<Copy>();
+    RemoveHook hook;
+    lost->in.connect(a.out);
+    before->in.connect(lost->out);
+    hook.in.connect(lost->out);
+    after->in.connect(lost->out);
+    below.in.connect(before->out);
+    a.in(1.0);
+    EXPECT_EQ(hook.out(), 1.0);
+    EXPECT_EQ(below.out(), 1.0);
+    hook.on_remove = [&] {
+      before.reset();
+      after.reset();
+    };
+    a.on_compute = [&lost] { lost.reset(); };
+    a.in(2.0);
+    EXPECT_THROW(below.out(), std::logic_error);
+    EXPECT_EQ(lost, nullptr);
+    EXPECT_EQ(before, nullptr);
+    EXPECT_EQ(after, nullptr);
+    EXPECT_EQ(hook.removes, 1);
+    a.on_compute = nullptr;
+    EXPECT_EQ(hook.out(), 0.0);
+  });
+}
+
 TEST_F(Destruction, ARemoveCalledByADestructionInsideAComputationMayDestroyAnotherBlockOfIt) {
   check_a_remove_destroying_a_block_inside_a_computation();
 }
@@ -1320,28 +1357,6 @@ TEST(DestructionInANestedRun, AMethodCallTakenBackByItsLoopsPoolThreadHandsTheUn
 
 TEST(DestructionInANestedRun, WakesTheWaitingBranchOnItsOwnLoop) { nested_run::check(false); }
 TEST(DestructionInANestedRun, WakesTheWaitingBranchOnItsOwnLoopWhenTheRunEnds) { nested_run::check(true); }
-
-// A single input whose announce condition throws when asked to.
-class ConditionalSingle {
- public:
-  connectors::Output<double> out{this, &ConditionalSingle::compute};
-  connectors::Input<double> in{this, &ConditionalSingle::store, out};
-
-  ConditionalSingle() { in.set_announce_condition(&ConditionalSingle::announce); }
-
-  bool announce_throws = false;
-  std::function<void()> on_announce;  // run once by the announce condition, then cleared
-
- private:
-  double compute() const { return value_; }
-  void store(double value) { value_ = value; }
-  bool announce() {
-    if (announce_throws) throw std::runtime_error("ConditionalSingle: announce condition failed");
-    if (on_announce) std::exchange(on_announce, nullptr)();  // taken out: it may destroy this block
-    return true;
-  }
-  double value_ = 0.0;
-};
 
 // A source is destroyed; the multi-input that loses it announces below, where
 // the announce condition of `Below`'s input throws. The destructor cannot

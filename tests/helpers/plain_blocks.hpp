@@ -12,9 +12,34 @@
 #include <functional>
 #include <map>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 namespace connectors::testing {
+
+// `in` → `out`, with an announce condition on `in` that holds, runs
+// `on_announce` once (then clears it: the hook may destroy this block), or
+// throws when told to.
+class ConditionalSingle {
+ public:
+  Output<double> out{this, &ConditionalSingle::compute};
+  Input<double> in{this, &ConditionalSingle::store, out};
+
+  ConditionalSingle() { in.set_announce_condition(&ConditionalSingle::announce); }
+
+  bool announce_throws = false;
+  std::function<void()> on_announce;
+
+ private:
+  double compute() const { return value_; }
+  void store(double value) { value_ = value; }
+  bool announce() {
+    if (announce_throws) throw std::runtime_error("ConditionalSingle: announce condition failed");
+    if (on_announce) std::exchange(on_announce, nullptr)();
+    return true;
+  }
+  double value_ = 0.0;
+};
 
 // `in` → `out`: out = value + offset. Also serves as a source (set `in`).
 class Copy {
