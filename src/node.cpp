@@ -158,20 +158,51 @@ void MultiOutputNode::detach_with_items(bool noted, void (*take_items)(void* con
 }
 
 void OutputNode::detach_connections() noexcept {
-  std::vector<InputNode*> cancelled;
   // A multi-input's remove, called below, may destroy connectors (its own
-  // block, another block fed by this output) or connect new ones. Each input
-  // leaves the list before anything runs for it: one destroyed afterwards no
-  // longer looks at this output (its source is null, or the multi-input has
-  // forgotten it) and would stay listed freed, where a walk of the network
-  // meanwhile (note_destruction, the re-entry checks) met it. One destroyed
-  // before its turn unlists itself; one connected meanwhile is walked too.
-  DestructionWatch watch{cancelled};
-  while (!connections_.empty()) {
-    InputNode& input = *connections_[connections_.size() - 1].input;
-    remove_connection(input);
+  // block, another block fed by this output) or connect new ones: the walk
+  // goes by position and looks at the length each time. An input not told
+  // yet unconnects itself when destroyed, by moving the last connection into
+  // its place, which is one not walked yet (the multi-input being told
+  // included, destroyed by its own remove: the position is walked again); one
+  // connected meanwhile is walked too. Told inputs stay listed until the end,
+  // so that the network stays as connected as it was for the searches that
+  // refuse re-entering it (a remove reading a block this output feeds). One
+  // destroyed meanwhile no longer looks at this output (its source is null,
+  // or the multi-input has forgotten it): the watch unlists it, keeping the
+  // order, or it would stay listed freed for those searches to walk
+  // (docs/design.md#lifetime).
+  struct Walk {
+    OutputNode& output;
+    std::vector<InputNode*> cancelled;
+    std::size_t at = 0;
+  } walk{*this, {}};
+  auto forget = [](void* context, const InputNode& gone) noexcept {
+    Walk& state = *static_cast<Walk*>(context);
+    std::erase(state.cancelled, &gone);
+    auto& connections = state.output.connections_;
+    for (std::size_t position = 0; position < state.at && position < connections.size(); ++position) {
+      if (connections[position].input != &gone) continue;
+      for (std::size_t next = position + 1; next < connections.size(); ++next) {
+        connections[next - 1] = connections[next];
+        InputNode& moved = *connections[next - 1].input;
+        if (!moved.multi_) {
+          moved.source_position_ = static_cast<std::uint32_t>(next - 1);
+        } else if (state.output.connection_index_) {
+          state.output.connection_index_->find(&moved)->second = static_cast<std::uint32_t>(next - 1);
+        }
+      }
+      if (gone.multi_ && state.output.connection_index_) state.output.connection_index_->erase(&gone);
+      connections.pop_back();
+      --state.at;
+      return;
+    }
+  };
+  DestructionWatch watch{forget, &walk};
+  for (; walk.at < connections_.size(); ++walk.at) {
+    InputNode& input = *connections_[walk.at].input;
     if (input.multi_) {
-      if (input.multi_lose_source(*this)) cancelled.push_back(&input);
+      if (input.multi_lose_source(*this)) walk.cancelled.push_back(&input);
+      if (walk.at < connections_.size() && connections_[walk.at].input != &input) --walk.at;
       continue;
     }
     input.source_ = nullptr;
@@ -179,14 +210,15 @@ void OutputNode::detach_connections() noexcept {
       input.announcement_ = nullptr;
       input.computable_.wake_all();
       // A value received earlier and not applied stays to be applied.
-      if (!input.holds_value()) cancelled.push_back(&input);
+      if (!input.holds_value()) walk.cancelled.push_back(&input);
     }
   }
+  connections_.clear();
   for (InputNode* input : observed_) {
     input->observers_.erase_if([this](const OutputNode* observer) { return observer == this; });
   }
   observed_.clear();
-  InputNode::cascade_cancels(cancelled);
+  InputNode::cascade_cancels(walk.cancelled);
 }
 
 void InputNode::cascade_cancels(std::vector<InputNode*>& cancelled) noexcept {

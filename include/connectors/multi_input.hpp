@@ -143,9 +143,13 @@ class MultiInput final : private detail::InputNode {
       const bool inside = detail::note_destruction(*this);
       detail::NetworkLock lock{*this};
       if (inside) abort_own_waits();
-      // (A source whose destruction called the remove that destroys this
-      // block is no longer among them, and no longer lists this input.)
       for (Source& source : sources_) source.node->remove_connection(*this);
+      // Destroyed by a remove that the loss of that source called: the
+      // source no longer counts among ours, but still lists us until its
+      // walk ends, and a walk of the network meanwhile (note_destruction)
+      // would reach this freed input there.
+      for (const Losing* losing = losing_; losing != nullptr; losing = losing->outer)
+        losing->source->remove_connection(*this);
       sources_.clear();
       detach_locked();
     });
@@ -629,6 +633,9 @@ class MultiInput final : private detail::InputNode {
     // multi-input's own block: then nothing of it may be touched any more
     // (docs/design.md#lifetime; the watch tells).
     detail::InputNode* alive = this;
+    // (A remove may destroy another source of this input, whose loss nests.)
+    Losing losing{&from, losing_};
+    losing_ = &losing;
     // The removals are a change under way (multi_waits_for_nothing): a cancel
     // that a destruction sends meanwhile (a remove that destroys another
     // source of this input) must not re-validate the observers over them.
@@ -657,6 +664,7 @@ class MultiInput final : private detail::InputNode {
       }
     }
     if (alive == nullptr) return false;
+    losing_ = losing.outer;
     changed_ = changed_before;
     if (multi_waits_for_nothing()) {
       notify_observers();
@@ -1346,6 +1354,14 @@ class MultiInput final : private detail::InputNode {
   std::size_t announcing_sources_ = 0;
   detail::PendingValues<V> pending_;
   std::vector<PendingMap> pending_maps_;
+  // The sources whose destruction calls remove (multi_lose_source, nested
+  // when a remove destroys another source): no longer among sources_, but
+  // still listing this input until their walks end.
+  struct Losing {
+    detail::OutputNode* source;
+    const Losing* outer;
+  };
+  const Losing* losing_ = nullptr;
   bool changed_ = false;
   std::vector<std::pair<Id, std::optional<V>>> checks_;  // only with a notify condition
   bool unchecked_change_ = false;                        // a change missing from checks_ (note_change)
