@@ -184,12 +184,7 @@ void OutputNode::detach_connections() noexcept {
       if (connections[position].input != &gone) continue;
       for (std::size_t next = position + 1; next < connections.size(); ++next) {
         connections[next - 1] = connections[next];
-        InputNode& moved = *connections[next - 1].input;
-        if (!moved.multi_) {
-          moved.source_position_ = static_cast<std::uint32_t>(next - 1);
-        } else if (state.output.connection_index_) {
-          state.output.connection_index_->find(&moved)->second = static_cast<std::uint32_t>(next - 1);
-        }
+        state.output.note_moved_to(next - 1);
       }
       if (gone.multi_ && state.output.connection_index_) state.output.connection_index_->erase(&gone);
       connections.pop_back();
@@ -356,18 +351,22 @@ void OutputNode::add_connection(InputNode& input, Push push) {
   }
 }
 
+void OutputNode::note_moved_to(std::size_t position) noexcept {
+  InputNode& moved = *connections_[position].input;
+  if (!moved.multi_) {
+    moved.source_position_ = static_cast<std::uint32_t>(position);
+  } else if (connection_index_) {
+    connection_index_->find(&moved)->second = static_cast<std::uint32_t>(position);
+  }
+}
+
 void OutputNode::remove_connection(InputNode& input) noexcept {
   const std::size_t position = connection_position(input);
   if (position == no_position) return;
   const std::size_t last = connections_.size() - 1;
   if (position != last) {
     connections_[position] = connections_[last];
-    InputNode& moved = *connections_[position].input;
-    if (!moved.multi_) {
-      moved.source_position_ = static_cast<std::uint32_t>(position);
-    } else if (connection_index_) {
-      connection_index_->find(&moved)->second = static_cast<std::uint32_t>(position);
-    }
+    note_moved_to(position);
   }
   if (input.multi_ && connection_index_) connection_index_->erase(&input);
   connections_.pop_back();

@@ -234,6 +234,9 @@ class OutputNode : public NodeBase {
 
   static constexpr std::size_t no_position = static_cast<std::size_t>(-1);
   std::size_t connection_position(const InputNode& input) const noexcept;
+  // Records, for connection_position, that the connection now at `position`
+  // lives there (after connections moved).
+  void note_moved_to(std::size_t position) noexcept;
   // Disconnects everything without running user methods; downstream inputs
   // still waiting for this output are cancelled (docs/design.md#lifetime). The most-derived
   // destructor calls it first, before any member of the typed part is gone
