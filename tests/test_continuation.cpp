@@ -250,6 +250,11 @@ struct Rendezvous {
   std::condition_variable changed;
   bool a_released = false;
   bool b_released = false;
+  // Whether the pool thread's condition or setter destroys its victim: only
+  // in the phase a test looks at. In a later set the victim may be in the
+  // network being computed, where destroying it is refused
+  // (docs/design.md#destruction-inside).
+  std::atomic<bool> destroying{false};
   void release(bool& flag) {
     std::lock_guard lock{mutex};
     flag = true;
@@ -303,7 +308,7 @@ class Setter {
     value_ = value;
   }
   bool worth_telling(const long&) {
-    if (meeting_.on_caller() || !victim_) return true;
+    if (meeting_.on_caller() || !meeting_.destroying || !victim_) return true;
     if (instead_) {
       instead_();
     } else {
@@ -395,6 +400,8 @@ bool destroy_from_a_stand_in_once(Victim where) {
   a_total.in.connect(left.output);
   a_total.in.connect(right.output);
   victim->input.connect(where == Victim::in_b ? b.total.sum : a_total.sum);
+  meeting.destroying = true;
+  meeting_c.destroying = true;
   try {
     EXPECT_EQ(a_total.sum(), 2);
     EXPECT_EQ(b_result, 12);  // (5 + 1) from each setter's block
@@ -407,6 +414,8 @@ bool destroy_from_a_stand_in_once(Victim where) {
     EXPECT_TRUE(destroyed_on_pool);
     EXPECT_EQ(victim, nullptr);
   }
+  meeting.destroying = false;
+  meeting_c.destroying = false;
   // The destroyed observer is out of the network: another set and get does
   // not reach it (ASan would see a freed one).
   b.source.input(7);
@@ -444,16 +453,13 @@ TEST(ContinuationObserved, AStandInOfAStandInUnlinksAConnectorOfTheOutermostNetw
 // whose THREAD setters meet as NetworkB's do. Looked for over rounds. The
 // same when the setter on the pool thread destroys the input itself: a
 // method, not a stand-in; the unlinking goes to the connecting thread, which
-// tells its watches. The followers destroy only while the macro connects:
-// in a later set the macro's input is in the network being computed, and
-// destroying it there is refused (docs/design.md#destruction-inside).
+// tells its watches. The followers destroy only while the macro connects.
 enum class Destroyer { condition, setter };
 
 struct MacroOwner {
   Observer first;
   std::unique_ptr<Observer> second = std::make_unique<Observer>();
   connectors::MacroInput<long> input{first.input, second->input};
-  std::atomic<bool> connecting{false};
 };
 
 class Follower {
@@ -479,7 +485,7 @@ class Follower {
     return true;
   }
   void destroy_off_the_caller() {
-    if (!meeting_.on_caller() && owner_.connecting && owner_.second) {
+    if (!meeting_.on_caller() && meeting_.destroying && owner_.second) {
       owner_.second.reset();
       destroyed_on_pool_ = true;
     }
@@ -503,9 +509,9 @@ bool connect_a_macro_losing_an_input_once(Destroyer destroyer) {
   Follower right{meeting, owner, destroyed_on_pool, destroyer};
   left.input.connect(owner.first.output);
   right.input.connect(owner.first.output);
-  owner.connecting = true;
+  meeting.destroying = true;
   owner.input.connect(source.output);
-  owner.connecting = false;
+  meeting.destroying = false;
   EXPECT_EQ(left.output(), 3);
   EXPECT_EQ(right.output(), 3);
   if (destroyed_on_pool) {
