@@ -109,4 +109,10 @@ inline bool process_ended(int pid) {
   return close != std::string::npos && close + 2 < line.size() && (line[close + 2] == 'Z' || line[close + 2] == 'X');
 }
 
+// Waits until `pid` no longer runs. No deadline of its own: a process that
+// never ends fails the test by its ctest timeout, not by a clock.
+inline void wait_until_ended(int pid) {
+  while (!process_ended(pid)) std::this_thread::sleep_for(std::chrono::milliseconds{10});
+}
+
 }  // namespace connectors::testing

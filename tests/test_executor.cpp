@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <functional>
 #include <iterator>
@@ -323,8 +325,11 @@ TEST(ThreadPool, AnIdleWorkerRunsAJobThatABlockedWorkerHolds) {
 
 TEST(ThreadPool, IsStartedLazilyAndPersists) {
   // Sanitizer runtimes start a helper thread at the first thread creation;
-  // let that happen before the baseline is taken.
-  std::thread([] {}).join();
+  // let that happen before the baseline is taken. A joined thread may stay
+  // listed in /proc for a moment after join returns: it must be gone too.
+  pid_t joined = 0;
+  std::thread([&] { joined = ::gettid(); }).join();
+  while (std::filesystem::exists("/proc/self/task/" + std::to_string(joined))) std::this_thread::yield();
   const std::size_t before = threads_in_process();
   ThreadingExecutor executor{2};
   EXPECT_EQ(threads_in_process(), before);

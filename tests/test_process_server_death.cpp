@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 
@@ -29,45 +31,53 @@ struct Sleeper {
     std::this_thread::sleep_for(std::chrono::milliseconds{milliseconds});
     return milliseconds;
   }
+  // Creates the file `announcement` once the call runs in its worker.
+  int announce_and_sleep(std::string announcement, int milliseconds) const {
+    std::ofstream{announcement} << ::getpid();
+    return sleep(milliseconds);
+  }
 };
 
-int call(MultiprocessingExecutor& executor, int milliseconds) {
+template <class... Args>
+int call(MultiprocessingExecutor& executor, int (Sleeper::*method)(Args...) const, Args... args) {
   Sleeper sleeper;
   auto main = [&]() -> Task<int> {
-    co_return co_await executor.run_method(Parallelization::PROCESS, &Sleeper::sleep, sleeper, milliseconds);
+    co_return co_await executor.run_method(Parallelization::PROCESS, method, sleeper, args...);
   };
   return executor.run_coroutine(main());
 }
 
 TEST(ProcessServerDeath, CallsFailWithWorkerErrorInsteadOfHanging) {
   MultiprocessingExecutor executor{1};
-  EXPECT_EQ(call(executor, 1), 1);
+  EXPECT_EQ(call(executor, &Sleeper::sleep, 1), 1);
   const int self = static_cast<int>(::getpid());
   // The fork server is no child of ours: it is the workers' parent.
   const int server = connectors::testing::parent_of(executor.worker_process_ids().front());
   ASSERT_GT(server, 1);
+  const std::string announcement =
+      (std::filesystem::temp_directory_path() / ("connectors-server-death-" + std::to_string(self))).string();
+  std::filesystem::remove(announcement);
   std::string running_error;
   std::thread caller{[&] {
     try {
-      call(executor, 60'000);
+      call(executor, &Sleeper::announce_and_sleep, announcement, 60'000);
     } catch (const WorkerError& error) {
       running_error = error.what();
     }
   }};
-  while (executor.worker_process_ids().empty()) std::this_thread::sleep_for(1ms);
+  // The server dies while the call runs in its worker, seen directly.
+  while (!std::filesystem::exists(announcement)) std::this_thread::sleep_for(1ms);
+  std::filesystem::remove(announcement);
   const int worker = executor.worker_process_ids().front();
   ::kill(server, SIGKILL);
   caller.join();
   EXPECT_NE(running_error.find("fork server"), std::string::npos) << running_error;
-  EXPECT_THROW(call(executor, 1), WorkerError);
-  // Nothing of the library is a child of ours; the worker died with the
-  // server (an orphan is adopted elsewhere, so look it up by pid).
+  EXPECT_THROW(call(executor, &Sleeper::sleep, 1), WorkerError);
+  // Nothing of the library is a child of ours; the worker dies with the
+  // server (an orphan is adopted elsewhere, so look it up by pid; one that
+  // stays fails the test by its timeout).
   EXPECT_TRUE(connectors::testing::descendants(self).empty());
-  const auto give_up = std::chrono::steady_clock::now() + 20s;
-  while (!connectors::testing::process_ended(worker) && std::chrono::steady_clock::now() < give_up) {
-    std::this_thread::sleep_for(10ms);
-  }
-  EXPECT_TRUE(connectors::testing::process_ended(worker));
+  connectors::testing::wait_until_ended(worker);
 }
 
 }  // namespace
