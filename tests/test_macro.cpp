@@ -5,9 +5,9 @@
 
 #include <gtest/gtest.h>
 
-#include <string>
-
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 namespace {
 
@@ -146,6 +146,22 @@ TEST_P(MacroTest, ARefusedConnectChangesNothing) {
   EXPECT_FALSE(knob.get_value.is_connected());
   EXPECT_FALSE(a.set_value.is_connected());
   EXPECT_TRUE(b.set_value.is_connected_to(other.get_value));  // connected before: stays
+}
+
+// A range of inputs is checked when the macro is built: an empty one, or a
+// null pointer in it, would leave the macro without a network to act on
+// (drawing one read past an empty list).
+TEST(MacroRange, AnEmptyRangeOrANullInputIsRefusedAtConstruction) {
+  Simple a, b;
+  std::vector<connectors::Input<Value>*> inputs;
+  EXPECT_THROW(connectors::MacroInput<Value>{inputs}, std::invalid_argument);
+  inputs = {&a.set_value, nullptr};
+  EXPECT_THROW(connectors::MacroInput<Value>{inputs}, std::invalid_argument);
+  inputs = {&a.set_value, &b.set_value};
+  connectors::MacroInput<Value> both{inputs};
+  both(Value{4.0});
+  EXPECT_EQ(a.get_value(), Value{4.0});
+  EXPECT_EQ(b.get_value(), Value{4.0});
 }
 
 INSTANTIATE_TEST_SUITE_P(Executors, MacroTest, ::testing::Values(0, 2), executor_name);

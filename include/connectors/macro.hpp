@@ -119,12 +119,21 @@ class MacroInput {
   }
   /// Exports a number of inputs known only at run time: a range of pointers
   /// to input connectors (e.g. a std::vector<Input<V>*>).
-  /// Throws only std::bad_alloc. Threads: runs as part of the owner's construction, before another thread
+  /// Throws std::invalid_argument for an empty range or a null pointer in it
+  /// (a macro input exports at least one input, as the variadic constructor
+  /// requires at compile time); otherwise only std::bad_alloc.
+  /// Threads: runs as part of the owner's construction, before another thread
   /// can reach the macro.
   template <class Range>
   requires detail::is_target_range<Range>
   explicit MacroInput(Range&& targets) {
-    for (auto* target : targets) add(*target);
+    for (auto* target : targets) {
+      if (target == nullptr) throw std::invalid_argument("connectors::MacroInput: a null input in the range");
+      add(*target);
+    }
+    if (targets_.empty()) {
+      throw std::invalid_argument("connectors::MacroInput: an empty range (a macro input exports at least one input)");
+    }
   }
   /// A copy exports the same inputs: the same as nesting. Throws only
   /// std::bad_alloc.
