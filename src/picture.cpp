@@ -9,6 +9,7 @@
 #include <connectors/picture.hpp>
 
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,8 +20,10 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <typeinfo>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 extern char** environ;
@@ -113,11 +116,15 @@ std::string network_dot(const NodeBase& start) {
     return ids.at(&node);
   };
 
-  std::map<const void*, std::vector<const NodeBase*>> owners;
-  std::vector<const void*> owner_order;
+  // An owner is its address and its type: a block's first member block
+  // shares its address.
+  using Owner = std::pair<const void*, const std::type_info*>;
+  std::map<Owner, std::vector<const NodeBase*>> owners;
+  std::vector<Owner> owner_order;
   for (const NodeBase* node : drawn) {
-    auto [entry, added] = owners.try_emplace(node->owner());
-    if (added) owner_order.push_back(node->owner());
+    const Owner owner{node->owner(), node->owner_type()};
+    auto [entry, added] = owners.try_emplace(owner);
+    if (added) owner_order.push_back(owner);
     entry->second.push_back(node);
   }
 
@@ -127,7 +134,7 @@ std::string network_dot(const NodeBase& start) {
          "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=10];\n"
          "  edge [fontname=\"Helvetica\", fontsize=9];\n";
   std::size_t cluster = 0;
-  for (const void* owner : owner_order) {
+  for (const Owner& owner : owner_order) {
     const auto& members = owners[owner];
     // Any of the owner's connectors may carry its name.
     std::string title;
@@ -216,6 +223,11 @@ void render_svg(const std::string& path, const std::string& dot) {
   std::string flag = "-o";
   std::string target = path;
   char* argv[] = {program.data(), format.data(), flag.data(), target.data(), source, nullptr};
+  // Gone before `dot` runs, so that a file there afterwards is its work (see
+  // the wait below).
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    throw Error("connectors::write_svg: cannot replace " + path + ": " + std::strerror(errno));
+  }
   pid_t pid = 0;
   const int spawned = ::posix_spawnp(&pid, "dot", nullptr, nullptr, argv, environ);
   if (spawned == ENOENT) {
@@ -226,6 +238,15 @@ void render_svg(const std::string& path, const std::string& dot) {
   if (spawned != 0) throw Error(std::string("connectors::write_svg: cannot run `dot`: ") + std::strerror(spawned));
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
+    if (errno == ECHILD) {
+      // The program ignores SIGCHLD: the kernel reaped `dot` and its exit
+      // status is gone. Its output tells instead.
+      struct stat written {};
+      if (::stat(path.c_str(), &written) != 0 || written.st_size == 0) {
+        throw Error("connectors::write_svg: `dot` failed to render " + path);
+      }
+      return;
+    }
     if (errno != EINTR) throw Error("connectors::write_svg: lost the `dot` process");
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {

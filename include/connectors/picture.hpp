@@ -23,10 +23,12 @@ void render_svg(const std::string& path, const std::string& dot);
 ///
 ///     std::string dot = connectors::to_dot(d2.get_double);
 ///
+/// A MacroInput is drawn from its first exported input's network.
+///
 /// Thread safety: takes the network lock; safe while other threads compute
-/// (it waits for their operations), not from inside a user method of the
-/// same network.
-/// Throws only std::bad_alloc.
+/// (it waits for their operations). From inside a user method of the same
+/// network it throws std::logic_error (it would wait for itself); otherwise
+/// only std::bad_alloc.
 template <class Connector>
 std::string to_dot(const Connector& connector) {
   // A connector, a handle (its multi-connector's node) or a macro (a
@@ -35,8 +37,9 @@ std::string to_dot(const Connector& connector) {
 }
 
 /// Renders to_dot(connector) as an SVG file at `path` with Graphviz `dot`
-/// (Debian package graphviz). Throws connectors::Error saying so when `dot`
-/// is missing or fails.
+/// (Debian package graphviz), replacing any file there. Throws
+/// connectors::Error saying so when `dot` is missing or fails, or the file
+/// cannot be replaced.
 ///
 ///     connectors::write_svg("plots/network.svg", d2.get_double);
 ///
