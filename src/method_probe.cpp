@@ -98,7 +98,13 @@ void remove_observer(Observer& observer) {
   std::lock_guard lock{observers_mutex()};
   auto& list = observers();
   list.erase(std::remove(list.begin(), list.end(), &observer), list.end());
-  if (list.empty()) observing.store(false, std::memory_order_relaxed);
+  if (list.empty()) {
+    observing.store(false, std::memory_order_relaxed);
+    // Unobserved operations skip their end (operation_ends): their entries
+    // would outlive them, and a later operation at the same address would
+    // take over the old span. They end without one, as if never begun.
+    operations().clear();
+  }
 }
 
 std::int64_t probe_clock() noexcept {
@@ -107,10 +113,14 @@ std::int64_t probe_clock() noexcept {
 }
 
 ProbeRecord* probe_begin(const NodeBase& node, Phase phase) noexcept {
+  // The queue time is this method's only: methods it runs where it is (a
+  // nested operation's) were not queued. Given back when it ends, for the
+  // next method of the same pool job.
+  const std::int64_t queued = std::exchange(queued_at, 0);
   try {
-    const std::int64_t queued = queued_at;
     return new ProbeRecord{owner_label(node), connector_label(node), phase, queued, probe_clock()};
   } catch (...) {
+    queued_at = queued;
     return nullptr;  // out of memory: this method goes unrecorded
   }
 }
@@ -132,6 +142,7 @@ void probe_end(ProbeRecord* record, bool failed) noexcept {
   } catch (...) {
     // Out of memory: this method goes unrecorded.
   }
+  queued_at = record->queued;
   delete record;
 }
 
@@ -205,7 +216,14 @@ void probe_operation_end(const OperationScope& scope) noexcept {
   OperationEvent event = std::move(found->second);
   operations().erase(found);
   event.end = probe_clock();
-  for (Observer* observer : observers()) observer->operation_ended(event);
+  for (Observer* observer : observers()) {
+    try {
+      observer->operation_ended(event);
+    } catch (...) {
+      // Out of memory recording it (a Trace's list): that observer misses
+      // this span; the others, a Progress waiting for the end, are told.
+    }
+  }
 }
 
 }  // namespace connectors::detail

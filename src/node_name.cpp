@@ -28,12 +28,14 @@ std::string without_namespace(std::string name) {
 }
 
 // Demangling is slow and a trace labels every method: each type once.
+// Never destroyed, like the names table below: a block with static storage
+// may be destroyed after it, and its destructor may run a recorded method.
 const std::string& readable(const std::type_info& type) {
   static std::mutex mutex;
-  static std::unordered_map<std::type_index, std::string> names;
+  static auto* names = new std::unordered_map<std::type_index, std::string>;
   std::lock_guard lock{mutex};
-  auto found = names.find(type);
-  if (found == names.end()) found = names.emplace(type, without_namespace(demangle(type.name()))).first;
+  auto found = names->find(type);
+  if (found == names->end()) found = names->emplace(type, without_namespace(demangle(type.name()))).first;
   return found->second;
 }
 

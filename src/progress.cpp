@@ -60,8 +60,10 @@ struct Progress::Counter final : detail::Observer {
     // Operations on independent networks may overlap (a lock per network):
     // one is followed to its end before the next that begins.
     if (counting) return;
-    counting = true;
+    // Out of memory while estimating: this operation is not followed, and
+    // the next one is (counting is set only once nothing can throw).
     report = ProgressReport{operation.id, 0, estimate(start), false};
+    counting = true;
     if (report.expected == 0) report.expected = 1;  // 0 of 0 would already be "done"
     tell();
   }

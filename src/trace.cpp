@@ -26,9 +26,51 @@ const char* phase_name(detail::Phase phase) {
   return "?";
 }
 
+// The length of the well-formed UTF-8 sequence at `at` (RFC 3629: no
+// overlong forms, no surrogates, nothing above U+10FFFF), or 0.
+std::size_t utf8_sequence_length(const std::string& text, std::size_t at) {
+  const auto byte = [&](std::size_t offset) { return static_cast<unsigned char>(text[at + offset]); };
+  const unsigned char lead = byte(0);
+  std::size_t length = 0;
+  unsigned char low = 0x80;
+  unsigned char high = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;
+    if (lead == 0xED) high = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;
+  } else {
+    return 0;
+  }
+  if (at + length > text.size() || byte(1) < low || byte(1) > high) return 0;
+  for (std::size_t offset = 2; offset < length; ++offset) {
+    if (byte(offset) < 0x80 || byte(offset) > 0xBF) return 0;
+  }
+  return length;
+}
+
+// A JSON string: JSON text is UTF-8 (RFC 8259), and a name given to a
+// connector need not be; a byte that is not part of a well-formed sequence
+// is written as U+FFFD.
 void write_string(std::ostream& out, const std::string& text) {
   out << '"';
-  for (const char c : text) {
+  for (std::size_t at = 0; at < text.size(); ++at) {
+    const char c = text[at];
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      const std::size_t length = utf8_sequence_length(text, at);
+      if (length == 0) {
+        out << "\\ufffd";
+      } else {
+        out.write(text.data() + at, static_cast<std::streamsize>(length));
+        at += length - 1;
+      }
+      continue;
+    }
     switch (c) {
       case '"':
         out << "\\\"";
@@ -114,7 +156,9 @@ void Trace::write_json(std::ostream& out) const {
   std::set<int> workers;
   std::set<std::pair<int, int>> threads;
   for (const Method& method : methods) {
-    if (method.process) {
+    // A PROCESS method that reached no worker (it failed before, or went to
+    // another MPI rank) is shown where it was awaited, in this process.
+    if (method.process && method.pid != own_pid) {
       workers.insert(method.pid);
     } else {
       threads.insert({method.pid, method.tid});

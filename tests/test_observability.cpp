@@ -1,11 +1,13 @@
 // Issue 12: the picture of a network (to_dot), the timeline (Trace) and
 // progress reports, checked against what actually ran.
 #include "helpers/json.hpp"
+#include "support.hpp"
 
 #include <connectors/connectors.hpp>
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +16,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -31,6 +35,7 @@ namespace observability_test {
 using connectors::Parallelization;
 using connectors::testing::Json;
 using connectors::testing::JsonParser;
+using connectors::testing::TimedLatch;
 
 // ---- a call log: what the methods themselves say ran ------------------------
 
@@ -620,6 +625,229 @@ TEST(Trace, MethodsOfOverlappingOperationsOnIndependentNetworksBelongToTheirOwn)
         << method.connector << " recorded in " << started_by[method.operation];
   }
   EXPECT_EQ(gets, 2 * rounds);
+}
+
+}  // namespace observability_test
+
+// ---- defects found by reading, each with its test ----------------------------------
+
+namespace observability_test {
+
+// A block whose first member is a block: both have one address, and were
+// drawn as one cluster under whichever title was longer.
+struct Outer {
+  TimesTwo inner;  // first: at the Outer's own address
+  connectors::Output<double> out{this, &Outer::read};
+  connectors::Input<double> in{this, &Outer::write, out};
+
+ private:
+  double read() const { return value_; }
+  void write(double value) { value_ = value; }
+  double value_ = 0.0;
+};
+
+TEST(Picture, ABlockAndItsFirstMemberBlockAreTwoClusters) {
+  Outer outer;
+  ASSERT_EQ(static_cast<const void*>(&outer.inner), static_cast<const void*>(&outer));
+  outer.in.connect(outer.inner.get_double);
+  const Picture picture{connectors::to_dot(outer.out)};
+  ASSERT_EQ(picture.clusters.size(), 2u) << picture.text;
+  // Unnamed, each called by its type: once per owner, not numbered across the two.
+  for (const std::string owner : {"observability_test::Outer", "observability_test::TimesTwo"}) {
+    EXPECT_FALSE(picture.id(owner, "Output<double>").empty()) << owner << "\n" << picture.text;
+    EXPECT_FALSE(picture.id(owner, "Input<double>").empty()) << owner << "\n" << picture.text;
+  }
+  EXPECT_EQ(picture.text.find("#2"), std::string::npos) << picture.text;
+}
+
+// A program that ignores SIGCHLD has its children reaped by the kernel:
+// waiting for `dot` then fails although the picture was written.
+TEST(Picture, WriteSvgInAProgramThatIgnoresSigchld) {
+  TimesTwo block;
+  char path[] = "/tmp/connectors-test-XXXXXX.svg";
+  const int fd = ::mkstemps(path, 4);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  struct sigaction ignore {};
+  struct sigaction saved {};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGCHLD, &ignore, &saved), 0);
+  EXPECT_NO_THROW(connectors::write_svg(path, block.get_double));
+  ::sigaction(SIGCHLD, &saved, nullptr);
+  std::ifstream file{path};
+  const std::string svg{std::istreambuf_iterator<char>{file}, {}};
+  ::unlink(path);
+  EXPECT_NE(svg.find("<svg"), std::string::npos);
+}
+
+// The getters meet, so that one runs on the pool while the other runs on
+// the calling thread; each reads a network of its own from inside.
+class Inner {
+ public:
+  connectors::Output<double> out{this, &Inner::read};
+  Inner() {
+    out.set_parallelization(Parallelization::SEQUENTIAL);
+    out.set_name("inner.out");
+  }
+
+ private:
+  double read() const { return 1.0; }
+};
+
+class Meeting {
+ public:
+  Meeting(TimedLatch& both, Inner& inner) : both_(both), inner_(inner) {
+    out.set_parallelization(Parallelization::THREAD);
+  }
+  connectors::Output<double> out{this, &Meeting::read};
+
+ private:
+  double read() const {
+    both_.arrive_and_wait();
+    return inner_.out();
+  }
+  TimedLatch& both_;
+  Inner& inner_;
+};
+
+class Pair {
+ public:
+  connectors::Output<double> total{this, &Pair::read};
+  connectors::Input<double> a{this, &Pair::write_a, total};
+  connectors::Input<double> b{this, &Pair::write_b, total};
+
+ private:
+  double read() const { return a_ + b_; }
+  void write_a(double value) { a_ = value; }
+  void write_b(double value) { b_ = value; }
+  double a_ = 0.0;
+  double b_ = 0.0;
+};
+
+// A method queued for the pool sets its queue time for the pool thread; the
+// methods of an operation it starts there ran where they were called, and
+// were recorded with its queue time.
+TEST(Trace, MethodsANestedOperationRunsOnAPoolThreadWereNotQueued) {
+  auto executor = connectors::executor(2, 0);
+  bool queued_outer = false;
+  for (int round = 0; round < 20 && !queued_outer; ++round) {
+    TimedLatch both{2};
+    Inner left_inner, right_inner;
+    Meeting left{both, left_inner}, right{both, right_inner};
+    Pair pair;
+    pair.total.set_executor(executor);
+    pair.a.connect(left.out);
+    pair.b.connect(right.out);
+    connectors::Trace trace;
+    EXPECT_EQ(pair.total(), 2.0);
+    int inner_methods = 0;
+    for (const auto& method : trace.methods()) {
+      if (method.connector == "out" && method.owner.find("inner") != std::string::npos) {
+        ++inner_methods;
+        EXPECT_EQ(method.queued, 0) << "a nested operation's method took its caller's queue time";
+      } else if (method.owner.find("Meeting") != std::string::npos && method.queued != 0) {
+        queued_outer = true;
+      }
+    }
+    EXPECT_EQ(inner_methods, 2);
+  }
+  EXPECT_TRUE(queued_outer) << "no getter was queued for the pool";
+}
+
+// An owner whose state cannot be saved: its PROCESS call fails before any
+// worker sees it.
+class Unsaveable {
+ public:
+  connectors::Output<double> out{this, &Unsaveable::read};
+  Unsaveable() { out.set_parallelization(Parallelization::PROCESS); }
+  template <class Archive>
+  void serialize(Archive&) {
+    throw std::runtime_error("this state cannot be saved");
+  }
+
+ private:
+  double read() const { return 1.0; }
+};
+
+TEST(Trace, AProcessCallThatReachedNoWorkerIsShownOnTheCallingProcess) {
+  Unsaveable block;
+  block.out.set_executor(connectors::executor(1, 1));
+  connectors::Trace trace;
+  EXPECT_ANY_THROW(block.out());
+  std::ostringstream json;
+  trace.write_json(json);
+  const Json root = JsonParser{json.str()}.parse();
+  const int own_pid = static_cast<int>(::getpid());
+  std::vector<std::string> own_process_names;
+  std::map<std::pair<int, int>, std::string> thread_names;
+  std::vector<std::pair<int, int>> process_methods;
+  for (const Json& event : root["traceEvents"].array()) {
+    const std::pair<int, int> track{static_cast<int>(event["pid"].number()), static_cast<int>(event["tid"].number())};
+    if (event["name"].string() == "process_name" && track.first == own_pid) {
+      own_process_names.push_back(event["args"]["name"].string());
+    } else if (event["name"].string() == "thread_name") {
+      thread_names[track] = event["args"]["name"].string();
+    } else if (event["ph"].string() == "X" && event["cat"].string() == "getter") {
+      EXPECT_EQ(event["args"]["where"].string(), "process");
+      process_methods.push_back(track);
+    }
+  }
+  EXPECT_EQ(own_process_names, std::vector<std::string>{"connectors (pid " + std::to_string(own_pid) + ")"});
+  ASSERT_EQ(process_methods.size(), 1u);
+  EXPECT_EQ(process_methods[0].first, own_pid);
+  ASSERT_EQ(thread_names.count(process_methods[0]), 1u);
+  EXPECT_EQ(thread_names[process_methods[0]].rfind("thread ", 0), 0u) << thread_names[process_methods[0]];
+}
+
+// The last observer going in the middle of an operation: the operation's
+// entry stayed, and a later operation at the same stack address, begun
+// unobserved, ended with the old one's span once a new trace watched.
+class Hooked {
+ public:
+  connectors::Output<double> out{this, &Hooked::read};
+  connectors::Input<double> in{this, &Hooked::write, out};
+  std::function<void()> hook;
+
+ private:
+  double read() const {
+    if (hook) hook();
+    return value_;
+  }
+  void write(double value) { value_ = value; }
+  double value_ = 0.0;
+};
+
+[[gnu::noinline]] double get_through(Hooked& block) { return block.out(); }
+
+TEST(Trace, AnOperationUnderWayWhenTheLastObserverWentHasNoSpanLater) {
+  Hooked block;
+  auto trace = std::make_unique<connectors::Trace>();
+  block.hook = [&] { trace.reset(); };
+  get_through(block);
+  block.in(2.0);
+  block.hook = [&] { trace = std::make_unique<connectors::Trace>(); };
+  EXPECT_EQ(get_through(block), 2.0);
+  ASSERT_NE(trace, nullptr);
+  // Begun before the trace: no span, no method (docs/observability.md).
+  EXPECT_TRUE(trace->operations().empty());
+  EXPECT_TRUE(trace->methods().empty());
+}
+
+// A name need not be UTF-8; the trace file must be (JSON is).
+TEST(Trace, BytesOfANameThatAreNotUtf8AreWrittenAsReplacementCharacters) {
+  TimesTwo block;
+  block.get_double.set_name("caf\xc3\xa9.out\xff\xfe\xe2\x82");
+  connectors::Trace trace;
+  block.get_double();
+  std::ostringstream json;
+  trace.write_json(json);
+  const std::string text = json.str();
+  EXPECT_NO_THROW(JsonParser{text}.parse());
+  EXPECT_EQ(text.find('\xff'), std::string::npos);
+  EXPECT_EQ(text.find('\xfe'), std::string::npos);
+  EXPECT_NE(text.find("caf\xc3\xa9"), std::string::npos);                      // well-formed: as it is
+  EXPECT_NE(text.find("out\\ufffd\\ufffd\\ufffd\\ufffd"), std::string::npos);  // a cut-off sequence too
+  take_log();
 }
 
 }  // namespace observability_test

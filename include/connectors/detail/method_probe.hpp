@@ -76,15 +76,21 @@ decltype(auto) probed(const NodeBase& node, Phase phase, Function&& function) {
 }
 
 // When a method placed on a thread pool was queued: set by the dispatching
-// side (UserCall), read by the MethodProbe that starts on the pool thread.
+// side (UserCall), taken by the MethodProbe that starts on the pool thread
+// (the methods nested in that one were not queued).
 inline thread_local std::int64_t queued_at = 0;
 inline std::int64_t probe_queue_time() noexcept { return is_observing() ? probe_clock() : 0; }
 class QueuedAt {
  public:
-  explicit QueuedAt(std::int64_t time) noexcept { queued_at = time; }
+  // A method run where it was called, inside another that was queued,
+  // restores that one's time when it ends.
+  explicit QueuedAt(std::int64_t time) noexcept : saved_(std::exchange(queued_at, time)) {}
   QueuedAt(const QueuedAt&) = delete;
   QueuedAt& operator=(const QueuedAt&) = delete;
-  ~QueuedAt() { queued_at = 0; }
+  ~QueuedAt() { queued_at = saved_; }
+
+ private:
+  std::int64_t saved_;
 };
 
 // What the parent knows of the last process call completed on this thread:
