@@ -55,6 +55,21 @@ TEST(Future, ExceptionReachesTheAwaiter) {
   EXPECT_THROW(future.set_exception(nullptr), std::invalid_argument);
 }
 
+// A Future is a handle: moved into the thread that completes it, the one
+// left behind still refers to the result (it was empty, and crashed).
+TEST(Future, AMovedFromFutureStillRefersToItsResult) {
+  SequentialExecutor executor;
+  Future<int> future;
+  std::thread completer{[moved = std::move(future)]() mutable { moved.set_result(5); }};
+  completer.join();
+  EXPECT_TRUE(future.done());
+  EXPECT_EQ(executor.run_until_complete(future), 5);
+  Future<int> other;
+  other = std::move(future);
+  EXPECT_TRUE(future.done());
+  EXPECT_EQ(executor.run_until_complete(other), 5);
+}
+
 TEST(Future, CompletingTwiceThrowsLogicError) {
   Future<int> future;
   future.set_result(1);

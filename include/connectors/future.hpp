@@ -94,6 +94,19 @@ class Future {
 
   /// A new, not yet completed result. Throws only std::bad_alloc.
   Future() : state_(std::make_shared<detail::FutureState<T>>()) {}
+  /// Another handle to the same result. Throws nothing.
+  Future(const Future&) = default;
+  /// As the copy: a handle is never empty, so a moved-from Future still
+  /// refers to its result (like a copy kept by the thread that completes
+  /// it). Throws nothing.
+  Future(Future&& other) noexcept : state_(other.state_) {}
+  /// Refers to `other`'s result. Throws nothing.
+  Future& operator=(const Future&) = default;
+  /// As the copy assignment. Throws nothing.
+  Future& operator=(Future&& other) noexcept {
+    state_ = other.state_;
+    return *this;
+  }
 
   /// Completes the future with `value` and wakes its awaiters (each on its
   /// own loop). Throws std::logic_error if it was completed already.
