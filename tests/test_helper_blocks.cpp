@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -94,6 +95,18 @@ void expect_consistent(const connectors::MultiInputData<double, FailingId>& data
 // the container is copied: it changes nothing. A copy failing as the new id
 // entered the index left the entry iterated but never found (and a retry
 // appended it a second time); a failing assignment left half of the copy.
+// A small id type runs out: the add that finds every id in use says so (it
+// looped forever).
+TEST(MultiInputData, AnAddWithEveryIdInUseThrowsLengthError) {
+  connectors::MultiInputData<int, std::uint8_t> data;
+  for (int value = 0; value < 256; ++value) data.add(value);
+  EXPECT_THROW(data.add(256), std::length_error);
+  EXPECT_EQ(data.size(), 256U);
+  data.erase(17);
+  EXPECT_EQ(data.add(300), 17);
+  EXPECT_EQ(data.at(17), 300);
+}
+
 TEST(MultiInputData, AFailingIdCopyChangesNothing) {
   int failures = 0;
   for (int position = 1; position <= 16; ++position) {

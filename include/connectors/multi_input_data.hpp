@@ -68,10 +68,15 @@ class MultiInputData {
   MultiInputData& operator=(MultiInputData&&) noexcept = default;
 
   /// Stores `value` under a new id and returns the id (integral Id only).
-  /// Throws only std::bad_alloc or what moving a V throws, and then changes
-  /// nothing.
+  /// Throws std::length_error when every value of Id is in use (a small Id
+  /// such as std::uint8_t holds 256 entries), std::bad_alloc, or what moving
+  /// a V throws, and then changes nothing.
   Id add(V value) requires std::is_integral_v<Id> {
-    while (index_.count(counter_) != 0) ++counter_;
+    const Id first = counter_;
+    while (index_.count(counter_) != 0) {
+      ++counter_;
+      if (counter_ == first) throw std::length_error("connectors::MultiInputData::add: every id is in use");
+    }
     append(counter_, std::move(value));
     return counter_;
   }
