@@ -39,9 +39,18 @@ std::size_t automatic_count() {
   return count == 0 ? 1 : count;
 }
 
+// More threads or processes than any machine runs at once: a mistake (an
+// unsigned value gone negative, a byte count for a count), refused before a
+// pool sizes its bookkeeping for it.
+constexpr int max_count = 4096;
+
 void check_count(std::optional<int> count, const char* what) {
   if (count && *count < 0) {
     throw std::invalid_argument(std::string(what) + " must not be negative, got " + std::to_string(*count));
+  }
+  if (count && *count > max_count) {
+    throw std::invalid_argument(std::string(what) + " must be at most " + std::to_string(max_count) + ", got " +
+                                std::to_string(*count));
   }
 }
 

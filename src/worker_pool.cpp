@@ -65,6 +65,15 @@ struct PoolRecord : CallSettings {
 namespace {
 
 constexpr Clock::time_point never = Clock::time_point::max();
+
+// `now` plus a call timeout, which may be any positive count of
+// milliseconds: one past the clock's range (std::chrono::milliseconds::max()
+// meant as "forever") is never, not an overflow into the past.
+Clock::time_point deadline_after(Clock::time_point now, long long timeout_ms) {
+  const auto room = std::chrono::duration_cast<std::chrono::milliseconds>(never - now).count();
+  return timeout_ms >= room ? never : now + std::chrono::milliseconds{timeout_ms};
+}
+
 // How often a running call's worker is measured against its memory limit.
 constexpr std::chrono::milliseconds memory_check_interval{10};
 
@@ -457,7 +466,7 @@ class Supervisor {
     worker.max_reply_size = worker.pool->max_reply_size.load(std::memory_order_relaxed);
     worker.next_memory_check = worker.memory_limit != 0 ? Clock::now() + memory_check_interval : never;
     worker.timeout_ms = worker.pool->timeout_ms.load(std::memory_order_relaxed);
-    worker.deadline = worker.timeout_ms >= 0 ? Clock::now() + std::chrono::milliseconds{worker.timeout_ms} : never;
+    worker.deadline = worker.timeout_ms >= 0 ? deadline_after(Clock::now(), worker.timeout_ms) : never;
     send_some(worker);
   }
 

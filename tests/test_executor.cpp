@@ -13,6 +13,7 @@
 #include <functional>
 #include <iterator>
 #include <latch>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -232,6 +233,15 @@ TEST(Factory, RejectsNegativeCounts) {
   EXPECT_THROW(connectors::executor(0, -2), std::invalid_argument);
   EXPECT_THROW(ThreadingExecutor{-1}, std::invalid_argument);
   EXPECT_THROW(ThreadingExecutor{0}, std::invalid_argument);
+  // More than any machine runs: a mistake, refused before a pool sizes its
+  // bookkeeping for it (INT_MAX asked for hundreds of gigabytes).
+  EXPECT_THROW(ThreadingExecutor{4097}, std::invalid_argument);
+  EXPECT_THROW(ThreadingExecutor{std::numeric_limits<int>::max()}, std::invalid_argument);
+  EXPECT_THROW(connectors::executor(4097, 0), std::invalid_argument);
+  EXPECT_THROW(connectors::executor(0, 4097), std::invalid_argument);
+  EXPECT_THROW(connectors::MultiprocessingExecutor{4097}, std::invalid_argument);
+  EXPECT_THROW((connectors::ThreadingMultiprocessingExecutor{2, 4097}), std::invalid_argument);
+  EXPECT_EQ(ThreadingExecutor{4096}.number_of_threads(), 4096U);  // started lazily: nothing runs
 }
 
 TEST(Factory, ReturnsProcessExecutorsWhenProcessesAreAsked) {

@@ -160,6 +160,10 @@ TEST(ProcessFaults, AHangPastTheTimeoutKillsAndReplacesTheWorker) {
   executor.set_call_timeout(10s);
   EXPECT_EQ(run(executor, &Faulty::sleep_for, 1), 1);
   EXPECT_EQ(run(executor, &Faulty::pid), replacement);
+  // The longest timeout there is means "forever" (its deadline overflowed
+  // into the past, and every call timed out at once).
+  executor.set_call_timeout(std::chrono::milliseconds::max());
+  EXPECT_EQ(run(executor, &Faulty::pid), replacement);
   executor.set_call_timeout(std::nullopt);
   EXPECT_FALSE(executor.call_timeout().has_value());
   EXPECT_THROW(executor.set_call_timeout(0ms), std::invalid_argument);

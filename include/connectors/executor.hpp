@@ -224,7 +224,7 @@ class ThreadingExecutor final : public Executor {
  public:
   /// `number_of_threads`: the pool size (at least 1), or nullopt for
   /// std::thread::hardware_concurrency(). Throws std::invalid_argument for 0
-  /// or a negative count.
+  /// or a negative count, or more than 4096.
   explicit ThreadingExecutor(std::optional<int> number_of_threads);
   /// Joins the pool's threads. Throws nothing.
   ~ThreadingExecutor() override;

@@ -37,7 +37,8 @@ class ThreadPool;
 /// run; the settings apply to calls started afterwards.
 class MultiprocessingExecutor final : public Executor {
  public:
-  /// `number_of_processes`: at least 1, or nullopt for hardware concurrency.
+  /// `number_of_processes`: at least 1 and at most 4096, or nullopt for
+  /// hardware concurrency.
   /// No process starts here. Throws std::invalid_argument for 0 or a
   /// negative count.
   /// Any thread (no process or thread starts here).
@@ -52,8 +53,10 @@ class MultiprocessingExecutor final : public Executor {
 
   /// A call that runs longer than `timeout` in a worker fails with
   /// WorkerError; the worker is killed and replaced. nullopt (the default)
-  /// waits forever. Applies to calls started afterwards. Throws
-  /// std::invalid_argument for a timeout that is not positive.
+  /// waits forever, as does a timeout beyond the clock's range
+  /// (std::chrono::milliseconds::max()). Applies to calls started
+  /// afterwards. Throws std::invalid_argument for a timeout that is not
+  /// positive.
   /// Any thread, also while calls run.
   void set_call_timeout(std::optional<std::chrono::milliseconds> timeout) { workers_->set_call_timeout(timeout); }
   /// The timeout set by set_call_timeout (nullopt: none).
@@ -98,8 +101,8 @@ class MultiprocessingExecutor final : public Executor {
 /// run; the settings apply to calls started afterwards.
 class ThreadingMultiprocessingExecutor final : public Executor {
  public:
-  /// Each count: at least 1, or nullopt for hardware concurrency. Throws
-  /// std::invalid_argument for 0 or a negative count.
+  /// Each count: at least 1 and at most 4096, or nullopt for hardware
+  /// concurrency. Throws std::invalid_argument for a count out of that range.
   /// Any thread (no process or thread starts here).
   ThreadingMultiprocessingExecutor(std::optional<int> number_of_threads, std::optional<int> number_of_processes);
   /// Calls still running in workers fail with WorkerError; the workers are
