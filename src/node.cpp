@@ -86,6 +86,17 @@ std::string describe_parallelization(Parallelization parallelization) {
 }
 
 namespace {
+void check_laziness(Laziness laziness) {
+  switch (laziness) {
+    case Laziness::ON_REQUEST:
+    case Laziness::ON_NOTIFY:
+    case Laziness::ON_ANNOUNCE:
+    case Laziness::ON_CONNECT:
+      return;
+  }
+  throw std::invalid_argument("connectors: invalid Laziness value");
+}
+
 void check_parallelization(Parallelization parallelization) {
   switch (parallelization) {
     case Parallelization::SEQUENTIAL:
@@ -529,6 +540,7 @@ void InputNode::detach_locked() noexcept {
 }
 
 void InputNode::set_laziness(Laziness laziness) {
+  check_laziness(laziness);
   ConfigurationLock lock{*this, "set_laziness"};
   laziness_ = laziness;
   // A pending announcement upstream may have been settled while this input

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
+#include <stdexcept>
+
 namespace {
 
 using namespace connectors::testing;
@@ -61,6 +64,40 @@ TEST(Output, SwitchingCachingOffNeverReturnsAnEmptyCache) {
   t1.set_value(2.0);  // cancelled by the notify condition
   EXPECT_EQ(t2.get_value(), 1.0);
   EXPECT_EQ(t2.get_value(), 1.0);
+}
+
+// Misuse the compiler cannot see is refused where it happens, not at the
+// first call: a null owner or method, a laziness that is none.
+struct Plain {
+  double get() const { return 1.0; }
+  void set(double) {}
+  std::size_t add(double) { return 0; }
+  void remove(std::size_t) {}
+  double keyed(int) const { return 1.0; }
+};
+
+TEST(Construction, ANullOwnerOrMethodIsRefused) {
+  Plain plain;
+  Plain* none = nullptr;
+  EXPECT_THROW((connectors::Output<double>{none, &Plain::get}), std::invalid_argument);
+  EXPECT_THROW((connectors::Output<double>{&plain, static_cast<double (Plain::*)() const>(nullptr)}),
+               std::invalid_argument);
+  EXPECT_THROW((connectors::Input<double>{none, &Plain::set}), std::invalid_argument);
+  EXPECT_THROW((connectors::Input<double>{&plain, static_cast<void (Plain::*)(double)>(nullptr)}),
+               std::invalid_argument);
+  EXPECT_THROW(
+      (connectors::MultiInput<double>{&plain, &Plain::add, static_cast<void (Plain::*)(std::size_t)>(nullptr)}),
+      std::invalid_argument);
+  EXPECT_THROW((connectors::MultiOutput<double(int)>{none, &Plain::keyed}), std::invalid_argument);
+  connectors::Output<double> out{&plain, &Plain::get};
+  EXPECT_EQ(out(), 1.0);
+}
+
+TEST(Construction, ALazinessThatIsNoneIsRefused) {
+  Simple block;
+  block.set_value.set_laziness(connectors::Laziness::ON_NOTIFY);
+  EXPECT_THROW(block.set_value.set_laziness(static_cast<connectors::Laziness>(99)), std::invalid_argument);
+  EXPECT_EQ(block.set_value.laziness(), connectors::Laziness::ON_NOTIFY);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <connectors/connection.hpp>
+#include <connectors/detail/construction_checks.hpp>
 #include <connectors/detail/member.hpp>
 #include <connectors/detail/node.hpp>
 #include <connectors/detail/node_access.hpp>
@@ -58,7 +59,8 @@ class Input final : private detail::InputNode {
   /// Wraps `setter`, a member function taking one V (by value or `const V&`)
   /// of `owner`, whose member this input is; `observers` are the owner's
   /// output connectors whose results depend on this input (declared before
-  /// it). A mismatched setter or observer is a compile error. Throws only
+  /// it). A mismatched setter or observer is a compile error. Throws
+  /// std::invalid_argument for a null owner or setter, otherwise only
   /// std::bad_alloc.
   /// Threads: runs as part of the owner's construction, before another thread
   /// can reach the connector.
@@ -67,6 +69,7 @@ class Input final : private detail::InputNode {
       std::derived_from<Owner, typename detail::member_owner<Setter>::type>
       Input(Owner* owner, Setter setter, Observers&... observers)
       : owner_(owner), setter_(setter), invoke_(&invoke_setter<Owner, Setter>) {
+    detail::check_not_null(owner, "Input", setter);
     set_owner_type(typeid(Owner));
     static_assert(std::is_invocable_v<Setter, Owner&, V&>,
                   "connectors::Input<V>: the setter must take one V (by value or const V&)");
@@ -197,7 +200,9 @@ class Input final : private detail::InputNode {
   /// (ON_REQUEST, the default), as soon as they arrive (ON_NOTIFY), as soon as
   /// a change is announced (ON_ANNOUNCE) or also when connected (ON_CONNECT);
   /// `docs/laziness-and-caching.md`.
-  /// Throws nothing of its own. Threads: takes the network lock; any thread.
+  /// Throws std::invalid_argument for a value that is none of these (an
+  /// integer cast to Laziness), otherwise nothing of its own.
+  /// Threads: takes the network lock; any thread.
   void set_laziness(Laziness laziness) { InputNode::set_laziness(laziness); }
   /// The laziness (set_laziness). Throws nothing. Threads: any thread; a
   /// value read while another thread changes it may be the old one.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <connectors/connection.hpp>
+#include <connectors/detail/construction_checks.hpp>
 #include <connectors/detail/find_if.hpp>
 #include <connectors/detail/label.hpp>
 #include <connectors/detail/member.hpp>
@@ -108,7 +109,8 @@ class MultiInput final : private detail::InputNode {
   /// Wraps the owner's `Id add(V)` (by value or `const V&`), which stores a
   /// value and returns its new data id, and `remove(Id)`; `observers` are the
   /// owner's outputs that depend on the stored values (declared before it). A
-  /// mismatched method is a compile error. Throws only std::bad_alloc.
+  /// mismatched method is a compile error. Throws std::invalid_argument for a
+  /// null owner, add or remove, otherwise only std::bad_alloc.
   /// Threads: runs as part of the owner's construction, before another thread
   /// can reach the connector.
   template <class Owner, class Add, class Remove, class... Observers>
@@ -122,6 +124,7 @@ class MultiInput final : private detail::InputNode {
         remove_(remove),
         invoke_add_(&invoke_add<Owner, Add>),
         invoke_remove_(&invoke_remove<Owner, Remove>) {
+    detail::check_not_null(owner, "MultiInput", add, remove);
     set_owner_type(typeid(Owner));
     static_assert(std::is_invocable_v<Add, Owner&, V&>,
                   "connectors::MultiInput<V, Id>: add must take one V (by value or const V&)");
@@ -333,6 +336,7 @@ class MultiInput final : private detail::InputNode {
 
   /// When values from upstream are applied (as Input::set_laziness; one
   /// laziness for all connections, `docs/laziness-and-caching.md`). Throws
+  /// std::invalid_argument for a value that is not a Laziness, otherwise
   /// nothing of its own. Threads: takes the network lock; any thread.
   void set_laziness(Laziness laziness) { InputNode::set_laziness(laziness); }
   /// The laziness (set_laziness). Throws nothing. Threads: any thread; a

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <connectors/detail/construction_checks.hpp>
 #include <connectors/detail/label.hpp>
 #include <connectors/detail/member.hpp>
 #include <connectors/detail/multi_output_node.hpp>
@@ -116,7 +117,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   /// Wraps `getter`, a member function `R(Key)` or `R(const Key&)` (const or
   /// not; returning something that converts to R) of `owner`, whose member
   /// this multi-output is. A mismatched getter is a compile error. Throws
-  /// nothing.
+  /// std::invalid_argument for a null owner or getter, otherwise nothing.
   /// Threads: runs as part of the owner's construction, before another thread
   /// can reach the connector.
   template <class Owner, class Getter>
@@ -127,6 +128,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
         getter_(getter),
         invoke_(&invoke_getter<Owner, Getter>),
         in_process_(&run_in_process<Owner, Getter>) {
+    detail::check_not_null(owner, "MultiOutput", getter);
     set_owner_type(typeid(Owner));
     static_assert(std::is_invocable_v<Getter, Owner&, const Key&>,
                   "connectors::MultiOutput<R(Key)>: the getter must take one Key: R getter(Key) [const]");

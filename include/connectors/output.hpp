@@ -2,6 +2,7 @@
 
 #include <connectors/connection.hpp>
 #include <connectors/detail/cache_slot.hpp>
+#include <connectors/detail/construction_checks.hpp>
 #include <connectors/detail/member.hpp>
 #include <connectors/detail/node.hpp>
 #include <connectors/detail/node_access.hpp>
@@ -75,7 +76,8 @@ class Output final : private detail::OutputNode {
 
   /// Wraps `getter`, a member function `R() [const]` (or returning something
   /// that converts to R, such as `const R&`) of `owner`, whose member this
-  /// output is. A mismatched getter is a compile error. Throws nothing.
+  /// output is. A mismatched getter is a compile error. Throws
+  /// std::invalid_argument for a null owner or getter, otherwise nothing.
   /// Threads: runs as part of the owner's construction, before another thread
   /// can reach the connector.
   template <class Owner, class Getter>
@@ -86,6 +88,7 @@ class Output final : private detail::OutputNode {
         getter_(getter),
         invoke_(&invoke_getter<Owner, Getter>),
         in_process_(&run_in_process<Owner, Getter>) {
+    detail::check_not_null(owner, "Output", getter);
     droppable_cache_ = !detail::CacheSlot<R>::lock_free;
     set_owner_type(typeid(Owner));
     static_assert(std::is_invocable_v<Getter, Owner&>,
