@@ -100,4 +100,105 @@ TEST(Construction, ALazinessThatIsNoneIsRefused) {
   EXPECT_EQ(block.set_value.laziness(), connectors::Laziness::ON_NOTIFY);
 }
 
+// Conditions and replace of a base that is not the owner's first sit at
+// another address than the owner: they were called on the owner's address
+// cast as if it were theirs.
+struct Padding {
+  virtual ~Padding() = default;
+  double pad = 0.0;
+};
+
+struct Rules {
+  const Rules* announced_on = nullptr;
+  const Rules* notified_on = nullptr;
+  const Rules* replaced_on = nullptr;
+  bool worth_announcing() {
+    announced_on = this;
+    return true;
+  }
+  bool worth_telling(const double&) {
+    notified_on = this;
+    return true;
+  }
+  void replace(std::size_t, double) { replaced_on = this; }
+};
+
+struct Stranger {
+  bool worth_telling(const double&) const { return true; }
+};
+
+class Based : public Padding, public Rules {
+ public:
+  connectors::Output<double> out{this, &Based::read};
+  connectors::Input<double> in{this, &Based::write, out};
+  connectors::MultiInput<double> many{this, &Based::add, &Based::remove, out};
+
+ private:
+  double read() const { return value_; }
+  void write(double value) { value_ = value; }
+  std::size_t add(double value) {
+    value_ = value;
+    return 0;
+  }
+  void remove(std::size_t) {}
+  double value_ = 0.0;
+};
+
+class Knob {
+ public:
+  connectors::Output<double> out{this, &Knob::read};
+  connectors::Input<double> in{this, &Knob::write, out};
+
+ private:
+  double read() const { return value_; }
+  void write(double value) { value_ = value; }
+  double value_ = 0.0;
+};
+
+TEST(Construction, MethodsOfASecondBaseRunOnThatBase) {
+  Based based;
+  const Rules* rules = &based;
+  ASSERT_NE(static_cast<const void*>(rules), static_cast<const void*>(&based));
+  based.in.set_announce_condition(&Rules::worth_announcing);
+  based.in.set_notify_condition(&Rules::worth_telling);
+  based.many.set_replace(&Rules::replace);
+  Knob knob;
+  based.in.connect(knob.out);
+  based.many.connect(knob.out);
+  knob.in(1.0);
+  EXPECT_EQ(based.out(), 1.0);
+  knob.in(2.0);
+  EXPECT_EQ(based.out(), 2.0);
+  EXPECT_EQ(based.announced_on, rules);
+  EXPECT_EQ(based.notified_on, rules);
+  EXPECT_EQ(based.replaced_on, rules);
+  // A class that is not the owner's, nor a base of it: refused, not called
+  // on an object it is not.
+  EXPECT_THROW(based.in.set_notify_condition(&Stranger::worth_telling), std::invalid_argument);
+}
+
+// Connectors declared in a class that is not the first base of the block
+// that adds their conditions: the block is reached at its own address.
+struct Leading {
+  virtual ~Leading() = default;
+  long lead = 0;
+};
+
+struct Extended : Leading, Based {
+  const Extended* checked_on = nullptr;
+  Extended() { in.set_notify_condition(&Extended::check); }
+  bool check(const double&) {
+    checked_on = this;
+    return true;
+  }
+};
+
+TEST(Construction, MethodsOfAClassBuiltOnTheOwnersRunOnThatClass) {
+  Extended extended;
+  ASSERT_NE(static_cast<const void*>(static_cast<Based*>(&extended)), static_cast<const void*>(&extended));
+  extended.in(3.0);
+  EXPECT_EQ(extended.out(), 3.0);
+  EXPECT_EQ(extended.checked_on, &extended);
+}
+
 }  // namespace

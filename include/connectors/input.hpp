@@ -70,7 +70,7 @@ class Input final : private detail::InputNode {
       Input(Owner* owner, Setter setter, Observers&... observers)
       : owner_(owner), setter_(setter), invoke_(&invoke_setter<Owner, Setter>) {
     detail::check_not_null(owner, "Input", setter);
-    set_owner_type(typeid(Owner));
+    set_owner_type(detail::owner_type_of<Owner>());
     static_assert(std::is_invocable_v<Setter, Owner&, V&>,
                   "connectors::Input<V>: the setter must take one V (by value or const V&)");
     static_assert((detail::has_output_node<Observers> && ...),
@@ -162,15 +162,17 @@ class Input final : private detail::InputNode {
   /// It runs on the thread that coordinates the operation and must not start
   /// an operation on this network. What it throws reaches the call that
   /// announced; while a connector upstream is being destroyed, which cannot
-  /// report it, a throwing condition counts as true. Throws only
-  /// std::bad_alloc.
+  /// report it, a throwing condition counts as true. The condition's class
+  /// is the owner's, a public base of it or a class derived from it (the
+  /// object is reached as that class, docs/connectors.md); another class
+  /// throws std::invalid_argument. Otherwise throws only std::bad_alloc.
   /// Threads: takes the network lock; any thread.
   template <class Owner>
   void set_announce_condition(bool (Owner::*condition)()) {
     set_announce_condition_impl<Owner>(condition);
   }
   /// \overload
-  /// Throws only std::bad_alloc. Threads: takes the network lock; any thread.
+  /// Throws as the overload above. Threads: takes the network lock; any thread.
   template <class Owner>
   void set_announce_condition(bool (Owner::*condition)() const) {
     set_announce_condition_impl<Owner>(condition);
@@ -179,14 +181,16 @@ class Input final : private detail::InputNode {
   /// setter ran: when false, the observers are cancelled instead of notified,
   /// so downstream keeps its values (`docs/design.md#conditions`). If it
   /// throws, the observers are cancelled and the exception reaches the
-  /// caller of the operation. Throws only std::bad_alloc.
+  /// caller of the operation. Throws std::invalid_argument for a class that
+  /// is not the owner's, a base of it or a class derived from it, otherwise only
+  /// std::bad_alloc.
   /// Threads: takes the network lock; any thread.
   template <class Owner>
   void set_notify_condition(bool (Owner::*condition)(const V&)) {
     set_notify_condition_impl<Owner>(condition);
   }
   /// \overload
-  /// Throws only std::bad_alloc. Threads: takes the network lock; any thread.
+  /// Throws as the overload above. Threads: takes the network lock; any thread.
   template <class Owner>
   void set_notify_condition(bool (Owner::*condition)(const V&) const) {
     set_notify_condition_impl<Owner>(condition);
@@ -297,7 +301,7 @@ class Input final : private detail::InputNode {
   bool accept_announcement(detail::OutputNode& from) override {
     if (conditions_ && conditions_->announce != nullptr) {
       const std::optional<bool> accepted = detail::ask_announce_condition(
-          *this, [&] { return conditions_->announce(owner_, conditions_->announce_member); });
+          *this, [&] { return conditions_->announce(conditions_->announce_target, conditions_->announce_member); });
       if (!accepted || !*accepted || source() != &from) return false;
     }
     return InputNode::accept_announcement(from);
@@ -351,7 +355,7 @@ class Input final : private detail::InputNode {
     try {
       detail::UserCallScope user{scope};
       detail::MethodProbe probe{*this, detail::Phase::condition};
-      passes = conditions_->notify(owner_, conditions_->notify_member, value);
+      passes = conditions_->notify(conditions_->notify_target, conditions_->notify_member, value);
     } catch (...) {
       if (scope == nullptr || !scope->destroyed(this)) cancel_observers();
       throw;
@@ -372,8 +376,10 @@ class Input final : private detail::InputNode {
 
   template <class Owner, class Condition>
   void set_announce_condition_impl(Condition condition) {
+    void* target = detail::owner_as<Owner>(owner_type_, owner_, "set_announce_condition");
     detail::ConfigurationLock lock{*this, "set_announce_condition"};
     if (!conditions_) conditions_ = std::make_unique<Conditions>();
+    conditions_->announce_target = target;
     conditions_->announce_member = detail::ErasedMember{condition};
     conditions_->announce = [](void* owner, const detail::ErasedMember& member) -> bool {
       return (static_cast<Owner*>(owner)->*member.get<Condition>())();
@@ -381,8 +387,10 @@ class Input final : private detail::InputNode {
   }
   template <class Owner, class Condition>
   void set_notify_condition_impl(Condition condition) {
+    void* target = detail::owner_as<Owner>(owner_type_, owner_, "set_notify_condition");
     detail::ConfigurationLock lock{*this, "set_notify_condition"};
     if (!conditions_) conditions_ = std::make_unique<Conditions>();
+    conditions_->notify_target = target;
     conditions_->notify_member = detail::ErasedMember{condition};
     conditions_->notify = [](void* owner, const detail::ErasedMember& member, const V& value) -> bool {
       return (static_cast<Owner*>(owner)->*member.get<Condition>())(value);
@@ -399,6 +407,9 @@ class Input final : private detail::InputNode {
     bool (*notify)(void*, const detail::ErasedMember&, const V&) = nullptr;
     detail::ErasedMember announce_member;
     detail::ErasedMember notify_member;
+    // The owner as the class of each condition (detail::owner_as).
+    void* announce_target = nullptr;
+    void* notify_target = nullptr;
   };
   std::unique_ptr<Conditions> conditions_;
 };

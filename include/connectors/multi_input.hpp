@@ -125,7 +125,7 @@ class MultiInput final : private detail::InputNode {
         invoke_add_(&invoke_add<Owner, Add>),
         invoke_remove_(&invoke_remove<Owner, Remove>) {
     detail::check_not_null(owner, "MultiInput", add, remove);
-    set_owner_type(typeid(Owner));
+    set_owner_type(detail::owner_type_of<Owner>());
     static_assert(std::is_invocable_v<Add, Owner&, V&>,
                   "connectors::MultiInput<V, Id>: add must take one V (by value or const V&)");
     static_assert(std::is_convertible_v<std::invoke_result_t<Add, Owner&, V&>, Id>,
@@ -274,7 +274,8 @@ class MultiInput final : private detail::InputNode {
   /// must also accept an id that holds nothing yet and store the value under
   /// it: `mi[id]` and whole multi-outputs rely on that. Without it, those
   /// throw std::logic_error and updates fall back to remove-then-add. A
-  /// mismatched method is a compile error; throws nothing at run time.
+  /// mismatched method is a compile error; a method of a class that is
+  /// not the owner's, a base of it or a class derived from it throws std::invalid_argument.
   /// Threads: takes the network lock; any thread.
   template <class Owner, class Replace>
   requires std::is_member_function_pointer_v<Replace> &&
@@ -285,13 +286,15 @@ class MultiInput final : private detail::InputNode {
     using Result = std::invoke_result_t<Replace, Owner&, const Id&, V&>;
     static_assert(std::is_void_v<Result> || std::is_convertible_v<Result, Id>,
                   "connectors::MultiInput<V, Id>::set_replace: replace must return the data id (an Id) or void");
+    void* target = detail::owner_as<Owner>(owner_type_, owner_, "set_replace");
     detail::ConfigurationLock lock{*this, "set_replace"};
+    replace_target_ = target;
     replace_ = detail::ErasedMember{replace};
     invoke_replace_ = &invoke_replace<Owner, Replace>;
   }
   /// \overload
   /// The owner type deduced from the member pointer.
-  /// Throws nothing at run time. Threads: takes the network lock; any thread.
+  /// Throws as the overload above. Threads: takes the network lock; any thread.
   template <class Replace>
   requires std::is_member_function_pointer_v<Replace>
   void set_replace(Replace replace) { set_replace<typename detail::member_owner<Replace>::type>(replace); }
@@ -305,14 +308,15 @@ class MultiInput final : private detail::InputNode {
   /// accepted announcement. What the condition throws reaches the call
   /// that announced (a set upstream, say); while a connector upstream is
   /// being destroyed, which cannot report it, a throwing condition counts
-  /// as true. Throws only std::bad_alloc.
+  /// as true. Throws std::invalid_argument for a class that is not the
+  /// owner's, a base of it or a class derived from it, otherwise only std::bad_alloc.
   /// Threads: takes the network lock; any thread.
   template <class Owner>
   void set_announce_condition(bool (Owner::*condition)(const Id&)) {
     set_announce_condition_impl<Owner>(condition);
   }
   /// \overload
-  /// Throws only std::bad_alloc. Threads: takes the network lock; any thread.
+  /// Throws as the overload above. Threads: takes the network lock; any thread.
   template <class Owner>
   void set_announce_condition(bool (Owner::*condition)(const Id&) const) {
     set_announce_condition_impl<Owner>(condition);
@@ -321,14 +325,16 @@ class MultiInput final : private detail::InputNode {
   /// owner (the value is empty for a removal), checked for each change applied
   /// together: the observers are notified if it holds for any, cancelled
   /// otherwise (`docs/design.md#multi-input`, Notify condition). If it
-  /// throws, the exception reaches the caller of the operation. Throws only
-  /// std::bad_alloc. Threads: takes the network lock; any thread.
+  /// throws, the exception reaches the caller of the operation. Throws
+  /// std::invalid_argument for a class that is not the owner's, a base of it
+  /// or a class derived from it, otherwise only std::bad_alloc.
+  /// Threads: takes the network lock; any thread.
   template <class Owner>
   void set_notify_condition(bool (Owner::*condition)(const Id&, const std::optional<V>&)) {
     set_notify_condition_impl<Owner>(condition);
   }
   /// \overload
-  /// Throws only std::bad_alloc. Threads: takes the network lock; any thread.
+  /// Throws as the overload above. Threads: takes the network lock; any thread.
   template <class Owner>
   void set_notify_condition(bool (Owner::*condition)(const Id&, const std::optional<V>&) const) {
     set_notify_condition_impl<Owner>(condition);
@@ -468,7 +474,7 @@ class MultiInput final : private detail::InputNode {
   // `id`). With `stored_before` false and no replace method there is nothing
   // to remove first: the value is simply added.
   std::optional<Id> replace_now(const Id& id, V& value, bool stored_before) {
-    if (invoke_replace_ != nullptr) return invoke_replace_(owner_, replace_, id, value);
+    if (invoke_replace_ != nullptr) return invoke_replace_(replace_target_, replace_, id, value);
     if (stored_before) invoke_remove_(owner_, remove_, id);
     return invoke_add_(owner_, add_, value);
   }
@@ -578,7 +584,7 @@ class MultiInput final : private detail::InputNode {
         (source->stored || source->kind == SourceKind::keyed)) {
       const std::optional<bool> accepted = detail::ask_announce_condition(*this, [&] {
         const Id id = *source->id;  // the entry may move while the condition runs
-        return conditions_->announce(owner_, conditions_->announce_member, id);
+        return conditions_->announce(conditions_->announce_target, conditions_->announce_member, id);
       });
       if (!accepted) return false;
       source = find(from);  // a source destroyed meanwhile has left the table (entries move)
@@ -927,7 +933,7 @@ class MultiInput final : private detail::InputNode {
         }
         co_await apply(operation, [&] {
           if (use_replace) {
-            id = invoke_replace_(owner_, replace_, *old_id, value);
+            id = invoke_replace_(replace_target_, replace_, *old_id, value);
           } else {
             id.emplace(invoke_add_(owner_, add_, value));
           }
@@ -1080,7 +1086,7 @@ class MultiInput final : private detail::InputNode {
           bool passes = false;
           {
             detail::MethodProbe probe{*this, detail::Phase::condition};
-            passes = conditions_->notify(owner_, conditions_->notify_member, id, value);
+            passes = conditions_->notify(conditions_->notify_target, conditions_->notify_member, id, value);
           }
           // A condition that destroyed a block answered all the same; the
           // rest are not asked: the change counts (telling the observers
@@ -1186,13 +1192,13 @@ class MultiInput final : private detail::InputNode {
       detail::OperationScope scope{*this};
       detail::UserCallScope user{&scope};
       detail::MethodProbe probe{*this, detail::Phase::setter};
-      invoke_replace_(owner_, replace_, id, value);
+      invoke_replace_(replace_target_, replace_, id, value);
       detail::OperationScope::check_not_poisoned(&scope);
       return;
     }
     change(
         [&] {
-          const std::optional<Id> stored = invoke_replace_(owner_, replace_, id, value);
+          const std::optional<Id> stored = invoke_replace_(replace_target_, replace_, id, value);
           check_still_here();
           note_change(stored ? *stored : id, std::move(value));
         },
@@ -1325,8 +1331,10 @@ class MultiInput final : private detail::InputNode {
 
   template <class Owner, class Condition>
   void set_announce_condition_impl(Condition condition) {
+    void* target = detail::owner_as<Owner>(owner_type_, owner_, "set_announce_condition");
     detail::ConfigurationLock lock{*this, "set_announce_condition"};
     if (!conditions_) conditions_ = std::make_unique<Conditions>();
+    conditions_->announce_target = target;
     conditions_->announce_member = detail::ErasedMember{condition};
     conditions_->announce = [](void* owner, const detail::ErasedMember& member, const Id& id) -> bool {
       return (static_cast<Owner*>(owner)->*member.get<Condition>())(id);
@@ -1334,8 +1342,10 @@ class MultiInput final : private detail::InputNode {
   }
   template <class Owner, class Condition>
   void set_notify_condition_impl(Condition condition) {
+    void* target = detail::owner_as<Owner>(owner_type_, owner_, "set_notify_condition");
     detail::ConfigurationLock lock{*this, "set_notify_condition"};
     if (!conditions_) conditions_ = std::make_unique<Conditions>();
+    conditions_->notify_target = target;
     conditions_->notify_member = detail::ErasedMember{condition};
     conditions_->notify = [](void* owner, const detail::ErasedMember& member, const Id& id,
                              const std::optional<V>& value) -> bool {
@@ -1350,6 +1360,7 @@ class MultiInput final : private detail::InputNode {
   Id (*invoke_add_)(void*, const detail::ErasedMember&, V&);
   void (*invoke_remove_)(void*, const detail::ErasedMember&, const Id&);
   std::optional<Id> (*invoke_replace_)(void*, const detail::ErasedMember&, const Id&, V&) = nullptr;
+  void* replace_target_ = nullptr;  // the owner as replace's class (detail::owner_as)
 
   detail::SourceTable<Source> sources_;
   // Where the source being requested by request_inline is: its value is
@@ -1375,6 +1386,9 @@ class MultiInput final : private detail::InputNode {
     bool (*notify)(void*, const detail::ErasedMember&, const Id&, const std::optional<V>&) = nullptr;
     detail::ErasedMember announce_member;
     detail::ErasedMember notify_member;
+    // The owner as the class of each condition (detail::owner_as).
+    void* announce_target = nullptr;
+    void* notify_target = nullptr;
   };
   std::unique_ptr<Conditions> conditions_;
 };

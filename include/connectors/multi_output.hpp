@@ -129,7 +129,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
         invoke_(&invoke_getter<Owner, Getter>),
         in_process_(&run_in_process<Owner, Getter>) {
     detail::check_not_null(owner, "MultiOutput", getter);
-    set_owner_type(typeid(Owner));
+    set_owner_type(detail::owner_type_of<Owner>());
     static_assert(std::is_invocable_v<Getter, Owner&, const Key&>,
                   "connectors::MultiOutput<R(Key)>: the getter must take one Key: R getter(Key) [const]");
     static_assert(std::is_convertible_v<std::invoke_result_t<Getter, Owner&, const Key&>, R>,
@@ -226,7 +226,8 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   /// It runs with the operation's bookkeeping (the coordinating thread, or a
   /// pool thread continuing a branch; never two at once), once per delivery. Without it a
   /// whole connection delivers no keys. A mismatched method is a compile
-  /// error; throws nothing at run time.
+  /// error; a method of a class that is not the owner's, a base of it or
+  /// a class derived from it throws std::invalid_argument.
   /// Threads: takes the network lock; any thread.
   template <class Owner, class Keys>
   requires std::is_member_function_pointer_v<Keys> &&
@@ -235,7 +236,9 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
     using Range = std::invoke_result_t<Keys, Owner&>;
     static_assert(detail::key_range<std::remove_reference_t<Range>, Key>,
                   "connectors::MultiOutput<R(Key)>::set_keys: keys() must return a range of values convertible to Key");
+    void* target = detail::owner_as<Owner>(owner_type_, owner_, "set_keys");
     detail::ConfigurationLock lock{*this, "set_keys"};
+    keys_target_ = target;
     keys_member_ = detail::ErasedMember{keys};
     keys_ = [](void* owner, const detail::ErasedMember& member) {
       std::vector<Key> result;
@@ -246,7 +249,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   }
   /// \overload
   /// The owner type deduced from the member pointer.
-  /// Throws nothing at run time. Threads: takes the network lock; any thread.
+  /// Throws as the overload above. Threads: takes the network lock; any thread.
   template <class Keys>
   requires std::is_member_function_pointer_v<Keys>
   void set_keys(Keys keys) { set_keys<typename detail::member_owner<Keys>::type>(keys); }
@@ -598,7 +601,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
       if (keys_ != nullptr) {
         detail::UserCallScope user{operation.scope};
         detail::MethodProbe probe{*this, detail::Phase::getter};
-        keys = keys_(owner_, keys_member_);
+        keys = keys_(keys_target_, keys_member_);
         detail::OperationScope::check_not_poisoned(operation.scope);
       }
       std::vector<std::optional<R>> values(keys.size());
@@ -672,6 +675,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   R (*invoke_)(void*, const detail::ErasedMember&, const Key&);
   Task<void> (*in_process_)(Executor*, void*, const detail::ErasedMember&, const Key*, std::optional<R>*);
   detail::ErasedMember keys_member_;
+  void* keys_target_ = nullptr;  // the owner as keys' class (detail::owner_as)
   std::vector<Key> (*keys_)(void*, const detail::ErasedMember&) = nullptr;
   std::unordered_map<Key, R> results_;
   // Caching off: what tells this multi-output's values kept in an operation

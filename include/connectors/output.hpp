@@ -90,7 +90,7 @@ class Output final : private detail::OutputNode {
         in_process_(&run_in_process<Owner, Getter>) {
     detail::check_not_null(owner, "Output", getter);
     droppable_cache_ = !detail::CacheSlot<R>::lock_free;
-    set_owner_type(typeid(Owner));
+    set_owner_type(detail::owner_type_of<Owner>());
     static_assert(std::is_invocable_v<Getter, Owner&>,
                   "connectors::Output: the getter must take no arguments: R getter() [const]");
     static_assert(std::is_convertible_v<std::invoke_result_t<Getter, Owner&>, R>,

@@ -39,8 +39,8 @@ class MultiprocessingExecutor final : public Executor {
  public:
   /// `number_of_processes`: at least 1 and at most 4096, or nullopt for
   /// hardware concurrency.
-  /// No process starts here. Throws std::invalid_argument for 0 or a
-  /// negative count.
+  /// No process starts here. Throws std::invalid_argument for a count out of
+  /// that range.
   /// Any thread (no process or thread starts here).
   explicit MultiprocessingExecutor(std::optional<int> number_of_processes);
   /// Calls still running fail with WorkerError; the workers are killed and reaped.

@@ -3,6 +3,7 @@
 #include <connectors/detail/compact_vector.hpp>
 #include <connectors/detail/executor_factory.hpp>
 #include <connectors/detail/operation.hpp>
+#include <connectors/detail/owner_type.hpp>
 #include <connectors/detail/wait_list.hpp>
 #include <connectors/flags.hpp>
 #include <connectors/task.hpp>
@@ -138,7 +139,7 @@ class NodeBase {
   // The owner this connector belongs to and its type (null for a
   // multi-output's key items, which belong to their parent).
   virtual const void* owner() const noexcept { return nullptr; }
-  const std::type_info* owner_type() const noexcept { return owner_type_; }
+  const std::type_info* owner_type() const noexcept { return owner_type_ != nullptr ? &owner_type_->type : nullptr; }
   // What the picture writes on a connection between this connector and
   // `peer`: a multi-input's data id, a multi-output key item's key.
   virtual std::string connection_label(const NodeBase& peer) const;
@@ -152,10 +153,10 @@ class NodeBase {
   // nothing for them (docs/benchmarks.md, memory per block).
   ~NodeBase();
 
-  void set_owner_type(const std::type_info& type) noexcept { owner_type_ = &type; }
+  void set_owner_type(const OwnerType& type) noexcept { owner_type_ = &type; }
 
   std::shared_ptr<Executor> executor_;  // null: the default executor
-  const std::type_info* owner_type_ = nullptr;
+  const OwnerType* owner_type_ = nullptr;
 
   friend struct NodeInspector;
 
