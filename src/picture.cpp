@@ -20,10 +20,8 @@
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <typeinfo>
 #include <unordered_map>
 #include <unordered_set>
-#include <utility>
 #include <vector>
 
 extern char** environ;
@@ -116,16 +114,39 @@ std::string network_dot(const NodeBase& start) {
     return ids.at(&node);
   };
 
-  // An owner is its address and its type: a block's first member block
-  // shares its address.
-  using Owner = std::pair<const void*, const std::type_info*>;
-  std::map<Owner, std::vector<const NodeBase*>> owners;
-  std::vector<Owner> owner_order;
+  // An owner is an object: the connectors a block declares and those its
+  // base classes declare are one cluster, but a block's first member block,
+  // at the same address, is another object.
+  struct Owner {
+    const void* address;
+    const OwnerType* type;  // the most derived of the types seen there
+    std::vector<const NodeBase*> members;
+  };
+  std::vector<Owner> owners;
+  std::unordered_map<const void*, std::vector<std::size_t>> owners_at;
+  // Whether `base` is a base of `derived`, for the object at `address`.
+  auto is_base = [](const OwnerType* base, const OwnerType* derived, const void* address) {
+    void* object = const_cast<void*>(address);
+    return base != nullptr && derived != nullptr && base->catch_owner(derived->throw_owner, object) == object;
+  };
   for (const NodeBase* node : drawn) {
-    const Owner owner{node->owner(), node->owner_type()};
-    auto [entry, added] = owners.try_emplace(owner);
-    if (added) owner_order.push_back(owner);
-    entry->second.push_back(node);
+    const OwnerType* type = node->owner_record();
+    Owner* found = nullptr;
+    for (const std::size_t index : owners_at[node->owner()]) {
+      Owner& owner = owners[index];
+      if (owner.type == type || is_base(type, owner.type, owner.address)) {
+        found = &owner;
+      } else if (is_base(owner.type, type, owner.address)) {
+        owner.type = type;
+        found = &owner;
+      }
+      if (found != nullptr) break;
+    }
+    if (found == nullptr) {
+      owners_at[node->owner()].push_back(owners.size());
+      found = &owners.emplace_back(Owner{node->owner(), type, {}});
+    }
+    found->members.push_back(node);
   }
 
   std::ostringstream out;
@@ -134,11 +155,13 @@ std::string network_dot(const NodeBase& start) {
          "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=10];\n"
          "  edge [fontname=\"Helvetica\", fontsize=9];\n";
   std::size_t cluster = 0;
-  for (const Owner& owner : owner_order) {
-    const auto& members = owners[owner];
-    // Any of the owner's connectors may carry its name.
+  for (const Owner& owner : owners) {
+    const auto& members = owner.members;
+    // Any of the owner's connectors may carry its name; the most derived
+    // type names the object.
     std::string title;
     for (const NodeBase* node : members) {
+      if (node->owner_record() != owner.type) continue;
       std::string label = owner_label(*node);
       if (label.size() > title.size()) title = std::move(label);
     }

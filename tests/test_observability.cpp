@@ -660,6 +660,29 @@ TEST(Picture, ABlockAndItsFirstMemberBlockAreTwoClusters) {
   EXPECT_EQ(picture.text.find("#2"), std::string::npos) << picture.text;
 }
 
+// A block built on another: the connectors of both are one object's, one
+// cluster, named by the most derived type.
+struct Built : Outer {
+  connectors::Output<double> extra{this, &Built::read_extra};
+  connectors::Input<double> feed{this, &Built::write_extra, extra};
+
+ private:
+  double read_extra() const { return extra_; }
+  void write_extra(double value) { extra_ = value; }
+  double extra_ = 0.0;
+};
+
+TEST(Picture, ABlockAndItsBaseClassAreOneCluster) {
+  Built built;
+  built.in.connect(built.inner.get_double);
+  built.feed.connect(built.out);
+  const Picture picture{connectors::to_dot(built.extra)};
+  // The member block is a cluster of its own; Outer's connectors and
+  // Built's, one object's, the other.
+  EXPECT_EQ(picture.clusters, (std::vector<std::string>{"observability_test::TimesTwo", "observability_test::Built"}))
+      << picture.text;
+}
+
 // A program that ignores SIGCHLD has its children reaped by the kernel:
 // waiting for `dot` then fails although the picture was written.
 TEST(Picture, WriteSvgInAProgramThatIgnoresSigchld) {

@@ -162,17 +162,16 @@ class Input final : private detail::InputNode {
   /// It runs on the thread that coordinates the operation and must not start
   /// an operation on this network. What it throws reaches the call that
   /// announced; while a connector upstream is being destroyed, which cannot
-  /// report it, a throwing condition counts as true. The condition's class
-  /// is the owner's, a public base of it or a class derived from it (the
-  /// object is reached as that class, docs/connectors.md); another class
-  /// throws std::invalid_argument. Otherwise throws only std::bad_alloc.
+  /// report it, a throwing condition counts as true. The condition may be
+  /// one of a base of the owner's class, or of a class built on it
+  /// (docs/connectors.md, Declaring connectors). Throws only std::bad_alloc.
   /// Threads: takes the network lock; any thread.
   template <class Owner>
   void set_announce_condition(bool (Owner::*condition)()) {
     set_announce_condition_impl<Owner>(condition);
   }
   /// \overload
-  /// Throws as the overload above. Threads: takes the network lock; any thread.
+  /// Throws only std::bad_alloc. Threads: takes the network lock; any thread.
   template <class Owner>
   void set_announce_condition(bool (Owner::*condition)() const) {
     set_announce_condition_impl<Owner>(condition);
@@ -181,16 +180,14 @@ class Input final : private detail::InputNode {
   /// setter ran: when false, the observers are cancelled instead of notified,
   /// so downstream keeps its values (`docs/design.md#conditions`). If it
   /// throws, the observers are cancelled and the exception reaches the
-  /// caller of the operation. Throws std::invalid_argument for a class that
-  /// is not the owner's, a base of it or a class derived from it, otherwise only
-  /// std::bad_alloc.
+  /// caller of the operation. Throws only std::bad_alloc.
   /// Threads: takes the network lock; any thread.
   template <class Owner>
   void set_notify_condition(bool (Owner::*condition)(const V&)) {
     set_notify_condition_impl<Owner>(condition);
   }
   /// \overload
-  /// Throws as the overload above. Threads: takes the network lock; any thread.
+  /// Throws only std::bad_alloc. Threads: takes the network lock; any thread.
   template <class Owner>
   void set_notify_condition(bool (Owner::*condition)(const V&) const) {
     set_notify_condition_impl<Owner>(condition);
@@ -376,7 +373,7 @@ class Input final : private detail::InputNode {
 
   template <class Owner, class Condition>
   void set_announce_condition_impl(Condition condition) {
-    void* target = detail::owner_as<Owner>(owner_type_, owner_, "set_announce_condition");
+    void* target = detail::owner_as<Owner>(owner_type_, owner_);
     detail::ConfigurationLock lock{*this, "set_announce_condition"};
     if (!conditions_) conditions_ = std::make_unique<Conditions>();
     conditions_->announce_target = target;
@@ -387,7 +384,7 @@ class Input final : private detail::InputNode {
   }
   template <class Owner, class Condition>
   void set_notify_condition_impl(Condition condition) {
-    void* target = detail::owner_as<Owner>(owner_type_, owner_, "set_notify_condition");
+    void* target = detail::owner_as<Owner>(owner_type_, owner_);
     detail::ConfigurationLock lock{*this, "set_notify_condition"};
     if (!conditions_) conditions_ = std::make_unique<Conditions>();
     conditions_->notify_target = target;

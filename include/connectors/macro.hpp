@@ -178,7 +178,9 @@ class MacroInput {
   void disconnect(Source&& source) const { connectors::disconnect(std::forward<Source>(source), *this); }
 
   /// Sets the laziness of every exported input (for `mi[id]`: of its
-  /// multi-input). Throws nothing of its own; takes each input's network lock.
+  /// multi-input). Throws std::invalid_argument for a value that is not a
+  /// Laziness (before any input changes), otherwise nothing of its own;
+  /// takes each input's network lock.
   void set_laziness(Laziness laziness) const {
     for (const Target& target : targets_) target.node->set_laziness(laziness);
   }

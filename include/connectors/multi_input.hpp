@@ -274,8 +274,7 @@ class MultiInput final : private detail::InputNode {
   /// must also accept an id that holds nothing yet and store the value under
   /// it: `mi[id]` and whole multi-outputs rely on that. Without it, those
   /// throw std::logic_error and updates fall back to remove-then-add. A
-  /// mismatched method is a compile error; a method of a class that is
-  /// not the owner's, a base of it or a class derived from it throws std::invalid_argument.
+  /// mismatched method is a compile error; throws nothing at run time.
   /// Threads: takes the network lock; any thread.
   template <class Owner, class Replace>
   requires std::is_member_function_pointer_v<Replace> &&
@@ -286,7 +285,7 @@ class MultiInput final : private detail::InputNode {
     using Result = std::invoke_result_t<Replace, Owner&, const Id&, V&>;
     static_assert(std::is_void_v<Result> || std::is_convertible_v<Result, Id>,
                   "connectors::MultiInput<V, Id>::set_replace: replace must return the data id (an Id) or void");
-    void* target = detail::owner_as<Owner>(owner_type_, owner_, "set_replace");
+    void* target = detail::owner_as<Owner>(owner_type_, owner_);
     detail::ConfigurationLock lock{*this, "set_replace"};
     replace_target_ = target;
     replace_ = detail::ErasedMember{replace};
@@ -294,7 +293,7 @@ class MultiInput final : private detail::InputNode {
   }
   /// \overload
   /// The owner type deduced from the member pointer.
-  /// Throws as the overload above. Threads: takes the network lock; any thread.
+  /// Throws nothing at run time. Threads: takes the network lock; any thread.
   template <class Replace>
   requires std::is_member_function_pointer_v<Replace>
   void set_replace(Replace replace) { set_replace<typename detail::member_owner<Replace>::type>(replace); }
@@ -308,15 +307,14 @@ class MultiInput final : private detail::InputNode {
   /// accepted announcement. What the condition throws reaches the call
   /// that announced (a set upstream, say); while a connector upstream is
   /// being destroyed, which cannot report it, a throwing condition counts
-  /// as true. Throws std::invalid_argument for a class that is not the
-  /// owner's, a base of it or a class derived from it, otherwise only std::bad_alloc.
+  /// as true. Throws only std::bad_alloc.
   /// Threads: takes the network lock; any thread.
   template <class Owner>
   void set_announce_condition(bool (Owner::*condition)(const Id&)) {
     set_announce_condition_impl<Owner>(condition);
   }
   /// \overload
-  /// Throws as the overload above. Threads: takes the network lock; any thread.
+  /// Throws only std::bad_alloc. Threads: takes the network lock; any thread.
   template <class Owner>
   void set_announce_condition(bool (Owner::*condition)(const Id&) const) {
     set_announce_condition_impl<Owner>(condition);
@@ -325,16 +323,15 @@ class MultiInput final : private detail::InputNode {
   /// owner (the value is empty for a removal), checked for each change applied
   /// together: the observers are notified if it holds for any, cancelled
   /// otherwise (`docs/design.md#multi-input`, Notify condition). If it
-  /// throws, the exception reaches the caller of the operation. Throws
-  /// std::invalid_argument for a class that is not the owner's, a base of it
-  /// or a class derived from it, otherwise only std::bad_alloc.
+  /// throws, the exception reaches the caller of the operation. Throws only
+  /// std::bad_alloc.
   /// Threads: takes the network lock; any thread.
   template <class Owner>
   void set_notify_condition(bool (Owner::*condition)(const Id&, const std::optional<V>&)) {
     set_notify_condition_impl<Owner>(condition);
   }
   /// \overload
-  /// Throws as the overload above. Threads: takes the network lock; any thread.
+  /// Throws only std::bad_alloc. Threads: takes the network lock; any thread.
   template <class Owner>
   void set_notify_condition(bool (Owner::*condition)(const Id&, const std::optional<V>&) const) {
     set_notify_condition_impl<Owner>(condition);
@@ -1331,7 +1328,7 @@ class MultiInput final : private detail::InputNode {
 
   template <class Owner, class Condition>
   void set_announce_condition_impl(Condition condition) {
-    void* target = detail::owner_as<Owner>(owner_type_, owner_, "set_announce_condition");
+    void* target = detail::owner_as<Owner>(owner_type_, owner_);
     detail::ConfigurationLock lock{*this, "set_announce_condition"};
     if (!conditions_) conditions_ = std::make_unique<Conditions>();
     conditions_->announce_target = target;
@@ -1342,7 +1339,7 @@ class MultiInput final : private detail::InputNode {
   }
   template <class Owner, class Condition>
   void set_notify_condition_impl(Condition condition) {
-    void* target = detail::owner_as<Owner>(owner_type_, owner_, "set_notify_condition");
+    void* target = detail::owner_as<Owner>(owner_type_, owner_);
     detail::ConfigurationLock lock{*this, "set_notify_condition"};
     if (!conditions_) conditions_ = std::make_unique<Conditions>();
     conditions_->notify_target = target;
@@ -1441,7 +1438,9 @@ class MultiInputItem {
   void disconnect(Source&& source) const { connectors::disconnect(std::forward<Source>(source), *this); }
 
   /// Sets the *multi-input's* laziness (there is one for all its ids).
-  /// Threads: takes the network lock; any thread. Throws nothing of its own.
+  /// Threads: takes the network lock; any thread. Throws
+  /// std::invalid_argument for a value that is not a Laziness, otherwise
+  /// nothing of its own.
   void set_laziness(Laziness laziness) const { input_->set_laziness(laziness); }
   /// Sets the multi-input's parallelization flag. Throws
   /// std::invalid_argument for a value outside the enum. Threads: takes the

@@ -74,7 +74,9 @@ class MultiInputData {
   Id add(V value) requires std::is_integral_v<Id> {
     const Id first = counter_;
     while (index_.count(counter_) != 0) {
-      ++counter_;
+      // Counted unsigned: past the largest Id it wraps to the smallest (a
+      // signed ++ would overflow).
+      counter_ = static_cast<Id>(static_cast<std::make_unsigned_t<Id>>(counter_) + 1U);
       if (counter_ == first) throw std::length_error("connectors::MultiInputData::add: every id is in use");
     }
     append(counter_, std::move(value));

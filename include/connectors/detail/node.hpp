@@ -140,6 +140,7 @@ class NodeBase {
   // multi-output's key items, which belong to their parent).
   virtual const void* owner() const noexcept { return nullptr; }
   const std::type_info* owner_type() const noexcept { return owner_type_ != nullptr ? &owner_type_->type : nullptr; }
+  const OwnerType* owner_record() const noexcept { return owner_type_; }
   // What the picture writes on a connection between this connector and
   // `peer`: a multi-input's data id, a multi-output key item's key.
   virtual std::string connection_label(const NodeBase& peer) const;
