@@ -1,6 +1,7 @@
 // Catalog test of test_output.py (docs/design.md#catalog-tests): T44, with its multi-input part.
 #include "helpers/call_logger.hpp"
 #include "helpers/multi_test_classes.hpp"
+#include "helpers/plain_blocks.hpp"
 #include "helpers/test_classes.hpp"
 
 #include <gtest/gtest.h>
@@ -140,17 +141,6 @@ class Based : public Padding, public Rules {
   double value_ = 0.0;
 };
 
-class Knob {
- public:
-  connectors::Output<double> out{this, &Knob::read};
-  connectors::Input<double> in{this, &Knob::write, out};
-
- private:
-  double read() const { return value_; }
-  void write(double value) { value_ = value; }
-  double value_ = 0.0;
-};
-
 TEST(Construction, MethodsOfASecondBaseRunOnThatBase) {
   Based based;
   const Rules* rules = &based;
@@ -158,7 +148,7 @@ TEST(Construction, MethodsOfASecondBaseRunOnThatBase) {
   based.in.set_announce_condition(&Rules::worth_announcing);
   based.in.set_notify_condition(&Rules::worth_telling);
   based.many.set_replace(&Rules::replace);
-  Knob knob;
+  Copy knob;  // the source both inputs follow
   based.in.connect(knob.out);
   based.many.connect(knob.out);
   knob.in(1.0);
