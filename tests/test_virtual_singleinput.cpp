@@ -1,8 +1,13 @@
 // Catalog tests of test_virtual_singleinput.py (docs/design.md#catalog-tests): T58, T59, T61,
-// T62, T65, and a connection made through mi[id] broken through the whole mi.
+// T62, T65, a connection made through mi[id] broken through the whole mi, and one
+// source per id.
 #include "helpers/call_logger.hpp"
 #include "helpers/executor_fixture.hpp"
 #include "helpers/multi_test_classes.hpp"
+#include "helpers/plain_blocks.hpp"
+
+#include <connectors/blocks/pass_through.hpp>
+#include <connectors/errors.hpp>
 
 #include <gtest/gtest.h>
 
@@ -131,6 +136,50 @@ TEST_P(VirtualSingleInput, ConnectionThroughAnIdIsBrokenThroughTheWholeInput) {
   EXPECT_EQ(t2.get_values(), List{5});
   t2.add_value.disconnect(t1.get_value);
   EXPECT_EQ(t2.get_values(), List{});
+}
+
+// mi[id] takes one source, as an Input does: a second one would replace the
+// first one's value under the same id, and disconnecting either would remove
+// the other's (docs/multi-inputs.md, Virtual inputs).
+TEST_P(VirtualSingleInput, TakesOneSourcePerId) {
+  Simple first, second;
+  ReplacingMultiInput t2;
+  first.set_value(5);
+  second.set_value(6);
+  first.get_value.connect(t2.add_value[7]);
+  EXPECT_THROW(second.get_value.connect(t2.add_value[7]), connectors::ConnectionError);
+  EXPECT_THROW(t2.add_value[7].connect(second.get_value), connectors::ConnectionError);
+  EXPECT_EQ(t2.get_values(), List{5});
+  second.get_value.connect(t2.add_value[8]);  // another id is another input
+  EXPECT_EQ(t2.get_values(), (List{5, 6}));
+  first.get_value.disconnect(t2.add_value[7]);
+  second.set_value(4);
+  EXPECT_EQ(t2.get_values(), List{4});
+  // The id is free again once its source left, by a disconnect...
+  second.get_value.disconnect(t2.add_value[8]);
+  second.get_value.connect(t2.add_value[7]);
+  EXPECT_EQ(t2.get_values(), List{4});
+  {
+    // ...or by the source's destruction.
+    Simple third;
+    third.set_value(2);
+    third.get_value.connect(t2.add_value[9]);
+    EXPECT_EQ(t2.get_values(), (List{4, 2}));
+  }
+  first.get_value.connect(t2.add_value[9]);
+  EXPECT_EQ(t2.get_values(), (List{4, 5}));
+}
+
+// The same with a hashable id (the ids are then found by hashing).
+TEST_P(VirtualSingleInput, TakesOneSourcePerHashedId) {
+  connectors::blocks::PassThrough<double> first{1.0}, second{2.0};
+  Sum sum;
+  sum.in[3].connect(first.output);
+  EXPECT_THROW(sum.in[3].connect(second.output), connectors::ConnectionError);
+  EXPECT_EQ(sum.out(), 1.0);
+  sum.in[3].disconnect(first.output);
+  sum.in[3].connect(second.output);
+  EXPECT_EQ(sum.out(), 2.0);
 }
 
 // A virtual input of a multi-output's key: keyed on both sides.

@@ -80,6 +80,15 @@ int main() {
     table.set_value["depth"].disconnect(source.output);  // no remove("depth"): it would throw
     CHECK(table.get_values() == (Strings{"width=4 m"}));
     // ---
+
+    // --- one source per id
+    Text other{"5 m"};
+    table.set_value["depth"].connect(source.output);
+    CHECK(throws<connectors::ConnectionError>([&] { table.set_value["depth"].connect(other.output); }));
+    table.set_value["depth"].disconnect(source.output);
+    table.set_value["depth"].connect(other.output);  // free again
+    CHECK(table.get_values() == (Strings{"width=4 m", "depth=5 m"}));
+    // ---
   }
   {
     // --- virtual inputs need replace

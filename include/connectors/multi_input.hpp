@@ -9,6 +9,7 @@
 #include <connectors/detail/node_access.hpp>
 #include <connectors/detail/node_inspector.hpp>
 #include <connectors/detail/pending_values.hpp>
+#include <connectors/detail/preset_ids.hpp>
 #include <connectors/detail/source_table.hpp>
 #include <connectors/detail/user_call.hpp>
 #include <connectors/errors.hpp>
@@ -437,6 +438,7 @@ class MultiInput final : private detail::InputNode {
     SourceKind kind;
     bool announcing = false;
     bool stored = false;                   // a value is stored under `id` (docs/design.md#multi-input, Disconnect)
+    bool holds_preset_id = false;          // an mi[id] connection, its id among preset_ids_
     std::optional<Id> id;                  // where this source's value is stored (preset for mi[id])
     std::vector<std::pair<Id, Id>> owned;  // whole: key -> the id its value is stored under
     typename detail::PendingValues<V>::Slot pending{};  // its entry among the values to apply
@@ -700,7 +702,12 @@ class MultiInput final : private detail::InputNode {
       }
     }
   };
-  static StoredIds take_stored_ids(Source& source) noexcept {
+  // Also frees the source's mi[id] (once), before its id is moved out.
+  StoredIds take_stored_ids(Source& source) noexcept {
+    if (source.holds_preset_id) {
+      preset_ids_.erase(*source.id);
+      source.holds_preset_id = false;
+    }
     StoredIds ids;
     if (source.kind == SourceKind::whole) {
       ids.owned = std::move(source.owned);
@@ -1213,13 +1220,23 @@ class MultiInput final : private detail::InputNode {
           "first");
     }
     if (kind != SourceKind::single) require_replace();
+    if (kind == SourceKind::keyed && preset_ids_.contains(*key)) {
+      throw ConnectionError(
+          "connectors: another output is connected to this mi[id] already (a virtual input takes one source, as an "
+          "Input does); disconnect it first");
+    }
     detail::check_no_cycle(from, *this);
-    Source& added = sources_.push_back(Source{&from, kind, false, false, key, {}});
+    Source& added = sources_.push_back(Source{&from, kind, false, false, false, key, {}});
     try {
+      if (kind == SourceKind::keyed) {
+        preset_ids_.insert(*key);
+        added.holds_preset_id = true;
+      }
       if (kind != SourceKind::whole) pending_.add_placeholder(added.pending, from, sources_.position(added));
       from.add_connection(*this, push);
     } catch (...) {
       forget_pending(from);
+      if (Source* failed = find(from); failed != nullptr && failed->holds_preset_id) preset_ids_.erase(*key);
       sources_.erase(from);
       throw;
     }
@@ -1360,6 +1377,7 @@ class MultiInput final : private detail::InputNode {
   void* replace_target_ = nullptr;  // the owner as replace's class (detail::owner_as)
 
   detail::SourceTable<Source> sources_;
+  detail::PresetIds<Id> preset_ids_;  // the ids of the mi[id] connections among sources_
   // Where the source being requested by request_inline is: its value is
   // looked up there first (a hint: checked, never trusted).
   std::size_t expected_source_ = 0;
@@ -1425,8 +1443,12 @@ class MultiInputItem {
   ///
   ///     sum.add_summand[7].connect(a.get_double);
   ///
-  /// Throws std::logic_error without `set_replace`; otherwise as
-  /// MultiInput::connect. Threads: an operation; any thread.
+  /// One source per id, as an Input takes one: the id is free again once
+  /// that source is disconnected or destroyed.
+  ///
+  /// Throws std::logic_error without `set_replace`; ConnectionError if
+  /// another source is connected through this id (nothing changed);
+  /// otherwise as MultiInput::connect. Threads: an operation; any thread.
   template <class Source>
   requires Joinable<Source, const MultiInputItem&>
   void connect(Source&& source) const { connectors::connect(std::forward<Source>(source), *this); }

@@ -257,6 +257,13 @@ class Generator {
       op.source_port = SourcePort::out;
     }
   }
+  // The id of a connection made through mi[id] into the unit; -1 if none.
+  long id_in_use(const Model& model, int unit) {
+    std::vector<long> ids;
+    for (const auto& link : model.links())
+      if (link.unit2 == unit && link.port2 == TargetPort::item) ids.push_back(link.id);
+    return ids.empty() ? -1 : ids[below(static_cast<int>(ids.size()))];
+  }
   void pick_target(const Model& model, Op& op) {
     op.unit2 = pick_unit(model);
     if (op.unit2 < 0) return;
@@ -283,7 +290,11 @@ class Generator {
       op.kind = OpKind::connect;
       pick_source(model, op);
       pick_target(model, op);
-      if (op.target_port == TargetPort::item) op.id = state.next_id++;
+      if (op.target_port == TargetPort::item) {
+        // Sometimes an id another connection holds (refused: one source per id).
+        const long taken = chance(10) ? id_in_use(model, op.unit2) : -1;
+        op.id = taken >= 0 ? taken : state.next_id++;
+      }
       if (op.source_port == SourcePort::whole && model.alive(op.unit2) && model.unit(op.unit2).kind == UnitKind::sum)
         op.target_port = TargetPort::in;
       op.flag = chance(50);

@@ -205,6 +205,12 @@ class Model {
     }
     return -1;
   }
+  // A connection made through mi[id] with this id into the multi-input.
+  bool id_connected(const Endpoint& target, long id) const {
+    for (const Conn& conn : conns_)
+      if (conn.alive && conn.dst_block == target.block && conn.dst_input == target.input && conn.vid == id) return true;
+    return false;
+  }
   // Any connection from this output (whatever its port) into the multi-input.
   bool output_feeds(int unit, const Endpoint& target) const {
     const Block& source = blocks_[output_block(unit)];
@@ -359,6 +365,8 @@ class Model {
     for (const Endpoint& target : list) {
       if (is_multi(target)) {
         if (output_feeds(unit, target)) return {Error::connection, {}};
+        // mi[id] takes one source, as a single input does.
+        if (port2 == TargetPort::item && id_connected(target, id)) return {Error::connection, {}};
       } else if (has_source(target)) {
         return {Error::connection, {}};
       }
