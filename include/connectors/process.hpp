@@ -19,6 +19,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <typeinfo>
 
 namespace connectors::detail {
 
@@ -45,6 +47,17 @@ struct ProcessEntry {
                       const Args&... args) {
     if constexpr (is_transferable_callable_v<Method> && can_run_in_process_v<Owner, R, Args...>) {
       if (backend == nullptr) throw std::logic_error("Executor: PROCESS placement without worker processes");
+      if constexpr (std::is_polymorphic_v<Owner>) {
+        // A worker rebuilds an Owner from Owner's state: an object of a
+        // derived class would lose its overrides and its own members there,
+        // a wrong result without an error (docs/processes.md, What travels).
+        if (typeid(*instance) != typeid(Owner)) {
+          throw std::invalid_argument("connectors: cannot run a method of " + type_name<Owner>() +
+                                      " in a worker process for an object of the derived class " +
+                                      demangle(typeid(*instance).name()) + ": a worker would rebuild only its " +
+                                      type_name<Owner>() + " part; flag the method THREAD");
+        }
+      }
       backend->require_ready();
       co_return co_await ProcessCall<R>{loop, *backend, make_request<R>(method, *instance, args...)};
     } else {
