@@ -105,6 +105,22 @@ TEST_P(Blocks, MultiplexerWithConnectedSources) {
   EXPECT_EQ(tester.received, (std::vector<std::string>{"value 1", "new value 1", "new value 2"}));
 }
 
+// A value type without a default constructor (replace stored through
+// operator[], which needs one).
+struct Reading {
+  explicit Reading(int value) : value(value) {}
+  int value;
+};
+
+TEST_P(Blocks, MultiplexerOfValuesWithoutADefaultConstructor) {
+  Multiplexer<Reading, std::string> mux{"b"};
+  mux.input["a"](Reading{1});
+  mux.input["b"](Reading{2});
+  EXPECT_EQ(mux.output()->value, 2);
+  mux.input["b"](Reading{3});
+  EXPECT_EQ(mux.output()->value, 3);
+}
+
 TEST_P(Blocks, MultiplexerWithoutIntegralKeyNeedsAKey) {
   Multiplexer<int, std::string> mux;
   EXPECT_THROW(mux.input(1), std::logic_error);

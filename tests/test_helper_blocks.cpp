@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -140,6 +141,45 @@ TEST(MultiInputData, AFailingIdCopyChangesNothing) {
     expect_consistent(copy);
   }
   EXPECT_GE(failures, 4) << "the copies failed where the test means them to";
+}
+
+// The index holds iterators into the entries: a member-wise self-move
+// emptied the entries and kept the index (ASan: use after free in at()).
+TEST(MultiInputData, ASelfMoveKeepsTheEntries) {
+  connectors::MultiInputData<std::string> data;
+  data.add("a");
+  data.add("b");
+  auto& same = data;  // spelled so that the compiler does not warn of the self-move
+  data = std::move(same);
+  EXPECT_EQ(data.size(), 2U);
+  EXPECT_EQ(data.at(1), "b");
+  data.erase(0);
+  EXPECT_EQ(values_of(data), std::vector<std::string>{"b"});
+  connectors::MultiInputData<std::string> other;
+  other = std::move(data);
+  EXPECT_EQ(values_of(other), std::vector<std::string>{"b"});
+  EXPECT_FALSE(data.contains(1));  // NOLINT(bugprone-use-after-move): left empty, as documented
+  EXPECT_EQ(data.size(), 0U);      // NOLINT(bugprone-use-after-move)
+}
+
+// A value without a default constructor: copies and insert_or_assign need
+// none (the copy went through operator[], which does).
+struct Measured {
+  explicit Measured(double value) : value(value) {}
+  double value;
+};
+
+TEST(MultiInputData, CopiesAndAssignsValuesWithoutADefaultConstructor) {
+  connectors::MultiInputData<Measured, std::string> data;
+  EXPECT_TRUE(data.insert_or_assign("x", Measured{1.0}).second);
+  EXPECT_TRUE(data.insert_or_assign("y", Measured{2.0}).second);
+  const auto [where, appended] = data.insert_or_assign("x", Measured{3.0});
+  EXPECT_FALSE(appended);
+  EXPECT_EQ(where->first, "x");
+  const connectors::MultiInputData<Measured, std::string> copy{data};
+  std::vector<std::pair<std::string, double>> seen;
+  for (const auto& [id, measured] : copy) seen.emplace_back(id, measured.value);
+  EXPECT_EQ(seen, (std::vector<std::pair<std::string, double>>{{"x", 3.0}, {"y", 2.0}}));  // x kept its place
 }
 
 TEST(PassThrough, T3_Basics) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <functional>
 #include <initializer_list>
@@ -32,6 +33,9 @@ namespace connectors {
 /// the changes they wait for were applied.
 template <class V, class Id = std::size_t>
 class MultiInputData {
+  static_assert(std::is_default_constructible_v<std::hash<Id>> && std::equality_comparable<Id>,
+                "connectors::MultiInputData<V, Id>: Id needs std::hash<Id> (specialise it for your type) and ==");
+
  public:
   /// The data id type.
   using key_type = Id;
@@ -54,7 +58,7 @@ class MultiInputData {
   /// Copies the entries, their order and the counter. Throws only
   /// std::bad_alloc or what copying a V or an Id throws.
   MultiInputData(const MultiInputData& other) : counter_(other.counter_) {
-    for (const value_type& entry : other) (*this)[entry.first] = entry.second;
+    for (const value_type& entry : other) append(entry.first, entry.second);
   }
   /// Replaces the entries, their order and the counter with copies of
   /// `other`'s. Throws as the copy constructor, and then changes nothing.
@@ -64,8 +68,18 @@ class MultiInputData {
   }
   /// Takes `other`'s entries; `other` is left valid but unspecified.
   MultiInputData(MultiInputData&&) noexcept = default;
-  /// Takes `other`'s entries; `other` is left valid but unspecified.
-  MultiInputData& operator=(MultiInputData&&) noexcept = default;
+  /// Takes `other`'s entries; `other` is left empty (itself: unchanged).
+  MultiInputData& operator=(MultiInputData&& other) noexcept {
+    // Not defaulted: the index holds iterators into the entries, and a
+    // member-wise self-move would empty the entries but keep the index.
+    if (this != &other) {
+      entries_ = std::move(other.entries_);
+      index_ = std::move(other.index_);
+      counter_ = std::move(other.counter_);
+      other.clear();
+    }
+    return *this;
+  }
 
   /// Stores `value` under a new id and returns the id (integral Id only).
   /// Throws std::length_error when every value of Id is in use (a small Id
@@ -90,6 +104,22 @@ class MultiInputData {
     auto found = index_.find(id);
     if (found != index_.end()) return found->second->second;
     return append(id, V{});
+  }
+
+  /// Stores `value` under `id`: in place of the value there (which keeps
+  /// its place in the order), or appended at the end. Returns the entry
+  /// and whether it was appended, as std::map::insert_or_assign does; V
+  /// need not be default-constructible. Throws only std::bad_alloc or what
+  /// moving a V or copying the Id throws; an append that throws changes
+  /// nothing (a value replaced in place holds what V's throwing move left).
+  std::pair<iterator, bool> insert_or_assign(const Id& id, V value) {
+    auto found = index_.find(id);
+    if (found != index_.end()) {
+      found->second->second = std::move(value);
+      return {found->second, false};
+    }
+    append(id, std::move(value));
+    return {std::prev(entries_.end()), true};
   }
 
   /// The value under `id`. Throws std::out_of_range if it is not there.

@@ -70,7 +70,7 @@ class Multiplexer {
     }
   }
   void remove(const Key& key) { data_.erase(key); }
-  void replace(const Key& key, T value) { data_[key] = std::move(value); }
+  void replace(const Key& key, T value) { data_.insert_or_assign(key, std::move(value)); }
   bool is_selected(const Key& key, const std::optional<T>&) const { return selector_ && key == *selector_; }
 
   std::optional<Key> selector_;
