@@ -167,6 +167,34 @@ TEST(EventLoop, CreateTaskForwardsExceptions) {
   EXPECT_THROW(executor.run_coroutine(main()), std::runtime_error);
 }
 
+// Any copy may complete a Future: completed by hand, the task's own result
+// (or exception) is dropped. Before, the driver's second completion threw
+// out of a coroutine that cannot throw: std::terminate.
+TEST(EventLoop, ACreateTaskFutureCompletedByHandKeepsThatResult) {
+  SequentialExecutor executor;
+  Future<void> go;
+  auto background = [&]() -> Task<int> {
+    co_await go;
+    co_return 1;
+  };
+  auto failing = [&]() -> Task<int> {
+    co_await go;
+    throw std::runtime_error("dropped");
+  };
+  auto main = [&]() -> Task<int> {
+    Future<int> result = executor.get_event_loop()->create_task(background());
+    Future<int> failed = executor.get_event_loop()->create_task(failing());
+    result.set_result(7);
+    failed.set_result(8);
+    go.set_result();
+    const int first = co_await result;
+    const int second = co_await failed;
+    co_await executor.get_event_loop()->create_task(background());  // the loop runs: both tasks finish
+    co_return first * 10 + second;
+  };
+  EXPECT_EQ(executor.run_coroutine(main()), 78);
+}
+
 TEST(EventLoop, CallSoonRunsInOrderOnTheLoopThread) {
   SequentialExecutor executor;
   std::vector<int> order;

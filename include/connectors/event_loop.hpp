@@ -74,17 +74,22 @@ class DetachedTask {
   std::coroutine_handle<promise_type> handle_;
 };
 
+// The first completion wins: a Future completed by hand (through a copy)
+// before its task finished keeps that result, and the task's is dropped; a
+// second completion here would throw out of a coroutine that cannot throw.
 template <class T>
 DetachedTask drive_into(Task<T> task, Future<T> future) {
+  FutureState<T>& state = FutureAccess::state(future);
   try {
     if constexpr (std::is_void_v<T>) {
       co_await std::move(task);
-      future.set_result();
+      state.try_complete([](Result<T>& result) { result.set_value(); });
     } else {
-      future.set_result(co_await std::move(task));
+      auto&& value = co_await std::move(task);
+      state.try_complete([&](Result<T>& result) { result.set_value(std::forward<decltype(value)>(value)); });
     }
   } catch (...) {
-    future.set_exception(std::current_exception());
+    state.try_complete([error = std::current_exception()](Result<T>& result) { result.set_exception(error); });
   }
 }
 
@@ -120,7 +125,10 @@ class EventLoop {
 
   /// Schedules `task` to start soon, concurrently with the running coroutine.
   /// The returned Future completes with the task's result or exception. A task
-  /// still waiting when the run ends is destroyed. Loop thread only.
+  /// still waiting when the run ends is destroyed. The Future may also be
+  /// completed by hand (any copy may complete a Future): the first completion
+  /// wins, and the task's later result or exception is dropped. Loop thread
+  /// only.
   /// Throws: std::logic_error off the loop's thread or after the run ended,
   /// std::invalid_argument for an empty task.
   template <class T>

@@ -55,21 +55,31 @@ struct FutureState {
     for (FutureWaiter* waiter : waiters) waiter->discard();
   }
 
+  // Stores through `store` and wakes the waiters; false, storing nothing,
+  // if it was completed already.
   template <class Store>
-  void complete(Store&& store) {
+  bool try_complete(Store&& store) {
     std::vector<FutureWaiter*> to_wake;
     {
       std::lock_guard lock{mutex};
-      if (done.load(std::memory_order_relaxed)) {
-        throw std::logic_error("connectors::Future: the result was already set");
-      }
+      if (done.load(std::memory_order_relaxed)) return false;
       std::forward<Store>(store)(result);
       done.store(true, std::memory_order_release);
       to_wake.swap(waiters);
     }
     for (FutureWaiter* waiter : to_wake) waiter->wake();
+    return true;
+  }
+
+  template <class Store>
+  void complete(Store&& store) {
+    if (!try_complete(std::forward<Store>(store))) {
+      throw std::logic_error("connectors::Future: the result was already set");
+    }
   }
 };
+
+struct FutureAccess;
 
 }  // namespace detail
 
@@ -164,6 +174,8 @@ class Future {
   Awaiter operator co_await() const noexcept { return Awaiter{state_}; }
 
  private:
+  friend struct detail::FutureAccess;
+
   static T extract(detail::FutureState<T>& state) {
     if constexpr (std::is_void_v<T>) {
       state.result.peek();
@@ -177,5 +189,17 @@ class Future {
 
   std::shared_ptr<detail::FutureState<T>> state_;
 };
+
+namespace detail {
+
+// The library's side of a Future (EventLoop::create_task's driver).
+struct FutureAccess {
+  template <class T>
+  static FutureState<T>& state(const Future<T>& future) noexcept {
+    return *future.state_;
+  }
+};
+
+}  // namespace detail
 
 }  // namespace connectors
