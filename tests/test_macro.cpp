@@ -1,12 +1,15 @@
 // Catalog tests of test_macro.py (docs/design.md#catalog-tests): T18, T19, T20 (T16 is
 // Python-only), and macros around multi-connectors.
+#include "helpers/call_logger.hpp"
 #include "helpers/executor_fixture.hpp"
 #include "helpers/multi_test_classes.hpp"
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -146,6 +149,98 @@ TEST_P(MacroTest, ARefusedConnectChangesNothing) {
   EXPECT_FALSE(knob.get_value.is_connected());
   EXPECT_FALSE(a.set_value.is_connected());
   EXPECT_TRUE(b.set_value.is_connected_to(other.get_value));  // connected before: stays
+}
+
+// A multi-input whose remove fails when told to.
+class Bin {
+ public:
+  connectors::Output<int> count{this, &Bin::size};
+  connectors::MultiInput<Value> in{this, &Bin::add, &Bin::remove, count};
+  bool fail_remove = false;
+
+ private:
+  int size() const { return static_cast<int>(data_.size()); }
+  std::size_t add(Value value) { return data_.add(std::move(value)); }
+  void remove(std::size_t id) {
+    if (fail_remove) throw std::runtime_error("remove fails");
+    data_.erase(id);
+  }
+  connectors::MultiInputData<Value> data_;
+};
+
+// A disconnect takes effect also when a remove fails (connectors.md): the
+// macro goes on with the other exported inputs, then reports the error.
+// Before, it stopped at the failing one, and every retry then met the
+// disconnected ones first (ConnectionError), so the rest stayed connected.
+TEST_P(MacroTest, ADisconnectWhoseRemoveFailsDisconnectsEveryInput) {
+  Bin first, last;
+  Simple middle, source;
+  connectors::MacroInput<Value> all{first.in, middle.set_value, last.in};
+  source.set_value(5);
+  all.connect(source.get_value);
+  EXPECT_EQ(first.count(), 1);
+  EXPECT_EQ(last.count(), 1);
+  first.fail_remove = true;
+  EXPECT_THROW(all.disconnect(source.get_value), std::runtime_error);
+  EXPECT_FALSE(first.in.is_connected());
+  EXPECT_FALSE(middle.set_value.is_connected());
+  EXPECT_FALSE(last.in.is_connected());
+  EXPECT_EQ(last.count(), 0);
+  EXPECT_THROW(all.disconnect(source.get_value), connectors::ConnectionError);  // nothing left to disconnect
+}
+
+// An input that pulls on connect and fails when told to.
+class Picky {
+ public:
+  Picky() { in.set_laziness(Laziness::ON_CONNECT); }
+  connectors::Input<Value> in{this, &Picky::store};
+  bool fail = false;
+  Value last;
+
+ private:
+  void store(Value value) {
+    if (fail) throw std::runtime_error("store fails");
+    last = std::move(value);
+  }
+};
+
+// A connection made whose pull then fails stays made, as an input's own
+// connect does, and the other exported inputs are connected too. Before, the
+// failing one stayed connected and those after it were never tried.
+TEST_P(MacroTest, AConnectWhosePullFailsConnectsEveryInput) {
+  Picky failing, other;
+  Simple middle, source;
+  failing.fail = true;
+  connectors::MacroInput<Value> all{failing.in, middle.set_value, other.in};
+  source.set_value(5);
+  EXPECT_THROW(all.connect(source.get_value), std::runtime_error);
+  EXPECT_TRUE(failing.in.is_connected_to(source.get_value));
+  EXPECT_TRUE(middle.set_value.is_connected_to(source.get_value));
+  EXPECT_TRUE(other.in.is_connected_to(source.get_value));
+  EXPECT_EQ(other.last, Value{5});
+  failing.fail = false;  // its disconnect pulls once more
+  all.disconnect(source.get_value);
+  EXPECT_FALSE(source.get_value.is_connected());
+}
+
+// A connector exported twice (directly and through a nested macro) is
+// exported once. Before, the macro set it twice, and a disconnect threw on
+// the second copy with the inputs after it still connected.
+TEST_P(MacroTest, AnInputExportedTwiceIsExportedOnce) {
+  CallLogger log;
+  Simple a{&log}, b{&log}, source;
+  connectors::MacroInput<Value> inner{a.set_value, b.set_value};
+  connectors::MacroInput<Value> outer{inner, a.set_value, b.set_value};
+  outer(Value{1});
+  EXPECT_TRUE(log.compare({call(a, "set_value", {1}, Value::object(a)), call(b, "set_value", {1}, Value::object(b))}));
+  outer.connect(source.get_value);
+  outer.disconnect(source.get_value);
+  EXPECT_FALSE(source.get_value.is_connected());
+  std::vector<connectors::Input<Value>*> inputs{&a.set_value, &b.set_value, &a.set_value};
+  connectors::MacroInput<Value> ranged{inputs};
+  ranged.connect(source.get_value);
+  ranged.disconnect(source.get_value);
+  EXPECT_FALSE(source.get_value.is_connected());
 }
 
 // A range of inputs is checked when the macro is built: an empty one, or a

@@ -7,6 +7,9 @@
 #include <connectors/multi_output.hpp>
 #include <connectors/output.hpp>
 
+#include <algorithm>
+#include <cstddef>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -108,14 +111,16 @@ class MacroInput {
   using value_type = V;
 
   /// Exports `targets`: Input, MultiInput, `mi[id]` (each accepting a V) and
-  /// MacroInput<V> (its inputs are taken over). Mismatched targets are a
-  /// compile error. Throws only std::bad_alloc.
+  /// MacroInput<V> (its inputs are taken over). A connector given twice
+  /// (directly or through nested macros) is exported once. Mismatched
+  /// targets are a compile error. Throws only std::bad_alloc.
   /// Threads: runs as part of the owner's construction, before another thread
   /// can reach the macro.
   template <class... Targets>
   requires(sizeof...(Targets) > 0 && !(sizeof...(Targets) == 1 && (detail::is_target_range<Targets> &&
                                                                    ...))) explicit MacroInput(Targets&&... targets) {
     (add(std::forward<Targets>(targets)), ...);
+    drop_duplicates();
   }
   /// Exports a number of inputs known only at run time: a range of pointers
   /// to input connectors (e.g. a std::vector<Input<V>*>).
@@ -134,6 +139,7 @@ class MacroInput {
     if (targets_.empty()) {
       throw std::invalid_argument("connectors::MacroInput: an empty range (a macro input exports at least one input)");
     }
+    drop_duplicates();
   }
   /// A copy exports the same inputs: the same as nesting. Throws only
   /// std::bad_alloc.
@@ -156,8 +162,11 @@ class MacroInput {
   /// MacroOutput: any SingleSource of value type V), one after another; the
   /// same as `source.connect(*this)`. A connect that one of them refuses
   /// undoes the ones this call made, so nothing changed; inputs that were
-  /// connected to the source before stay connected. A source of another
-  /// value type than V is a compile error.
+  /// connected to the source before stay connected. One whose connection
+  /// is made but whose non-lazy method then throws stays connected, as an
+  /// input's own connect does, and the others are still connected; that
+  /// error is thrown at the end. A source of another value type than V is a
+  /// compile error.
   ///
   /// Throws: CycleError, ConnectionError (a second source), std::logic_error,
   /// or what a non-lazy input's method throws, as the exported inputs'
@@ -167,10 +176,12 @@ class MacroInput {
   template <class Source>
   requires Joinable<Source, const MacroInput&>
   void connect(Source&& source) const { connectors::connect(std::forward<Source>(source), *this); }
-  /// Disconnects every exported input from `source`, one after another.
-  /// Throws: ConnectionError for the first exported input that is not
-  /// connected to it (the ones before are disconnected already), or what a
-  /// user method run by a disconnect throws.
+  /// Disconnects every exported input that is connected to `source`, one
+  /// after another; one whose user method throws (a multi-input's remove)
+  /// is disconnected anyway, and the others still are.
+  /// Throws: ConnectionError if none of them is connected to `source`;
+  /// otherwise the first error a user method run by a disconnect threw,
+  /// once all are disconnected.
   /// Threads: one operation per exported input (other threads may run theirs
   /// in between); any thread.
   template <class Source>
@@ -224,7 +235,30 @@ class MacroInput {
     detail::InputNode* node;
     std::function<void(const V&)> call;
     std::function<void(detail::OutputNode&, bool)> link;
+    bool by_reference;  // a connector, not an `mi[id]` handle
   };
+
+  // A connector exported twice (directly or through nested macros that
+  // overlap) is exported once, where it first appears: calling it twice
+  // would set it twice, and its second connect is a no-op whose disconnect
+  // then finds nothing. Sorted, so that a range of 10^5 inputs costs no
+  // quadratic search.
+  void drop_duplicates() {
+    std::vector<std::pair<const detail::InputNode*, std::size_t>> connectors;
+    for (std::size_t position = 0; position < targets_.size(); ++position) {
+      if (targets_[position].by_reference) connectors.emplace_back(targets_[position].node, position);
+    }
+    std::sort(connectors.begin(), connectors.end());
+    std::vector<bool> repeated(targets_.size(), false);
+    for (std::size_t index = 1; index < connectors.size(); ++index) {
+      if (connectors[index].first == connectors[index - 1].first) repeated[connectors[index].second] = true;
+    }
+    std::size_t kept = 0;
+    for (std::size_t position = 0; position < targets_.size(); ++position) {
+      if (!repeated[position]) targets_[kept++] = std::move(targets_[position]);
+    }
+    targets_.erase(targets_.begin() + static_cast<std::ptrdiff_t>(kept), targets_.end());
+  }
 
   // Any sink kind (docs/design.md#connector-kinds); a nested MacroInput hands
   // over its inputs. A handle (`mi[id]`) is kept by value, a connector by
@@ -249,55 +283,97 @@ class MacroInput {
         targets_.push_back(Target{&node, [sink](const V& value) { sink(W(value)); },
                                   [sink](detail::OutputNode& source, bool connect) {
                                     detail::NodeAccess::link_single<V>(sink, source, connect);
-                                  }});
+                                  },
+                                  false});
       } else {
         SinkType* target = &sink;
         targets_.push_back(Target{&node, [target](const V& value) { (*target)(W(value)); },
                                   [target](detail::OutputNode& source, bool connect) {
                                     detail::NodeAccess::link_single<V>(*target, source, connect);
-                                  }});
+                                  },
+                                  true});
       }
     }
   }
 
-  // Connects (or disconnects) every exported input, one after another. A
-  // connect that an exported input refuses (a cycle, a second source), or
-  // that fails in a user method, undoes the ones before, so that nothing
-  // changed (docs/design.md#macros). One that met a destruction inside its
-  // computation is not undone, as a connector's own connect is not; the
-  // exported inputs after it are not tried: the source may be gone
-  // (docs/design.md#destruction-inside).
+  // Connects (or disconnects) every exported input, one after another
+  // (docs/design.md#macros).
+  //
+  // Connect: one that an exported input refuses (a cycle, a second source:
+  // nothing changed there) undoes the ones this call made, so that nothing
+  // changed. One whose connection was made but whose user method then
+  // failed (an ON_CONNECT pull) stays made, as a connector's own connect
+  // does, and the others are still connected; the first such error is
+  // thrown at the end. One that met a destruction inside its computation is
+  // not undone either, and the exported inputs after it are not tried: the
+  // source may be gone (docs/design.md#destruction-inside).
+  //
+  // Disconnect: every exported input connected to the source is
+  // disconnected, also when one of them fails in a user method (its
+  // disconnect takes effect anyway; the first error is thrown at the end);
+  // those not connected to it are skipped, and only a macro none of whose
+  // inputs is connected to it throws ConnectionError, as an input does.
   //
   // The exported inputs are copied first and watched: a user method that
-  // one connect runs may destroy the macro's owner, and with it this macro
+  // one link runs may destroy the macro's owner, and with it this macro
   // input and the inputs it exports; those are then left alone.
   void link(detail::OutputNode& source, bool connect) const {
     std::vector<Target> targets = targets_;
     detail::DestructionWatch watch{&forget_target, &targets};
     std::vector<const Target*> connected_here;  // not those connected before (no-ops, docs/design.md#macros)
-    try {
-      for (const Target& target : targets) {
-        if (target.node == nullptr) continue;
-        bool before = false;
-        if (connect) {
-          detail::NetworkLock lock{source};
-          before = source.is_connected_to(*target.node);
-        }
+    std::exception_ptr first_error;
+    bool linked_any = false;
+    auto is_connected = [&](const Target& target) {
+      // Refused from inside the computation of the source's network, as the
+      // link itself would be: its coordinating thread changes the links.
+      detail::ConfigurationLock lock{source, connect ? "MacroInput::connect" : "MacroInput::disconnect"};
+      return source.is_connected_to(*target.node);
+    };
+    for (const Target& target : targets) {
+      if (target.node == nullptr) continue;
+      const bool before = is_connected(target);
+      if (!connect && !before) continue;
+      linked_any = true;
+      try {
         target.link(source, connect);
-        if (connect && !before) connected_here.push_back(&target);
+      } catch (const detail::DestroyedInside&) {
+        throw;
+      } catch (...) {
+        const bool made = connect && target.node != nullptr && is_connected(target);
+        if (connect && !made) {
+          undo(source, connected_here);
+          throw;
+        }
+        // A connection made whose user method failed, or a disconnect (which
+        // takes effect anyway): the others go on.
+        if (made) connected_here.push_back(&target);
+        if (!first_error) first_error = std::current_exception();
+        continue;
       }
-    } catch (const detail::DestroyedInside&) {
-      throw;
-    } catch (...) {
-      for (const Target* target : connected_here) {
-        if (target->node == nullptr) continue;
-        try {
-          target->link(source, false);
-        } catch (...) {
-          // Already failing: the first error is the one reported.
+      if (connect && !before) connected_here.push_back(&target);
+    }
+    if (first_error) std::rethrow_exception(first_error);
+    if (!connect && !linked_any) {
+      // Nothing connected to it: the first live input's own error.
+      for (const Target& target : targets) {
+        if (target.node != nullptr) {
+          target.link(source, false);
+          break;
         }
       }
-      throw;
+    }
+  }
+
+  // A refused connect: the exported inputs this call connected are
+  // disconnected again.
+  static void undo(detail::OutputNode& source, const std::vector<const Target*>& connected_here) {
+    for (const Target* target : connected_here) {
+      if (target->node == nullptr) continue;
+      try {
+        target->link(source, false);
+      } catch (...) {
+        // Already failing: the first error is the one reported.
+      }
     }
   }
 
