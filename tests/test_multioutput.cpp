@@ -12,9 +12,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 namespace {
 
@@ -262,6 +265,52 @@ TEST(MultiOutputParallelization, T47_KeysComputeInParallelAndOnce) {
   EXPECT_TRUE(t1.overlapped);
   EXPECT_EQ(t1.calls_for_key_1, 1);
   connectors::set_default_executor(nullptr);
+}
+
+// A getter that connects keys of its own multi-output while its other keys
+// compute. The connect is refused (the network is being computed), and before
+// anything changes: a key's item used to be created and dropped in the maps
+// that the operation's coordinating thread reads without a lock (a data race
+// under TSan), and the refusal came later, from the connect itself.
+class SelfConnecting {
+ public:
+  connectors::MultiOutput<double(int)> get_value{this, &SelfConnecting::compute};
+  connectors::Input<double> set_value{this, &SelfConnecting::write, get_value};
+  std::atomic<int> refused{0};
+  std::atomic<int> named{0};
+
+ private:
+  double compute(int key) {
+    if (key == 1) {
+      for (int attempt = 0; attempt < 50; ++attempt) {
+        DoubleSink elsewhere;
+        try {
+          get_value[100 + attempt].connect(elsewhere.set_value);
+        } catch (const std::logic_error& error) {
+          ++refused;
+          if (std::string{error.what()}.find("mo[key]") != std::string::npos) ++named;
+        }
+      }
+    }
+    return value_ * key;
+  }
+  void write(double value) { value_ = value; }
+  double value_ = 0;
+};
+
+TEST_P(MultiOutputTest, AGetterConnectingItsOwnKeysIsRefusedBeforeAnythingChanges) {
+  SelfConnecting t1;
+  std::vector<std::unique_ptr<DoubleSink>> sinks;
+  DoubleCollector collector;
+  for (int key = 1; key <= 6; ++key) {
+    sinks.push_back(std::make_unique<DoubleSink>());
+    sinks.back()->set_value.connect(t1.get_value[key]);
+    collector.add_value.connect(sinks.back()->get_value);
+  }
+  t1.set_value(2);
+  EXPECT_EQ(collector.get_values(), (std::vector<double>{2, 4, 6, 8, 10, 12}));
+  EXPECT_EQ(t1.refused, 50);
+  EXPECT_EQ(t1.named, 50);
 }
 
 // The per-key item of a disconnected key is forgotten; the key still works.

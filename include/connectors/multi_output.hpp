@@ -107,6 +107,10 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   static_assert(std::is_object_v<Key> && !std::is_const_v<Key>,
                 "connectors::MultiOutput<R(Key)>: Key must be a non-const value type");
   static_assert(std::equality_comparable<Key>, "connectors::MultiOutput<R(Key)>: Key needs ==");
+  // (Its tables of keys are hashed: asked here, where they would need it
+  // anyway, the answer is one line instead of the hash table's errors.)
+  static_assert(std::is_default_constructible_v<std::hash<Key>>,
+                "connectors::MultiOutput<R(Key)>: Key needs std::hash<Key> (specialise it for your type)");
 
  public:
   /// The type of the values this multi-output produces.
@@ -420,7 +424,9 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
     // key into the map threw) is destroyed after the lock is released, since
     // its destructor takes the lock.
     std::unique_ptr<Item> unkept;
-    detail::NetworkLock lock{*this};
+    // Refused from inside the computation of this network, before the maps
+    // change: its coordinating thread reads them without a lock.
+    detail::ConfigurationLock lock{*this, "connect or disconnect through mo[key]"};
     auto found = items_by_key_.find(key);
     if (found == items_by_key_.end()) {
       auto made = std::make_unique<Item>(*this, key);
@@ -530,7 +536,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
     auto run = std::make_shared<Run>();
     running_keys_.emplace(key, run);
     std::optional<R> value;
-    const R* computed_before = caching_ ? nullptr : value_of_operation(operation, key);
+    const R* computed_before = caching() ? nullptr : value_of_operation(operation, key);
     const bool from_cache = computed_before != nullptr || key_valid(key);
     const std::uint64_t seen = notifications();
     try {
@@ -540,7 +546,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
         value.emplace(results_.at(key));
       } else {
         value.emplace(co_await detail::user_call<R>(
-            operation, parallelization_,
+            operation, parallelization(),
             [this, &key]() -> R {
               return detail::probed(*this, detail::Phase::getter,
                                     [this, &key]() -> R { return invoke_(owner_, getter_, key); });
@@ -552,7 +558,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
         // Not kept if a notification came while the getter ran: the value
         // is already old (OutputNode::notifications).
         if (notifications() == seen) {
-          if (caching_) {
+          if (caching()) {
             results_.insert_or_assign(key, *value);
             mark_computed();
           } else {

@@ -29,6 +29,9 @@
 namespace {
 
 struct NoEquality {};
+struct NoHash {
+  bool operator==(const NoHash&) const = default;
+};
 struct ThrowingMoveId {
   ThrowingMoveId() = default;
   ThrowingMoveId(ThrowingMoveId&&) {}
@@ -149,6 +152,13 @@ void multi_input_replace_result(Block& block) {
   input.set_replace<Block>(&Block::replace_text_result);
 }
 
+// ---- multi_input_data.hpp ------------------------------------------------------
+
+void multi_input_data_id_without_hash() {
+  // expected-error@connectors/multi_input_data.hpp:* {{connectors::MultiInputData<V, Id>: Id needs std::hash<Id> (specialise it for your type) and ==}}
+  [[maybe_unused]] std::size_t size = sizeof(connectors::MultiInputData<double, NoHash>);
+}
+
 // ---- multi_output.hpp ----------------------------------------------------------
 
 void multi_output_without_signature() {
@@ -174,6 +184,11 @@ void multi_output_reference_key() {
 void multi_output_key_without_equality() {
   // expected-error@connectors/multi_output.hpp:* {{connectors::MultiOutput<R(Key)>: Key needs ==}}
   [[maybe_unused]] std::size_t size = sizeof(connectors::MultiOutput<double(NoEquality)>);
+}
+
+void multi_output_key_without_hash() {
+  // expected-error@connectors/multi_output.hpp:* {{connectors::MultiOutput<R(Key)>: Key needs std::hash<Key> (specialise it for your type)}}
+  [[maybe_unused]] std::size_t size = sizeof(connectors::MultiOutput<double(NoHash)>);
 }
 
 void multi_output_getter_without_key(Block& block) {
