@@ -245,7 +245,7 @@ void InputNode::cascade_cancels(std::vector<InputNode*>& cancelled) noexcept {
 void OutputNode::set_parallelization(Parallelization parallelization) {
   check_parallelization(parallelization);
   ConfigurationLock lock{*this, "set_parallelization"};
-  parallelization_ = parallelization;
+  parallelization_.store(parallelization, std::memory_order_relaxed);
 }
 
 void OutputNode::on_announce() noexcept {
@@ -272,7 +272,7 @@ void OutputNode::forget_deliveries() noexcept {
 void OutputNode::on_cancel(std::vector<InputNode*>& cancelled_downstream) noexcept {
   if (pending_announcements_ == 0 || --pending_announcements_ != 0) return;
   computable_.wake_all();
-  if (observed_has_changed_ || !caching_) return;  // stays invalid; downstream stays announced
+  if (observed_has_changed_ || !caching()) return;  // stays invalid; downstream stays announced
   valid_.store(true, std::memory_order_release);
   cancel_connections(*this, cancelled_downstream);
   if (kind_ == Kind::multi) {
@@ -293,7 +293,7 @@ void OutputNode::cancel_connections(OutputNode& announcer, std::vector<InputNode
 }
 
 void OutputNode::set_caching_flag(bool caching) noexcept {
-  caching_ = caching;
+  caching_.store(caching, std::memory_order_relaxed);
   if (!caching) {
     // An uncached output is never valid (docs/design.md#output, Caching off), and a later cancel must not
     // re-validate an empty cache.
@@ -304,7 +304,7 @@ void OutputNode::set_caching_flag(bool caching) noexcept {
 }
 
 void OutputNode::mark_computed() noexcept {
-  if (!caching_) return;
+  if (!caching()) return;
   valid_.store(true, std::memory_order_release);
   observed_has_changed_ = false;
 }
@@ -542,7 +542,7 @@ void InputNode::detach_locked() noexcept {
 void InputNode::set_laziness(Laziness laziness) {
   check_laziness(laziness);
   ConfigurationLock lock{*this, "set_laziness"};
-  laziness_ = laziness;
+  laziness_.store(laziness, std::memory_order_relaxed);
   // A pending announcement upstream may have been settled while this input
   // was lazy: the next announcement must reach it again.
   unsettle_upstream(*this);
@@ -551,7 +551,7 @@ void InputNode::set_laziness(Laziness laziness) {
 void InputNode::set_parallelization(Parallelization parallelization) {
   check_parallelization(parallelization);
   ConfigurationLock lock{*this, "set_parallelization"};
-  parallelization_ = parallelization;
+  parallelization_.store(parallelization, std::memory_order_relaxed);
 }
 
 void InputNode::add_observer(OutputNode& observer) {
@@ -603,7 +603,7 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
   InputNode* const never_collected = may_collect_self ? nullptr : this;
   auto expand = [&](InputNode& input) {
     // The finish step only decides whether the input joins the collection.
-    if (&input != never_collected && input.laziness_ >= collection.situation) {
+    if (&input != never_collected && input.laziness() >= collection.situation) {
       stack.push_back(Step{&input, nullptr, collection.inputs.size()});
     }
     if (!input.announcing_) {
@@ -676,7 +676,7 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
       const bool settled =
           input.announcing_ && input.is_announced_by(*announcer) && input.announced_in_ <= collection.situation;
       if (settled) {
-        if (&input != never_collected && input.laziness_ >= collection.situation) collection.inputs.push_back(&input);
+        if (&input != never_collected && input.laziness() >= collection.situation) collection.inputs.push_back(&input);
         continue;
       }
       walk.asked = &input;
@@ -700,7 +700,7 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
         unsettle_upstream(input);
       }
     } else if (&input != never_collected && collection.inputs.size() == collected_before &&
-               input.laziness_ >= collection.situation) {
+               input.laziness() >= collection.situation) {
       collection.inputs.push_back(&input);
     }
   }

@@ -280,7 +280,7 @@ class PullEngine {
       output.push_cached_inline(pulling_, caller_for(output));
       return after_push(output);
     }
-    switch (decide(output.parallelization_)) {
+    switch (decide(output.parallelization())) {
       case Place::here:
         output.compute_inline(operation_, pulling_, caller_for(output));
         return after_push(output);
@@ -320,8 +320,8 @@ class PullEngine {
       input.announcement_ = nullptr;
       if (input.announcing_) input.cancel_observers();
     } else {
-      switch (decide(input.parallelization_ == Parallelization::PROCESS ? Parallelization::THREAD
-                                                                        : input.parallelization_)) {
+      switch (decide(input.parallelization() == Parallelization::PROCESS ? Parallelization::THREAD
+                                                                         : input.parallelization())) {
         case Place::here:
           input.apply_inline(operation_);
           break;

@@ -288,7 +288,7 @@ class Input final : private detail::InputNode {
       input.announcement_ = nullptr;
       input.computable_.wake_all();
     }
-    return input.laziness_ == Laziness::ON_NOTIFY;
+    return input.laziness() == Laziness::ON_NOTIFY;
   }
 
   // The condition may destroy blocks (docs/design.md#lifetime): this input's
@@ -325,7 +325,7 @@ class Input final : private detail::InputNode {
     V value = std::move(*notification_);
     notification_.reset();
     try {
-      co_await detail::user_call<void>(operation, parallelization_, [this, &value] {
+      co_await detail::user_call<void>(operation, parallelization(), [this, &value] {
         detail::probed(*this, detail::Phase::setter, [&] { invoke_(owner_, setter_, value); });
       });
     } catch (...) {

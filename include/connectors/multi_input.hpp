@@ -537,7 +537,7 @@ class MultiInput final : private detail::InputNode {
     if (source == nullptr) return false;
     input.pending_.receive(source->pending, from, input.sources_.position(*source), V(*static_cast<const R*>(value)));
     input.source_settled(*source);
-    return input.laziness_ == Laziness::ON_NOTIFY;
+    return input.laziness() == Laziness::ON_NOTIFY;
   }
 
   template <class Key, class R>
@@ -557,7 +557,7 @@ class MultiInput final : private detail::InputNode {
       input.pending_maps_.push_back(PendingMap{&from, std::move(converted)});
     }
     input.source_settled(*source);
-    return input.laziness_ == Laziness::ON_NOTIFY;
+    return input.laziness() == Laziness::ON_NOTIFY;
   }
 
   // ---- the protocol -------------------------------------------------------------
@@ -1064,7 +1064,7 @@ class MultiInput final : private detail::InputNode {
   // (a PROCESS flag runs as THREAD: an input's changes must stay in this process).
   template <class Function>
   auto apply(detail::Operation& operation, Function function) {
-    return detail::user_call<void>(operation, parallelization_, [this, function = std::move(function)]() mutable {
+    return detail::user_call<void>(operation, parallelization(), [this, function = std::move(function)]() mutable {
       detail::probed(*this, detail::Phase::setter, function);
     });
   }

@@ -124,7 +124,7 @@ class Output final : private detail::OutputNode {
     if (valid_.load(std::memory_order_relaxed)) return cache_.load();
     std::shared_ptr<Executor> executor = this->executor();
     detail::Operation operation{*executor, &scope};
-    if (caching_) {
+    if (caching()) {
       // No coroutines, no event loop, except where a method runs elsewhere or
       // branches may run concurrently (docs/design.md#engine).
       // The value this request computed, taken before the deferred non-lazy
@@ -316,7 +316,7 @@ class Output final : private detail::OutputNode {
                                void* caller) override {
     const std::uint64_t seen = notifications();
     R result = co_await detail::user_call<R>(
-        operation, parallelization_,
+        operation, parallelization(),
         [this]() -> R {
           return detail::probed(*this, detail::Phase::getter, [this]() -> R { return invoke_(owner_, getter_); });
         },
@@ -340,7 +340,7 @@ class Output final : private detail::OutputNode {
   // `seen`, when the getter started) and pushed to every connection; a direct
   // caller takes it last.
   void keep_and_push(R&& result, std::vector<detail::InputNode*>& pulling, void* caller, std::uint64_t seen) {
-    if (caching_ && notifications() == seen) {
+    if (caching() && notifications() == seen) {
       cache_.store(result);
       mark_computed();
     }

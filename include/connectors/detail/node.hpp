@@ -197,8 +197,8 @@ class OutputNode : public NodeBase {
   // An Output<R> (the request engine serves its requests itself).
   bool is_single() const noexcept { return kind_ == Kind::single; }
   bool request_running() const noexcept override { return running_; }
-  bool caching() const noexcept { return caching_; }
-  Parallelization parallelization() const noexcept { return parallelization_; }
+  bool caching() const noexcept { return caching_.load(std::memory_order_relaxed); }
+  Parallelization parallelization() const noexcept { return parallelization_.load(std::memory_order_relaxed); }
   void set_parallelization(Parallelization parallelization);
 
   void for_each_downstream(Visit visit, void* context) const override;
@@ -314,12 +314,15 @@ class OutputNode : public NodeBase {
   WaitList computable_;
   std::uint32_t pending_announcements_ = 0;
   std::uint64_t notifications_ = 0;  // see notifications()
-  Parallelization parallelization_ = Parallelization::THREAD;
+  // The flags are written under the network lock and read by the
+  // protocol under it; atomic because the public getters read them from any
+  // thread without it (docs/connectors.md, Threads).
+  std::atomic<Parallelization> parallelization_{Parallelization::THREAD};
   // Written under the network lock; read without it by the cache-hit path of
   // outputs whose value can be published atomically (see Output::operator()).
   std::atomic<bool> valid_{false};
   bool observed_has_changed_ = true;
-  bool caching_ = true;
+  std::atomic<bool> caching_{true};  // atomic: as parallelization_
   bool running_ = false;
   Kind kind_ = Kind::single;
   // Whether drop_cache() has anything to drop (a cache in an atomic word
@@ -357,10 +360,10 @@ class InputNode : public NodeBase {
   // must be cancelled in turn.
   bool take_cancel(OutputNode& from) noexcept;
 
-  Laziness laziness() const noexcept { return laziness_; }
+  Laziness laziness() const noexcept { return laziness_.load(std::memory_order_relaxed); }
   bool request_running() const noexcept override { return running_; }
   void set_laziness(Laziness laziness);
-  Parallelization parallelization() const noexcept { return parallelization_; }
+  Parallelization parallelization() const noexcept { return parallelization_.load(std::memory_order_relaxed); }
   void set_parallelization(Parallelization parallelization);
 
   OutputNode* source() const noexcept { return source_; }
@@ -428,8 +431,9 @@ class InputNode : public NodeBase {
   OutputNode* source_ = nullptr;        // the one connected output (docs/design.md#input)
   OutputNode* announcement_ = nullptr;  // the output whose change is pending
   WaitList computable_;
-  Laziness laziness_ = Laziness::ON_REQUEST;
-  Parallelization parallelization_ = Parallelization::SEQUENTIAL;
+  // Atomic: as OutputNode::parallelization_.
+  std::atomic<Laziness> laziness_{Laziness::ON_REQUEST};
+  std::atomic<Parallelization> parallelization_{Parallelization::SEQUENTIAL};
   // Where this input's connection is in source_->connections_ (a single
   // input only; see OutputNode::connection_position).
   std::uint32_t source_position_ = 0;
