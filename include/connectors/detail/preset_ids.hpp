@@ -1,14 +1,42 @@
 #pragma once
 
-#include <algorithm>
+#include <connectors/detail/find_if.hpp>
+
 #include <cstddef>
-#include <functional>
 #include <memory>
 #include <type_traits>
-#include <unordered_map>
+#include <unordered_map>  // also std::hash, without <functional> (docs/design.md#light-headers)
+#include <utility>
 #include <vector>
 
 namespace connectors::detail {
+
+// The ids held, hashed or searched (PresetIds says when).
+template <class Id, bool Hashed>
+struct PresetIdTable {
+  std::unordered_map<Id, char> ids;
+  bool contains(const Id& id) const { return ids.contains(id); }
+  void insert(const Id& id) { ids.emplace(id, '\0'); }
+  void erase(const Id& id) noexcept { ids.erase(id); }
+};
+template <class Id>
+struct PresetIdTable<Id, false> {
+  std::vector<Id> ids;
+  bool contains(const Id& id) const { return find(id) != ids.end(); }
+  void insert(const Id& id) { ids.push_back(id); }
+  void erase(const Id& id) noexcept {
+    auto found = find(id);
+    if (found == ids.end()) return;
+    *found = std::move(ids.back());  // Id's move does not throw (MultiInput requires it)
+    ids.pop_back();
+  }
+  typename std::vector<Id>::const_iterator find(const Id& id) const {
+    return find_if(ids.begin(), ids.end(), [&](const Id& held) { return held == id; });
+  }
+  typename std::vector<Id>::iterator find(const Id& id) {
+    return find_if(ids.begin(), ids.end(), [&](const Id& held) { return held == id; });
+  }
+};
 
 // The data ids that the connections made through `mi[id]` store under: one
 // connection per id, as a single input takes one source
@@ -17,45 +45,46 @@ namespace connectors::detail {
 // would remove the other's value. Hashed when `std::hash<Id>` exists, so
 // that 10^5 such connections stay linear; searched otherwise (an Id needs
 // only ==). Nothing is allocated until the first id is added: a multi-input
-// without `mi[id]` connections pays one pointer.
+// without `mi[id]` connections pays two pointers.
+//
+// Whether std::hash<Id> exists is asked only in the member functions, which
+// are instantiated where a connection is made: asking instantiates
+// std::hash<Id>, and a program may declare a multi-input of Id before it
+// specialises std::hash for Id. For the same reason the table's type is not
+// part of this class's layout.
 template <class Id>
 class PresetIds {
  public:
-  bool contains(const Id& id) const {
-    if (!ids_) return false;
-    if constexpr (hashed) {
-      return ids_->contains(id);
-    } else {
-      return std::find(ids_->begin(), ids_->end(), id) != ids_->end();
-    }
-  }
+  bool contains(const Id& id) const { return table_ != nullptr && table()->contains(id); }
 
   // Strong guarantee: on an exception nothing was added.
   void insert(const Id& id) {
-    if (!ids_) ids_ = std::make_unique<Ids>();
-    if constexpr (hashed) {
-      ids_->emplace(id, '\0');
-    } else {
-      ids_->push_back(id);
+    using Table = std::remove_pointer_t<decltype(table())>;
+    if (table_ == nullptr) {
+      table_ = Owned{new Table{}, Deleter{[](void* table) noexcept { delete static_cast<Table*>(table); }}};
     }
+    table()->insert(id);
   }
 
   void erase(const Id& id) noexcept {
-    if (!ids_) return;
-    if constexpr (hashed) {
-      ids_->erase(id);
-    } else if (auto found = std::find(ids_->begin(), ids_->end(), id); found != ids_->end()) {
-      *found = std::move(ids_->back());  // Id's move does not throw (MultiInput requires it)
-      ids_->pop_back();
-    }
+    if (table_ != nullptr) table()->erase(id);
   }
 
  private:
-  static constexpr bool hashed = std::is_default_constructible_v<std::hash<Id>> &&
-                                 std::is_invocable_r_v<std::size_t, const std::hash<Id>&, const Id&>;
-  using Ids = std::conditional_t<hashed, std::unordered_map<Id, char>, std::vector<Id>>;
+  // A template, so that nothing of it is instantiated before it is called.
+  template <class Dependent = Id>
+  auto* table() const noexcept {
+    constexpr bool hashed = std::is_default_constructible_v<std::hash<Dependent>> &&
+                            std::is_invocable_r_v<std::size_t, const std::hash<Dependent>&, const Dependent&>;
+    return static_cast<PresetIdTable<Dependent, hashed>*>(table_.get());
+  }
 
-  std::unique_ptr<Ids> ids_;
+  struct Deleter {
+    void (*destroy)(void*) noexcept = nullptr;
+    void operator()(void* table) const noexcept { destroy(table); }
+  };
+  using Owned = std::unique_ptr<void, Deleter>;
+  Owned table_;
 };
 
 }  // namespace connectors::detail
