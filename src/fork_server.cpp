@@ -186,8 +186,15 @@ void run_fork_server(UniqueFd control) {
   ::signal(SIGCHLD, SIG_DFL);
   UniqueFd child_signals{above_standard_streams(::signalfd(-1, &child_signal, SFD_NONBLOCK | SFD_CLOEXEC))};
   if (!child_signals.valid()) ::_exit(1);
-  ForkServer server{std::move(control), std::move(child_signals), original_mask};
-  server.run();
+  try {
+    ForkServer server{std::move(control), std::move(child_signals), original_mask};
+    server.run();
+  } catch (...) {
+    // Never into init's caller, whose main would run on in the server. The
+    // workers die with it (their death signal); the program sees its
+    // control socket close.
+    ::_exit(1);
+  }
 }
 
 }  // namespace detail
@@ -206,6 +213,21 @@ void forget_fork_server_in_child() noexcept {
 }  // namespace
 
 void init(int argc, char** argv) {
+  // The fork server and the workers were forked while init held its lock:
+  // waiting for it there would never end.
+  if (detail::in_library_process) {
+    throw std::logic_error(
+        "connectors::init: called in a worker process (a method runs there on a copy of its owner); call it first "
+        "thing in the program's main");
+  }
+  // A child the program forked (without exec) after init: its process
+  // executors are the program's, run by a thread it does not have
+  // (docs/processes.md); a second machinery there would share their state.
+  if (detail::program_pid != 0 && ::getpid() != detail::program_pid) {
+    throw std::logic_error(
+        "connectors::init: called in a child that the program forked after calling init; worker processes serve "
+        "only the program itself (exec a program to use them in another process)");
+  }
   std::lock_guard lock{init_mutex};
   if (detail::fork_server_socket() >= 0) return;
   const int threads = detail::count_threads();
@@ -237,6 +259,7 @@ void init(int argc, char** argv) {
     // Workers are not the program: a process executor used inside a worker
     // method must not mistake a stale descriptor number for the server.
     detail::control_socket.store(-1);
+    detail::in_library_process = true;
     parent_end.reset();
     const pid_t server = ::fork();
     if (server != 0) ::_exit(server < 0 ? 1 : 0);

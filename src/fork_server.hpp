@@ -31,6 +31,9 @@ struct ForkServerMessage {
 // server and the workers: a worker lets it read its memory (PR_SET_PTRACER)
 // for segments of streamed replies.
 inline pid_t program_pid = 0;
+// True in the fork server and in every worker (forked from it): processes
+// that were forked inside connectors::init, whose lock they hold for good.
+inline bool in_library_process = false;
 
 // The parent's end of the control socket; -1 when init() was not called.
 int fork_server_socket() noexcept;
@@ -90,6 +93,11 @@ struct FrameHeader {
 // worker cannot tell the parent otherwise (a method calling _exit with this
 // code is reported the same way).
 inline constexpr int worker_lost_connection_exit = 121;
+// The exit code of a worker whose own loop failed between methods (no memory
+// for the next request, say): it ends rather than let the failure unwind
+// out of connectors::init into the program's main, which would then run on
+// in the worker (docs/processes.md).
+inline constexpr int worker_failed_exit = 122;
 
 // The call id of the request the worker runs now (0 outside a call): lets a
 // test play a method that forges whole frames, as a hostile one could.

@@ -3,6 +3,7 @@
 #include "partial_send.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -24,6 +25,23 @@ constexpr std::size_t staging_size = 1U << 20;
 
 std::size_t round_up(std::size_t size, std::size_t granule) { return (size + granule - 1) / granule * granule; }
 
+// Set in the child of a fork that a method makes (pthread_atfork): that child
+// may return from the method too, and must not write a byte of a reply, since
+// the reply files and their mappings are shared with the worker: a later
+// call's reply would be overwritten while its caller reads it
+// (docs/processes.md, What a misbehaving method cannot do). A flag, not a
+// getpid per write: a reply of many small values writes thousands of times.
+bool forked_by_a_method = false;
+void note_fork_in_child() noexcept { forked_by_a_method = true; }
+
+// A child of a fork made without fork() (a raw clone) runs no atfork
+// handler: the rarer entries into a file check the process itself, and the
+// mappings are not inherited at all (MADV_DONTFORK), so that the child
+// faults instead of writing into them.
+void check_owner(pid_t owner) noexcept {
+  if (forked_by_a_method || ::getpid() != owner) ::_exit(0);
+}
+
 }  // namespace
 
 void ReplySink::File::reset() noexcept {
@@ -38,6 +56,8 @@ void ReplySink::set_connection(int socket, void (*before_sending)()) noexcept {
   socket_ = socket;
   before_sending_ = before_sending;
   owner_ = ::getpid();
+  static const bool watching_forks = ::pthread_atfork(nullptr, nullptr, &note_fork_in_child) == 0;
+  (void)watching_forks;
 }
 
 void ReplySink::begin(std::uint64_t request_flags, std::uint64_t call_id) noexcept {
@@ -187,6 +207,7 @@ void ReplySink::complete() {
 // Chooses the file for a reply that has reached `needed` bytes; false to
 // stay in memory (and go through the socket).
 bool ReplySink::enter_file(std::size_t needed) {
+  check_owner(owner_);
   unsigned chosen = no_slot;
   for (unsigned slot = 0; slot < reply_file_slots; ++slot) {
     if ((free_files_ & FrameHeader::file_free(slot)) == 0) continue;
@@ -231,6 +252,7 @@ void ReplySink::map_at_least(std::size_t needed) {
                                        : ::mremap(file.data, file.mapped, capacity, MREMAP_MAYMOVE);
   if (mapping == MAP_FAILED) fail("connectors: mapping a reply file");
   char* data = static_cast<char*>(mapping);
+  ::madvise(data, capacity, MADV_DONTFORK);  // see check_owner
 #ifdef MADV_POPULATE_WRITE
   // One call allocates and maps the new pages instead of a fault per page.
   // Without it (older kernels) the copy faults them in.
@@ -268,6 +290,7 @@ void ReplySink::write(const char* data, std::size_t size) {
 }
 
 void ReplySink::write_file(const char* data, std::size_t size) {
+  check_owner(owner_);
   File& file = files_[slot_];
   while (size > 0) {
     const ssize_t written = ::pwrite(file.fd.get(), data, size, static_cast<off_t>(position_));
@@ -281,6 +304,7 @@ void ReplySink::write_file(const char* data, std::size_t size) {
 }
 
 std::streamsize ReplySink::xsputn(const char* data, std::streamsize count) {
+  if (forked_by_a_method) ::_exit(0);  // see note_fork_in_child
   const auto size = static_cast<std::size_t>(count);
   if (!streaming_ && stream_accepted_ && !outsized() && this->size() + size > reply_file_keep_limit) start_stream();
   if (streaming_) {

@@ -24,6 +24,7 @@
 #include <cstring>
 #include <exception>
 #include <string>
+#include <utility>
 
 namespace connectors::detail {
 
@@ -105,7 +106,23 @@ void check_may_answer() {
 
 std::uint64_t current_call_id() noexcept { return running_call_id; }
 
+namespace {
+[[noreturn]] void serve(UniqueFd socket, pid_t server);
+}  // namespace
+
 void run_worker(UniqueFd socket, pid_t server) {
+  try {
+    serve(std::move(socket), server);
+  } catch (...) {
+    // A method's own exceptions are its call's reply (run_request); this is
+    // the loop's, which must never reach init's caller (worker_failed_exit).
+    ::_exit(worker_failed_exit);
+  }
+}
+
+namespace {
+
+void serve(UniqueFd socket, pid_t server) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != server) ::_exit(0);
   // A method may fork: its child returns from the method too, and must never
@@ -151,5 +168,7 @@ void run_worker(UniqueFd socket, pid_t server) {
     if (request.capacity() > (16U << 20)) std::string{}.swap(request);
   }
 }
+
+}  // namespace
 
 }  // namespace connectors::detail

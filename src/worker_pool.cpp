@@ -103,6 +103,14 @@ MemoryUse memory_of(pid_t pid) {
   return use;
 }
 
+// Resets a process's peak memory (VmHWM) to its present use; false where
+// the kernel does not let this process do so.
+bool reset_peak_memory(pid_t pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/clear_refs";
+  UniqueFd file{::open(path.c_str(), O_WRONLY | O_CLOEXEC)};
+  return file.valid() && ::write(file.get(), "5", 1) == 1;
+}
+
 std::string mebibytes(std::uint64_t bytes) { return std::to_string((bytes + (1U << 19)) >> 20) + " MiB"; }
 // How long a worker whose connection broke may take to exit on its own
 // before it is killed (it may have closed its socket and kept running).
@@ -130,6 +138,9 @@ struct Worker {
   long long timeout_ms = -1;
   // The pool's limits as they were when the running call started (0: none).
   std::uint64_t memory_limit = 0;
+  // Its peak memory when its call started: a peak from an earlier call (the
+  // limit was lower or absent then) is not this call's (check_memory_limit).
+  std::uint64_t peak_at_start = 0;
   std::uint64_t max_reply_size = 0;
   Clock::time_point next_memory_check = never;
   std::uint64_t calls = 0;
@@ -179,6 +190,10 @@ std::string describe_end(const Worker& worker, int status) {
     return who +
            " closed its connection to the parent while running a method (the method closed or replaced the "
            "worker's socket) and exited";
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == worker_failed_exit) {
+    return who +
+           " failed in the library's own code between methods (no memory for a request or a reply, say) and exited";
   }
   if (WIFEXITED(status)) {
     return who + " exited with code " + std::to_string(WEXITSTATUS(status)) + " while running a method";
@@ -238,9 +253,16 @@ class Supervisor {
     return pool.pids;
   }
 
+  // Whether this is the process the supervisor runs in: not in a child the
+  // program forked (without exec), which has the supervisor's memory but
+  // not its thread, and whose copy of its lock may be held for good.
+  static bool serves_this_process() { return instance().process_ == ::getpid(); }
+
  private:
   explicit Supervisor(int control)
-      : control_(control), wake_(above_standard_streams(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))) {
+      : process_(::getpid()),
+        control_(control),
+        wake_(above_standard_streams(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))) {
     if (!wake_.valid()) throw std::system_error(errno, std::generic_category(), "connectors: eventfd");
     std::thread{[this] { run(); }}.detach();
   }
@@ -382,7 +404,7 @@ class Supervisor {
 
   bool spawn(const std::shared_ptr<PoolRecord>& pool) {
     const ForkServerMessage request{ForkServerMessage::spawn, 0, 0};
-    if (::send(control_, &request, sizeof request, MSG_NOSIGNAL) != sizeof request) {
+    if (!send_request(request)) {
       break_down("connectors: the fork server is gone; worker processes cannot be started");
       return false;
     }
@@ -402,8 +424,12 @@ class Supervisor {
       if (reply.kind != ForkServerMessage::spawned) continue;
       if (reply.pid < 0 || fd < 0) {
         if (fd >= 0) ::close(fd);
+        // A worker started whose socket did not arrive: this process had no
+        // descriptor free to take it (the worker, its peer gone, exits).
+        const int error = reply.pid >= 0 ? EMFILE : reply.value;
         const std::string reason =
-            "connectors: could not start a worker process: " + std::string{std::strerror(reply.value)};
+            "connectors: could not start a worker process: " + std::string{std::strerror(error)} +
+            (reply.pid >= 0 ? " (no descriptor was free in this process for the worker's socket)" : "");
         for (ProcessJob* job : pool->queue) fail(*job, reason);
         pool->queue.clear();
         return false;
@@ -420,6 +446,29 @@ class Supervisor {
       }
       workers_.push_back(std::move(worker));
       return true;
+    }
+  }
+
+  // Sends a request to the fork server. The server may be sending exit
+  // reports meanwhile, hundreds when as many workers die at once (an
+  // executor destroyed, calls timed out together): with both sides blocked
+  // in send on a full socket (it holds a few hundred messages each way),
+  // neither would read again. So while the socket is full the reports are
+  // read and kept (read_control), and the send is tried again.
+  bool send_request(const ForkServerMessage& request) {
+    for (;;) {
+      const ssize_t sent = ::send(control_, &request, sizeof request, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (sent == sizeof request) return true;
+      if (sent < 0 && errno == EINTR) continue;
+      if (sent >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return false;
+      pollfd watched{control_, POLLIN | POLLOUT, 0};
+      if (::poll(&watched, 1, -1) < 0 && errno != EINTR) return false;
+      if ((watched.revents & POLLIN) != 0) {
+        read_control();
+        if (broken_) return false;
+      } else if ((watched.revents & POLLOUT) == 0) {
+        return false;  // hung up or failed
+      }
     }
   }
 
@@ -463,6 +512,11 @@ class Supervisor {
     reset_exchange(worker);
     worker.timed_out = false;
     worker.memory_limit = worker.pool->memory_limit.load(std::memory_order_relaxed);
+    if (worker.memory_limit != 0) {
+      // Idle now: what it holds is its baseline, not this call's use.
+      reset_peak_memory(worker.pid);
+      worker.peak_at_start = memory_of(worker.pid).peak;
+    }
     worker.max_reply_size = worker.pool->max_reply_size.load(std::memory_order_relaxed);
     worker.next_memory_check = worker.memory_limit != 0 ? Clock::now() + memory_check_interval : never;
     worker.timeout_ms = worker.pool->timeout_ms.load(std::memory_order_relaxed);
@@ -594,12 +648,15 @@ class Supervisor {
     return true;
   }
 
-  // Whether the worker's memory has passed its hard limit at any time (its
-  // peak); if so, its call fails and it is killed.
+  // Whether the worker's memory has passed its hard limit during its call
+  // (its peak, reset when the call started where the kernel allows; else a
+  // peak no higher than at the start counts as an earlier call's, and its
+  // present use is checked); if so, its call fails and it is killed.
   bool check_memory_limit(Worker& worker) {
     if (worker.memory_limit == 0) return true;
     const MemoryUse use = memory_of(worker.pid);
     if (!use.known || use.peak <= worker.memory_limit) return true;
+    if (use.peak <= worker.peak_at_start && use.resident <= worker.memory_limit) return true;
     reject(worker, "used " + mebibytes(use.peak) + " of memory, more than the executor's worker memory limit of " +
                        mebibytes(worker.memory_limit) + " (WorkerLimits::memory_limit)");
     return false;
@@ -777,7 +834,7 @@ class Supervisor {
     if (worker.kill_sent || worker.reaped) return;
     worker.kill_sent = true;
     const ForkServerMessage request{ForkServerMessage::kill, worker.pid, 0};
-    if (::send(control_, &request, sizeof request, MSG_NOSIGNAL) != sizeof request) {
+    if (!send_request(request)) {
       break_down("connectors: the fork server is gone; worker processes cannot be stopped");
     }
   }
@@ -854,6 +911,7 @@ class Supervisor {
     pool_closed_.notify_all();
   }
 
+  const pid_t process_;
   int control_;
   UniqueFd wake_;
   std::mutex mutex_;
@@ -878,7 +936,15 @@ WorkerPool::WorkerPool(std::size_t max_workers)
     : max_workers_(max_workers), record_(std::make_shared<PoolRecord>(max_workers)) {}
 
 WorkerPool::~WorkerPool() {
-  if (record_->used.load()) Supervisor::instance().close(record_);
+  // In a child the program forked, the pool's workers are the program's:
+  // there is nothing of them to close, and no supervisor thread to do it.
+  if (!record_->used.load()) return;
+  try {
+    // (The supervisor exists once a pool was used: instance() cannot fail.)
+    if (Supervisor::serves_this_process()) Supervisor::instance().close(record_);
+  } catch (...) {
+    // Closing only waits for the supervisor thread: nothing to report.
+  }
 }
 
 void WorkerPool::require_fork_server() {
@@ -916,7 +982,7 @@ void WorkerPool::set_worker_limits(const WorkerLimits& limits) { record_->set_li
 WorkerLimits WorkerPool::worker_limits() const { return record_->limits(); }
 
 std::vector<int> WorkerPool::worker_process_ids() const {
-  if (!record_->used.load()) return {};
+  if (!record_->used.load() || !Supervisor::serves_this_process()) return {};
   return Supervisor::instance().pids(*record_);
 }
 

@@ -13,10 +13,13 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <semaphore.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -98,6 +101,32 @@ std::size_t largest_reply_file(int pid) {
 
 using connectors::detail::FrameHeader;
 
+// In the worker: the child of a fork in a method, waiting to return from it
+// too, and the pipe that lets it (Hostile::fork_returning_later).
+int child_release = -1;
+pid_t waiting_child = -1;
+
+// A result whose saving, in the worker, first lets that child return from
+// its method and waits until it has ended: whatever the child writes into
+// the worker's reply files then lies under this reply while it is written.
+struct Gated {
+  std::vector<char> bytes;
+  template <class Archive>
+  void save(Archive& archive) const {
+    archive(bytes);
+    if (child_release < 0) return;
+    const char go = 1;
+    [[maybe_unused]] const ssize_t written = ::write(child_release, &go, 1);
+    ::close(child_release);
+    child_release = -1;
+    ::waitpid(waiting_child, nullptr, 0);
+  }
+  template <class Archive>
+  void load(Archive& archive) {
+    archive(bytes);
+  }
+};
+
 struct Hostile {
   template <class Archive>
   void serialize(Archive& archive) {
@@ -176,6 +205,58 @@ struct Hostile {
     return 6;
   }
 
+  std::vector<char> filled(std::size_t bytes, char fill) const { return std::vector<char>(bytes, fill); }
+  // Forks a child that returns from this method too (a forgotten _exit), with
+  // `bytes` of 'C', once a later reply lets it (Gated).
+  std::vector<char> fork_returning_later(std::size_t bytes) const {
+    int ends[2];
+    if (::pipe(ends) != 0) return {'!'};
+    const pid_t child = ::fork();
+    if (child == 0) {
+      ::close(ends[1]);
+      char go = 0;
+      [[maybe_unused]] const ssize_t got = ::read(ends[0], &go, 1);
+      return std::vector<char>(bytes, 'C');
+    }
+    ::close(ends[0]);
+    child_release = ends[1];
+    waiting_child = child;
+    return {};
+  }
+  Gated gated(std::size_t bytes) const { return Gated{std::vector<char>(bytes, 'Q')}; }
+  // Caps the worker's address space a little above what it uses now.
+  int cap_address_space(std::size_t headroom) const {
+    std::ifstream status{"/proc/self/status"};
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("VmSize:", 0) != 0) continue;
+      const rlim_t cap = std::stoull(line.substr(7)) * 1024 + headroom;
+      const rlimit limit{cap, cap};
+      return ::setrlimit(RLIMIT_AS, &limit) == 0 ? 1 : 0;
+    }
+    return 0;
+  }
+  std::size_t length(const std::string& text) const { return text.size(); }
+  // Meets every other call of a test in its worker: each says it arrived,
+  // then waits until the test lets them all go (named semaphores, since the
+  // workers were forked before the test made them).
+  int meet(const std::string& arrived_name, const std::string& release_name) const {
+    sem_t* arrived = ::sem_open(arrived_name.c_str(), 0);
+    sem_t* release = ::sem_open(release_name.c_str(), 0);
+    if (arrived == SEM_FAILED || release == SEM_FAILED) return 0;
+    ::sem_post(arrived);
+    while (::sem_wait(release) != 0 && errno == EINTR) {
+    }
+    ::sem_close(arrived);
+    ::sem_close(release);
+    return 1;
+  }
+  int call_init() const {
+    char name[] = "worker";
+    char* arguments[] = {name, nullptr};
+    connectors::init(1, arguments);
+    return 1;
+  }
+
   // Closes every descriptor from 3 on, the worker's socket included.
   int close_everything() const {
     ::close_range(3, ~0U, 0);
@@ -232,6 +313,53 @@ TEST(ProcessHostile, AForkInAMethodNeverGivesACallAnotherCallsResult) {
   EXPECT_EQ(run(executor, &Hostile::identity, 77), 77);
   // The fork's child returned from the method too, but must not answer.
   EXPECT_EQ(failed, 0);
+}
+
+// The child of that fork shared the worker's reply files (their mappings and
+// descriptors): its result, written there before it learnt that it must not
+// answer, overwrote the reply a later call was writing, which that call's
+// caller then read as its result (16 MiB of 'C' in 48 MiB of 'Q').
+TEST(ProcessHostile, AForkedChildReturningFromAMethodWritesNothingIntoTheReplyFiles) {
+  MultiprocessingExecutor executor{1};
+  constexpr std::size_t kept = std::size_t{64} << 20;
+  EXPECT_EQ(run(executor, &Hostile::filled, kept, 'P').size(), kept);  // the worker keeps a file this large
+  EXPECT_TRUE(run(executor, &Hostile::fork_returning_later, std::size_t{16} << 20).empty());
+  constexpr std::size_t size = std::size_t{48} << 20;
+  const Gated reply = run(executor, &Hostile::gated, size);
+  EXPECT_EQ(reply.bytes.size(), size);
+  EXPECT_EQ(static_cast<std::size_t>(std::count(reply.bytes.begin(), reply.bytes.end(), 'Q')), size);
+  EXPECT_EQ(run(executor, &Hostile::identity, 78), 78);
+}
+
+// The worker's own loop failing between methods (here: no memory for the next
+// request, once a method capped the address space) unwound out of
+// connectors::init into the program's main, which ran on in the worker (here
+// it ended in std::terminate: "killed by SIGABRT").
+TEST(ProcessHostile, AWorkerLoopFailingBetweenMethodsEndsThatWorkerOnly) {
+  if (connectors::testing::under_address_sanitizer || connectors::testing::under_thread_sanitizer) {
+    GTEST_SKIP() << "the sanitizers reserve more address space than any cap leaves";
+  }
+  MultiprocessingExecutor executor{1};
+  EXPECT_EQ(run(executor, &Hostile::cap_address_space, std::size_t{16} << 20), 1);
+  const std::string message = worker_error(executor, &Hostile::length, std::string(std::size_t{64} << 20, 'x'));
+  EXPECT_NE(message.find("library's own code"), std::string::npos) << message;
+  EXPECT_EQ(run(executor, &Hostile::identity, 79), 79);  // a fresh worker
+}
+
+// A worker is forked while init holds its lock: a method calling init (a
+// library initialising itself on first use, say) waited for that lock for
+// ever (here: until the call timeout killed the worker).
+TEST(ProcessHostile, InitCalledInAWorkerThrowsInsteadOfWaitingForEver) {
+  MultiprocessingExecutor executor{1};
+  executor.set_call_timeout(std::chrono::seconds{30});
+  try {
+    run(executor, &Hostile::call_init);
+    ADD_FAILURE() << "init returned in a worker";
+  } catch (const connectors::RemoteError& error) {
+    EXPECT_EQ(error.type_name(), "std::logic_error");
+    EXPECT_NE(error.message().find("worker process"), std::string::npos) << error.message();
+  }
+  EXPECT_EQ(run(executor, &Hostile::identity, 80), 80);
 }
 
 // Item 3: a sparse 4 GiB file used to be mapped populated by the supervisor
@@ -308,6 +436,104 @@ TEST(ProcessHostile, AMethodClosingTheWorkersConnectionIsReportedAsSuch) {
   EXPECT_EQ(run(executor, &Hostile::identity, 3), 3);
 }
 
+// A worker started while this process has no descriptor free: its socket is
+// dropped on the way (MSG_CTRUNC), and the call used to fail with "could not
+// start a worker process: Success".
+TEST(ProcessHostile, AWorkerWhoseSocketFindsNoFreeDescriptorIsReportedSo) {
+  MultiprocessingExecutor executor{1};
+  connectors::WorkerLimits limits;
+  limits.recycle_after_calls = 1;  // every call starts a worker
+  executor.set_worker_limits(limits);
+  EXPECT_EQ(run(executor, &Hostile::identity, 1), 1);
+  std::vector<int> held;
+  for (int fd = 0; (fd = ::dup(0)) >= 0;) held.push_back(fd);  // none left
+  const std::string message = worker_error(executor, &Hostile::identity, 2);
+  for (int fd : held) ::close(fd);
+  EXPECT_EQ(message.find("Success"), std::string::npos) << message;
+  EXPECT_NE(message.find("no descriptor was free"), std::string::npos) << message;
+  EXPECT_EQ(run(executor, &Hostile::identity, 3), 3);
+}
+
+// Hundreds of workers stopped at once (here: an executor destroyed with 800
+// of them): the supervisor sent a kill for each without reading its control
+// socket, while the fork server sent an exit report for each one it reaped;
+// once the socket was full both ways, both waited in send for ever and the
+// executor's destructor never returned.
+TEST(ProcessHostile, HundredsOfWorkersStoppedAtOnceDoNotJamTheForkServer) {
+  CONNECTORS_SKIP_VOLUME_TEST_UNDER_THREAD_SANITIZER();
+  constexpr int count = 800;
+  rlimit files{};
+  ::getrlimit(RLIMIT_NOFILE, &files);
+  if (files.rlim_max < 2 * count) GTEST_SKIP() << "needs " << 2 * count << " descriptors";
+  const rlimit before = files;
+  files.rlim_cur = std::max<rlim_t>(files.rlim_cur, 2 * count);
+  ::setrlimit(RLIMIT_NOFILE, &files);
+  const std::string prefix = "/connectors-test-" + std::to_string(::getpid());
+  const std::string arrived_name = prefix + "-arrived";
+  const std::string release_name = prefix + "-release";
+  sem_t* arrived = ::sem_open(arrived_name.c_str(), O_CREAT | O_EXCL, 0600, 0);
+  sem_t* release = ::sem_open(release_name.c_str(), O_CREAT | O_EXCL, 0600, 0);
+  ASSERT_NE(arrived, SEM_FAILED);
+  ASSERT_NE(release, SEM_FAILED);
+  std::thread host{[&] {
+    for (int met = 0; met < count; ++met) {
+      while (::sem_wait(arrived) != 0 && errno == EINTR) {
+      }
+    }
+    for (int let = 0; let < count; ++let) ::sem_post(release);
+  }};
+  {
+    MultiprocessingExecutor executor{count};
+    Hostile hostile;
+    std::vector<Task<int>> calls;
+    for (int i = 0; i < count; ++i) {
+      calls.push_back([](MultiprocessingExecutor& on, Hostile& block, std::string a, std::string r) -> Task<int> {
+        co_return co_await on.run_method(Parallelization::PROCESS, &Hostile::meet, block, a, r);
+      }(executor, hostile, arrived_name, release_name));
+    }
+    const std::vector<int> met = executor.run_coroutine(connectors::gather(std::move(calls)));
+    EXPECT_EQ(std::count(met.begin(), met.end(), 1), count);
+    EXPECT_EQ(executor.worker_process_ids().size(), static_cast<std::size_t>(count));
+  }  // 800 kills at once
+  host.join();
+  ::sem_close(arrived);
+  ::sem_close(release);
+  ::sem_unlink(arrived_name.c_str());
+  ::sem_unlink(release_name.c_str());
+  ::setrlimit(RLIMIT_NOFILE, &before);
+  MultiprocessingExecutor after{1};
+  EXPECT_EQ(run(after, &Hostile::identity, 5), 5);  // the fork server still serves
+}
+
+// A child the program forks (without exec) has the executors' memory but not
+// the supervisor's thread: destroying there an executor the program used
+// waited for ever for that thread to close its pool, and init there started
+// a second machinery beside the stale one (whose PROCESS calls then hung).
+TEST(ProcessHostile, AChildTheProgramForksNeitherHangsOnItsExecutorsNorStartsAnotherMachinery) {
+  auto* executor = new MultiprocessingExecutor{1};
+  EXPECT_EQ(run(*executor, &Hostile::identity, 1), 1);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    int verdict = 0;
+    try {
+      char name[] = "child";
+      char* arguments[] = {name, nullptr};
+      connectors::init(1, arguments);
+      verdict = 2;  // init went on
+    } catch (const std::logic_error&) {
+      verdict = executor->worker_process_ids().empty() ? 0 : 3;
+    }
+    delete executor;  // before: never returned
+    ::_exit(verdict);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(run(*executor, &Hostile::identity, 2), 2);
+  delete executor;
+}
+
 // Item 7: workers are replaced after a number of calls...
 TEST(ProcessHostile, WorkersAreReplacedAfterTheConfiguredNumberOfCalls) {
   MultiprocessingExecutor executor{1};
@@ -359,6 +585,23 @@ TEST(ProcessHostile, ACallPassingTheMemoryLimitFailsAndTheWorkerIsReplaced) {
   message = worker_error(executor, &Hostile::hoard, std::size_t{384} << 20);
   EXPECT_NE(message.find("memory limit"), std::string::npos) << message;
   EXPECT_NE(run(executor, &Hostile::pid), second);
+}
+
+// The hard limit was checked against the worker's peak since it started: once
+// a limit was set (or lowered) after a larger call, the next call failed,
+// blamed for memory it never used.
+TEST(ProcessHostile, TheMemoryLimitCountsOnlyTheRunningCallsPeak) {
+  MultiprocessingExecutor executor{1};
+  const std::size_t baseline = run(executor, &Hostile::resident_memory);
+  EXPECT_EQ(run(executor, &Hostile::spike, std::size_t{512} << 20), 's');  // no limit yet
+  connectors::WorkerLimits limits;
+  limits.memory_limit = baseline + (256U << 20);
+  executor.set_worker_limits(limits);
+  const int worker = run(executor, &Hostile::pid);
+  EXPECT_EQ(run(executor, &Hostile::identity, 4), 4);
+  EXPECT_EQ(run(executor, &Hostile::pid), worker);  // not replaced either
+  const std::string message = worker_error(executor, &Hostile::spike, std::size_t{512} << 20);
+  EXPECT_NE(message.find("memory limit"), std::string::npos) << message;  // still enforced
 }
 
 TEST(ProcessHostile, AReplyLargerThanTheAcceptedSizeFailsTheCall) {
