@@ -239,7 +239,9 @@ class MultiInput final : private detail::InputNode {
   /// (or, without `set_replace`, remove it and add again); or a whole
   /// MultiOutput (a KeyedSource), one value per key with the keys as data ids,
   /// stored through replace, keys it no longer delivers removed. First values
-  /// of several new connections are stored in connection order. Values that
+  /// of several new connections of one value each are stored in connection
+  /// order (a whole MultiOutput's keys pulled with them come after them,
+  /// docs/multi-inputs.md). Values that
   /// do not convert to V, or keys that do not convert to Id, are a compile
   /// error. The same as `source.connect(*this)`.
   ///
