@@ -168,6 +168,14 @@ void MultiOutputNode::detach_with_items(bool noted, void (*take_items)(void* con
   detach_connections();
 }
 
+void MultiOutputNode::forget_items(std::vector<MultiOutputKeyNode*>& unused) noexcept {
+  if (unused.empty()) return;
+  std::sort(unused.begin(), unused.end());
+  std::erase_if(items_,
+                [&](MultiOutputKeyNode* item) { return std::binary_search(unused.begin(), unused.end(), item); });
+  for (MultiOutputKeyNode* item : unused) item->left_ = true;
+}
+
 void OutputNode::detach_connections() noexcept {
   // A multi-input's remove, called below, may destroy connectors (its own
   // block, another block fed by this output) or connect new ones: the walk

@@ -5,8 +5,11 @@
 #include "helpers/call_logger.hpp"
 #include "helpers/executor_fixture.hpp"
 #include "helpers/multi_test_classes.hpp"
+#include "helpers/plain_blocks.hpp"
 #include "helpers/values_of.hpp"
 #include "support.hpp"
+
+#include <connectors/blocks/pass_through.hpp>
 
 #include <gtest/gtest.h>
 
@@ -314,6 +317,32 @@ TEST_P(MultiOutputTest, AGetterConnectingItsOwnKeysIsRefusedBeforeAnythingChange
 }
 
 // The per-key item of a disconnected key is forgotten; the key still works.
+// A key whose input is destroyed rather than disconnected left its item
+// behind for good, walked by every notification of the multi-output: 2000
+// consumers that came and went left 2000 items. They are now forgotten when
+// the items have doubled since the last time.
+TEST_P(MultiOutputTest, KeysWhoseInputsWereDestroyedAreForgotten) {
+  Table t1;
+  t1.in(2.0);
+  const auto& items =
+      static_cast<const connectors::detail::MultiOutputNode&>(connectors::detail::NodeAccess::node(t1.out)).items();
+  for (int key = 0; key < 2000; ++key) {
+    connectors::blocks::PassThrough<double> consumer;
+    consumer.input.connect(t1.out[key]);
+    EXPECT_EQ(consumer.output(), 2.0 * key);
+  }
+  EXPECT_LE(items.size(), 128U);
+  connectors::blocks::PassThrough<double> kept;
+  kept.input.connect(t1.out[7]);
+  for (int key = 0; key < 200; ++key) {
+    connectors::blocks::PassThrough<double> consumer;
+    consumer.input.connect(t1.out[1000 + key]);
+  }
+  t1.in(1.0);
+  EXPECT_EQ(kept.output(), 21.0);  // a key still connected keeps its item
+  EXPECT_LE(items.size(), 128U);
+}
+
 TEST_P(MultiOutputTest, KeysConnectAndDisconnectRepeatedly) {
   MultiOutputWithoutKeys t1;
   t1.set_value(2);

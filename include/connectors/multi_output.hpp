@@ -424,11 +424,13 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
     // key into the map threw) is destroyed after the lock is released, since
     // its destructor takes the lock.
     std::unique_ptr<Item> unkept;
+    std::vector<std::unique_ptr<Item>> unused;  // as `unkept`
     // Refused from inside the computation of this network, before the maps
     // change: its coordinating thread reads them without a lock.
     detail::ConfigurationLock lock{*this, "connect or disconnect through mo[key]"};
     auto found = items_by_key_.find(key);
     if (found == items_by_key_.end()) {
+      if (items_by_key_.size() >= forget_items_at_) forget_unused_items(unused);
       auto made = std::make_unique<Item>(*this, key);
       try {
         found = items_by_key_.emplace(key, nullptr).first;
@@ -443,6 +445,31 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
     item_uses_ = &use;
     return *found->second;
   }
+  // Forgets the items nothing is connected through any more and no connect
+  // or disconnect uses: an input connected to a key and then destroyed
+  // (not disconnected) leaves its item behind, which every notification of
+  // this multi-output would still walk. Done when the items have doubled
+  // since the last time, so each new key pays a constant share; under the
+  // network lock taken from outside any computation of it (item()), so no
+  // operation can be using them. Strong guarantee.
+  void forget_unused_items(std::vector<std::unique_ptr<Item>>& unused) {
+    std::vector<detail::MultiOutputKeyNode*> nodes;
+    nodes.reserve(items_by_key_.size());
+    unused.reserve(items_by_key_.size());
+    for (auto entry = items_by_key_.begin(); entry != items_by_key_.end();) {
+      if (entry->second->leases == 0 && entry->second->connections().empty()) {
+        nodes.push_back(entry->second.get());
+        unused.push_back(std::move(entry->second));
+        entry = items_by_key_.erase(entry);
+      } else {
+        ++entry;
+      }
+    }
+    forget_items(nodes);
+    const std::size_t kept = items_by_key_.size();
+    forget_items_at_ = kept * 2 > first_forget_items_at ? kept * 2 : first_forget_items_at;
+  }
+
   // Ends a use of the item of `key`; forgets the item once nothing is
   // connected through it and no other connect or disconnect is using it.
   void release_item(const Key& key, ItemUse& use) noexcept {
@@ -691,6 +718,8 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   std::unordered_map<Key, std::shared_ptr<Run>> running_keys_;
   std::unordered_map<Key, std::unique_ptr<Item>> items_by_key_;
   ItemUse* item_uses_ = nullptr;  // connects and disconnects through mo[key] under way
+  static constexpr std::size_t first_forget_items_at = 64;
+  std::size_t forget_items_at_ = first_forget_items_at;  // forget_unused_items
 };
 
 /// `mo[key]`: a virtual single output of a MultiOutput for one key (`docs/design.md#multi-output`).

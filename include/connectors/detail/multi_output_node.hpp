@@ -36,6 +36,11 @@ class MultiOutputNode : public OutputNode {
   // (docs/design.md#lifetime). The items' own destructors then have nothing
   // left to do. `noted`: as detach_here's.
   void detach_with_items(bool noted, void (*take_items)(void* context) noexcept, void* context) noexcept;
+  // Unlists `unused` items, which have no connections and which no
+  // operation can be using (the caller holds the network lock from outside
+  // any computation of it): one pass over the list, and their destructors
+  // then have nothing left to do.
+  void forget_items(std::vector<MultiOutputKeyNode*>& unused) noexcept;
 
  private:
   friend class MultiOutputKeyNode;
