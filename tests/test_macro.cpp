@@ -223,6 +223,19 @@ TEST_P(MacroTest, AConnectWhosePullFailsConnectsEveryInput) {
   EXPECT_FALSE(source.get_value.is_connected());
 }
 
+// An exported mi[id] whose multi-input has the output connected already
+// (plainly) refuses: the connect changes nothing, also for the inputs before
+// it (an input connected before counts as refused, not as made).
+TEST_P(MacroTest, AnIdRefusedForAnOutputConnectedBeforeChangesNothing) {
+  Simple first, source;
+  ReplacingMultiInput collector;
+  collector.add_value.connect(source.get_value);
+  connectors::MacroInput<Value> both{first.set_value, collector.add_value[5]};
+  EXPECT_THROW(both.connect(source.get_value), connectors::ConnectionError);
+  EXPECT_FALSE(first.set_value.is_connected());
+  EXPECT_TRUE(collector.add_value.is_connected_to(source.get_value));
+}
+
 // A connector exported twice (directly and through a nested macro) is
 // exported once. Before, the macro set it twice, and a disconnect threw on
 // the second copy with the inputs after it still connected.

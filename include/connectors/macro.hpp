@@ -339,7 +339,8 @@ class MacroInput {
       } catch (const detail::DestroyedInside&) {
         throw;
       } catch (...) {
-        const bool made = connect && target.node != nullptr && is_connected(target);
+        // (Connected before, it was refused: through another id, say.)
+        const bool made = connect && !before && target.node != nullptr && is_connected(target);
         if (connect && !made) {
           undo(source, connected_here);
           throw;
