@@ -377,8 +377,18 @@ class Model {
     return top_level([&] {
       std::optional<long> vid;
       if (port2 == TargetPort::item) vid = id;
-      for (const Endpoint& target : list)
-        connect_endpoint(block, source_key, port == SourcePort::whole, target, vid, false);
+      // A macro input's exported inputs are all connected, also past one
+      // whose non-lazy service fails; the first failure is reported
+      // (docs/design.md#macros).
+      std::optional<ModelFailure> failure;
+      for (const Endpoint& target : list) {
+        try {
+          connect_endpoint(block, source_key, port == SourcePort::whole, target, vid, false);
+        } catch (const ModelFailure& caught) {
+          if (!failure) failure = caught;
+        }
+      }
+      if (failure) throw *failure;
     });
   }
 
