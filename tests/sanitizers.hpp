@@ -7,26 +7,21 @@
 
 namespace connectors::testing {
 
-#if defined(__SANITIZE_THREAD__)
-inline constexpr bool under_thread_sanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-inline constexpr bool under_thread_sanitizer = true;
+// g++ defines __SANITIZE_*__; clang answers __has_feature, which g++ 12 lacks.
+#if defined(__has_feature)
+#define CONNECTORS_TEST_HAS_FEATURE(feature) __has_feature(feature)
 #else
-inline constexpr bool under_thread_sanitizer = false;
+#define CONNECTORS_TEST_HAS_FEATURE(feature) 0
 #endif
+
+#if defined(__SANITIZE_THREAD__) || CONNECTORS_TEST_HAS_FEATURE(thread_sanitizer)
+inline constexpr bool under_thread_sanitizer = true;
 #else
 inline constexpr bool under_thread_sanitizer = false;
 #endif
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || CONNECTORS_TEST_HAS_FEATURE(address_sanitizer)
 inline constexpr bool under_address_sanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-inline constexpr bool under_address_sanitizer = true;
-#else
-inline constexpr bool under_address_sanitizer = false;
-#endif
 #else
 inline constexpr bool under_address_sanitizer = false;
 #endif
