@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstddef>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -234,6 +235,36 @@ TEST_P(MacroTest, AnIdRefusedForAnOutputConnectedBeforeChangesNothing) {
   EXPECT_THROW(both.connect(source.get_value), connectors::ConnectionError);
   EXPECT_FALSE(first.set_value.is_connected());
   EXPECT_TRUE(collector.add_value.is_connected_to(source.get_value));
+}
+
+// An input whose pull on connect destroys the source's block and then throws
+// an error of its own: the macro must not touch the source afterwards (it
+// asked the source whether the input was connected: a use after free under
+// ASan).
+class Wrecker {
+ public:
+  Wrecker() { in.set_laziness(Laziness::ON_CONNECT); }
+  connectors::Input<Value> in{this, &Wrecker::store};
+  std::unique_ptr<Simple>* victim = nullptr;
+
+ private:
+  void store(const Value&) {
+    victim->reset();
+    throw std::runtime_error("wrecked");
+  }
+};
+
+TEST_P(MacroTest, AMethodDestroyingTheSourceAndThrowingLeavesTheMacroAlone) {
+  auto source = std::make_unique<Simple>();
+  source->set_value(1);
+  Wrecker wrecker;
+  wrecker.victim = &source;
+  Simple other;
+  connectors::MacroInput<Value> both{wrecker.in, other.set_value};
+  EXPECT_ANY_THROW(both.connect(source->get_value));
+  EXPECT_EQ(source, nullptr);
+  EXPECT_FALSE(wrecker.in.is_connected());
+  EXPECT_FALSE(other.set_value.is_connected());
 }
 
 // A connector exported twice (directly and through a nested macro) is

@@ -323,11 +323,14 @@ class MacroInput {
     std::vector<const Target*> connected_here;  // not those connected before (no-ops, docs/design.md#macros)
     std::exception_ptr first_error;
     bool linked_any = false;
+    // Asked of the exported input (watched), never of the source: a user
+    // method may have destroyed the source's block and then thrown an error
+    // of its own (not DestroyedInside), and a source destroyed so has left
+    // every input's links. Refused from inside the computation of the
+    // input's network, as the link itself would be.
     auto is_connected = [&](const Target& target) {
-      // Refused from inside the computation of the source's network, as the
-      // link itself would be: its coordinating thread changes the links.
-      detail::ConfigurationLock lock{source, connect ? "MacroInput::connect" : "MacroInput::disconnect"};
-      return source.is_connected_to(*target.node);
+      detail::ConfigurationLock lock{*target.node, connect ? "MacroInput::connect" : "MacroInput::disconnect"};
+      return links(*target.node, source);
     };
     for (const Target& target : targets) {
       if (target.node == nullptr) continue;
@@ -365,12 +368,32 @@ class MacroInput {
     }
   }
 
-  // A refused connect: the exported inputs this call connected are
+  // Whether `input` is connected to `source`, by address only.
+  static bool links(const detail::InputNode& input, const detail::OutputNode& source) {
+    struct Search {
+      const detail::NodeBase* source;
+      bool found;
+    } search{&source, false};
+    input.for_each_upstream(
+        [](const detail::NodeBase& node, void* context) noexcept {
+          auto& [wanted, found] = *static_cast<Search*>(context);
+          found = found || &node == wanted;
+        },
+        &search);
+    return search.found;
+  }
+
+  // A refused connect: the exported inputs this call connected, and that
+  // still are (a source destroyed meanwhile left them all), are
   // disconnected again.
   static void undo(detail::OutputNode& source, const std::vector<const Target*>& connected_here) {
     for (const Target* target : connected_here) {
       if (target->node == nullptr) continue;
       try {
+        {
+          detail::ConfigurationLock lock{*target->node, "MacroInput::connect"};
+          if (!links(*target->node, source)) continue;
+        }
         target->link(source, false);
       } catch (...) {
         // Already failing: the first error is the one reported.
