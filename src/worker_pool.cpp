@@ -462,7 +462,10 @@ class Supervisor {
       if (sent < 0 && errno == EINTR) continue;
       if (sent >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return false;
       pollfd watched{control_, POLLIN | POLLOUT, 0};
-      if (::poll(&watched, 1, -1) < 0 && errno != EINTR) return false;
+      if (::poll(&watched, 1, -1) < 0) {
+        if (errno == EINTR) continue;
+        return false;
+      }
       if ((watched.revents & POLLIN) != 0) {
         read_control();
         if (broken_) return false;
