@@ -50,7 +50,7 @@ struct ProcessEntry {
       if constexpr (std::is_polymorphic_v<Owner>) {
         // A worker rebuilds an Owner from Owner's state: an object of a
         // derived class would lose its overrides and its own members there,
-        // a wrong result without an error (docs/processes.md, What travels).
+        // a wrong result without an error (docs/processes.md, What the types need).
         if (typeid(*instance) != typeid(Owner)) {
           throw std::invalid_argument("connectors: cannot run a method of " + type_name<Owner>() +
                                       " in a worker process for an object of the derived class " +

@@ -27,7 +27,9 @@ struct PresetIdTable<Id, false> {
   void erase(const Id& id) noexcept {
     auto found = find(id);
     if (found == ids.end()) return;
-    *found = std::move(ids.back());  // Id's move does not throw (MultiInput requires it)
+    // (Id's move does not throw: MultiInput requires it. Not onto itself: a
+    // user's move assignment need not allow that.)
+    if (found != ids.end() - 1) *found = std::move(ids.back());
     ids.pop_back();
   }
   typename std::vector<Id>::const_iterator find(const Id& id) const {
