@@ -24,11 +24,14 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <ctime>
 #include <exception>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <string>
 #include <thread>
@@ -446,8 +449,12 @@ TEST(ProcessHostile, AWorkerWhoseSocketFindsNoFreeDescriptorIsReportedSo) {
   limits.recycle_after_calls = 1;  // every call starts a worker
   executor.set_worker_limits(limits);
   EXPECT_EQ(run(executor, &Hostile::identity, 1), 1);
-  std::vector<int> held;
-  for (int fd = 0; (fd = ::dup(0)) >= 0;) held.push_back(fd);  // none left
+  // Its worker is replaced after the call: gone (its socket closed) first.
+  while (!executor.worker_process_ids().empty()) std::this_thread::yield();
+  const int own = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(own, 0);
+  std::vector<int> held{own};
+  for (int fd = 0; (fd = ::dup(own)) >= 0;) held.push_back(fd);  // none left
   std::exception_ptr failure;
   try {
     run(executor, &Hostile::identity, 2);
@@ -476,24 +483,57 @@ TEST(ProcessHostile, HundredsOfWorkersStoppedAtOnceDoNotJamTheForkServer) {
   CONNECTORS_SKIP_VOLUME_TEST_UNDER_THREAD_SANITIZER();
   constexpr int count = 800;
   rlimit files{};
+  rlimit processes{};
   ::getrlimit(RLIMIT_NOFILE, &files);
+  ::getrlimit(RLIMIT_NPROC, &processes);
   if (files.rlim_max < 2 * count) GTEST_SKIP() << "needs " << 2 * count << " descriptors";
+  if (processes.rlim_cur != RLIM_INFINITY && processes.rlim_cur < 4 * count) GTEST_SKIP() << "needs processes";
   const rlimit before = files;
   files.rlim_cur = std::max<rlim_t>(files.rlim_cur, 2 * count);
   ::setrlimit(RLIMIT_NOFILE, &files);
   const std::string prefix = "/connectors-test-" + std::to_string(::getpid());
   const std::string arrived_name = prefix + "-arrived";
   const std::string release_name = prefix + "-release";
+  ::sem_unlink(arrived_name.c_str());  // left by a run that was killed, in a container reusing pids
+  ::sem_unlink(release_name.c_str());
   sem_t* arrived = ::sem_open(arrived_name.c_str(), O_CREAT | O_EXCL, 0600, 0);
   sem_t* release = ::sem_open(release_name.c_str(), O_CREAT | O_EXCL, 0600, 0);
   ASSERT_NE(arrived, SEM_FAILED);
   ASSERT_NE(release, SEM_FAILED);
+  // Lets the calls go once all have arrived, or once none has arrived for a
+  // minute or the test ends (a call that failed never arrives, and the others
+  // must not wait for it for ever).
+  std::atomic<bool> ending{false};
   std::thread host{[&] {
-    for (int met = 0; met < count; ++met) {
-      while (::sem_wait(arrived) != 0 && errno == EINTR) {
+    int quiet = 0;
+    for (int met = 0; met < count && !ending.load() && quiet < 600;) {
+      timespec deadline{};
+      ::clock_gettime(CLOCK_REALTIME, &deadline);
+      deadline.tv_nsec += 100'000'000;
+      if (deadline.tv_nsec >= 1'000'000'000) {
+        ++deadline.tv_sec;
+        deadline.tv_nsec -= 1'000'000'000;
+      }
+      if (::sem_timedwait(arrived, &deadline) == 0) {
+        ++met;
+        quiet = 0;
+      } else {
+        ++quiet;
       }
     }
     for (int let = 0; let < count; ++let) ::sem_post(release);
+  }};
+  struct Cleanup {
+    std::function<void()> run;
+    ~Cleanup() { run(); }
+  } cleanup{[&] {
+    ending.store(true);
+    host.join();
+    ::sem_close(arrived);
+    ::sem_close(release);
+    ::sem_unlink(arrived_name.c_str());
+    ::sem_unlink(release_name.c_str());
+    ::setrlimit(RLIMIT_NOFILE, &before);
   }};
   {
     MultiprocessingExecutor executor{count};
@@ -508,12 +548,6 @@ TEST(ProcessHostile, HundredsOfWorkersStoppedAtOnceDoNotJamTheForkServer) {
     EXPECT_EQ(std::count(met.begin(), met.end(), 1), count);
     EXPECT_EQ(executor.worker_process_ids().size(), static_cast<std::size_t>(count));
   }  // 800 kills at once
-  host.join();
-  ::sem_close(arrived);
-  ::sem_close(release);
-  ::sem_unlink(arrived_name.c_str());
-  ::sem_unlink(release_name.c_str());
-  ::setrlimit(RLIMIT_NOFILE, &before);
   MultiprocessingExecutor after{1};
   EXPECT_EQ(run(after, &Hostile::identity, 5), 5);  // the fork server still serves
 }
@@ -613,8 +647,12 @@ TEST(ProcessHostile, TheMemoryLimitCountsOnlyTheRunningCallsPeak) {
   const int worker = run(executor, &Hostile::pid);
   EXPECT_EQ(run(executor, &Hostile::identity, 4), 4);
   EXPECT_EQ(run(executor, &Hostile::pid), worker);  // not replaced either
+  // Still enforced; where the kernel does not let the peak be reset, a call
+  // that stays below the earlier peak is caught only by a sample of its
+  // memory taken during the spike.
+  if (!std::ofstream{"/proc/self/clear_refs"}.write("5", 1).flush()) return;
   const std::string message = worker_error(executor, &Hostile::spike, std::size_t{512} << 20);
-  EXPECT_NE(message.find("memory limit"), std::string::npos) << message;  // still enforced
+  EXPECT_NE(message.find("memory limit"), std::string::npos) << message;
 }
 
 TEST(ProcessHostile, AReplyLargerThanTheAcceptedSizeFailsTheCall) {
