@@ -114,7 +114,7 @@ void ReplySink::sent() noexcept {
 
 void ReplySink::send_parts(iovec* parts, int count) noexcept {
   // A fork in a result's save function: its child must not add to the reply.
-  if (::getpid() != owner_) ::_exit(0);
+  check_owner(owner_);
   msghdr message{};
   message.msg_iov = parts;
   message.msg_iovlen = static_cast<std::size_t>(count);

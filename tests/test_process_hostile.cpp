@@ -76,16 +76,21 @@ void send_on_socket(const void* bytes, std::size_t size, int fd = -1) {
   ::sendmsg(worker_socket(), &message, MSG_NOSIGNAL);
 }
 
-// This process's peak resident memory since the last reset_peak_memory().
-std::size_t peak_memory() {
+// A field of this process's /proc/self/status (`"VmRSS:"`, say), in bytes; 0
+// if it is not there.
+std::size_t status_bytes(const std::string& field) {
   std::ifstream status{"/proc/self/status"};
   for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+    if (line.rfind(field, 0) == 0) return std::stoull(line.substr(field.size())) * 1024;
   }
   return 0;
 }
 
-void reset_peak_memory() { std::ofstream{"/proc/self/clear_refs"} << "5"; }
+// This process's peak resident memory since the last reset_peak_memory().
+std::size_t peak_memory() { return status_bytes("VmHWM:"); }
+
+// Whether the kernel let this process reset its peak.
+bool reset_peak_memory() { return static_cast<bool>(std::ofstream{"/proc/self/clear_refs"}.write("5", 1).flush()); }
 
 // The size of the largest reply file process `pid` holds a descriptor of.
 std::size_t largest_reply_file(int pid) {
@@ -182,13 +187,7 @@ struct Hostile {
     std::vector<char> memory(bytes, 's');
     return memory[bytes / 2];
   }
-  std::size_t resident_memory() const {
-    std::ifstream status{"/proc/self/status"};
-    for (std::string line; std::getline(status, line);) {
-      if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
-    }
-    return 0;
-  }
+  std::size_t resident_memory() const { return status_bytes("VmRSS:"); }
   std::string text(std::size_t bytes) const { return std::string(bytes, 't'); }
 
   // Whole reply frames with the right call id, as only a method reading its
@@ -230,14 +229,10 @@ struct Hostile {
   Gated gated(std::size_t bytes) const { return Gated{std::vector<char>(bytes, 'Q')}; }
   // Caps the worker's address space a little above what it uses now.
   int cap_address_space(std::size_t headroom) const {
-    std::ifstream status{"/proc/self/status"};
-    for (std::string line; std::getline(status, line);) {
-      if (line.rfind("VmSize:", 0) != 0) continue;
-      const rlim_t cap = std::stoull(line.substr(7)) * 1024 + headroom;
-      const rlimit limit{cap, cap};
-      return ::setrlimit(RLIMIT_AS, &limit) == 0 ? 1 : 0;
-    }
-    return 0;
+    const std::size_t size = status_bytes("VmSize:");
+    if (size == 0) return 0;
+    const rlimit limit{size + headroom, size + headroom};
+    return ::setrlimit(RLIMIT_AS, &limit) == 0 ? 1 : 0;
   }
   std::size_t length(const std::string& text) const { return text.size(); }
   // Meets every other call of a test in its worker: each says it arrived,
@@ -650,7 +645,7 @@ TEST(ProcessHostile, TheMemoryLimitCountsOnlyTheRunningCallsPeak) {
   // Still enforced; where the kernel does not let the peak be reset, a call
   // that stays below the earlier peak is caught only by a sample of its
   // memory taken during the spike.
-  if (!std::ofstream{"/proc/self/clear_refs"}.write("5", 1).flush()) return;
+  if (!reset_peak_memory()) return;
   const std::string message = worker_error(executor, &Hostile::spike, std::size_t{512} << 20);
   EXPECT_NE(message.find("memory limit"), std::string::npos) << message;
 }
