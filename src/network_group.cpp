@@ -39,6 +39,31 @@ void RootLock::lock(NetworkGroup& group) {
   }
 }
 
+bool RootLock::lock_if_root(NetworkGroup& root, bool wait) {
+  unlock();
+  root.add_reference();
+  if (wait) {
+    root.mutex().lock();
+  } else if (!root.mutex().try_lock()) {
+    NetworkGroup::release(&root);
+    return false;
+  }
+  if (root.is_root()) {
+    root_ = &root;
+    return true;
+  }
+  root.mutex().unlock();
+  NetworkGroup::release(&root);
+  return false;
+}
+
+void RootLock::wait_for(NetworkGroup& group) {
+  group.add_reference();
+  group.mutex().lock();
+  group.mutex().unlock();
+  NetworkGroup::release(&group);
+}
+
 void RootLock::unlock() noexcept {
   if (root_ == nullptr) return;
   root_->mutex().unlock();
@@ -80,6 +105,27 @@ void lock_both(NetworkGroup& first, NetworkGroup& second, RootLock& first_lock, 
     NetworkGroup::release(b);
     NetworkGroup::release(a);
   }
+}
+
+bool lock_both_if_roots(NetworkGroup& first_root, NetworkGroup& second_root, RootLock& first_lock,
+                        RootLock& second_lock) {
+  second_lock.unlock();
+  if (&first_root == &second_root) return first_lock.lock_if_root(first_root, true);
+  first_lock.unlock();
+  first_root.add_reference();
+  second_root.add_reference();
+  // Never waits for one while holding the other, as lock_both.
+  std::lock(first_root.mutex(), second_root.mutex());
+  if (first_root.is_root() && second_root.is_root()) {
+    first_lock.root_ = &first_root;
+    second_lock.root_ = &second_root;
+    return true;
+  }
+  second_root.mutex().unlock();
+  first_root.mutex().unlock();
+  NetworkGroup::release(&second_root);
+  NetworkGroup::release(&first_root);
+  return false;
 }
 
 }  // namespace connectors::detail

@@ -125,19 +125,21 @@ class LeavingLock {
  public:
   LeavingLock(const NodeBase& node, bool inside) {
     if (inside) {
-      lock_.emplace(node);
+      lock_.lock(node);
       return;
     }
+    // Known to no other thread: nothing to lock (NetworkLock).
+    if (!node.has_network_group()) return;
     try {
       scope_.emplace(node);
     } catch (...) {
-      lock_.emplace(node);
+      lock_.lock(node);
     }
   }
 
  private:
   std::optional<OperationScope> scope_;
-  std::optional<NetworkLock> lock_;
+  NetworkLock lock_;
 };
 }  // namespace
 

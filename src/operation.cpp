@@ -55,7 +55,11 @@ bool reaches_any(const NodeBase& start, const std::unordered_set<const NodeBase*
 
 OperationScope* OperationScope::holder_of(NetworkGroup& group, OperationScope* innermost,
                                           bool across_helpers) noexcept {
-  NetworkGroup* root = NetworkGroup::root_of(&group);
+  return holder_of_root(NetworkGroup::root_of(&group), innermost, across_helpers);
+}
+
+OperationScope* OperationScope::holder_of_root(const NetworkGroup* root, OperationScope* innermost,
+                                               bool across_helpers) noexcept {
   for (OperationScope* scope = innermost; scope != nullptr;
        scope = across_helpers ? scope->parent_ : scope->outer_on_this_side()) {
     if (scope->root() == root) return scope;
@@ -98,40 +102,17 @@ OperationScope::OperationScope(const NodeBase& start, const NodeBase* joined)
   group_->add_reference();
   try {
     NetworkGroup* joined_group = joined != nullptr ? &joined->network_group() : nullptr;
-    OperationScope* start_holder = holder_of(*group_, parent_, true);
-    OperationScope* joined_holder = joined_group != nullptr ? holder_of(*joined_group, parent_, true) : nullptr;
-    if (start_holder != nullptr || joined_holder != nullptr) {
-      // The innermost of the two holders: its inner lock serialises every
-      // operation nested below it.
-      OperationScope* holder = start_holder;
-      for (OperationScope* scope = parent_; scope != nullptr; scope = scope->parent_) {
-        if (scope == start_holder || scope == joined_holder) {
-          holder = scope;
-          break;
-        }
+    if (parent_ == nullptr) {
+      // The calling thread holds no lock of the library's: the locks follow
+      // joins made while it waits.
+      if (joined_group != nullptr) {
+        lock_both(*group_, *joined_group, roots_[0], roots_[1]);
+      } else {
+        roots_[0].lock(*group_);
       }
-      inner_lock_ = std::unique_lock{holder->children_};
-      // Under the lock of a network being computed: allowed only if the
-      // network is not that one (it was merely connected to it once). Walked
-      // under the inner lock: a sibling operation on a network sharing the
-      // lock may be connecting or disconnecting the connectors walked. Only
-      // from an end under that lock: connected connectors share a root, so
-      // the other end cannot reach a start held there, and its network,
-      // not locked yet, may be changing under another thread.
-      std::unordered_set<const NodeBase*> busy;
-      for (OperationScope* outer = parent_; outer != nullptr; outer = outer->parent_) busy.insert(&outer->start_);
-      if ((start_holder != nullptr && reaches_any(start, busy)) ||
-          (joined_holder != nullptr && reaches_any(*joined, busy))) {
-        throw std::logic_error(
-            "connectors: a user method started an operation on the network that is computing it "
-            "(re-entering a network from inside its own computation is not allowed)");
-      }
-      if (start_holder == nullptr) roots_[0].lock(*group_);
-      if (joined_group != nullptr && joined_holder == nullptr) roots_[1].lock(*joined_group);
-    } else if (joined_group != nullptr) {
-      lock_both(*group_, *joined_group, roots_[0], roots_[1]);
     } else {
-      roots_[0].lock(*group_);
+      while (!lock_nested(start, joined, joined_group)) {
+      }
     }
   } catch (...) {
     // In the destructor's order: the helper's method may end, and its
@@ -146,6 +127,67 @@ OperationScope::OperationScope(const NodeBase& start, const NodeBase* joined)
   current_operation = this;
   outer_conditions_held_ = FailedConditionsHold::exchange_active(false);
   operation_begins(*this, start_, parent_ == nullptr);
+}
+
+bool OperationScope::lock_nested(const NodeBase& start, const NodeBase* joined, NetworkGroup* joined_group) {
+  // Decided on the roots as they are now. A root held by an enclosing
+  // operation stays the root while it is held (join_networks); another one
+  // may be joined meanwhile, by a method's nested connect, into the root an
+  // enclosing operation holds, and waiting for that one would never end: a
+  // root is locked only if it is still one, and otherwise all is decided
+  // again.
+  NetworkGroup* start_root = NetworkGroup::root_of(group_);
+  NetworkGroup* joined_root = joined_group != nullptr ? NetworkGroup::root_of(joined_group) : nullptr;
+  OperationScope* start_holder = holder_of_root(start_root, parent_, true);
+  OperationScope* joined_holder = joined_root != nullptr ? holder_of_root(joined_root, parent_, true) : nullptr;
+  if (start_holder == nullptr && joined_holder == nullptr) {
+    // Networks no enclosing operation computes: their own locks, as from
+    // any thread.
+    if (joined_root == nullptr) return roots_[0].lock_if_root(*start_root, true);
+    return lock_both_if_roots(*start_root, *joined_root, roots_[0], roots_[1]);
+  }
+  if (start_holder != nullptr && joined_holder != nullptr && start_holder != joined_holder) {
+    // The joined root would be under one of the two enclosing operations
+    // only, and reachable by the other's nested operations beside it.
+    throw std::logic_error(
+        "connectors: a user method connected two networks that two enclosing operations are computing "
+        "(connect them outside those computations)");
+  }
+  // The one holder: its inner lock serialises every operation nested below it.
+  OperationScope* holder = start_holder != nullptr ? start_holder : joined_holder;
+  inner_lock_ = std::unique_lock{holder->children_};
+  // Under the lock of a network being computed: allowed only if the network
+  // is not that one (it was merely connected to it once). Walked under the
+  // inner lock: a sibling operation on a network sharing the lock may be
+  // connecting or disconnecting the connectors walked. Only from an end under
+  // that lock: connected connectors share a root, so the other end cannot
+  // reach a start held there, and its network, not locked yet, may be
+  // changing under another thread.
+  std::unordered_set<const NodeBase*> busy;
+  for (OperationScope* outer = parent_; outer != nullptr; outer = outer->parent_) busy.insert(&outer->start_);
+  if ((start_holder != nullptr && reaches_any(start, busy)) ||
+      (joined_holder != nullptr && reaches_any(*joined, busy))) {
+    throw std::logic_error(
+        "connectors: a user method started an operation on the network that is computing it "
+        "(re-entering a network from inside its own computation is not allowed)");
+  }
+  NetworkGroup* unheld = nullptr;
+  RootLock* unheld_lock = nullptr;
+  if (start_holder == nullptr) {
+    unheld = start_root;
+    unheld_lock = &roots_[0];
+  } else if (joined_root != nullptr && joined_holder == nullptr) {
+    unheld = joined_root;
+    unheld_lock = &roots_[1];
+  }
+  if (unheld == nullptr || unheld_lock->lock_if_root(*unheld, false)) return true;
+  // Not waited for under the inner lock: the operation holding the other
+  // network may be waiting for the inner lock itself (a method of it
+  // starting an operation on a network that shares the held root). Waited
+  // for holding nothing, then decided again (docs/design.md#network-lock).
+  inner_lock_ = {};
+  RootLock::wait_for(*unheld);
+  return false;
 }
 
 OperationScope::~OperationScope() {
@@ -310,37 +352,45 @@ bool note_destruction(const NodeBase& node) noexcept {
 }
 
 ConfigurationLock::ConfigurationLock(const NodeBase& node, const char* what) {
-  OperationScope* innermost = current_operation;
-  if (innermost == nullptr) {
-    // A helper of a method, outside any operation of its own: nested in the
-    // method's operation while that lasts, which then waits for this lock.
-    if (HelperLink* link = current_helper_link()) {
-      innermost = link->enter();
-      if (innermost != nullptr) entered_ = link;
-    }
-  }
+  // A helper of a method, outside any operation of its own: nested in the
+  // method's operation while that lasts, which then waits for this lock.
+  HelperLink* link = current_operation == nullptr ? current_helper_link() : nullptr;
   try {
     NetworkGroup& group = node.network_group();
-    // Across helpers: an operation started through a helper link runs beside
-    // the method's operation, not in place of it, and the computation it is
-    // nested in is the one to keep away from.
-    OperationScope* holder = OperationScope::holder_of(group, innermost, true);
-    if (holder == nullptr) {
-      // Another network: its own lock, as from any thread. A helper leaves
-      // the link first, so the method's operation does not wait for it.
-      if (entered_ != nullptr) std::exchange(entered_, nullptr)->leave();
-      root_.lock(group);
+    for (;;) {
+      OperationScope* innermost = current_operation;
+      if (link != nullptr) {
+        innermost = link->enter();
+        if (innermost != nullptr) {
+          entered_ = link;
+        } else {
+          link = nullptr;  // the method's operation has ended
+        }
+      }
+      // Across helpers: an operation started through a helper link runs
+      // beside the method's operation, not in place of it, and the
+      // computation it is nested in is the one to keep away from.
+      NetworkGroup* root = NetworkGroup::root_of(&group);
+      OperationScope* holder = OperationScope::holder_of_root(root, innermost, true);
+      if (holder == nullptr) {
+        // Another network: its own lock, as from any thread. A helper leaves
+        // the link first, so the method's operation does not wait for it.
+        if (entered_ != nullptr) std::exchange(entered_, nullptr)->leave();
+        if (root_.lock_if_root(*root, true)) return;
+        continue;  // joined meanwhile, perhaps into the root a computation holds
+      }
+      inner_lock_ = std::unique_lock{holder->children_};
+      // Under the lock of an enclosing operation: refused only if the
+      // connector is in the network it computes, not merely in one connected
+      // to it once.
+      std::unordered_set<const NodeBase*> busy;
+      for (OperationScope* outer = innermost; outer != nullptr; outer = outer->parent_) busy.insert(&outer->start_);
+      if (reaches_any(node, busy)) {
+        throw std::logic_error(std::string("connectors: ") + what +
+                               " called from inside the computation of the connector's network (configure and "
+                               "inspect a network outside its computation)");
+      }
       return;
-    }
-    inner_lock_ = std::unique_lock{holder->children_};
-    // Under the lock of an enclosing operation: refused only if the connector
-    // is in the network it computes, not merely in one connected to it once.
-    std::unordered_set<const NodeBase*> busy;
-    for (OperationScope* outer = innermost; outer != nullptr; outer = outer->parent_) busy.insert(&outer->start_);
-    if (reaches_any(node, busy)) {
-      throw std::logic_error(std::string("connectors: ") + what +
-                             " called from inside the computation of the connector's network (configure and inspect "
-                             "a network outside its computation)");
     }
   } catch (...) {
     release();
@@ -358,12 +408,21 @@ void ConfigurationLock::release() noexcept {
   if (entered_ != nullptr) std::exchange(entered_, nullptr)->leave();
 }
 
-NetworkLock::NetworkLock(const NodeBase& node) {
+void NetworkLock::lock(const NodeBase& node) {
+  // A connector never connected, operated on nor configured: no other thread
+  // can reach it, and a destructor then needs no lock (nor the allocation
+  // of one, which it could not report).
+  if (!node.has_network_group()) return;
   NetworkGroup& group = node.network_group();
-  if (OperationScope* holder = OperationScope::holder_of(group, current_operation, false)) {
-    inner_lock_ = std::unique_lock{holder->children_};
-  } else {
-    root_.lock(group);
+  for (;;) {
+    NetworkGroup* root = NetworkGroup::root_of(&group);
+    if (OperationScope* holder = OperationScope::holder_of_root(root, current_operation, false)) {
+      inner_lock_ = std::unique_lock{holder->children_};
+      return;
+    }
+    // Joined meanwhile, perhaps into the root an enclosing operation holds:
+    // decided again.
+    if (root_.lock_if_root(*root, true)) return;
   }
 }
 

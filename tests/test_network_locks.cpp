@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -610,6 +611,120 @@ TEST_P(NetworkLocks, DestroyingConnectorsWhileTheirNetworkIsInUseFromAnotherThre
   done = true;
   user.join();
   EXPECT_EQ(wrong.load(), 0);
+}
+
+// A connect from a method whose two ends are networks that two enclosing
+// operations compute (a's getter reads b, whose getter connects a network
+// sharing a's lock to one sharing b's): the joined lock would be held by the
+// inner operation alone, and when it ended other threads could take a's
+// network while a's getter still ran. Refused (docs/design.md#network-lock).
+TEST_P(NetworkLocks, AMethodMayNotConnectNetworksThatTwoEnclosingOperationsCompute) {
+  connectors::testing::without_hanging([] {
+    Hooked a, b, c, d;
+    c.in.connect(a.out);  // c shares a's lock, not its network
+    c.in.disconnect(a.out);
+    d.in.connect(b.out);  // d shares b's
+    d.in.disconnect(b.out);
+    std::string refused;
+    b.hook = [&](double value) {
+      try {
+        c.in.connect(d.out);
+      } catch (const std::logic_error& error) {
+        refused = error.what();
+      }
+      return value;
+    };
+    a.hook = [&](double value) { return value + b.out(); };
+    b.in(2.0);
+    a.in(1.0);
+    EXPECT_EQ(a.out(), 3.0);
+    EXPECT_NE(refused.find("two enclosing operations"), std::string::npos) << refused;
+    // Outside those computations the same connect works.
+    a.hook = nullptr;
+    b.hook = nullptr;
+    c.in.connect(d.out);
+    d.in(4.0);
+    EXPECT_EQ(c.out(), 4.0);
+  });
+}
+
+// A helper's get on a network x waits for x's lock (another thread's getter
+// holds it) while a sibling helper, waiting too, connects x to a network that
+// shares the computing one's lock. Whichever gets x's lock first, the other
+// must not then wait for the lock the computation holds (before: the get
+// followed the join to that lock and waited for ever). The sleeps only make
+// the order that failed likely; nothing is timed.
+TEST_P(NetworkLocks, AHelpersOperationWaitingForALockJoinedMeanwhileToTheComputingOnesGoesOn) {
+  connectors::testing::without_hanging([] {
+    for (int round = 0; round < 5; ++round) {
+      Hooked a, c, x;
+      c.in.connect(a.out);  // c shares a's lock, not its network
+      c.in.disconnect(a.out);
+      TimedLatch x_entered{2};
+      TimedLatch release_x{2};
+      std::atomic<bool> hold_x{true};
+      x.hook = [&](double value) {
+        if (hold_x.exchange(false)) {
+          x_entered.arrive_and_wait();
+          release_x.arrive_and_wait();
+        }
+        return value;
+      };
+      x.in(1.0);
+      std::thread holder{[&] { x.out(); }};  // holds x's lock
+      x_entered.arrive_and_wait();
+      a.hook = [&](double value) {
+        auto connecting = std::async(std::launch::async, connectors::as_helper([&] { c.in.connect(x.out); }));
+        std::this_thread::sleep_for(std::chrono::milliseconds{20});
+        auto reading = std::async(std::launch::async, connectors::as_helper([&] { return x.out(); }));
+        std::this_thread::sleep_for(std::chrono::milliseconds{20});
+        release_x.arrive_and_wait();
+        connecting.get();
+        return value + reading.get();
+      };
+      a.in(1.0);
+      EXPECT_EQ(a.out(), 2.0);
+      holder.join();
+      EXPECT_EQ(c.out(), 1.0);  // connected to x
+    }
+  });
+}
+
+// A helper's connect to a network j that a sibling helper's get computes
+// waits for j's lock without keeping the computing operation's inner lock:
+// j's getter reads a network sharing the computing one's lock, which needs
+// that inner lock (before: a deadlock of the library's own locks).
+TEST_P(NetworkLocks, AHelpersConnectWaitingForAnotherNetworksLockLetsThatNetworksMethodsNestBeside) {
+  connectors::testing::without_hanging([] {
+    Hooked a, c, c2, j;
+    c.in.connect(a.out);  // c and c2 share a's lock, not its network
+    c.in.disconnect(a.out);
+    c2.in.connect(a.out);
+    c2.in.disconnect(a.out);
+    TimedLatch j_computing{2};
+    TimedLatch connect_started{2};
+    j.hook = [&](double value) {
+      j_computing.arrive_and_wait();
+      connect_started.arrive_and_wait();
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});  // the connect now waits for j's lock
+      return value + c2.out();
+    };
+    j.in(1.0);
+    c2.in(2.0);
+    a.hook = [&](double value) {
+      auto reading = std::async(std::launch::async, connectors::as_helper([&] { return j.out(); }));
+      j_computing.arrive_and_wait();
+      auto connecting = std::async(std::launch::async, connectors::as_helper([&] {
+                                     connect_started.arrive_and_wait();
+                                     c.in.connect(j.out);
+                                   }));
+      connecting.get();
+      return value + reading.get();
+    };
+    a.in(1.0);
+    EXPECT_EQ(a.out(), 4.0);
+    EXPECT_EQ(c.out(), 3.0);  // connected to j
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(Executors, NetworkLocks, ::testing::Values(0, 2),

@@ -95,9 +95,11 @@ class Helper {
 /// the computing network's lock because the two were connected once. The
 /// method's operation ends only after the helper's operations that are under
 /// way. Once that operation has ended, the helper's operations are top-level
-/// ones, as from any thread. Destroying or configuring connectors from the
-/// helper is not part of the operation (it waits for the network's lock as
-/// from any thread).
+/// ones, as from any thread. Configuring or inspecting a connector from the
+/// helper (`set_caching`, `state()`, ...) is checked as such an operation is:
+/// refused on the network being computed, serialised on one that shares its
+/// lock. Destroying connectors from the helper is not part of the operation
+/// (it waits for the network's lock as from any thread).
 ///
 /// Outside any user method, `as_helper(f)` calls `f` as it is.
 ///

@@ -60,11 +60,20 @@ class RootLock {
   ~RootLock() { unlock(); }
 
   void lock(NetworkGroup& group);
+  // Locks `root` (a root when the caller looked) only if it is still a root
+  // once locked; false, holding nothing, if it was joined into another group
+  // meanwhile, whose lock may be one the caller must not wait for (an
+  // enclosing operation's: docs/design.md#nested-operations). `wait`: false
+  // tries once, and also answers false while another thread holds it.
+  bool lock_if_root(NetworkGroup& root, bool wait);
+  // Waits until no thread holds `group`'s mutex, holding nothing afterwards.
+  static void wait_for(NetworkGroup& group);
   void unlock() noexcept;
   NetworkGroup* root() const noexcept { return root_; }
 
  private:
   friend void lock_both(NetworkGroup&, NetworkGroup&, RootLock&, RootLock&);
+  friend bool lock_both_if_roots(NetworkGroup&, NetworkGroup&, RootLock&, RootLock&);
 
   NetworkGroup* root_ = nullptr;
 };
@@ -72,5 +81,9 @@ class RootLock {
 // Locks the roots of two groups without deadlock (in address order, retried
 // until both are still roots once locked). One lock when they share a root.
 void lock_both(NetworkGroup& first, NetworkGroup& second, RootLock& first_lock, RootLock& second_lock);
+// lock_both, once, for the two roots the caller found (RootLock::lock_if_root):
+// false, holding nothing, if either was joined into another group meanwhile.
+bool lock_both_if_roots(NetworkGroup& first_root, NetworkGroup& second_root, RootLock& first_lock,
+                        RootLock& second_lock);
 
 }  // namespace connectors::detail

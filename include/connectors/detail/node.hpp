@@ -124,6 +124,8 @@ class NodeBase {
   // The group whose root is this connector's network lock; made at first
   // need (a connector never operated on or connected has none).
   NetworkGroup& network_group() const;
+  // Whether it has one: without, no other connector or operation knows it.
+  bool has_network_group() const noexcept { return group_.load(std::memory_order_acquire) != nullptr; }
 
   /// Names this connector in its network's picture (connectors::to_dot) and
   /// timeline (connectors::Trace); "owner.connector" also names the owner

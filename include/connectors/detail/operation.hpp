@@ -76,10 +76,16 @@ class OperationScope {
   // thread, or in one whose method this thread runs) working under the root
   // of `group`, or null. `across_helpers`: also those whose helper this
   // thread is (connectors::as_helper), which an operation the helper starts
-  // nests in; destroying and configuring connectors from a helper is not
-  // part of the method's operation, and looks on this side only
-  // (docs/design.md#helper-threads).
+  // nests in, as a ConfigurationLock the helper takes does; a destructor on
+  // a helper is not part of the method's operation, and looks on this side
+  // only (docs/design.md#helper-threads).
   static OperationScope* holder_of(NetworkGroup& group, OperationScope* innermost, bool across_helpers) noexcept;
+  static OperationScope* holder_of_root(const NetworkGroup* root, OperationScope* innermost,
+                                        bool across_helpers) noexcept;
+  // A nested operation's locks, decided on the roots as they are: false,
+  // holding nothing, when they changed before they could be taken (decide
+  // again). Throws std::logic_error for a re-entry.
+  bool lock_nested(const NodeBase& start, const NodeBase* joined, NetworkGroup* joined_group);
   // The enclosing operation, unless this one was started by a helper: the
   // chain of operations the calling thread takes part in as itself.
   OperationScope* outer_on_this_side() const noexcept { return entered_through_ != nullptr ? nullptr : parent_; }
@@ -222,9 +228,13 @@ void leave_network(const NodeBase& node, Unlink unlink) noexcept {
 
 // The lock an operation on `node`'s network would take, without being one:
 // for configuration and destructors, which unlink a connector from its peers.
+// None for a connector without a network group (no other thread knows it).
 class NetworkLock {
  public:
-  explicit NetworkLock(const NodeBase& node);
+  NetworkLock() noexcept = default;  // holds nothing
+  explicit NetworkLock(const NodeBase& node) { lock(node); }
+  // Takes the lock; once, on a NetworkLock that holds nothing.
+  void lock(const NodeBase& node);
 
  private:
   RootLock root_;
