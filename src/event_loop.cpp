@@ -85,7 +85,12 @@ bool EventLoop::call_soon_threadsafe(std::function<void()> callback) {
 
 void EventLoop::adopt(std::coroutine_handle<detail::DetachedTask::promise_type> driver) {
   auto& promise = driver.promise();
-  ready_.push_back(Ready{driver, {}});  // may throw; the driver is not linked yet
+  try {
+    ready_.push_back(Ready{driver, {}});
+  } catch (...) {
+    driver.destroy();  // not linked yet: nothing else would free it (nor the task in it)
+    throw;
+  }
   promise.next = detached_;
   if (detached_ != nullptr) detached_->previous = &promise;
   promise.list_head = &detached_;
@@ -137,13 +142,16 @@ void EventLoop::idle() noexcept {
   // worker may be blocked on that very lock, or waiting in such a run, for
   // ever. On a pool thread at once (it is a worker itself); elsewhere once a
   // poll interval passed without a post and only while every worker is
-  // inside a job: an idle worker will take them. A run of the executor API
-  // outside any operation keeps to the dispatch table: its THREAD calls never
-  // run on its thread (docs/design.md#thread-pool).
+  // inside a job: an idle worker will take them. So also on a worker of
+  // another executor's pool: that pool's job waits for this run, and this
+  // pool's workers may all wait in runs of that one (docs/executors.md,
+  // "Nested runs"). A run of the executor API on a user thread outside any
+  // operation keeps to the dispatch table: its THREAD calls never run on its
+  // thread (docs/design.md#thread-pool).
   const bool on_worker = pool_ != nullptr && pool_->on_worker_thread();
-  const bool may_take_back =
-      pool_ != nullptr && calls_in_flight_ != 0 &&
-      (on_worker || detail::innermost_run->outer != nullptr || detail::current_operation != nullptr);
+  const bool may_take_back = pool_ != nullptr && calls_in_flight_ != 0 &&
+                             (on_worker || detail::innermost_run->outer != nullptr ||
+                              detail::current_operation != nullptr || detail::ThreadPool::on_any_worker_thread());
   if (may_take_back && (on_worker || polled_)) {
     if (detail::PoolJob* call = pool_->take_back(this, !on_worker)) {
       polled_ = false;

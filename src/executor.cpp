@@ -18,6 +18,10 @@ EventLoop* Executor::get_event_loop() const noexcept {
 }
 
 void Executor::run_root(std::coroutine_handle<> root) {
+  // A run nested in a coroutine of an outer run on this thread: the calls
+  // that coroutine queued go to the pool now, not once it suspends, which
+  // may be after this run ends, and this run may wait for one of them.
+  if (EventLoop* outer = detail::running_loop()) detail::LoopAccess::submit_queued_calls(*outer);
   std::unique_ptr<EventLoop> loop = detail::LoopAccess::make(*this, thread_pool());
   detail::LoopAccess::run_until_done(*loop, root);
 }

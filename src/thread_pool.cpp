@@ -105,6 +105,14 @@ struct ThreadPoolState {
   // network's lock, on a latch that a job behind it opens): a loop takes its
   // calls back only while every worker is busy, so with an idle worker the
   // held job would wait for the blocked one, and the loop for it, for ever.
+  bool holds_unclaimed_locked() const noexcept {
+    for (const HeldJobs& chunk : held) {
+      for (std::size_t i = 0; i < chunk.count; ++i) {
+        if (chunk.jobs[i].load(std::memory_order_relaxed) != nullptr) return true;
+      }
+    }
+    return false;
+  }
   PoolJob* take_held_locked() noexcept {
     for (HeldJobs& chunk : held) {
       if (PoolJob* job = chunk.take_any()) return job;
@@ -174,7 +182,10 @@ void worker_main(std::shared_ptr<ThreadPoolState> shared,  // NOLINT(performance
     lock.unlock();
     const bool busy_again = spin_for_work(self);
     lock.lock();
-    if (busy_again || !self.queue.empty() || self.stopping) continue;
+    // Also awake while another worker holds a job it has not started: a
+    // chunk published while this one spun (take_held_locked), which a loop
+    // does not take back while this worker is idle.
+    if (busy_again || !self.queue.empty() || self.stopping || self.holds_unclaimed_locked()) continue;
     ++self.sleeping_workers;
     self.work_available.wait(lock);
     --self.sleeping_workers;
@@ -249,6 +260,8 @@ PoolJob* ThreadPool::take_back(const EventLoop* origin, bool only_if_all_busy) n
 }
 
 bool ThreadPool::on_worker_thread() const noexcept { return current_worker_pool == state_.get(); }
+
+bool ThreadPool::on_any_worker_thread() noexcept { return current_worker_pool != nullptr; }
 
 bool ThreadPool::worker_holds_jobs() noexcept {
   const HeldJobs* held = current_held;

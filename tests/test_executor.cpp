@@ -3,6 +3,7 @@
 #include <connectors/connectors.hpp>
 #include <connectors/detail/thread_pool.hpp>
 
+#include "helpers/without_hanging.hpp"
 #include "support.hpp"
 
 #include <gtest/gtest.h>
@@ -331,6 +332,69 @@ TEST(ThreadPool, AnIdleWorkerRunsAJobThatABlockedWorkerHolds) {
   release_second.count_down();  // this worker runs the fillers, then is idle
   waiter_done.wait();
   EXPECT_TRUE(waiter_saw_it);
+}
+
+// A method of executor `first` starts a run of `second`, whose method starts
+// a run of `first` again, one pool thread each: each nested run's call waits
+// in a queue whose only thread waits for that run. Before, only a worker of
+// the run's own pool took its calls back, and both waited for ever.
+struct CrossingRuns {
+  ThreadingExecutor* first;
+  ThreadingExecutor* second;
+  int innermost() const { return 1; }
+  int middle() const {
+    auto call = [this]() -> Task<int> {
+      co_return 1 + co_await first->run_method(Parallelization::THREAD, &CrossingRuns::innermost, *this);
+    };
+    return first->run_coroutine(call());
+  }
+  int outer() const {
+    auto call = [this]() -> Task<int> {
+      co_return 1 + co_await second->run_method(Parallelization::THREAD, &CrossingRuns::middle, *this);
+    };
+    return second->run_coroutine(call());
+  }
+};
+
+TEST(NestedRuns, RunsOfTwoExecutorsOnEachOthersPoolThreadsTakeTheirCallsBack) {
+  connectors::testing::without_hanging([] {
+    ThreadingExecutor first{1};
+    ThreadingExecutor second{1};
+    CrossingRuns runs{&first, &second};
+    auto main = [&]() -> Task<int> {
+      co_return co_await first.run_method(Parallelization::THREAD, &CrossingRuns::outer, runs);
+    };
+    EXPECT_EQ(first.run_coroutine(main()), 3);
+  });
+}
+
+// A run started in a coroutine's body (here the second task of a gather,
+// which starts right after the first one queued its call) waits for the call
+// the outer run queued. Before, that call went to the pool only once the
+// coroutine suspended, after the nested run: never.
+struct Signaller {
+  void signal(Future<void> done) const { done.set_result(); }
+};
+
+TEST(NestedRuns, ARunStartedInsideACoroutineSeesTheCallsItQueuedRun) {
+  connectors::testing::without_hanging([] {
+    ThreadingExecutor executor{2};
+    Signaller signaller;
+    Future<void> signalled;
+    auto wait_for_signal = [](Future<void> done) -> Task<void> { co_await done; };
+    auto main = [&]() -> Task<void> {
+      auto signal = [&]() -> Task<void> {
+        co_await executor.run_method(Parallelization::THREAD, &Signaller::signal, signaller, signalled);
+      };
+      auto nested = [&]() -> Task<void> {
+        executor.run_coroutine(wait_for_signal(signalled));
+        co_return;
+      };
+      co_await connectors::gather(signal(), nested());
+    };
+    executor.run_coroutine(main());
+    EXPECT_TRUE(signalled.done());
+  });
 }
 
 TEST(ThreadPool, IsStartedLazilyAndPersists) {

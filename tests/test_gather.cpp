@@ -103,6 +103,37 @@ TEST(Gather, WaitsForAllThenRethrowsTheFirstError) {
   EXPECT_TRUE(slow_finished.load());
 }
 
+// Checked before any task starts, as gather does: before, the tasks ahead of
+// the empty one ran, and the error came after them.
+TEST(RunCoroutines, RejectsAnEmptyOrStartedTaskBeforeStartingAny) {
+  SequentialExecutor executor;
+  int ran = 0;
+  auto counted = [&]() -> Task<void> {
+    ++ran;
+    co_return;
+  };
+  std::vector<Task<void>> with_empty;
+  with_empty.push_back(counted());
+  with_empty.push_back(counted());
+  with_empty.emplace_back();
+  try {
+    executor.run_coroutines(with_empty);
+    ADD_FAILURE() << "no std::invalid_argument";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_NE(std::string{error.what()}.find("run_coroutines"), std::string::npos) << error.what();
+  }
+  EXPECT_EQ(ran, 0);
+
+  Task<void> started = counted();
+  executor.run_coroutine([&]() -> Task<void> { co_await started; }());
+  EXPECT_EQ(ran, 1);
+  std::vector<Task<void>> with_started;
+  with_started.push_back(counted());
+  with_started.push_back(std::move(started));
+  EXPECT_THROW(executor.run_coroutines(with_started), std::logic_error);
+  EXPECT_EQ(ran, 1);
+}
+
 TEST(Gather, RejectsEmptyTasks) {
   SequentialExecutor executor;
   auto main = []() -> Task<void> {

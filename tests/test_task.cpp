@@ -90,6 +90,34 @@ TEST(Task, AwaitingAnEmptyTaskThrowsLogicError) {
   EXPECT_THROW(executor.run_coroutine(Task<int>{}), std::invalid_argument);
 }
 
+// A finished task awaited again: before, a Task<void> passed silently and a
+// failed one rethrew its error again, where a second await throws
+// std::logic_error.
+TEST(Task, AFinishedTaskAwaitedAgainThrowsLogicError) {
+  SequentialExecutor executor;
+  int runs = 0;
+  auto counted = [&]() -> Task<void> {
+    ++runs;
+    co_return;
+  };
+  auto twice = [&]() -> Task<void> {
+    Task<void> inner = counted();
+    co_await inner;
+    co_await inner;
+  };
+  EXPECT_THROW(executor.run_coroutine(twice()), std::logic_error);
+  EXPECT_EQ(runs, 1);
+  auto failed_twice = []() -> Task<void> {
+    Task<void> inner = throws_runtime_error();
+    try {
+      co_await inner;
+    } catch (const std::runtime_error&) {
+    }
+    co_await inner;
+  };
+  EXPECT_THROW(executor.run_coroutine(failed_twice()), std::logic_error);
+}
+
 TEST(Task, ResultCanBeTakenOnce) {
   SequentialExecutor executor;
   auto twice = []() -> Task<int> {

@@ -148,10 +148,14 @@ class EventLoop {
   /// std::invalid_argument for an empty callback.
   void call_soon(std::function<void()> callback);
 
-  /// Runs `callback` soon on the loop; callable from any thread. Returns false
-  /// (and drops the callback) when the loop has already ended. Throws
-  /// std::invalid_argument for an empty callback. An exception the callback
-  /// throws is handled as for call_soon.
+  /// Runs `callback` soon on the loop; callable from any thread while the
+  /// loop exists: it is destroyed when its run returns, so a thread that
+  /// posts must be done before the run can end (have the run await a Future
+  /// that the callback completes; a thread that may outlive the run
+  /// completes a Future instead, docs/executors.md). Returns false (and drops
+  /// the callback) when the loop is ending. Throws std::invalid_argument for
+  /// an empty callback. An exception the callback throws is handled as for
+  /// call_soon.
   bool call_soon_threadsafe(std::function<void()> callback);
 
   /// The executor that runs this loop.

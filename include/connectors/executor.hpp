@@ -85,12 +85,18 @@ class Executor {
 
   /// Runs every task of `coros` (a range of Task<...>, consumed) concurrently on
   /// one new loop, waits for all of them, then rethrows the first exception.
+  /// Checked before any starts: an empty task throws std::invalid_argument, a
+  /// task that already started std::logic_error (as gather).
   template <class R>
   requires std::ranges::input_range<R>
   void run_coroutines(R&& coros) {
+    std::vector<std::ranges::range_value_t<R>> taken;
+    if constexpr (std::ranges::sized_range<R>) taken.reserve(std::ranges::size(coros));
+    for (auto&& coro : coros) taken.push_back(std::move(coro));
+    for (const auto& coro : taken) detail::check_gatherable(coro, "Executor::run_coroutines");
     std::vector<Task<void>> all;
-    if constexpr (std::ranges::sized_range<R>) all.reserve(std::ranges::size(coros));
-    for (auto&& coro : coros) all.push_back(detail::discard_result(std::move(coro)));
+    all.reserve(taken.size());
+    for (auto& coro : taken) all.push_back(detail::discard_result(std::move(coro)));
     run_coroutine(gather(std::move(all)));
   }
 

@@ -5,6 +5,8 @@
 #include <coroutine>
 #include <cstddef>
 #include <exception>
+#include <stdexcept>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <variant>
@@ -29,9 +31,9 @@ gathered_t<T> take_gathered(Task<T>& task) {
 }
 
 template <class T>
-void check_gatherable(const Task<T>& task) {
-  if (!task.valid()) throw std::invalid_argument("connectors::gather: empty (moved-from) task");
-  if (TaskAccess::started(task)) throw std::logic_error("connectors::gather: task was already started");
+void check_gatherable(const Task<T>& task, const char* what = "connectors::gather") {
+  if (!task.valid()) throw std::invalid_argument(std::string(what) + ": empty (moved-from) task");
+  if (TaskAccess::started(task)) throw std::logic_error(std::string(what) + ": task was already started");
 }
 
 template <class T>

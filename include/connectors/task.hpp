@@ -162,9 +162,10 @@ class [[nodiscard]] Task {
     /// empty task, or one that was started (awaited) before.
     bool await_ready() const {
       if (!handle_) throw std::logic_error("connectors::Task: awaiting an empty (moved-from) task");
-      if (handle_.done()) return true;
+      // Before done(): a finished task awaited again would give its result
+      // (or rethrow its error) a second time.
       if (started_before_) throw std::logic_error("connectors::Task: a task can be awaited only once");
-      return false;
+      return handle_.done();
     }
     /// Starts the task; `awaiting` resumes when it finishes. Throws nothing.
     std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {

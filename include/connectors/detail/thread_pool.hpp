@@ -108,6 +108,8 @@ class ThreadPool {
   PoolJob* take_back(const EventLoop* origin, bool only_if_all_busy) noexcept;
   // Whether the calling thread is one of this pool's workers.
   bool on_worker_thread() const noexcept;
+  // Whether it is a worker of any pool.
+  static bool on_any_worker_thread() noexcept;
   // Whether the calling thread is a worker (of any pool) that still holds
   // jobs of the chunk it took, which it runs before going back to the queue.
   static bool worker_holds_jobs() noexcept;
