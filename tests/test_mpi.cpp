@@ -12,8 +12,11 @@
 
 #include <gtest/gtest.h>
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <csignal>
 
@@ -83,6 +86,7 @@ struct Remote {
   int rank() const { return this_rank(); }
   int pid() const { return static_cast<int>(::getpid()); }
   int twice(int x) const { return 2 * x + 0 * value; }
+  std::size_t length(const std::string& text) const { return text.size(); }
   int throw_standard() const { throw std::out_of_range("index 12 is out of range"); }
   int segfault() const {
     std::signal(SIGSEGV, SIG_DFL);
@@ -402,6 +406,38 @@ TEST(MpiExecutor, NetworksGiveTheSameResultsAsLocalExecution) {
   EXPECT_EQ(sink.get_value(), Value{Value::List{5}});
 }
 
+// A child that rank 0 forks (without exec) and that ends with exit() runs
+// rank 0's exit handlers: before, the library's stopped every serving rank
+// for rank 0 too, or, once calls had been made, hung in MPI_Finalize on its
+// copy of MPI's state (and so did a parent waiting for it).
+TEST(MpiExecutor, AChildOfRankZeroThatCallsExitLeavesTheRanksToRankZero) {
+  MpiExecutor executor{0};
+  EXPECT_EQ(run(executor, &Remote::twice, 1), 2);
+  const pid_t child = ::fork();
+  ASSERT_NE(child, -1);
+  if (child == 0) std::exit(0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  expect_both_ranks_serve(executor);
+}
+
+// A request a serving rank cannot allocate (tests/CMakeLists.txt limits rank
+// 1's address space in this launch): the call fails with a WorkerError that
+// says so, and the rank serves on. Before, the rank's std::bad_alloc left
+// connectors::init and the rank ran main; rank 0 waited for ever.
+TEST(MpiServingRankMemory, ARequestTheRankCannotTakeFailsItsCallAndTheRankServesOn) {
+  MpiExecutor executor{0};
+  ASSERT_EQ(executor.number_of_ranks(), 1U);
+  try {
+    run(executor, &Remote::length, std::string(std::size_t{1} << 30, 'r'));
+    ADD_FAILURE() << "no WorkerError";
+  } catch (const WorkerError& error) {
+    EXPECT_NE(std::string{error.what()}.find("could not take a request"), std::string::npos) << error.what();
+  }
+  EXPECT_EQ(run(executor, &Remote::twice, 21), 42);
+}
+
 // Run without mpirun: the executor still constructs and runs everything but
 // PROCESS methods, which throw std::logic_error saying how to launch.
 TEST(MpiWithoutLaunch, ProcessCallsThrowLogicErrorNamingMpirun) {
@@ -538,9 +574,48 @@ TEST(MpiOneRank, ProcessCallsThrowLogicErrorSayingNoRankServes) {
   }
 }
 
+// mpirun -n 2, in a launch of its own: the dispatcher thread starts with the
+// first PROCESS call of the program, here made while no thread can be
+// created. That call fails; before, it stayed queued and was sent with the
+// next call, whose reply it took, and each later call got the previous
+// call's result.
+TEST(MpiDispatcherStart, AFailedStartFailsItsCallAloneAndLaterCallsGetTheirOwnResults) {
+  MpiExecutor executor{0};
+  pthread_attr_t original;
+  pthread_attr_t unstartable;
+  ASSERT_EQ(::pthread_getattr_default_np(&original), 0);
+  ASSERT_EQ(::pthread_attr_init(&unstartable), 0);
+  // More stack than any machine maps: creating a thread fails.
+  ASSERT_EQ(::pthread_attr_setstacksize(&unstartable, std::size_t{1} << 47), 0);
+  ASSERT_EQ(::pthread_setattr_default_np(&unstartable), 0);
+  std::string failure;
+  try {
+    run(executor, &Remote::twice, 1);
+  } catch (const WorkerError& error) {
+    failure = error.what();
+  }
+  ASSERT_EQ(::pthread_setattr_default_np(&original), 0);
+  ::pthread_attr_destroy(&unstartable);
+  ::pthread_attr_destroy(&original);
+  EXPECT_NE(failure.find("cannot hand a call to the MPI ranks"), std::string::npos) << failure;
+  for (int value = 2; value <= 5; ++value) EXPECT_EQ(run(executor, &Remote::twice, value), 2 * value);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // MpiServingRankMemory: the serving rank may map this many MiB more than
+  // it has now.
+  if (const char* more = std::getenv("CONNECTORS_TEST_SERVING_RANK_MORE_MIB"); more != nullptr && this_rank() > 0) {
+    std::ifstream status{"/proc/self/status"};
+    std::size_t mapped_kib = 0;
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("VmSize:", 0) == 0) mapped_kib = std::stoull(line.substr(7));
+    }
+    const rlim_t limit = (static_cast<rlim_t>(mapped_kib) << 10) + (static_cast<rlim_t>(std::atoll(more)) << 20);
+    const rlimit address_space{limit, limit};
+    ::setrlimit(RLIMIT_AS, &address_space);
+  }
   // Under mpirun, ranks 1 and 2 serve here until rank 0 returns from main.
   connectors::init(argc, argv);
   ::testing::InitGoogleTest(&argc, argv);

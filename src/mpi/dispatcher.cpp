@@ -45,11 +45,14 @@ void Dispatcher::submit(const std::shared_ptr<ClientRecord>& client, ProcessJob&
     return;
   }
   try {
-    queue_.push_back(Pending{&job, client});
+    // The thread first: a job queued for a thread that could not start
+    // would stay queued after it failed (and its memory was gone), to be
+    // sent with a later call's thread, its reply given to that call.
     if (!started_) {
       thread_ = std::thread{[this] { run(); }};
       started_ = true;
     }
+    queue_.push_back(Pending{&job, client});
   } catch (const std::exception& error) {
     lock.unlock();
     fail(job, std::string{"connectors: cannot hand a call to the MPI ranks: "} + error.what());

@@ -6,9 +6,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
+#include <utility>
 
 namespace connectors::detail::mpi {
 
@@ -32,6 +34,32 @@ ReceiveBuffers::~ReceiveBuffers() {
   }
 }
 
+bool ReceiveBuffers::grow(Slot& slot, std::size_t size) {
+  const std::size_t capacity = std::min(
+      (size + size / 2 + reply_file_granule - 1) / reply_file_granule * reply_file_granule, reply_file_keep_limit);
+  UniqueFd fd{above_standard_streams(::memfd_create("connectors-mpi-reply", MFD_CLOEXEC))};
+  if (!fd.valid() || ::ftruncate(fd.get(), static_cast<off_t>(capacity)) != 0) return false;
+  void* mapping = ::mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  if (mapping == MAP_FAILED) return false;
+  // All made before the slot changes: a slot whose file and mapping
+  // disagreed would lend a later reply from the old file, an earlier reply's
+  // bytes.
+  std::shared_ptr<ReplyFile> file;
+  try {
+    file = std::make_shared<ReplyFile>(fd.get());
+  } catch (...) {
+    ::munmap(mapping, capacity);
+    throw;
+  }
+  static_cast<void>(fd.release());
+  fault_in(static_cast<char*>(mapping), capacity);
+  if (slot.writable != nullptr) ::munmap(slot.writable, slot.capacity);
+  slot.writable = static_cast<char*>(mapping);
+  slot.capacity = capacity;
+  slot.file = std::move(file);
+  return true;
+}
+
 char* ReceiveBuffers::prepare(std::size_t size) {
   chosen_ = -1;
   plain_ = ByteBuffer{};
@@ -42,24 +70,7 @@ char* ReceiveBuffers::prepare(std::size_t size) {
       Slot& slot = slots_[i];
       // A file a caller still decodes from is not overwritten.
       if (slot.file != nullptr && slot.file->lent.load(std::memory_order_acquire)) continue;
-      if (slot.capacity < size) {
-        const std::size_t capacity =
-            std::min((size + size / 2 + reply_file_granule - 1) / reply_file_granule * reply_file_granule,
-                     reply_file_keep_limit);
-        UniqueFd fd{above_standard_streams(::memfd_create("connectors-mpi-reply", MFD_CLOEXEC))};
-        if (!fd.valid() || ::ftruncate(fd.get(), static_cast<off_t>(capacity)) != 0) {
-          throw std::system_error(errno, std::generic_category(), "connectors: a receive buffer for a reply");
-        }
-        void* mapping = ::mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
-        if (mapping == MAP_FAILED) {
-          throw std::system_error(errno, std::generic_category(), "connectors: mapping a receive buffer");
-        }
-        fault_in(static_cast<char*>(mapping), capacity);
-        if (slot.writable != nullptr) ::munmap(slot.writable, slot.capacity);
-        slot.writable = static_cast<char*>(mapping);
-        slot.capacity = capacity;
-        slot.file = std::make_shared<ReplyFile>(fd.release());
-      }
+      if (slot.capacity < size && !grow(slot, size)) break;
       chosen_ = static_cast<int>(i);
       return slot.writable;
     }

@@ -26,7 +26,7 @@ class ReceiveBuffers {
 
   // Memory for a reply of `size` bytes, writable at `*data` until the
   // returned buffer (which the caller then decodes) is made; call lend()
-  // once it is received. Throws std::bad_alloc or std::system_error.
+  // once it is received. Throws std::bad_alloc.
   char* prepare(std::size_t size);
   // The reply just received into prepare()'s memory, as the job's reply.
   ByteBuffer lend(std::size_t size);
@@ -45,6 +45,11 @@ class ReceiveBuffers {
     std::size_t capacity = 0;
   };
   static constexpr unsigned slots = 2;
+
+  // Gives `slot` a file of at least `size` bytes, or leaves it as it was and
+  // answers false when none can be made (out of descriptors, say): the reply
+  // then comes into plain memory. Throws std::bad_alloc.
+  static bool grow(Slot& slot, std::size_t size);
 
   Slot slots_[slots];
   // What prepare() chose: a slot, or a plain allocation.

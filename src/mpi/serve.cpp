@@ -87,7 +87,15 @@ class Server {
  private:
   void run_call(const MessageHeader& header, int source) {
     RankJob job;
-    job.request.resize(header.size);
+    try {
+      job.request.resize(header.size);
+    } catch (const std::exception& error) {
+      // Every call gets a reply: rank 0 waits for it, and this rank serves on.
+      discard_payload(header, source);
+      reply(header.call_id, worker_error_reply(where_ + "could not take a request of " + std::to_string(header.size) +
+                                               " bytes (" + error.what() + ")"));
+      return;
+    }
     receive_payload(header, job.request.data(), source);
     if (!same_binary_) {
       // Rank 0 never sends one; refusing is all this binary may do.
