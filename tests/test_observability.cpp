@@ -1,6 +1,7 @@
 // Issue 12: the picture of a network (to_dot), the timeline (Trace) and
 // progress reports, checked against what actually ran.
 #include "helpers/json.hpp"
+#include "sanitizers.hpp"
 #include "support.hpp"
 
 #include <connectors/connectors.hpp>
@@ -13,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -377,6 +379,44 @@ struct Network {
 };
 
 std::int64_t nanoseconds(const Json& micros) { return std::llround(micros.number() * 1000.0); }
+
+// A result past 80 MiB streams from the worker into the caller's result
+// (docs/processes.md, "Design"); its size is known once it has been read.
+// Before, such a method was traced with bytes_received 0.
+class Bulky {
+ public:
+  connectors::Output<std::vector<std::uint64_t>> out{this, &Bulky::compute};
+  connectors::Input<std::size_t> count{this, &Bulky::write, out};
+  Bulky() { out.set_parallelization(Parallelization::PROCESS); }
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(count_);
+  }
+
+ private:
+  std::vector<std::uint64_t> compute() const { return std::vector<std::uint64_t>(count_, 7); }
+  void write(std::size_t count) { count_ = count; }
+  std::size_t count_ = 0;
+};
+
+TEST(Trace, AStreamedResultIsTracedWithItsSize) {
+  CONNECTORS_SKIP_VOLUME_TEST_UNDER_THREAD_SANITIZER();
+  Bulky bulky;
+  bulky.out.set_executor(connectors::executor(1, 1));
+  const std::size_t count = (std::size_t{96} << 20) / sizeof(std::uint64_t);
+  bulky.count(count);
+  std::vector<connectors::Trace::Method> methods;
+  {
+    connectors::Trace trace;
+    EXPECT_EQ(bulky.out().size(), count);
+    methods = trace.methods();
+  }
+  ASSERT_EQ(methods.size(), 1U);
+  EXPECT_TRUE(methods[0].process);
+  const std::size_t bytes = count * sizeof(std::uint64_t);
+  EXPECT_GE(methods[0].bytes_received, bytes);
+  EXPECT_LT(methods[0].bytes_received, bytes + 4096);
+}
 
 TEST(Trace, ChromeEventsWellFormedNestedAndExactlyWhatRan) {
   auto executor = connectors::executor(2, 1);

@@ -107,6 +107,10 @@ struct ProcessCallNote {
 };
 inline thread_local ProcessCallNote last_process_call{};
 void note_process_call(const ProcessJob& job) noexcept;
+// A streamed reply's size, known once it has been read (decode_reply).
+inline void note_streamed_reply(std::uint64_t bytes) noexcept {
+  if (is_observing()) last_process_call.bytes_received = static_cast<std::size_t>(bytes);
+}
 // The worker pool's side: a request goes to the worker `pid`; its reply came.
 void note_start(ProcessJob& job, int pid) noexcept;
 void note_reply(ProcessJob& job) noexcept;

@@ -307,6 +307,14 @@ R decode_reply(const ByteBuffer& reply) {
   if (reply.size() == 0 && reply.stream() == nullptr)
     throw WorkerError("connectors: empty reply from a worker process");
   ReplyReader source{reply};
+  // A stream's size is known only once it has been read (for traces,
+  // docs/observability.md), whether the call succeeds or fails.
+  struct NoteStreamedSize {
+    const ReplyReader& source;
+    ~NoteStreamedSize() {
+      if (source.streamed()) note_streamed_reply(source.streamed_bytes());
+    }
+  } note{source};
   for (;;) {
     try {
       return decode_from<R>(source);

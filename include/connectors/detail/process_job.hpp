@@ -192,6 +192,9 @@ class ReplyReader final : public std::streambuf {
   ~ReplyReader() override;
 
   bool streamed() const noexcept { return stream_ != nullptr; }
+  // Of a stream: the bytes its chunks announced so far (a restarted reply's
+  // first attempt included).
+  std::uint64_t streamed_bytes() const noexcept { return announced_; }
   // After the reply is decoded: a stream must end here (nothing more may
   // follow), and the supervisor's verdict on the call is taken. Throws
   // WorkerError.
