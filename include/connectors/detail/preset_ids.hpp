@@ -68,6 +68,8 @@ class PresetIds {
     table()->insert(id);
   }
 
+  // Noexcept: a disconnect or a destructor erases, and Id's == and hash may
+  // not throw (docs/multi-inputs.md).
   void erase(const Id& id) noexcept {
     if (table_ != nullptr) table()->erase(id);
   }
