@@ -521,12 +521,24 @@ void DestructionWatch::forget(const InputNode& input) noexcept {
 
 namespace {
 thread_local bool failed_conditions_hold = false;
+thread_local std::exception_ptr* failed_condition_slot = nullptr;
 }  // namespace
 
-FailedConditionsHold::FailedConditionsHold() noexcept : outer_(failed_conditions_hold) {
+FailedConditionsHold::FailedConditionsHold() noexcept
+    : outer_(failed_conditions_hold), outer_first_error_(std::exchange(failed_condition_slot, nullptr)) {
   failed_conditions_hold = true;
 }
-FailedConditionsHold::~FailedConditionsHold() { failed_conditions_hold = outer_; }
+FailedConditionsHold::FailedConditionsHold(std::exception_ptr& first_error) noexcept
+    : outer_(failed_conditions_hold), outer_first_error_(std::exchange(failed_condition_slot, &first_error)) {
+  failed_conditions_hold = true;
+}
+FailedConditionsHold::~FailedConditionsHold() {
+  failed_conditions_hold = outer_;
+  failed_condition_slot = outer_first_error_;
+}
+void FailedConditionsHold::keep_failure() noexcept {
+  if (failed_condition_slot != nullptr && !*failed_condition_slot) *failed_condition_slot = std::current_exception();
+}
 bool FailedConditionsHold::active() noexcept { return failed_conditions_hold; }
 bool FailedConditionsHold::exchange_active(bool held) noexcept { return std::exchange(failed_conditions_hold, held); }
 
@@ -635,6 +647,11 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
       }
     }
   };
+  // A condition that throws counts as held until the walk is complete, and
+  // its error is thrown then: cut short, the walk left the inputs it had
+  // announced settled, and later walks stopped above inputs never served
+  // again (docs/design.md#conditions).
+  ConditionFailures failures;
   announced_in_ = std::min(announced_in_, collection.situation);
   expand(*this);
   // An announce condition is user code, and it may destroy blocks: its own,
@@ -714,6 +731,7 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
       collection.inputs.push_back(&input);
     }
   }
+  failures.rethrow_first();
 }
 
 void InputNode::notify_observers() noexcept {
@@ -870,11 +888,21 @@ Task<void> request_notified(Operation& operation, std::vector<InputNode*> inputs
 
 std::vector<InputNode*> take_deferred(Operation& operation) {
   std::vector<InputNode*> inputs = std::exchange(operation.deferred_notified, {});
-  std::vector<InputNode*> unique;
-  for (InputNode* input : inputs) {
-    if (std::find(unique.begin(), unique.end(), input) == unique.end()) unique.push_back(input);
+  // Each once, in the order of their first push. Searched while few, hashed
+  // beyond: 10^5 ON_NOTIFY multi-inputs on one output cost a second when
+  // each was searched for among the others.
+  constexpr std::size_t searched_up_to = 32;
+  if (inputs.size() <= searched_up_to) {
+    std::vector<InputNode*> unique;
+    for (InputNode* input : inputs) {
+      if (std::find(unique.begin(), unique.end(), input) == unique.end()) unique.push_back(input);
+    }
+    return unique;
   }
-  return unique;
+  std::unordered_set<InputNode*> seen;
+  seen.reserve(inputs.size());
+  std::erase_if(inputs, [&](InputNode* input) { return !seen.insert(input).second; });
+  return inputs;
 }
 
 void run_operation(Operation& operation, Task<void> root) {
@@ -927,10 +955,18 @@ void connect_nodes(OutputNode& output, InputNode& input, OutputNode::Push push) 
   // blocks: the connect then ends with std::logic_error, the connection made
   // and announced all the same (a condition that destroyed the input's or the
   // output's block refuses), so that the next get brings the value over it.
+  // An announce condition that throws counts as held: the connection is
+  // made and announced, then the error is reported, the collection unserved
+  // (the next get brings the value over it).
+  ConditionFailures failures;
   const bool accepted = input.accept_announcement(output);
   if (accepted) input.announce_downstream(collection, true);
   if (!scope.destroyed(&output)) unsettle_above(output, Laziness::ON_CONNECT);
   OperationScope::check_not_poisoned(&scope);
+  if (std::exception_ptr failure = failures.take_first()) {
+    unsettle_unserved(collection, &scope);
+    std::rethrow_exception(failure);
+  }
   serve_non_lazy(*input.executor(), &scope, collection);
 }
 

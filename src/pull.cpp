@@ -305,7 +305,12 @@ class PullEngine {
     }
     top.phase = Stage::finish;
     if (pulling_.size() > 1 && !operation_.all_inline()) return Need::request_notified;
-    for (InputNode* input : pulling_) stack_.push_back(Frame{input, false, Stage::notified});
+    // In reverse: the stack serves the last one pushed first, and the
+    // inputs are served in the order of their connections, as
+    // request_notified does on the other executors (docs/parallelization.md).
+    for (auto input = pulling_.rbegin(); input != pulling_.rend(); ++input) {
+      stack_.push_back(Frame{*input, false, Stage::notified});
+    }
     return Need::nothing;
   }
 
@@ -511,7 +516,9 @@ void drive_inline(Operation& operation, NodeBase& root, bool is_output, RootDone
       }
       if (!serve_deferred || operation.deferred_notified.empty()) break;
       // ON_NOTIFY multi-inputs deferred by pushes (request_notified).
-      for (InputNode* input : take_deferred(operation)) engine.start(*input, false);
+      // Started in reverse, so that they are served in order (after_push).
+      const std::vector<InputNode*> deferred = take_deferred(operation);
+      for (auto input = deferred.rbegin(); input != deferred.rend(); ++input) engine.start(**input, false);
     }
   } catch (...) {
     engine.unwind(std::current_exception());

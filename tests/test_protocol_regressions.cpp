@@ -19,6 +19,7 @@
 #include <latch>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -2873,6 +2874,141 @@ TEST_P(Regression, Random19_AGetAfterConnectingAPushedSourceToAnOnNotifyMultiInp
     b6.in.connect(b8.output);
     EXPECT_EQ(b1.out(), 0.0);
     EXPECT_EQ(b6.out(), 0.0);
+  });
+}
+
+// ---- announce conditions that throw -------------------------------------------
+
+// The walk of a direct change met a throwing announce condition after it had
+// announced (and settled) another branch: before, the walk ended there, and
+// later announcements stopped above the settled input, so the ON_ANNOUNCE
+// input below it was never served again.
+TEST_P(Regression, AThrowingAnnounceConditionLeavesNoInputBelowItUnserved) {
+  without_hanging([] {
+    Copy a, b1, k;
+    ConditionalSingle b2;
+    b2.in.connect(a.out);  // connected first: walked after b1
+    b1.in.connect(a.out);
+    k.in.connect(b1.out);
+    k.in.set_laziness(Laziness::ON_ANNOUNCE);
+    a.in(1.0);
+    EXPECT_EQ(k.held(), 1.0);
+    b2.announce_throws = true;
+    EXPECT_THROW(a.in(2.0), std::runtime_error);
+    b2.announce_throws = false;
+    EXPECT_EQ(a.held(), 1.0);  // the change failed: not made
+    a.in(3.0);
+    EXPECT_EQ(k.held(), 3.0);  // served by the announcement
+    a.in(4.0);
+    EXPECT_EQ(k.held(), 4.0);
+    EXPECT_EQ(k.out(), 4.0);
+    EXPECT_EQ(b2.out(), 4.0);
+  });
+}
+
+// A connect whose input's own announce condition throws: the connection is
+// made (the error is reported) and announced, so the source's value comes
+// with the next get. Before, it was linked but never announced, a repeated
+// connect was a no-op, and the input kept its old value until the source
+// changed.
+TEST_P(Regression, AConnectWhoseAnnounceConditionThrowsStillBringsTheValue) {
+  without_hanging([] {
+    Copy a;
+    ConditionalSingle b;
+    a.in(10.0);
+    b.announce_throws = true;
+    EXPECT_THROW(b.in.connect(a.out), std::runtime_error);
+    b.announce_throws = false;
+    EXPECT_TRUE(b.in.is_connected());
+    EXPECT_EQ(b.out(), 10.0);
+  });
+}
+
+// ---- the order of ON_NOTIFY inputs ---------------------------------------------
+
+// Blocks that log their setter calls by name.
+class CallLog {
+ public:
+  void add(const std::string& name) {
+    std::lock_guard lock{mutex_};
+    calls_.push_back(name);
+  }
+  std::vector<std::string> take() {
+    std::lock_guard lock{mutex_};
+    return std::exchange(calls_, {});
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::string> calls_;
+};
+
+class LoggedSingle {
+ public:
+  LoggedSingle(std::string name, CallLog& log) : name_(std::move(name)), log_(log) {
+    in.set_laziness(Laziness::ON_NOTIFY);
+  }
+  connectors::Output<double> out{this, &LoggedSingle::compute};
+  connectors::Input<double> in{this, &LoggedSingle::store, out};
+
+ private:
+  double compute() const { return value_; }
+  void store(double value) {
+    log_.add(name_);
+    value_ = value;
+  }
+  std::string name_;
+  CallLog& log_;
+  double value_ = 0.0;
+};
+
+class LoggedMulti {
+ public:
+  LoggedMulti(std::string name, CallLog& log) : name_(std::move(name)), log_(log) {
+    in.set_laziness(Laziness::ON_NOTIFY);
+  }
+  connectors::Output<double> out{this, &LoggedMulti::compute};
+  connectors::MultiInput<double> in{this, &LoggedMulti::add, &LoggedMulti::remove, out};
+
+ private:
+  double compute() const { return static_cast<double>(count_); }
+  std::size_t add(double) {
+    log_.add(name_);
+    return count_++;
+  }
+  void remove(std::size_t) {}
+  std::string name_;
+  CallLog& log_;
+  std::size_t count_ = 0;
+};
+
+// The ON_NOTIFY inputs one push reaches are served in the order of their
+// connections (the multi-inputs after the single inputs, deferred), on every
+// executor, whether the push came from a get or from serving a direct
+// change's collection. Before, the inline engine served them in reverse
+// where the coroutine requests did not, and the order of the owners' calls
+// changed with the executor.
+TEST_P(Regression, OnNotifyInputsReachedByOnePushAreServedInTheOrderOfTheirConnections) {
+  without_hanging([] {
+    CallLog log;
+    Copy source, pulling;
+    LoggedMulti m1{"m1", log}, m2{"m2", log}, m3{"m3", log};
+    LoggedSingle n1{"n1", log}, n2{"n2", log}, n3{"n3", log};
+    m1.in.connect(source.out);
+    n1.in.connect(source.out);
+    m2.in.connect(source.out);
+    n2.in.connect(source.out);
+    m3.in.connect(source.out);
+    n3.in.connect(source.out);
+    pulling.in.connect(source.out);
+    const std::vector<std::string> in_order{"n1", "n2", "n3", "m1", "m2", "m3"};
+    source.in(1.0);
+    log.take();
+    EXPECT_EQ(pulling.out(), 1.0);  // its pull pushes to all
+    EXPECT_EQ(log.take(), in_order);
+    pulling.in.set_laziness(Laziness::ON_ANNOUNCE);
+    source.in(2.0);  // served with the change's collection
+    EXPECT_EQ(log.take(), in_order);
   });
 }
 

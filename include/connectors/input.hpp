@@ -100,8 +100,10 @@ class Input final : private detail::InputNode {
   void operator()(V value) {
     detail::OperationScope scope{*this};
     detail::NonLazyCollection collection{Laziness::ON_ANNOUNCE, {}};
-    announce_downstream(collection, false);
     try {
+      // Complete even when an announce condition below throws (its error
+      // then comes here, and the observers are cancelled).
+      announce_downstream(collection, false);
       // An announce condition below may have destroyed a block of this network.
       detail::OperationScope::check_not_poisoned(&scope);
       detail::UserCallScope user{&scope};

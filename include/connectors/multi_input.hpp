@@ -1152,11 +1152,13 @@ class MultiInput final : private detail::InputNode {
   auto change(Change make_change, bool announce) {
     detail::OperationScope scope{*this};
     detail::NonLazyCollection collection{Laziness::ON_ANNOUNCE, {}};
-    if (announce) announce_downstream(collection, false);
     using Result = decltype(make_change());
     std::optional<std::conditional_t<std::is_void_v<Result>, char, Result>> result;
     std::vector<detail::InputNode*> deferred;
     try {
+      // Complete even when an announce condition below throws (its error
+      // then comes here, and the observers are cancelled).
+      if (announce) announce_downstream(collection, false);
       // An announce condition below may have destroyed a block of this network.
       detail::OperationScope::check_not_poisoned(&scope);
       apply_pending_now(scope, deferred);
@@ -1251,10 +1253,17 @@ class MultiInput final : private detail::InputNode {
     // The announce conditions (this input's, then those below) may destroy
     // blocks: the connect then ends with std::logic_error, the connection made
     // and announced all the same (as connect_nodes does).
+    // An announce condition that throws counts as held: the connection is
+    // made and announced, then the error is reported (as connect_nodes does).
+    detail::ConditionFailures failures;
     const bool accepted = accept_announcement(from);
     if (accepted) announce_downstream(collection, true);
     if (!scope.destroyed(&from)) detail::unsettle_above(from, Laziness::ON_CONNECT);
     detail::OperationScope::check_not_poisoned(&scope);
+    if (std::exception_ptr failure = failures.take_first()) {
+      detail::unsettle_unserved(collection, &scope);
+      std::rethrow_exception(failure);
+    }
     detail::serve_non_lazy(*executor(), &scope, collection);
   }
 
@@ -1274,10 +1283,16 @@ class MultiInput final : private detail::InputNode {
     const bool changed_before = changed_;
     if (source->stored || !source->owned.empty()) changed_ = true;
     detail::NonLazyCollection collection{Laziness::ON_CONNECT, {}};
-    announce_downstream(collection, true);
+    std::exception_ptr error;
+    try {
+      // Complete even when an announce condition below throws; its error is
+      // reported after the removal, which happens anyway.
+      announce_downstream(collection, true);
+    } catch (...) {
+      error = std::current_exception();
+    }
     // An announce condition below may have destroyed a block of this network.
     detail::OperationScope::check_not_poisoned(&scope);
-    std::exception_ptr error;
     std::vector<detail::InputNode*> deferred;
     try {
       apply_pending_now(scope, deferred);
@@ -1286,7 +1301,7 @@ class MultiInput final : private detail::InputNode {
       // Reported after the removal, which happens anyway: also when a method
       // destroyed another block (the source's announcement is settled
       // already, so a connection left in place would never deliver again).
-      error = std::current_exception();
+      if (!error) error = std::current_exception();
     }
     try {
       // (A source whose block a method destroyed is gone from the table, and

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <typeinfo>
+#include <utility>
 #include <vector>
 
 namespace connectors::detail {
@@ -592,7 +593,12 @@ class DestructionWatch {
 // below with a value computed from what is gone (docs/design.md#lifetime).
 class FailedConditionsHold {
  public:
+  // Their errors are dropped (a destructor announcing cannot report them).
   FailedConditionsHold() noexcept;
+  // The first error is kept in `first_error`, for the caller to report once
+  // its announcement walk is complete (announce_downstream, a connect): a
+  // walk cut short left the inputs it had announced settled but waiting.
+  explicit FailedConditionsHold(std::exception_ptr& first_error) noexcept;
   FailedConditionsHold(const FailedConditionsHold&) = delete;
   FailedConditionsHold& operator=(const FailedConditionsHold&) = delete;
   ~FailedConditionsHold();
@@ -612,12 +618,43 @@ class FailedConditionsHold {
       return ask();
     } catch (...) {
       if (!active()) throw;
+      keep_failure();
       return true;
     }
   }
 
  private:
+  static void keep_failure() noexcept;
+
   bool outer_;
+  std::exception_ptr* outer_first_error_;
+};
+
+// Holds failed announce conditions for one announcement walk (or a connect's
+// acceptance and walk) and keeps the first error, unless a hold is active
+// already (a destructor's, which drops them; an enclosing walk's, which keeps
+// them). Report it with rethrow_first() once the walk is complete.
+class ConditionFailures {
+ public:
+  ConditionFailures() {
+    if (!FailedConditionsHold::active()) hold_.emplace(first_error_);
+  }
+  ConditionFailures(const ConditionFailures&) = delete;
+  ConditionFailures& operator=(const ConditionFailures&) = delete;
+
+  // Ends the hold, then throws the first error kept, if any.
+  void rethrow_first() {
+    hold_.reset();
+    if (first_error_) std::rethrow_exception(std::exchange(first_error_, nullptr));
+  }
+  std::exception_ptr take_first() noexcept {
+    hold_.reset();
+    return std::exchange(first_error_, nullptr);
+  }
+
+ private:
+  std::exception_ptr first_error_;
+  std::optional<FailedConditionsHold> hold_;
 };
 
 // Whether a user method of `operation` destroyed `node` (see
