@@ -31,6 +31,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -87,6 +88,11 @@ struct Remote {
   int pid() const { return static_cast<int>(::getpid()); }
   int twice(int x) const { return 2 * x + 0 * value; }
   std::size_t length(const std::string& text) const { return text.size(); }
+  // Leaves a file named `value` in `directory`: the call ran.
+  int mark(const std::string& directory, int value) const {
+    std::ofstream{directory + "/" + std::to_string(value)} << value;
+    return value;
+  }
   int throw_standard() const { throw std::out_of_range("index 12 is out of range"); }
   int segfault() const {
     std::signal(SIGSEGV, SIG_DFL);
@@ -580,6 +586,10 @@ TEST(MpiOneRank, ProcessCallsThrowLogicErrorSayingNoRankServes) {
 // next call, whose reply it took, and each later call got the previous
 // call's result.
 TEST(MpiDispatcherStart, AFailedStartFailsItsCallAloneAndLaterCallsGetTheirOwnResults) {
+  const std::filesystem::path directory =
+      std::filesystem::temp_directory_path() / ("connectors-mpi-start-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(directory);
+  std::filesystem::create_directories(directory);
   MpiExecutor executor{0};
   pthread_attr_t original;
   pthread_attr_t unstartable;
@@ -588,17 +598,33 @@ TEST(MpiDispatcherStart, AFailedStartFailsItsCallAloneAndLaterCallsGetTheirOwnRe
   // More stack than any machine maps: creating a thread fails.
   ASSERT_EQ(::pthread_attr_setstacksize(&unstartable, std::size_t{1} << 47), 0);
   ASSERT_EQ(::pthread_setattr_default_np(&unstartable), 0);
+  // Both calls in one run: the failed call's frame lives on until the run
+  // ends, so a call left queued would be sent with the next one, run, and
+  // its reply delivered to it a second time.
+  Remote remote;
   std::string failure;
-  try {
-    run(executor, &Remote::twice, 1);
-  } catch (const WorkerError& error) {
-    failure = error.what();
-  }
-  ASSERT_EQ(::pthread_setattr_default_np(&original), 0);
+  auto failing = [&]() -> Task<int> {
+    try {
+      co_return co_await executor.run_method(Parallelization::PROCESS, &Remote::mark, remote, directory.string(), 1);
+    } catch (const WorkerError& error) {
+      failure = error.what();
+    }
+    co_return 0;
+  };
+  auto next = [&]() -> Task<int> {
+    ::pthread_setattr_default_np(&original);
+    co_return co_await executor.run_method(Parallelization::PROCESS, &Remote::mark, remote, directory.string(), 6);
+  };
+  auto both = [&]() -> Task<std::tuple<int, int>> { co_return co_await connectors::gather(failing(), next()); };
+  const std::tuple<int, int> first_two = executor.run_coroutine(both());
   ::pthread_attr_destroy(&unstartable);
   ::pthread_attr_destroy(&original);
+  EXPECT_EQ(first_two, std::make_tuple(0, 6));
   EXPECT_NE(failure.find("cannot hand a call to the MPI ranks"), std::string::npos) << failure;
   for (int value = 2; value <= 5; ++value) EXPECT_EQ(run(executor, &Remote::twice, value), 2 * value);
+  EXPECT_TRUE(std::filesystem::exists(directory / "6"));
+  EXPECT_FALSE(std::filesystem::exists(directory / "1")) << "the failed call ran";
+  std::filesystem::remove_all(directory);
 }
 
 }  // namespace
