@@ -2924,6 +2924,35 @@ TEST_P(Regression, AConnectWhoseAnnounceConditionThrowsStillBringsTheValue) {
   });
 }
 
+// A multi-input's disconnect whose walk met a throwing announce condition:
+// the disconnect is made and reported, its collection unserved. The inputs
+// above the collected ones must not count as settled, or a later connect's
+// walk stops above them and never serves them (before: `k` kept 3).
+TEST_P(Regression, AFailedDisconnectLeavesNoInputBelowItUnserved) {
+  without_hanging([] {
+    Copy x, y, z, c, k;
+    Sum top;
+    ConditionalSingle b;
+    x.in(1.0);
+    y.in(2.0);
+    z.in(4.0);
+    top.in.connect(x.out);
+    top.in.connect(y.out);
+    b.in.connect(top.out);
+    c.in.connect(top.out);
+    k.in.set_laziness(Laziness::ON_CONNECT);
+    k.in.connect(c.out);
+    EXPECT_EQ(k.held(), 3.0);
+    b.announce_throws = true;
+    EXPECT_THROW(top.in.disconnect(y.out), std::runtime_error);
+    b.announce_throws = false;
+    EXPECT_FALSE(top.in.is_connected_to(y.out));
+    top.in.connect(z.out);
+    EXPECT_EQ(k.held(), 5.0);  // served by the connect
+    EXPECT_EQ(b.out(), 5.0);
+  });
+}
+
 // ---- the order of ON_NOTIFY inputs ---------------------------------------------
 
 // Blocks that log their setter calls by name.

@@ -1354,6 +1354,9 @@ class MultiInput final : private detail::InputNode {
     detail::OperationScope::check_not_poisoned(&scope);
     if (error) {
       finish_after_failure(&scope);
+      // Unserved, the collected inputs stay announced: the inputs above them
+      // must not count as settled (docs/design.md#settled).
+      detail::unsettle_unserved(collection, &scope);
       std::rethrow_exception(error);
     }
     finish_changes(&scope);

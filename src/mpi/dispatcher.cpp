@@ -5,7 +5,10 @@
 
 #include <connectors/errors.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <new>
 #include <utility>
 
@@ -16,6 +19,11 @@ namespace {
 // Never destroyed: an MpiExecutor with static storage duration may be
 // destroyed after this file's statics, and must still find it (stopped).
 Dispatcher* installed = nullptr;
+// The process that installed it: rank 0. A child that rank 0 forks (without
+// exec) has a copy, whose mutex may have been held at the fork and whose
+// thread is gone; it must not use it (its static MpiExecutors are destroyed
+// at its exit, and close it).
+std::atomic<int> installed_by{0};
 
 void complete(ProcessJob& job) noexcept { complete_job(job); }
 void fail(ProcessJob& job, const std::string& message) noexcept { fail_job(job, message); }
@@ -26,9 +34,15 @@ Dispatcher::Dispatcher(int world_size, const std::vector<int>& serving) : world_
   for (int rank : serving) ranks_.push_back(Rank{rank});
 }
 
-Dispatcher* Dispatcher::instance() noexcept { return installed; }
+Dispatcher* Dispatcher::instance() noexcept {
+  if (installed == nullptr || ::getpid() != installed_by.load(std::memory_order_relaxed)) return nullptr;
+  return installed;
+}
 
-void Dispatcher::install(std::unique_ptr<Dispatcher> dispatcher) noexcept { installed = dispatcher.release(); }
+void Dispatcher::install(std::unique_ptr<Dispatcher> dispatcher) noexcept {
+  installed_by.store(static_cast<int>(::getpid()));
+  installed = dispatcher.release();
+}
 
 Dispatcher::Rank* Dispatcher::find(int rank) noexcept {
   for (Rank& state : ranks_) {

@@ -96,6 +96,9 @@ void init_under_mpi(int argc, char** argv) {
       // Never back into main: a serving rank would run the program.
       std::fprintf(stderr, "connectors: MPI rank %d cannot serve on: %s\n", rank, error.what());
       MPI_Abort(MPI_COMM_WORLD, 1);
+    } catch (...) {
+      std::fprintf(stderr, "connectors: MPI rank %d cannot serve on (an unknown exception)\n", rank);
+      MPI_Abort(MPI_COMM_WORLD, 1);
     }
     MPI_Finalize();
     std::exit(0);

@@ -70,7 +70,7 @@ char* ReceiveBuffers::prepare(std::size_t size) {
       Slot& slot = slots_[i];
       // A file a caller still decodes from is not overwritten.
       if (slot.file != nullptr && slot.file->lent.load(std::memory_order_acquire)) continue;
-      if (slot.capacity < size && !grow(slot, size)) break;
+      if (slot.capacity < size && !grow(slot, size)) continue;  // the other slot may be large enough
       chosen_ = static_cast<int>(i);
       return slot.writable;
     }
