@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <memory>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -567,6 +569,206 @@ TEST_P(MultiInputTest, ValuesLandUnderTheirSourcesThroughMovedAndReusedEntries) 
     }
     EXPECT_EQ(sorted(mi.get_values()), expected()) << "round " << round;
   }
+}
+
+// ---- direct changes and removals that fail part way (found by a review) ----------
+
+// A multi-input whose methods can destroy a block of the network (`victim`,
+// connected below it) or throw, and whose values downstream see.
+class Striking {
+ public:
+  Striking() { add_value.set_replace(&Striking::replace); }
+  connectors::Output<std::vector<int>> get_values{this, &Striking::values};
+  connectors::MultiInput<int> add_value{this, &Striking::add, &Striking::remove, get_values};
+  std::unique_ptr<connectors::blocks::PassThrough<std::vector<int>>> victim;
+  bool strike = false;
+  std::vector<int> held() const { return values(); }
+
+ private:
+  std::vector<int> values() const {
+    std::vector<int> result;
+    for (const auto& [id, value] : data_) result.push_back(value);
+    return result;
+  }
+  void maybe_strike() {
+    if (std::exchange(strike, false)) victim.reset();
+  }
+  std::size_t add(int value) {
+    const std::size_t id = data_.add(value);
+    maybe_strike();
+    return id;
+  }
+  void remove(std::size_t id) {
+    data_.erase(id);
+    maybe_strike();
+  }
+  void replace(std::size_t id, int value) {
+    data_[id] = value;
+    maybe_strike();
+  }
+  connectors::MultiInputData<int> data_;
+};
+
+// A direct add or remove whose method destroys another block of the network
+// throws std::logic_error, but its change was made: downstream sees it.
+// Before, the change was not noted, and the observers were cancelled back
+// onto their old caches (1 value shown where the owner held 2, or 0).
+TEST_P(MultiInputTest, ADirectChangeWhoseMethodDestroysAnotherBlockStillReachesDownstream) {
+  for (int which = 0; which < 3; ++which) {
+    SCOPED_TRACE(which);
+    Striking striking;
+    connectors::blocks::PassThrough<std::vector<int>> down;
+    down.input.connect(striking.get_values);
+    striking.victim = std::make_unique<connectors::blocks::PassThrough<std::vector<int>>>();
+    striking.victim->input.connect(striking.get_values);
+    const std::size_t id = striking.add_value(1);
+    EXPECT_EQ(down.output(), std::vector<int>{1});
+    striking.strike = true;
+    EXPECT_THROW(which == 0   ? static_cast<void>(striking.add_value(2))
+                 : which == 1 ? striking.add_value.remove(id)
+                              : static_cast<void>(striking.add_value.replace(id, 7)),
+                 std::logic_error);
+    EXPECT_EQ(striking.victim, nullptr);
+    EXPECT_EQ(down.output(), striking.held());
+    EXPECT_EQ(striking.get_values(), striking.held());
+  }
+}
+
+// A multi-input without replace whose add fails in a direct replace, after
+// the remove: the removal is a change downstream sees. Before, the observers
+// were cancelled and kept showing the removed value.
+class AddFails {
+ public:
+  connectors::Output<std::vector<int>> get_values{this, &AddFails::values};
+  connectors::MultiInput<int> add_value{this, &AddFails::add, &AddFails::remove, get_values};
+  bool fail_add = false;
+  std::vector<int> held() const { return values(); }
+
+ private:
+  std::vector<int> values() const {
+    std::vector<int> result;
+    for (const auto& [id, value] : data_) result.push_back(value);
+    return result;
+  }
+  std::size_t add(int value) {
+    if (fail_add) throw std::runtime_error("add fails");
+    return data_.add(value);
+  }
+  void remove(std::size_t id) { data_.erase(id); }
+  connectors::MultiInputData<int> data_;
+};
+
+TEST_P(MultiInputTest, AFallbackReplaceWhoseAddFailsAfterTheRemoveStillReachesDownstream) {
+  AddFails collector;
+  connectors::blocks::PassThrough<std::vector<int>> down;
+  down.input.connect(collector.get_values);
+  const std::size_t id = collector.add_value(1);
+  collector.add_value(2);
+  EXPECT_EQ(down.output(), (std::vector<int>{1, 2}));
+  collector.fail_add = true;
+  EXPECT_THROW(collector.add_value.replace(id, 5), std::runtime_error);
+  collector.fail_add = false;
+  EXPECT_EQ(collector.held(), std::vector<int>{2});
+  EXPECT_EQ(down.output(), std::vector<int>{2});
+}
+
+// A whole multi-output's disconnect or destruction whose first remove
+// throws: the other keys' values are removed all the same (the connection's
+// record of them is gone), and the disconnect reports the error. Before,
+// the removals stopped there and two of three values stayed for good.
+class ThreeKeys {
+ public:
+  ThreeKeys() { out.set_keys(&ThreeKeys::keys); }
+  connectors::MultiOutput<long(long)> out{this, &ThreeKeys::compute};
+
+ private:
+  long compute(long key) const { return key * 10; }
+  std::vector<long> keys() const { return {1, 2, 3}; }
+};
+
+class RemoveFails {
+ public:
+  RemoveFails() { in.set_replace(&RemoveFails::replace); }
+  connectors::Output<std::size_t> count{this, &RemoveFails::size};
+  connectors::MultiInput<long, long> in{this, &RemoveFails::add, &RemoveFails::remove, count};
+  int failing_removes = 0;
+  std::size_t size() const { return data_.size(); }
+
+ private:
+  long add(long value) { return data_.add(value); }
+  void remove(long id) {
+    if (failing_removes > 0) {
+      --failing_removes;
+      throw std::runtime_error("remove fails");
+    }
+    data_.erase(id);
+  }
+  void replace(long id, long value) { data_[id] = value; }
+  connectors::MultiInputData<long, long> data_;
+};
+
+TEST_P(MultiInputTest, AFailingRemoveDoesNotStopTheOtherRemovalsOfAWholeMultiOutput) {
+  {
+    RemoveFails table;
+    ThreeKeys keys;
+    table.in.connect(keys.out);
+    EXPECT_EQ(table.count(), 3U);
+    table.failing_removes = 1;
+    EXPECT_THROW(table.in.disconnect(keys.out), std::runtime_error);
+    EXPECT_FALSE(table.in.is_connected());
+    EXPECT_EQ(table.size(), 1U);  // the value whose remove threw
+    EXPECT_EQ(table.count(), 1U);
+  }
+  {
+    RemoveFails table;
+    auto keys = std::make_unique<ThreeKeys>();
+    table.in.connect(keys->out);
+    EXPECT_EQ(table.count(), 3U);
+    table.failing_removes = 1;
+    keys.reset();
+    EXPECT_EQ(table.size(), 1U);
+    EXPECT_EQ(table.count(), 1U);
+  }
+}
+
+// mi[id](v) on a multi-input without observers applies what upstream
+// announced first, as every direct change does (docs/multi-inputs.md).
+// Before, it skipped that step there, and the next direct change applied the
+// older announced value over the newer direct one.
+class Sink {
+ public:
+  Sink() { set_value.set_replace(&Sink::replace); }
+  connectors::MultiInput<std::string, std::string> set_value{this, &Sink::add, &Sink::remove};
+  std::string at(const std::string& id) const { return data_.at(id); }
+
+ private:
+  std::string add(std::string) { throw std::logic_error("unused"); }
+  void remove(const std::string& id) { data_.erase(id); }
+  void replace(const std::string& id, std::string value) { data_[id] = std::move(value); }
+  connectors::MultiInputData<std::string, std::string> data_;
+};
+
+class Text {
+ public:
+  connectors::Output<std::string> output{this, &Text::read};
+  connectors::Input<std::string> input{this, &Text::write, output};
+
+ private:
+  std::string read() const { return value_; }
+  void write(std::string value) { value_ = std::move(value); }
+  std::string value_ = "old";
+};
+
+TEST_P(MultiInputTest, AnItemCallWithoutObserversAppliesWhatUpstreamAnnouncedFirst) {
+  Sink sink;
+  Text source;
+  sink.set_value["up"].connect(source.output);
+  source.input("announced");       // announced to the sink, not applied
+  sink.set_value["up"]("direct");  // applies "announced", then stores "direct"
+  EXPECT_EQ(sink.at("up"), "direct");
+  sink.set_value.replace("other", "y");
+  EXPECT_EQ(sink.at("up"), "direct");
+  EXPECT_EQ(sink.at("other"), "y");
 }
 
 INSTANTIATE_TEST_SUITE_P(Executors, MultiInputTest, ::testing::Values(0, 2), executor_name);

@@ -176,7 +176,10 @@ class MultiInput final : private detail::InputNode {
     return change(
         [&] {
           Id id = invoke_add_(owner_, add_, value);
-          check_still_here();
+          // The change is noted before the error of a method that destroyed
+          // another block (change() throws it), or a cancel would keep the
+          // observers' caches over it.
+          throw_if_destroyed();
           note_change(id, std::move(value));
           return id;
         },
@@ -206,7 +209,7 @@ class MultiInput final : private detail::InputNode {
     change(
         [&] {
           invoke_remove_(owner_, remove_, id);
-          check_still_here();
+          throw_if_destroyed();  // noted first, as in operator()
           note_change(id, std::nullopt);
         },
         true);
@@ -227,7 +230,19 @@ class MultiInput final : private detail::InputNode {
   Id replace(const Id& id, V value) {
     return change(
         [&] {
-          std::optional<Id> stored = replace_now(id, value, true);
+          if (invoke_replace_ == nullptr) {
+            // The fallback's two steps are noted one by one: an add that
+            // fails after the remove leaves the removal a change.
+            invoke_remove_(owner_, remove_, id);
+            throw_if_destroyed();
+            note_change(id, std::nullopt);
+            Id added = invoke_add_(owner_, add_, value);
+            throw_if_destroyed();
+            note_change(added, std::move(value));
+            return added;
+          }
+          std::optional<Id> stored = invoke_replace_(replace_target_, replace_, id, value);
+          throw_if_destroyed();
           note_change(stored ? *stored : id, std::move(value));
           return stored ? std::move(*stored) : Id(id);  // copied once the change is noted
         },
@@ -662,17 +677,18 @@ class MultiInput final : private detail::InputNode {
       // (An input destroyed by a condition has left the collection.)
       for (detail::InputNode* input : unserved.inputs) detail::unsettle_upstream(*input);
       if (alive == nullptr) return false;
-      try {
-        detail::UserCallScope user{detail::UserCallScope::current()};
-        stored.for_each([&](const Id& id) {
-          detail::MethodProbe probe{*this, detail::Phase::setter};
+      detail::UserCallScope user{detail::UserCallScope::current()};
+      stored.for_each([&](const Id& id) {
+        detail::MethodProbe probe{*this, detail::Phase::setter};
+        try {
           invoke_remove_(owner_, remove_, id);
-          return alive != nullptr;
-        });
-      } catch (...) {
-        // A destructor cannot report it; what depends on this input is
-        // invalidated below all the same.
-      }
+        } catch (...) {
+          // A destructor cannot report it; the other removals go on (nothing
+          // else would remove those values), and what depends on this input
+          // is invalidated below all the same.
+        }
+        return alive != nullptr;
+      });
     }
     if (alive == nullptr) return false;
     losing_ = losing.outer;
@@ -1187,16 +1203,21 @@ class MultiInput final : private detail::InputNode {
     if constexpr (!std::is_void_v<Result>) return std::move(*result);
   }
 
-  // After the owner's method in a direct change (change() runs it under its
-  // operation's scope): a method that destroyed this block, or another of
-  // the network, ends the change with std::logic_error before this
-  // multi-input's bookkeeping is touched (docs/connectors.md, Lifetime).
-  static void check_still_here() { detail::OperationScope::check_not_poisoned(detail::UserCallScope::current()); }
+  // After the owner's method in a direct change: one that destroyed this
+  // block ends the change before anything of it is touched; one that
+  // destroyed another block of the network still made its change, which is
+  // noted, and change() then throws (docs/design.md#destruction-inside).
+  void throw_if_destroyed() const {
+    const detail::OperationScope* scope = detail::UserCallScope::current();
+    if (scope != nullptr && scope->destroyed(this)) detail::OperationScope::check_not_poisoned(scope);
+  }
 
   // mi[id](v), with repair A12 (docs/design.md#multi-input, Direct changes).
   void call_item(const Id& id, V value) {
     require_replace();
-    if (observers_.empty()) {
+    // Nothing to tell and nothing announced to apply first (values announced
+    // from upstream go in before a direct one): the owner's method alone.
+    if (observers_.empty() && announcing_sources_ == 0 && !has_pending_values()) {
       detail::OperationScope scope{*this};
       detail::UserCallScope user{&scope};
       detail::MethodProbe probe{*this, detail::Phase::setter};
@@ -1207,7 +1228,7 @@ class MultiInput final : private detail::InputNode {
     change(
         [&] {
           const std::optional<Id> stored = invoke_replace_(replace_target_, replace_, id, value);
-          check_still_here();
+          throw_if_destroyed();  // noted first, as in operator()
           note_change(stored ? *stored : id, std::move(value));
         },
         true);
@@ -1311,14 +1332,19 @@ class MultiInput final : private detail::InputNode {
       // A change that cannot be kept for the notify condition still counts
       // (note_change); the other removals go on, then it is reported.
       std::exception_ptr unkept;
+      std::exception_ptr failed_removal;
       bool removed_any = false;
       stored.for_each([&](const Id& id) {
         detail::MethodProbe probe{*this, detail::Phase::setter};
         try {
           invoke_remove_(owner_, remove_, id);
         } catch (...) {
-          if (!scope.destroyed(this) && !removed_any) changed_ = changed_before;
-          throw;
+          if (scope.destroyed(this)) throw;
+          // The other removals go on: their record is gone with the
+          // connection, and nothing else would remove those values. The
+          // first error is reported after them.
+          if (!failed_removal) failed_removal = std::current_exception();
+          return true;
         }
         if (scope.destroyed(this)) return false;
         removed_any = true;
@@ -1331,6 +1357,10 @@ class MultiInput final : private detail::InputNode {
         }
         return true;
       });
+      if (failed_removal) {
+        if (!removed_any) changed_ = changed_before;  // nothing was removed
+        std::rethrow_exception(failed_removal);
+      }
       if (unkept) std::rethrow_exception(unkept);
     } catch (...) {
       if (!error) error = std::current_exception();
