@@ -309,7 +309,7 @@ void replay_recorded(const Recorded& recorded) {
 }
 
 // Sequences where the model, not the library, was wrong (tests/random/FINDINGS.md,
-// 20): each failed before its model correction, on every executor. A
+// 20 and 25): each failed before its model correction, on every executor. A
 // later change to the model that brings such an error back fails here at once
 // rather than on some rare seed.
 TEST(RandomNetworks, RecordedModelErrors) {
@@ -323,6 +323,10 @@ TEST(RandomNetworks, RecordedModelErrors) {
        {"0 0 0 0 0 -1 0 0 443 206 1 1 1 -1", "0 2 2 0 0 -1 0 0 974 201 1 1 1 -1", "8 0 2 0 0 0 0 0 0 0 1 0 0 -1",
         "3 0 2 0 0 -1 0 1 74417 0 1 0 0 -1", "7 0 2 0 0 -1 0 0 0 0 1 0 0 -1", "0 3 4 0 0 -1 0 0 730 724 1 1 1 -1",
         "8 0 4 2 0 2 0 0 0 0 1 1 0 -1", "11 0 0 0 0 0 0 0 0 0 2 0 0 -1", "7 0 2 0 0 -1 0 0 0 0 1 0 0 -1"}},
+      {"finding 25: an ON_NOTIFY input's failing setter does not stop the rest of the push",
+       {"0 0 0 0 0 -1 0 0 115 76 1 0 1 -1", "0 4 1 0 0 -1 0 0 568 772 1 1 0 -1", "0 1 2 0 0 -1 0 0 607 378 1 0 0 -1",
+        "8 0 2 0 0 0 0 0 0 0 1 0 0 -1", "11 0 1 0 0 1 0 0 0 0 4 0 0 -1", "11 0 0 0 0 0 0 0 0 0 2 0 0 -1",
+        "8 0 2 0 0 1 0 0 0 0 1 0 0 -1", "2 0 0 0 0 1 0 0 2 280162 1 0 0 2"}},
   });
 }
 

@@ -741,7 +741,13 @@ class Model {
   }
 
   // A push over a connection: the value waits in the input until applied.
-  void notify_connection(int index, long value, const std::map<long, long>* map) {
+  // An ON_NOTIFY single input is requested once the output has pushed to all
+  // its connections (docs/design.md#output, steps 4 and 5), in the order of
+  // the connections: `notified` collects it (push_to). Requested inside the
+  // push, as the model did until 2026-12-07, a failing setter there kept the
+  // later connections from receiving the value, where the library's push has
+  // reached them all (random seed 1983765623457533).
+  void notify_connection(int index, long value, const std::map<long, long>* map, std::vector<Endpoint>& notified) {
     Conn& conn = conns_[index];
     conn.announced = false;
     conn.received = true;
@@ -761,7 +767,17 @@ class Model {
       return;
     }
     target.singles[conn.dst_input].pending = value;
-    if (target.singles[conn.dst_input].lazy == Lazy::notify) request_single(conn.dst_block, conn.dst_input);
+    if (target.singles[conn.dst_input].lazy == Lazy::notify) notified.push_back({conn.dst_block, conn.dst_input});
+  }
+
+  // Pushes to the connections `list` that `wanted` picks, then requests the
+  // ON_NOTIFY single inputs among them, in order (a failure ends the rest).
+  template <class Wanted>
+  void push_to(const std::vector<int>& list, long value, const std::map<long, long>* map, Wanted wanted) {
+    std::vector<Endpoint> notified;
+    for (int index : list)
+      if (wanted(index)) notify_connection(index, value, map, notified);
+    for (const Endpoint& input : notified) request_single(input.block, input.input);
   }
 
   // --- requests -----------------------------------------------------------------
@@ -790,10 +806,8 @@ class Model {
     Block& b = blocks_[block];
     if (b.valid) {
       const long value = *b.cache;
-      const std::vector<int> list = b.conns;
-      for (int index : list)
-        if (conns_[index].alive && (conns_[index].announced || !conns_[index].received))
-          notify_connection(index, value, nullptr);
+      push_to(b.conns, value, nullptr,
+              [&](int index) { return conns_[index].alive && (conns_[index].announced || !conns_[index].received); });
       return value;
     }
     request_announcers(block);
@@ -802,9 +816,7 @@ class Model {
       // pushed only to connections that never received one
       // (docs/laziness-and-caching.md, random finding 20).
       const long value = *b.cache;
-      const std::vector<int> list = b.conns;
-      for (int index : list)
-        if (conns_[index].alive && !conns_[index].received) notify_connection(index, value, nullptr);
+      push_to(b.conns, value, nullptr, [&](int index) { return conns_[index].alive && !conns_[index].received; });
       return value;
     }
     const long value = compute(block);
@@ -813,9 +825,7 @@ class Model {
       b.valid = true;
       b.changed = false;
     }
-    const std::vector<int> list = b.conns;
-    for (int index : list)
-      if (conns_[index].alive) notify_connection(index, value, nullptr);
+    push_to(b.conns, value, nullptr, [&](int index) { return conns_[index].alive; });
     return value;
   }
 
@@ -831,9 +841,9 @@ class Model {
     auto found = b.key_conns.find(key);
     if (found != b.key_conns.end()) {
       const std::vector<int> list = found->second;
-      for (int index : list)
-        if (conns_[index].alive && (!cached || conns_[index].announced || !conns_[index].received))
-          notify_connection(index, value, nullptr);
+      push_to(list, value, nullptr, [&](int index) {
+        return conns_[index].alive && (!cached || conns_[index].announced || !conns_[index].received);
+      });
     }
     return value;
   }
@@ -848,8 +858,7 @@ class Model {
     std::map<long, long> values;
     for (long key : keys(block)) values[key] = key_value(block, key);
     const std::vector<int> list = blocks_[block].conns;
-    for (int index : list)
-      if (conns_[index].alive) notify_connection(index, 0, &values);
+    push_to(list, 0, &values, [&](int index) { return conns_[index].alive; });
   }
 
   void request_single(int block, int input) {
