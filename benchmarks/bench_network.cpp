@@ -376,6 +376,36 @@ void BM_WideOutput(benchmark::State& state) {
 }
 BENCHMARK(BM_WideOutput)->Apply(wide_sizes);
 
+// One output feeding n ON_NOTIFY multi-inputs: a get of another block pulls
+// the output, whose push reaches all of them; each is served once after the
+// request (docs/design.md#deferred-notify).
+void BM_WideOutputOnNotifyMultiInputs(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  connectors::set_default_executor(connectors::executor(0, 0));
+  for (auto _ : state) {
+    Block source;
+    Block puller;
+    std::vector<std::unique_ptr<LightTotal>> collectors;
+    collectors.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      collectors.push_back(std::make_unique<LightTotal>());
+      collectors.back()->in.set_laziness(connectors::Laziness::ON_NOTIFY);
+      collectors.back()->in.connect(source.output);
+    }
+    puller.input.connect(source.output);
+    source.input(1);
+    time_step(state, "get", [&] { benchmark::DoNotOptimize(puller.output()); });
+  }
+  connectors::set_default_executor(nullptr);
+}
+BENCHMARK(BM_WideOutputOnNotifyMultiInputs)
+    ->Arg(10'000)
+    ->Arg(100'000)
+    ->Iterations(1)
+    ->Repetitions(5)
+    ->ReportAggregatesOnly(true)
+    ->Unit(benchmark::kMillisecond);
+
 // ---- mixed: a chain of 100 light blocks feeding 16 branches of 20 ms ------------
 // The light part should cost no more per block than the threaded chain; the
 // branches should overlap (2 threads: about 2x over sequential).
