@@ -585,11 +585,7 @@ class Striking {
   std::vector<int> held() const { return values(); }
 
  private:
-  std::vector<int> values() const {
-    std::vector<int> result;
-    for (const auto& [id, value] : data_) result.push_back(value);
-    return result;
-  }
+  std::vector<int> values() const { return values_of(data_); }
   void maybe_strike() {
     if (std::exchange(strike, false)) victim.reset();
   }
@@ -645,11 +641,7 @@ class AddFails {
   std::vector<int> held() const { return values(); }
 
  private:
-  std::vector<int> values() const {
-    std::vector<int> result;
-    for (const auto& [id, value] : data_) result.push_back(value);
-    return result;
-  }
+  std::vector<int> values() const { return values_of(data_); }
   std::size_t add(int value) {
     if (fail_add) throw std::runtime_error("add fails");
     return data_.add(value);
