@@ -175,11 +175,12 @@ class MultiInput final : private detail::InputNode {
   Id operator()(V value) {
     return change(
         [&] {
+          const detail::NodeBase* self = this;
           Id id = invoke_add_(owner_, add_, value);
           // The change is noted before the error of a method that destroyed
           // another block (change() throws it), or a cancel would keep the
           // observers' caches over it.
-          throw_if_destroyed();
+          throw_if_destroyed(self);
           note_change(id, std::move(value));
           return id;
         },
@@ -208,8 +209,9 @@ class MultiInput final : private detail::InputNode {
   void remove(const Id& id) {
     change(
         [&] {
+          const detail::NodeBase* self = this;
           invoke_remove_(owner_, remove_, id);
-          throw_if_destroyed();  // noted first, as in operator()
+          throw_if_destroyed(self);  // noted first, as in operator()
           note_change(id, std::nullopt);
         },
         true);
@@ -230,19 +232,20 @@ class MultiInput final : private detail::InputNode {
   Id replace(const Id& id, V value) {
     return change(
         [&] {
+          const detail::NodeBase* self = this;
           if (invoke_replace_ == nullptr) {
             // The fallback's two steps are noted one by one: an add that
             // fails after the remove leaves the removal a change.
             invoke_remove_(owner_, remove_, id);
-            throw_if_destroyed();
+            throw_if_destroyed(self);
             note_change(id, std::nullopt);
             Id added = invoke_add_(owner_, add_, value);
-            throw_if_destroyed();
+            throw_if_destroyed(self);
             note_change(added, std::move(value));
             return added;
           }
           std::optional<Id> stored = invoke_replace_(replace_target_, replace_, id, value);
-          throw_if_destroyed();
+          throw_if_destroyed(self);
           note_change(stored ? *stored : id, std::move(value));
           return stored ? std::move(*stored) : Id(id);  // copied once the change is noted
         },
@@ -1207,9 +1210,11 @@ class MultiInput final : private detail::InputNode {
   // block ends the change before anything of it is touched; one that
   // destroyed another block of the network still made its change, which is
   // noted, and change() then throws (docs/design.md#destruction-inside).
-  void throw_if_destroyed() const {
+  // `self` is taken before the method runs: a destroyed block's members may
+  // not be called, nor its address converted (UBSan's vptr check).
+  static void throw_if_destroyed(const detail::NodeBase* self) {
     const detail::OperationScope* scope = detail::UserCallScope::current();
-    if (scope != nullptr && scope->destroyed(this)) detail::OperationScope::check_not_poisoned(scope);
+    if (scope != nullptr && scope->destroyed(self)) detail::OperationScope::check_not_poisoned(scope);
   }
 
   // mi[id](v), with repair A12 (docs/design.md#multi-input, Direct changes).
@@ -1227,8 +1232,9 @@ class MultiInput final : private detail::InputNode {
     }
     change(
         [&] {
+          const detail::NodeBase* self = this;
           const std::optional<Id> stored = invoke_replace_(replace_target_, replace_, id, value);
-          throw_if_destroyed();  // noted first, as in operator()
+          throw_if_destroyed(self);  // noted first, as in operator()
           note_change(stored ? *stored : id, std::move(value));
         },
         true);
