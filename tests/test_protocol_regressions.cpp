@@ -2,6 +2,7 @@
 // items of the "correct on every path" issue, by number), each on the
 // sequential executor (requests served inline) and on two threads (coroutine
 // requests). A hang fails the test instead of blocking the suite.
+#include "helpers/call_logger.hpp"
 #include "helpers/executor_fixture.hpp"
 #include "helpers/plain_blocks.hpp"
 #include "helpers/without_hanging.hpp"
@@ -19,7 +20,6 @@
 #include <latch>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -2955,59 +2955,37 @@ TEST_P(Regression, AFailedDisconnectLeavesNoInputBelowItUnserved) {
 
 // ---- the order of ON_NOTIFY inputs ---------------------------------------------
 
-// Blocks that log their setter calls by name.
-class CallLog {
- public:
-  void add(const std::string& name) {
-    std::lock_guard lock{mutex_};
-    calls_.push_back(name);
-  }
-  std::vector<std::string> take() {
-    std::lock_guard lock{mutex_};
-    return std::exchange(calls_, {});
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<std::string> calls_;
-};
-
+// Blocks that log their setter calls (CallLogger: each call with its object).
 class LoggedSingle {
  public:
-  LoggedSingle(std::string name, CallLog& log) : name_(std::move(name)), log_(log) {
-    in.set_laziness(Laziness::ON_NOTIFY);
-  }
+  explicit LoggedSingle(CallLogger& log) : log_(log) { in.set_laziness(Laziness::ON_NOTIFY); }
   connectors::Output<double> out{this, &LoggedSingle::compute};
   connectors::Input<double> in{this, &LoggedSingle::store, out};
 
  private:
   double compute() const { return value_; }
   void store(double value) {
-    log_.add(name_);
+    log_.log(*this, "set", {value}, nullptr);
     value_ = value;
   }
-  std::string name_;
-  CallLog& log_;
+  CallLogger& log_;
   double value_ = 0.0;
 };
 
 class LoggedMulti {
  public:
-  LoggedMulti(std::string name, CallLog& log) : name_(std::move(name)), log_(log) {
-    in.set_laziness(Laziness::ON_NOTIFY);
-  }
+  explicit LoggedMulti(CallLogger& log) : log_(log) { in.set_laziness(Laziness::ON_NOTIFY); }
   connectors::Output<double> out{this, &LoggedMulti::compute};
   connectors::MultiInput<double> in{this, &LoggedMulti::add, &LoggedMulti::remove, out};
 
  private:
   double compute() const { return static_cast<double>(count_); }
-  std::size_t add(double) {
-    log_.add(name_);
+  std::size_t add(double value) {
+    log_.log(*this, "add", {value}, static_cast<double>(count_));
     return count_++;
   }
   void remove(std::size_t) {}
-  std::string name_;
-  CallLog& log_;
+  CallLogger& log_;
   std::size_t count_ = 0;
 };
 
@@ -3019,10 +2997,10 @@ class LoggedMulti {
 // changed with the executor.
 TEST_P(Regression, OnNotifyInputsReachedByOnePushAreServedInTheOrderOfTheirConnections) {
   without_hanging([] {
-    CallLog log;
+    CallLogger log;
     Copy source, pulling;
-    LoggedMulti m1{"m1", log}, m2{"m2", log}, m3{"m3", log};
-    LoggedSingle n1{"n1", log}, n2{"n2", log}, n3{"n3", log};
+    LoggedMulti m1{log}, m2{log}, m3{log};
+    LoggedSingle n1{log}, n2{log}, n3{log};
     m1.in.connect(source.out);
     n1.in.connect(source.out);
     m2.in.connect(source.out);
@@ -3030,14 +3008,16 @@ TEST_P(Regression, OnNotifyInputsReachedByOnePushAreServedInTheOrderOfTheirConne
     m3.in.connect(source.out);
     n3.in.connect(source.out);
     pulling.in.connect(source.out);
-    const std::vector<std::string> in_order{"n1", "n2", "n3", "m1", "m2", "m3"};
+    const Sequence in_order{call(n1, "set"), call(n2, "set"), call(n3, "set"),
+                            call(m1, "add"), call(m2, "add"), call(m3, "add")};
     source.in(1.0);
-    log.take();
+    log.clear();
     EXPECT_EQ(pulling.out(), 1.0);  // its pull pushes to all
-    EXPECT_EQ(log.take(), in_order);
+    EXPECT_TRUE(log.compare(in_order));
+    log.clear();
     pulling.in.set_laziness(Laziness::ON_ANNOUNCE);
     source.in(2.0);  // served with the change's collection
-    EXPECT_EQ(log.take(), in_order);
+    EXPECT_TRUE(log.compare(in_order));
   });
 }
 

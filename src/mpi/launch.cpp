@@ -9,7 +9,6 @@
 #include <connectors/mpi.hpp>
 
 #include <mpi.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -35,16 +34,14 @@ bool launched_by_mpirun() {
   return false;
 }
 
-// The process that is rank 0: a child it forks (without exec) inherits the
-// exit handler below and the memory of MPI's state, and must do neither.
-std::atomic<int> rank_zero_pid{0};
-
 // Rank 0 at exit: stop the ranks (they exit 0 once they have), then MPI.
 void finish_rank_zero() {
-  // In a child that rank 0 forked, stopping the ranks would stop them for
-  // rank 0 as well, and MPI_Finalize on a copy of its state never returns.
-  if (::getpid() != rank_zero_pid.load()) return;
-  if (detail::mpi::Dispatcher* dispatcher = detail::mpi::Dispatcher::instance()) dispatcher->shut_down();
+  // Installed before this handler, so absent only in a child that rank 0
+  // forked (Dispatcher::instance): there, stopping the ranks would stop them
+  // for rank 0 as well, and MPI_Finalize on a copy of its state never returns.
+  detail::mpi::Dispatcher* dispatcher = detail::mpi::Dispatcher::instance();
+  if (dispatcher == nullptr) return;
+  dispatcher->shut_down();
   MPI_Finalize();
 }
 
@@ -115,7 +112,6 @@ void init_under_mpi(int argc, char** argv) {
     }
   }
   Dispatcher::install(std::make_unique<Dispatcher>(size, serving));
-  rank_zero_pid.store(static_cast<int>(::getpid()));
   std::atexit(finish_rank_zero);
   if (!different.empty()) {
     throw std::runtime_error("connectors::init: MPI ranks " + different + " run a different binary than rank 0 (" +
