@@ -409,7 +409,7 @@ bool OutputNode::has_downstream() const noexcept {
                      [](const MultiOutputKeyNode* item) { return !item->connections().empty(); });
 }
 
-InputNode* OutputNode::sole_announcer() const noexcept {
+InputNode* OutputNode::sole_announcer_among_many() const noexcept {
   InputNode* found = nullptr;
   for (InputNode* input : observed_) {
     if (!input->announcing_) continue;
@@ -437,8 +437,9 @@ void OutputNode::abort_downstream(const std::exception_ptr& error, const Operati
   }
 }
 
-std::vector<InputNode*> OutputNode::push_value(OutputNode& announcer, const void* value, bool only_unreceived) {
-  std::vector<InputNode*> pulling;
+void OutputNode::push_value(OutputNode& announcer, const void* value, bool only_unreceived,
+                            std::vector<InputNode*>& pulling) {
+  pulling.clear();
   Connection* const connections = announcer.connections_.begin();
   const std::size_t count = announcer.connections_.size();
   std::size_t at = 0;
@@ -470,7 +471,6 @@ std::vector<InputNode*> OutputNode::push_value(OutputNode& announcer, const void
     }
     throw;
   }
-  return pulling;
 }
 
 // ---- InputNode --------------------------------------------------------------
@@ -623,7 +623,7 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
   StackLease<Step> lease;
   std::vector<Step>& stack = *lease;
   InputNode* const never_collected = may_collect_self ? nullptr : this;
-  auto expand = [&](InputNode& input) {
+  auto expand = [&](InputNode & input) __attribute__((always_inline)) {
     // The finish step only decides whether the input joins the collection.
     if (&input != never_collected && input.laziness() >= collection.situation) {
       stack.push_back(Step{&input, nullptr, collection.inputs.size()});
@@ -707,7 +707,7 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
         continue;
       }
       walk.asked = &input;
-      bool accepted = input.accept_announcement(*announcer);
+      bool accepted = input.take_announcement(*announcer);
       if (walk.asked == nullptr) continue;  // its condition destroyed its block
       walk.asked = nullptr;
       // Withdrawn while the condition ran (a destruction cancelled the change

@@ -388,6 +388,9 @@ class PullEngine {
   // The placement of the method on top; once it is decided (not put off),
   // the next method may be put off once again.
   Place decide(Parallelization flag) noexcept {
+    // The inline pull's placement, without the questions that only a
+    // suspendable one asks: it is on every block's way (docs/benchmarks.md).
+    if (!may_wait_) return operation_.runs_elsewhere(flag) ? Place::elsewhere : Place::here;
     const Place place = placement(flag);
     if (place != Place::after_siblings) yielded_ = false;
     return place;

@@ -383,6 +383,7 @@ class Input final : private detail::InputNode {
     conditions_->announce = [](void* owner, const detail::ErasedMember& member) -> bool {
       return (static_cast<Owner*>(owner)->*member.get<Condition>())();
     };
+    asks_before_accepting_ = true;
   }
   template <class Owner, class Condition>
   void set_notify_condition_impl(Condition condition) {

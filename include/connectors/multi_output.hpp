@@ -614,7 +614,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
     if (auto found = items_by_key_.find(key); found != items_by_key_.end()) {
       // A cached value goes only to connections that have not received it
       // (as Output's valid path); a computed one to all.
-      pulling = push_value(*found->second, &*value, from_cache);
+      push_value(*found->second, &*value, from_cache, pulling);
     }
     if (caller != nullptr) caller->emplace(std::move(*value));
     if (!pulling.empty()) co_await detail::request_notified(operation, std::move(pulling));
@@ -652,7 +652,8 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
       for (std::size_t index = 0; index < keys.size(); ++index) {
         delivery.emplace_back(std::move(keys[index]), std::move(*values[index]));
       }
-      std::vector<detail::InputNode*> pulling = push_value(*this, &delivery, false);
+      std::vector<detail::InputNode*> pulling;
+      push_value(*this, &delivery, false, pulling);
       if (!pulling.empty()) co_await detail::request_notified(operation, std::move(pulling));
     } catch (...) {
       if (!detail::destroyed_in(operation, this)) abort_downstream(std::current_exception(), operation);

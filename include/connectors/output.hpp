@@ -333,7 +333,7 @@ class Output final : private detail::OutputNode {
     // nothing changes the cache while the value is pushed.
     auto&& cached = cache_.load();
     if (caller != nullptr) static_cast<std::optional<R>*>(caller)->emplace(cached);
-    pulling = push(cached, true);
+    push(cached, true, pulling);
   }
 
   // A computed value is cached (if caching, and no notification came after
@@ -344,14 +344,14 @@ class Output final : private detail::OutputNode {
       cache_.store(result);
       mark_computed();
     }
-    pulling = push(result, false);
+    push(result, false, pulling);
     if (caller != nullptr) static_cast<std::optional<R>*>(caller)->emplace(std::move(result));
   }
 
-  // Pushes `value` to the connections (each stores a converted copy); returns
-  // the ON_NOTIFY inputs, which the caller then requests concurrently.
-  std::vector<detail::InputNode*> push(const R& value, bool only_unreceived) {
-    return push_value(*this, &value, only_unreceived);
+  // Pushes `value` to the connections (each stores a converted copy); leaves
+  // in `pulling` the ON_NOTIFY inputs, which the caller then requests.
+  void push(const R& value, bool only_unreceived, std::vector<detail::InputNode*>& pulling) {
+    push_value(*this, &value, only_unreceived, pulling);
   }
 
   void drop_cache() noexcept override { cache_.reset(); }

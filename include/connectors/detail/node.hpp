@@ -271,17 +271,21 @@ class OutputNode : public NodeBase {
   virtual void push_cached_inline(std::vector<InputNode*>& /*pulling*/, void* /*caller*/) {}
 
   // The one observed input with a pending announcement, or null if there are
-  // several (or none).
-  InputNode* sole_announcer() const noexcept;
+  // several (or none). Inline for the chain's one observed input; the
+  // request engine asks it on every block's way up.
+  inline InputNode* sole_announcer() const noexcept;
+  InputNode* sole_announcer_among_many() const noexcept;
   // Requests every observed input with a pending announcement, concurrently.
   Task<void> request_announcers(Operation& operation);
   // After a failure: no downstream wait may outlive the operation (also not
   // one of a multi-output key's connections).
   void abort_downstream(const std::exception_ptr& error, const Operation& operation) noexcept;
   // Hands `value` (of the announcer's type) to the connections of
-  // `announcer` (all of them, or those that never received one); returns the
-  // ON_NOTIFY inputs, which the caller then requests.
-  static std::vector<InputNode*> push_value(OutputNode& announcer, const void* value, bool only_unreceived);
+  // `announcer` (all of them, or those that never received one); leaves in
+  // `pulling` (an out-parameter: the request engine reuses one vector for
+  // every block) the ON_NOTIFY inputs, which the caller then requests.
+  static void push_value(OutputNode& announcer, const void* value, bool only_unreceived,
+                         std::vector<InputNode*>& pulling);
   // The inputs announced by `announcer` are told its change will not happen.
   static void cancel_connections(OutputNode& announcer, std::vector<InputNode*>& cancelled_downstream) noexcept;
   void set_caching_flag(bool caching) noexcept;
@@ -312,11 +316,8 @@ class OutputNode : public NodeBase {
   struct DropConnectionIndex {
     void operator()(ConnectionIndex* index) const noexcept;
   };
-  std::unique_ptr<ConnectionIndex, DropConnectionIndex> connection_index_;
   CompactVector<InputNode*> observed_;
-  WaitList computable_;
   std::uint32_t pending_announcements_ = 0;
-  std::uint64_t notifications_ = 0;  // see notifications()
   // The flags are written under the network lock and read by the
   // protocol under it; atomic because the public getters read them from any
   // thread without it (docs/connectors.md, Threads).
@@ -331,6 +332,10 @@ class OutputNode : public NodeBase {
   // Whether drop_cache() has anything to drop (a cache in an atomic word
   // has not: its valid flag alone decides).
   bool droppable_cache_ = true;
+  std::uint64_t notifications_ = 0;  // see notifications()
+  // After the fields every request reads, as InputNode's.
+  WaitList computable_;
+  std::unique_ptr<ConnectionIndex, DropConnectionIndex> connection_index_;
 
   friend class InputNode;
   friend class MultiOutputNode;
@@ -354,6 +359,16 @@ class InputNode : public NodeBase {
   virtual bool accept_announcement(OutputNode& from) {
     announcement_ = &from;
     return true;
+  }
+  // The same, asking the derived class only when it has something to ask:
+  // the announce walk then reads no more of a plain input than its protocol
+  // fields (docs/benchmarks.md).
+  bool take_announcement(OutputNode& from) {
+    if (!asks_before_accepting_) {
+      announcement_ = &from;
+      return true;
+    }
+    return accept_announcement(from);
   }
   // Whether `from` announced a change this input has not received yet.
   bool is_announced_by(const OutputNode& from) const noexcept {
@@ -395,7 +410,7 @@ class InputNode : public NodeBase {
 
  protected:
   InputNode() = default;
-  explicit InputNode(bool multi) noexcept : multi_(multi) {}
+  explicit InputNode(bool multi) noexcept : multi_(multi), asks_before_accepting_(multi) {}
   // Leaves the network (see OutputNode::detach): the most-derived destructor
   // calls it first. `detach_locked` is the same under a lock already held.
   void detach() noexcept;
@@ -433,7 +448,6 @@ class InputNode : public NodeBase {
   CompactVector<OutputNode*> observers_;
   OutputNode* source_ = nullptr;        // the one connected output (docs/design.md#input)
   OutputNode* announcement_ = nullptr;  // the output whose change is pending
-  WaitList computable_;
   // Atomic: as OutputNode::parallelization_.
   std::atomic<Laziness> laziness_{Laziness::ON_REQUEST};
   std::atomic<Parallelization> parallelization_{Parallelization::SEQUENTIAL};
@@ -448,6 +462,12 @@ class InputNode : public NodeBase {
   Laziness announced_in_ = Laziness::ON_CONNECT;
   bool running_ = false;
   const bool multi_ = false;
+  // Whether accept_announcement must be asked (take_announcement): a
+  // multi-input, or an input with an announce condition.
+  bool asks_before_accepting_ = false;
+  // After the fields every request reads: they share fewer cache lines
+  // (docs/benchmarks.md).
+  WaitList computable_;
 
   friend class OutputNode;
   friend class PullEngine;
@@ -455,6 +475,12 @@ class InputNode : public NodeBase {
   friend void check_no_cycle(const OutputNode&, const InputNode&);
   friend void unsettle_above(const OutputNode&, Laziness) noexcept;
 };
+
+inline InputNode* OutputNode::sole_announcer() const noexcept {
+  if (observed_.size() != 1) return sole_announcer_among_many();
+  InputNode* const input = observed_[0];
+  return input->announcing_ ? input : nullptr;
+}
 
 // Throws CycleError if connecting `output` to `input` would close a dependency
 // cycle. Searches from both ends at once, so building a long chain in either

@@ -54,7 +54,11 @@ class WaitList {
 
   bool empty() const noexcept { return head_ == nullptr; }
 
-  void wake_all() noexcept { release(nullptr); }
+  // Most lists are empty when woken (a chain's nodes, one by one): no error
+  // to build and copy then.
+  void wake_all() noexcept {
+    if (head_ != nullptr) release(nullptr);
+  }
   void abort_all(const std::exception_ptr& error, std::uint64_t operation) noexcept {
     failure_ = error;
     failed_operation_ = operation;
