@@ -8,9 +8,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <latch>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -126,6 +129,18 @@ TEST_P(Blocks, MultiplexerWithoutIntegralKeyNeedsAKey) {
   EXPECT_THROW(mux.input(1), std::logic_error);
 }
 
+TEST_P(Blocks, MultiplexerWithBoolKeys) {
+  // A two-way switch: bool is integral, so keyless values get ids (both
+  // of them, then none is left).
+  Multiplexer<int, bool> mux{true};
+  mux.input(10);
+  mux.input(20);
+  EXPECT_THROW(mux.input(30), std::length_error);
+  EXPECT_EQ(mux.output(), std::optional<int>{20});
+  mux.select(false);
+  EXPECT_EQ(mux.output(), std::optional<int>{10});
+}
+
 TEST_P(Blocks, T4_WeakrefProxyGeneratorFunctionality) {
   {
     WeakrefProxyGenerator<Tracked, std::weak_ptr<const Tracked>> w;
@@ -157,6 +172,56 @@ TEST_P(Blocks, T5_WeakrefProxyGeneratorDataTypes) {
   check_passes_through(std::pair<int, double>{3, 4.0});
   check_passes_through(std::vector<double>{5, 6.0});
   check_passes_through(std::optional<int>{});
+}
+
+// A value whose first destruction, once armed, waits until another thread
+// has read the network; a copy made from it meanwhile is a read of a
+// destroyed block's state.
+struct SlowToDie {
+  SlowToDie() = default;
+  explicit SlowToDie(int value) : value(value) {}
+  SlowToDie(const SlowToDie& other) : value(other.value) {
+    if (&other == dying.load()) read_while_dying = true;
+  }
+  SlowToDie& operator=(const SlowToDie&) = default;
+  ~SlowToDie() {
+    if (!armed.exchange(false)) return;
+    dying = this;
+    destruction_started->count_down();
+    reader_done->wait();
+    dying = nullptr;
+  }
+  int value = 0;
+  static inline std::atomic<bool> armed{false};
+  static inline std::atomic<const SlowToDie*> dying{nullptr};
+  static inline std::atomic<bool> read_while_dying{false};
+  static inline std::latch* destruction_started = nullptr;
+  static inline std::latch* reader_done = nullptr;
+};
+
+// docs/connectors.md, Threads: destroying a block while another thread uses its
+// network is allowed; the block's state goes after its connectors left.
+TEST_P(Blocks, APassThroughDestroyedWhileAnotherThreadPullsThroughIt) {
+  std::latch destruction_started{1};
+  std::latch reader_done{1};
+  SlowToDie::destruction_started = &destruction_started;
+  SlowToDie::reader_done = &reader_done;
+  auto upstream = std::make_unique<PassThrough<SlowToDie>>();
+  PassThrough<SlowToDie> downstream;
+  downstream.input.connect(upstream->output);
+  upstream->input(SlowToDie{42});  // announced downstream, not pulled yet
+  SlowToDie::armed = true;
+  std::thread reader{[&] {
+    destruction_started.wait();
+    try {
+      (void)downstream.output();
+    } catch (...) {
+    }
+    reader_done.count_down();
+  }};
+  upstream.reset();
+  reader.join();
+  EXPECT_FALSE(SlowToDie::read_while_dying.load());
 }
 
 INSTANTIATE_TEST_SUITE_P(Executors, Blocks, ::testing::Values(0, 2), connectors::testing::executor_name);

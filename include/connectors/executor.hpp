@@ -55,7 +55,10 @@ Task<void> discard_result(Task<T> task) {
 /// **Threads.** Every member may be called from any thread at any time; each
 /// run happens on the thread that starts it, and several threads may run on
 /// one executor at once. Its pool (if it has one) runs at most its number of
-/// threads of methods at once, for all runs together. An executor must outlive the runs and the
+/// threads of methods at once, for all runs together; a run that something
+/// may be waiting for (a network operation's, a nested one, one on a pool
+/// thread) runs its own queued calls itself, beside them, when every pool
+/// thread stays busy (docs/executors.md, "Nested runs"). An executor must outlive the runs and the
 /// connectors that use it (connectors hold it by shared_ptr).
 class Executor {
  public:

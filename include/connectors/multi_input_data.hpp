@@ -90,7 +90,11 @@ class MultiInputData {
     while (index_.count(counter_) != 0) {
       // Counted unsigned: past the largest Id it wraps to the smallest (a
       // signed ++ would overflow).
-      counter_ = static_cast<Id>(static_cast<std::make_unsigned_t<Id>>(counter_) + 1U);
+      if constexpr (std::is_same_v<Id, bool>) {
+        counter_ = !counter_;  // (bool has no unsigned counterpart)
+      } else {
+        counter_ = static_cast<Id>(static_cast<std::make_unsigned_t<Id>>(counter_) + 1U);
+      }
       if (counter_ == first) throw std::length_error("connectors::MultiInputData::add: every id is in use");
     }
     append(counter_, std::move(value));

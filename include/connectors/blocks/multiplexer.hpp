@@ -43,6 +43,14 @@ class Multiplexer {
   Multiplexer(const Multiplexer&) = delete;
   Multiplexer& operator=(const Multiplexer&) = delete;
 
+ private:
+  // Declared before the connectors, so destroyed after them: another thread's
+  // operation may read it until they have left the network (docs/connectors.md,
+  // Threads and nested operations).
+  std::optional<Key> selector_;
+  MultiInputData<T, Key> data_;
+
+ public:
   /// The value under the current selector, or std::nullopt.
   Output<std::optional<T>> output{this, &Multiplexer::selected_value};
   /// Chooses the key whose value `output` returns.
@@ -72,9 +80,6 @@ class Multiplexer {
   void remove(const Key& key) { data_.erase(key); }
   void replace(const Key& key, T value) { data_.insert_or_assign(key, std::move(value)); }
   bool is_selected(const Key& key, const std::optional<T>&) const { return selector_ && key == *selector_; }
-
-  std::optional<Key> selector_;
-  MultiInputData<T, Key> data_;
 };
 
 }  // namespace connectors::blocks

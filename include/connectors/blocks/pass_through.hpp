@@ -33,6 +33,13 @@ class PassThrough {
   PassThrough(const PassThrough&) = delete;
   PassThrough& operator=(const PassThrough&) = delete;
 
+ private:
+  // Declared before the connectors, so destroyed after them: another thread's
+  // operation may read it until they have left the network (docs/connectors.md,
+  // Threads and nested operations).
+  T data_{};
+
+ public:
   /// The value held (not cached: the block holds it).
   Output<T> output{this, &PassThrough::get};
   /// Takes a new value to hold.
@@ -41,8 +48,6 @@ class PassThrough {
  private:
   const T& get() const { return data_; }
   void set(T data) { data_ = std::move(data); }
-
-  T data_{};
 };
 
 }  // namespace connectors::blocks

@@ -55,6 +55,13 @@ class WeakrefProxyGenerator {
   WeakrefProxyGenerator(const WeakrefProxyGenerator&) = delete;
   WeakrefProxyGenerator& operator=(const WeakrefProxyGenerator&) = delete;
 
+ private:
+  // Declared before the connectors, so destroyed after them: another thread's
+  // operation may read it until they have left the network (docs/connectors.md,
+  // Threads and nested operations).
+  std::shared_ptr<const T> data_;
+
+ public:
   /// A weak reference to the value held now (not cached).
   Output<std::weak_ptr<const T>> output{this, &WeakrefProxyGenerator::reference};
   /// Takes a new value to hold.
@@ -71,8 +78,6 @@ class WeakrefProxyGenerator {
   std::weak_ptr<const T> reference() const { return data_; }
   void hold(T data) { data_ = std::make_shared<const T>(std::move(data)); }
   void release(const Trigger&) { data_.reset(); }
-
-  std::shared_ptr<const T> data_;
 };
 
 }  // namespace connectors::blocks
