@@ -451,6 +451,13 @@ std::streamsize ReplyReader::xsgetn(char* data, std::streamsize count) {
         if (gptr() == egptr()) break;
       }
     }
+    // A read that used up its chunk (a string's or a container's size, say)
+    // learns at once how much the next chunk announces: the load allocates
+    // for that size next, and a string's resize writes every byte of it.
+    // Read now, a segment past max_reply_size is refused before that
+    // allocation, not after (docs/processes.md). The worker sends the next
+    // header without waiting for this side, so this wait ends.
+    if (done == wanted && gptr() == egptr() && chunk_left_ == 0 && !stream_done_) next_chunk();
     return static_cast<std::streamsize>(done);
   }
   auto wanted = static_cast<std::size_t>(std::max<std::streamsize>(count, 0));
