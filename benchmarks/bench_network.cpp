@@ -376,6 +376,71 @@ void BM_WideOutput(benchmark::State& state) {
 }
 BENCHMARK(BM_WideOutput)->Apply(wide_sizes);
 
+// n whole multi-outputs of one key each into one multi-input: a get applies
+// n key -> value maps, each found and taken in constant time
+// (docs/multi-inputs.md, Wide networks).
+class OneKeySource {
+ public:
+  explicit OneKeySource(std::size_t key) : key_(key) { values.set_keys(&OneKeySource::keys); }
+  connectors::MultiOutput<long(std::size_t)> values{this, &OneKeySource::value_of};
+  connectors::Input<long> input{this, &OneKeySource::write, values};
+
+ private:
+  long value_of(std::size_t) const { return value_; }
+  std::vector<std::size_t> keys() const { return {key_}; }
+  void write(long value) { value_ = value; }
+  std::size_t key_;
+  long value_ = 0;
+};
+
+class KeyedTotal {
+ public:
+  connectors::Output<long> sum{this, &KeyedTotal::add_up};
+  connectors::MultiInput<long> in{this, &KeyedTotal::add, &KeyedTotal::remove, sum};
+
+  KeyedTotal() { in.set_replace(&KeyedTotal::replace); }
+
+ private:
+  long add_up() const {
+    long total = 0;
+    for (const auto& entry : values_) total += entry.second;
+    return total;
+  }
+  std::size_t add(long value) {
+    values_[values_.size()] = value;
+    return values_.size() - 1;
+  }
+  void remove(std::size_t id) { values_.erase(id); }
+  void replace(std::size_t id, long value) { values_[id] = value; }
+  std::unordered_map<std::size_t, long> values_;
+};
+
+void BM_ManyWholeMultiOutputs(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  connectors::set_default_executor(connectors::executor(0, 0));
+  for (auto _ : state) {
+    KeyedTotal total;
+    std::vector<std::unique_ptr<OneKeySource>> sources;
+    sources.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      sources.push_back(std::make_unique<OneKeySource>(i));
+      total.in.connect(sources.back()->values);
+    }
+    time_step(state, "first_get", [&] { benchmark::DoNotOptimize(total.sum()); });
+    for (auto& source : sources) source->input(1);
+    time_step(state, "get", [&] { benchmark::DoNotOptimize(total.sum()); });
+    time_step(state, "destroy_sources", [&] { sources.clear(); });
+  }
+  connectors::set_default_executor(nullptr);
+}
+BENCHMARK(BM_ManyWholeMultiOutputs)
+    ->Arg(5'000)
+    ->Arg(40'000)
+    ->Iterations(1)
+    ->Repetitions(3)
+    ->ReportAggregatesOnly(true)
+    ->Unit(benchmark::kMillisecond);
+
 // One output feeding n ON_NOTIFY multi-inputs: a get of another block pulls
 // the output, whose push reaches all of them; each is served once after the
 // request (docs/design.md#deferred-notify).

@@ -462,6 +462,7 @@ class MultiInput final : private detail::InputNode {
     std::optional<Id> id;                  // where this source's value is stored (preset for mi[id])
     std::vector<std::pair<Id, Id>> owned;  // whole: key -> the id its value is stored under
     typename detail::PendingValues<V>::Slot pending{};  // its entry among the values to apply
+    bool map_pending = false;                           // whole: a map of its waits in pending_maps_
   };
   struct PendingMap {
     detail::OutputNode* source;
@@ -569,12 +570,15 @@ class MultiInput final : private detail::InputNode {
     for (const auto& [key, result] : *static_cast<const std::vector<std::pair<Key, R>>*>(value)) {
       converted.emplace_back(Id(key), V(result));
     }
-    auto entry = detail::find_if(input.pending_maps_.begin(), input.pending_maps_.end(),
-                                 [&](const PendingMap& pending) { return pending.source == &from; });
-    if (entry != input.pending_maps_.end()) {
+    // Searched only when one is waiting already (a second delivery before a
+    // get): many whole multi-outputs each delivering once cost linear time.
+    if (source->map_pending) {
+      auto entry = detail::find_if(input.waiting_maps_begin(), input.pending_maps_.end(),
+                                   [&](const PendingMap& pending) { return pending.source == &from; });
       entry->values = std::move(converted);
     } else {
       input.pending_maps_.push_back(PendingMap{&from, std::move(converted)});
+      source->map_pending = true;
     }
     input.source_settled(*source);
     return input.laziness() == Laziness::ON_NOTIFY;
@@ -741,8 +745,40 @@ class MultiInput final : private detail::InputNode {
   }
 
   void forget_pending(const detail::OutputNode& from) noexcept {
-    if (Source* source = find(from)) pending_.erase(source->pending);
-    std::erase_if(pending_maps_, [&](const PendingMap& entry) { return entry.source == &from; });
+    Source* source = find(from);
+    if (source != nullptr) pending_.erase(source->pending);
+    if (source != nullptr && !source->map_pending) return;
+    // (The maps already taken, before maps_taken_, are not searched: they
+    // are being applied, or were.)
+    // (By hand rather than std::remove_if: docs/design.md#light-headers.)
+    auto kept = waiting_maps_begin();
+    for (auto entry = kept; entry != pending_maps_.end(); ++entry) {
+      if (entry->source == &from) continue;
+      if (kept != entry) *kept = std::move(*entry);
+      ++kept;
+    }
+    pending_maps_.erase(kept, pending_maps_.end());
+    if (source != nullptr) source->map_pending = false;
+    if (maps_taken_ == pending_maps_.size()) {
+      pending_maps_.clear();
+      maps_taken_ = 0;
+    }
+  }
+  // The maps still waiting to be applied begin here: taking the first one
+  // moves this mark instead of shifting the rest (docs/multi-inputs.md, Wide
+  // networks).
+  typename std::vector<PendingMap>::iterator waiting_maps_begin() noexcept {
+    return pending_maps_.begin() + static_cast<std::ptrdiff_t>(maps_taken_);
+  }
+  // Takes the first waiting map out; the vector is emptied once all are.
+  PendingMap take_first_map() noexcept {
+    PendingMap map = std::move(pending_maps_[maps_taken_++]);
+    if (maps_taken_ == pending_maps_.size()) {
+      pending_maps_.clear();
+      maps_taken_ = 0;
+    }
+    if (Source* source = find(*map.source)) source->map_pending = false;
+    return map;
   }
 
   Task<void> request(detail::Operation& operation) override {
@@ -899,7 +935,7 @@ class MultiInput final : private detail::InputNode {
     // Removals of keys a whole multi-output no longer delivers. The map is
     // looked up again after every removal: a removal that destroyed the
     // multi-output took its map away (forget_pending).
-    for (std::size_t index = 0; index < pending_maps_.size();) {
+    for (std::size_t index = maps_taken_; index < pending_maps_.size();) {
       Source& source = *find(*pending_maps_[index].source);
       const PendingMap& map = pending_maps_[index];
       auto vanished = detail::find_if(source.owned.begin(), source.owned.end(), [&](const auto& owned) {
@@ -984,8 +1020,7 @@ class MultiInput final : private detail::InputNode {
     // Whole multi-outputs: every key's value under the key itself. The map is
     // taken out first: a new one may arrive while a value is being stored.
     while (!pending_maps_.empty()) {
-      PendingMap map = std::move(pending_maps_.front());
-      pending_maps_.erase(pending_maps_.begin());
+      PendingMap map = take_first_map();
       try {
         for (auto& entry : map.values) {
           // Named references, not a structured binding: clang 14 cannot
@@ -1019,10 +1054,15 @@ class MultiInput final : private detail::InputNode {
         if (find(*map.source) == nullptr) throw;
         // The whole map is retried (storing a value again is harmless); a
         // remainder alone would make the retry remove the keys stored already.
-        const bool newer = detail::find_if(pending_maps_.begin(), pending_maps_.end(), [&](const PendingMap& pending) {
-                             return pending.source == map.source;
-                           }) != pending_maps_.end();
-        if (!newer) pending_maps_.insert(pending_maps_.begin(), std::move(map));  // retried (docs/design.md#errors)
+        Source& source = *find(*map.source);
+        if (!source.map_pending) {  // (a newer map waits: it replaces this one)
+          if (maps_taken_ > 0) {
+            pending_maps_[--maps_taken_] = std::move(map);
+          } else {
+            pending_maps_.insert(pending_maps_.begin(), std::move(map));  // retried (docs/design.md#errors)
+          }
+          source.map_pending = true;
+        }
         throw;
       }
     }
@@ -1440,6 +1480,7 @@ class MultiInput final : private detail::InputNode {
   std::size_t announcing_sources_ = 0;
   detail::PendingValues<V> pending_;
   std::vector<PendingMap> pending_maps_;
+  std::size_t maps_taken_ = 0;  // how many of pending_maps_ were taken out (moved from) already
   // The sources whose destruction calls remove (multi_lose_source, nested
   // when a remove destroys another source): no longer among sources_, but
   // still listing this input until their walks end.
