@@ -488,6 +488,30 @@ TEST_P(MultiInputTest, AFailedWholeDeliveryIsRetriedWhole) {
   EXPECT_EQ(mi.get_values(), (std::vector<double>{2, 3, 5}));
 }
 
+// Several whole multi-outputs: a failure applying the second one's map
+// leaves it and the third waiting, in order, behind the first one's, which
+// was applied (docs/multi-inputs.md, Wide networks); the retry applies both.
+TEST_P(MultiInputTest, AFailedWholeDeliveryAmongSeveralIsRetriedWithTheOnesAfterIt) {
+  MultiOutputWithKeys first, second, third;
+  first.set_keys(List{2});
+  second.set_keys(List{3});  // FlakyReplace fails on id 3 once
+  third.set_keys(List{5});
+  FlakyReplace mi;
+  mi.failures = 0;
+  mi.add_value.connect(first.get_value);
+  mi.add_value.connect(second.get_value);
+  mi.add_value.connect(third.get_value);
+  EXPECT_EQ(mi.get_values(), (std::vector<double>{0, 0, 0}));
+  mi.failures = 1;
+  first.set_value(1);
+  second.set_value(1);
+  third.set_value(1);
+  EXPECT_THROW(mi.get_values(), std::runtime_error);
+  EXPECT_EQ(mi.get_values(), (std::vector<double>{2, 3, 5}));
+  second.set_value(2);  // a map of its own again, after the retry
+  EXPECT_EQ(mi.get_values(), (std::vector<double>{2, 5, 6}));
+}
+
 // A disconnect removes what the source stored even if applying another
 // source's announced value fails on the way (the error is still reported).
 TEST_P(MultiInputTest, AFailedDisconnectStillRemoves) {
