@@ -359,20 +359,23 @@ class PullEngine {
   // Calls queued for the pool by other branches are handed to it before a
   // method occupies this thread, so that they do not wait behind it.
   Place placement(Parallelization flag) const noexcept {
+    // The inline pull: every method here but a PROCESS one, without the
+    // questions below, which only a suspendable pull asks; this is on every
+    // block's way (docs/benchmarks.md).
+    if (!may_wait_) return operation_.runs_elsewhere(flag) ? Place::elsewhere : Place::here;
     // A pool thread continuing the operation runs no method itself: a THREAD
     // one becomes this thread's next job (the call), a PROCESS one starts on
     // the loop's thread (the call), and for a SEQUENTIAL one the request goes
     // back to the loop's thread, which decides again (docs/design.md#continuation).
-    if (may_wait_ && standing_in())
+    if (standing_in())
       return operation_.placement(flag) == Parallelization::SEQUENTIAL ? Place::at_home : Place::elsewhere;
     switch (operation_.placement(flag)) {
       case Parallelization::SEQUENTIAL:
         // A THREAD method that waits to be decided goes first: to the pool,
         // beside this one.
-        if (may_wait_ && !yielded_ && operation_.yielded_requests != 0) return Place::after_siblings;
+        if (!yielded_ && operation_.yielded_requests != 0) return Place::after_siblings;
         break;
       case Parallelization::THREAD:
-        if (!may_wait_) return Place::here;
         // Once only: siblings that cannot start while this request waits
         // (their start loop is below a nested run) would never let it go.
         if (operation_.unstarted_requests != 0) return yielded_ ? Place::elsewhere : Place::after_siblings;
@@ -388,9 +391,6 @@ class PullEngine {
   // The placement of the method on top; once it is decided (not put off),
   // the next method may be put off once again.
   Place decide(Parallelization flag) noexcept {
-    // The inline pull's placement, without the questions that only a
-    // suspendable one asks: it is on every block's way (docs/benchmarks.md).
-    if (!may_wait_) return operation_.runs_elsewhere(flag) ? Place::elsewhere : Place::here;
     const Place place = placement(flag);
     if (place != Place::after_siblings) yielded_ = false;
     return place;

@@ -115,4 +115,22 @@ inline void wait_until_ended(int pid) {
   while (!process_ended(pid)) std::this_thread::sleep_for(std::chrono::milliseconds{10});
 }
 
+// A field of this process's /proc/self/status (`"VmRSS:"`, say), in bytes; 0
+// if it is not there.
+inline std::size_t status_bytes(const std::string& field) {
+  std::ifstream status{"/proc/self/status"};
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind(field, 0) == 0) return std::stoull(line.substr(field.size())) * 1024;
+  }
+  return 0;
+}
+
+// This process's peak resident memory since the last reset_peak_memory().
+inline std::size_t peak_memory() { return status_bytes("VmHWM:"); }
+
+// Whether the kernel let this process reset its peak.
+inline bool reset_peak_memory() {
+  return static_cast<bool>(std::ofstream{"/proc/self/clear_refs"}.write("5", 1).flush());
+}
+
 }  // namespace connectors::testing

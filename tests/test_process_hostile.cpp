@@ -39,6 +39,10 @@
 
 namespace {
 
+using connectors::testing::peak_memory;
+using connectors::testing::reset_peak_memory;
+using connectors::testing::status_bytes;
+
 using connectors::MultiprocessingExecutor;
 using connectors::Parallelization;
 using connectors::Task;
@@ -75,22 +79,6 @@ void send_on_socket(const void* bytes, std::size_t size, int fd = -1) {
   }
   ::sendmsg(worker_socket(), &message, MSG_NOSIGNAL);
 }
-
-// A field of this process's /proc/self/status (`"VmRSS:"`, say), in bytes; 0
-// if it is not there.
-std::size_t status_bytes(const std::string& field) {
-  std::ifstream status{"/proc/self/status"};
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind(field, 0) == 0) return std::stoull(line.substr(field.size())) * 1024;
-  }
-  return 0;
-}
-
-// This process's peak resident memory since the last reset_peak_memory().
-std::size_t peak_memory() { return status_bytes("VmHWM:"); }
-
-// Whether the kernel let this process reset its peak.
-bool reset_peak_memory() { return static_cast<bool>(std::ofstream{"/proc/self/clear_refs"}.write("5", 1).flush()); }
 
 // The size of the largest reply file process `pid` holds a descriptor of.
 std::size_t largest_reply_file(int pid) {

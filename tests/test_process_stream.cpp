@@ -16,7 +16,6 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
-#include <fstream>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -268,35 +267,24 @@ TEST(ProcessStream, AStreamedReplyLargerThanTheAcceptedSizeFailsTheCall) {
   EXPECT_EQ(run(executor, &Source::text, std::size_t{1000}).size(), 1000U);
 }
 
-// This process's resident-memory peak and current size in KiB (0 if
-// /proc says nothing).
-std::size_t status_kib(const std::string& field) {
-  std::ifstream status{"/proc/self/status"};
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind(field + ":", 0) == 0) return std::strtoull(line.c_str() + field.size() + 1, nullptr, 10);
-  }
-  return 0;
-}
-
 // A result whose size tag comes in one chunk and whose bytes in the next: the
 // size past max_reply_size is refused before the caller's load allocates for
 // it (a string's resize writes all of it), so the caller's memory stays low.
 TEST(ProcessStream, AnOversizedStringIsRefusedBeforeTheCallerAllocatesIt) {
   // The peak is reset (Linux 4.0 and later) so that earlier tests' do not count.
-  if (!std::ofstream{"/proc/self/clear_refs"}.write("5", 1)) GTEST_SKIP() << "no /proc/self/clear_refs";
+  if (!connectors::testing::reset_peak_memory()) GTEST_SKIP() << "no /proc/self/clear_refs";
   MultiprocessingExecutor executor{1};
   connectors::WorkerLimits limits;
   limits.max_reply_size = std::size_t{16} << 20;
   executor.set_worker_limits(limits);
   run(executor, &Source::pid);
-  std::ofstream{"/proc/self/clear_refs"}.write("5", 1);
-  const std::size_t resident_before = status_kib("VmRSS");
+  connectors::testing::reset_peak_memory();
+  const std::size_t resident_before = connectors::testing::status_bytes("VmRSS:");
   const std::string message = worker_error(executor, &Source::text, std::size_t{512} << 20);
   EXPECT_NE(message.find("max_reply_size"), std::string::npos) << message;
-  const std::size_t peak = status_kib("VmHWM");
+  const std::size_t peak = connectors::testing::peak_memory();
   ASSERT_GT(peak, 0U);
-  EXPECT_LT(peak, resident_before + (std::size_t{128} << 10)) << "the caller allocated for the refused reply";
+  EXPECT_LT(peak, resident_before + (std::size_t{128} << 20)) << "the caller allocated for the refused reply";
 }
 
 // Streaming leaves nothing behind: no descriptor, no reply file.

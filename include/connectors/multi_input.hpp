@@ -759,10 +759,7 @@ class MultiInput final : private detail::InputNode {
     }
     pending_maps_.erase(kept, pending_maps_.end());
     if (source != nullptr) source->map_pending = false;
-    if (maps_taken_ == pending_maps_.size()) {
-      pending_maps_.clear();
-      maps_taken_ = 0;
-    }
+    empty_maps_if_all_taken();
   }
   // The maps still waiting to be applied begin here: taking the first one
   // moves this mark instead of shifting the rest (docs/multi-inputs.md, Wide
@@ -770,13 +767,17 @@ class MultiInput final : private detail::InputNode {
   typename std::vector<PendingMap>::iterator waiting_maps_begin() noexcept {
     return pending_maps_.begin() + static_cast<std::ptrdiff_t>(maps_taken_);
   }
-  // Takes the first waiting map out; the vector is emptied once all are.
+  // Once none waits, the taken ones go too: pending_maps_ is empty exactly
+  // when no map waits (has_pending_values).
+  void empty_maps_if_all_taken() noexcept {
+    if (maps_taken_ != pending_maps_.size()) return;
+    pending_maps_.clear();
+    maps_taken_ = 0;
+  }
+  // Takes the first waiting map out.
   PendingMap take_first_map() noexcept {
     PendingMap map = std::move(pending_maps_[maps_taken_++]);
-    if (maps_taken_ == pending_maps_.size()) {
-      pending_maps_.clear();
-      maps_taken_ = 0;
-    }
+    empty_maps_if_all_taken();
     if (Source* source = find(*map.source)) source->map_pending = false;
     return map;
   }
