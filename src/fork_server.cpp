@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX sigaction and sigset_t, not only <csignal>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -20,6 +21,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -47,15 +49,55 @@ int count_threads() {
   return count;
 }
 
+// Closes what /proc/self/fd lists from 3 up, but `keep`; false without
+// /proc. Listed again until a pass finds nothing: closing while the
+// directory is read may hide entries from that pass.
+bool close_listed_fds_except(int keep) {
+  for (;;) {
+    DIR* directory = ::opendir("/proc/self/fd");
+    if (directory == nullptr) return false;
+    const int own = ::dirfd(directory);
+    bool closed_any = false;
+    while (const dirent* entry = ::readdir(directory)) {
+      char* end = nullptr;
+      const long fd = std::strtol(entry->d_name, &end, 10);
+      if (end == entry->d_name || *end != '\0' || fd < 3 || fd == keep || fd == own) continue;
+      ::close(static_cast<int>(fd));
+      closed_any = true;
+    }
+    ::closedir(directory);
+    if (!closed_any) return true;
+  }
+}
+
+// Closes every number from 3 below the descriptor limit, but `keep`: the
+// last resort, slow for a high limit.
+void close_every_fd_except(int keep) {
+  rlimit limit{};
+  rlim_t highest = 1U << 16;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) highest = limit.rlim_cur;
+  highest = std::min<rlim_t>(highest, 1U << 20);
+  for (rlim_t fd = 3; fd < highest; ++fd) {
+    if (static_cast<int>(fd) != keep) ::close(static_cast<int>(fd));
+  }
+}
+
 // Workers must not inherit what the program had open at init (files, sockets
 // of other libraries): it would keep them open (a pipe's reader never sees
-// EOF) and let user code in a worker touch them.
+// EOF) and let user code in a worker touch them. close_range may be missing
+// (kernels before 5.9) or refused (a seccomp profile); the server is forked
+// from a single-threaded program (init checks), so reading /proc with the
+// allocating opendir is safe here (docs/processes.md, "A fork server started by init").
 void close_fds_except(int keep) {
-  if (keep > 3) ::close_range(3, static_cast<unsigned>(keep) - 1, 0);
-  if (keep < 3)
-    ::close_range(3, ~0U, 0);
-  else
-    ::close_range(static_cast<unsigned>(keep) + 1, ~0U, 0);
+  bool closed = true;
+  if (keep > 3) closed = ::close_range(3, static_cast<unsigned>(keep) - 1, 0) == 0;
+  if (keep < 3) {
+    closed = closed && ::close_range(3, ~0U, 0) == 0;
+  } else {
+    closed = closed && ::close_range(static_cast<unsigned>(keep) + 1, ~0U, 0) == 0;
+  }
+  if (closed) return;
+  if (!close_listed_fds_except(keep)) close_every_fd_except(keep);
 }
 
 void send_message(int socket, const ForkServerMessage& message, int attached_fd = -1) {

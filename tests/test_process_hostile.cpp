@@ -732,6 +732,24 @@ TEST(ProcessHostile, LibraryDescriptorsNeverTakeTheStandardStreamNumbers) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe(status);
 }
 
+// Workers inherit nothing the program had open at init: a pipe stays the
+// program's, also where close_range is refused (an old kernel, a seccomp
+// profile), which left every descriptor open in the fork server and workers.
+TEST(ProcessHostile, WorkersInheritNoDescriptorOfTheProgram) {
+  const int status = run_helper(CONNECTORS_DESCRIPTOR_HELPER, "", false);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe(status);
+}
+
+TEST(ProcessHostile, WorkersInheritNoDescriptorOfTheProgramWhereCloseRangeIsRefused) {
+  const int status = run_helper(CONNECTORS_DESCRIPTOR_HELPER, "refuse_close_range", false);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe(status);
+}
+
+TEST(ProcessHostile, WorkersInheritNoDescriptorOfTheProgramWithoutCloseRangeOrProc) {
+  const int status = run_helper(CONNECTORS_DESCRIPTOR_HELPER, "refuse_close_range_and_proc", false);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe(status);
+}
+
 // Item 6: a program that reaps "all its children" must not wait for ours.
 TEST(ProcessHostile, AWaitLoopInTheProgramSeesNoneOfTheLibrarysProcesses) {
   const int status = run_helper(CONNECTORS_CHILD_HELPER, "wait", false);
