@@ -6,7 +6,9 @@
 #include "stack_lease.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
+#include <new>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -217,7 +219,7 @@ void OutputNode::detach_connections() noexcept {
   for (; walk.at < connections_.size(); ++walk.at) {
     InputNode& input = *connections_[walk.at].input;
     if (input.multi_) {
-      if (input.multi_lose_source(*this)) walk.cancelled.push_back(&input);
+      if (input.multi_lose_source(*this)) InputNode::queue_cancel(walk.cancelled, input);
       if (walk.at < connections_.size() && connections_[walk.at].input != &input) --walk.at;
       continue;
     }
@@ -226,7 +228,7 @@ void OutputNode::detach_connections() noexcept {
       input.announcement_ = nullptr;
       input.computable_.wake_all();
       // A value received earlier and not applied stays to be applied.
-      if (!input.holds_value()) walk.cancelled.push_back(&input);
+      if (!input.holds_value()) InputNode::queue_cancel(walk.cancelled, input);
     }
   }
   connections_.clear();
@@ -235,6 +237,16 @@ void OutputNode::detach_connections() noexcept {
   }
   observed_.clear();
   InputNode::cascade_cancels(walk.cancelled);
+}
+
+void InputNode::queue_cancel(std::vector<InputNode*>& cancelled, InputNode& input) noexcept {
+  try {
+    cancelled.push_back(&input);
+  } catch (const std::bad_alloc&) {
+    // The checks cascade_cancels makes when it takes the input.
+    if (!input.announcing_ || (input.multi_ && !input.multi_waits_for_nothing())) return;
+    input.notify_observers();
+  }
 }
 
 void InputNode::cascade_cancels(std::vector<InputNode*>& cancelled) noexcept {
@@ -298,7 +310,7 @@ void OutputNode::cancel_connections(OutputNode& announcer, std::vector<InputNode
     // next pull brings it the (re-validated) value, instead of leaving the
     // input without one (docs/design.md#cancel).
     if (!connection.received) continue;
-    if (connection.input->take_cancel(announcer)) cancelled_downstream.push_back(connection.input);
+    if (connection.input->take_cancel(announcer)) InputNode::queue_cancel(cancelled_downstream, *connection.input);
   }
 }
 
@@ -609,6 +621,13 @@ void InputNode::for_each_upstream(Visit visit, void* context) const {
   }
 }
 
+namespace {
+// False for good once an unsettling walk ran out of memory: its marks may be
+// missing, and every announcement then walks all its downstream
+// (docs/design.md#settled).
+std::atomic<bool> settled_marks_trusted{true};
+}  // namespace
+
 void InputNode::announce_downstream(NonLazyCollection& collection, bool may_collect_self) {
   // An explicit stack replaces the recursion input → observers → connections
   // → inputs → ...; a "finish" entry applies the forwarding rule once all of
@@ -700,8 +719,9 @@ void InputNode::announce_downstream(NonLazyCollection& collection, bool may_coll
       // least as much: its downstream is announced and holds nothing
       // collectable (a served input would have cleared it). Stopping here
       // keeps building a network in any order linear.
-      const bool settled =
-          input.announcing_ && input.is_announced_by(*announcer) && input.announced_in_ <= collection.situation;
+      const bool settled = input.announcing_ && input.is_announced_by(*announcer) &&
+                           input.announced_in_ <= collection.situation &&
+                           settled_marks_trusted.load(std::memory_order_relaxed);
       if (settled) {
         if (&input != never_collected && input.laziness() >= collection.situation) collection.inputs.push_back(&input);
         continue;
@@ -763,7 +783,8 @@ void InputNode::cancel_observers() noexcept {
   // value merely received and not applied does not: the request that applies
   // it tells the observers.)
   if (multi_ ? !multi_waits_for_nothing() : announcement_ != nullptr) return;
-  std::vector<InputNode*> cancelled{this};
+  std::vector<InputNode*> cancelled;  // allocates only for a cancel that reaches further
+  queue_cancel(cancelled, *this);
   while (!cancelled.empty()) {
     InputNode* input = cancelled.back();
     cancelled.pop_back();
@@ -975,23 +996,29 @@ void unsettle_above(const OutputNode& source, Laziness level) noexcept {
   // announcements that level covers, and so is everything upstream of it
   // (marked together): the walk stops there, which keeps building a network
   // linear.
-  std::vector<const OutputNode*> sources{&source};
-  auto add_sources = [&](const InputNode& from) {
-    from.for_each_upstream(
-        [](const NodeBase& upstream, void* raw) {
-          static_cast<std::vector<const OutputNode*>*>(raw)->push_back(static_cast<const OutputNode*>(&upstream));
-        },
-        &sources);
-  };
-  while (!sources.empty()) {
-    const OutputNode* next = sources.back();
-    sources.pop_back();
-    if (next->kind_ == OutputNode::Kind::multi_key) next = &static_cast<const MultiOutputKeyNode*>(next)->parent();
-    for (InputNode* observed : next->observed_) {
-      if (!observed->announcing_ || observed->announced_in_ >= level) continue;
-      observed->announced_in_ = level;
-      add_sources(*observed);
+  try {
+    std::vector<const OutputNode*> sources{&source};
+    auto add_sources = [&](const InputNode& from) {
+      from.for_each_upstream(
+          [](const NodeBase& upstream, void* raw) {
+            static_cast<std::vector<const OutputNode*>*>(raw)->push_back(static_cast<const OutputNode*>(&upstream));
+          },
+          &sources);
+    };
+    while (!sources.empty()) {
+      const OutputNode* next = sources.back();
+      sources.pop_back();
+      if (next->kind_ == OutputNode::Kind::multi_key) next = &static_cast<const MultiOutputKeyNode*>(next)->parent();
+      for (InputNode* observed : next->observed_) {
+        if (!observed->announcing_ || observed->announced_in_ >= level) continue;
+        observed->announced_in_ = level;
+        add_sources(*observed);
+      }
     }
+  } catch (const std::bad_alloc&) {
+    // Part of the path may be left marked settled: from now on no walk
+    // trusts a mark (docs/design.md#settled).
+    settled_marks_trusted.store(false, std::memory_order_relaxed);
   }
 }
 

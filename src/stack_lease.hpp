@@ -1,21 +1,24 @@
 #pragma once
 
 #include <cstddef>
-#include <deque>
+#include <memory>
 #include <vector>
 
 namespace connectors::detail {
 
 // A reusable stack for an iterative graph walk, one per nesting level: user
 // code run during a walk (a condition, a method) may start an operation on
-// another network, which walks too. A deque keeps the outer levels' stacks in
-// place when a new level is added.
+// another network, which walks too. Each level's stack has a place of its
+// own, which a new level leaves where it is; the list of them allocates
+// nothing until the first walk, where running out of memory can be reported
+// (a thread-local that allocates as it is made would end the program: its
+// construction may not throw).
 template <class Frame>
 class StackLease {
  public:
   StackLease() {
-    if (stacks.size() <= depth) stacks.emplace_back();
-    stack_ = &stacks[depth++];
+    if (stacks.size() <= depth) stacks.push_back(std::make_unique<std::vector<Frame>>());
+    stack_ = stacks[depth++].get();
     stack_->clear();
   }
   StackLease(const StackLease&) = delete;
@@ -24,12 +27,12 @@ class StackLease {
   std::vector<Frame>& operator*() const noexcept { return *stack_; }
 
  private:
-  static thread_local std::deque<std::vector<Frame>> stacks;
+  static thread_local std::vector<std::unique_ptr<std::vector<Frame>>> stacks;
   static thread_local std::size_t depth;
   std::vector<Frame>* stack_;
 };
 template <class Frame>
-thread_local std::deque<std::vector<Frame>> StackLease<Frame>::stacks;
+thread_local std::vector<std::unique_ptr<std::vector<Frame>>> StackLease<Frame>::stacks;
 template <class Frame>
 thread_local std::size_t StackLease<Frame>::depth = 0;
 

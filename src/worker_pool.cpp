@@ -231,8 +231,17 @@ class Supervisor {
         fail(job, broken_reason_);
         return;
       }
-      pool->incoming.push_back(&job);
-      list_locked(pool);
+      // Out of memory the call fails with std::bad_alloc, as any allocation
+      // of the caller's would, and the supervisor's lists stay as they were
+      // (a pool listed with nothing new costs it a look).
+      try {
+        list_locked(pool);
+        pool->incoming.push_back(&job);
+      } catch (const std::bad_alloc&) {
+        job.failure = std::current_exception();  // needs no memory of its own
+        complete(job);
+        return;
+      }
     }
     wake();
   }
@@ -269,8 +278,8 @@ class Supervisor {
 
   void list_locked(const std::shared_ptr<PoolRecord>& pool) {
     if (pool->listed) return;
-    pool->listed = true;
     news_.push_back(pool);
+    pool->listed = true;  // after: listed and not in news_ would never be looked at
   }
 
   friend class SupervisedStream;

@@ -435,6 +435,10 @@ class InputNode : public NodeBase {
   // Ends the announcements of `cancelled` (inputs whose announcer withdrew
   // its change) and of what they announced in turn.
   static void cascade_cancels(std::vector<InputNode*>& cancelled) noexcept;
+  // Adds `input` to such a list. Where the list cannot grow (out of memory),
+  // the input's observers are told of a change instead: they compute again
+  // what the cancel would have kept (docs/design.md#cancel).
+  static void queue_cancel(std::vector<InputNode*>& cancelled, InputNode& input) noexcept;
   virtual bool multi_is_announced_by(const OutputNode&) const noexcept { return false; }
   virtual bool multi_take_cancel(OutputNode&) noexcept { return false; }
   // `from` is being destroyed: forget it (docs/design.md#lifetime); returns whether the
