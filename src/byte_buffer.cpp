@@ -180,6 +180,7 @@ ReplyReader::ReplyReader(const ByteBuffer& reply) : end_(reply.size()) {
     stream_ = reply.stream();
     buffer_ = new char[file_chunk];
     setg(buffer_, buffer_, buffer_);
+    stream_->begin_reading();
     return;
   }
   if (reply.file() == nullptr || reply.read_through_mapping()) {

@@ -31,6 +31,7 @@
 #include <limits>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -134,6 +135,11 @@ struct Worker {
   // The reply being streamed to its caller, who reads the socket meanwhile
   // (the call's job is the caller's already).
   std::shared_ptr<ReplyStream> stream;
+  // Since when a streamed reply waits for its caller to begin reading it,
+  // and the deadline it had then: the timeout does not run meanwhile (the
+  // caller may be busy reading another reply).
+  std::optional<Clock::time_point> unread_since;
+  Clock::time_point paused_deadline = never;
   Clock::time_point deadline = never;
   long long timeout_ms = -1;
   // The pool's limits as they were when the running call started (0: none).
@@ -720,6 +726,8 @@ class Supervisor {
       return;
     }
     duplicate.release();
+    worker.unread_since = Clock::now();
+    worker.paused_deadline = std::exchange(worker.deadline, never);
     ProcessJob& job = *std::exchange(worker.job, nullptr);
     job.reply = ByteBuffer::stream(worker.stream);
     note_reply(job);
@@ -734,6 +742,13 @@ class Supervisor {
     for (std::size_t i = 0; i < workers_.size() && !broken_; ++i) {
       Worker& worker = *workers_[i];
       if (worker.stream == nullptr || worker.kill_sent || worker.reaped) continue;
+      if (worker.unread_since && worker.stream->reading_begun()) {
+        // The time its caller kept it waiting is not the call's.
+        if (worker.paused_deadline != never) {
+          worker.deadline = worker.paused_deadline + (Clock::now() - *worker.unread_since);
+        }
+        worker.unread_since.reset();
+      }
       switch (worker.stream->ended()) {
         case ReplyStream::End::reading:
           break;
@@ -829,6 +844,7 @@ class Supervisor {
     worker.received = 0;
     worker.sent = 0;
     worker.deadline = never;
+    worker.unread_since.reset();
     worker.next_memory_check = never;
   }
 

@@ -234,6 +234,33 @@ TEST(ProcessStream, AHangInTheMiddleOfAReplyEndsAtTheCallTimeout) {
   EXPECT_EQ(run(executor, &Source::mischief, int{Mischief::none}, outsized).bulk.size(), outsized);
 }
 
+// The worker of a streamed reply waits for its caller to begin reading; that
+// wait is not the call's time. Here the caller's thread is busy for twice the
+// timeout while the reply waits (as it is while it reads another streamed
+// reply); before, the call timed out and its worker was killed.
+TEST(ProcessStream, AReplyWaitingForItsCallerToBeginReadingDoesNotTimeOut) {
+  MultiprocessingExecutor executor{2};
+  const auto timeout = std::chrono::milliseconds{1000};
+  executor.set_call_timeout(timeout);
+  Source source;
+  Source other;
+  auto outsized_call = [&]() -> Task<std::size_t> {
+    const std::vector<std::uint64_t> result = co_await executor.run_method(Parallelization::PROCESS, &Source::numbers,
+                                                                           source, outsized / sizeof(std::uint64_t));
+    co_return result.size();
+  };
+  auto main = [&]() -> Task<std::size_t> {
+    connectors::Future<std::size_t> waiting = executor.get_event_loop()->create_task(outsized_call());
+    // A round trip to the other worker: the loop has started the outsized
+    // call (it was scheduled first) and its worker is computing.
+    co_await executor.run_method(Parallelization::PROCESS, &Source::pid, other);
+    std::this_thread::sleep_for(2 * timeout);
+    co_return co_await waiting;
+  };
+  EXPECT_EQ(executor.run_coroutine(main()), outsized / sizeof(std::uint64_t));
+  executor.set_call_timeout(std::nullopt);
+}
+
 TEST(ProcessStream, StrayBytesInTheMiddleOfAReplyAreAWorkerError) {
   MultiprocessingExecutor executor{1};
   const int worker = run(executor, &Source::pid);

@@ -94,6 +94,12 @@ class ReplyStream {
   // succeeded).
   std::string end(End how);
   End ended() const noexcept { return ended_.load(std::memory_order_acquire); }
+  // The caller's, when it starts reading: until then the worker waits for
+  // it, and the call's timeout does not run (docs/processes.md, Timeout).
+  void begin_reading() noexcept {
+    if (!reading_begun_.exchange(true, std::memory_order_acq_rel)) notify();
+  }
+  bool reading_begun() const noexcept { return reading_begun_.load(std::memory_order_acquire); }
 
   // The supervisor's: the call's outcome (empty: success); the first
   // verdict counts. A failure also cuts the socket, so a caller waiting for
@@ -101,7 +107,7 @@ class ReplyStream {
   void settle(const std::string& failure) noexcept;
 
  protected:
-  // Wakes the supervisor once the caller has ended its reading.
+  // Wakes the supervisor once the caller has begun or ended its reading.
   virtual void notify() noexcept = 0;
 
  private:
@@ -110,6 +116,7 @@ class ReplyStream {
   std::uint64_t call_id_;
   std::uint64_t max_size_;
   std::atomic<End> ended_{End::reading};
+  std::atomic<bool> reading_begun_{false};
   std::mutex mutex_;
   std::condition_variable settled_signal_;
   bool settled_ = false;
