@@ -987,6 +987,10 @@ void WorkerPool::submit(ProcessJob& job) noexcept {
   Supervisor* supervisor = nullptr;
   try {
     supervisor = &Supervisor::instance();
+  } catch (const std::bad_alloc&) {
+    job.failure = std::current_exception();  // a message would need memory too
+    complete(job);
+    return;
   } catch (const std::exception& error) {
     fail(job, std::string{"connectors: cannot supervise worker processes: "} + error.what());
     return;

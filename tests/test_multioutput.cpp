@@ -372,4 +372,80 @@ TEST_P(MultiOutputTest, GetterFailureLeavesTheKeyInvalidAndIsRetried) {
 
 INSTANTIATE_TEST_SUITE_P(Executors, MultiOutputTest, ::testing::Values(0, 2), executor_name);
 
+// A key whose hash throws (here on its Nth call within a connect): the
+// connect fails with that exception, or completes, and the multi-output
+// keeps working. Before, a throw at the connect's end (forgetting the key's
+// item) ended the program: that step is noexcept.
+struct ThrowingHashKey {
+  int k;
+  bool operator==(const ThrowingHashKey&) const = default;
+};
+long key_hash_calls = 0;
+long failing_key_hash = -1;
+
+}  // namespace
+
+template <>
+struct std::hash<ThrowingHashKey> {
+  std::size_t operator()(const ThrowingHashKey& key) const {
+    if (failing_key_hash >= 0 && key_hash_calls++ == failing_key_hash) throw std::runtime_error("no hash now");
+    return std::hash<int>{}(key.k);
+  }
+};
+
+namespace {
+
+class ScaledByKey {
+ public:
+  connectors::MultiOutput<double(ThrowingHashKey)> get{this, &ScaledByKey::scaled};
+  connectors::Input<double> set{this, &ScaledByKey::store, get};
+
+ private:
+  double scaled(const ThrowingHashKey& key) const { return value_ * key.k; }
+  void store(double value) { value_ = value; }
+  double value_ = 1.0;
+};
+
+class Held {
+ public:
+  connectors::Output<double> get_value{this, &Held::read};
+  connectors::Input<double> set_value{this, &Held::write, get_value};
+
+ private:
+  double read() const { return value_; }
+  void write(double value) { value_ = value; }
+  double value_ = 0.0;
+};
+
+TEST(MultiOutput, AKeyWhoseHashThrowsFailsTheConnectOrIsKept) {
+  ScaledByKey source;
+  long failing = 0;
+  for (; failing < 100; ++failing) {
+    Held sink;
+    key_hash_calls = 0;
+    failing_key_hash = failing;
+    bool threw = false;
+    try {
+      source.get[ThrowingHashKey{3}].connect(sink.set_value);
+    } catch (const std::runtime_error&) {
+      threw = true;
+    }
+    const bool hash_failed = key_hash_calls > failing;
+    failing_key_hash = -1;
+    if (!hash_failed) {
+      EXPECT_FALSE(threw);
+      EXPECT_TRUE(sink.set_value.is_connected());
+      break;
+    }
+    source.set(static_cast<double>(failing));
+    if (sink.set_value.is_connected()) {
+      EXPECT_EQ(sink.get_value(), 3.0 * static_cast<double>(failing));
+      source.get[ThrowingHashKey{3}].disconnect(sink.set_value);
+    }
+    EXPECT_EQ(source.get(ThrowingHashKey{2}), 2.0 * static_cast<double>(failing));
+  }
+  EXPECT_GT(failing, 0);
+  EXPECT_LT(failing, 100);
+}
+
 }  // namespace

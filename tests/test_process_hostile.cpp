@@ -750,6 +750,25 @@ TEST(ProcessHostile, WorkersInheritNoDescriptorOfTheProgramWithoutCloseRangeOrPr
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe(status);
 }
 
+#ifdef CONNECTORS_MEMORY_HELPER
+// The program's first PROCESS call with memory exhausted from its Nth
+// allocation on, for every N until the call needs no more: it fails with an
+// exception, never ends the program. Before, making the supervisor failed
+// and its error message could not be built (std::terminate, noexcept).
+TEST(ProcessHostile, TheFirstCallWithMemoryExhaustedFailsWithAnException) {
+  int n = 0;
+  for (; n < 500; ++n) {
+    const std::string failing_from = std::to_string(n);
+    const int status = run_helper(CONNECTORS_MEMORY_HELPER, failing_from.c_str(), false);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) <= 1)
+        << "failing from allocation " << n << ": " << describe(status);
+    if (WEXITSTATUS(status) == 0) break;
+  }
+  EXPECT_GT(n, 0);
+  EXPECT_LT(n, 500);
+}
+#endif
+
 // Item 6: a program that reaps "all its children" must not wait for ours.
 TEST(ProcessHostile, AWaitLoopInTheProgramSeesNoneOfTheLibrarysProcesses) {
   const int status = run_helper(CONNECTORS_CHILD_HELPER, "wait", false);

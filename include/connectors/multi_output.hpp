@@ -482,7 +482,15 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
           break;
         }
       }
-      auto found = items_by_key_.find(key);
+      // A key whose hash or == throws (documented as not allowed) leaves
+      // its item leased, kept until the multi-output goes: this end of a
+      // connect or disconnect cannot report an error.
+      typename decltype(items_by_key_)::iterator found;
+      try {
+        found = items_by_key_.find(key);
+      } catch (...) {
+        return;
+      }
       if (found == items_by_key_.end()) return;
       if (--found->second->leases != 0 || !found->second->connections().empty()) return;
       unused = std::move(found->second);
