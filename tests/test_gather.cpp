@@ -290,4 +290,67 @@ TEST(EventLoop, CallbackExceptionEndsTheRunWithIt) {
   EXPECT_THROW(executor.run_coroutine(main()), std::domain_error);
 }
 
+// The coroutine's own exception wins over a callback's, which stands in
+// only for its value. Before, the callback's replaced it.
+TEST(EventLoop, TheCoroutinesExceptionWinsOverACallbacks) {
+  SequentialExecutor executor;
+  auto main = [&]() -> Task<void> {
+    executor.get_event_loop()->call_soon([] { throw std::domain_error("callback"); });
+    Future<void> turned;
+    executor.get_event_loop()->call_soon([turned]() mutable { turned.set_result(); });
+    co_await turned;  // the throwing callback has run
+    throw std::out_of_range("the run's own");
+  };
+  EXPECT_THROW(executor.run_coroutine(main()), std::out_of_range);
+}
+
+// A task awaited through a reference, then handed on while it waits, is
+// refused with std::logic_error by gather, run_coroutine and create_task,
+// and the coroutine awaiting it still gets its value. Before, the refusing
+// side freed the waiting frame, which the awaited Future then resumed (a use
+// after free, seen under AddressSanitizer).
+enum class HandedTo { gather, run_coroutine, create_task };
+
+Task<int> wait_for(Future<int> gate) { co_return co_await gate; }
+Task<int> await_through_reference(Task<int>& task) { co_return 10 + co_await task; }
+
+int refuse_started_task(HandedTo handed_to, bool& refused) {
+  SequentialExecutor executor;
+  auto main = [&]() -> Task<int> {
+    connectors::EventLoop& loop = *executor.get_event_loop();
+    Future<int> gate;
+    Task<int> inner = wait_for(gate);
+    Future<int> holder = loop.create_task(await_through_reference(inner));
+    Future<void> turned;
+    loop.call_soon([turned]() mutable { turned.set_result(); });
+    co_await turned;  // the holder has started `inner`, which waits for the gate
+    try {
+      switch (handed_to) {
+        case HandedTo::gather:
+          (void)co_await gather(std::move(inner));
+          break;
+        case HandedTo::run_coroutine:
+          (void)executor.run_coroutine(std::move(inner));
+          break;
+        case HandedTo::create_task:
+          (void)co_await loop.create_task(std::move(inner));
+          break;
+      }
+    } catch (const std::logic_error& error) {
+      refused = std::string{error.what()}.find("already started") != std::string::npos;
+    }
+    gate.set_result(1);
+    co_return co_await holder;
+  };
+  return executor.run_coroutine(main());
+}
+
+TEST(Gather, AStartedTaskHandedOnIsRefusedAndItsAwaiterStillGetsItsValue) {
+  for (HandedTo handed_to : {HandedTo::gather, HandedTo::run_coroutine, HandedTo::create_task}) {
+    bool refused = false;
+    EXPECT_EQ(refuse_started_task(handed_to, refused), 11) << static_cast<int>(handed_to);
+    EXPECT_TRUE(refused) << static_cast<int>(handed_to);
+  }
+}
+
 }  // namespace

@@ -129,11 +129,16 @@ class EventLoop {
   /// completed by hand (any copy may complete a Future): the first completion
   /// wins, and the task's later result or exception is dropped. Loop thread
   /// only.
-  /// Throws: std::logic_error off the loop's thread or after the run ended,
-  /// std::invalid_argument for an empty task.
+  /// Throws: std::logic_error off the loop's thread, after the run ended, or
+  /// for a task that was already started (as gather), std::invalid_argument
+  /// for an empty task.
   template <class T>
   Future<T> create_task(Task<T> task) {
     check_loop_thread("EventLoop::create_task");
+    if (detail::TaskAccess::started(task)) {
+      detail::TaskAccess::let_go(task);
+      throw std::logic_error("EventLoop::create_task: task was already started");
+    }
     if (!task.valid()) throw std::invalid_argument("EventLoop::create_task: empty (moved-from) task");
     Future<T> future;
     detail::DetachedTask driver = detail::drive_into(std::move(task), future);
@@ -143,7 +148,8 @@ class EventLoop {
 
   /// Runs `callback` soon on the loop. Loop thread only: from other threads use
   /// call_soon_threadsafe. The first exception a callback throws does not cut
-  /// the run short: the run finishes its coroutine, then rethrows it.
+  /// the run short: the run finishes its coroutine, then rethrows it in place
+  /// of the coroutine's value (an exception of the coroutine's own wins).
   /// Throws: std::logic_error off the loop's thread or after the run ended,
   /// std::invalid_argument for an empty callback.
   void call_soon(std::function<void()> callback);
@@ -153,7 +159,8 @@ class EventLoop {
   /// posts must be done before the run can end (have the run await a Future
   /// that the callback completes; a thread that may outlive the run
   /// completes a Future instead, docs/executors.md). Returns false (and drops
-  /// the callback) when the loop is ending. Throws std::invalid_argument for
+  /// the callback) when the loop is ending; a post racing with the end may
+  /// also return true and be dropped. Throws std::invalid_argument for
   /// an empty callback. An exception the callback throws is handled as for
   /// call_soon.
   bool call_soon_threadsafe(std::function<void()> callback);

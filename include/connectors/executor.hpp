@@ -79,10 +79,19 @@ class Executor {
   /// May be called from a method that runs inside another run (it nests).
   template <class T>
   T run_coroutine(Task<T> coro) {
+    if (detail::TaskAccess::started(coro)) {
+      detail::TaskAccess::let_go(coro);
+      throw std::logic_error("Executor::run_coroutine: task was already started");
+    }
     if (!coro.valid()) throw std::invalid_argument("Executor::run_coroutine: empty (moved-from) task");
-    if (detail::TaskAccess::started(coro)) throw std::logic_error("Executor::run_coroutine: task was already started");
     detail::TaskAccess::mark_started(coro);
-    run_root(coro.handle());
+    try {
+      run_root(coro.handle());
+    } catch (...) {
+      // A callback's exception (EventLoop::call_soon) stands in for the
+      // run's value, not for the coroutine's own exception, which wins.
+      if (!coro.done() || !coro.handle().promise().result().has_exception()) throw;
+    }
     return coro.handle().promise().result().take();
   }
 
@@ -96,6 +105,7 @@ class Executor {
     std::vector<std::ranges::range_value_t<R>> taken;
     if constexpr (std::ranges::sized_range<R>) taken.reserve(std::ranges::size(coros));
     for (auto&& coro : coros) taken.push_back(std::move(coro));
+    for (auto& coro : taken) detail::let_go_if_started(coro);
     for (const auto& coro : taken) detail::check_gatherable(coro, "Executor::run_coroutines");
     std::vector<Task<void>> all;
     all.reserve(taken.size());

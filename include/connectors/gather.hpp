@@ -30,10 +30,16 @@ gathered_t<T> take_gathered(Task<T>& task) {
   }
 }
 
+// Call let_go_if_started on every task of a group first: a started one is
+// refused, and the unwinding that follows frees the others' frames.
 template <class T>
 void check_gatherable(const Task<T>& task, const char* what = "connectors::gather") {
-  if (!task.valid()) throw std::invalid_argument(std::string(what) + ": empty (moved-from) task");
   if (TaskAccess::started(task)) throw std::logic_error(std::string(what) + ": task was already started");
+  if (!task.valid()) throw std::invalid_argument(std::string(what) + ": empty (moved-from) task");
+}
+template <class T>
+void let_go_if_started(Task<T>& task) noexcept {
+  TaskAccess::let_go(task);
 }
 
 template <class T>
@@ -86,6 +92,7 @@ void note_first_error(std::exception_ptr& first, const Task<T>& task) {
 /// its loop (the methods they await may run on other threads).
 template <class... T>
 Task<std::tuple<detail::gathered_t<T>...>> gather(Task<T>... tasks) {
+  (detail::let_go_if_started(tasks), ...);
   (detail::check_gatherable(tasks), ...);
   co_await detail::GroupAwaiter{
       sizeof...(T), [&](detail::TaskGroup& group) noexcept { (detail::start_in_group(tasks, group), ...); }};
@@ -100,6 +107,7 @@ Task<std::tuple<detail::gathered_t<T>...>> gather(Task<T>... tasks) {
 /// in order. Errors and threads as the variadic gather.
 template <class T>
 Task<std::conditional_t<std::is_void_v<T>, void, std::vector<T>>> gather(std::vector<Task<T>> tasks) {
+  for (Task<T>& task : tasks) detail::let_go_if_started(task);
   for (const Task<T>& task : tasks) detail::check_gatherable(task);
   co_await detail::GroupAwaiter{tasks.size(), [&](detail::TaskGroup& group) noexcept {
                                   for (Task<T>& task : tasks) detail::start_in_group(task, group);

@@ -50,10 +50,15 @@ class PromiseBase {
 
   void set_continuation(std::coroutine_handle<> continuation) noexcept { continuation_ = continuation; }
   void join_group(TaskGroup& group) noexcept { group_ = &group; }
+  // Its Task let go of it while a coroutine awaits it (TaskAccess::let_go):
+  // that coroutine frees it once it has taken the result.
+  void orphan() noexcept { orphaned_ = true; }
+  bool orphaned() const noexcept { return orphaned_; }
 
  private:
   std::coroutine_handle<> continuation_ = std::noop_coroutine();
   TaskGroup* group_ = nullptr;
+  bool orphaned_ = false;
 };
 
 template <class T>
@@ -90,6 +95,16 @@ struct TaskAccess {
   template <class T>
   static void mark_started(Task<T>& task) noexcept {
     task.started_ = true;
+  }
+  // A task refused because it was started elsewhere (awaited through a
+  // reference, then handed to gather or an executor): the refusing side
+  // must not free a frame that a coroutine still awaits, so the task lets
+  // go of it (and stays marked started); the awaiting coroutine frees it.
+  template <class T>
+  static void let_go(Task<T>& task) noexcept {
+    if (!task.started_ || !task.handle_ || task.handle_.done()) return;
+    task.handle_.promise().orphan();
+    task.handle_ = {};
   }
 };
 
@@ -173,7 +188,15 @@ class [[nodiscard]] Task {
       return detail::transfer_to(handle_);
     }
     /// The task's value, moved out, or its exception, rethrown.
-    T await_resume() { return handle_.promise().result().take(); }
+    T await_resume() {
+      struct FreeOrphan {
+        handle_type handle;
+        ~FreeOrphan() {
+          if (handle.promise().orphaned()) handle.destroy();
+        }
+      } free_orphan{handle_};
+      return handle_.promise().result().take();
+    }
 
    private:
     handle_type handle_;
