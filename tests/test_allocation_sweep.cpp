@@ -3,7 +3,9 @@
 // and the network and its executor stay usable, with right values after
 // (docs/connectors.md, Errors). Each test fails the 1st, 2nd, 3rd, ...
 // allocation of one operation in turn, until the operation makes fewer.
-// This program replaces the global operator new.
+// This program replaces the global operator new (failing_allocations.hpp).
+#include "failing_allocations.hpp"
+
 #include <connectors/connectors.hpp>
 
 #include <gtest/gtest.h>
@@ -19,35 +21,6 @@
 
 namespace {
 
-// The allocation, counted from 0 on this thread, that fails; -1: none.
-thread_local long failing_allocation = -1;
-thread_local long allocations_counted = 0;
-thread_local bool allocation_failed = false;
-
-}  // namespace
-
-void* operator new(std::size_t size) {
-  if (failing_allocation >= 0 && allocations_counted++ == failing_allocation) {
-    allocation_failed = true;
-    throw std::bad_alloc{};
-  }
-  if (void* memory = std::malloc(size == 0 ? 1 : size)) return memory;
-  throw std::bad_alloc{};
-}
-// g++ takes the replaced operator new's memory, inlined into a caller, for
-// memory that free must not release; it is malloc's.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void operator delete(void* memory) noexcept { std::free(memory); }
-void operator delete(void* memory, std::size_t) noexcept { std::free(memory); }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-
-namespace {
-
 // Runs `operation` with its 1st, then its 2nd, ... allocation failing, and
 // `check` (with none failing) after each, `prepare` (none failing) before: until the operation makes fewer
 // allocations than the one that would fail. An operation that completes must
@@ -59,17 +32,15 @@ void fail_each_allocation(Operation operation, Check check, Prepare prepare) {
   long failing = 0;
   for (; failing < most; ++failing) {
     prepare();
-    allocations_counted = 0;
-    allocation_failed = false;
-    failing_allocation = failing;
+    failing_allocations::arm(failing);
     bool threw = false;
     try {
       operation();
     } catch (const std::exception&) {
       threw = true;
     }
-    failing_allocation = -1;
-    if (!allocation_failed) {
+    failing_allocations::disarm();
+    if (!failing_allocations::failed) {
       EXPECT_FALSE(threw) << "threw with no allocation failing";
       break;
     }
