@@ -58,20 +58,25 @@ bool close_listed_fds_except(int keep) {
     if (directory == nullptr) return false;
     const int own = ::dirfd(directory);
     bool closed_any = false;
-    while (const dirent* entry = ::readdir(directory)) {
+    for (;;) {
+      errno = 0;
+      const dirent* entry = ::readdir(directory);
+      if (entry == nullptr) break;
       char* end = nullptr;
       const long fd = std::strtol(entry->d_name, &end, 10);
       if (end == entry->d_name || *end != '\0' || fd < 3 || fd == keep || fd == own) continue;
       ::close(static_cast<int>(fd));
       closed_any = true;
     }
+    const bool listed = errno == 0;  // a failing readdir leaves the list unknown
     ::closedir(directory);
+    if (!listed) return false;
     if (!closed_any) return true;
   }
 }
 
-// Closes every number from 3 below the descriptor limit, but `keep`: the
-// last resort, slow for a high limit.
+// Closes every number from 3 below the descriptor limit (at most 2^20), but
+// `keep`: the last resort, slow for a high limit.
 void close_every_fd_except(int keep) {
   rlimit limit{};
   rlim_t highest = 1U << 16;

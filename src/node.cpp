@@ -783,8 +783,11 @@ void InputNode::cancel_observers() noexcept {
   // value merely received and not applied does not: the request that applies
   // it tells the observers.)
   if (multi_ ? !multi_waits_for_nothing() : announcement_ != nullptr) return;
+  if (!announcing_) return;
+  announcing_ = false;
+  announced_in_ = Laziness::ON_CONNECT;
   std::vector<InputNode*> cancelled;  // allocates only for a cancel that reaches further
-  queue_cancel(cancelled, *this);
+  for (OutputNode* observer : observers_) observer->on_cancel(cancelled);
   while (!cancelled.empty()) {
     InputNode* input = cancelled.back();
     cancelled.pop_back();

@@ -137,7 +137,9 @@ struct Worker {
   std::shared_ptr<ReplyStream> stream;
   // Since when a streamed reply waits for its caller to begin reading it,
   // and the deadline it had then: the timeout does not run meanwhile (the
-  // caller may be busy reading another reply).
+  // caller may be busy reading another reply), for at most one more timeout
+  // (a caller that never reads, say a nested run waiting for this worker,
+  // must not keep it for ever).
   std::optional<Clock::time_point> unread_since;
   Clock::time_point paused_deadline = never;
   Clock::time_point deadline = never;
@@ -727,7 +729,8 @@ class Supervisor {
     }
     duplicate.release();
     worker.unread_since = Clock::now();
-    worker.paused_deadline = std::exchange(worker.deadline, never);
+    worker.paused_deadline = worker.deadline;
+    if (worker.deadline != never) worker.deadline = deadline_after(worker.deadline, worker.timeout_ms);
     ProcessJob& job = *std::exchange(worker.job, nullptr);
     job.reply = ByteBuffer::stream(worker.stream);
     note_reply(job);
@@ -992,7 +995,12 @@ void WorkerPool::submit(ProcessJob& job) noexcept {
     complete(job);
     return;
   } catch (const std::exception& error) {
-    fail(job, std::string{"connectors: cannot supervise worker processes: "} + error.what());
+    try {
+      fail(job, std::string{"connectors: cannot supervise worker processes: "} + error.what());
+    } catch (...) {  // the message needs memory too
+      job.failure = std::current_exception();
+      complete(job);
+    }
     return;
   }
   record_->used.store(true);

@@ -1,8 +1,10 @@
 // Running out of memory in the middle of an operation: wherever an
 // allocation of the calling thread fails, the operation throws (or recovers)
 // and the network and its executor stay usable, with right values after
-// (docs/connectors.md, Errors). Each test fails the 1st, 2nd, 3rd, ...
-// allocation of one operation in turn, until the operation makes fewer.
+// (docs/connectors.md, Exceptions). Each test fails the 1st, 2nd, 3rd, ...
+// allocation of one operation in turn, until the operation makes fewer: the
+// allocations through the global operator new (coroutine frames that the
+// library's frame cache hands out again, and aligned ones, do not count).
 // This program replaces the global operator new (failing_allocations.hpp).
 #include "failing_allocations.hpp"
 

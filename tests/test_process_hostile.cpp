@@ -740,13 +740,22 @@ TEST(ProcessHostile, WorkersInheritNoDescriptorOfTheProgram) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe(status);
 }
 
+// Where the helper cannot install its seccomp filter (another architecture,
+// a kernel without seccomp): nothing to test.
+#define CONNECTORS_SKIP_WITHOUT_SECCOMP(status)                                                  \
+  if (WIFEXITED(status) && (WEXITSTATUS(status) == 8 || WEXITSTATUS(status) == 16)) {            \
+    GTEST_SKIP() << "the helper could not refuse close_range here (" << describe(status) << ")"; \
+  }
+
 TEST(ProcessHostile, WorkersInheritNoDescriptorOfTheProgramWhereCloseRangeIsRefused) {
   const int status = run_helper(CONNECTORS_DESCRIPTOR_HELPER, "refuse_close_range", false);
+  CONNECTORS_SKIP_WITHOUT_SECCOMP(status)
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe(status);
 }
 
 TEST(ProcessHostile, WorkersInheritNoDescriptorOfTheProgramWithoutCloseRangeOrProc) {
   const int status = run_helper(CONNECTORS_DESCRIPTOR_HELPER, "refuse_close_range_and_proc", false);
+  CONNECTORS_SKIP_WITHOUT_SECCOMP(status)
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe(status);
 }
 

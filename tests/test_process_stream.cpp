@@ -235,12 +235,13 @@ TEST(ProcessStream, AHangInTheMiddleOfAReplyEndsAtTheCallTimeout) {
 }
 
 // The worker of a streamed reply waits for its caller to begin reading; that
-// wait is not the call's time. Here the caller's thread is busy for twice the
-// timeout while the reply waits (as it is while it reads another streamed
-// reply); before, the call timed out and its worker was killed.
+// wait is not the call's time, up to one more timeout. Here the caller's
+// thread is busy for 1.5 timeouts while the reply waits (as it is while it
+// reads another streamed reply); before, the call timed out and its worker
+// was killed. (Long enough for the reading under the sanitizers.)
 TEST(ProcessStream, AReplyWaitingForItsCallerToBeginReadingDoesNotTimeOut) {
   MultiprocessingExecutor executor{2};
-  const auto timeout = std::chrono::milliseconds{1000};
+  const auto timeout = std::chrono::milliseconds{3000};
   executor.set_call_timeout(timeout);
   Source source;
   Source other;
@@ -254,7 +255,7 @@ TEST(ProcessStream, AReplyWaitingForItsCallerToBeginReadingDoesNotTimeOut) {
     // A round trip to the other worker: the loop has started the outsized
     // call (it was scheduled first) and its worker is computing.
     co_await executor.run_method(Parallelization::PROCESS, &Source::pid, other);
-    std::this_thread::sleep_for(2 * timeout);
+    std::this_thread::sleep_for(timeout * 3 / 2);
     co_return co_await waiting;
   };
   EXPECT_EQ(executor.run_coroutine(main()), outsized / sizeof(std::uint64_t));

@@ -134,11 +134,10 @@ class EventLoop {
   /// for an empty task.
   template <class T>
   Future<T> create_task(Task<T> task) {
+    // (Let go of first: any refusal below destroys the task.)
+    if (detail::TaskAccess::started(task)) detail::TaskAccess::let_go(task);
     check_loop_thread("EventLoop::create_task");
-    if (detail::TaskAccess::started(task)) {
-      detail::TaskAccess::let_go(task);
-      throw std::logic_error("EventLoop::create_task: task was already started");
-    }
+    if (detail::TaskAccess::started(task)) throw std::logic_error("EventLoop::create_task: task was already started");
     if (!task.valid()) throw std::invalid_argument("EventLoop::create_task: empty (moved-from) task");
     Future<T> future;
     detail::DetachedTask driver = detail::drive_into(std::move(task), future);

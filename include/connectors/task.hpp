@@ -173,6 +173,17 @@ class [[nodiscard]] Task {
     /// started already. Throws nothing.
     explicit Awaiter(handle_type handle, bool started_before = false) noexcept
         : handle_(handle), started_before_(started_before) {}
+    /// Takes `other`'s await (before it starts). Throws nothing.
+    Awaiter(Awaiter&& other) noexcept
+        : handle_(std::exchange(other.handle_, {})),
+          started_before_(other.started_before_),
+          waiting_(std::exchange(other.waiting_, false)) {}
+    Awaiter& operator=(Awaiter&&) = delete;
+    /// Frees the awaited frame if its task let go of it (see await_resume)
+    /// and the awaiting coroutine is destroyed before it resumed.
+    ~Awaiter() {
+      if (waiting_ && handle_ && handle_.promise().orphaned()) handle_.destroy();
+    }
     /// True if the task has finished already. Throws std::logic_error for an
     /// empty task, or one that was started (awaited) before.
     bool await_ready() const {
@@ -184,11 +195,13 @@ class [[nodiscard]] Task {
     }
     /// Starts the task; `awaiting` resumes when it finishes. Throws nothing.
     std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
+      waiting_ = true;
       handle_.promise().set_continuation(awaiting);
       return detail::transfer_to(handle_);
     }
     /// The task's value, moved out, or its exception, rethrown.
     T await_resume() {
+      waiting_ = false;
       struct FreeOrphan {
         handle_type handle;
         ~FreeOrphan() {
@@ -201,6 +214,7 @@ class [[nodiscard]] Task {
    private:
     handle_type handle_;
     bool started_before_;
+    bool waiting_ = false;  // suspended in this await, not yet resumed
   };
 
   /// Awaits the task: `co_await make_task()`. A task can be awaited once;
