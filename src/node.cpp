@@ -788,14 +788,7 @@ void InputNode::cancel_observers() noexcept {
   announced_in_ = Laziness::ON_CONNECT;
   std::vector<InputNode*> cancelled;  // allocates only for a cancel that reaches further
   for (OutputNode* observer : observers_) observer->on_cancel(cancelled);
-  while (!cancelled.empty()) {
-    InputNode* input = cancelled.back();
-    cancelled.pop_back();
-    if (!input->announcing_) continue;
-    input->announcing_ = false;
-    input->announced_in_ = Laziness::ON_CONNECT;
-    for (OutputNode* observer : input->observers_) observer->on_cancel(cancelled);
-  }
+  cascade_cancels(cancelled);
 }
 
 void InputNode::abort_observers(const std::exception_ptr& error, const Operation& operation) noexcept {

@@ -179,8 +179,9 @@ class [[nodiscard]] Task {
           started_before_(other.started_before_),
           waiting_(std::exchange(other.waiting_, false)) {}
     Awaiter& operator=(Awaiter&&) = delete;
-    /// Frees the awaited frame if its task let go of it (see await_resume)
-    /// and the awaiting coroutine is destroyed before it resumed.
+    /// Frees the awaited frame if its task let go of it
+    /// (detail::TaskAccess::let_go): after the result was taken, or when the
+    /// awaiting coroutine is destroyed before it resumed.
     ~Awaiter() {
       if (waiting_ && handle_ && handle_.promise().orphaned()) handle_.destroy();
     }
@@ -200,21 +201,12 @@ class [[nodiscard]] Task {
       return detail::transfer_to(handle_);
     }
     /// The task's value, moved out, or its exception, rethrown.
-    T await_resume() {
-      waiting_ = false;
-      struct FreeOrphan {
-        handle_type handle;
-        ~FreeOrphan() {
-          if (handle.promise().orphaned()) handle.destroy();
-        }
-      } free_orphan{handle_};
-      return handle_.promise().result().take();
-    }
+    T await_resume() { return handle_.promise().result().take(); }
 
    private:
     handle_type handle_;
     bool started_before_;
-    bool waiting_ = false;  // suspended in this await, not yet resumed
+    bool waiting_ = false;  // suspended in this await (its task was started by it)
   };
 
   /// Awaits the task: `co_await make_task()`. A task can be awaited once;
