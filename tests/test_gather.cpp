@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <coroutine>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -357,6 +359,140 @@ TEST(Gather, AStartedTaskHandedOnIsRefusedAndItsAwaiterStillGetsItsValue) {
     EXPECT_EQ(refuse_started_task(handed_to, refused, false), 0) << static_cast<int>(handed_to);
     EXPECT_TRUE(refused) << static_cast<int>(handed_to);
   }
+}
+
+// A finished task whose awaiting coroutine has not resumed yet (its
+// continuation waits in the loop's queue: the task finished on a deep stack,
+// and transfer_to bounced the continuation there) still holds the result.
+// Destroying the task then, or handing it to gather, run_coroutine or
+// create_task (which refuse it), must leave the frame to the awaiter. Before,
+// the frame was freed at once and the awaiter took the result from freed
+// memory (AddressSanitizer: a use after free; otherwise `freed_before_taken`).
+struct FrameProbe {
+  bool* freed;
+  explicit FrameProbe(bool& flag) noexcept : freed(&flag) {}
+  FrameProbe(FrameProbe&& other) noexcept : freed(std::exchange(other.freed, nullptr)) {}
+  FrameProbe(const FrameProbe&) = delete;
+  FrameProbe& operator=(const FrameProbe&) = delete;
+  FrameProbe& operator=(FrameProbe&&) = delete;
+  ~FrameProbe() {
+    if (freed != nullptr) *freed = true;
+  }
+};
+
+// Suspends, leaving its handle to be resumed by hand.
+struct Parked {
+  std::coroutine_handle<>* slot;
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> handle) const noexcept { *slot = handle; }
+  void await_resume() const noexcept {}
+};
+
+// The probe is a parameter: it lives as long as the frame.
+Task<int> parked_then_one(std::coroutine_handle<>* slot, FrameProbe probe) {
+  (void)probe;
+  co_await Parked{slot};
+  co_return 1;
+}
+
+Task<int> await_and_check_frame(Task<int>& task, const bool& freed, bool& freed_before_taken) {
+  int value = 0;
+  // The comma: the flag is read after the result was taken and before the
+  // awaiter (a temporary of this expression) is gone.
+  freed_before_taken = (value = co_await task, freed);
+  co_return 10 + value;
+}
+
+// Far more stack than transfer_to's budget, so that a task resumed at the
+// bottom has its continuation queued instead of transferred to.
+[[gnu::noinline]] void resume_deep(std::coroutine_handle<> handle, int depth) {
+  volatile char pad[1024];
+  pad[0] = 0;
+  if (depth == 0) {
+    handle.resume();
+  } else {
+    resume_deep(handle, depth - 1);
+  }
+  pad[0] = static_cast<char>(pad[0] + 1);  // no tail call: the frames stay
+}
+
+enum class FinishedTaskFate { destroyed, gather, run_coroutine, create_task };
+
+int hand_on_finished_task(FinishedTaskFate fate, bool& freed_before_taken, bool& freed_at_end) {
+  SequentialExecutor executor;
+  bool freed = false;
+  auto main = [&]() -> Task<int> {
+    connectors::EventLoop& loop = *executor.get_event_loop();
+    std::coroutine_handle<> parked;
+    auto inner = std::make_unique<Task<int>>(parked_then_one(&parked, FrameProbe{freed}));
+    Future<int> holder = loop.create_task(await_and_check_frame(*inner, freed, freed_before_taken));
+    Future<void> turned;
+    loop.call_soon([turned]() mutable { turned.set_result(); });
+    co_await turned;  // the holder has started `inner`, which is parked
+    resume_deep(parked, 256);
+    EXPECT_TRUE(inner->done());  // finished, its awaiter not resumed yet
+    try {
+      switch (fate) {
+        case FinishedTaskFate::destroyed:
+          inner.reset();
+          break;
+        case FinishedTaskFate::gather:
+          (void)co_await gather(std::move(*inner));
+          break;
+        case FinishedTaskFate::run_coroutine:
+          (void)executor.run_coroutine(std::move(*inner));
+          break;
+        case FinishedTaskFate::create_task:
+          (void)co_await loop.create_task(std::move(*inner));
+          break;
+      }
+      EXPECT_EQ(fate, FinishedTaskFate::destroyed);
+    } catch (const std::logic_error& error) {
+      EXPECT_NE(std::string{error.what()}.find("already started"), std::string::npos) << error.what();
+    }
+    inner.reset();
+    co_return co_await holder;
+  };
+  const int result = executor.run_coroutine(main());
+  freed_at_end = freed;
+  return result;
+}
+
+TEST(Gather, AFinishedTaskWhoseAwaiterHasNotResumedKeepsItsFrameUntilTheResultIsTaken) {
+  for (FinishedTaskFate fate : {FinishedTaskFate::destroyed, FinishedTaskFate::gather, FinishedTaskFate::run_coroutine,
+                                FinishedTaskFate::create_task}) {
+    bool freed_before_taken = true;
+    bool freed_at_end = false;
+    EXPECT_EQ(hand_on_finished_task(fate, freed_before_taken, freed_at_end), 11) << static_cast<int>(fate);
+    EXPECT_FALSE(freed_before_taken) << static_cast<int>(fate);
+    EXPECT_TRUE(freed_at_end) << static_cast<int>(fate);
+  }
+}
+
+// Destroying a task while a coroutine awaits it (through a reference) and it
+// still runs: the awaiter gets the value and frees the frame afterwards.
+// Before, the frame was freed while it waited, and completing its Future
+// resumed freed memory.
+TEST(Task, DestroyedWhileAwaitedAndRunningLeavesItsFrameToTheAwaiter) {
+  SequentialExecutor executor;
+  bool freed = false;
+  bool freed_before_taken = true;
+  auto main = [&]() -> Task<int> {
+    connectors::EventLoop& loop = *executor.get_event_loop();
+    std::coroutine_handle<> parked;
+    auto inner = std::make_unique<Task<int>>(parked_then_one(&parked, FrameProbe{freed}));
+    Future<int> holder = loop.create_task(await_and_check_frame(*inner, freed, freed_before_taken));
+    Future<void> turned;
+    loop.call_soon([turned]() mutable { turned.set_result(); });
+    co_await turned;
+    inner.reset();
+    EXPECT_FALSE(freed);
+    loop.call_soon([parked] { parked.resume(); });
+    co_return co_await holder;
+  };
+  EXPECT_EQ(executor.run_coroutine(main()), 11);
+  EXPECT_FALSE(freed_before_taken);
+  EXPECT_TRUE(freed);
 }
 
 }  // namespace

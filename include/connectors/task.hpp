@@ -54,11 +54,17 @@ class PromiseBase {
   // that coroutine frees it once it has taken the result.
   void orphan() noexcept { orphaned_ = true; }
   bool orphaned() const noexcept { return orphaned_; }
+  // A coroutine awaits it through Task::Awaiter and has not let go of its
+  // await yet: it will still take the result, even when the task has
+  // finished (its continuation may wait in the loop's queue, transfer_to).
+  void set_awaited(bool awaited) noexcept { awaited_ = awaited; }
+  bool awaited() const noexcept { return awaited_; }
 
  private:
   std::coroutine_handle<> continuation_ = std::noop_coroutine();
   TaskGroup* group_ = nullptr;
   bool orphaned_ = false;
+  bool awaited_ = false;
 };
 
 template <class T>
@@ -100,9 +106,12 @@ struct TaskAccess {
   // reference, then handed to gather or an executor): the refusing side
   // must not free a frame that a coroutine still awaits, so the task lets
   // go of it (and stays marked started); the awaiting coroutine frees it.
+  // A finished task's frame is let go as well while its awaiting coroutine
+  // has not taken the result yet.
   template <class T>
   static void let_go(Task<T>& task) noexcept {
-    if (!task.started_ || !task.handle_ || task.handle_.done()) return;
+    if (!task.started_ || !task.handle_) return;
+    if (task.handle_.done() && !task.handle_.promise().awaited()) return;
     task.handle_.promise().orphan();
     task.handle_ = {};
   }
@@ -112,8 +121,10 @@ struct TaskAccess {
 
 /// A lazy coroutine producing a T. Nothing runs until the task is awaited (or
 /// handed to an executor, EventLoop::create_task or gather). co_await yields the
-/// value or rethrows the coroutine's exception. Destroying a task that never ran
-/// or has finished frees its frame; tasks are move-only.
+/// value or rethrows the coroutine's exception. Destroying a task frees its
+/// frame, except while a coroutine awaits it (`co_await task` on a task kept
+/// elsewhere) and has not taken the result: then that coroutine frees it.
+/// Tasks are move-only.
 ///
 ///     connectors::Task<int> answer() { co_return 42; }
 ///     connectors::Task<int> twice() { co_return 2 * co_await answer(); }
@@ -157,8 +168,9 @@ class [[nodiscard]] Task {
   }
   Task(const Task&) = delete;
   Task& operator=(const Task&) = delete;
-  /// Frees the coroutine frame. Destroy a task only when it never ran or has
-  /// finished, not while it is suspended inside an await.
+  /// Frees the coroutine frame; a frame that a coroutine still awaits (through
+  /// `co_await task` on this object) is freed by that coroutine once it has
+  /// taken the result, or when it is destroyed. Throws nothing.
   ~Task() { reset(); }
 
   /// False for a default-constructed or moved-from task.
@@ -180,10 +192,15 @@ class [[nodiscard]] Task {
           waiting_(std::exchange(other.waiting_, false)) {}
     Awaiter& operator=(Awaiter&&) = delete;
     /// Frees the awaited frame if its task let go of it
-    /// (detail::TaskAccess::let_go): after the result was taken, or when the
-    /// awaiting coroutine is destroyed before it resumed.
+    /// (detail::TaskAccess::let_go, ~Task): after the result was taken, or
+    /// when the awaiting coroutine is destroyed before it resumed.
     ~Awaiter() {
-      if (waiting_ && handle_ && handle_.promise().orphaned()) handle_.destroy();
+      if (!waiting_ || !handle_) return;
+      if (handle_.promise().orphaned()) {
+        handle_.destroy();
+      } else {
+        handle_.promise().set_awaited(false);
+      }
     }
     /// True if the task has finished already. Throws std::logic_error for an
     /// empty task, or one that was started (awaited) before.
@@ -197,6 +214,7 @@ class [[nodiscard]] Task {
     /// Starts the task; `awaiting` resumes when it finishes. Throws nothing.
     std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
       waiting_ = true;
+      handle_.promise().set_awaited(true);
       handle_.promise().set_continuation(awaiting);
       return detail::transfer_to(handle_);
     }
@@ -223,8 +241,17 @@ class [[nodiscard]] Task {
 
   explicit Task(handle_type handle) noexcept : handle_(handle) {}
 
+  // A frame its awaiting coroutine has not taken the result of yet is that
+  // coroutine's to free (~Awaiter): freed here, a finished task whose
+  // continuation waits in the loop's queue would be read after it is gone.
   void reset() noexcept {
-    if (handle_) std::exchange(handle_, {}).destroy();
+    if (!handle_) return;
+    if (handle_.promise().awaited()) {
+      handle_.promise().orphan();
+      handle_ = {};
+      return;
+    }
+    std::exchange(handle_, {}).destroy();
   }
 
   handle_type handle_;
