@@ -2254,6 +2254,12 @@ class LateBlock {
   LateBlock() {
     n.set_laziness(Laziness::ON_NOTIFY);
     n.set_announce_condition(&LateBlock::never);
+    // The armed getter waits for `n`'s setter. When the coordinating thread
+    // runs that getter itself (work-first, when the sibling branch went to
+    // the pool first), a SEQUENTIAL setter would have to come back to that
+    // very thread, and both would wait forever (seen once under TSan): the
+    // setter may run on the pool thread that brings the new value.
+    n.set_parallelization(connectors::Parallelization::THREAD);
   }
   // Arms the next getter: `read` is counted down once it has read `n`.
   void arm() {
