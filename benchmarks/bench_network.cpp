@@ -423,6 +423,54 @@ BENCHMARK(BM_ManyWholeMultiOutputs)
     ->ReportAggregatesOnly(true)
     ->Unit(benchmark::kMillisecond);
 
+// One whole multi-output of n keys into one multi-input: a get stores n
+// values, a get after every value changed replaces them, a get after half of
+// the keys vanished removes those (docs/multi-inputs.md, Wide networks).
+class ManyKeySource {
+ public:
+  explicit ManyKeySource(std::size_t count) : count_(count) { values.set_keys(&ManyKeySource::keys); }
+  connectors::MultiOutput<long(std::size_t)> values{this, &ManyKeySource::value_of};
+  connectors::Input<long> input{this, &ManyKeySource::write, values};
+  connectors::Input<std::size_t> count{this, &ManyKeySource::set_count, values};
+
+ private:
+  long value_of(std::size_t key) const { return value_ + static_cast<long>(key); }
+  std::vector<std::size_t> keys() const {
+    std::vector<std::size_t> keys(count_);
+    for (std::size_t key = 0; key < count_; ++key) keys[key] = key;
+    return keys;
+  }
+  void write(long value) { value_ = value; }
+  void set_count(std::size_t count) { count_ = count; }
+  std::size_t count_;
+  long value_ = 0;
+};
+
+void BM_OneWholeMultiOutputManyKeys(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  connectors::set_default_executor(connectors::executor(0, 0));
+  for (auto _ : state) {
+    LightTotal total;
+    ManyKeySource source{n};
+    total.in.connect(source.values);
+    time_step(state, "first_get", [&] { benchmark::DoNotOptimize(total.sum()); });
+    source.input(1);
+    time_step(state, "get_all_replaced", [&] { benchmark::DoNotOptimize(total.sum()); });
+    source.count(n / 2);
+    time_step(state, "get_half_vanished", [&] { benchmark::DoNotOptimize(total.sum()); });
+    time_step(state, "disconnect", [&] { total.in.disconnect(source.values); });
+  }
+  connectors::set_default_executor(nullptr);
+}
+BENCHMARK(BM_OneWholeMultiOutputManyKeys)
+    ->Arg(2'000)
+    ->Arg(16'000)
+    ->Arg(128'000)
+    ->Iterations(1)
+    ->Repetitions(3)
+    ->ReportAggregatesOnly(true)
+    ->Unit(benchmark::kMillisecond);
+
 // One output feeding n ON_NOTIFY multi-inputs: a get of another block pulls
 // the output, whose push reaches all of them; each is served once after the
 // request (docs/design.md#deferred-notify).

@@ -12,8 +12,11 @@
 #include <string>
 
 #include <algorithm>
+#include <functional>
+#include <map>
 #include <memory>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -745,6 +748,178 @@ TEST_P(MultiInputTest, AFailingRemoveDoesNotStopTheOtherRemovalsOfAWholeMultiOut
     EXPECT_EQ(table.size(), 1U);
     EXPECT_EQ(table.count(), 1U);
   }
+}
+
+// One whole multi-output with many keys (more than the few below which the
+// multi-input searches its record of them instead of indexing it): values
+// replaced, keys vanishing in any order and coming back, a failing removal
+// retried, a disconnect; after each, the owner holds exactly the keys the
+// multi-output delivers, each stored or removed once. Run with an Id that
+// has std::hash and one that has only ==.
+class ManyKeys {
+ public:
+  ManyKeys() { out.set_keys(&ManyKeys::keys); }
+  connectors::MultiOutput<long(long)> out{this, &ManyKeys::compute};
+  connectors::Input<std::vector<long>> set_keys{this, &ManyKeys::take_keys, out};
+  connectors::Input<long> set_version{this, &ManyKeys::take_version, out};
+
+ private:
+  long compute(long key) const { return key * 1000 + version_; }
+  std::vector<long> keys() const { return keys_; }
+  void take_keys(std::vector<long> keys) { keys_ = std::move(keys); }
+  void take_version(long version) { version_ = version; }
+  std::vector<long> keys_;
+  long version_ = 0;
+};
+
+// An Id with == and no std::hash.
+struct PlainId {
+  long key;
+  PlainId(long value) : key(value) {}  // NOLINT(google-explicit-constructor): made from the keys
+  bool operator==(const PlainId&) const = default;
+};
+
+template <class Id>
+class KeyTable {
+ public:
+  KeyTable() { in.set_replace(&KeyTable::replace); }
+  connectors::Output<std::size_t> count{this, &KeyTable::size};
+  connectors::MultiInput<long, Id> in{this, &KeyTable::add, &KeyTable::remove, count};
+  int failing_removes = 0;
+  std::map<long, long> values;   // key -> value
+  std::map<long, int> removals;  // key -> how often it was removed
+
+ private:
+  std::size_t size() const { return values.size(); }
+  static long key_of(const Id& id) {
+    if constexpr (std::is_same_v<Id, long>) {
+      return id;
+    } else {
+      return id.key;
+    }
+  }
+  Id add(long) { throw std::logic_error("a whole multi-output's values are replaced, never added"); }
+  void remove(const Id& id) {
+    if (failing_removes > 0) {
+      --failing_removes;
+      throw std::runtime_error("remove fails");
+    }
+    EXPECT_EQ(values.erase(key_of(id)), 1U) << key_of(id);
+    ++removals[key_of(id)];
+  }
+  void replace(const Id& id, long value) { values[key_of(id)] = value; }
+};
+
+std::map<long, long> expected_values(const std::vector<long>& keys, long version) {
+  std::map<long, long> expected;
+  for (long key : keys) expected[key] = key * 1000 + version;
+  return expected;
+}
+
+template <class Id>
+void check_many_keys() {
+  constexpr long count = 200;
+  std::vector<long> keys;
+  for (long key = 0; key < count; ++key) keys.push_back(key);
+  ManyKeys source;
+  source.set_keys(keys);
+  KeyTable<Id> table;
+  table.in.connect(source.out);
+  EXPECT_EQ(table.count(), static_cast<std::size_t>(count));
+  EXPECT_EQ(table.values, expected_values(keys, 0));
+
+  source.set_version(1);
+  EXPECT_EQ(table.count(), static_cast<std::size_t>(count));
+  EXPECT_EQ(table.values, expected_values(keys, 1));
+  EXPECT_TRUE(table.removals.empty());
+
+  // Every third key vanishes; the rest come in another order.
+  std::vector<long> kept;
+  for (long key = count - 1; key >= 0; --key) {
+    if (key % 3 != 0) kept.push_back(key);
+  }
+  source.set_keys(kept);
+  EXPECT_EQ(table.count(), kept.size());
+  EXPECT_EQ(table.values, expected_values(kept, 1));
+  for (long key = 0; key < count; ++key) {
+    EXPECT_EQ(table.removals.count(key), key % 3 == 0 ? 1U : 0U) << key;
+  }
+
+  // The vanished keys come back, and others vanish; a removal fails once.
+  std::vector<long> again;
+  for (long key = 0; key < count; ++key) {
+    if (key % 3 != 1) again.push_back(key);
+  }
+  table.removals.clear();
+  table.failing_removes = 1;
+  source.set_keys(again);
+  source.set_version(2);
+  EXPECT_THROW(table.count(), std::runtime_error);
+  EXPECT_EQ(table.count(), again.size());
+  EXPECT_EQ(table.values, expected_values(again, 2));
+  for (long key = 0; key < count; ++key) {
+    EXPECT_EQ(table.removals.count(key), key % 3 == 1 ? 1U : 0U) << key;
+  }
+
+  table.removals.clear();
+  table.in.disconnect(source.out);
+  EXPECT_TRUE(table.values.empty());
+  EXPECT_EQ(table.removals.size(), again.size());
+  for (const auto& [key, removed] : table.removals) EXPECT_EQ(removed, 1) << key;
+}
+
+TEST_P(MultiInputTest, AWholeMultiOutputWithManyKeysKeepsEachKeyStoredOnce) {
+  {
+    SCOPED_TRACE("hashed ids");
+    check_many_keys<long>();
+  }
+  {
+    SCOPED_TRACE("ids with == only");
+    check_many_keys<PlainId>();
+  }
+}
+
+// A removal of a vanished key that destroys another whole multi-output,
+// whose map waits before this one's: the operation fails (a method destroyed
+// a block of the network being computed), the lost source's values are
+// removed, and the retry removes this one's other vanished keys and stores
+// the rest.
+class DestroyingTable {
+ public:
+  DestroyingTable() { in.set_replace(&DestroyingTable::replace); }
+  connectors::Output<std::size_t> count{this, &DestroyingTable::size};
+  connectors::MultiInput<long, long> in{this, &DestroyingTable::add, &DestroyingTable::remove, count};
+  std::map<long, long> values;
+  std::function<void()> on_removing_12;
+
+ private:
+  std::size_t size() const { return values.size(); }
+  long add(long) { throw std::logic_error("a whole multi-output's values are replaced, never added"); }
+  void remove(long id) {
+    values.erase(id);
+    if (id == 12 && on_removing_12) std::exchange(on_removing_12, nullptr)();
+  }
+  void replace(long id, long value) { values[id] = value; }
+};
+
+TEST_P(MultiInputTest, ARemovalThatDestroysAnEarlierWholeMultiOutputFailsAndTheRetryLeavesNoVanishedKey) {
+  auto first = std::make_unique<ManyKeys>();
+  ManyKeys second, third;
+  first->set_keys(std::vector<long>{1, 2});
+  second.set_keys(std::vector<long>{10, 11, 12, 13});
+  third.set_keys(std::vector<long>{20, 21});
+  DestroyingTable table;
+  table.in.connect(first->out);
+  table.in.connect(second.out);
+  table.in.connect(third.out);
+  EXPECT_EQ(table.count(), 8U);
+  first->set_version(1);  // the first one's map comes first
+  second.set_keys(std::vector<long>{10, 11});
+  third.set_keys(std::vector<long>{20});
+  table.on_removing_12 = [&] { first.reset(); };
+  EXPECT_THROW(table.count(), std::logic_error);
+  EXPECT_EQ(table.count(), 3U);
+  EXPECT_EQ(table.values, (std::map<long, long>{{10, 10'000}, {11, 11'000}, {20, 20'000}}));
 }
 
 // mi[id](v) on a multi-input without observers applies what upstream

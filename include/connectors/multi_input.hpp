@@ -8,6 +8,7 @@
 #include <connectors/detail/node.hpp>
 #include <connectors/detail/node_access.hpp>
 #include <connectors/detail/node_inspector.hpp>
+#include <connectors/detail/owned_keys.hpp>
 #include <connectors/detail/pending_values.hpp>
 #include <connectors/detail/preset_ids.hpp>
 #include <connectors/detail/source_table.hpp>
@@ -457,16 +458,17 @@ class MultiInput final : private detail::InputNode {
     detail::OutputNode* node;
     SourceKind kind;
     bool announcing = false;
-    bool stored = false;                   // a value is stored under `id` (docs/design.md#multi-input, Disconnect)
-    bool holds_preset_id = false;          // an mi[id] connection, its id among preset_ids_
-    std::optional<Id> id;                  // where this source's value is stored (preset for mi[id])
-    std::vector<std::pair<Id, Id>> owned;  // whole: key -> the id its value is stored under
+    bool stored = false;           // a value is stored under `id` (docs/design.md#multi-input, Disconnect)
+    bool holds_preset_id = false;  // an mi[id] connection, its id among preset_ids_
+    std::optional<Id> id;          // where this source's value is stored (preset for mi[id])
+    detail::OwnedKeys<Id> owned;   // whole: key -> the id its value is stored under
     typename detail::PendingValues<V>::Slot pending{};  // its entry among the values to apply
     bool map_pending = false;                           // whole: a map of its waits in pending_maps_
   };
   struct PendingMap {
     detail::OutputNode* source;
     std::vector<std::pair<Id, V>> values;
+    bool vanished_removed = false;  // its source's keys it does not deliver are removed (retrieve_pending)
   };
 
   template <class Owner, class Add>
@@ -716,7 +718,7 @@ class MultiInput final : private detail::InputNode {
   // values stored), and a destructor cannot throw.
   struct StoredIds {
     std::optional<Id> single;
-    std::vector<std::pair<Id, Id>> owned;  // a whole multi-output's: key -> id
+    detail::OwnedKeys<Id> owned;  // a whole multi-output's: key -> id
     bool empty() const noexcept { return !single && owned.empty(); }
     // Calls `visit(id)` for each, until it returns false.
     template <class Visit>
@@ -837,7 +839,7 @@ class MultiInput final : private detail::InputNode {
         if (removed) {
           note_change(entry.second, std::nullopt);
         } else if (Source* again = find(*from)) {
-          again->owned.push_back(std::move(entry));
+          again->owned.put_back(std::move(entry));
         }
       }
       throw;
@@ -856,13 +858,9 @@ class MultiInput final : private detail::InputNode {
       if (!removed_by_loss(replaced, id, old_id)) forget_orphan(id ? *id : old_id);
       return false;
     }
-    // The new entry first: if copying the key fails, the old one is still
-    // there for the retry (which stores the value again).
-    after->owned.emplace_back(key, id ? std::move(*id) : old_id);
-    auto older = detail::find_if(after->owned.begin(), after->owned.end() - 1,
-                                 [&](const auto& entry) { return entry.first == key; });
-    if (older != after->owned.end() - 1) after->owned.erase(older);
-    note_change(after->owned.back().second, value);
+    // If copying the key or the id fails, the old entry is still there for
+    // the retry (which stores the value again).
+    note_change(after->owned.store(key, id ? std::move(*id) : Id(old_id)), value);
     return true;
   }
 
@@ -933,25 +931,38 @@ class MultiInput final : private detail::InputNode {
       // MultiOutput::pull_announcers.)
       detail::OperationScope::check_not_poisoned(operation.scope);
     }
-    // Removals of keys a whole multi-output no longer delivers. The map is
-    // looked up again after every removal: a removal that destroyed the
-    // multi-output took its map away (forget_pending).
+    // Removals of keys a whole multi-output no longer delivers, found once
+    // per map. A removal that destroys a block fails the operation when it
+    // returns; should the walk go on after one that destroyed a whole
+    // multi-output (its loss removed its values, and forget_pending took its
+    // map away, moving the maps after it), it starts again from the first
+    // map not done.
+    for (std::size_t index = maps_taken_; index < pending_maps_.size(); ++index) {
+      pending_maps_[index].vanished_removed = false;
+    }
     for (std::size_t index = maps_taken_; index < pending_maps_.size();) {
-      Source& source = *find(*pending_maps_[index].source);
-      const PendingMap& map = pending_maps_[index];
-      auto vanished = detail::find_if(source.owned.begin(), source.owned.end(), [&](const auto& owned) {
-        return detail::find_if(map.values.begin(), map.values.end(),
-                               [&](const auto& entry) { return entry.first == owned.first; }) == map.values.end();
-      });
-      if (vanished == source.owned.end()) {
+      if (pending_maps_[index].vanished_removed) {
         ++index;
         continue;
       }
-      // Taken out first, so that a removal that destroys the multi-output
-      // does not make its loss remove the value a second time.
-      std::pair<Id, Id> entry = std::move(*vanished);
-      source.owned.erase(vanished);
-      co_await remove_vanished_key(operation, map.source, std::move(entry));
+      detail::OutputNode* const from = pending_maps_[index].source;
+      const std::vector<Id> vanished = find(*from)->owned.keys_missing_from(pending_maps_[index].values);
+      bool moved = false;
+      for (const Id& key : vanished) {
+        // Taken out first, so that a removal that destroys the multi-output
+        // does not make its loss remove the value a second time.
+        co_await remove_vanished_key(operation, from, find(*from)->owned.take(key));
+        if (index >= pending_maps_.size() || pending_maps_[index].source != from) {
+          moved = true;
+          break;
+        }
+      }
+      if (moved) {
+        index = maps_taken_;
+        continue;
+      }
+      pending_maps_[index].vanished_removed = true;
+      ++index;
     }
     // Single-valued sources, in order.
     for (;;) {
@@ -1029,10 +1040,9 @@ class MultiInput final : private detail::InputNode {
           const Id& key = entry.first;
           V& value = entry.second;
           const Source& source = *find(*map.source);
-          auto owned = detail::find_if(source.owned.begin(), source.owned.end(),
-                                       [&](const auto& entry) { return entry.first == key; });
-          const bool stored_before = owned != source.owned.end();
-          const Id old_id = stored_before ? owned->second : key;
+          const Id* owned = source.owned.find(key);
+          const bool stored_before = owned != nullptr;
+          const Id old_id = stored_before ? *owned : key;
           std::optional<Id> id;  // none: stored under old_id
           bool stored = false;   // the owner's method ran (and then perhaps destroyed a block)
           try {

@@ -33,10 +33,10 @@ struct PresetIdTable<Id, false> {
     ids.pop_back();
   }
   typename std::vector<Id>::const_iterator find(const Id& id) const {
-    return find_if(ids.begin(), ids.end(), [&](const Id& held) { return held == id; });
+    return detail::find_if(ids.begin(), ids.end(), [&](const Id& held) { return held == id; });
   }
   typename std::vector<Id>::iterator find(const Id& id) {
-    return find_if(ids.begin(), ids.end(), [&](const Id& held) { return held == id; });
+    return detail::find_if(ids.begin(), ids.end(), [&](const Id& held) { return held == id; });
   }
 };
 
