@@ -9,6 +9,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <functional>
 #include <latch>
 #include <memory>
 #include <optional>
@@ -225,5 +228,78 @@ TEST_P(Blocks, APassThroughDestroyedWhileAnotherThreadPullsThroughIt) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Executors, Blocks, ::testing::Values(0, 2), connectors::testing::executor_name);
+
+// A selector key whose assignment takes a while and says so, and whose
+// comparison counts the times it ran meanwhile.
+std::atomic<bool> key_assigning{false};
+std::atomic<int> compared_while_assigning{0};
+struct SlowKey {
+  std::string name;
+  SlowKey() = default;
+  SlowKey(const char* text) : name(text) {}  // NOLINT(google-explicit-constructor): keys from literals
+  SlowKey(const SlowKey&) = default;
+  SlowKey(SlowKey&&) noexcept = default;
+  ~SlowKey() = default;
+  SlowKey& operator=(const SlowKey& other) { return assign(other.name); }
+  SlowKey& operator=(SlowKey&& other) noexcept { return assign(other.name); }
+  SlowKey& assign(const std::string& value) noexcept {
+    key_assigning = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    name = value;
+    key_assigning = false;
+    return *this;
+  }
+  friend bool operator==(const SlowKey& a, const SlowKey& b) {
+    if (key_assigning) ++compared_while_assigning;
+    return a.name == b.name;
+  }
+};
+
+}  // namespace
+
+template <>
+struct std::hash<SlowKey> {
+  std::size_t operator()(const SlowKey& key) const noexcept { return std::hash<std::string>{}(key.name); }
+};
+
+namespace {
+
+// Both the key and the value change upstream, and `select` and `input` are
+// THREAD: within one operation `select`'s setter (which writes the selector)
+// and `input`'s notify condition (which reads it) run on two pool threads.
+// Before, nothing ordered them: the condition compared against a key being
+// assigned (a data race; ThreadSanitizer reports it too).
+class KeyAndValue {
+ public:
+  connectors::Output<SlowKey> key{this, &KeyAndValue::current_key};
+  connectors::Output<int> value{this, &KeyAndValue::current_value};
+  connectors::Input<int> set{this, &KeyAndValue::store, key, value};
+
+ private:
+  SlowKey current_key() const { return step_ % 2 != 0 ? SlowKey{"a"} : SlowKey{"b"}; }
+  int current_value() const { return step_; }
+  void store(int step) { step_ = step; }
+  int step_ = 0;
+};
+
+TEST(Multiplexer, ASelectorSetOnAPoolThreadIsNotReadWhileItIsWritten) {
+  connectors::set_default_executor(connectors::executor(2, 0));
+  {
+    KeyAndValue upstream;
+    Multiplexer<int, SlowKey> mux{SlowKey{"a"}};
+    mux.select.set_parallelization(connectors::Parallelization::THREAD);
+    mux.input.set_parallelization(connectors::Parallelization::THREAD);
+    mux.select.connect(upstream.key);
+    mux.input[SlowKey{"a"}].connect(upstream.value);
+    mux.input[SlowKey{"b"}](0);
+    compared_while_assigning = 0;
+    for (int step = 1; step <= 6; ++step) {
+      upstream.set(step);
+      EXPECT_EQ(mux.output(), step % 2 != 0 ? std::optional<int>{step} : std::optional<int>{0});
+    }
+    EXPECT_EQ(compared_while_assigning, 0);
+  }
+  connectors::set_default_executor(nullptr);
+}
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <connectors/multi_input_data.hpp>
 #include <connectors/output.hpp>
 
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
@@ -28,7 +29,9 @@ namespace connectors::blocks {
 /// **Threads.** Its connectors are those of any block: every call, connect
 /// and disconnect is an operation on the block's network, from any thread,
 /// serialised with the others on that network (`docs/connectors.md`,
-/// "Threads and nested operations").
+/// "Threads and nested operations"). Its connectors may be flagged THREAD:
+/// the selector is locked, as `select`'s setter may run while `input`'s
+/// notify condition reads it (`docs/parallelization.md`).
 template <class T, class Key = std::size_t>
 class Multiplexer {
  public:
@@ -48,6 +51,9 @@ class Multiplexer {
   // operation may read it until they have left the network (docs/connectors.md,
   // Threads and nested operations).
   std::optional<Key> selector_;
+  // Within one operation `select`'s setter and `input`'s notify condition
+  // may run at the same time on two threads, when flagged THREAD.
+  mutable std::mutex selector_mutex_;
   MultiInputData<T, Key> data_;
 
  public:
@@ -65,10 +71,14 @@ class Multiplexer {
   }
 
   std::optional<T> selected_value() const {
+    std::lock_guard lock{selector_mutex_};
     if (!selector_ || !data_.contains(*selector_)) return std::nullopt;
     return data_.at(*selector_);
   }
-  void set_selector(Key selector) { selector_ = std::move(selector); }
+  void set_selector(Key selector) {
+    std::lock_guard lock{selector_mutex_};
+    selector_ = std::move(selector);
+  }
   Key add(T value) {
     if constexpr (std::is_integral_v<Key>) {
       return data_.add(std::move(value));
@@ -79,7 +89,10 @@ class Multiplexer {
   }
   void remove(const Key& key) { data_.erase(key); }
   void replace(const Key& key, T value) { data_.insert_or_assign(key, std::move(value)); }
-  bool is_selected(const Key& key, const std::optional<T>&) const { return selector_ && key == *selector_; }
+  bool is_selected(const Key& key, const std::optional<T>&) const {
+    std::lock_guard lock{selector_mutex_};
+    return selector_ && key == *selector_;
+  }
 };
 
 }  // namespace connectors::blocks
