@@ -44,15 +44,18 @@ struct ProbeRecord {
 
 namespace {
 
+// These three are never destroyed: a Trace or Progress with static storage
+// is destroyed at exit, after statics made later than it (the first
+// operation makes the table of operations), and removes itself then.
 std::mutex& observers_mutex() {
-  static std::mutex mutex;
-  return mutex;
+  static auto* const mutex = new std::mutex;
+  return *mutex;
 }
 
 // Guarded by observers_mutex(), like everything below.
 std::vector<Observer*>& observers() {
-  static std::vector<Observer*> list;
-  return list;
+  static auto* const list = new std::vector<Observer*>;
+  return *list;
 }
 
 // The top-level operations under way: one per network at most, several at
@@ -60,8 +63,8 @@ std::vector<Observer*>& observers() {
 // belongs to the top-level operation of the thread that runs it, which a
 // pool thread knows too (current_operation, set around every user method).
 std::unordered_map<const OperationScope*, OperationEvent>& operations() {
-  static std::unordered_map<const OperationScope*, OperationEvent> running;
-  return running;
+  static auto* const running = new std::unordered_map<const OperationScope*, OperationEvent>;
+  return *running;
 }
 std::uint64_t last_operation_id = 0;
 
@@ -194,6 +197,9 @@ void probe_process_end(const NodeBase& node, Phase phase, std::int64_t queued, b
 
 void probe_operation_begin(const OperationScope& scope, const NodeBase& start) noexcept {
   std::lock_guard lock{observers_mutex()};
+  // The last observer went after operation_begins looked: unobserved, the
+  // entry would outlive the operation (see remove_observer).
+  if (observers().empty()) return;
   try {
     OperationEvent event;
     event.name = owner_label(start) + "." + connector_label(start);

@@ -77,14 +77,23 @@ void forget_name(const NodeBase& node) noexcept {
 
 std::string NodeBase::connection_label(const NodeBase&) const { return {}; }
 
-std::string owner_label(const NodeBase& node) {
+std::string owner_type_label(const NodeBase& node) {
   const NodeBase& named = labelled(node);
-  std::string label = named.owner_type() != nullptr ? readable(*named.owner_type()) : "?";
-  if (const std::optional<std::string> name = named.name()) {
-    if (auto dot = name->find('.'); dot != std::string::npos) {
-      label += ' ';
-      label.append(*name, 0, dot);
-    }
+  return named.owner_type() != nullptr ? readable(*named.owner_type()) : "?";
+}
+
+std::string owner_name(const NodeBase& node) {
+  if (const std::optional<std::string> name = labelled(node).name()) {
+    if (auto dot = name->find('.'); dot != std::string::npos) return name->substr(0, dot);
+  }
+  return {};
+}
+
+std::string owner_label(const NodeBase& node) {
+  std::string label = owner_type_label(node);
+  if (std::string name = owner_name(node); !name.empty()) {
+    label += ' ';
+    label += name;
   }
   return label;
 }

@@ -63,6 +63,12 @@ std::string quoted(const std::string& text) {
       out += "\\n";  // a line break in a Graphviz label
       continue;
     }
+    if (c == '\0') {
+      // A DOT file cannot hold a NUL byte (`dot` read the rest of the
+      // string as source): shown as \0.
+      out += "\\\\0";
+      continue;
+    }
     if (c == '"' || c == '\\') out += '\\';
     out += c;
   }
@@ -157,14 +163,16 @@ std::string network_dot(const NodeBase& start) {
   std::size_t cluster = 0;
   for (const Owner& owner : owners) {
     const auto& members = owner.members;
-    // Any of the owner's connectors may carry its name; the most derived
-    // type names the object.
-    std::string title;
+    // Any of the owner's connectors may carry its name, one its base class
+    // declares too; the most derived type names the object's type.
+    std::string type_label;
+    std::string name;
     for (const NodeBase* node : members) {
-      if (node->owner_record() != owner.type) continue;
-      std::string label = owner_label(*node);
-      if (label.size() > title.size()) title = std::move(label);
+      if (type_label.empty() && node->owner_record() == owner.type) type_label = owner_type_label(*node);
+      std::string given = owner_name(*node);
+      if (given.size() > name.size()) name = std::move(given);
     }
+    const std::string title = name.empty() ? type_label : type_label + ' ' + name;
     out << "  subgraph cluster_" << cluster++ << " {\n    label=" << quoted(title)
         << ";\n    style=rounded; color=gray40; fontname=\"Helvetica\";\n";
     // The same default name twice in one owner: numbered.
@@ -243,9 +251,10 @@ void render_svg(const std::string& path, const std::string& dot) {
   }
   std::string program = "dot";
   std::string format = "-Tsvg";
-  std::string flag = "-o";
-  std::string target = path;
-  char* argv[] = {program.data(), format.data(), flag.data(), target.data(), source, nullptr};
+  // One argument with its flag: `dot` would read a separate path that
+  // begins with '-' as another option.
+  std::string target = "-o" + path;
+  char* argv[] = {program.data(), format.data(), target.data(), source, nullptr};
   // Gone before `dot` runs, so that a file there afterwards is its work (see
   // the wait below).
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {

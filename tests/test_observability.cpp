@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -723,6 +724,17 @@ TEST(Picture, ABlockAndItsBaseClassAreOneCluster) {
       << picture.text;
 }
 
+// The name a connector declared in the base class gives its owner names the
+// one cluster too. Before, only the most derived type's connectors were
+// asked, and the cluster was called by its type alone.
+TEST(Picture, ANameGivenByAConnectorOfTheBaseClassNamesTheCluster) {
+  Built built;
+  built.out.set_name("mixer.out");
+  built.feed.connect(built.out);
+  const Picture picture{connectors::to_dot(built.extra)};
+  EXPECT_EQ(picture.clusters, std::vector<std::string>{"observability_test::Built mixer"}) << picture.text;
+}
+
 // A program that ignores SIGCHLD has its children reaped by the kernel:
 // waiting for `dot` then fails although the picture was written.
 TEST(Picture, WriteSvgInAProgramThatIgnoresSigchld) {
@@ -911,6 +923,131 @@ TEST(Trace, BytesOfANameThatAreNotUtf8AreWrittenAsReplacementCharacters) {
   EXPECT_NE(text.find("caf\xc3\xa9"), std::string::npos);                      // well-formed: as it is
   EXPECT_NE(text.find("out\\ufffd\\ufffd\\ufffd\\ufffd"), std::string::npos);  // a cut-off sequence too
   take_log();
+}
+
+// A Trace and a Progress with static storage (following a whole run) are
+// destroyed at exit, after the library's table of operations under way, which
+// the first operation made after them. They then cleared that destroyed table
+// (AddressSanitizer: a use after free in ~Trace and ~Progress). The child
+// process runs this test alone, so that its first operation comes after them.
+TEST(TraceDeathTest, ATraceAndAProgressWithStaticStorageEndCleanlyAtExit) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        static connectors::Trace whole_run;
+        static connectors::Progress progress;
+        TimesTwo block;
+        block.set_value(1.0);
+        std::exit(block.get_double() == 2.0 && !whole_run.operations().empty() ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+// The last trace going while another thread's operation has looked whether
+// anyone observes and not yet begun its span: that span was recorded with no
+// observer and never ended, and a later operation at the same address,
+// begun unobserved and ended under a new trace, was recorded with the old
+// one's id and start (before the trace existed). Repeated for a while, as
+// the window is narrow; before, a few rounds sufficed.
+class Slow {
+ public:
+  connectors::Output<int> out{this, &Slow::read};
+  Slow() {
+    out.set_caching(false);
+    out.set_parallelization(Parallelization::SEQUENTIAL);
+  }
+  std::atomic<bool> slow{false};
+  mutable std::atomic<bool> inside{false};
+
+ private:
+  int read() const {
+    if (slow) {
+      inside = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return 1;
+  }
+};
+
+[[gnu::noinline]] void read_slow(Slow& block) { (void)block.out(); }  // one call site: one scope address
+
+TEST(Trace, AnOperationBegunWhileTheLastTraceWentIsNotRecordedByALaterOne) {
+  Slow block;
+  enum Command { idle, run, run_slow_once, quit };
+  std::atomic<int> command{idle};
+  std::atomic<bool> resting{false};
+  std::atomic<bool> slow_done{false};
+  std::thread reader{[&] {
+    for (;;) {
+      const int next = command.load();
+      if (next == quit) return;
+      if (next == idle) {
+        resting = true;
+        std::this_thread::yield();
+        continue;
+      }
+      resting = false;
+      read_slow(block);
+      if (next == run_slow_once) {
+        command = idle;
+        slow_done = true;
+      }
+    }
+  }};
+  const auto stop = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  int rounds = 0;
+  bool stale = false;
+  while (!stale && std::chrono::steady_clock::now() < stop) {
+    ++rounds;
+    command = run;
+    for (int i = 0; i < 200; ++i) {
+      connectors::Trace brief;
+      std::this_thread::sleep_for(std::chrono::microseconds(20));
+    }
+    resting = false;
+    command = idle;
+    while (!resting) std::this_thread::yield();  // nothing runs, nothing observes
+    block.slow = true;
+    slow_done = false;
+    command = run_slow_once;
+    while (!block.inside) std::this_thread::yield();  // begun, unobserved
+    block.inside = false;
+    connectors::Trace trace;
+    while (!slow_done) std::this_thread::yield();
+    block.slow = false;
+    stale = !trace.operations().empty();
+  }
+  command = quit;
+  reader.join();
+  EXPECT_FALSE(stale) << "after " << rounds << " rounds";
+  take_log();
+}
+
+// Picture names and paths that `dot` misread: a NUL byte in a name ended
+// the string early (the rest was read as DOT source, or the file was
+// refused), and a path that begins with '-' was taken for an option.
+TEST(Picture, ANulInANameAndAPathBeginningWithADashAreRendered) {
+  TimesTwo block;
+  block.get_double.set_name(std::string{"nul\0byte", 8});
+  const std::string dot = connectors::to_dot(block.get_double);
+  EXPECT_EQ(dot.find('\0'), std::string::npos);
+  EXPECT_NE(dot.find("nul\\\\0byte"), std::string::npos) << dot;
+  char directory[] = "/tmp/connectors-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(directory), nullptr);
+  char previous[4096];
+  ASSERT_NE(::getcwd(previous, sizeof previous), nullptr);
+  ASSERT_EQ(::chdir(directory), 0);
+  for (const std::string path : {"-network.svg", "-v"}) {
+    SCOPED_TRACE(path);
+    EXPECT_NO_THROW(connectors::write_svg(path, block.get_double));
+    std::ifstream file{path};
+    const std::string svg{std::istreambuf_iterator<char>{file}, {}};
+    EXPECT_NE(svg.find("<svg"), std::string::npos);
+    EXPECT_NE(svg.find("nul\\0byte"), std::string::npos);
+    ::unlink(path.c_str());
+  }
+  ASSERT_EQ(::chdir(previous), 0);
+  ::rmdir(directory);
 }
 
 }  // namespace observability_test

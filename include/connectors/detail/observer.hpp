@@ -63,8 +63,11 @@ class ObserversLock {
   ObserversLock& operator=(const ObserversLock&) = delete;
 };
 
-// The labels of a connector in pictures and timelines.
+// The labels of a connector in pictures and timelines: its owner's type and
+// name ("Type name", or "Type" unnamed), the two apart, and its own.
 std::string owner_label(const NodeBase& node);
+std::string owner_type_label(const NodeBase& node);
+std::string owner_name(const NodeBase& node);
 std::string connector_label(const NodeBase& node);
 
 }  // namespace connectors::detail
