@@ -180,8 +180,9 @@ class Sum : public Counted {
 };
 
 // out(k) = base*(k%1000 + 2) + k; a whole connection delivers the keys
-// key0 .. key0 + count%4 - 1. While `fail` holds 1 the getter throws, while
-// it holds 2 the setter of `base` does (on a change).
+// key0 .. key0 + keys_delivered(count) - 1. While `fail` holds 1 the getter
+// throws, while it holds 2 the setter of `base` does (on a change). Getter
+// runs are counted for the first 8 keys (those mo[k] connects to among them).
 class Keyed : public Counted {
  public:
   Keyed() { out.set_keys(&Keyed::keys); }
@@ -200,13 +201,13 @@ class Keyed : public Counted {
 
  private:
   long compute(long key) const {
-    tally(static_cast<int>(std::clamp(key - key0_, 0L, 7L)));
+    if (key - key0_ >= 0 && key - key0_ < 8) tally(static_cast<int>(key - key0_));
     if (fail_ == 1) throw InjectedFailure{"injected getter failure"};
     return (base_ * (key % 1000 + 2) + key) % modulus;
   }
   std::vector<long> keys() const {
     std::vector<long> result;
-    for (long k = 0; k < count_ % 4; ++k) result.push_back(key0_ + k);
+    for (long k = 0; k < keys_delivered(count_); ++k) result.push_back(key0_ + k);
     return result;
   }
   void store_base(long value) {

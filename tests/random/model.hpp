@@ -628,7 +628,7 @@ class Model {
   std::vector<long> keys(int block) const {
     const Block& b = blocks_[block];
     std::vector<long> result;
-    for (long k = 0; k < b.singles[1].applied % 4; ++k) result.push_back(b.key0 + k);
+    for (long k = 0; k < keys_delivered(b.singles[1].applied); ++k) result.push_back(b.key0 + k);
     return result;
   }
   void note_change(int block, int input) {

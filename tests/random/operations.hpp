@@ -22,6 +22,13 @@ inline constexpr long poison = -1;
 // chosen ids and add under a counter from 0: three ranges that never meet.
 inline constexpr long virtual_id_base = 10'000'000;
 inline long key_base(int unit) { return 1000L * (unit + 1); }
+// How many keys a keyed block's whole connections deliver for its `count`
+// input: 0 to 2, or 20 — more than the few a multi-input keeps unindexed
+// (detail::OwnedKeys), so that many keys come and go at once too.
+inline long keys_delivered(long count) {
+  const long remainder = count % 4;
+  return remainder == 3 ? 20 : remainder;
+}
 
 enum class UnitKind { unary, pass, sum, keyed, chain };
 
