@@ -6,10 +6,16 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
+#include <functional>
+#include <future>
+#include <latch>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -301,6 +307,112 @@ TEST(MacroRange, AnEmptyRangeOrANullInputIsRefusedAtConstruction) {
   both(Value{4.0});
   EXPECT_EQ(a.get_value(), Value{4.0});
   EXPECT_EQ(b.get_value(), Value{4.0});
+}
+
+// A call whose setter destroys the macro input's owner (in another network
+// than the setter's own, so no error says so): the call leaves the inputs
+// the owner held alone. Before, it went on over the destroyed macro's list
+// of inputs (a use after free under ASan).
+class Closer {
+ public:
+  connectors::Output<Value> get_value{this, &Closer::read};
+  connectors::Input<Value> close{this, &Closer::do_close, get_value};
+  std::function<void()> on_close;
+
+ private:
+  Value read() const { return Value{}; }
+  void do_close(const Value&) {
+    if (on_close) on_close();
+  }
+};
+
+struct Panel {
+  Panel(Closer& closer) : command{closer.close, inner.set_value} {}  // NOLINT(google-explicit-constructor)
+  Simple inner;
+  connectors::MacroInput<Value> command;
+};
+
+TEST_P(MacroTest, ACallWhoseSetterDestroysTheMacrosOwnerLeavesItsInputsAlone) {
+  Closer closer;
+  auto panel = std::make_unique<Panel>(closer);
+  closer.on_close = [&] { panel.reset(); };
+  EXPECT_NO_THROW(panel->command(Value{1}));
+  EXPECT_EQ(panel, nullptr);
+}
+
+// A value a macro output converts, counted.
+std::atomic<int> tagged_alive{0};
+std::atomic<bool> watching_first_tag{false};
+std::promise<void> first_tag_destroyed;
+struct Tagged {
+  int tag = 0;
+  explicit Tagged(int value) : tag(value) { ++tagged_alive; }
+  Tagged(const Tagged& other) : tag(other.tag) { ++tagged_alive; }
+  Tagged& operator=(const Tagged&) = default;
+  ~Tagged() {
+    --tagged_alive;
+    if (tag == 1 && watching_first_tag.exchange(false)) first_tag_destroyed.set_value();
+  }
+  operator double() const { return tag; }  // NOLINT(google-explicit-constructor): what the macro converts
+};
+
+class TagSource {
+ public:
+  TagSource() { out.set_caching(false); }
+  connectors::Output<Tagged> out{this, &TagSource::read};
+  connectors::Input<int> set_tag{this, &TagSource::write, out};
+  mutable std::latch entered{1};
+  mutable std::atomic<bool> armed{false};
+
+ private:
+  Tagged read() const {
+    if (armed.exchange(false)) {
+      entered.count_down();
+      // Until the converter's value is destroyed; after the repair the
+      // macro's destruction waits for this operation instead, and this
+      // wait ends by its bound (not a measurement: only no deadlock).
+      (void)first_tag_destroyed.get_future().wait_for(std::chrono::milliseconds(300));
+    }
+    return Tagged{tag_};
+  }
+  void write(int tag) { tag_ = tag; }
+  int tag_ = 1;
+};
+
+class DoubleSink {
+ public:
+  connectors::Output<double> out{this, &DoubleSink::read};
+  connectors::Input<double> in{this, &DoubleSink::write, out};
+
+ private:
+  double read() const { return value_; }
+  void write(double value) { value_ = value; }
+  double value_ = 0.0;
+};
+
+// A macro output of another value type destroyed while another thread's
+// operation pulls through it (allowed: docs/connectors.md): its hidden
+// converter block declared its state after its connectors, so the state was
+// destroyed first, and the operation then stored a value into the destroyed
+// state (one Tagged never destroyed; a leak under ASan).
+TEST(MacroOutputConversion, DestroyedWhileAnotherThreadPullsThroughItLeavesNothingBehind) {
+  connectors::set_default_executor(connectors::executor(0, 0));
+  {
+    TagSource source;
+    DoubleSink sink;
+    auto macro = std::make_unique<connectors::MacroOutput<double>>(source.out);
+    sink.in.connect(*macro);
+    EXPECT_EQ(sink.out(), 1.0);  // the converter holds the Tagged of tag 1
+    source.set_tag(2);
+    source.armed = true;
+    watching_first_tag = true;
+    std::thread puller{[&] { (void)sink.out(); }};
+    source.entered.wait();
+    macro.reset();
+    puller.join();
+  }
+  EXPECT_EQ(tagged_alive, 0);
+  connectors::set_default_executor(nullptr);
 }
 
 INSTANTIATE_TEST_SUITE_P(Executors, MacroTest, ::testing::Values(0, 2), executor_name);

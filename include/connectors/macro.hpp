@@ -57,6 +57,13 @@ class Converter {
   Converter& operator=(const Converter&) = delete;
   ~Converter() = default;
 
+ private:
+  // Declared before the connectors, so destroyed after them: another
+  // thread's operation may still run the setter until they have left the
+  // network (docs/connectors.md, Threads and nested operations).
+  std::optional<S> value_;
+
+ public:
   Output<R> output{this, &Converter::get};
   Input<S> input{this, &Converter::set, output};
 
@@ -66,7 +73,6 @@ class Converter {
     return R(*value_);
   }
   void set(const S& value) { value_.emplace(value); }
-  std::optional<S> value_;
 };
 }  // namespace detail
 
@@ -155,7 +161,14 @@ class MacroInput {
   /// Threads: one operation per exported input (other threads may run theirs
   /// in between); any thread.
   void operator()(const V& value) const {
-    for (const Target& target : targets_) target.call(value);
+    // Copied and watched, as in link: a setter may destroy the macro's owner
+    // (in another network than its own, no error says so), and with it this
+    // macro input and the inputs it exports; those are then left alone.
+    std::vector<Target> targets = targets_;
+    detail::DestructionWatch watch{&forget_target, &targets};
+    for (const Target& target : targets) {
+      if (target.node != nullptr) target.call(value);
+    }
   }
 
   /// Connects every exported input to `source` (an Output, `mo[key]`, a
