@@ -229,28 +229,29 @@ TEST_P(Blocks, APassThroughDestroyedWhileAnotherThreadPullsThroughIt) {
 
 INSTANTIATE_TEST_SUITE_P(Executors, Blocks, ::testing::Values(0, 2), connectors::testing::executor_name);
 
-// A selector key whose assignment takes a while and says so, and whose
-// comparison counts the times it ran meanwhile.
-std::atomic<bool> key_assigning{false};
+// A selector key whose assignment takes a while and says so (each object of
+// its own), and whose comparison counts the times it compared against an
+// object being assigned.
 std::atomic<int> compared_while_assigning{0};
 struct SlowKey {
   std::string name;
+  mutable std::atomic<bool> assigning{false};
   SlowKey() = default;
   SlowKey(const char* text) : name(text) {}  // NOLINT(google-explicit-constructor): keys from literals
-  SlowKey(const SlowKey&) = default;
-  SlowKey(SlowKey&&) noexcept = default;
+  SlowKey(const SlowKey& other) : name(other.name) {}
+  SlowKey(SlowKey&& other) noexcept : name(std::move(other.name)) {}
   ~SlowKey() = default;
   SlowKey& operator=(const SlowKey& other) { return assign(other.name); }
   SlowKey& operator=(SlowKey&& other) noexcept { return assign(other.name); }
   SlowKey& assign(const std::string& value) noexcept {
-    key_assigning = true;
+    assigning = true;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     name = value;
-    key_assigning = false;
+    assigning = false;
     return *this;
   }
   friend bool operator==(const SlowKey& a, const SlowKey& b) {
-    if (key_assigning) ++compared_while_assigning;
+    if (a.assigning || b.assigning) ++compared_while_assigning;
     return a.name == b.name;
   }
 };
