@@ -1049,6 +1049,16 @@ void disconnect_nodes(OutputNode& output, InputNode& input) {
   if (error) std::rethrow_exception(error);
 }
 
+void withdraw_connection(OutputNode& output, InputNode& input) {
+  OperationScope scope{input};
+  if (!output.is_connected_to(input)) return;
+  InputNode::unlink(output, input);
+  // The change the connect announced is withdrawn, as a cancel from
+  // upstream withdraws one: the observers' caches become valid again if
+  // nothing else changed (docs/design.md#cancel).
+  input.cancel_observers();
+}
+
 }  // namespace connectors::detail
 
 namespace connectors::detail {

@@ -158,6 +158,26 @@ TEST_P(MacroTest, ARefusedConnectChangesNothing) {
   EXPECT_TRUE(b.set_value.is_connected_to(other.get_value));  // connected before: stays
 }
 
+// The same with values: the input connected before the refusal keeps its
+// value, its output stays valid, and the refused source's getter never ran.
+// Before, the undo was a disconnect, whose flush pulled the refused source's
+// value into the input (its setter ran, its value changed).
+TEST_P(MacroTest, ARefusedConnectLeavesTheValuesAsTheyWere) {
+  CallLogger logger;
+  Simple a{&logger}, b, other, knob{&logger};
+  a.set_value(Value{1});
+  EXPECT_EQ(a.get_value(), Value{1});
+  knob.set_value(Value{99});
+  b.set_value.connect(other.get_value);
+  connectors::MacroInput<Value> both{a.set_value, b.set_value};
+  logger.clear();
+  EXPECT_THROW(both.connect(knob.get_value), connectors::ConnectionError);
+  EXPECT_FALSE(a.set_value.is_connected());
+  EXPECT_EQ(a.get_value.state(), connectors::OutputState::valid);
+  EXPECT_EQ(a.get_value(), Value{1});
+  EXPECT_EQ(logger.size(), 0U);  // no getter, no setter ran
+}
+
 // A multi-input whose remove fails when told to.
 class Bin {
  public:

@@ -398,7 +398,9 @@ class MacroInput {
 
   // A refused connect: the exported inputs this call connected, and that
   // still are (a source destroyed meanwhile left them all), are
-  // disconnected again.
+  // disconnected again; a single input without the flush of a disconnect,
+  // which would apply the refused source's value (nothing changed, as an
+  // input's own refused connect leaves it).
   static void undo(detail::OutputNode& source, const std::vector<const Target*>& connected_here) {
     for (const Target* target : connected_here) {
       if (target->node == nullptr) continue;
@@ -407,7 +409,11 @@ class MacroInput {
           detail::ConfigurationLock lock{*target->node, "MacroInput::connect"};
           if (!links(*target->node, source)) continue;
         }
-        target->link(source, false);
+        if (target->node->is_multi()) {
+          target->link(source, false);
+        } else {
+          detail::withdraw_connection(source, *target->node);
+        }
       } catch (...) {
         // Already failing: the first error is the one reported.
       }

@@ -577,6 +577,11 @@ void unsettle_above(const OutputNode& source, Laziness level) noexcept;
 // single input; `push` delivers the output's values to the input.
 void connect_nodes(OutputNode& output, InputNode& input, OutputNode::Push push);
 void disconnect_nodes(OutputNode& output, InputNode& input);
+// Takes back a connection just made that a larger connect refused as a whole
+// (a macro input's, docs/design.md#macros): unlinked without the flush of a
+// disconnect, and what the connect announced is withdrawn, so the input keeps
+// the value it had. (A value a non-lazy input pulled at the connect stays.)
+void withdraw_connection(OutputNode& output, InputNode& input);
 
 std::string describe_parallelization(Parallelization parallelization);
 
