@@ -362,6 +362,35 @@ void wide_sizes(benchmark::internal::Benchmark* benchmark) {
 BENCHMARK(BM_WideMultiInput)->Apply(wide_sizes);
 BENCHMARK(BM_WideMultiInputLightMethods)->Apply(wide_sizes);
 
+// The same multi-input's sources connected and disconnected through a macro
+// input that exports it (docs/macros.md): each macro connect asks whether the
+// multi-input has the source already.
+void BM_WideMultiInputThroughMacro(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  connectors::set_default_executor(connectors::executor(0, 0));
+  for (auto _ : state) {
+    BlockArray sources{n};
+    LightTotal total;
+    connectors::MacroInput<long> exported{total.in};
+    time_step(state, "connect", [&] {
+      for (Block& source : sources) exported.connect(source.output);
+    });
+    time_step(state, "first_get", [&] { benchmark::DoNotOptimize(total.sum()); });
+    time_step(state, "disconnect", [&] {
+      for (Block& source : sources) exported.disconnect(source.output);
+    });
+  }
+  connectors::set_default_executor(nullptr);
+}
+BENCHMARK(BM_WideMultiInputThroughMacro)
+    ->Arg(10'000)
+    ->Arg(40'000)
+    ->Arg(100'000)
+    ->Iterations(1)
+    ->Repetitions(3)
+    ->ReportAggregatesOnly(true)
+    ->Unit(benchmark::kMillisecond);
+
 void BM_WideOutput(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   connectors::set_default_executor(connectors::executor(0, 0));

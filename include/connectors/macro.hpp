@@ -381,19 +381,11 @@ class MacroInput {
     }
   }
 
-  // Whether `input` is connected to `source`, by address only.
+  // Whether `input` is connected to `source`, by address only: for a
+  // multi-input a lookup, so that connecting n sources through a macro stays
+  // linear (a walk over its sources made it quadratic).
   static bool links(const detail::InputNode& input, const detail::OutputNode& source) {
-    struct Search {
-      const detail::NodeBase* source;
-      bool found;
-    } search{&source, false};
-    input.for_each_upstream(
-        [](const detail::NodeBase& node, void* context) noexcept {
-          auto& [wanted, found] = *static_cast<Search*>(context);
-          found = found || &node == wanted;
-        },
-        &search);
-    return search.found;
+    return input.has_source(&source);
   }
 
   // A refused connect: the exported inputs this call connected, and that

@@ -650,6 +650,9 @@ class MultiInput final : private detail::InputNode {
   void multi_for_each_source(Visit visit, void* context) const override {
     for (const Source& source : sources_) visit(*source.node, context);
   }
+  bool multi_has_source(const detail::OutputNode* output) const noexcept override {
+    return sources_.find_address(output) != nullptr;
+  }
 
   // The source is being destroyed (docs/design.md#lifetime): what it stored is removed, as in
   // a disconnect, without any other user method running.

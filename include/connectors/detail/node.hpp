@@ -389,6 +389,11 @@ class InputNode : public NodeBase {
 
   void for_each_downstream(Visit visit, void* context) const override;
   void for_each_upstream(Visit visit, void* context) const override;
+  // Whether `output` is a source of this input, by address only (it may be
+  // gone): for a multi-input a lookup, not a walk over its sources.
+  bool has_source(const OutputNode* output) const noexcept {
+    return multi_ ? multi_has_source(output) : source_ == output;
+  }
 
   // Announces this input's coming change to its observers and everything
   // downstream of them, collecting non-lazy inputs (the forwarding rule,
@@ -448,6 +453,7 @@ class InputNode : public NodeBase {
   // applied: only then may a cancel reach the observers.
   virtual bool multi_waits_for_nothing() const noexcept { return true; }
   virtual void multi_for_each_source(Visit, void*) const {}
+  virtual bool multi_has_source(const OutputNode*) const noexcept { return false; }
 
   CompactVector<OutputNode*> observers_;
   OutputNode* source_ = nullptr;        // the one connected output (docs/design.md#input)

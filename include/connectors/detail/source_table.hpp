@@ -22,17 +22,22 @@ class SourceTable {
   using iterator = typename std::vector<Source>::iterator;
   using const_iterator = typename std::vector<Source>::const_iterator;
 
-  Source* find(const OutputNode& node) noexcept {
+  Source* find(const OutputNode& node) noexcept { return find_address(&node); }
+  const Source* find(const OutputNode& node) const noexcept { return const_cast<SourceTable*>(this)->find(node); }
+  // By address only: `node` may be a connector that is gone.
+  Source* find_address(const OutputNode* node) noexcept {
     if (index_.empty()) {
       for (Source& source : sources_) {
-        if (source.node == &node) return &source;
+        if (source.node == node) return &source;
       }
       return nullptr;
     }
-    auto found = index_.find(&node);
+    auto found = index_.find(node);
     return found == index_.end() ? nullptr : &sources_[found->second];
   }
-  const Source* find(const OutputNode& node) const noexcept { return const_cast<SourceTable*>(this)->find(node); }
+  const Source* find_address(const OutputNode* node) const noexcept {
+    return const_cast<SourceTable*>(this)->find_address(node);
+  }
   // The same, looking first at `hint`, where the entry was seen before: no
   // hash lookup while nothing has moved it (a source's entry moves only when
   // another source is removed).
