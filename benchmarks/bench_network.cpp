@@ -330,6 +330,12 @@ class BlockArray {
   bool constructed_ = true;
 };
 
+// One iteration each, medians of three repetitions, in ms: steps that take
+// long enough alone, and whose repetitions move with this VM's memory.
+void three_repetitions_in_ms(benchmark::internal::Benchmark* benchmark) {
+  benchmark->Iterations(1)->Repetitions(3)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+}
+
 template <class Sum>
 void wide_multi_input(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
@@ -382,14 +388,7 @@ void BM_WideMultiInputThroughMacro(benchmark::State& state) {
   }
   connectors::set_default_executor(nullptr);
 }
-BENCHMARK(BM_WideMultiInputThroughMacro)
-    ->Arg(10'000)
-    ->Arg(40'000)
-    ->Arg(100'000)
-    ->Iterations(1)
-    ->Repetitions(3)
-    ->ReportAggregatesOnly(true)
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_WideMultiInputThroughMacro)->Arg(10'000)->Arg(40'000)->Arg(100'000)->Apply(three_repetitions_in_ms);
 
 void BM_WideOutput(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
@@ -444,13 +443,7 @@ void BM_ManyWholeMultiOutputs(benchmark::State& state) {
   }
   connectors::set_default_executor(nullptr);
 }
-BENCHMARK(BM_ManyWholeMultiOutputs)
-    ->Arg(5'000)
-    ->Arg(40'000)
-    ->Iterations(1)
-    ->Repetitions(3)
-    ->ReportAggregatesOnly(true)
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ManyWholeMultiOutputs)->Arg(5'000)->Arg(40'000)->Apply(three_repetitions_in_ms);
 
 // One whole multi-output of n keys into one multi-input: a get stores n
 // values, a get after every value changed replaces them, a get after half of
@@ -491,14 +484,7 @@ void BM_OneWholeMultiOutputManyKeys(benchmark::State& state) {
   }
   connectors::set_default_executor(nullptr);
 }
-BENCHMARK(BM_OneWholeMultiOutputManyKeys)
-    ->Arg(2'000)
-    ->Arg(16'000)
-    ->Arg(128'000)
-    ->Iterations(1)
-    ->Repetitions(3)
-    ->ReportAggregatesOnly(true)
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_OneWholeMultiOutputManyKeys)->Arg(2'000)->Arg(16'000)->Arg(128'000)->Apply(three_repetitions_in_ms);
 
 // One output feeding n ON_NOTIFY multi-inputs: a get of another block pulls
 // the output, whose push reaches all of them; each is served once after the
