@@ -118,7 +118,8 @@ class MacroInput {
 
   /// Exports `targets`: Input, MultiInput, `mi[id]` (each accepting a V) and
   /// MacroInput<V> (its inputs are taken over). A connector given twice
-  /// (directly or through nested macros) is exported once. Mismatched
+  /// (directly or through nested macros) is exported once; an `mi[id]`
+  /// handle is a value, exported as often as given. Mismatched
   /// targets are a compile error. Throws only std::bad_alloc.
   /// Threads: runs as part of the owner's construction, before another thread
   /// can reach the macro.
