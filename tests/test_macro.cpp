@@ -360,6 +360,36 @@ TEST_P(MacroTest, ACallWhoseSetterDestroysTheMacrosOwnerLeavesItsInputsAlone) {
   EXPECT_EQ(panel, nullptr);
 }
 
+// A macro disconnect one of whose inputs' flush destroys a block of the
+// network: that input stays connected (as its own disconnect leaves it), the
+// others are disconnected all the same, and the error is thrown at the end.
+// Before, the inputs after it stayed connected too.
+class Smasher {
+ public:
+  connectors::Output<Value> get_value{this, &Smasher::read};
+  connectors::Input<Value> set_value{this, &Smasher::write, get_value};
+  std::unique_ptr<Simple>* victim = nullptr;
+
+ private:
+  Value read() const { return Value{}; }
+  void write(const Value&) { victim->reset(); }
+};
+
+TEST_P(MacroTest, ADisconnectWhoseFlushDestroysABlockDisconnectsTheOthers) {
+  Simple source, b;
+  Smasher a;
+  auto victim = std::make_unique<Simple>();
+  a.victim = &victim;
+  victim->set_value.connect(source.get_value);  // one network with the source
+  connectors::MacroInput<Value> both{a.set_value, b.set_value};
+  both.connect(source.get_value);
+  source.set_value(Value{2});  // announced to a and b: a's flush runs its setter
+  EXPECT_ANY_THROW(both.disconnect(source.get_value));
+  EXPECT_EQ(victim, nullptr);
+  EXPECT_TRUE(a.set_value.is_connected());
+  EXPECT_FALSE(b.set_value.is_connected());
+}
+
 // A value a macro output converts, counted.
 std::atomic<int> tagged_alive{0};
 std::atomic<bool> watching_first_tag{false};

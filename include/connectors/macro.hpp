@@ -324,7 +324,9 @@ class MacroInput {
   //
   // Disconnect: every exported input connected to the source is
   // disconnected, also when one of them fails in a user method (its
-  // disconnect takes effect anyway; the first error is thrown at the end);
+  // disconnect takes effect anyway, unless the method destroyed a block of
+  // the network: then that input stays connected, as its own disconnect
+  // leaves it; the first error is thrown at the end);
   // those not connected to it are skipped, and only a macro none of whose
   // inputs is connected to it throws ConnectionError, as an input does.
   //
@@ -354,7 +356,13 @@ class MacroInput {
       try {
         target.link(source, connect);
       } catch (const detail::DestroyedInside&) {
-        throw;
+        // A connect tries nothing more (the source may be gone). A
+        // disconnect goes on with the others: whether they are connected is
+        // asked of them, by address, and a source destroyed so has left
+        // every input's links.
+        if (connect) throw;
+        if (!first_error) first_error = std::current_exception();
+        continue;
       } catch (...) {
         // (Connected before, it was refused: through another id, say.)
         const bool made = connect && !before && target.node != nullptr && is_connected(target);
