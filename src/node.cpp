@@ -1,5 +1,6 @@
 #include <connectors/detail/multi_output_node.hpp>
 #include <connectors/detail/node.hpp>
+#include <connectors/detail/node_inspector.hpp>
 #include <connectors/errors.hpp>
 #include <connectors/executor.hpp>
 
@@ -1055,8 +1056,10 @@ void withdraw_connection(OutputNode& output, InputNode& input) {
   InputNode::unlink(output, input);
   // The change the connect announced is withdrawn, as a cancel from
   // upstream withdraws one: the observers' caches become valid again if
-  // nothing else changed (docs/design.md#cancel).
-  input.cancel_observers();
+  // nothing else changed (docs/design.md#cancel). Not a change that was
+  // waiting before the connect (a received value not applied yet, its setter
+  // failed): the observers stay announced for it, as take_cancel keeps them.
+  if (!NodeInspector::holds_value(input)) input.cancel_observers();
 }
 
 }  // namespace connectors::detail

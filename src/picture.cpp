@@ -20,6 +20,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -235,6 +236,7 @@ std::string network_dot(const NodeBase& start) {
 }
 
 void render_svg(const std::string& path, const std::string& dot) {
+  if (path.empty()) throw std::invalid_argument("connectors::write_svg: empty path");
   char source[] = "/tmp/connectors-network-XXXXXX";
   const int fd = ::mkstemp(source);
   if (fd < 0)
@@ -252,7 +254,8 @@ void render_svg(const std::string& path, const std::string& dot) {
   std::string program = "dot";
   std::string format = "-Tsvg";
   // One argument with its flag: `dot` would read a separate path that
-  // begins with '-' as another option.
+  // begins with '-' as another option. (An empty path was refused above:
+  // a bare -o makes `dot` complain and exit 0.)
   std::string target = "-o" + path;
   char* argv[] = {program.data(), format.data(), target.data(), source, nullptr};
   // Gone before `dot` runs, so that a file there afterwards is its work (see

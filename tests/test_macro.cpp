@@ -360,6 +360,44 @@ TEST_P(MacroTest, ACallWhoseSetterDestroysTheMacrosOwnerLeavesItsInputsAlone) {
   EXPECT_EQ(panel, nullptr);
 }
 
+// The same when the input had a change waiting before the connect (a value
+// received, its setter failed, its source then destroyed): the refused
+// connect withdraws only what it announced, and the waiting value is still
+// applied at the next get, as after an input's own refused connect. Before
+// the repair of the withdrawal, the output was valid again with the old value.
+class Flaky {
+ public:
+  connectors::Output<int> get_value{this, &Flaky::read};
+  connectors::Input<int> set_value{this, &Flaky::write, get_value};
+  bool fail = false;
+
+ private:
+  int read() const { return value_; }
+  void write(int value) {
+    if (fail) throw std::runtime_error("setter failed");
+    value_ = value;
+  }
+  int value_ = 0;
+};
+
+TEST_P(MacroTest, ARefusedConnectKeepsAChangeThatWaitedBefore) {
+  auto first = std::make_unique<Flaky>();
+  Flaky a, b, other, second;
+  a.set_value.connect(first->get_value);
+  EXPECT_EQ(a.get_value(), 0);
+  a.fail = true;
+  first->set_value(5);
+  EXPECT_THROW(a.get_value(), std::runtime_error);
+  first.reset();  // a holds 5, not applied, and stays announced
+  a.fail = false;
+  b.set_value.connect(other.get_value);
+  connectors::MacroInput<int> both{a.set_value, b.set_value};
+  EXPECT_THROW(both.connect(second.get_value), connectors::ConnectionError);
+  EXPECT_FALSE(a.set_value.is_connected());
+  EXPECT_NE(a.get_value.state(), connectors::OutputState::valid);
+  EXPECT_EQ(a.get_value(), 5);
+}
+
 // A macro disconnect one of whose inputs' flush destroys a block of the
 // network: that input stays connected (as its own disconnect leaves it), the
 // others are disconnected all the same, and the error is thrown at the end.

@@ -1048,6 +1048,9 @@ TEST(Picture, ANulInANameAndAPathBeginningWithADashAreRendered) {
   }
   ASSERT_EQ(::chdir(previous), 0);
   ::rmdir(directory);
+  // An empty path: `dot` given a bare -o complains and exits 0, writing
+  // nothing; refused before it runs.
+  EXPECT_THROW(connectors::write_svg("", block.get_double), std::invalid_argument);
 }
 
 }  // namespace observability_test

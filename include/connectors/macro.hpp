@@ -158,7 +158,8 @@ class MacroInput {
   /// operation of its own with its own non-lazy service
   /// (`docs/macros.md`). Throws: the first exception of an exported input's
   /// call (as Input::operator() or MultiInput::operator()); the inputs after
-  /// it are not called, those before keep their new value.
+  /// it are not called, those before keep their new value. std::bad_alloc
+  /// before any is called.
   /// Threads: one operation per exported input (other threads may run theirs
   /// in between); any thread.
   void operator()(const V& value) const {

@@ -829,7 +829,8 @@ class MultiInput final : private detail::InputNode {
   // Removes the value of a key (`entry`: key -> id, already taken out of
   // its source's `owned`) that its whole multi-output no longer delivers.
   // The entry goes back only if the owner's method did not run, so that a
-  // retry removes it (no allocation: it was taken out of the same vector).
+  // retry removes it (the record has its place still; its index, if it
+  // cannot take the entry back, is dropped: OwnedKeys::put_back).
   Task<void> remove_vanished_key(detail::Operation& operation, detail::OutputNode* from, std::pair<Id, Id> entry) {
     bool removed = false;
     try {

@@ -39,7 +39,7 @@ std::string to_dot(const Connector& connector) {
 /// Renders to_dot(connector) as an SVG file at `path` with Graphviz `dot`
 /// (Debian package graphviz), replacing any file there. Throws
 /// connectors::Error saying so when `dot` is missing or fails, or the file
-/// cannot be replaced.
+/// cannot be replaced; std::invalid_argument for an empty path.
 ///
 ///     connectors::write_svg("plots/network.svg", d2.get_double);
 ///

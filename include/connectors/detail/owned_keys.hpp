@@ -17,9 +17,10 @@ namespace connectors::detail {
 // more than a few, the entries are indexed by key when `std::hash<Id>`
 // exists; otherwise they are searched (an Id needs only ==).
 //
-// The index only speeds lookups up: when it cannot be kept (memory ran out
-// while an entry went back in), it is dropped, and lookups search until the
-// next store builds it again. As in PresetIds, whether std::hash<Id> exists
+// The index only speeds lookups up: a store that runs out of memory fails as
+// a whole, and when an entry that goes back in (put_back, which cannot fail)
+// finds no memory for the index, the index is dropped, and lookups search
+// until the next store builds it again. As in PresetIds, whether std::hash<Id> exists
 // is asked only in the member functions that look up, and the index's type
 // is not part of this class's layout.
 template <class Id>
