@@ -468,7 +468,6 @@ class MultiInput final : private detail::InputNode {
   struct PendingMap {
     detail::OutputNode* source;
     std::vector<std::pair<Id, V>> values;
-    bool vanished_removed = false;  // its source's keys it does not deliver are removed (retrieve_pending)
   };
 
   template <class Owner, class Add>
@@ -936,37 +935,18 @@ class MultiInput final : private detail::InputNode {
       detail::OperationScope::check_not_poisoned(operation.scope);
     }
     // Removals of keys a whole multi-output no longer delivers, found once
-    // per map. A removal that destroys a block fails the operation when it
-    // returns; should the walk go on after one that destroyed a whole
-    // multi-output (its loss removed its values, and forget_pending took its
-    // map away, moving the maps after it), it starts again from the first
-    // map not done.
+    // per map. A removal that destroyed a block of the network fails the
+    // operation here, so no map moves under this walk (forget_pending takes
+    // a lost multi-output's map away).
     for (std::size_t index = maps_taken_; index < pending_maps_.size(); ++index) {
-      pending_maps_[index].vanished_removed = false;
-    }
-    for (std::size_t index = maps_taken_; index < pending_maps_.size();) {
-      if (pending_maps_[index].vanished_removed) {
-        ++index;
-        continue;
-      }
       detail::OutputNode* const from = pending_maps_[index].source;
       const std::vector<Id> vanished = find(*from)->owned.keys_missing_from(pending_maps_[index].values);
-      bool moved = false;
       for (const Id& key : vanished) {
         // Taken out first, so that a removal that destroys the multi-output
         // does not make its loss remove the value a second time.
         co_await remove_vanished_key(operation, from, find(*from)->owned.take(key));
-        if (index >= pending_maps_.size() || pending_maps_[index].source != from) {
-          moved = true;
-          break;
-        }
+        detail::OperationScope::check_not_poisoned(operation.scope);
       }
-      if (moved) {
-        index = maps_taken_;
-        continue;
-      }
-      pending_maps_[index].vanished_removed = true;
-      ++index;
     }
     // Single-valued sources, in order.
     for (;;) {
