@@ -416,6 +416,26 @@ Task<int> await_and_check_frame(Task<int>& task, const bool& freed, bool& freed_
   pad[0] = static_cast<char>(pad[0] + 1);  // no tail call: the frames stay
 }
 
+// A task parked (`inner`, its frame watched by `freed`), started by another
+// task on the loop (`holder`) that awaits it by name and checks its frame
+// when it takes the result. (`inner` parks, writing `parked`, before this
+// returns: the slot is not written again after the struct moves.)
+struct AwaitedByName {
+  std::unique_ptr<Task<int>> inner;
+  Future<int> holder;
+  std::coroutine_handle<> parked;
+};
+
+Task<AwaitedByName> park_awaited_by_name(connectors::EventLoop& loop, bool& freed, bool& freed_before_taken) {
+  AwaitedByName started;
+  started.inner = std::make_unique<Task<int>>(parked_then_one(&started.parked, FrameProbe{freed}));
+  started.holder = loop.create_task(await_and_check_frame(*started.inner, freed, freed_before_taken));
+  Future<void> turned;
+  loop.call_soon([turned]() mutable { turned.set_result(); });
+  co_await turned;  // the holder has started `inner`, which is parked
+  co_return started;
+}
+
 enum class FinishedTaskFate { destroyed, gather, run_coroutine, create_task };
 
 int hand_on_finished_task(FinishedTaskFate fate, bool& freed_before_taken, bool& freed_at_end) {
@@ -423,13 +443,9 @@ int hand_on_finished_task(FinishedTaskFate fate, bool& freed_before_taken, bool&
   bool freed = false;
   auto main = [&]() -> Task<int> {
     connectors::EventLoop& loop = *executor.get_event_loop();
-    std::coroutine_handle<> parked;
-    auto inner = std::make_unique<Task<int>>(parked_then_one(&parked, FrameProbe{freed}));
-    Future<int> holder = loop.create_task(await_and_check_frame(*inner, freed, freed_before_taken));
-    Future<void> turned;
-    loop.call_soon([turned]() mutable { turned.set_result(); });
-    co_await turned;  // the holder has started `inner`, which is parked
-    resume_deep(parked, 256);
+    AwaitedByName awaited = co_await park_awaited_by_name(loop, freed, freed_before_taken);
+    std::unique_ptr<Task<int>>& inner = awaited.inner;
+    resume_deep(awaited.parked, 256);
     EXPECT_TRUE(inner->done());  // finished, its awaiter not resumed yet
     try {
       switch (fate) {
@@ -451,7 +467,7 @@ int hand_on_finished_task(FinishedTaskFate fate, bool& freed_before_taken, bool&
       EXPECT_NE(std::string{error.what()}.find("already started"), std::string::npos) << error.what();
     }
     inner.reset();
-    co_return co_await holder;
+    co_return co_await awaited.holder;
   };
   const int result = executor.run_coroutine(main());
   freed_at_end = freed;
@@ -479,16 +495,11 @@ TEST(Task, DestroyedWhileAwaitedAndRunningLeavesItsFrameToTheAwaiter) {
   bool freed_before_taken = true;
   auto main = [&]() -> Task<int> {
     connectors::EventLoop& loop = *executor.get_event_loop();
-    std::coroutine_handle<> parked;
-    auto inner = std::make_unique<Task<int>>(parked_then_one(&parked, FrameProbe{freed}));
-    Future<int> holder = loop.create_task(await_and_check_frame(*inner, freed, freed_before_taken));
-    Future<void> turned;
-    loop.call_soon([turned]() mutable { turned.set_result(); });
-    co_await turned;
-    inner.reset();
+    AwaitedByName awaited = co_await park_awaited_by_name(loop, freed, freed_before_taken);
+    awaited.inner.reset();
     EXPECT_FALSE(freed);
-    loop.call_soon([parked] { parked.resume(); });
-    co_return co_await holder;
+    loop.call_soon([parked = awaited.parked] { parked.resume(); });
+    co_return co_await awaited.holder;
   };
   EXPECT_EQ(executor.run_coroutine(main()), 11);
   EXPECT_FALSE(freed_before_taken);
