@@ -7,6 +7,7 @@
 #include <memory>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -124,6 +125,55 @@ TEST(Future, CompletedAfterItsLoopEndedIsHarmless) {
   std::thread late([future = never_in_time]() mutable { future.set_result(5); });
   late.join();
   EXPECT_TRUE(never_in_time.done());
+}
+
+// A task still waiting on a Future when its run ends is destroyed; its
+// waiter must leave the Future. (Each run left one behind: a long-lived
+// Future awaited by many runs grew until it was completed.)
+TEST(Future, ATaskDestroyedWhileItWaitsLeavesNoWaiterBehind) {
+  SequentialExecutor executor;
+  Future<int> long_lived;
+  auto waits = [](Future<int> future) -> Task<int> { co_return co_await future; };
+  auto quick = []() -> Task<int> { co_return 0; };
+  for (int run = 0; run < 3; ++run) {
+    auto main = [&]() -> Task<int> {
+      connectors::EventLoop& loop = *executor.get_event_loop();
+      (void)loop.create_task(waits(long_lived));
+      // Started after the waiting task, which is suspended by then.
+      co_return co_await loop.create_task(quick());
+    };
+    EXPECT_EQ(executor.run_coroutine(main()), 0);
+    EXPECT_EQ(connectors::detail::FutureAccess::waiter_count(long_lived), 0u) << "run " << run;
+  }
+}
+
+// Waiters leave from any place in the list, and those left are still woken.
+TEST(Future, AwaitersLeaveFromAnyPlaceAndTheOthersAreStillWoken) {
+  SequentialExecutor executor;
+  Future<int> future;
+  using Awaiter = Future<int>::Awaiter;
+  auto main = [&]() -> Task<int> {
+    std::vector<std::unique_ptr<Awaiter>> awaiters;
+    for (int i = 0; i < 4; ++i) {
+      awaiters.push_back(std::make_unique<Awaiter>(future.operator co_await()));
+      EXPECT_TRUE(awaiters.back()->await_suspend(std::noop_coroutine()));
+    }
+    const auto count = [&] { return connectors::detail::FutureAccess::waiter_count(future); };
+    EXPECT_EQ(count(), 4u);
+    awaiters[1].reset();  // from the middle
+    EXPECT_EQ(count(), 3u);
+    awaiters[3].reset();  // the last
+    EXPECT_EQ(count(), 2u);
+    awaiters[0].reset();  // the first
+    EXPECT_EQ(count(), 1u);
+    awaiters.push_back(std::make_unique<Awaiter>(future.operator co_await()));
+    EXPECT_TRUE(awaiters.back()->await_suspend(std::noop_coroutine()));
+    EXPECT_EQ(count(), 2u);
+    future.set_result(8);  // wakes the two left (their handles do nothing)
+    EXPECT_EQ(count(), 0u);
+    co_return co_await future;
+  };
+  EXPECT_EQ(executor.run_coroutine(main()), 8);
 }
 
 TEST(Future, MoveOnlyValue) {

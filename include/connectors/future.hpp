@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <coroutine>
+#include <cstddef>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -38,6 +39,9 @@ class FutureWaiter final : public ChannelNode {
   }
   void discard() noexcept override { delete this; }
 
+  // Its place in the future's waiters (FutureState::waiters).
+  std::size_t position = 0;
+
  private:
   std::shared_ptr<Channel> channel_;
   std::coroutine_handle<> handle_;
@@ -48,11 +52,60 @@ struct FutureState {
   std::mutex mutex;
   std::atomic<bool> done{false};
   Result<T> result;
+  // The coroutines suspended on it, oldest first (they are woken in that
+  // order). A coroutine destroyed while it waits (its run ended,
+  // EventLoop::shut_down) leaves a null in its place, and the nulls are
+  // squeezed out once they are half of the list: a long-lived future awaited
+  // by many runs keeps no waiter of theirs. (A vector, not a linked list: the
+  // wake-up walk over 10^5 waiters is not a chain of dependent loads.)
   std::vector<FutureWaiter*> waiters;
+  std::size_t abandoned = 0;
 
   ~FutureState() {
-    // Waiters still here belong to loops that ended; they can never be resumed.
-    for (FutureWaiter* waiter : waiters) waiter->discard();
+    // Unreachable while every waiter's Awaiter holds the state; kept so that
+    // no waiter can leak.
+    for (FutureWaiter* waiter : waiters) {
+      if (waiter != nullptr) waiter->discard();
+    }
+  }
+
+  // Under `mutex`, while not done. Throws std::bad_alloc, registering
+  // nothing. (The list grows geometrically: one future awaited by 10^5
+  // coroutines registers them in linear time.)
+  void add_waiter(FutureWaiter& waiter) {
+    waiters.push_back(&waiter);
+    waiter.position = waiters.size() - 1;
+  }
+  // Takes out and frees the waiter of a coroutine destroyed before the
+  // future woke it; does nothing once the future is done (the waiter is
+  // then the completing thread's, on its way to the loop, which discards it
+  // if the loop ended).
+  void abandon_waiter(FutureWaiter& waiter) noexcept {
+    {
+      std::lock_guard lock{mutex};
+      if (done.load(std::memory_order_relaxed)) return;
+      waiters[waiter.position] = nullptr;
+      if (++abandoned * 2 >= waiters.size()) squeeze_out_abandoned();
+    }
+    waiter.discard();
+  }
+  void squeeze_out_abandoned() noexcept {
+    std::size_t kept = 0;
+    for (FutureWaiter* waiter : waiters) {
+      if (waiter == nullptr) continue;
+      waiter->position = kept;
+      waiters[kept++] = waiter;
+    }
+    waiters.resize(kept);
+    abandoned = 0;
+    // The memory too, when most of it is unused (its many waiters ended
+    // together); a shrink that finds no memory keeps the larger buffer.
+    if (waiters.capacity() > 64 && waiters.capacity() / 4 > kept) {
+      try {
+        waiters.shrink_to_fit();
+      } catch (...) {
+      }
+    }
   }
 
   // Stores through `store` and wakes the waiters; false, storing nothing,
@@ -66,8 +119,11 @@ struct FutureState {
       std::forward<Store>(store)(result);
       done.store(true, std::memory_order_release);
       to_wake.swap(waiters);
+      abandoned = 0;
     }
-    for (FutureWaiter* waiter : to_wake) waiter->wake();
+    for (FutureWaiter* waiter : to_wake) {
+      if (waiter != nullptr) waiter->wake();
+    }
     return true;
   }
 
@@ -146,6 +202,17 @@ class Future {
     /// \cond INTERNAL
     explicit Awaiter(std::shared_ptr<detail::FutureState<T>> state) noexcept : state_(std::move(state)) {}
     /// \endcond
+    /// Takes `other`'s await (before it suspends). Throws nothing.
+    Awaiter(Awaiter&& other) noexcept
+        : state_(std::move(other.state_)), waiter_(std::exchange(other.waiter_, nullptr)) {}
+    Awaiter(const Awaiter&) = delete;
+    Awaiter& operator=(const Awaiter&) = delete;
+    Awaiter& operator=(Awaiter&&) = delete;
+    /// A coroutine destroyed while it waits (its run ended) stops waiting:
+    /// the future keeps nothing of it. Throws nothing.
+    ~Awaiter() {
+      if (waiter_ != nullptr) state_->abandon_waiter(*waiter_);
+    }
     /// True if the future is completed already.
     bool await_ready() const noexcept { return state_->done.load(std::memory_order_acquire); }
     /// Registers `awaiting` to be resumed on its loop when the future
@@ -156,20 +223,25 @@ class Future {
           detail::running_loop_channel("connectors::Future can only be awaited in a coroutine run by an executor");
       std::lock_guard lock{state_->mutex};
       if (state_->done.load(std::memory_order_relaxed)) return false;
-      // Owned until the list has it: a push that fails to grow the list
-      // leaks nothing. (The list grows geometrically: one future awaited by
-      // 10^5 coroutines registers them in linear time.)
+      // Owned until the list has it: a registration that fails to grow the
+      // list leaks nothing.
       auto waiter = std::make_unique<detail::FutureWaiter>(std::move(channel), awaiting);
-      state_->waiters.emplace_back();
-      state_->waiters.back() = waiter.release();
+      state_->add_waiter(*waiter);
+      waiter_ = waiter.release();
       return true;
     }
     /// The result (a copy; a move-only value is moved out), or the
     /// exception, rethrown.
-    T await_resume() const { return extract(*state_); }
+    T await_resume() {
+      waiter_ = nullptr;  // delivered (and freed) by the loop
+      return extract(*state_);
+    }
 
    private:
     std::shared_ptr<detail::FutureState<T>> state_;
+    // Registered with the future and not woken yet, as far as this await
+    // knows (see ~Awaiter).
+    detail::FutureWaiter* waiter_ = nullptr;
   };
 
   /// Awaits the result in a coroutine run by an executor:
@@ -201,6 +273,13 @@ struct FutureAccess {
   template <class T>
   static FutureState<T>& state(const Future<T>& future) noexcept {
     return *future.state_;
+  }
+  // How many coroutines wait on `future` (for tests).
+  template <class T>
+  static std::size_t waiter_count(const Future<T>& future) {
+    FutureState<T>& shared = *future.state_;
+    std::lock_guard lock{shared.mutex};
+    return shared.waiters.size() - shared.abandoned;
   }
 };
 
