@@ -6,13 +6,19 @@
 
 #include <unistd.h>
 
+#include <array>
+#include <bitset>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <type_traits>
+#include <utility>
+#include <variant>
 #include <vector>
 
 namespace {
@@ -380,6 +386,53 @@ TYPED_TEST(ProcessExecutors, TypesThatCannotTravelAreRejectedNamingTheType) {
   static_assert(connectors::is_transferable_callable_v<decltype(&Power::compute)>);
   static_assert(!connectors::is_transferable_callable_v<decltype(capturing)>);
   EXPECT_TRUE((connectors::process_incompatibility<Power, double, int>().empty()));
+}
+
+// A block with state whose values are standard containers of a type that
+// cannot travel: it compiles, runs everywhere but in a worker, and PROCESS is
+// refused naming the type. (cereal's traits look at the outer type only: the
+// block failed to compile inside cereal, PROCESS or not.)
+class ListsOpaques {
+ public:
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(count_);
+  }
+  connectors::Output<std::vector<Opaque>> get_list{this, &ListsOpaques::list};
+  connectors::Output<std::map<int, std::optional<Opaque>>> get_map{this, &ListsOpaques::map};
+
+ private:
+  std::vector<Opaque> list() const { return std::vector<Opaque>(count_); }
+  std::map<int, std::optional<Opaque>> map() const { return {{1, Opaque{7}}}; }
+  std::size_t count_ = 3;
+};
+
+TEST(ProcessDispatch, ContainersOfATypeThatCannotTravelCompileAndRefuseProcess) {
+  static_assert(!connectors::is_transferable_v<std::vector<Opaque>>);
+  static_assert(!connectors::is_transferable_v<std::vector<std::vector<Opaque>>>);
+  static_assert(!connectors::is_transferable_v<std::map<int, Opaque>>);
+  static_assert(!connectors::is_transferable_v<std::pair<int, Opaque>>);
+  static_assert(!connectors::is_transferable_v<std::tuple<int, Opaque>>);
+  static_assert(!connectors::is_transferable_v<std::variant<int, Opaque>>);
+  static_assert(!connectors::is_transferable_v<std::optional<Opaque>>);
+  static_assert(!connectors::is_transferable_v<std::unique_ptr<Opaque>>);
+  static_assert(!connectors::is_transferable_v<std::array<Opaque, 2>>);
+  static_assert(connectors::is_transferable_v<std::vector<std::map<int, std::optional<Place>>>>);
+  static_assert(connectors::is_transferable_v<std::variant<int, std::string, std::shared_ptr<Place>>>);
+  static_assert(connectors::is_transferable_v<std::bitset<8>>);
+  ListsOpaques block;
+  EXPECT_EQ(block.get_list().size(), 3u);
+  EXPECT_EQ(block.get_map().at(1)->x, 7);
+  const std::string list_refusal =
+      invalid_argument_message([&] { block.get_list.set_parallelization(Parallelization::PROCESS); });
+  // The message names the element at fault.
+  EXPECT_NE(list_refusal.find("cannot travel: " + connectors::detail::type_name<Opaque>() + " is not"),
+            std::string::npos)
+      << list_refusal;
+  EXPECT_NE(
+      invalid_argument_message([&] { block.get_map.set_parallelization(Parallelization::PROCESS); }).find("Opaque"),
+      std::string::npos);
+  EXPECT_EQ(block.get_list.parallelization(), Parallelization::THREAD);
 }
 
 TEST(ProcessDispatch, ManyConcurrentCallsEachGetTheirOwnResult) {
