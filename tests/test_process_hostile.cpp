@@ -670,6 +670,22 @@ class RawJob final : public connectors::detail::ProcessJob {
   void discard() noexcept override {}
 };
 
+// A reply of the running call whose bytes cannot be loaded as the result
+// (the status of a value, then one byte of an int's four) is the worker's
+// fault, as any reply it should not have sent: WorkerError. (It was a plain
+// connectors::Error, which a caller handling worker failures does not catch.)
+TEST(ProcessHostile, AReplyThatCannotBeLoadedIsAWorkerError) {
+  connectors::detail::ByteBuffer reply = connectors::detail::ByteBuffer::allocate(2);
+  reply.data()[0] = 0;  // ReplyStatus::value
+  reply.data()[1] = 9;
+  try {
+    (void)connectors::detail::decode_reply<int>(reply);
+    ADD_FAILURE() << "a truncated reply was decoded";
+  } catch (const WorkerError& error) {
+    EXPECT_NE(std::string{error.what()}.find("could not load the result (int)"), std::string::npos) << error.what();
+  }
+}
+
 TEST(ProcessHostile, ARequestNamingCodeOtherThanAnInvokerIsRefused) {
   std::string request;
   {

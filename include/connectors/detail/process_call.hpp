@@ -262,8 +262,11 @@ R decode_from(ReplyReader& source) {
             in(result);
           }
         } catch (const cereal::Exception& error) {
-          throw Error("connectors: could not load the result (" + type_name<R>() +
-                      ") of a worker process: " + error.what());
+          // The bytes are not what a worker's invoker writes for R: the
+          // reply is the worker's fault, as one it should not have sent
+          // (docs/processes.md, Errors).
+          throw WorkerError("connectors: could not load the result (" + type_name<R>() +
+                            ") of a worker process: " + error.what());
         } catch (const std::bad_alloc&) {
           // A stream announces its sizes before its bytes arrive (the
           // reservation is address space; pages come with the bytes).
