@@ -20,8 +20,10 @@ std::string demangle(const char* mangled) {
 std::exception_ptr no_process_state_error(const char* prefix, const std::type_info& owner, bool owner_is_class) {
   const std::string name = demangle(owner.name());
   std::string why = owner_is_class ? "the owner type " + name +
-                                         " is not cereal-serializable (give it a `template <class Archive> void "
-                                         "serialize(Archive&)` member)"
+                                         " declares no state to travel: give it a `template <class Archive> void "
+                                         "serialize(Archive&)` member (public if the class is final), or cereal's "
+                                         "non-member serialize or save and load, beside the class or in namespace "
+                                         "cereal"
                                    : "the owner type " + name + " is not a class";
   return std::make_exception_ptr(std::invalid_argument(prefix + why));
 }

@@ -21,6 +21,36 @@
 #include <variant>
 #include <vector>
 
+namespace owners_elsewhere {
+// Serialized the way cereal documents for a type one does not own: a
+// non-member function in namespace cereal.
+struct Doubler {
+  double base = 21;
+  double twice() const { return base * 2; }
+};
+// Final, with its serialize private and cereal given access: the probe
+// cannot see private members of a class it cannot derive from.
+class Sealed final {
+ public:
+  int value() const { return 4; }
+
+ private:
+  friend class cereal::access;
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(state_);
+  }
+  int state_ = 0;
+};
+}  // namespace owners_elsewhere
+
+namespace cereal {
+template <class Archive>
+void serialize(Archive& archive, owners_elsewhere::Doubler& doubler) {
+  archive(doubler.base);
+}
+}  // namespace cereal
+
 namespace {
 
 using connectors::Executor;
@@ -433,6 +463,27 @@ TEST(ProcessDispatch, ContainersOfATypeThatCannotTravelCompileAndRefuseProcess) 
       invalid_argument_message([&] { block.get_map.set_parallelization(Parallelization::PROCESS); }).find("Opaque"),
       std::string::npos);
   EXPECT_EQ(block.get_list.parallelization(), Parallelization::THREAD);
+}
+
+// An owner whose serialize is a non-member in namespace cereal runs in a
+// worker (it was refused as "not cereal-serializable"); a final owner with a
+// private serialize is refused with a message that says what it lacks.
+TYPED_TEST(ProcessExecutors, OwnersSerializedByCerealNonMembersRunInAWorker) {
+  auto& executor = this->executor_;
+  owners_elsewhere::Doubler doubler;
+  doubler.base = 4;
+  auto main = [&]() -> Task<double> {
+    co_return co_await executor.run_method(Parallelization::PROCESS, &owners_elsewhere::Doubler::twice, doubler);
+  };
+  EXPECT_EQ(executor.run_coroutine(main()), 8.0);
+  owners_elsewhere::Sealed sealed;
+  const std::string message = invalid_argument_message([&] {
+    auto sealed_call = [&]() -> Task<int> {
+      co_return co_await executor.run_method(Parallelization::PROCESS, &owners_elsewhere::Sealed::value, sealed);
+    };
+    executor.run_coroutine(sealed_call());
+  });
+  EXPECT_NE(message.find("public if the class is final"), std::string::npos) << message;
 }
 
 TEST(ProcessDispatch, ManyConcurrentCallsEachGetTheirOwnResult) {

@@ -29,8 +29,22 @@ concept complete_type = requires {
   sizeof(T);
 };
 
+}  // namespace connectors::detail
+
+namespace cereal {
+class BinaryOutputArchive;
+}  // namespace cereal
+
+namespace connectors::detail {
+
 // Stands for an archive when looking for a generic `serialize(Archive&)`.
-struct ArchiveProbe {};
+// A template over one of cereal's classes, so that argument-dependent lookup
+// of a non-member `serialize(archive, owner)` also looks in namespace cereal,
+// where cereal's documentation puts the functions for a type one does not
+// own (docs/processes.md, What the types need).
+template <class Archive>
+struct ArchiveProbeOf {};
+using ArchiveProbe = ArchiveProbeOf<cereal::BinaryOutputArchive>;
 
 // Names cereal looks for in a class. A class that declares one of them (of
 // any kind, public or private) makes the lookup through StateNameProbe
