@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 
 namespace connectors::detail {
 
@@ -44,6 +45,7 @@ struct Search {
   unsigned permission = PF_X;
   // Out.
   bool found = false;
+  bool module_seen = false;  // the wanted module is loaded here
   CodeAddress located;
   std::uintptr_t resolved = 0;
   bool first = true;
@@ -63,6 +65,7 @@ int visit(dl_phdr_info* info, std::size_t, void* data) {
     return 1;
   }
   if (name != search.wanted->module) return 0;
+  search.module_seen = true;
   const std::uintptr_t base = module_base(*info);
   if (search.wanted->offset > UINTPTR_MAX - base) return 0;
   const std::uintptr_t address = base + search.wanted->offset;
@@ -70,6 +73,19 @@ int visit(dl_phdr_info* info, std::size_t, void* data) {
   search.resolved = address;
   search.found = true;
   return 1;
+}
+
+std::string module_label(const CodeAddress& address) {
+  return address.module.empty() ? std::string{"<main program>"} : address.module;
+}
+
+// The workers are forks of the fork server, made by connectors::init: a
+// shared object the program loads after init (dlopen) is not in them.
+[[noreturn]] void throw_module_missing(const CodeAddress& address) {
+  throw std::runtime_error("connectors: the module '" + module_label(address) +
+                           "' is not loaded in the worker process (workers are forks made by connectors::init: a "
+                           "library loaded after init, with dlopen, is not in them; load it before init, or flag "
+                           "its methods THREAD)");
 }
 
 }  // namespace
@@ -93,10 +109,10 @@ void* resolve_code(const CodeAddress& address) {
   Search search;
   search.wanted = &address;
   ::dl_iterate_phdr(visit, &search);
+  if (!search.module_seen) throw_module_missing(address);
   if (!search.found) {
     throw std::runtime_error("connectors: no code at offset " + std::to_string(address.offset) + " of module '" +
-                             (address.module.empty() ? std::string{"<main program>"} : address.module) +
-                             "' in the worker process (is it running the same binary?)");
+                             module_label(address) + "' in the worker process (is it running the same binary?)");
   }
   return reinterpret_cast<void*>(search.resolved);
 }
@@ -120,10 +136,10 @@ const void* resolve_data(const CodeAddress& address, std::size_t size) {
   search.size = size;
   search.permission = PF_R;
   ::dl_iterate_phdr(visit, &search);
+  if (!search.module_seen) throw_module_missing(address);
   if (!search.found) {
     throw std::runtime_error("connectors: no data at offset " + std::to_string(address.offset) + " of module '" +
-                             (address.module.empty() ? std::string{"<main program>"} : address.module) +
-                             "' in the worker process");
+                             module_label(address) + "' in the worker process");
   }
   return reinterpret_cast<const void*>(search.resolved);
 }
