@@ -503,6 +503,69 @@ TEST(MacroOutputConversion, DestroyedWhileAnotherThreadPullsThroughItLeavesNothi
   connectors::set_default_executor(nullptr);
 }
 
+// A block whose getter runs `action`: a method that configures connectors.
+class ConfiguresWhileComputing {
+ public:
+  std::function<void()> action;
+  connectors::Output<double> get_value{this, &ConfiguresWhileComputing::value};
+  connectors::Input<double> set_value{this, &ConfiguresWhileComputing::store, get_value};
+
+ private:
+  double value() const {
+    action();
+    return stored_;
+  }
+  void store(double value) { stored_ = value; }
+  double stored_ = 0;
+};
+
+class Holds {
+ public:
+  connectors::Output<double> get_value{this, &Holds::value};
+  connectors::Input<double> set_value{this, &Holds::store, get_value};
+
+ private:
+  double value() const { return stored_; }
+  void store(double value) { stored_ = value; }
+  double stored_ = 0;
+};
+
+// A macro's setting refused part-way (its second input is in the network the
+// calling method computes) leaves the first as it was: the macro's setting is
+// all or nothing, as each input's own. (The first input kept the new value.)
+TEST_P(MacroTest, ASettingRefusedPartWayLeavesEveryExportedInputAsItWas) {
+  Holds elsewhere;
+  ConfiguresWhileComputing computing;
+  const connectors::MacroInput<double> both{elsewhere.set_value, computing.set_value};
+  const Laziness laziness = elsewhere.set_value.laziness();
+  const Parallelization parallelization = elsewhere.set_value.parallelization();
+  int refusals = 0;
+  computing.action = [&] {
+    try {
+      both.set_laziness(Laziness::ON_NOTIFY);
+    } catch (const std::logic_error&) {
+      ++refusals;
+    }
+    try {
+      both.set_parallelization(Parallelization::THREAD);
+    } catch (const std::logic_error&) {
+      ++refusals;
+    }
+  };
+  EXPECT_EQ(computing.get_value(), 0.0);
+  EXPECT_EQ(refusals, 2);
+  EXPECT_EQ(elsewhere.set_value.laziness(), laziness);
+  EXPECT_EQ(elsewhere.set_value.parallelization(), parallelization);
+  EXPECT_EQ(computing.set_value.laziness(), laziness);
+  EXPECT_EQ(computing.set_value.parallelization(), parallelization);
+  // Outside the computation both change.
+  computing.action = [] {};
+  both.set_laziness(Laziness::ON_NOTIFY);
+  both.set_parallelization(Parallelization::THREAD);
+  EXPECT_EQ(elsewhere.set_value.laziness(), Laziness::ON_NOTIFY);
+  EXPECT_EQ(computing.set_value.parallelization(), Parallelization::THREAD);
+}
+
 INSTANTIATE_TEST_SUITE_P(Executors, MacroTest, ::testing::Values(0, 2), executor_name);
 
 }  // namespace

@@ -204,17 +204,24 @@ class MacroInput {
   void disconnect(Source&& source) const { connectors::disconnect(std::forward<Source>(source), *this); }
 
   /// Sets the laziness of every exported input (for `mi[id]`: of its
-  /// multi-input). Throws std::invalid_argument for a value that is not a
-  /// Laziness (before any input changes), otherwise nothing of its own;
-  /// takes each input's network lock.
+  /// multi-input), or of none: when one refuses (std::logic_error for an
+  /// input whose network the calling method computes), those set before it
+  /// get their laziness back. Throws std::invalid_argument for a value that
+  /// is not a Laziness, the refusal, or std::bad_alloc; takes each input's
+  /// network lock.
   void set_laziness(Laziness laziness) const {
-    for (const Target& target : targets_) target.node->set_laziness(laziness);
+    set_all_or_none(
+        laziness, [](const detail::InputNode& node) { return node.laziness(); },
+        [](detail::InputNode& node, Laziness value) { node.set_laziness(value); });
   }
-  /// Sets the parallelization flag of every exported input. Throws
-  /// std::invalid_argument for a value outside the enum; takes each input's
+  /// Sets the parallelization flag of every exported input, or of none (as
+  /// set_laziness). Throws std::invalid_argument for a value outside the
+  /// enum, a refusal as set_laziness, or std::bad_alloc; takes each input's
   /// network lock.
   void set_parallelization(Parallelization parallelization) const {
-    for (const Target& target : targets_) target.node->set_parallelization(parallelization);
+    set_all_or_none(
+        parallelization, [](const detail::InputNode& node) { return node.parallelization(); },
+        [](detail::InputNode& node, Parallelization value) { node.set_parallelization(value); });
   }
   /// Sets the executor of every exported input (null: the default
   /// executor). Throws nothing of its own; takes each input's network lock.
@@ -246,6 +253,30 @@ class MacroInput {
 
   // One exported input: how to call it and how to link a source whose values
   // are V (connect or disconnect).
+  // Applies `set` to every exported input; when one throws, those changed
+  // before it are set back to what `get` read (an input's own setting is
+  // all or nothing, and so is the macro's: docs/macros.md). The undo takes
+  // locks that were just taken; only memory exhaustion could fail it, and
+  // then the first error is the one thrown.
+  template <class Value, class Get, class Set>
+  void set_all_or_none(Value value, Get get, Set set) const {
+    std::vector<Value> before;
+    before.reserve(targets_.size());
+    for (const Target& target : targets_) before.push_back(get(*target.node));
+    std::size_t changed = 0;
+    try {
+      for (; changed < targets_.size(); ++changed) set(*targets_[changed].node, value);
+    } catch (...) {
+      for (std::size_t undone = 0; undone < changed; ++undone) {
+        try {
+          set(*targets_[undone].node, before[undone]);
+        } catch (...) {
+        }
+      }
+      throw;
+    }
+  }
+
   struct Target {
     detail::InputNode* node;
     std::function<void(const V&)> call;
