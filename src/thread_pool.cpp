@@ -2,11 +2,14 @@
 
 #include "cpu_relax.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -74,10 +77,29 @@ struct alignas(64) HeldJobs {
   }
 };
 
+namespace {
+
+// How many forks separate this process from the program's first: a child
+// of fork() (without exec) has a copy of every pool, but none of its
+// threads. Counted by a pthread_atfork handler, registered with the first
+// pool, so that a pool's submit can tell with one load.
+std::atomic<std::uint64_t> forks_since_start{0};
+
+void count_fork_in_child() noexcept { forks_since_start.fetch_add(1, std::memory_order_relaxed); }
+
+std::uint64_t fork_generation() noexcept {
+  [[maybe_unused]] static const bool counted = ::pthread_atfork(nullptr, nullptr, &count_fork_in_child) == 0;
+  return forks_since_start.load(std::memory_order_relaxed);
+}
+
+}  // namespace
+
 struct ThreadPoolState {
   explicit ThreadPoolState(std::size_t size) : size(size), held(size) {}
 
   const std::size_t size;
+  // The process the pool's threads live in (see forks_since_start).
+  const std::uint64_t generation = fork_generation();
   std::mutex mutex;
   std::condition_variable work_available;
   JobList queue;
@@ -219,6 +241,10 @@ ThreadPool::~ThreadPool() {
 bool ThreadPool::submit(JobList& jobs) noexcept {
   if (jobs.empty()) return true;
   ThreadPoolState& state = *state_;
+  // In a forked child the pool's threads do not exist (and its lock may
+  // have been held by one of them at the fork): the calls run on the
+  // caller's thread, as where no thread can start (docs/executors.md).
+  if (state.generation != forks_since_start.load(std::memory_order_relaxed)) return false;
   std::lock_guard lock{state.mutex};
   if (state.workers.empty()) {
     // Lazily started: the first jobs bring up the whole pool. With at least

@@ -4,6 +4,9 @@
 //   pthread_exit - main ends with pthread_exit; another thread goes on calling
 //   ignore_sigchld - ignores SIGCHLD before init (children are reaped by the
 //                  system, waitpid finds none)
+//   thread_after_fork - THREAD calls on the default executor, then again in a
+//                  child forked afterwards (without exec), which has the
+//                  pool but not its threads
 // Exit code 0 when every PROCESS call returned its value; a hang guard ends
 // it with SIGALRM.
 #include <connectors/connectors.hpp>
@@ -42,6 +45,23 @@ bool calls_work(connectors::MultiprocessingExecutor& executor) {
   return true;
 }
 
+struct Increment {
+  int next(int x) const { return x + 1; }
+};
+
+// Two THREAD calls gathered on the default executor: a pool of threads.
+bool thread_calls_work() {
+  const auto executor = connectors::default_executor();
+  Increment increment;
+  auto calls = [&]() -> connectors::Task<int> {
+    auto [a, b] = co_await connectors::gather(
+        executor->run_method(connectors::Parallelization::THREAD, &Increment::next, increment, 1),
+        executor->run_method(connectors::Parallelization::THREAD, &Increment::next, increment, 2));
+    co_return a + b;
+  };
+  return executor->run_coroutine(calls()) == 5;
+}
+
 // Whether the main thread has ended (its task is a zombie while others run).
 bool main_thread_ended() {
   std::ifstream stat{"/proc/self/task/" + std::to_string(::getpid()) + "/stat"};
@@ -68,6 +88,18 @@ int main(int argc, char** argv) {
     while (::wait(nullptr) > 0) {
     }
     return calls_work(executor) ? 0 : 2;
+  }
+  if (mode == "thread_after_fork") {
+    if (!thread_calls_work()) return 5;
+    const pid_t child = ::fork();
+    if (child == 0) {
+      ::alarm(60);  // a hang guard of its own: alarms are not inherited
+      ::_exit(thread_calls_work() ? 0 : 6);
+    }
+    int status = 0;
+    if (::waitpid(child, &status, 0) != child) return 7;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return 8;
+    return thread_calls_work() ? 0 : 9;
   }
   if (mode == "pthread_exit") {
     std::thread{[] {

@@ -807,6 +807,14 @@ TEST(ProcessHostile, InitWorksInAProgramThatIgnoresChildSignals) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe(status);
 }
 
+// A child the program forks (without exec) after THREAD calls has the
+// default executor's pool but none of its threads: its THREAD calls run on
+// its own thread (they waited for ever for workers that did not exist).
+TEST(ProcessHostile, ThreadCallsInAChildForkedAfterThePoolStartedRunInline) {
+  const int status = run_helper(CONNECTORS_CHILD_HELPER, "thread_after_fork", false);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe(status);
+}
+
 // Item 6: the machinery lives as long as the process, not as the thread that
 // called init.
 TEST(ProcessHostile, WorkersOutliveTheMainThreadEndingWithPthreadExit) {
