@@ -219,6 +219,10 @@ void worker_main(std::shared_ptr<ThreadPoolState> shared,  // NOLINT(performance
 ThreadPool::ThreadPool(std::size_t size) : state_(std::make_shared<ThreadPoolState>(size == 0 ? 1 : size)) {}
 
 ThreadPool::~ThreadPool() {
+  // In a forked child the threads are the parent's: nothing to stop or join
+  // here, and the lock may have been held by one of them at the fork. The
+  // state stays: each worker's copy of it still counts.
+  if (state_->generation != forks_since_start.load(std::memory_order_relaxed)) return;
   std::vector<std::thread> workers;
   {
     std::lock_guard lock{state_->mutex};

@@ -19,6 +19,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -49,9 +50,8 @@ struct Increment {
   int next(int x) const { return x + 1; }
 };
 
-// Two THREAD calls gathered on the default executor: a pool of threads.
-bool thread_calls_work() {
-  const auto executor = connectors::default_executor();
+// Two THREAD calls gathered on `executor`: a pool of threads.
+bool thread_calls_work(const std::shared_ptr<connectors::Executor>& executor) {
   Increment increment;
   auto calls = [&]() -> connectors::Task<int> {
     auto [a, b] = co_await connectors::gather(
@@ -90,16 +90,19 @@ int main(int argc, char** argv) {
     return calls_work(executor) ? 0 : 2;
   }
   if (mode == "thread_after_fork") {
-    if (!thread_calls_work()) return 5;
+    auto own = std::make_shared<connectors::ThreadingExecutor>(2);
+    if (!thread_calls_work(connectors::default_executor()) || !thread_calls_work(own)) return 5;
     const pid_t child = ::fork();
     if (child == 0) {
       ::alarm(60);  // a hang guard of its own: alarms are not inherited
-      ::_exit(thread_calls_work() ? 0 : 6);
+      const bool worked = thread_calls_work(connectors::default_executor()) && thread_calls_work(own);
+      own.reset();  // destroyed in the child: no thread of its pool to join
+      ::_exit(worked ? 0 : 6);
     }
     int status = 0;
     if (::waitpid(child, &status, 0) != child) return 7;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return 8;
-    return thread_calls_work() ? 0 : 9;
+    return thread_calls_work(connectors::default_executor()) && thread_calls_work(own) ? 0 : 9;
   }
   if (mode == "pthread_exit") {
     std::thread{[] {
