@@ -309,26 +309,70 @@ void init(int argc, char** argv) {
     detail::in_library_process = true;
     parent_end.reset();
     const pid_t server = ::fork();
-    if (server != 0) ::_exit(server < 0 ? 1 : 0);
+    if (server != 0) {
+      // The server's start, told through its socket: 0, or why its fork
+      // failed. (Its exit status alone cannot tell: a program that ignores
+      // SIGCHLD has it reaped by the system before init can read it.)
+      const int outcome = server < 0 ? errno : 0;
+      [[maybe_unused]] const ssize_t sent = ::send(server_end.get(), &outcome, sizeof outcome, MSG_NOSIGNAL);
+      ::_exit(0);
+    }
     detail::run_fork_server(std::move(server_end));
   }
   server_end.reset();
+  // A failure leaves no trace: init may be called again, and a child forked
+  // later is no child of a program with a fork server.
+  struct ForgetOnFailure {
+    bool started = false;
+    ~ForgetOnFailure() {
+      if (!started) detail::program_pid = 0;
+    }
+  } forget;
   int status = 0;
+  bool reaped = true;
   while (::waitpid(intermediate, &status, 0) < 0) {
     // ECHILD: the program ignores SIGCHLD, so the system reaped it already.
-    if (errno == ECHILD) break;
+    if (errno == ECHILD) {
+      reaped = false;
+      break;
+    }
     if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "connectors::init: waitpid");
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw std::runtime_error("connectors::init: could not start the fork server");
+  if (reaped && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+    throw std::system_error(ECHILD, std::generic_category(),
+                            "connectors::init: could not start the fork server (the process starting it ended "
+                            "abnormally)");
   }
-  static const bool registered = ::pthread_atfork(nullptr, nullptr, forget_fork_server_in_child) == 0;
-  if (!registered) throw std::runtime_error("connectors::init: pthread_atfork failed");
+  int outcome = 0;
+  ssize_t received = 0;
+  do {
+    received = ::recv(parent_end.get(), &outcome, sizeof outcome, 0);
+  } while (received < 0 && errno == EINTR);
+  if (received != static_cast<ssize_t>(sizeof outcome)) {
+    throw std::system_error(received < 0 ? errno : EPIPE, std::generic_category(),
+                            "connectors::init: could not start the fork server (no word from it)");
+  }
+  if (outcome != 0) {
+    throw std::system_error(outcome, std::generic_category(), "connectors::init: could not start the fork server");
+  }
+  static const int registered = ::pthread_atfork(nullptr, nullptr, forget_fork_server_in_child);
+  if (registered != 0) throw std::system_error(registered, std::generic_category(), "connectors::init: pthread_atfork");
+  forget.started = true;
   detail::control_socket.store(parent_end.release(), std::memory_order_release);
   // After the fork server: a transport may start threads (MPI does), and the
   // server must be forked from a single-threaded process that has not yet
   // initialised any transport (docs/distributed.md).
-  detail::run_init_extension(argc, argv);
+  try {
+    detail::run_init_extension(argc, argv);
+  } catch (...) {
+    // Not initialized after all (a failed MPI start, say): the fork server
+    // ends with its socket, and a later init starts everything again instead
+    // of returning at once over a transport that never started.
+    const int socket = detail::control_socket.exchange(-1, std::memory_order_acq_rel);
+    if (socket >= 0) ::close(socket);
+    detail::program_pid = 0;
+    throw;
+  }
 }
 
 bool initialized() noexcept { return detail::fork_server_socket() >= 0; }
