@@ -7,10 +7,12 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <bitset>
 #include <map>
 #include <memory>
 #include <optional>
+#include <queue>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -22,8 +24,8 @@
 #include <vector>
 
 namespace owners_elsewhere {
-// Serialized the way cereal documents for a type one does not own: a
-// non-member function in namespace cereal.
+// Serialized by a non-member function in namespace cereal (cereal's form for
+// a type one does not own), which the owner probe does not look at.
 struct Doubler {
   double base = 21;
   double twice() const { return base * 2; }
@@ -418,6 +420,33 @@ TYPED_TEST(ProcessExecutors, TypesThatCannotTravelAreRejectedNamingTheType) {
   EXPECT_TRUE((connectors::process_incompatibility<Power, double, int>().empty()));
 }
 
+// Polymorphic, abstract: cereal makes the registered derived type.
+struct AbstractShape {
+  virtual ~AbstractShape() = default;
+  virtual double area() const = 0;
+  template <class Archive>
+  void serialize(Archive&) {}
+};
+// Default-constructed by cereal only, through cereal::access.
+class MadeByCereal {
+ public:
+  explicit MadeByCereal(int value) : value_(value) {}
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(value_);
+  }
+
+ private:
+  friend class cereal::access;
+  MadeByCereal() = default;
+  int value_ = 0;
+};
+struct Nothing {};
+struct Remembers {
+  int seen = 0;
+  bool operator()(int a, int b) const { return a < b; }
+};
+
 // A block with state whose values are standard containers of a type that
 // cannot travel: it compiles, runs everywhere but in a worker, and PROCESS is
 // refused naming the type. (cereal's traits look at the outer type only: the
@@ -450,6 +479,14 @@ TEST(ProcessDispatch, ContainersOfATypeThatCannotTravelCompileAndRefuseProcess) 
   static_assert(connectors::is_transferable_v<std::vector<std::map<int, std::optional<Place>>>>);
   static_assert(connectors::is_transferable_v<std::variant<int, std::string, std::shared_ptr<Place>>>);
   static_assert(connectors::is_transferable_v<std::bitset<8>>);
+  // What cereal makes itself behind a pointer, and what it elides.
+  static_assert(connectors::is_transferable_v<std::shared_ptr<AbstractShape>>);
+  static_assert(connectors::is_transferable_v<std::unique_ptr<MadeByCereal>>);
+  static_assert(connectors::is_transferable_v<std::vector<Nothing>>);
+  // A comparator with state travels with its priority queue; an atomic's value.
+  static_assert(!connectors::is_transferable_v<std::priority_queue<int, std::vector<int>, Remembers>>);
+  static_assert(connectors::is_transferable_v<std::priority_queue<int>>);
+  static_assert(!connectors::is_transferable_v<std::atomic<Opaque>>);
   ListsOpaques block;
   EXPECT_EQ(block.get_list().size(), 3u);
   EXPECT_EQ(block.get_map().at(1)->x, 7);
@@ -465,25 +502,29 @@ TEST(ProcessDispatch, ContainersOfATypeThatCannotTravelCompileAndRefuseProcess) 
   EXPECT_EQ(block.get_list.parallelization(), Parallelization::THREAD);
 }
 
-// An owner whose serialize is a non-member in namespace cereal runs in a
-// worker (it was refused as "not cereal-serializable"); a final owner with a
-// private serialize is refused with a message that says what it lacks.
-TYPED_TEST(ProcessExecutors, OwnersSerializedByCerealNonMembersRunInAWorker) {
+// Owners whose state the probe cannot see (it looks without cereal, in the
+// owner's own declarations, so that every file gets one answer): a final
+// class's private serialize, a non-member one in namespace cereal. PROCESS is
+// refused saying where the functions must be (it said "give it a serialize
+// member" to a class that had one).
+TYPED_TEST(ProcessExecutors, OwnersWhoseStateTheProbeCannotSeeAreRefusedSayingWhere) {
   auto& executor = this->executor_;
   owners_elsewhere::Doubler doubler;
-  doubler.base = 4;
-  auto main = [&]() -> Task<double> {
-    co_return co_await executor.run_method(Parallelization::PROCESS, &owners_elsewhere::Doubler::twice, doubler);
-  };
-  EXPECT_EQ(executor.run_coroutine(main()), 8.0);
+  const std::string in_cereal = invalid_argument_message([&] {
+    auto call = [&]() -> Task<double> {
+      co_return co_await executor.run_method(Parallelization::PROCESS, &owners_elsewhere::Doubler::twice, doubler);
+    };
+    executor.run_coroutine(call());
+  });
+  EXPECT_NE(in_cereal.find("not in namespace cereal"), std::string::npos) << in_cereal;
   owners_elsewhere::Sealed sealed;
-  const std::string message = invalid_argument_message([&] {
-    auto sealed_call = [&]() -> Task<int> {
+  const std::string sealed_private = invalid_argument_message([&] {
+    auto call = [&]() -> Task<int> {
       co_return co_await executor.run_method(Parallelization::PROCESS, &owners_elsewhere::Sealed::value, sealed);
     };
-    executor.run_coroutine(sealed_call());
+    executor.run_coroutine(call());
   });
-  EXPECT_NE(message.find("public if the class is final"), std::string::npos) << message;
+  EXPECT_NE(sealed_private.find("public if the class is final"), std::string::npos) << sealed_private;
 }
 
 TEST(ProcessDispatch, ManyConcurrentCallsEachGetTheirOwnResult) {

@@ -36,6 +36,7 @@
 #include <cereal/types/vector.hpp>
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <deque>
 #include <forward_list>
@@ -68,8 +69,7 @@ namespace detail {
 // std::invalid_argument (docs/processes.md, What can travel).
 template <class... Ts>
 struct TypeList {};
-// What a smart pointer points to: made by cereal, default-constructed or by
-// its load_and_construct.
+// What a smart pointer points to (see Transferable<Pointee<T>>).
 template <class T>
 struct Pointee {};
 
@@ -133,9 +133,14 @@ template <class T, class C>
 struct Components<std::queue<T, C>> {
   using type = TypeList<C>;
 };
+// cereal saves a priority queue's comparator too (nothing, when it is empty).
 template <class T, class C, class Compare>
 struct Components<std::priority_queue<T, C, Compare>> {
-  using type = TypeList<C>;
+  using type = std::conditional_t<std::is_empty_v<Compare>, TypeList<C>, TypeList<C, Compare>>;
+};
+template <class T>
+struct Components<std::atomic<T>> {
+  using type = TypeList<T>;
 };
 template <class T, class C>
 struct Components<std::stack<T, C>> {
@@ -180,8 +185,17 @@ template <class T>
 struct Transferable;
 template <class List>
 struct AllTransferable;
+// An empty class inside a standard template travels as nothing: binary
+// archives elide it. (Alone, as a result, argument or owner, it must say how
+// it travels, as before.)
+template <class T>
+inline constexpr bool elided = std::is_class_v<T>&& std::is_empty_v<T>&& std::is_default_constructible_v<T>;
+template <class T>
+inline constexpr bool elided<Pointee<T>> = false;
+template <class T>
+inline constexpr bool component_travels = Transferable<T>::value || elided<T>;
 template <class... Ts>
-struct AllTransferable<TypeList<Ts...>> : std::bool_constant<(Transferable<Ts>::value && ...)> {};
+struct AllTransferable<TypeList<Ts...>> : std::bool_constant<(component_travels<Ts> && ...)> {};
 
 template <class T>
 inline constexpr bool cereal_saves_and_loads =
@@ -192,10 +206,14 @@ template <class T>
 struct Transferable
     : std::bool_constant<std::is_void_v<T> || (std::is_default_constructible_v<T> && cereal_saves_and_loads<T> &&
                                                AllTransferable<typename Components<T>::type>::value)> {};
+// What a smart pointer points to is made by cereal: through cereal::access
+// (a private constructor with `friend class cereal::access` will do), by a
+// load_and_construct, or, for a polymorphic type, as the registered derived
+// type it names.
 template <class T>
 struct Transferable<Pointee<T>>
     : std::bool_constant<cereal_saves_and_loads<T> && AllTransferable<typename Components<T>::type>::value &&
-                         (std::is_default_constructible_v<T> ||
+                         (std::is_polymorphic_v<T> || cereal::traits::is_default_constructible<T>::value ||
                           cereal::traits::has_load_and_construct<T, cereal::BinaryInputArchive>::value)> {};
 
 // The innermost type that keeps T from travelling (T itself when its
@@ -207,7 +225,7 @@ std::string first_untransferable_part(TypeList<Ts...>) {
   std::string found;
   (
       [&] {
-        if constexpr (!Transferable<Ts>::value) {
+        if constexpr (!component_travels<Ts>) {
           if (found.empty()) found = untransferable_part<Ts>();
         }
       }(),
