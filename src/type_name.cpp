@@ -22,8 +22,8 @@ std::exception_ptr no_process_state_error(const char* prefix, const std::type_in
   std::string why = owner_is_class ? "the owner type " + name +
                                          " declares no state to travel: give it a `template <class Archive> void "
                                          "serialize(Archive&)` member (public if the class is final), or cereal's "
-                                         "non-member serialize or save and load, beside the class or in namespace "
-                                         "cereal"
+                                         "non-member serialize or save and load beside the class, in its namespace "
+                                         "(not in namespace cereal)"
                                    : "the owner type " + name + " is not a class";
   return std::make_exception_ptr(std::invalid_argument(prefix + why));
 }

@@ -29,22 +29,11 @@ concept complete_type = requires {
   sizeof(T);
 };
 
-}  // namespace connectors::detail
-
-namespace cereal {
-class BinaryOutputArchive;
-}  // namespace cereal
-
-namespace connectors::detail {
-
 // Stands for an archive when looking for a generic `serialize(Archive&)`.
-// A template over one of cereal's classes, so that argument-dependent lookup
-// of a non-member `serialize(archive, owner)` also looks in namespace cereal,
-// where cereal's documentation puts the functions for a type one does not
-// own (docs/processes.md, What the types need).
-template <class Archive>
-struct ArchiveProbeOf {};
-using ArchiveProbe = ArchiveProbeOf<cereal::BinaryOutputArchive>;
+// Of no namespace of cereal's on purpose: what cereal declares there for
+// the standard types depends on the headers a file includes, and the answer
+// must be the same in every file (docs/design.md#light-headers).
+struct ArchiveProbe {};
 
 // Names cereal looks for in a class. A class that declares one of them (of
 // any kind, public or private) makes the lookup through StateNameProbe
