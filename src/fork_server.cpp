@@ -233,6 +233,11 @@ void run_fork_server(UniqueFd control) {
   ::signal(SIGCHLD, SIG_DFL);
   UniqueFd child_signals{above_standard_streams(::signalfd(-1, &child_signal, SFD_NONBLOCK | SFD_CLOEXEC))};
   if (!child_signals.valid()) ::_exit(1);
+  // init waits for this word (see init): the server runs.
+  const int started = 0;
+  if (::send(control.get(), &started, sizeof started, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof started)) {
+    ::_exit(1);
+  }
   try {
     ForkServer server{std::move(control), std::move(child_signals), original_mask};
     server.run();
@@ -299,6 +304,14 @@ void init(int argc, char** argv) {
   // its children" (wait() until ECHILD) would wait for it forever. So an
   // intermediate process forks it and exits at once, and init reaps the
   // intermediate; the server is adopted by the system (docs/processes.md).
+  // A failure leaves no trace: init may be called again, and a child forked
+  // later is no child of a program with a fork server.
+  struct ForgetOnFailure {
+    bool started = false;
+    ~ForgetOnFailure() {
+      if (!started) detail::program_pid = 0;
+    }
+  } forget;
   detail::program_pid = ::getpid();
   const pid_t intermediate = ::fork();
   if (intermediate < 0) throw std::system_error(errno, std::generic_category(), "connectors::init: fork");
@@ -309,40 +322,28 @@ void init(int argc, char** argv) {
     detail::in_library_process = true;
     parent_end.reset();
     const pid_t server = ::fork();
-    if (server != 0) {
-      // The server's start, told through its socket: 0, or why its fork
-      // failed. (Its exit status alone cannot tell: a program that ignores
-      // SIGCHLD has it reaped by the system before init can read it.)
-      const int outcome = server < 0 ? errno : 0;
-      [[maybe_unused]] const ssize_t sent = ::send(server_end.get(), &outcome, sizeof outcome, MSG_NOSIGNAL);
-      ::_exit(0);
+    if (server < 0) {
+      // Why the server could not start, through its socket: init reads the
+      // server's own word there otherwise (run_fork_server). The exit status
+      // alone cannot tell: a program that ignores SIGCHLD has this process
+      // reaped by the system before init can read it.
+      const int error = errno;
+      [[maybe_unused]] const ssize_t sent = ::send(server_end.get(), &error, sizeof error, MSG_NOSIGNAL);
+      ::_exit(1);
     }
+    if (server > 0) ::_exit(0);
     detail::run_fork_server(std::move(server_end));
   }
   server_end.reset();
-  // A failure leaves no trace: init may be called again, and a child forked
-  // later is no child of a program with a fork server.
-  struct ForgetOnFailure {
-    bool started = false;
-    ~ForgetOnFailure() {
-      if (!started) detail::program_pid = 0;
-    }
-  } forget;
+  // Reaped only: whether the server started is its word to say, below.
   int status = 0;
-  bool reaped = true;
   while (::waitpid(intermediate, &status, 0) < 0) {
     // ECHILD: the program ignores SIGCHLD, so the system reaped it already.
-    if (errno == ECHILD) {
-      reaped = false;
-      break;
-    }
+    if (errno == ECHILD) break;
     if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "connectors::init: waitpid");
   }
-  if (reaped && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-    throw std::system_error(ECHILD, std::generic_category(),
-                            "connectors::init: could not start the fork server (the process starting it ended "
-                            "abnormally)");
-  }
+  // The server's word (0), or the intermediate's errno; end-of-file when
+  // both are gone without a word (every copy of the server's end closed).
   int outcome = 0;
   ssize_t received = 0;
   do {
@@ -362,17 +363,10 @@ void init(int argc, char** argv) {
   // After the fork server: a transport may start threads (MPI does), and the
   // server must be forked from a single-threaded process that has not yet
   // initialised any transport (docs/distributed.md).
-  try {
-    detail::run_init_extension(argc, argv);
-  } catch (...) {
-    // Not initialized after all (a failed MPI start, say): the fork server
-    // ends with its socket, and a later init starts everything again instead
-    // of returning at once over a transport that never started.
-    const int socket = detail::control_socket.exchange(-1, std::memory_order_acq_rel);
-    if (socket >= 0) ::close(socket);
-    detail::program_pid = 0;
-    throw;
-  }
+  // Its errors leave the fork server running: a program may catch the MPI
+  // transport's "different binaries" error and go on with local workers
+  // (docs/distributed.md); a second init does not start the transport again.
+  detail::run_init_extension(argc, argv);
 }
 
 bool initialized() noexcept { return detail::fork_server_socket() >= 0; }

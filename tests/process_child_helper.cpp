@@ -4,8 +4,6 @@
 //   pthread_exit - main ends with pthread_exit; another thread goes on calling
 //   ignore_sigchld - ignores SIGCHLD before init (children are reaped by the
 //                  system, waitpid finds none)
-//   failing_extension - init whose transport extension fails once: not
-//                  initialized then, and a second init starts everything
 //   server_fork_fails - init in a program that ignores SIGCHLD and cannot
 //                  fork the fork server (as root only: setuid and a process
 //                  limit; exit code 77 elsewhere)
@@ -15,7 +13,6 @@
 // Exit code 0 when every PROCESS call returned its value; a hang guard ends
 // it with SIGALRM.
 #include <connectors/connectors.hpp>
-#include <connectors/detail/init_extension.hpp>
 
 #include <pthread.h>
 #include <sys/resource.h>
@@ -71,26 +68,6 @@ bool thread_calls_work(const std::shared_ptr<connectors::Executor>& executor) {
   return executor->run_coroutine(calls()) == 5;
 }
 
-int extension_runs = 0;
-void fails_the_first_time(int, char**) {
-  if (++extension_runs == 1) throw std::runtime_error("the transport did not start");
-}
-
-int init_after_a_failed_extension(int argc, char** argv) {
-  connectors::detail::register_init_extension(&fails_the_first_time);
-  try {
-    connectors::init(argc, argv);
-    return 20;
-  } catch (const std::runtime_error&) {
-  }
-  if (connectors::initialized()) return 21;
-  connectors::init(argc, argv);
-  if (!connectors::initialized() || extension_runs != 2) return 22;
-  ::alarm(60);
-  connectors::MultiprocessingExecutor executor{1};
-  return calls_work(executor) ? 0 : 23;
-}
-
 int init_when_the_server_cannot_start(int argc, char** argv) {
   if (::geteuid() != 0) return 77;
   std::signal(SIGCHLD, SIG_IGN);
@@ -122,7 +99,6 @@ bool main_thread_ended() {
 
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
-  if (mode == "failing_extension") return init_after_a_failed_extension(argc, argv);
   if (mode == "server_fork_fails") return init_when_the_server_cannot_start(argc, argv);
   if (mode == "ignore_sigchld") std::signal(SIGCHLD, SIG_IGN);
   connectors::init(argc, argv);

@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <coroutine>
+#include <cstddef>
+#include <exception>
 #include <memory>
 #include <stdexcept>
 #include <thread>
@@ -147,33 +151,59 @@ TEST(Future, ATaskDestroyedWhileItWaitsLeavesNoWaiterBehind) {
   }
 }
 
-// Waiters leave from any place in the list, and those left are still woken.
+// A coroutine that only records that it was resumed (as a waiter's handle).
+struct Marks {
+  struct promise_type {
+    Marks get_return_object() { return Marks{std::coroutine_handle<promise_type>::from_promise(*this)}; }
+    std::suspend_always initial_suspend() noexcept { return {}; }
+    std::suspend_always final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { std::terminate(); }
+  };
+  explicit Marks(std::coroutine_handle<promise_type> handle) : handle(handle) {}
+  Marks(const Marks&) = delete;
+  Marks& operator=(const Marks&) = delete;
+  ~Marks() { handle.destroy(); }
+  std::coroutine_handle<promise_type> handle;
+};
+Marks mark_resumed(bool& resumed) {
+  resumed = true;
+  co_return;
+}
+
+// Waiters leave from any place in the list, also after the list was
+// squeezed (a waiter that moved leaves from its new place), and exactly
+// those left are woken.
 TEST(Future, AwaitersLeaveFromAnyPlaceAndTheOthersAreStillWoken) {
   SequentialExecutor executor;
   Future<int> future;
   using Awaiter = Future<int>::Awaiter;
+  std::array<bool, 6> resumed{};
+  std::vector<std::unique_ptr<Marks>> marks;
+  for (bool& flag : resumed) marks.push_back(std::unique_ptr<Marks>(new Marks(mark_resumed(flag))));
   auto main = [&]() -> Task<int> {
     std::vector<std::unique_ptr<Awaiter>> awaiters;
-    for (int i = 0; i < 4; ++i) {
+    const auto wait = [&](std::size_t index) {
       awaiters.push_back(std::make_unique<Awaiter>(future.operator co_await()));
-      EXPECT_TRUE(awaiters.back()->await_suspend(std::noop_coroutine()));
-    }
+      EXPECT_TRUE(awaiters.back()->await_suspend(marks[index]->handle));
+    };
     const auto count = [&] { return connectors::detail::FutureAccess::waiter_count(future); };
-    EXPECT_EQ(count(), 4u);
-    awaiters[1].reset();  // from the middle
-    EXPECT_EQ(count(), 3u);
-    awaiters[3].reset();  // the last
-    EXPECT_EQ(count(), 2u);
+    for (std::size_t i = 0; i < 5; ++i) wait(i);
+    EXPECT_EQ(count(), 5u);
+    awaiters[2].reset();  // from the middle
     awaiters[0].reset();  // the first
-    EXPECT_EQ(count(), 1u);
-    awaiters.push_back(std::make_unique<Awaiter>(future.operator co_await()));
-    EXPECT_TRUE(awaiters.back()->await_suspend(std::noop_coroutine()));
+    awaiters[4].reset();  // the last: three of five gone, the list is squeezed
     EXPECT_EQ(count(), 2u);
-    future.set_result(8);  // wakes the two left (their handles do nothing)
+    awaiters[3].reset();  // moved by the squeeze
+    EXPECT_EQ(count(), 1u);
+    wait(5);
+    EXPECT_EQ(count(), 2u);
+    future.set_result(8);  // wakes 1 and 5, on the loop
     EXPECT_EQ(count(), 0u);
     co_return co_await future;
   };
   EXPECT_EQ(executor.run_coroutine(main()), 8);
+  EXPECT_EQ(resumed, (std::array<bool, 6>{false, true, false, false, false, true}));
 }
 
 TEST(Future, MoveOnlyValue) {

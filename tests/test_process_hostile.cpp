@@ -807,14 +807,6 @@ TEST(ProcessHostile, InitWorksInAProgramThatIgnoresChildSignals) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe(status);
 }
 
-// init whose transport fails leaves the program not initialized, and a
-// second init starts everything (it returned at once, initialized() true,
-// over a transport that never started).
-TEST(ProcessHostile, AnInitWhoseTransportFailedCanBeCalledAgain) {
-  const int status = run_helper(CONNECTORS_CHILD_HELPER, "failing_extension", false);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe(status);
-}
-
 // A fork server that cannot be forked in a program that ignores SIGCHLD:
 // init throws std::system_error and initialized() stays false (init
 // returned as if it had started, and every PROCESS call failed).

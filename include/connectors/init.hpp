@@ -9,10 +9,10 @@ namespace connectors {
 /// does not return (docs/distributed.md). A second call does nothing. Throws
 /// std::logic_error if other threads already exist, if a method running in a
 /// worker process calls it, or in a child the program forked after calling
-/// it; std::system_error if the fork server cannot be started; what the
-/// MPI transport's start throws (connectors::mpi). After a throw the program
-/// is not initialized (initialized() is false) and init may be called again.
-/// See docs/processes.md. Threads: call it on the main thread
+/// it; std::system_error if the fork server cannot be started (the program
+/// is then not initialized, and init may be called again); what the MPI
+/// transport's start throws (connectors::mpi; the fork server stays, see
+/// docs/distributed.md). See docs/processes.md. Threads: call it on the main thread
 /// before any other thread exists (that is its point).
 ///
 ///     int main(int argc, char** argv) {
