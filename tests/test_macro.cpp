@@ -519,26 +519,15 @@ class ConfiguresWhileComputing {
   double stored_ = 0;
 };
 
-class Holds {
- public:
-  connectors::Output<double> get_value{this, &Holds::value};
-  connectors::Input<double> set_value{this, &Holds::store, get_value};
-
- private:
-  double value() const { return stored_; }
-  void store(double value) { stored_ = value; }
-  double stored_ = 0;
-};
-
 // A macro's setting refused part-way (its second input is in the network the
 // calling method computes) leaves the first as it was: the macro's setting is
 // all or nothing, as each input's own. (The first input kept the new value.)
 TEST_P(MacroTest, ASettingRefusedPartWayLeavesEveryExportedInputAsItWas) {
-  Holds elsewhere;
+  DoubleSink elsewhere;
   ConfiguresWhileComputing computing;
-  const connectors::MacroInput<double> both{elsewhere.set_value, computing.set_value};
-  const Laziness laziness = elsewhere.set_value.laziness();
-  const Parallelization parallelization = elsewhere.set_value.parallelization();
+  const connectors::MacroInput<double> both{elsewhere.in, computing.set_value};
+  const Laziness laziness = elsewhere.in.laziness();
+  const Parallelization parallelization = elsewhere.in.parallelization();
   int refusals = 0;
   computing.action = [&] {
     try {
@@ -554,15 +543,15 @@ TEST_P(MacroTest, ASettingRefusedPartWayLeavesEveryExportedInputAsItWas) {
   };
   EXPECT_EQ(computing.get_value(), 0.0);
   EXPECT_EQ(refusals, 2);
-  EXPECT_EQ(elsewhere.set_value.laziness(), laziness);
-  EXPECT_EQ(elsewhere.set_value.parallelization(), parallelization);
+  EXPECT_EQ(elsewhere.in.laziness(), laziness);
+  EXPECT_EQ(elsewhere.in.parallelization(), parallelization);
   EXPECT_EQ(computing.set_value.laziness(), laziness);
   EXPECT_EQ(computing.set_value.parallelization(), parallelization);
   // Outside the computation both change.
   computing.action = [] {};
   both.set_laziness(Laziness::ON_NOTIFY);
   both.set_parallelization(Parallelization::THREAD);
-  EXPECT_EQ(elsewhere.set_value.laziness(), Laziness::ON_NOTIFY);
+  EXPECT_EQ(elsewhere.in.laziness(), Laziness::ON_NOTIFY);
   EXPECT_EQ(computing.set_value.parallelization(), Parallelization::THREAD);
 }
 
