@@ -11,6 +11,7 @@
 #include <memory>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -161,9 +162,11 @@ struct Marks {
     void unhandled_exception() noexcept { std::terminate(); }
   };
   explicit Marks(std::coroutine_handle<promise_type> handle) : handle(handle) {}
-  Marks(const Marks&) = delete;
-  Marks& operator=(const Marks&) = delete;
-  ~Marks() { handle.destroy(); }
+  Marks(Marks&& other) noexcept : handle(std::exchange(other.handle, {})) {}
+  Marks& operator=(Marks&&) = delete;
+  ~Marks() {
+    if (handle) handle.destroy();
+  }
   std::coroutine_handle<promise_type> handle;
 };
 Marks mark_resumed(bool& resumed) {
@@ -180,7 +183,7 @@ TEST(Future, AwaitersLeaveFromAnyPlaceAndTheOthersAreStillWoken) {
   using Awaiter = Future<int>::Awaiter;
   std::array<bool, 6> resumed{};
   std::vector<std::unique_ptr<Marks>> marks;
-  for (bool& flag : resumed) marks.push_back(std::unique_ptr<Marks>(new Marks(mark_resumed(flag))));
+  for (bool& flag : resumed) marks.push_back(std::make_unique<Marks>(mark_resumed(flag)));
   auto main = [&]() -> Task<int> {
     std::vector<std::unique_ptr<Awaiter>> awaiters;
     const auto wait = [&](std::size_t index) {
