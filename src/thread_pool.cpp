@@ -247,7 +247,7 @@ bool ThreadPool::submit(JobList& jobs) noexcept {
   ThreadPoolState& state = *state_;
   // In a forked child the pool's threads do not exist (and its lock may
   // have been held by one of them at the fork): the calls run on the
-  // caller's thread, as where no thread can start (docs/executors.md).
+  // caller's thread, as where no thread can start (docs/processes.md, init).
   if (state.generation != forks_since_start.load(std::memory_order_relaxed)) return false;
   std::lock_guard lock{state.mutex};
   if (state.workers.empty()) {

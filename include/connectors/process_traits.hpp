@@ -66,7 +66,7 @@ namespace detail {
 // components must travel too, or a block whose value is a vector of a plain
 // struct would fail to compile inside cereal (the process path is compiled
 // for every owner with state) instead of refusing PROCESS with
-// std::invalid_argument (docs/processes.md, What can travel).
+// std::invalid_argument (docs/processes.md, What the types need).
 template <class... Ts>
 struct TypeList {};
 // What a smart pointer points to (see Transferable<Pointee<T>>).
