@@ -180,10 +180,12 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   ///
   /// Throws: what the getter (or a method upstream) throws, unchanged; for a
   /// PROCESS getter also WorkerError and RemoteError; std::logic_error from
-  /// inside a method of the network being computed.
+  /// inside a method of the network being computed; std::invalid_argument
+  /// for a key not equal to itself (a NaN), which no table could find again.
   ///
   /// Threads: an operation (see the class); any thread.
   R operator()(const Key& key) {
+    check_key(key);
     detail::OperationScope scope{*this};
     if (valid_.load(std::memory_order_relaxed)) {
       auto cached = results_.find(key);
@@ -198,9 +200,13 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   }
 
   /// The virtual single output for `key`: connect it to any input, or call
-  /// it. Only makes a small handle: throws nothing but what copying the Key
-  /// throws; any thread.
-  MultiOutputItem<R, Key> operator[](Key key) { return MultiOutputItem<R, Key>{*this, std::move(key)}; }
+  /// it. Only makes a small handle: throws nothing but what copying and
+  /// comparing the Key throw, and std::invalid_argument for a key not equal
+  /// to itself (a NaN); any thread.
+  MultiOutputItem<R, Key> operator[](Key key) {
+    check_key(key);
+    return MultiOutputItem<R, Key>{*this, std::move(key)};
+  }
 
   /// Connects the whole multi-output to a multi-input (a KeyedSink): every
   /// key of `keys()` delivers its value, stored under the key. The same as
@@ -381,6 +387,9 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   struct Run {
     detail::WaitList done;
     std::optional<R> value;
+    // Ended, but its record could not be removed (the key's hash or == threw
+    // on the way out): a later request of the key replaces it.
+    bool finished = false;
   };
 
   template <class Owner, class Getter>
@@ -561,20 +570,28 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   // caller that needs the value waits for it, a connection receives it by push.
   Task<void> compute_key(detail::Operation& operation, const Key& key, std::optional<R>* caller) {
     detail::OperationScope::check_not_poisoned(operation.scope);  // this connector may be gone
-    if (auto running = running_keys_.find(key); running != running_keys_.end()) {
-      if (caller == nullptr) co_return;
-      std::shared_ptr<Run> run = running->second;
-      co_await run->done.wait(false, operation.id);
-      caller->emplace(*run->value);
-      co_return;
-    }
     auto run = std::make_shared<Run>();
-    running_keys_.emplace(key, run);
+    if (auto running = running_keys_.find(key); running != running_keys_.end()) {
+      if (!running->second->finished) {
+        if (caller == nullptr) co_return;
+        std::shared_ptr<Run> other = running->second;
+        co_await other->done.wait(false, operation.id);
+        caller->emplace(*other->value);
+        co_return;
+      }
+      running->second = run;
+    } else {
+      running_keys_.emplace(key, run);
+    }
+    ++live_runs_;
     std::optional<R> value;
-    const R* computed_before = caching() ? nullptr : value_of_operation(operation, key);
-    const bool from_cache = computed_before != nullptr || key_valid(key);
+    const R* computed_before = nullptr;
+    bool from_cache = false;
     const std::uint64_t seen = notifications();
     try {
+      // (Inside: both look the key up, and a hash or == may throw.)
+      computed_before = caching() ? nullptr : value_of_operation(operation, key);
+      from_cache = computed_before != nullptr || key_valid(key);
       if (computed_before != nullptr) {
         value.emplace(*computed_before);
       } else if (from_cache) {
@@ -602,11 +619,11 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
         }
       }
     } catch (...) {
-      if (!detail::destroyed_in(operation, this)) running_keys_.erase(key);
       run->done.abort_all(std::current_exception(), operation.id);
+      if (!detail::destroyed_in(operation, this)) end_run(key, *run);
       throw;
     }
-    running_keys_.erase(key);
+    end_run(key, *run);
     if (!run->done.empty()) {
       try {
         run->value = *value;
@@ -709,7 +726,29 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
     ++values_generation_;
   }
   // A key may be computing without a whole request (running_).
-  bool request_running() const noexcept override { return running_ || !running_keys_.empty(); }
+  bool request_running() const noexcept override { return running_ || live_runs_ != 0; }
+
+  // Keys are found again by hash and ==: one not equal to itself would add
+  // a new record, item and cache entry per use, none of them found again.
+  static void check_key(const Key& key) {
+    const Key& same = key;
+    if (!(key == same)) {
+      throw std::invalid_argument("connectors::MultiOutput: a key that is not equal to itself (a NaN) cannot be used");
+    }
+  }
+
+  // Removes the record of a key's run. The lookup hashes and compares the
+  // key, which may throw (docs/multi-outputs.md): the record then stays,
+  // marked finished, and the key's next request replaces it; the run's
+  // error, if any, is the one that counts.
+  void end_run(const Key& key, Run& run) noexcept {
+    run.finished = true;
+    --live_runs_;
+    try {
+      running_keys_.erase(key);
+    } catch (...) {
+    }
+  }
 
   void* owner_;
   detail::ErasedMember getter_;
@@ -725,6 +764,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   const std::uint64_t instance_ = detail::new_instance_number();
   std::uint64_t values_generation_ = 0;
   std::unordered_map<Key, std::shared_ptr<Run>> running_keys_;
+  std::size_t live_runs_ = 0;  // runs of running_keys_ not finished
   std::unordered_map<Key, std::unique_ptr<Item>> items_by_key_;
   ItemUse* item_uses_ = nullptr;  // connects and disconnects through mo[key] under way
   static constexpr std::size_t first_forget_items_at = 64;
