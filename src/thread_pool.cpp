@@ -100,6 +100,9 @@ struct ThreadPoolState {
   const std::size_t size;
   // The process the pool's threads live in (see forks_since_start).
   const std::uint64_t generation = fork_generation();
+  // In a forked child the pool's threads do not exist, and its lock may
+  // have been held by one of them at the fork.
+  bool in_forked_child() const noexcept { return generation != forks_since_start.load(std::memory_order_relaxed); }
   std::mutex mutex;
   std::condition_variable work_available;
   JobList queue;
@@ -219,10 +222,9 @@ void worker_main(std::shared_ptr<ThreadPoolState> shared,  // NOLINT(performance
 ThreadPool::ThreadPool(std::size_t size) : state_(std::make_shared<ThreadPoolState>(size == 0 ? 1 : size)) {}
 
 ThreadPool::~ThreadPool() {
-  // In a forked child the threads are the parent's: nothing to stop or join
-  // here, and the lock may have been held by one of them at the fork. The
+  // Nothing to stop or join, no lock to take (see in_forked_child). The
   // state stays: each worker's copy of it still counts.
-  if (state_->generation != forks_since_start.load(std::memory_order_relaxed)) return;
+  if (state_->in_forked_child()) return;
   std::vector<std::thread> workers;
   {
     std::lock_guard lock{state_->mutex};
@@ -245,10 +247,9 @@ ThreadPool::~ThreadPool() {
 bool ThreadPool::submit(JobList& jobs) noexcept {
   if (jobs.empty()) return true;
   ThreadPoolState& state = *state_;
-  // In a forked child the pool's threads do not exist (and its lock may
-  // have been held by one of them at the fork): the calls run on the
-  // caller's thread, as where no thread can start (docs/processes.md, init).
-  if (state.generation != forks_since_start.load(std::memory_order_relaxed)) return false;
+  // The calls run on the caller's thread, as where no thread can start
+  // (docs/processes.md, init).
+  if (state.in_forked_child()) return false;
   std::lock_guard lock{state.mutex};
   if (state.workers.empty()) {
     // Lazily started: the first jobs bring up the whole pool. With at least

@@ -375,17 +375,22 @@ std::string invalid_argument_message(F&& body) {
   return "(no std::invalid_argument)";
 }
 
+// The std::invalid_argument message of awaiting the call `make_call` makes,
+// in a run of `executor`.
+template <class AnyExecutor, class MakeCall>
+std::string refusal_of(AnyExecutor& executor, MakeCall make_call) {
+  return invalid_argument_message([&] {
+    auto main = [&]() -> Task<void> { co_await make_call(); };
+    executor.run_coroutine(main());
+  });
+}
+
 TYPED_TEST(ProcessExecutors, TypesThatCannotTravelAreRejectedNamingTheType) {
   auto& executor = this->executor_;
   NotSerializable plain;
   NoDefaultConstructor fixed{3};
   Serializable fine;
-  auto run = [&](auto make_call) {
-    return invalid_argument_message([&] {
-      auto main = [&]() -> Task<void> { co_await make_call(); };
-      executor.run_coroutine(main());
-    });
-  };
+  auto run = [&](auto make_call) { return refusal_of(executor, make_call); };
   EXPECT_NE(run([&] {
               return executor.run_method(Parallelization::PROCESS, &NotSerializable::value, plain);
             }).find("NotSerializable"),
@@ -510,19 +515,13 @@ TEST(ProcessDispatch, ContainersOfATypeThatCannotTravelCompileAndRefuseProcess) 
 TYPED_TEST(ProcessExecutors, OwnersWhoseStateTheProbeCannotSeeAreRefusedSayingWhere) {
   auto& executor = this->executor_;
   owners_elsewhere::Doubler doubler;
-  const std::string in_cereal = invalid_argument_message([&] {
-    auto call = [&]() -> Task<double> {
-      co_return co_await executor.run_method(Parallelization::PROCESS, &owners_elsewhere::Doubler::twice, doubler);
-    };
-    executor.run_coroutine(call());
+  const std::string in_cereal = refusal_of(executor, [&] {
+    return executor.run_method(Parallelization::PROCESS, &owners_elsewhere::Doubler::twice, doubler);
   });
   EXPECT_NE(in_cereal.find("not in namespace cereal"), std::string::npos) << in_cereal;
   owners_elsewhere::Sealed sealed;
-  const std::string sealed_private = invalid_argument_message([&] {
-    auto call = [&]() -> Task<int> {
-      co_return co_await executor.run_method(Parallelization::PROCESS, &owners_elsewhere::Sealed::value, sealed);
-    };
-    executor.run_coroutine(call());
+  const std::string sealed_private = refusal_of(executor, [&] {
+    return executor.run_method(Parallelization::PROCESS, &owners_elsewhere::Sealed::value, sealed);
   });
   EXPECT_NE(sealed_private.find("public if the class is final"), std::string::npos) << sealed_private;
 }
