@@ -70,6 +70,15 @@ std::string quoted(const std::string& text) {
       out += "\\\\0";
       continue;
     }
+    if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\r') {
+      // `dot` copies other control bytes into the SVG, where XML forbids
+      // them (the file would not open): shown as \x01 and the like.
+      static constexpr char hex[] = "0123456789abcdef";
+      out += "\\\\x";
+      out += hex[(c >> 4) & 0xf];
+      out += hex[c & 0xf];
+      continue;
+    }
     if (c == '"' || c == '\\') out += '\\';
     out += c;
   }
@@ -251,18 +260,31 @@ void render_svg(const std::string& path, const std::string& dot) {
     file << dot;
     if (!file.flush()) throw Error("connectors::write_svg: cannot write the temporary file " + std::string(source));
   }
+  // `dot` writes beside the target, which is replaced only once the picture
+  // is whole: a failure leaves the file there as it was. The name is made
+  // by mkstemp and given back, so that `dot` creates the file with the
+  // program's usual permissions.
+  std::string rendered = path + ".XXXXXX";
+  const int reserved = ::mkstemp(rendered.data());
+  if (reserved < 0) {
+    throw Error("connectors::write_svg: cannot write beside " + path + ": " + std::strerror(errno));
+  }
+  ::close(reserved);
+  ::unlink(rendered.c_str());
+  struct RemoveRendered {
+    const std::string& path;
+    bool kept = false;
+    ~RemoveRendered() {
+      if (!kept) ::unlink(path.c_str());
+    }
+  } remove_rendered{rendered};
   std::string program = "dot";
   std::string format = "-Tsvg";
   // One argument with its flag: `dot` would read a separate path that
   // begins with '-' as another option. (An empty path was refused above:
   // a bare -o makes `dot` complain and exit 0.)
-  std::string target = "-o" + path;
+  std::string target = "-o" + rendered;
   char* argv[] = {program.data(), format.data(), target.data(), source, nullptr};
-  // Gone before `dot` runs, so that a file there afterwards is its work (see
-  // the wait below).
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    throw Error("connectors::write_svg: cannot replace " + path + ": " + std::strerror(errno));
-  }
   pid_t pid = 0;
   const int spawned = ::posix_spawnp(&pid, "dot", nullptr, nullptr, argv, environ);
   if (spawned == ENOENT) {
@@ -272,21 +294,25 @@ void render_svg(const std::string& path, const std::string& dot) {
   }
   if (spawned != 0) throw Error(std::string("connectors::write_svg: cannot run `dot`: ") + std::strerror(spawned));
   int status = 0;
+  bool status_known = true;
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno == ECHILD) {
       // The program ignores SIGCHLD: the kernel reaped `dot` and its exit
       // status is gone. Its output tells instead.
-      struct stat written {};
-      if (::stat(path.c_str(), &written) != 0 || written.st_size == 0) {
-        throw Error("connectors::write_svg: `dot` failed to render " + path);
-      }
-      return;
+      status_known = false;
+      break;
     }
     if (errno != EINTR) throw Error("connectors::write_svg: lost the `dot` process");
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  struct stat written {};
+  const bool wrote = ::stat(rendered.c_str(), &written) == 0 && written.st_size > 0;
+  if (status_known ? !WIFEXITED(status) || WEXITSTATUS(status) != 0 : !wrote) {
     throw Error("connectors::write_svg: `dot` failed to render " + path);
   }
+  if (::rename(rendered.c_str(), path.c_str()) != 0) {
+    throw Error("connectors::write_svg: cannot replace " + path + ": " + std::strerror(errno));
+  }
+  remove_rendered.kept = true;
 }
 
 }  // namespace connectors::detail

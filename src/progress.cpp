@@ -53,7 +53,8 @@ struct Progress::Counter final : detail::Observer {
 
   // Guarded by the observers' lock (detail::ObserversLock).
   Callback callback;
-  ProgressReport report;
+  ProgressReport report;  // the count, ahead of the reports while they pause
+  ProgressReport told;    // the last report made (latest())
   bool counting = false;  // an operation that began while this was alive
 
   void operation_began(const detail::OperationEvent& operation, const detail::NodeBase& start) override {
@@ -87,6 +88,7 @@ struct Progress::Counter final : detail::Observer {
     tell();
   }
   void tell() {
+    told = report;
     if (!callback) return;
     try {
       callback(report);
@@ -106,7 +108,7 @@ Progress::~Progress() { detail::remove_observer(*counter_); }
 
 ProgressReport Progress::latest() const {
   detail::ObserversLock lock;
-  return counter_->report;
+  return counter_->told;
 }
 
 }  // namespace connectors

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <iterator>
 #include <map>
 #include <set>
 #include <utility>
@@ -116,14 +117,44 @@ struct Trace::Recorder final : detail::Observer {
   std::int64_t origin = detail::probe_clock();
   std::vector<Method> methods;
   std::vector<Operation> operations;
+  // The first operation that began while this was alive: ids grow, and are
+  // given under the lock that adds this recorder, so every later one began
+  // in its lifetime and every earlier one before it. 0: none yet.
+  std::uint64_t first_operation = 0;
 
-  void operation_began(const detail::OperationEvent&, const detail::NodeBase&) override {}
+  bool began_here(std::uint64_t operation) const noexcept {
+    return first_operation != 0 && operation >= first_operation;
+  }
+
+  void operation_began(const detail::OperationEvent& operation, const detail::NodeBase&) override {
+    if (first_operation == 0) first_operation = operation.id;
+  }
   void method_ended(const detail::MethodEvent& event) override {
-    methods.push_back(Method{event.owner, event.connector, phase_name(event.phase), event.pid, event.tid, event.process,
-                             event.failed, event.queued, event.start, event.end, event.bytes_sent, event.bytes_received,
-                             event.operation});
+    // Begun before this trace: not what ran in its lifetime, whether or not
+    // another observer had it recorded (docs/observability.md).
+    if (event.start < origin) return;
+    Method method{event.owner,
+                  event.connector,
+                  phase_name(event.phase),
+                  event.pid,
+                  event.tid,
+                  event.process,
+                  event.failed,
+                  event.queued,
+                  event.start,
+                  event.end,
+                  event.bytes_sent,
+                  event.bytes_received,
+                  began_here(event.operation) ? event.operation : 0};
+    // In the order they ended: a PROCESS method ended when its reply came,
+    // and is told when the coordinating thread takes the reply, which may be
+    // after methods that ended later.
+    auto at = methods.end();
+    while (at != methods.begin() && std::prev(at)->end > method.end) --at;
+    methods.insert(at, std::move(method));
   }
   void operation_ended(const detail::OperationEvent& event) override {
+    if (!began_here(event.id)) return;
     operations.push_back(Operation{event.name, event.pid, event.tid, event.start, event.end, event.id});
   }
 };

@@ -1053,4 +1053,249 @@ TEST(Picture, ANulInANameAndAPathBeginningWithADashAreRendered) {
   EXPECT_THROW(connectors::write_svg("", block.get_double), std::invalid_argument);
 }
 
+// A control byte in a name: `dot` copied it into the SVG, which XML forbids
+// (the file did not open in a browser, and XML parsers refused it).
+TEST(Picture, AControlCharacterInANameIsWrittenSoThatTheSvgOpens) {
+  TimesTwo block;
+  block.get_double.set_name("gain\x01stage\x1f.out\tok");
+  const std::string dot = connectors::to_dot(block.get_double);
+  EXPECT_EQ(dot.find('\x01'), std::string::npos) << dot;
+  EXPECT_NE(dot.find("gain\\\\x01stage\\\\x1f\""), std::string::npos) << dot;  // the owner's name
+  EXPECT_NE(dot.find("\"out\tok\\n"), std::string::npos) << dot;               // a tab is kept
+  char path[] = "/tmp/connectors-test-XXXXXX.svg";
+  const int fd = ::mkstemps(path, 4);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  connectors::write_svg(path, block.get_double);
+  std::ifstream file{path};
+  const std::string svg{std::istreambuf_iterator<char>{file}, {}};
+  ::unlink(path);
+  for (const char c : svg) {
+    const auto byte = static_cast<unsigned char>(c);
+    EXPECT_TRUE(byte >= 0x20 || c == '\t' || c == '\n' || c == '\r') << "control byte " << int{byte};
+  }
+  EXPECT_NE(svg.find("gain\\x01stage\\x1f"), std::string::npos);
+}
+
+// A write_svg that fails (here: no `dot` on PATH) deleted the picture that
+// was at its path before it ran `dot`; now that file stays as it was, and
+// nothing of the failed attempt is left beside it.
+TEST(Picture, AWriteSvgThatFailsLeavesTheFileThereAsItWas) {
+  TimesTwo block;
+  char directory[] = "/tmp/connectors-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(directory), nullptr);
+  const std::string path = std::string{directory} + "/network.svg";
+  {
+    std::ofstream previous{path};
+    previous << "the picture before";
+  }
+  const char* const saved = std::getenv("PATH");
+  const std::string saved_path = saved != nullptr ? saved : "";
+  ASSERT_EQ(::setenv("PATH", "/nonexistent", 1), 0);
+  EXPECT_THROW(connectors::write_svg(path, block.get_double), connectors::Error);
+  ASSERT_EQ(::setenv("PATH", saved_path.c_str(), 1), 0);
+  std::ifstream file{path};
+  const std::string kept{std::istreambuf_iterator<char>{file}, {}};
+  EXPECT_EQ(kept, "the picture before");
+  ::unlink(path.c_str());
+  EXPECT_EQ(::rmdir(directory), 0) << "something was left beside the picture";
+}
+
+class Gate {
+ public:
+  connectors::Output<double> output{this, &Gate::read};
+  connectors::Input<double> input{this, &Gate::write, output};
+  bool fail = false;
+  Gate() { input.set_announce_condition(&Gate::is_open); }
+
+ private:
+  double read() const { return value_; }
+  void write(double value) { value_ = value; }
+  bool is_open() const {
+    if (fail) throw std::runtime_error("the gate's condition failed");
+    return true;
+  }
+  double value_ = 0.0;
+};
+
+// An announce condition that throws during a change's announcement: its
+// error is held until the walk is complete, and the trace recorded the
+// condition as not failed.
+TEST(Trace, AnAnnounceConditionThatThrowsIsRecordedAsFailed) {
+  TimesTwo source;
+  Gate gate;
+  gate.input.connect(source.get_double);
+  EXPECT_EQ(gate.output(), 0.0);
+  gate.fail = true;
+  connectors::Trace trace;
+  EXPECT_THROW(source.set_value(1.0), std::runtime_error);
+  int conditions = 0;
+  for (const connectors::Trace::Method& method : trace.methods()) {
+    if (method.phase != "condition") continue;
+    ++conditions;
+    EXPECT_TRUE(method.failed);
+  }
+  EXPECT_EQ(conditions, 1);
+  take_log();
+}
+
+// A trace created inside an operation under way records neither the
+// operation nor the method then running, also when another observer (a
+// Progress) had them followed from their start: the trace then listed both,
+// with times before its own beginning.
+TEST(Trace, AnOperationUnderWayWhenTheTraceBeginsIsNotRecordedWhileAProgressObserves) {
+  connectors::Progress progress;
+  Hooked block;
+  block.in(1.0);
+  std::unique_ptr<connectors::Trace> trace;
+  block.hook = [&] { trace = std::make_unique<connectors::Trace>(); };
+  EXPECT_EQ(get_through(block), 1.0);
+  ASSERT_NE(trace, nullptr);
+  EXPECT_TRUE(trace->operations().empty());
+  EXPECT_TRUE(trace->methods().empty());
+  // What begins afterwards is recorded, with its operation.
+  block.hook = nullptr;
+  block.in(2.0);
+  EXPECT_EQ(get_through(block), 2.0);
+  ASSERT_EQ(trace->operations().size(), 2u);
+  const std::vector<connectors::Trace::Method> methods = trace->methods();
+  ASSERT_EQ(methods.size(), 2u);
+  EXPECT_EQ(methods[0].operation, trace->operations()[0].id);
+  EXPECT_EQ(methods[1].operation, trace->operations()[1].id);
+}
+
+// A setter that polls Progress::latest() while the operation runs more
+// methods than estimated: latest() returned the count raised past the
+// estimate (finished == expected, not done), a report never made.
+class Polling {
+ public:
+  connectors::Output<long> output{this, &Polling::read};
+  connectors::Input<long> input{this, &Polling::write, output};
+  const connectors::Progress* progress = nullptr;
+  std::vector<connectors::ProgressReport> polled;
+
+ private:
+  long read() const { return value_; }
+  void write(long value) {
+    value_ = value;
+    if (progress != nullptr) polled.push_back(progress->latest());
+  }
+  long value_ = 0;
+};
+
+TEST(Progress, LatestIsAlwaysAReportMade) {
+  Polling head, middle, tail;
+  middle.input.connect(head.output);
+  tail.input.connect(middle.output);
+  middle.input.set_laziness(connectors::Laziness::ON_ANNOUNCE);
+  tail.input.set_laziness(connectors::Laziness::ON_ANNOUNCE);
+  head.input(1);
+  EXPECT_EQ(tail.output(), 1);
+  std::vector<connectors::ProgressReport> told;
+  {
+    connectors::Progress progress{[&](const connectors::ProgressReport& report) { told.push_back(report); }};
+    for (Polling* block : {&head, &middle, &tail}) block->progress = &progress;
+    head.input(2);  // estimated: its own setter; run: five methods
+    tail.polled.push_back(progress.latest());
+    for (Polling* block : {&head, &middle, &tail}) block->progress = nullptr;
+  }
+  ASSERT_FALSE(told.empty());
+  EXPECT_TRUE(told.back().done);
+  for (const Polling* block : {&head, &middle, &tail}) {
+    for (const connectors::ProgressReport& report : block->polled) {
+      const bool made = std::any_of(told.begin(), told.end(), [&](const connectors::ProgressReport& one) {
+        return one.operation == report.operation && one.finished == report.finished &&
+               one.expected == report.expected && one.done == report.done;
+      });
+      EXPECT_TRUE(made) << "finished " << report.finished << " expected " << report.expected << " done " << report.done;
+      EXPECT_TRUE(report.done || report.finished < report.expected);
+    }
+  }
+}
+
+// A PROCESS method and an inline one of one operation: the PROCESS method's
+// reply came while the coordinating thread ran the inline method, and was
+// told (and listed) after it, though it ended first.
+class Marker {
+ public:
+  connectors::Output<double> out{this, &Marker::compute};
+  connectors::Input<std::string> in{this, &Marker::write, out};
+  Marker() { out.set_parallelization(Parallelization::PROCESS); }
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(path_);
+  }
+
+ private:
+  double compute() const {
+    std::ofstream{path_} << "ran";
+    return 1.0;
+  }
+  void write(std::string path) { path_ = std::move(path); }
+  std::string path_;
+};
+
+class WaitsForAFile {
+ public:
+  connectors::Output<double> out{this, &WaitsForAFile::compute};
+  connectors::Input<std::string> in{this, &WaitsForAFile::write, out};
+  // On the coordinating thread, which takes the PROCESS reply afterwards.
+  WaitsForAFile() { out.set_parallelization(Parallelization::SEQUENTIAL); }
+
+ private:
+  double compute() const {
+    // Until the PROCESS method has run (the file it writes), and then long
+    // enough for its reply to reach this process: the order asserted below
+    // holds either way, this only makes the late telling happen.
+    while (::access(path_.c_str(), F_OK) != 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return 2.0;
+  }
+  void write(std::string path) { path_ = std::move(path); }
+  std::string path_;
+};
+
+class SumOfTwo {
+ public:
+  connectors::Output<double> total{this, &SumOfTwo::compute};
+  connectors::Input<double> a{this, &SumOfTwo::set_a, total};
+  connectors::Input<double> b{this, &SumOfTwo::set_b, total};
+
+ private:
+  double compute() const { return a_ + b_; }
+  void set_a(double value) { a_ = value; }
+  void set_b(double value) { b_ = value; }
+  double a_ = 0.0;
+  double b_ = 0.0;
+};
+
+TEST(Trace, MethodsAreListedInTheOrderTheyEndedAlsoAPROCESSMethod) {
+  auto executor = connectors::executor(2, 1);
+  char directory[] = "/tmp/connectors-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(directory), nullptr);
+  const std::string path = std::string{directory} + "/ran";
+  Marker remote;
+  WaitsForAFile local;
+  SumOfTwo sum;
+  sum.a.connect(remote.out);
+  sum.b.connect(local.out);
+  sum.total.set_executor(executor);
+  remote.in(path);
+  local.in(path);
+  std::vector<connectors::Trace::Method> methods;
+  {
+    connectors::Trace trace;
+    EXPECT_EQ(sum.total(), 3.0);
+    methods = trace.methods();
+  }
+  ::unlink(path.c_str());
+  ::rmdir(directory);
+  ASSERT_EQ(methods.size(), 5u);
+  EXPECT_EQ(std::count_if(methods.begin(), methods.end(), [](const auto& method) { return method.process; }), 1);
+  for (std::size_t i = 1; i < methods.size(); ++i) {
+    EXPECT_LE(methods[i - 1].end, methods[i].end)
+        << methods[i - 1].owner << "." << methods[i - 1].connector << " listed before " << methods[i].owner << "."
+        << methods[i].connector;
+  }
+}
 }  // namespace observability_test

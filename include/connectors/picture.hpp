@@ -37,9 +37,10 @@ std::string to_dot(const Connector& connector) {
 }
 
 /// Renders to_dot(connector) as an SVG file at `path` with Graphviz `dot`
-/// (Debian package graphviz), replacing any file there. Throws
-/// connectors::Error saying so when `dot` is missing or fails, or the file
-/// cannot be replaced; std::invalid_argument for an empty path.
+/// (Debian package graphviz), replacing any file there once the picture is
+/// rendered (a throw leaves that file as it was). Throws connectors::Error
+/// saying so when `dot` is missing or fails, or the file cannot be
+/// replaced; std::invalid_argument for an empty path.
 ///
 ///     connectors::write_svg("plots/network.svg", d2.get_double);
 ///

@@ -21,8 +21,9 @@ namespace connectors {
 ///     std::ofstream out{"trace.json"};
 ///     trace.write_json(out);
 ///
-/// Several traces may be alive at once; each records what ran in its
-/// lifetime. With none alive, recording costs one relaxed atomic load per
+/// Several traces may be alive at once; each records what began in its
+/// lifetime (an operation or method under way when it was created is not
+/// recorded, whatever else observes). With none alive, recording costs one relaxed atomic load per
 /// method (docs/benchmarks.md).
 ///
 /// Thread safety: all members may be called from any thread, also while
@@ -43,7 +44,7 @@ class Trace {
     std::int64_t end = 0;            ///< when it ended
     std::size_t bytes_sent = 0;      ///< PROCESS only: the request's size
     std::size_t bytes_received = 0;  ///< PROCESS only: the reply's size
-    std::uint64_t operation = 0;     ///< the top-level operation it belonged to
+    std::uint64_t operation = 0;     ///< its top-level operation; 0: none, or one begun before the trace
   };
   /// One top-level operation (a call, a connect or a disconnect).
   struct Operation {

@@ -56,12 +56,17 @@ class MethodProbe {
   MethodProbe& operator=(const MethodProbe&) = delete;
   ~MethodProbe() {
     if (record_ != nullptr) [[unlikely]]
-      probe_end(record_, std::uncaught_exceptions() > exceptions_);
+      probe_end(record_, failed_ || std::uncaught_exceptions() > exceptions_);
   }
+
+  // The method threw, and its error was caught before the probe ends (an
+  // announce condition's, held for the end of its walk).
+  void note_failure() noexcept { failed_ = true; }
 
  private:
   ProbeRecord* record_ = nullptr;
   int exceptions_ = 0;
+  bool failed_ = false;
 };
 
 // Calls `function` (which calls one user method) under a MethodProbe. The

@@ -203,7 +203,14 @@ std::optional<bool> ask_announce_condition(InputNode& input, Ask&& ask) {
   {
     UserCallScope user{UserCallScope::current()};
     MethodProbe probe{input, Phase::condition};
-    accepted = FailedConditionsHold::ask(std::forward<Ask>(ask));
+    accepted = FailedConditionsHold::ask([&] {
+      try {
+        return ask();
+      } catch (...) {
+        probe.note_failure();  // the hold may catch it before the probe ends
+        throw;
+      }
+    });
   }
   if (alive == nullptr) return std::nullopt;
   return accepted;
