@@ -20,6 +20,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -325,8 +326,10 @@ class MultiInput final : private detail::InputNode {
   /// ignored. Not consulted for direct calls, nor for whole multi-outputs (no
   /// single id; `docs/design.md#multi-input`), nor for plain connections that have stored nothing
   /// yet (no id yet). A connection through `mi[id]` has its id from the start:
-  /// if the condition rejects it, the connection gets no value until an
-  /// accepted announcement. What the condition throws reaches the call
+  /// if the condition rejects it when it is connected, the observers are not
+  /// announced (what they cached stays valid), but the new connection is
+  /// still fetched at this multi-input's next pull, as every new connection
+  /// is (docs/multi-inputs.md). What the condition throws reaches the call
   /// that announced (a set upstream, say); while a connector upstream is
   /// being destroyed, which cannot report it, a throwing condition counts
   /// as true. Throws only std::bad_alloc.
@@ -541,6 +544,7 @@ class MultiInput final : private detail::InputNode {
   template <class Value>
   void note_change(const Id& id, Value&& value) {
     changed_ = true;
+    ++changes_noted_;
     if (!conditions_ || conditions_->notify == nullptr) return;
     try {
       checks_.emplace_back(id, std::forward<Value>(value));
@@ -741,6 +745,10 @@ class MultiInput final : private detail::InputNode {
     if (source.kind == SourceKind::whole) {
       ids.owned = std::move(source.owned);
       source.owned.clear();
+      // A key staged for the owner's method running now has no value yet,
+      // or one the method stores without this connection: the method's end
+      // removes it (note_stored_key), not the loss.
+      if (staged_.source == source.node && ids.owned.find(*staged_.key) != nullptr) (void)ids.owned.take(*staged_.key);
     } else if (source.stored) {
       ids.single = std::move(source.id);
     }
@@ -813,7 +821,8 @@ class MultiInput final : private detail::InputNode {
     Source* after = sources_.find(*from, position);
     const Id* stored_under = id ? &*id : &*old_id;
     if (after == nullptr) {
-      if (!removed_by_loss(replaced, id, *old_id)) forget_orphan(*stored_under);
+      // (`old_id` is there only when the value replaced one stored under it.)
+      if (!replaced || !removed_by_loss(id, *old_id)) forget_orphan(*stored_under);
       return;
     }
     if (!by_key && id) {
@@ -858,22 +867,39 @@ class MultiInput final : private detail::InputNode {
                        const Id& old_id, const V& value) {
     Source* after = find(*from);
     if (after == nullptr) {
-      if (!removed_by_loss(replaced, id, old_id)) forget_orphan(id ? *id : old_id);
+      if (!replaced || !removed_by_loss(id, old_id)) forget_orphan(id ? *id : old_id);
       return false;
     }
-    // If copying the key or the id fails, the old entry is still there for
-    // the retry (which stores the value again).
-    note_change(after->owned.store(key, id ? std::move(*id) : Id(old_id)), value);
+    // The key's entry was made before the owner's method ran
+    // (stage_key_entry): recording the value moves an id in, which cannot
+    // fail. Without it (the connection was made anew meanwhile), a copy that
+    // fails leaves the old state for the retry, which stores the value again.
+    const Id* held = after->owned.find(key);
+    if (held == nullptr || id) held = &after->owned.store(key, id ? std::move(*id) : Id(old_id));
+    note_change(*held, value);
     return true;
   }
 
-  // Whether a source's loss, while the owner's method stored its value,
-  // removed that value already: the loss removes the id the connection
-  // recorded, which is where the value is if it replaced the one stored
-  // there and stayed under that id.
-  static bool removed_by_loss(bool replaced, const std::optional<Id>& id, const Id& old_id) {
-    return replaced && (!id || *id == old_id);
+  // Makes the entry of a key not stored before, under the key itself, before
+  // the owner's method stores its value: the copies of the key and the id
+  // may fail, and must do so while nothing is stored without its record
+  // (docs/multi-inputs.md, Ids). Taken out again if the method stores
+  // nothing (take_staged_key). While the method runs the entry is staged:
+  // a loss of the source then leaves it to the method's end (take_stored_ids).
+  void stage_key_entry(Source& source, const Id& key) {
+    (void)source.owned.store(key, Id(key));
+    staged_ = Staged{source.node, &key};
   }
+  void take_staged_key(const detail::OutputNode* from, const Id& key) noexcept {
+    Source* source = find(*from);
+    if (source != nullptr && source->owned.find(key) != nullptr) (void)source->owned.take(key);
+  }
+
+  // Whether a source's loss, while the owner's method stored a value that
+  // replaced the one stored under `old_id`, removed that value already: the
+  // loss removes the id the connection recorded, which is where the value is
+  // if it stayed under that id.
+  static bool removed_by_loss(const std::optional<Id>& id, const Id& old_id) { return !id || *id == old_id; }
 
   // The source went while its value was being stored (the owner's method
   // destroyed its block, and the operation fails): no connection records the
@@ -1023,10 +1049,11 @@ class MultiInput final : private detail::InputNode {
           // capture those in the lambdas below.
           const Id& key = entry.first;
           V& value = entry.second;
-          const Source& source = *find(*map.source);
+          Source& source = *find(*map.source);
           const Id* owned = source.owned.find(key);
           const bool stored_before = owned != nullptr;
           const Id old_id = stored_before ? *owned : key;
+          if (!stored_before) stage_key_entry(source, key);
           std::optional<Id> id;  // none: stored under old_id
           bool stored = false;   // the owner's method ran (and then perhaps destroyed a block)
           try {
@@ -1034,9 +1061,16 @@ class MultiInput final : private detail::InputNode {
               id = replace_now(old_id, value, stored_before);
               stored = true;
             });
+            staged_ = Staged{};
           } catch (...) {
-            if (stored && !detail::destroyed_in(operation, this))
-              note_stored_key(map.source, key, stored_before, id, old_id, value);
+            staged_ = Staged{};
+            if (!detail::destroyed_in(operation, this)) {
+              if (stored) {
+                note_stored_key(map.source, key, stored_before, id, old_id, value);
+              } else if (!stored_before) {
+                take_staged_key(map.source, key);
+              }
+            }
             throw;
           }
           // (The multi-output went while its value was being stored: the
@@ -1356,6 +1390,7 @@ class MultiInput final : private detail::InputNode {
     // An announce condition below may have destroyed a block of this network.
     detail::OperationScope::check_not_poisoned(&scope);
     std::vector<detail::InputNode*> deferred;
+    const std::uint64_t changes_before_retrieval = changes_noted_;
     try {
       apply_pending_now(scope, deferred);
     } catch (...) {
@@ -1399,7 +1434,8 @@ class MultiInput final : private detail::InputNode {
         return true;
       });
       if (failed_removal) {
-        if (!removed_any) changed_ = changed_before;  // nothing was removed
+        // Nothing was removed, and nothing applied from upstream before.
+        if (!removed_any && changes_noted_ == changes_before_retrieval) changed_ = changed_before;
         std::rethrow_exception(failed_removal);
       }
       if (unkept) std::rethrow_exception(unkept);
@@ -1485,6 +1521,14 @@ class MultiInput final : private detail::InputNode {
   };
   const Losing* losing_ = nullptr;
   bool changed_ = false;
+  // The whole multi-output key whose entry was made for the owner's method
+  // that stores its first value, while it runs (stage_key_entry).
+  struct Staged {
+    const detail::OutputNode* source = nullptr;
+    const Id* key = nullptr;
+  };
+  Staged staged_;
+  std::uint64_t changes_noted_ = 0;                      // counts note_change: whether a step changed anything
   std::vector<std::pair<Id, std::optional<V>>> checks_;  // only with a notify condition
   bool unchecked_change_ = false;                        // a change missing from checks_ (note_change)
 
