@@ -491,9 +491,9 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
           break;
         }
       }
-      // A key whose hash or == throws (documented as not allowed) leaves
-      // its item leased, kept until the multi-output goes: this end of a
-      // connect or disconnect cannot report an error.
+      // A key whose hash or == throws here leaves its item leased, kept
+      // until the multi-output goes, as docs/multi-outputs.md says: this end
+      // of a connect or disconnect has done its work and cannot report.
       typename decltype(items_by_key_)::iterator found;
       try {
         found = items_by_key_.find(key);
