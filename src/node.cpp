@@ -54,12 +54,23 @@ Operation::Operation(Executor& executor, OperationScope* scope) noexcept
 
 // Configuration takes the network lock: another thread may be running an
 // operation that reads it.
-void NodeBase::set_executor(std::shared_ptr<Executor> executor) {
+void NodeBase::set_executor(std::shared_ptr<Executor> executor) { (void)exchange_executor(std::move(executor)); }
+
+std::shared_ptr<Executor> NodeBase::exchange_executor(std::shared_ptr<Executor> executor) {
   ConfigurationLock lock{*this, "set_executor"};
-  executor_ = std::move(executor);
+  return std::exchange(executor_, std::move(executor));
 }
 
 std::shared_ptr<Executor> NodeBase::executor() const { return executor_ ? executor_ : default_executor(); }
+
+std::shared_ptr<Executor> NodeBase::locked_executor() const {
+  std::shared_ptr<Executor> executor;
+  {
+    NetworkLock lock{*this, true};
+    executor = executor_;
+  }
+  return executor ? executor : default_executor();
+}
 
 NetworkGroup& NodeBase::network_group() const {
   NetworkGroup* group = group_.load(std::memory_order_acquire);

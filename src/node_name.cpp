@@ -57,7 +57,7 @@ std::unordered_map<const NodeBase*, std::string>& names() {
 }  // namespace
 
 void NodeBase::set_name(std::string name) {
-  NetworkLock lock{*this};
+  NetworkLock lock{*this, true};  // also from a helper of a method computing it
   std::lock_guard names_lock{names_mutex};
   names()[this] = std::move(name);
   names_in_use.store(true, std::memory_order_relaxed);

@@ -408,22 +408,42 @@ void ConfigurationLock::release() noexcept {
   if (entered_ != nullptr) std::exchange(entered_, nullptr)->leave();
 }
 
-void NetworkLock::lock(const NodeBase& node) {
+void NetworkLock::lock(const NodeBase& node, bool across_helpers) {
   // A connector never connected, operated on nor configured: no other thread
   // can reach it, and a destructor then needs no lock (nor the allocation
   // of one, which it could not report).
   if (!node.has_network_group()) return;
+  HelperLink* link = across_helpers && current_operation == nullptr ? current_helper_link() : nullptr;
   NetworkGroup& group = node.network_group();
   for (;;) {
+    OperationScope* innermost = current_operation;
+    if (link != nullptr) {
+      innermost = link->enter();
+      if (innermost != nullptr) {
+        entered_ = link;
+      } else {
+        link = nullptr;  // the method's operation has ended
+      }
+    }
     NetworkGroup* root = NetworkGroup::root_of(&group);
-    if (OperationScope* holder = OperationScope::holder_of_root(root, current_operation, false)) {
+    if (OperationScope* holder = OperationScope::holder_of_root(root, innermost, across_helpers)) {
       inner_lock_ = std::unique_lock{holder->children_};
       return;
     }
-    // Joined meanwhile, perhaps into the root an enclosing operation holds:
-    // decided again.
+    // Another network: a helper leaves the link first, so that the method's
+    // operation does not wait for it. Joined meanwhile, perhaps into the
+    // root an enclosing operation holds: decided again.
+    if (entered_ != nullptr) std::exchange(entered_, nullptr)->leave();
     if (root_.lock_if_root(*root, true)) return;
   }
+}
+
+NetworkLock::~NetworkLock() {
+  // The link last: the method's operation may end, and its inner lock with
+  // it, once this helper leaves.
+  inner_lock_ = {};
+  root_.unlock();
+  if (entered_ != nullptr) entered_->leave();
 }
 
 void join_networks(const NodeBase& a, const NodeBase& b) {

@@ -521,13 +521,16 @@ class ConfiguresWhileComputing {
 
 // A macro's setting refused part-way (its second input is in the network the
 // calling method computes) leaves the first as it was: the macro's setting is
-// all or nothing, as each input's own. (The first input kept the new value.)
+// all or nothing, as each input's own. (The first input kept the new value;
+// the executor's until 2026-12-07's stop 46.)
 TEST_P(MacroTest, ASettingRefusedPartWayLeavesEveryExportedInputAsItWas) {
   DoubleSink elsewhere;
   ConfiguresWhileComputing computing;
   const connectors::MacroInput<double> both{elsewhere.in, computing.set_value};
   const Laziness laziness = elsewhere.in.laziness();
   const Parallelization parallelization = elsewhere.in.parallelization();
+  const std::shared_ptr<connectors::Executor> executor = elsewhere.in.executor();
+  const std::shared_ptr<connectors::Executor> own = connectors::executor(0, 0);
   int refusals = 0;
   computing.action = [&] {
     try {
@@ -540,19 +543,31 @@ TEST_P(MacroTest, ASettingRefusedPartWayLeavesEveryExportedInputAsItWas) {
     } catch (const std::logic_error&) {
       ++refusals;
     }
+    try {
+      both.set_executor(own);
+    } catch (const std::logic_error&) {
+      ++refusals;
+    }
   };
   EXPECT_EQ(computing.get_value(), 0.0);
-  EXPECT_EQ(refusals, 2);
+  EXPECT_EQ(refusals, 3);
   EXPECT_EQ(elsewhere.in.laziness(), laziness);
   EXPECT_EQ(elsewhere.in.parallelization(), parallelization);
+  EXPECT_EQ(elsewhere.in.executor(), executor);
   EXPECT_EQ(computing.set_value.laziness(), laziness);
   EXPECT_EQ(computing.set_value.parallelization(), parallelization);
-  // Outside the computation both change.
+  EXPECT_EQ(computing.set_value.executor(), executor);
+  // Outside the computation all change.
   computing.action = [] {};
   both.set_laziness(Laziness::ON_NOTIFY);
   both.set_parallelization(Parallelization::THREAD);
+  both.set_executor(own);
   EXPECT_EQ(elsewhere.in.laziness(), Laziness::ON_NOTIFY);
   EXPECT_EQ(computing.set_value.parallelization(), Parallelization::THREAD);
+  EXPECT_EQ(elsewhere.in.executor(), own);
+  EXPECT_EQ(computing.set_value.executor(), own);
+  both.set_executor(nullptr);
+  EXPECT_EQ(elsewhere.in.executor(), connectors::default_executor());
 }
 
 INSTANTIATE_TEST_SUITE_P(Executors, MacroTest, ::testing::Values(0, 2), executor_name);

@@ -255,6 +255,63 @@ TEST_P(NetworkLocks, AHelperCarryingTheOperationMayUseNetworksThatShareItsLock) 
   EXPECT_EQ(from_helper, std::optional<double>{8.0});  // nullopt: it waited
 }
 
+// Naming a connector and reading its executor are allowed inside a
+// computation (docs/connectors.md), from a helper of its method too. Naming
+// took the plain network lock, which on a helper waited for the lock the
+// computation holds while the getter waits for the helper.
+TEST_P(NetworkLocks, AHelperNamesAndReadsTheExecutorOfAConnectorOfTheNetworkBeingComputed) {
+  Hooked a, b;
+  b.in.connect(a.out);
+  const std::shared_ptr<connectors::Executor> own = connectors::executor(0, 0);
+  b.out.set_executor(own);
+  std::shared_ptr<connectors::Executor> read;
+  EXPECT_EQ(try_from_a_helper_while_computing(a, b,
+                                              [&] {
+                                                b.out.set_name("b.out");
+                                                read = b.out.executor();
+                                              }),
+            std::optional<double>{0.0});  // nullopt: it waited
+  EXPECT_EQ(b.out.name(), std::optional<std::string>{"b.out"});
+  EXPECT_EQ(read, own);
+}
+
+class KeyedTable {
+ public:
+  connectors::MultiOutput<double(int)> value{this, &KeyedTable::compute};
+  connectors::Input<double> set_base{this, &KeyedTable::store, value};
+
+ private:
+  double compute(int key) const { return base_ + key; }
+  void store(double base) { base_ = base; }
+  double base_ = 0.0;
+};
+
+// A connect through mo[key] made by a helper, on a network that only shares
+// the lock of the one being computed: the connect went through, then its
+// end (giving back the key's item) waited for that lock for good.
+TEST_P(NetworkLocks, AHelperConnectsThroughAMultiOutputKeyOnANetworkSharingTheLock) {
+  Hooked a, via, sink;
+  KeyedTable table;
+  via.in.connect(table.value[7]);  // table's network comes to share a's lock
+  a.in.connect(via.out);
+  a.in.disconnect(via.out);
+  via.in.disconnect(table.value[7]);
+  CarryingHelper helper;
+  std::optional<double> outcome;
+  a.hook = [&](double value) {
+    outcome = helper.run([&] {
+      sink.in.connect(table.value[3]);
+      return sink.out();
+    });
+    return value;
+  };
+  a.in(1.0);
+  EXPECT_EQ(a.out(), 1.0);
+  a.hook = nullptr;
+  EXPECT_EQ(outcome, std::optional<double>{3.0});  // nullopt: it waited
+  EXPECT_TRUE(sink.in.is_connected());
+}
+
 // A helper's function configures or inspects connectors as an operation it
 // started would: nested in the method's operation. Before, it waited for the
 // network's lock, which the computation holds while the method waits for the

@@ -124,7 +124,7 @@ class Input final : private detail::InputNode {
       if (!scope.destroyed(this)) detail::unsettle_unserved(collection, &scope);
       throw;
     }
-    detail::serve_non_lazy(*executor(), &scope, collection);
+    detail::serve_non_lazy(*NodeBase::executor(), &scope, collection);
   }
 
   /// Makes `source` this input's source: an Output, `mo[key]`, a MacroOutput,
@@ -225,7 +225,7 @@ class Input final : private detail::InputNode {
   void set_executor(std::shared_ptr<Executor> executor) { NodeBase::set_executor(std::move(executor)); }
   /// The executor set with set_executor, or the default executor. Throws
   /// nothing of its own. Threads: takes the network lock; any thread.
-  std::shared_ptr<Executor> executor() const { return NodeBase::executor(); }
+  std::shared_ptr<Executor> executor() const { return NodeBase::locked_executor(); }
   /// Names this input in pictures and timelines (`docs/observability.md`);
   /// "owner.connector" also names the owner.
   ///

@@ -210,23 +210,30 @@ class MacroInput {
   /// is not a Laziness, the refusal, or std::bad_alloc; takes each input's
   /// network lock.
   void set_laziness(Laziness laziness) const {
-    set_all_or_none(
-        laziness, [](const detail::InputNode& node) { return node.laziness(); },
-        [](detail::InputNode& node, Laziness value) { node.set_laziness(value); });
+    set_all_or_none(laziness, [](detail::InputNode& node, Laziness value) {
+      const Laziness before = node.laziness();
+      node.set_laziness(value);
+      return before;
+    });
   }
   /// Sets the parallelization flag of every exported input, or of none (as
   /// set_laziness). Throws std::invalid_argument for a value outside the
   /// enum, a refusal as set_laziness, or std::bad_alloc; takes each input's
   /// network lock.
   void set_parallelization(Parallelization parallelization) const {
-    set_all_or_none(
-        parallelization, [](const detail::InputNode& node) { return node.parallelization(); },
-        [](detail::InputNode& node, Parallelization value) { node.set_parallelization(value); });
+    set_all_or_none(parallelization, [](detail::InputNode& node, Parallelization value) {
+      const Parallelization before = node.parallelization();
+      node.set_parallelization(value);
+      return before;
+    });
   }
   /// Sets the executor of every exported input (null: the default
-  /// executor). Throws nothing of its own; takes each input's network lock.
+  /// executor), or of none (as set_laziness). Throws a refusal as
+  /// set_laziness, or std::bad_alloc; takes each input's network lock.
   void set_executor(const std::shared_ptr<Executor>& executor) const {
-    for (const Target& target : targets_) target.node->set_executor(executor);
+    set_all_or_none(executor, [](detail::InputNode& node, const std::shared_ptr<Executor>& value) {
+      return node.exchange_executor(value);
+    });
   }
   /// Gives the exported inputs this name in pictures and timelines
   /// (docs/observability.md), as `set_name` does for one connector:
@@ -253,23 +260,21 @@ class MacroInput {
 
   // One exported input: how to call it and how to link a source whose values
   // are V (connect or disconnect).
-  // Applies `set` to every exported input; when one throws, those changed
-  // before it are set back to what `get` read (an input's own setting is
-  // all or nothing, and so is the macro's: docs/macros.md). The undo takes
-  // locks that were just taken; only memory exhaustion could fail it, and
-  // then the first error is the one thrown.
-  template <class Value, class Get, class Set>
-  void set_all_or_none(Value value, Get get, Set set) const {
+  // Applies `exchange` (set, returning the setting before) to every exported
+  // input; when one throws, those changed before it get their setting back
+  // (an input's own setting is all or nothing, and so is the macro's:
+  // docs/macros.md). The undo takes locks that were just taken; only memory
+  // exhaustion could fail it, and then the first error is the one thrown.
+  template <class Value, class Exchange>
+  void set_all_or_none(const Value& value, Exchange exchange) const {
     std::vector<Value> before;
     before.reserve(targets_.size());
-    for (const Target& target : targets_) before.push_back(get(*target.node));
-    std::size_t changed = 0;
     try {
-      for (; changed < targets_.size(); ++changed) set(*targets_[changed].node, value);
+      for (const Target& target : targets_) before.push_back(exchange(*target.node, value));
     } catch (...) {
-      for (std::size_t undone = 0; undone < changed; ++undone) {
+      for (std::size_t undone = 0; undone < before.size(); ++undone) {
         try {
-          set(*targets_[undone].node, before[undone]);
+          (void)exchange(*targets_[undone].node, before[undone]);
         } catch (...) {
         }
       }

@@ -385,7 +385,7 @@ class MultiInput final : private detail::InputNode {
   void set_executor(std::shared_ptr<Executor> executor) { NodeBase::set_executor(std::move(executor)); }
   /// The executor set with set_executor, or the default executor. Throws
   /// nothing of its own. Threads: takes the network lock; any thread.
-  std::shared_ptr<Executor> executor() const { return NodeBase::executor(); }
+  std::shared_ptr<Executor> executor() const { return NodeBase::locked_executor(); }
   /// Names this multi-input in pictures and timelines
   /// (`docs/observability.md`); "owner.connector" also names the owner.
   ///
@@ -1227,7 +1227,7 @@ class MultiInput final : private detail::InputNode {
   void apply_pending_now(detail::OperationScope& scope, std::vector<detail::InputNode*>& deferred) {
     if (multi_waits_for_nothing()) return;
     detail::RunningFlag running{running_, *this, &scope};  // an ON_NOTIFY push must not re-enter
-    std::shared_ptr<Executor> executor = this->executor();
+    std::shared_ptr<Executor> executor = NodeBase::executor();
     detail::Operation operation{*executor, &scope};
     detail::run_to_end(*executor, retrieve_pending(operation));
     deferred = std::move(operation.deferred_notified);
@@ -1271,7 +1271,7 @@ class MultiInput final : private detail::InputNode {
       if (!scope.destroyed(this)) detail::unsettle_unserved(collection, &scope);
       throw;
     }
-    detail::serve_non_lazy(*executor(), &scope, collection, std::move(deferred));
+    detail::serve_non_lazy(*NodeBase::executor(), &scope, collection, std::move(deferred));
     if constexpr (!std::is_void_v<Result>) return std::move(*result);
   }
 
@@ -1360,7 +1360,7 @@ class MultiInput final : private detail::InputNode {
       detail::unsettle_unserved(collection, &scope);
       std::rethrow_exception(failure);
     }
-    detail::serve_non_lazy(*executor(), &scope, collection);
+    detail::serve_non_lazy(*NodeBase::executor(), &scope, collection);
   }
 
   // The disconnect step (docs/design.md#multi-input, Disconnect): no flush of the source's pending value.
@@ -1467,7 +1467,7 @@ class MultiInput final : private detail::InputNode {
       std::rethrow_exception(error);
     }
     finish_changes(&scope);
-    detail::serve_non_lazy(*executor(), &scope, collection, std::move(deferred));
+    detail::serve_non_lazy(*NodeBase::executor(), &scope, collection, std::move(deferred));
   }
 
   template <class Owner, class Condition>

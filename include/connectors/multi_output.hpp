@@ -191,7 +191,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
       auto cached = results_.find(key);
       if (cached != results_.end()) return cached->second;
     }
-    std::shared_ptr<Executor> executor = this->executor();
+    std::shared_ptr<Executor> executor = NodeBase::executor();
     detail::Operation operation{*executor, &scope};
     std::optional<R> result;
     detail::run_operation(operation, request_key(operation, key, &result));
@@ -297,7 +297,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   void set_executor(std::shared_ptr<Executor> executor) { NodeBase::set_executor(std::move(executor)); }
   /// The executor set with set_executor, or the default executor. Throws
   /// nothing of its own. Threads: takes the network lock; any thread.
-  std::shared_ptr<Executor> executor() const { return NodeBase::executor(); }
+  std::shared_ptr<Executor> executor() const { return NodeBase::locked_executor(); }
   /// Names this multi-output in pictures and timelines
   /// (`docs/observability.md`); "owner.connector" also names the owner.
   ///
@@ -484,7 +484,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   void release_item(const Key& key, ItemUse& use) noexcept {
     std::unique_ptr<Item> unused;
     {
-      detail::NetworkLock lock{*this};
+      detail::NetworkLock lock{*this, true};  // the end of a connect a helper made
       for (ItemUse** link = &item_uses_; *link != nullptr; link = &(*link)->next) {
         if (*link == &use) {
           *link = use.next;

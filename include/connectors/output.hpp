@@ -122,7 +122,7 @@ class Output final : private detail::OutputNode {
     }
     detail::OperationScope scope{*this};
     if (valid_.load(std::memory_order_relaxed)) return cache_.load();
-    std::shared_ptr<Executor> executor = this->executor();
+    std::shared_ptr<Executor> executor = NodeBase::executor();
     detail::Operation operation{*executor, &scope};
     if (caching()) {
       // No coroutines, no event loop, except where a method runs elsewhere or
@@ -218,7 +218,7 @@ class Output final : private detail::OutputNode {
   void set_executor(std::shared_ptr<Executor> executor) { NodeBase::set_executor(std::move(executor)); }
   /// The executor set with set_executor, or the default executor. Throws
   /// nothing of its own. Threads: takes the network lock; any thread.
-  std::shared_ptr<Executor> executor() const { return NodeBase::executor(); }
+  std::shared_ptr<Executor> executor() const { return NodeBase::locked_executor(); }
   /// Names this output in pictures and timelines (`docs/observability.md`);
   /// "owner.connector" also names the owner.
   ///

@@ -119,8 +119,16 @@ class NodeBase {
   }
 
   void set_executor(std::shared_ptr<Executor> executor);
-  // This connector's executor, or the default one.
+  // set_executor, returning the executor set before (null: the default), so
+  // that a caller can put it back; the old one is released outside the lock.
+  std::shared_ptr<Executor> exchange_executor(std::shared_ptr<Executor> executor);
+  // This connector's executor, or the default one. Read where the network
+  // lock is held (an operation's steps); other callers use locked_executor.
   std::shared_ptr<Executor> executor() const;
+  // executor(), under the network lock (the public getters: set_executor
+  // may be writing it on another thread). Nested in the calling method's
+  // operation from inside one, or from a helper of its method.
+  std::shared_ptr<Executor> locked_executor() const;
 
   // The group whose root is this connector's network lock; made at first
   // need (a connector never operated on or connected has none).

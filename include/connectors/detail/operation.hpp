@@ -229,16 +229,24 @@ void leave_network(const NodeBase& node, Unlink unlink) noexcept {
 // The lock an operation on `node`'s network would take, without being one:
 // for configuration and destructors, which unlink a connector from its peers.
 // None for a connector without a network group (no other thread knows it).
+// `across_helpers`: on a helper of a method (connectors::as_helper), nested in
+// the method's operation as a ConfigurationLock is, but never refused (what
+// is allowed inside a computation: naming, a reading of the executor, the
+// end of a connect); a destructor keeps to this side (docs/design.md#helper-threads).
 class NetworkLock {
  public:
   NetworkLock() noexcept = default;  // holds nothing
-  explicit NetworkLock(const NodeBase& node) { lock(node); }
+  explicit NetworkLock(const NodeBase& node, bool across_helpers = false) { lock(node, across_helpers); }
+  NetworkLock(const NetworkLock&) = delete;
+  NetworkLock& operator=(const NetworkLock&) = delete;
+  ~NetworkLock();
   // Takes the lock; once, on a NetworkLock that holds nothing.
-  void lock(const NodeBase& node);
+  void lock(const NodeBase& node, bool across_helpers = false);
 
  private:
   RootLock root_;
   std::unique_lock<std::recursive_mutex> inner_lock_;
+  HelperLink* entered_ = nullptr;  // left once the locks are released
 };
 
 // The lock of the public configuration and queries of a connector
