@@ -75,9 +75,13 @@ std::shared_ptr<Executor> NodeBase::locked_executor() const {
 NetworkGroup& NodeBase::network_group() const {
   NetworkGroup* group = group_.load(std::memory_order_acquire);
   if (group != nullptr) return *group;
-  auto* fresh = new NetworkGroup;
+  // A connector with an owner joins the owner's network (its other
+  // connectors may share the owner's state without an observer's link).
+  const bool owned = owner() != nullptr;
+  NetworkGroup* fresh = owned ? join_owner_network() : new NetworkGroup;
   if (group_.compare_exchange_strong(group, fresh, std::memory_order_acq_rel)) return *fresh;
   NetworkGroup::release(fresh);
+  if (owned) leave_owner_network();  // (counted once, for the group it has)
   return *group;
 }
 

@@ -450,8 +450,10 @@ void join_networks(const NodeBase& a, const NodeBase& b) {
   NetworkGroup* group_a = a.group_.load(std::memory_order_acquire);
   NetworkGroup* group_b = b.group_.load(std::memory_order_acquire);
   if (group_a == nullptr && group_b == nullptr) group_a = &a.network_group();
-  // A connector without a group joins by taking the other's root as its own.
+  // A connector without a group joins by taking the other's root as its own;
+  // one with an owner takes its owner's network, which is joined below.
   auto adopt = [](const NodeBase& node, NetworkGroup* other) -> NetworkGroup* {
+    if (node.owner() != nullptr) return &node.network_group();
     NetworkGroup* root = NetworkGroup::root_of(other);
     root->add_reference();
     NetworkGroup* expected = nullptr;

@@ -120,6 +120,110 @@ TEST_P(NetworkLocks, ConnectedNetworksShareALockEvenAfterADisconnect) {
   EXPECT_EQ(b.out(), 2.0);
 }
 
+// A block whose input `sink` feeds none of its outputs (no observer links
+// it to them) and whose output `constant` no input of it feeds.
+class WithUnlinkedConnectors {
+ public:
+  std::function<double(double)> hook;  // before the connectors: destroyed after them
+  connectors::Output<double> out{this, &WithUnlinkedConnectors::read};
+  connectors::Input<double> in{this, &WithUnlinkedConnectors::write, out};
+  connectors::Input<double> sink{this, &WithUnlinkedConnectors::note};
+  connectors::Output<double> constant{this, &WithUnlinkedConnectors::read_constant};
+  mutable std::atomic<bool> getter_running{false};
+  mutable std::atomic<int> ran_beside_the_getter{0};
+
+ private:
+  double read() const {
+    getter_running = true;
+    const double value = hook ? hook(value_) : value_;
+    getter_running = false;
+    return value;
+  }
+  void write(double value) { value_ = value; }
+  void note(double value) {
+    if (getter_running) ++ran_beside_the_getter;
+    noted_ = value;
+  }
+  double read_constant() const {
+    if (getter_running) ++ran_beside_the_getter;
+    return 1.0;
+  }
+  double value_ = 0.0;
+  double noted_ = 0.0;
+};
+
+// The connectors of one owner are one network (docs/connectors.md), also an
+// input that feeds no output of the owner and an output that no input of it
+// feeds: each had a lock of its own, so its method ran beside the owner's
+// other methods on another thread (a data race on the owner's state; the
+// library's WeakrefProxyGenerator freed its value twice).
+TEST_P(NetworkLocks, AnOwnersConnectorsThatNoObserverLinksAreStillOneNetwork) {
+  WithUnlinkedConnectors block;
+  TimedLatch entered{2};
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  block.hook = [&](double value) {
+    entered.arrive_and_wait();
+    released.wait();
+    return value;
+  };
+  block.in(1.0);
+  std::future<double> getting = std::async(std::launch::async, [&] { return block.out(); });
+  ASSERT_TRUE(entered.arrive_and_wait());
+  std::future<double> others = std::async(std::launch::async, [&] {
+    block.sink(2.0);  // waits for the get to end
+    return block.constant();
+  });
+  EXPECT_EQ(others.wait_for(std::chrono::milliseconds{50}), std::future_status::timeout);
+  release.set_value();
+  EXPECT_EQ(getting.get(), 1.0);
+  EXPECT_EQ(others.get(), 1.0);
+  EXPECT_EQ(block.ran_beside_the_getter.load(), 0);
+}
+
+// Blocks made and destroyed on several threads at once, each used from its
+// own thread: every owner's network is its own and forgotten with it.
+TEST_P(NetworkLocks, OwnersMadeAndDestroyedOnSeveralThreadsStayIndependent) {
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int thread = 0; thread < 4; ++thread) {
+    threads.emplace_back([&wrong, thread] {
+      for (int round = 0; round < 200; ++round) {
+        auto block = std::make_unique<WithUnlinkedConnectors>();
+        Hooked feed;
+        block->in.connect(feed.out);
+        feed.in(thread + round);
+        block->sink(1.0);
+        if (block->out() != thread + round || block->constant() != 1.0) ++wrong;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+// Reading a connector's executor while another thread sets it: the getter
+// copied the shared pointer without the network lock that set_executor
+// writes it under (a data race under ThreadSanitizer; a crash, now and then,
+// in an optimised build).
+TEST_P(NetworkLocks, ReadingTheExecutorWhileAnotherThreadSetsItIsSerialised) {
+  Hooked block;
+  block.in(1.0);
+  const std::shared_ptr<connectors::Executor> first = connectors::executor(0, 0);
+  const std::shared_ptr<connectors::Executor> second = connectors::executor(0, 0);
+  const std::shared_ptr<connectors::Executor> fallback = connectors::default_executor();
+  std::thread setter{[&] {
+    for (int round = 0; round < 2000; ++round) block.out.set_executor(round % 2 == 0 ? first : second);
+  }};
+  int unexpected = 0;
+  for (int round = 0; round < 2000; ++round) {
+    const std::shared_ptr<connectors::Executor> read = block.out.executor();
+    if (read != first && read != second && read != fallback) ++unexpected;
+  }
+  setter.join();
+  EXPECT_EQ(unexpected, 0);
+}
+
 TEST_P(NetworkLocks, ReEnteringTheNetworkBeingComputedIsStillRefused) {
   Hooked a, b;
   b.in.connect(a.out);

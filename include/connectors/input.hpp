@@ -75,14 +75,22 @@ class Input final : private detail::InputNode {
                   "connectors::Input<V>: the setter must take one V (by value or const V&)");
     static_assert((detail::has_output_node<Observers> && ...),
                   "connectors::Input: observers must be output connectors of the same owner");
-    (add_observer(detail::NodeAccess::node(observers)), ...);
+    try {
+      (add_observer(detail::NodeAccess::node(observers)), ...);
+    } catch (...) {
+      leave_owner_network();  // the destructor does not run
+      throw;
+    }
   }
   /// Leaves the network without running any user method: the source forgets
   /// this input, the observers' pending counts are balanced
   /// (`docs/design.md#lifetime`). Waits for the network's lock if another
   /// thread's operation runs.
   /// Throws nothing.
-  ~Input() { detach(); }
+  ~Input() {
+    detach();
+    leave_owner_network();
+  }
 
   /// Sets the value directly: runs the setter now, on the calling thread
   /// (whatever the parallelization flag), invalidates what depends on it and

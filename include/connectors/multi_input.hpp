@@ -137,7 +137,12 @@ class MultiInput final : private detail::InputNode {
                   "connectors::MultiInput<V, Id>: remove must take one Id");
     static_assert((detail::has_output_node<Observers> && ...),
                   "connectors::MultiInput: observers must be output connectors of the same owner");
-    (add_observer(detail::NodeAccess::node(observers)), ...);
+    try {
+      (add_observer(detail::NodeAccess::node(observers)), ...);
+    } catch (...) {
+      leave_owner_network();  // the destructor does not run
+      throw;
+    }
   }
 
   /// Leaves the network without running any user method; the sources forget
@@ -159,6 +164,7 @@ class MultiInput final : private detail::InputNode {
       sources_.clear();
       detach_locked();
     });
+    leave_owner_network();
   }
 
   /// Adds a value directly: first applies the values announced from upstream,

@@ -171,6 +171,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
           },
           &leaving);
     });
+    leave_owner_network();
   }
 
   /// The value for `key`: cached if valid, otherwise computed with this

@@ -101,7 +101,10 @@ class Output final : private detail::OutputNode {
   /// last value they received (`docs/design.md#lifetime`). Waits for the
   /// network's lock if another thread's operation runs.
   /// Throws nothing.
-  ~Output() { detach(); }
+  ~Output() {
+    detach();
+    leave_owner_network();
+  }
 
   /// The result: cached if valid, otherwise computed with this output's
   /// executor (user methods run where their flags and the executor say).

@@ -166,6 +166,10 @@ class NodeBase {
   ~NodeBase();
 
   void set_owner_type(const OwnerType& type) noexcept { owner_type_ = &type; }
+  // Called last by the destructor of every connector with an owner (and by
+  // a constructor that throws after joining): the owner's network forgets
+  // this connector (src/owner_networks.cpp).
+  void leave_owner_network() const noexcept;
 
   std::shared_ptr<Executor> executor_;  // null: the default executor
   const OwnerType* owner_type_ = nullptr;
@@ -175,6 +179,9 @@ class NodeBase {
  private:
   friend void join_networks(const NodeBase&, const NodeBase&);
   friend bool hand_off_unlink(const NodeBase&, void (*)(void*) noexcept, void*) noexcept;
+  // A reference to the group of the owner's network, made and registered
+  // if this is its first connector with one (src/owner_networks.cpp).
+  NetworkGroup* join_owner_network() const;
   // Set once (at first need, or when joined before it had one), then
   // constant: other threads read it without a lock.
   mutable std::atomic<NetworkGroup*> group_{nullptr};
