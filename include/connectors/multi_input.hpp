@@ -1069,8 +1069,8 @@ class MultiInput final : private detail::InputNode {
             });
             staged_ = Staged{};
           } catch (...) {
-            staged_ = Staged{};
             if (!detail::destroyed_in(operation, this)) {
+              staged_ = Staged{};
               if (stored) {
                 note_stored_key(map.source, key, stored_before, id, old_id, value);
               } else if (!stored_before) {
