@@ -7,29 +7,41 @@
 #include <connectors/detail/network_group.hpp>
 #include <connectors/detail/node.hpp>
 
-#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <functional>
 #include <mutex>
 #include <unordered_map>
 #include <utility>
-#include <vector>
 
 namespace connectors::detail {
 
 namespace {
 
-// One owner object: the connectors its class declares and those its base
-// classes declare (`types`, each at the object's address). A block's first
-// member block sits at the same address and is another owner. `group` is a
-// group of the owner's network (the registry holds a reference to it);
-// `connectors` counts the owner's connectors that have a group.
+// One class declaring connectors for the object at `address`. The classes of
+// one object (a class and its bases) are one owner, whose entries hold
+// groups of one network; a block's first member block sits at the same
+// address and is another owner.
+struct OwnerKey {
+  const void* address;
+  const OwnerType* type;
+  bool operator==(const OwnerKey&) const = default;
+};
+
+// By address alone: the entries of one address share a bucket, where a new
+// class of the object finds its bases' and derived classes' entries.
+struct AddressHash {
+  std::size_t operator()(const OwnerKey& key) const noexcept { return std::hash<const void*>{}(key.address); }
+};
+
+// A group of the owner's network (the registry holds a reference to it) and
+// how many of the class's connectors have one.
 struct OwnerNetwork {
-  std::vector<const OwnerType*> types;
   NetworkGroup* group;
   std::size_t connectors;
 };
+
+using Owners = std::unordered_map<OwnerKey, OwnerNetwork, AddressHash>;
 
 // Whether `base` is a base class of `derived`, for the object at `address`
 // (as the picture tells the owners at one address apart).
@@ -43,7 +55,7 @@ bool is_base(const OwnerType* base, const OwnerType* derived, const void* addres
 // be destroyed after this file's statics.
 struct Shard {
   std::mutex mutex;
-  std::unordered_map<const void*, std::vector<OwnerNetwork>> owners_at;
+  Owners owners;
 };
 constexpr std::size_t shard_count = 16;
 
@@ -52,68 +64,57 @@ Shard& shard_of(const void* address) {
   return (*shards)[std::hash<const void*>{}(address) / alignof(std::max_align_t) % shard_count];
 }
 
-// The owner at `address` whose class is `type`, or the end.
-std::vector<OwnerNetwork>::iterator find_owner(std::vector<OwnerNetwork>& owners, const OwnerType* type) {
-  for (auto owner = owners.begin(); owner != owners.end(); ++owner) {
-    for (const OwnerType* seen : owner->types) {
-      if (seen == type) return owner;
-    }
+// The entry of another class of the same object (a base or derived class of
+// `key.type`), or null.
+OwnerNetwork* related_entry(Owners& owners, const OwnerKey& key) {
+  const std::size_t bucket = owners.bucket(key);
+  for (auto entry = owners.begin(bucket); entry != owners.end(bucket); ++entry) {
+    const OwnerKey& other = entry->first;
+    if (other.address != key.address) continue;
+    if (is_base(other.type, key.type, key.address) || is_base(key.type, other.type, key.address)) return &entry->second;
   }
-  return owners.end();
+  return nullptr;
 }
 
 }  // namespace
 
 NetworkGroup* NodeBase::join_owner_network() const {
-  const void* const address = owner();
-  Shard& shard = shard_of(address);
+  const OwnerKey key{owner(), owner_type_};
+  Shard& shard = shard_of(key.address);
   std::lock_guard lock{shard.mutex};
-  std::vector<OwnerNetwork>& owners = shard.owners_at[address];
-  auto owner = find_owner(owners, owner_type_);
-  if (owner == owners.end()) {
-    // The first connector of this class: a base or derived class's may be
-    // there already (the object's other connectors).
-    for (owner = owners.begin(); owner != owners.end(); ++owner) {
-      const bool related = std::any_of(owner->types.begin(), owner->types.end(), [&](const OwnerType* seen) {
-        return is_base(seen, owner_type_, address) || is_base(owner_type_, seen, address);
-      });
-      if (related) break;
-    }
-    if (owner != owners.end()) owner->types.push_back(owner_type_);
-  }
-  if (owner != owners.end()) {
-    NetworkGroup* root = NetworkGroup::root_of(owner->group);
+  auto found = shard.owners.find(key);
+  if (found != shard.owners.end()) {
+    NetworkGroup* root = NetworkGroup::root_of(found->second.group);
     root->add_reference();
-    ++owner->connectors;
+    ++found->second.connectors;
     return root;
   }
-  NetworkGroup* fresh = nullptr;
+  // The first connector of this class: a base or derived class's may have
+  // joined the object's network already; else the network starts here.
+  const OwnerNetwork* related = shard.owners.bucket_count() != 0 ? related_entry(shard.owners, key) : nullptr;
+  NetworkGroup* group = related != nullptr ? NetworkGroup::root_of(related->group) : new NetworkGroup;
+  if (related != nullptr) group->add_reference();  // the connector's (a new group has it)
   try {
-    fresh = new NetworkGroup;
-    owners.push_back(OwnerNetwork{{owner_type_}, fresh, 1});
+    shard.owners.emplace(key, OwnerNetwork{group, 1});
   } catch (...) {
-    if (fresh != nullptr) NetworkGroup::release(fresh);
-    if (owners.empty()) shard.owners_at.erase(address);
+    NetworkGroup::release(group);
     throw;
   }
-  fresh->add_reference();  // the registry's
-  return fresh;
+  group->add_reference();  // the registry's
+  return group;
 }
 
 void NodeBase::leave_owner_network() const noexcept {
   if (!has_network_group() || owner() == nullptr) return;
-  const void* const address = owner();
+  const OwnerKey key{owner(), owner_type_};
   NetworkGroup* unused = nullptr;
   {
-    Shard& shard = shard_of(address);
+    Shard& shard = shard_of(key.address);
     std::lock_guard lock{shard.mutex};
-    auto at = shard.owners_at.find(address);
-    if (at == shard.owners_at.end()) return;
-    auto owner = find_owner(at->second, owner_type_);
-    if (owner == at->second.end() || --owner->connectors != 0) return;
-    unused = owner->group;
-    at->second.erase(owner);
-    if (at->second.empty()) shard.owners_at.erase(at);
+    auto found = shard.owners.find(key);
+    if (found == shard.owners.end() || --found->second.connectors != 0) return;
+    unused = found->second.group;
+    shard.owners.erase(found);
   }
   NetworkGroup::release(unused);
 }
