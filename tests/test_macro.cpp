@@ -570,6 +570,45 @@ TEST_P(MacroTest, ASettingRefusedPartWayLeavesEveryExportedInputAsItWas) {
   EXPECT_EQ(elsewhere.in.executor(), connectors::default_executor());
 }
 
+class DoubleTable {
+ public:
+  DoubleTable() { in.set_replace(&DoubleTable::replace); }
+  connectors::Output<double> total{this, &DoubleTable::sum};
+  connectors::MultiInput<double, long> in{this, &DoubleTable::add, &DoubleTable::remove, total};
+
+ private:
+  double sum() const {
+    double total = 0.0;
+    for (const auto& [id, value] : data_) total += value;
+    return total;
+  }
+  long add(double value) { return data_.add(value); }
+  void remove(long id) { data_.erase(id); }
+  void replace(long id, double value) { data_[id] = value; }
+  connectors::MultiInputData<double, long> data_;
+};
+
+// One multi-input exported twice (two of its `mi[id]`): the second exchange
+// gave back the value the first had just set, and the undo, run forwards,
+// put that new value back last. Undone backwards, the original stays.
+TEST_P(MacroTest, ASettingRefusedPartWayLeavesAnInputExportedTwiceAsItWas) {
+  DoubleTable table;
+  ConfiguresWhileComputing computing;
+  const connectors::MacroInput<double> all{table.in[1], table.in[2], computing.set_value};
+  const Laziness laziness = table.in.laziness();
+  int refusals = 0;
+  computing.action = [&] {
+    try {
+      all.set_laziness(Laziness::ON_NOTIFY);
+    } catch (const std::logic_error&) {
+      ++refusals;
+    }
+  };
+  EXPECT_EQ(computing.get_value(), 0.0);
+  EXPECT_EQ(refusals, 1);
+  EXPECT_EQ(table.in.laziness(), laziness);
+}
+
 INSTANTIATE_TEST_SUITE_P(Executors, MacroTest, ::testing::Values(0, 2), executor_name);
 
 }  // namespace

@@ -272,7 +272,9 @@ class MacroInput {
     try {
       for (const Target& target : targets_) before.push_back(exchange(*target.node, value));
     } catch (...) {
-      for (std::size_t undone = 0; undone < before.size(); ++undone) {
+      // Backwards: an input exported twice (two `mi[id]` of one
+      // multi-input) gave the new value back the second time.
+      for (std::size_t undone = before.size(); undone-- > 0;) {
         try {
           (void)exchange(*targets_[undone].node, before[undone]);
         } catch (...) {
