@@ -196,6 +196,11 @@ void MultiOutputNode::forget_items(std::vector<MultiOutputKeyNode*>& unused) noe
   for (MultiOutputKeyNode* item : unused) item->left_ = true;
 }
 
+void MultiOutputNode::forget_item(MultiOutputKeyNode& unused) noexcept {
+  std::erase(items_, &unused);
+  unused.left_ = true;
+}
+
 void OutputNode::detach_connections() noexcept {
   // A multi-input's remove, called below, may destroy connectors (its own
   // block, another block fed by this output) or connect new ones: the walk

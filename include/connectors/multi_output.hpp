@@ -297,7 +297,8 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   /// Threads: takes the network lock; any thread.
   void set_executor(std::shared_ptr<Executor> executor) { NodeBase::set_executor(std::move(executor)); }
   /// The executor set with set_executor, or the default executor. Throws
-  /// nothing of its own. Threads: takes the network lock; any thread.
+  /// only std::bad_alloc (a connector's first use makes its lock). Threads:
+  /// takes the network lock; any thread.
   std::shared_ptr<Executor> executor() const { return NodeBase::locked_executor(); }
   /// Names this multi-output in pictures and timelines
   /// (`docs/observability.md`); "owner.connector" also names the owner.
@@ -445,6 +446,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
       try {
         found = items_by_key_.emplace(key, nullptr).first;
       } catch (...) {
+        forget_item(*made);  // its destructor then takes no lock
         unkept = std::move(made);
         throw;
       }
@@ -505,6 +507,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
       if (--found->second->leases != 0 || !found->second->connections().empty()) return;
       unused = std::move(found->second);
       items_by_key_.erase(found);
+      forget_item(*unused);  // its destructor then takes no lock
     }
   }
   // Runs `use` with the item of `key`, then forgets the item if unused.

@@ -41,6 +41,10 @@ class MultiOutputNode : public OutputNode {
   // any computation of it): one pass over the list, and their destructors
   // then have nothing left to do.
   void forget_items(std::vector<MultiOutputKeyNode*>& unused) noexcept;
+  // The same for one item, under the lock the caller holds (which may be a
+  // helper's, nested in a computation: the item's destructor, run after the
+  // lock is released, would wait for the computation's root).
+  void forget_item(MultiOutputKeyNode& unused) noexcept;
 
  private:
   friend class MultiOutputKeyNode;
