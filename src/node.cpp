@@ -64,6 +64,9 @@ std::shared_ptr<Executor> NodeBase::exchange_executor(std::shared_ptr<Executor> 
 std::shared_ptr<Executor> NodeBase::executor() const { return executor_ ? executor_ : default_executor(); }
 
 std::shared_ptr<Executor> NodeBase::locked_executor() const {
+  // The lock made first if there is none yet: a set_executor on another
+  // thread makes it, and writes under it.
+  (void)network_group();
   std::shared_ptr<Executor> executor;
   {
     NetworkLock lock{*this, true};

@@ -184,6 +184,7 @@ TEST_P(NetworkLocks, AnOwnersConnectorsThatNoObserverLinksAreStillOneNetwork) {
 // Blocks made and destroyed on several threads at once, each used from its
 // own thread: every owner's network is its own and forgotten with it.
 TEST_P(NetworkLocks, OwnersMadeAndDestroyedOnSeveralThreadsStayIndependent) {
+  const std::size_t owners_before = connectors::detail::registered_owners();
   std::vector<std::thread> threads;
   std::atomic<int> wrong{0};
   for (int thread = 0; thread < 4; ++thread) {
@@ -200,6 +201,9 @@ TEST_P(NetworkLocks, OwnersMadeAndDestroyedOnSeveralThreadsStayIndependent) {
   }
   for (std::thread& thread : threads) thread.join();
   EXPECT_EQ(wrong.load(), 0);
+  // Every owner was forgotten with its last connector: none is left to join
+  // a new object at a reused address to an old network.
+  EXPECT_EQ(connectors::detail::registered_owners(), owners_before);
 }
 
 // Reading a connector's executor while another thread sets it: the getter
@@ -221,7 +225,73 @@ TEST_P(NetworkLocks, ReadingTheExecutorWhileAnotherThreadSetsItIsSerialised) {
     if (read != first && read != second && read != fallback) ++unexpected;
   }
   setter.join();
+  // Connectors never used yet have no lock: the getter read without one
+  // while the first set_executor made it.
+  for (int round = 0; round < 200; ++round) {
+    Hooked fresh;
+    std::thread first_setter{[&] { fresh.out.set_executor(first); }};
+    const std::shared_ptr<connectors::Executor> read = fresh.out.executor();
+    if (read != first && read != fallback) ++unexpected;
+    first_setter.join();
+  }
   EXPECT_EQ(unexpected, 0);
+}
+
+// A class whose connectors its private base declares: the handler test that
+// tells a base from another object at the same address does not see a
+// private base, and the base's unlinked input was another owner.
+class UnlinkedBase {
+ public:
+  const std::atomic<bool>* running = nullptr;
+  std::atomic<int> ran_beside{0};
+  connectors::Input<double> base_sink{this, &UnlinkedBase::note};
+
+ private:
+  void note(double) {
+    if (running != nullptr && running->load()) ++ran_beside;
+  }
+};
+
+class DerivedPrivately : UnlinkedBase {
+ public:
+  using UnlinkedBase::base_sink;
+  using UnlinkedBase::ran_beside;
+  std::function<double(double)> hook;
+  connectors::Output<double> out{this, &DerivedPrivately::read};
+  connectors::Input<double> in{this, &DerivedPrivately::write, out};
+  DerivedPrivately() { running = &getter_running_; }
+
+ private:
+  double read() const {
+    getter_running_ = true;
+    const double value = hook ? hook(value_) : value_;
+    getter_running_ = false;
+    return value;
+  }
+  void write(double value) { value_ = value; }
+  mutable std::atomic<bool> getter_running_{false};
+  double value_ = 0.0;
+};
+
+TEST_P(NetworkLocks, TheConnectorsOfAPrivateBaseAreTheOwnersNetworkToo) {
+  DerivedPrivately block;
+  TimedLatch entered{2};
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  block.hook = [&](double value) {
+    entered.arrive_and_wait();
+    released.wait();
+    return value;
+  };
+  block.in(1.0);
+  std::future<double> getting = std::async(std::launch::async, [&] { return block.out(); });
+  ASSERT_TRUE(entered.arrive_and_wait());
+  std::future<void> other = std::async(std::launch::async, [&] { block.base_sink(2.0); });
+  EXPECT_EQ(other.wait_for(std::chrono::milliseconds{50}), std::future_status::timeout);
+  release.set_value();
+  EXPECT_EQ(getting.get(), 1.0);
+  other.get();
+  EXPECT_EQ(block.ran_beside.load(), 0);
 }
 
 TEST_P(NetworkLocks, ReEnteringTheNetworkBeingComputedIsStillRefused) {

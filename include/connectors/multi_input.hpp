@@ -390,7 +390,8 @@ class MultiInput final : private detail::InputNode {
   /// Threads: takes the network lock; any thread.
   void set_executor(std::shared_ptr<Executor> executor) { NodeBase::set_executor(std::move(executor)); }
   /// The executor set with set_executor, or the default executor. Throws
-  /// nothing of its own. Threads: takes the network lock; any thread.
+  /// only std::bad_alloc (a connector's first use makes its lock). Threads:
+  /// takes the network lock; any thread.
   std::shared_ptr<Executor> executor() const { return NodeBase::locked_executor(); }
   /// Names this multi-input in pictures and timelines
   /// (`docs/observability.md`); "owner.connector" also names the owner.

@@ -97,6 +97,10 @@ struct NonLazyCollection {
 };
 
 class NodeBase;
+// How many owners the registry of owners' networks knows (tests: it forgets
+// an owner with its last connector; src/owner_networks.cpp).
+std::size_t registered_owners() noexcept;
+
 // Whether any connector was ever named (docs/observability.md).
 inline std::atomic<bool> names_in_use{false};
 void forget_name(const NodeBase& node) noexcept;
