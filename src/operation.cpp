@@ -351,6 +351,25 @@ bool note_destruction(const NodeBase& node) noexcept {
   }
 }
 
+namespace {
+
+// The operation a lock taken on this thread nests in: the thread's own, or
+// on a helper of a method (`link`) the method's while it lasts, entered
+// (`entered`, paired with a leave); once it has ended, none, and the link
+// is dropped.
+OperationScope* innermost_through(HelperLink*& link, HelperLink*& entered) noexcept {
+  if (link == nullptr) return current_operation;
+  OperationScope* operation = link->enter();
+  if (operation != nullptr) {
+    entered = link;
+  } else {
+    link = nullptr;
+  }
+  return operation;
+}
+
+}  // namespace
+
 ConfigurationLock::ConfigurationLock(const NodeBase& node, const char* what) {
   // A helper of a method, outside any operation of its own: nested in the
   // method's operation while that lasts, which then waits for this lock.
@@ -358,15 +377,7 @@ ConfigurationLock::ConfigurationLock(const NodeBase& node, const char* what) {
   try {
     NetworkGroup& group = node.network_group();
     for (;;) {
-      OperationScope* innermost = current_operation;
-      if (link != nullptr) {
-        innermost = link->enter();
-        if (innermost != nullptr) {
-          entered_ = link;
-        } else {
-          link = nullptr;  // the method's operation has ended
-        }
-      }
+      OperationScope* innermost = innermost_through(link, entered_);
       // Across helpers: an operation started through a helper link runs
       // beside the method's operation, not in place of it, and the
       // computation it is nested in is the one to keep away from.
@@ -416,15 +427,7 @@ void NetworkLock::lock(const NodeBase& node, bool across_helpers) {
   HelperLink* link = across_helpers && current_operation == nullptr ? current_helper_link() : nullptr;
   NetworkGroup& group = node.network_group();
   for (;;) {
-    OperationScope* innermost = current_operation;
-    if (link != nullptr) {
-      innermost = link->enter();
-      if (innermost != nullptr) {
-        entered_ = link;
-      } else {
-        link = nullptr;  // the method's operation has ended
-      }
-    }
+    OperationScope* innermost = innermost_through(link, entered_);
     NetworkGroup* root = NetworkGroup::root_of(&group);
     if (OperationScope* holder = OperationScope::holder_of_root(root, innermost, across_helpers)) {
       inner_lock_ = std::unique_lock{holder->children_};
