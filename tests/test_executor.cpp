@@ -397,6 +397,53 @@ TEST(NestedRuns, ARunStartedInsideACoroutineSeesTheCallsItQueuedRun) {
   });
 }
 
+// A THREAD call started by one task of a gather, and a sibling that runs
+// synchronous code until that call's method has begun: the call went to the
+// pool only once every task had suspended, so the sibling waited for it in
+// vain (for ever, without the latch's bound).
+struct Arriving {
+  void arrive(connectors::testing::TimedLatch* both) const { both->arrive_and_wait(); }
+};
+
+TEST(Gather, AThreadCallStartsBeforeTheNextTaskRunsSynchronousCode) {
+  connectors::testing::without_hanging([] {
+    ThreadingExecutor executor{2};
+    Arriving arriving;
+    connectors::testing::TimedLatch both{2};
+    bool met = false;
+    auto main = [&]() -> Task<void> {
+      auto call = [&]() -> Task<void> {
+        co_await executor.run_method(Parallelization::THREAD, &Arriving::arrive, arriving, &both);
+      };
+      auto synchronous = [&]() -> Task<void> {
+        met = both.arrive_and_wait(std::chrono::seconds{10});
+        co_return;
+      };
+      co_await connectors::gather(call(), synchronous());
+    };
+    executor.run_coroutine(main());
+    EXPECT_TRUE(met);
+  });
+}
+
+// Gathers nested directly in gathers, 200 000 deep: each started its task
+// with a plain resume, which no budget bounded, and the stack overflowed on
+// the way in.
+Task<void> gathered_chain(std::size_t depth) {
+  Task<void> task = []() -> Task<void> { co_return; }();
+  for (std::size_t level = 0; level < depth; ++level) {
+    std::vector<Task<void>> one;
+    one.push_back(std::move(task));
+    task = connectors::gather(std::move(one));
+  }
+  return task;
+}
+
+TEST(Gather, GathersNestedDeeplyStartWithoutExhaustingTheStack) {
+  SequentialExecutor executor;
+  executor.run_coroutine(gathered_chain(200'000));
+}
+
 TEST(ThreadPool, IsStartedLazilyAndPersists) {
   // Sanitizer runtimes start a helper thread at the first thread creation;
   // let that happen before the baseline is taken. A joined thread may stay
