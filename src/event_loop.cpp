@@ -19,10 +19,6 @@ void defer_resume(EventLoop& loop, std::coroutine_handle<> next) noexcept {
   loop.ready_.push_back(EventLoop::Ready{next, {}});
 }
 
-void submit_queued_calls_now() noexcept {
-  if (EventLoop* loop = running_loop()) LoopAccess::submit_queued_calls(*loop);
-}
-
 std::shared_ptr<Channel> running_loop_channel(const char* what) {
   EventLoop* loop = running_loop();
   if (loop == nullptr) throw std::logic_error(what);
@@ -125,9 +121,6 @@ bool EventLoop::deliver_posts() noexcept {
   while (node != nullptr) {
     detail::ChannelNode* next = node->next_in_channel;
     node->deliver();
-    // What the resumed coroutine queued goes to the pool before the next
-    // delivery resumes another, which may run synchronous code meanwhile.
-    submit_outbox();
     node = next;
   }
   return true;

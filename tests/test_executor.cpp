@@ -397,35 +397,6 @@ TEST(NestedRuns, ARunStartedInsideACoroutineSeesTheCallsItQueuedRun) {
   });
 }
 
-// A THREAD call started by one task of a gather, and a sibling that runs
-// synchronous code until that call's method has begun: the call went to the
-// pool only once every task had suspended, so the sibling waited for it in
-// vain (for ever, without the latch's bound).
-struct Arriving {
-  void arrive(connectors::testing::TimedLatch* both) const { both->arrive_and_wait(); }
-};
-
-TEST(Gather, AThreadCallStartsBeforeTheNextTaskRunsSynchronousCode) {
-  connectors::testing::without_hanging([] {
-    ThreadingExecutor executor{2};
-    Arriving arriving;
-    connectors::testing::TimedLatch both{2};
-    bool met = false;
-    auto main = [&]() -> Task<void> {
-      auto call = [&]() -> Task<void> {
-        co_await executor.run_method(Parallelization::THREAD, &Arriving::arrive, arriving, &both);
-      };
-      auto synchronous = [&]() -> Task<void> {
-        met = both.arrive_and_wait(std::chrono::seconds{10});
-        co_return;
-      };
-      co_await connectors::gather(call(), synchronous());
-    };
-    executor.run_coroutine(main());
-    EXPECT_TRUE(met);
-  });
-}
-
 // Gathers nested directly in gathers, 200 000 deep: each started its task
 // with a plain resume, which no budget bounded, and the stack overflowed on
 // the way in.

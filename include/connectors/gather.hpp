@@ -54,9 +54,6 @@ void start_in_group(Task<T>& task, TaskGroup& group) noexcept {
   // the next one starts. Deep chains inside it are bounced by transfer_to,
   // gathers nested in gathers by resume_within_budget.
   resume_within_budget(task.handle());
-  // Its pool calls start now: the next task may run synchronous code first
-  // (docs/executors.md, gather).
-  submit_queued_calls_now();
 }
 
 // Starts every task, then suspends until the last of them has finished.

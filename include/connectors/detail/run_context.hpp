@@ -64,12 +64,6 @@ inline constexpr std::ptrdiff_t transfer_stack_budget = std::ptrdiff_t{128} * 10
 void defer_resume(RunFrame& frame, std::coroutine_handle<> next) noexcept;
 void defer_resume(EventLoop& loop, std::coroutine_handle<> next) noexcept;
 
-// Hands the pool calls the running loop has queued to its pool now, rather
-// than when the current step of the loop ends (defined with EventLoop): a
-// coroutine started next in the same step (a sibling in gather) may run
-// synchronous code, during which a queued call would wait.
-void submit_queued_calls_now() noexcept;
-
 // Symmetric transfer with a guard. Where the compiler turns the transfer into a
 // tail call (clang, optimised g++), the stack never grows and this is a plain
 // return of `next`. Where it does not (g++ at -O0, sanitizers), every transfer
