@@ -612,13 +612,19 @@ void InputNode::set_parallelization(Parallelization parallelization) {
   parallelization_.store(parallelization, std::memory_order_relaxed);
 }
 
-void InputNode::add_observer(OutputNode& observer) {
-  join_networks(observer, *this);  // one owner's connectors are one network
-  observers_.push_back(&observer);
+void InputNode::link_observers(OutputNode* const* observers, std::size_t count) {
+  std::size_t linked = 0;
   try {
-    observer.add_observed_input(*this);
+    for (; linked < count; ++linked) {
+      OutputNode& observer = *observers[linked];
+      join_networks(observer, *this);  // one owner's connectors are one network
+      observers_.push_back(&observer);
+      observer.add_observed_input(*this);
+    }
   } catch (...) {
-    observers_.erase_if([&](const OutputNode* added) { return added == &observer; });
+    for (std::size_t i = 0; i <= linked && i < count; ++i) observers[i]->remove_observed_input(*this);
+    observers_.clear();
+    leave_owner_network();
     throw;
   }
 }

@@ -14,6 +14,7 @@
 
 #include <cereal/cereal.hpp>
 
+#include <cstddef>
 #include <cstdlib>
 #include <exception>
 #include <memory>
@@ -208,6 +209,54 @@ void sweep_fan_in(const std::shared_ptr<connectors::Executor>& executor) {
 TEST(AllocationSweep, FanInOnTheSequentialExecutor) { sweep_fan_in(connectors::executor(0, 0)); }
 
 TEST(AllocationSweep, FanInOnTheThreadingExecutor) { sweep_fan_in(connectors::executor(2, 0)); }
+
+// An input that three outputs of its owner depend on, and a multi-input
+// likewise: linking the third (or second) one needs memory.
+class ThreeViews {
+ public:
+  connectors::Output<double> once{this, &ThreeViews::times<1>};
+  connectors::Output<double> twice{this, &ThreeViews::times<2>};
+  connectors::Output<double> thrice{this, &ThreeViews::times<3>};
+  connectors::Input<double> in{this, &ThreeViews::store, once, twice, thrice};
+  connectors::MultiInput<double> extra{this, &ThreeViews::add, &ThreeViews::remove, once, twice, thrice};
+
+ private:
+  template <int factor>
+  double times() const {
+    return factor * (value_ + extra_);
+  }
+  void store(double value) { value_ = value; }
+  int add(double value) {
+    extra_ += value;
+    return 0;
+  }
+  void remove(int) {}
+  double value_ = 0.0;
+  double extra_ = 0.0;
+};
+
+// Before, a construction failing while the input linked its observers left
+// the outputs linked already pointing at it, and their destructors, run as
+// the construction unwound, wrote into the freed input (AddressSanitizer:
+// heap-use-after-free); a failure must leave nothing behind.
+TEST(AllocationSweep, MakingABlockWhoseInputsLinkSeveralOutputs) {
+  const std::size_t owners_before = connectors::detail::registered_owners();
+  double value = 0.0;
+  fail_each_allocation(
+      [&] {
+        auto block = std::make_unique<ThreeViews>();
+        value += 1.0;
+        block->in(value);
+        EXPECT_EQ(block->thrice(), 3.0 * value);
+      },
+      [&] {
+        EXPECT_EQ(connectors::detail::registered_owners(), owners_before);
+        ThreeViews block;
+        block.in(2.0);
+        EXPECT_EQ(block.once(), 2.0);
+        EXPECT_EQ(block.twice(), 4.0);
+      });
+}
 
 struct Echo {
   template <class Archive>

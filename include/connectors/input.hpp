@@ -75,11 +75,9 @@ class Input final : private detail::InputNode {
                   "connectors::Input<V>: the setter must take one V (by value or const V&)");
     static_assert((detail::has_output_node<Observers> && ...),
                   "connectors::Input: observers must be output connectors of the same owner");
-    try {
-      (add_observer(detail::NodeAccess::node(observers)), ...);
-    } catch (...) {
-      leave_owner_network();  // the destructor does not run
-      throw;
+    if constexpr (sizeof...(Observers) > 0) {
+      detail::OutputNode* const observed[] = {&detail::NodeAccess::node(observers)...};
+      link_observers(observed, sizeof...(Observers));
     }
   }
   /// Leaves the network without running any user method: the source forgets

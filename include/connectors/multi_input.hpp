@@ -137,11 +137,9 @@ class MultiInput final : private detail::InputNode {
                   "connectors::MultiInput<V, Id>: remove must take one Id");
     static_assert((detail::has_output_node<Observers> && ...),
                   "connectors::MultiInput: observers must be output connectors of the same owner");
-    try {
-      (add_observer(detail::NodeAccess::node(observers)), ...);
-    } catch (...) {
-      leave_owner_network();  // the destructor does not run
-      throw;
+    if constexpr (sizeof...(Observers) > 0) {
+      detail::OutputNode* const observed[] = {&detail::NodeAccess::node(observers)...};
+      link_observers(observed, sizeof...(Observers));
     }
   }
 

@@ -444,7 +444,11 @@ class InputNode : public NodeBase {
   void abort_own_waits() noexcept;
   ~InputNode() = default;
 
-  void add_observer(OutputNode& observer);
+  // Links the owner's outputs that depend on this input, as it is made: all
+  // or none. No destructor runs for a connector whose constructor throws, so
+  // on a failure the ones linked already forget it again (they would touch
+  // it once gone) and it leaves its owner's network before the error goes on.
+  void link_observers(OutputNode* const* observers, std::size_t count);
   // Whether a received value waits to be applied: such an input stays
   // announced towards its observers through a cancel of its source.
   virtual bool holds_value() const noexcept { return false; }
