@@ -4,10 +4,11 @@
 // feeds): their methods share the owner's state, so their operations must
 // share a lock. Observers join what they link when the input is made; the
 // rest is joined here, when a connector of the owner first needs a group.
-// An owner is known by its address: the connectors its class and its bases
-// declare (whatever the access to those bases), and those of a first member
-// block, which sits at the same address. Sharing that one's lock only
-// serialises the two: re-entry is told by links, not by locks.
+// An owner is an address and a class: the connectors its class and its bases
+// declare at that address (whatever the access to those bases) are one
+// network; a block's first member block, at the same address but of a class
+// that is neither, is another owner.
+#include <connectors/detail/class_hierarchy.hpp>
 #include <connectors/detail/network_group.hpp>
 #include <connectors/detail/node.hpp>
 
@@ -15,26 +16,48 @@
 #include <cstddef>
 #include <functional>
 #include <mutex>
+#include <typeinfo>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace connectors::detail {
 
 namespace {
 
-// A group of the owner's network (the registry holds a reference to it) and
-// how many of the owner's connectors have one.
+// A group of an owner's network (the registry holds a reference to it), how
+// many of the owner's connectors have one, and the classes their owner
+// pointers had: the owner's class and those of its bases that declare
+// connectors (a null type: a connector that names none).
 struct OwnerNetwork {
   NetworkGroup* group;
   std::size_t connectors;
+  std::vector<const std::type_info*> classes;
 };
+
+// Whether `type` is a class of the object `owner` is: the same, a base of
+// one of its classes or one they are bases of. At one address, classes
+// related so are one object: two distinct objects at one address (a block
+// and its first member) are of unrelated classes, since an object cannot
+// hold another of its own class or of a class of its bases there.
+bool is_class_of(const OwnerNetwork& owner, const std::type_info* type) noexcept {
+  for (const std::type_info* seen : owner.classes) {
+    if (seen == nullptr || type == nullptr) {
+      if (seen == type) return true;
+    } else if (*seen == *type || is_same_or_base(*seen, *type) || is_same_or_base(*type, *seen)) {
+      return true;
+    }
+  }
+  return false;
+}
 
 // Sharded, so that blocks made and destroyed on several threads at once do
 // not wait for one mutex. Never destroyed: a block with static storage may
-// be destroyed after this file's statics.
+// be destroyed after this file's statics. Few owners share an address: a
+// short list each.
 struct Shard {
   std::mutex mutex;
-  std::unordered_map<const void*, OwnerNetwork> owners;
+  std::unordered_map<const void*, std::vector<OwnerNetwork>> owners;
 };
 constexpr std::size_t shard_count = 16;
 
@@ -51,19 +74,25 @@ Shard& shard_of(const void* address) {
 
 NetworkGroup* NodeBase::join_owner_network() const {
   const void* const address = owner();
+  const std::type_info* const type = owner_type();
   Shard& shard = shard_of(address);
   std::lock_guard lock{shard.mutex};
-  auto found = shard.owners.find(address);
-  if (found != shard.owners.end()) {
-    NetworkGroup* root = NetworkGroup::root_of(found->second.group);
+  std::vector<OwnerNetwork>& at_address = shard.owners[address];
+  for (OwnerNetwork& owner : at_address) {
+    if (!is_class_of(owner, type)) continue;
+    bool seen = false;
+    for (const std::type_info* known : owner.classes) seen = seen || known == type;
+    if (!seen) owner.classes.push_back(type);
+    NetworkGroup* root = NetworkGroup::root_of(owner.group);
     root->add_reference();
-    ++found->second.connectors;
+    ++owner.connectors;
     return root;
   }
   auto* fresh = new NetworkGroup;
   try {
-    shard.owners.emplace(address, OwnerNetwork{fresh, 1});
+    at_address.push_back(OwnerNetwork{fresh, 1, {type}});
   } catch (...) {
+    if (at_address.empty()) shard.owners.erase(address);
     NetworkGroup::release(fresh);
     throw;
   }
@@ -74,23 +103,31 @@ NetworkGroup* NodeBase::join_owner_network() const {
 void NodeBase::leave_owner_network() const noexcept {
   if (!has_network_group() || owner() == nullptr) return;
   const void* const address = owner();
+  const std::type_info* const type = owner_type();
   NetworkGroup* unused = nullptr;
   {
     Shard& shard = shard_of(address);
     std::lock_guard lock{shard.mutex};
     auto found = shard.owners.find(address);
-    if (found == shard.owners.end() || --found->second.connectors != 0) return;
-    unused = found->second.group;
-    shard.owners.erase(found);
+    if (found == shard.owners.end()) return;
+    std::vector<OwnerNetwork>& at_address = found->second;
+    for (auto owner = at_address.begin(); owner != at_address.end(); ++owner) {
+      if (!is_class_of(*owner, type)) continue;
+      if (--owner->connectors != 0) return;
+      unused = owner->group;
+      at_address.erase(owner);
+      break;
+    }
+    if (at_address.empty()) shard.owners.erase(found);
   }
-  NetworkGroup::release(unused);
+  if (unused != nullptr) NetworkGroup::release(unused);
 }
 
 std::size_t registered_owners() noexcept {
   std::size_t count = 0;
   for (Shard& shard : shards()) {
     std::lock_guard lock{shard.mutex};
-    count += shard.owners.size();
+    for (const auto& entry : shard.owners) count += entry.second.size();
   }
   return count;
 }

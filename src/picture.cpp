@@ -1,5 +1,6 @@
 // connectors::to_dot and write_svg: a network as Graphviz draws it
 // (docs/observability.md, "The picture").
+#include <connectors/detail/class_hierarchy.hpp>
 #include <connectors/detail/node_inspector.hpp>
 #include <connectors/detail/observer.hpp>
 #include <connectors/detail/operation.hpp>
@@ -140,19 +141,19 @@ std::string network_dot(const NodeBase& start) {
   };
   std::vector<Owner> owners;
   std::unordered_map<const void*, std::vector<std::size_t>> owners_at;
-  // Whether `base` is a base of `derived`, for the object at `address`.
-  auto is_base = [](const OwnerType* base, const OwnerType* derived, const void* address) {
-    void* object = const_cast<void*>(address);
-    return base != nullptr && derived != nullptr && base->catch_owner(derived->throw_owner, object) == object;
+  // Whether `base` is a base of `derived` (any access: src/owner_networks.cpp
+  // tells owners at one address apart the same way).
+  auto is_base = [](const OwnerType* base, const OwnerType* derived) {
+    return base != nullptr && derived != nullptr && is_same_or_base(base->type, derived->type);
   };
   for (const NodeBase* node : drawn) {
     const OwnerType* type = node->owner_record();
     Owner* found = nullptr;
     for (const std::size_t index : owners_at[node->owner()]) {
       Owner& owner = owners[index];
-      if (owner.type == type || is_base(type, owner.type, owner.address)) {
+      if (owner.type == type || is_base(type, owner.type)) {
         found = &owner;
-      } else if (is_base(owner.type, type, owner.address)) {
+      } else if (is_base(owner.type, type)) {
         owner.type = type;
         found = &owner;
       }

@@ -189,6 +189,60 @@ TEST_P(NetworkLocks, AnOwnersConnectorsThatNoObserverLinksAreStillOneNetwork) {
   EXPECT_EQ(block.ran_beside_the_getter.load(), 0);
 }
 
+// A block whose first member is another block: the two share an address but
+// are two objects, with no connection between them two networks. The
+// registry knew an owner by its address alone, so the member's operations
+// waited for the block's: a getter of the block waiting for another thread's
+// get on the member waited until the latch gave up (a deadlock without it).
+class Enclosing {
+ public:
+  Hooked inner;  // first: at the block's own address
+  std::function<double()> hook;
+  connectors::Output<double> out{this, &Enclosing::read};
+
+ private:
+  double read() const { return hook(); }
+};
+
+TEST_P(NetworkLocks, ABlocksFirstMemberBlockIsANetworkOfItsOwn) {
+  Enclosing block;
+  ASSERT_EQ(static_cast<const void*>(&block), static_cast<const void*>(&block.inner));
+  TimedLatch entered{2};
+  TimedLatch inner_done{2};
+  block.hook = [&] {
+    entered.arrive_and_wait();
+    return inner_done.arrive_and_wait() ? 1.0 : -1.0;
+  };
+  std::future<double> outer = std::async(std::launch::async, [&] { return block.out(); });
+  ASSERT_TRUE(entered.arrive_and_wait());
+  // The block's getter runs, and waits for this thread's work on the member.
+  block.inner.in(2.0);
+  EXPECT_EQ(block.inner.out(), 2.0);
+  inner_done.arrive_and_wait();
+  EXPECT_EQ(outer.get(), 1.0);
+}
+
+// A class built privately on a block, adding a sink of its own: one object at
+// one address, whose connectors are one network. Only the class's type
+// information tells a private base from a member block (the language's
+// conversions cannot see it); the registry asks it.
+class PrivatelyExtended : private Hooked {
+ public:
+  using Hooked::hook;
+  using Hooked::in;
+  using Hooked::out;
+  connectors::Input<double> sink{this, &PrivatelyExtended::note};
+
+ private:
+  void note(double value) { noted_ = value; }
+  double noted_ = 0.0;
+};
+
+TEST_P(NetworkLocks, AClassBuiltPrivatelyOnABlockIsOneNetworkWithIt) {
+  PrivatelyExtended block;
+  while_the_getter_is_held(block, [&] { block.sink(2.0); });
+}
+
 // Blocks made and destroyed on several threads at once, each used from its
 // own thread: every owner's network is its own and forgotten with it.
 TEST_P(NetworkLocks, OwnersMadeAndDestroyedOnSeveralThreadsStayIndependent) {

@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <cstddef>
+#include <optional>
 #include <stdexcept>
+#include <vector>
 
 namespace {
 
@@ -178,6 +180,104 @@ TEST(Construction, MethodsOfAClassBuiltOnTheOwnersRunOnThatClass) {
   extended.in(3.0);
   EXPECT_EQ(extended.out(), 3.0);
   EXPECT_EQ(extended.checked_on, &extended);
+}
+
+// The same with the rules a private base, and the block built on a second
+// base: neither is reached by the language's conversions outside the class,
+// and both were called on the owner's address cast as if it were theirs.
+class PrivatelyRuled : public Padding, private Rules {
+ public:
+  PrivatelyRuled() {
+    in.set_notify_condition(&Rules::worth_telling);
+    many.set_replace(&Rules::replace);
+  }
+  connectors::Output<double> out{this, &PrivatelyRuled::read};
+  connectors::Input<double> in{this, &PrivatelyRuled::write, out};
+  connectors::MultiInput<double> many{this, &PrivatelyRuled::add, &PrivatelyRuled::remove, out};
+  const Rules* rules() const { return this; }
+  const Rules* notified() const { return notified_on; }
+  const Rules* replaced() const { return replaced_on; }
+
+ private:
+  double read() const { return value_; }
+  void write(double value) { value_ = value; }
+  std::size_t add(double value) {
+    value_ = value;
+    return 0;
+  }
+  void remove(std::size_t) {}
+  double value_ = 0.0;
+};
+
+struct Filler {
+  virtual ~Filler() = default;
+  double fill = 0.0;
+};
+
+struct BuiltOnASecondBase : Filler, Based {
+  const BuiltOnASecondBase* checked_on = nullptr;
+  BuiltOnASecondBase() { in.set_notify_condition(&BuiltOnASecondBase::check); }
+  bool check(const double&) {
+    checked_on = this;
+    return true;
+  }
+};
+
+TEST(Construction, MethodsOfAPrivateBaseOrOfAClassBuiltOnASecondBaseRunOnTheirObjects) {
+  PrivatelyRuled ruled;
+  ASSERT_NE(static_cast<const void*>(ruled.rules()), static_cast<const void*>(&ruled));
+  Copy knob;  // the source both inputs follow
+  ruled.in.connect(knob.out);
+  ruled.many.connect(knob.out);
+  knob.in(1.0);
+  EXPECT_EQ(ruled.out(), 1.0);
+  knob.in(2.0);
+  EXPECT_EQ(ruled.out(), 2.0);
+  EXPECT_EQ(ruled.notified(), ruled.rules());
+  EXPECT_EQ(ruled.replaced(), ruled.rules());
+
+  BuiltOnASecondBase built;
+  ASSERT_NE(static_cast<const void*>(static_cast<Based*>(&built)), static_cast<const void*>(&built));
+  built.in(4.0);
+  EXPECT_EQ(built.out(), 4.0);
+  EXPECT_EQ(built.checked_on, &built);
+}
+
+// A method given after construction is checked as the constructor checks
+// its own: a null one, or one of a class that is neither the owner's, one of
+// its bases nor one built on it, would be called on an object it does not
+// belong to (before: a crash at the first use, or undefined behaviour).
+struct Unrelated {
+  bool worth_announcing() { return true; }
+  bool worth_telling(const double&) const { return true; }
+  void replace(std::size_t, double) {}
+  std::vector<int> keys() const { return {1}; }
+};
+
+TEST(Construction, ANullOrForeignMethodGivenLaterIsRefused) {
+  Based based;
+  using Announce = bool (Rules::*)();
+  using Notify = bool (Rules::*)(const double&);
+  using Replace = void (Rules::*)(std::size_t, double);
+  EXPECT_THROW(based.in.set_announce_condition(static_cast<Announce>(nullptr)), std::invalid_argument);
+  EXPECT_THROW(based.in.set_notify_condition(static_cast<Notify>(nullptr)), std::invalid_argument);
+  EXPECT_THROW(based.many.set_replace(static_cast<Replace>(nullptr)), std::invalid_argument);
+  EXPECT_THROW(based.many.set_notify_condition(
+                   static_cast<bool (Rules::*)(const std::size_t&, const std::optional<double>&)>(nullptr)),
+               std::invalid_argument);
+  EXPECT_THROW(based.in.set_announce_condition(&Unrelated::worth_announcing), std::invalid_argument);
+  EXPECT_THROW(based.in.set_notify_condition(&Unrelated::worth_telling), std::invalid_argument);
+  EXPECT_THROW(based.many.set_replace(&Unrelated::replace), std::invalid_argument);
+
+  Plain plain;
+  connectors::MultiOutput<double(int)> keyed{&plain, &Plain::keyed};
+  EXPECT_THROW(keyed.set_keys(static_cast<std::vector<int> (Plain::*)() const>(nullptr)), std::invalid_argument);
+  EXPECT_THROW(keyed.set_keys(&Unrelated::keys), std::invalid_argument);
+
+  // Refused without a trace: the network works as before.
+  based.in(5.0);
+  EXPECT_EQ(based.out(), 5.0);
+  EXPECT_EQ(based.announced_on, nullptr);
 }
 
 }  // namespace

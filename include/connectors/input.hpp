@@ -172,14 +172,16 @@ class Input final : private detail::InputNode {
   /// announced; while a connector upstream is being destroyed, which cannot
   /// report it, a throwing condition counts as true. The condition may be
   /// one of a base of the owner's class, or of a class built on it
-  /// (docs/connectors.md, Declaring connectors). Throws only std::bad_alloc.
+  /// (docs/connectors.md, Declaring connectors). Throws std::invalid_argument for a null method or one of a
+  /// class unrelated to the owner's, otherwise only std::bad_alloc.
   /// Threads: takes the network lock; any thread.
   template <class Owner>
   void set_announce_condition(bool (Owner::*condition)()) {
     set_announce_condition_impl<Owner>(condition);
   }
   /// \overload
-  /// Throws only std::bad_alloc. Threads: takes the network lock; any thread.
+  /// Throws std::invalid_argument for a null method or one of a
+  /// class unrelated to the owner's, otherwise only std::bad_alloc. Threads: takes the network lock; any thread.
   template <class Owner>
   void set_announce_condition(bool (Owner::*condition)() const) {
     set_announce_condition_impl<Owner>(condition);
@@ -188,14 +190,16 @@ class Input final : private detail::InputNode {
   /// setter ran: when false, the observers are cancelled instead of notified,
   /// so downstream keeps its values (`docs/design.md#conditions`). If it
   /// throws, the observers are cancelled and the exception reaches the
-  /// caller of the operation. Throws only std::bad_alloc.
+  /// caller of the operation. Throws std::invalid_argument for a null method or one of a
+  /// class unrelated to the owner's, otherwise only std::bad_alloc.
   /// Threads: takes the network lock; any thread.
   template <class Owner>
   void set_notify_condition(bool (Owner::*condition)(const V&)) {
     set_notify_condition_impl<Owner>(condition);
   }
   /// \overload
-  /// Throws only std::bad_alloc. Threads: takes the network lock; any thread.
+  /// Throws std::invalid_argument for a null method or one of a
+  /// class unrelated to the owner's, otherwise only std::bad_alloc. Threads: takes the network lock; any thread.
   template <class Owner>
   void set_notify_condition(bool (Owner::*condition)(const V&) const) {
     set_notify_condition_impl<Owner>(condition);
@@ -382,7 +386,7 @@ class Input final : private detail::InputNode {
 
   template <class Owner, class Condition>
   void set_announce_condition_impl(Condition condition) {
-    void* target = detail::owner_as<Owner>(owner_type_, owner_);
+    void* target = detail::owner_as<Owner>(owner_type_, owner_, condition, "Input::set_announce_condition");
     detail::ConfigurationLock lock{*this, "set_announce_condition"};
     if (!conditions_) conditions_ = std::make_unique<Conditions>();
     conditions_->announce_target = target;
@@ -394,7 +398,7 @@ class Input final : private detail::InputNode {
   }
   template <class Owner, class Condition>
   void set_notify_condition_impl(Condition condition) {
-    void* target = detail::owner_as<Owner>(owner_type_, owner_);
+    void* target = detail::owner_as<Owner>(owner_type_, owner_, condition, "Input::set_notify_condition");
     detail::ConfigurationLock lock{*this, "set_notify_condition"};
     if (!conditions_) conditions_ = std::make_unique<Conditions>();
     conditions_->notify_target = target;

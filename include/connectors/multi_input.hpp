@@ -301,7 +301,8 @@ class MultiInput final : private detail::InputNode {
   /// must also accept an id that holds nothing yet and store the value under
   /// it: `mi[id]` and whole multi-outputs rely on that. Without it, those
   /// throw std::logic_error and updates fall back to remove-then-add. A
-  /// mismatched method is a compile error; throws nothing at run time.
+  /// mismatched method is a compile error; throws std::invalid_argument for a null method or one of a
+  /// class unrelated to the owner's.
   /// Threads: takes the network lock; any thread.
   template <class Owner, class Replace>
   requires std::is_member_function_pointer_v<Replace> &&
@@ -312,7 +313,7 @@ class MultiInput final : private detail::InputNode {
     using Result = std::invoke_result_t<Replace, Owner&, const Id&, V&>;
     static_assert(std::is_void_v<Result> || std::is_convertible_v<Result, Id>,
                   "connectors::MultiInput<V, Id>::set_replace: replace must return the data id (an Id) or void");
-    void* target = detail::owner_as<Owner>(owner_type_, owner_);
+    void* target = detail::owner_as<Owner>(owner_type_, owner_, replace, "MultiInput::set_replace");
     detail::ConfigurationLock lock{*this, "set_replace"};
     replace_target_ = target;
     replace_ = detail::ErasedMember{replace};
@@ -320,7 +321,8 @@ class MultiInput final : private detail::InputNode {
   }
   /// \overload
   /// The owner type deduced from the member pointer.
-  /// Throws nothing at run time. Threads: takes the network lock; any thread.
+  /// Throws std::invalid_argument for a null method or one of a
+  /// class unrelated to the owner's. Threads: takes the network lock; any thread.
   template <class Replace>
   requires std::is_member_function_pointer_v<Replace>
   void set_replace(Replace replace) { set_replace<typename detail::member_owner<Replace>::type>(replace); }
@@ -336,14 +338,16 @@ class MultiInput final : private detail::InputNode {
   /// is (docs/multi-inputs.md). What the condition throws reaches the call
   /// that announced (a set upstream, say); while a connector upstream is
   /// being destroyed, which cannot report it, a throwing condition counts
-  /// as true. Throws only std::bad_alloc.
+  /// as true. Throws std::invalid_argument for a null method or one of a
+  /// class unrelated to the owner's, otherwise only std::bad_alloc.
   /// Threads: takes the network lock; any thread.
   template <class Owner>
   void set_announce_condition(bool (Owner::*condition)(const Id&)) {
     set_announce_condition_impl<Owner>(condition);
   }
   /// \overload
-  /// Throws only std::bad_alloc. Threads: takes the network lock; any thread.
+  /// Throws std::invalid_argument for a null method or one of a
+  /// class unrelated to the owner's, otherwise only std::bad_alloc. Threads: takes the network lock; any thread.
   template <class Owner>
   void set_announce_condition(bool (Owner::*condition)(const Id&) const) {
     set_announce_condition_impl<Owner>(condition);
@@ -360,7 +364,8 @@ class MultiInput final : private detail::InputNode {
     set_notify_condition_impl<Owner>(condition);
   }
   /// \overload
-  /// Throws only std::bad_alloc. Threads: takes the network lock; any thread.
+  /// Throws std::invalid_argument for a null method or one of a
+  /// class unrelated to the owner's, otherwise only std::bad_alloc. Threads: takes the network lock; any thread.
   template <class Owner>
   void set_notify_condition(bool (Owner::*condition)(const Id&, const std::optional<V>&) const) {
     set_notify_condition_impl<Owner>(condition);
@@ -1477,7 +1482,7 @@ class MultiInput final : private detail::InputNode {
 
   template <class Owner, class Condition>
   void set_announce_condition_impl(Condition condition) {
-    void* target = detail::owner_as<Owner>(owner_type_, owner_);
+    void* target = detail::owner_as<Owner>(owner_type_, owner_, condition, "MultiInput::set_announce_condition");
     detail::ConfigurationLock lock{*this, "set_announce_condition"};
     if (!conditions_) conditions_ = std::make_unique<Conditions>();
     conditions_->announce_target = target;
@@ -1488,7 +1493,7 @@ class MultiInput final : private detail::InputNode {
   }
   template <class Owner, class Condition>
   void set_notify_condition_impl(Condition condition) {
-    void* target = detail::owner_as<Owner>(owner_type_, owner_);
+    void* target = detail::owner_as<Owner>(owner_type_, owner_, condition, "MultiInput::set_notify_condition");
     detail::ConfigurationLock lock{*this, "set_notify_condition"};
     if (!conditions_) conditions_ = std::make_unique<Conditions>();
     conditions_->notify_target = target;

@@ -237,7 +237,8 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   /// It runs with the operation's bookkeeping (the coordinating thread, or a
   /// pool thread continuing a branch; never two at once), once per delivery. Without it a
   /// whole connection delivers no keys. A mismatched method is a compile
-  /// error; throws nothing at run time.
+  /// error; throws std::invalid_argument for a null method or one of a
+  /// class unrelated to the owner's.
   /// Threads: takes the network lock; any thread.
   template <class Owner, class Keys>
   requires std::is_member_function_pointer_v<Keys> &&
@@ -246,7 +247,7 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
     using Range = std::invoke_result_t<Keys, Owner&>;
     static_assert(detail::key_range<std::remove_reference_t<Range>, Key>,
                   "connectors::MultiOutput<R(Key)>::set_keys: keys() must return a range of values convertible to Key");
-    void* target = detail::owner_as<Owner>(owner_type_, owner_);
+    void* target = detail::owner_as<Owner>(owner_type_, owner_, keys, "MultiOutput::set_keys");
     detail::ConfigurationLock lock{*this, "set_keys"};
     keys_target_ = target;
     keys_member_ = detail::ErasedMember{keys};
@@ -259,7 +260,8 @@ class MultiOutput<R(Key)> final : private detail::MultiOutputNode {
   }
   /// \overload
   /// The owner type deduced from the member pointer.
-  /// Throws nothing at run time. Threads: takes the network lock; any thread.
+  /// Throws std::invalid_argument for a null method or one of a
+  /// class unrelated to the owner's. Threads: takes the network lock; any thread.
   template <class Keys>
   requires std::is_member_function_pointer_v<Keys>
   void set_keys(Keys keys) { set_keys<typename detail::member_owner<Keys>::type>(keys); }

@@ -4,6 +4,11 @@
 // sees: the type's name (pictures, timelines) and how to reach the owner as
 // one of its bases (owner_as, and the picture's grouping).
 
+#include <connectors/detail/class_hierarchy.hpp>
+#include <connectors/detail/type_name.hpp>
+
+#include <stdexcept>
+#include <string>
 #include <typeinfo>
 
 namespace connectors::detail {
@@ -19,36 +24,31 @@ struct OwnerType {
   // Throws the owner as a pointer to its own type: a handler for a pointer
   // to a public base receives it converted, at the base's address.
   void (*throw_owner)(void* owner);
-  // What `thrower(object)` throws, caught as a pointer to the owner's type
-  // (converted, if the object's type is derived from it), or null. For real
-  // objects only: the conversion may read their virtual-base offsets.
-  void* (*catch_owner)(void (*thrower)(void*), void* object);
 };
 
 template <class Owner>
 const OwnerType& owner_type_of() {
-  static const OwnerType type{typeid(Owner), &throw_as<Owner>, [](void (*thrower)(void*), void* object) -> void* {
-                                try {
-                                  thrower(object);
-                                } catch (Owner* owner) {
-                                  return owner;
-                                } catch (...) {
-                                }
-                                return nullptr;
-                              }};
+  static const OwnerType type{typeid(Owner), &throw_as<Owner>};
   return type;
 }
 
-// `owner`, of type `type`, as a `C`: the class of a method given to a
-// connector's setter (a condition, replace, keys), found once, when the
+// `owner`, of type `type`, as a `C`: the class of `method`, given to a
+// connector's `setter` (a condition, replace, keys), found once, when the
 // method is given. A public base of the owner's class may sit at another
-// address than the owner (a second base): the language's own conversion
-// reaches it, in an exception handler. Any other class (one derived from
-// the owner's: connectors declared in a base, conditions added by the class
-// built on it) is taken to start where the owner does, as the owner's first
-// base does (docs/connectors.md).
-template <class C>
-C* owner_as(const OwnerType* type, void* owner) {
+// address than the owner (a second base, a virtual one): the language's own
+// conversion reaches it, in an exception handler. A private base is found
+// at its offset in the owner's class, and so is the owner in a class built
+// on it (connectors declared in a base, conditions added by the class built
+// on it), whose object the owner is then part of; a class related to the
+// owner's only through a virtual base is taken to start where the owner
+// does (docs/connectors.md). A null method, or one of a class unrelated to
+// the owner's, would be called on an object it does not belong to:
+// std::invalid_argument.
+template <class C, class Method>
+C* owner_as(const OwnerType* type, void* owner, Method method, const char* setter) {
+  if (method == nullptr) {
+    throw std::invalid_argument(std::string("connectors::") + setter + ": a null pointer to member function");
+  }
   if (type == nullptr || type->type == typeid(C)) return static_cast<C*>(owner);
   try {
     type->throw_owner(owner);
@@ -56,7 +56,12 @@ C* owner_as(const OwnerType* type, void* owner) {
     return converted;
   } catch (...) {
   }
-  return static_cast<C*>(owner);
+  char* const at = static_cast<char*>(owner);
+  if (const auto offset = base_offset(typeid(C), type->type)) return reinterpret_cast<C*>(at + *offset);
+  if (const auto offset = base_offset(type->type, typeid(C))) return reinterpret_cast<C*>(at - *offset);
+  if (is_same_or_base(typeid(C), type->type) || is_same_or_base(type->type, typeid(C))) return static_cast<C*>(owner);
+  throw std::invalid_argument(std::string("connectors::") + setter + ": the method's class (" + type_name<C>() +
+                              ") is neither the owner's class, nor one of its bases, nor a class built on it");
 }
 
 }  // namespace connectors::detail

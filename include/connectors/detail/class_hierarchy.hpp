@@ -1,0 +1,24 @@
+#pragma once
+
+// What the C++ ABI's type information tells of a class's bases that the
+// language does not (private bases included): which owners at one address are
+// one object (src/owner_networks.cpp, the picture's clusters), and where a
+// method's class sits in its owner (owner_as).
+
+#include <cstddef>
+#include <optional>
+#include <typeinfo>
+
+namespace connectors::detail {
+
+// Whether `base` is `derived` or one of its base classes, through any path
+// and access (virtual and private ones included).
+bool is_same_or_base(const std::type_info& base, const std::type_info& derived) noexcept;
+
+// Where the `base` subobject sits in an object of class `derived` (0 for the
+// class itself). None when `base` is not among `derived`'s bases, is reached
+// more than once, or through a virtual base (whose place only an object
+// knows).
+std::optional<std::ptrdiff_t> base_offset(const std::type_info& base, const std::type_info& derived) noexcept;
+
+}  // namespace connectors::detail
