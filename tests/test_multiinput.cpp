@@ -1156,6 +1156,63 @@ TEST_P(MultiInputTest, AnAddThatDestroysItsSourceFailsAndKeepsNothing) {
   EXPECT_FALSE(table.in.is_connected());
 }
 
+// A table whose remove refuses an id it does not hold, as
+// MultiInputData::erase and the library's Multiplexer do.
+class StrictTable {
+ public:
+  StrictTable() { in.set_replace(&StrictTable::replace); }
+  connectors::Output<std::size_t> count{this, &StrictTable::size};
+  connectors::MultiInput<long, long> in{this, &StrictTable::add, &StrictTable::remove, count};
+  std::map<long, long> values;  // id -> value
+
+ private:
+  std::size_t size() const { return values.size(); }
+  long add(long value) {
+    values[next_] = value;
+    return next_++;
+  }
+  void remove(long id) {
+    if (values.erase(id) == 0) throw std::out_of_range("remove: no value under this id");
+  }
+  void replace(long id, long value) { values[id] = value; }
+  long next_ = 100;
+};
+
+// SPEC A18: remove only where a value is stored. A direct remove that takes
+// the value a connection stored leaves that connection holding none; before,
+// its disconnect (or its key's loss) removed the id a second time, and the
+// owner's remove threw std::out_of_range.
+TEST_P(MultiInputTest, AValueRemovedDirectlyIsNotRemovedAgainByItsConnection) {
+  Held plain{7};
+  Held keyed{8};
+  ThreeKeys whole;
+  StrictTable table;
+  table.in.connect(plain.out);
+  table.in[5].connect(keyed.out);
+  table.in.connect(whole.out);
+  EXPECT_EQ(table.count(), 5U);
+  EXPECT_EQ(table.values, (std::map<long, long>{{1, 10}, {2, 20}, {3, 30}, {5, 8}, {100, 7}}));
+
+  table.in.remove(100);  // the plain connection's value
+  table.in.remove(5);    // mi[5]'s
+  table.in.remove(2);    // the whole multi-output's key 2
+  EXPECT_EQ(table.count(), 2U);
+  EXPECT_NO_THROW(plain.out.disconnect(table.in));
+  EXPECT_NO_THROW(table.in[5].disconnect(keyed.out));
+  EXPECT_NO_THROW(whole.out.disconnect(table.in));
+  EXPECT_TRUE(table.values.empty());
+
+  // A connection whose value was removed stores its next one anew.
+  table.in.connect(plain.out);
+  EXPECT_EQ(table.count(), 1U);
+  table.in.remove(table.values.begin()->first);
+  plain.in(9);
+  EXPECT_EQ(table.count(), 1U);
+  EXPECT_EQ(table.values.begin()->second, 9);
+  EXPECT_NO_THROW(plain.out.disconnect(table.in));
+  EXPECT_TRUE(table.values.empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Executors, MultiInputTest, ::testing::Values(0, 2), executor_name);
 
 }  // namespace

@@ -218,6 +218,7 @@ class MultiInput final : private detail::InputNode {
           const detail::NodeBase* self = this;
           invoke_remove_(owner_, remove_, id);
           throw_if_destroyed(self);  // noted first, as in operator()
+          forget_stored_under(id);
           note_change(id, std::nullopt);
         },
         true);
@@ -244,6 +245,7 @@ class MultiInput final : private detail::InputNode {
             // fails after the remove leaves the removal a change.
             invoke_remove_(owner_, remove_, id);
             throw_if_destroyed(self);
+            forget_stored_under(id);
             note_change(id, std::nullopt);
             Id added = invoke_add_(owner_, add_, value);
             throw_if_destroyed(self);
@@ -501,6 +503,26 @@ class MultiInput final : private detail::InputNode {
       return std::nullopt;
     } else {
       return (static_cast<Owner*>(owner)->*replace.get<Replace>())(id, value);
+    }
+  }
+
+  // The owner's value under `id` was removed directly (remove, or replace's
+  // fallback): the connection whose value it was holds none now, and its
+  // disconnect (or its key's loss) must not remove it a second time (SPEC
+  // A18; docs/multi-inputs.md, Direct calls). Every source is searched: no
+  // connection's value passes this way, only a direct call's.
+  void forget_stored_under(const Id& id) noexcept {
+    for (Source& source : sources_) {
+      if (source.kind != SourceKind::whole) {
+        if (source.stored && source.id && *source.id == id) source.stored = false;
+        continue;
+      }
+      for (const auto& [key, stored_under] : source.owned) {
+        if (stored_under == id) {
+          (void)source.owned.take(key);
+          break;
+        }
+      }
     }
   }
 
