@@ -1213,6 +1213,26 @@ TEST_P(MultiInputTest, AValueRemovedDirectlyIsNotRemovedAgainByItsConnection) {
   EXPECT_TRUE(table.values.empty());
 }
 
+// SPEC 1.4: each connection owns its ids. A whole multi-output's key that
+// an mi[id] connection holds as its id overwrote that connection's value
+// (and the key's loss would have removed it); the delivery now refuses it.
+TEST_P(MultiInputTest, AWholeMultiOutputsKeyThatAnItemConnectionHoldsIsRefused) {
+  Held keyed{8};
+  ThreeKeys whole;
+  KeyTable<long> table;
+  table.in[2].connect(keyed.out);
+  table.in.connect(whole.out);
+  EXPECT_THROW((void)table.count(), connectors::ConnectionError);
+  EXPECT_EQ(table.values.at(2), 8);  // mi[2]'s value stays
+  // A disconnect first stores what the other connections announced
+  // (docs/multi-inputs.md), which meets the refusal again: it completes all
+  // the same, and reports it.
+  EXPECT_THROW(table.in[2].disconnect(keyed.out), connectors::ConnectionError);
+  EXPECT_FALSE(table.in.is_connected_to(keyed.out));
+  EXPECT_EQ(table.count(), 3U);
+  EXPECT_EQ(table.values, (std::map<long, long>{{1, 10}, {2, 20}, {3, 30}}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Executors, MultiInputTest, ::testing::Values(0, 2), executor_name);
 
 }  // namespace

@@ -918,6 +918,17 @@ class MultiInput final : private detail::InputNode {
   // (docs/multi-inputs.md, Ids). Taken out again if the method stores
   // nothing (take_staged_key). While the method runs the entry is staged:
   // a loss of the source then leaves it to the method's end (take_stored_ids).
+  // A whole multi-output's new key that an mi[id] connection holds as its
+  // id: storing it would overwrite that connection's value, and the key's
+  // loss remove it (SPEC 1.4: each connection owns its ids). Refused at each
+  // delivery, until one of the two is disconnected (docs/multi-inputs.md).
+  void refuse_preset_key(const Id& key) const {
+    if (preset_ids_.contains(key)) {
+      throw ConnectionError(
+          "connectors: a whole multi-output delivered a key that an mi[id] connection of this multi-input holds as "
+          "its id; each connection owns its ids: disconnect one of them");
+    }
+  }
   void stage_key_entry(Source& source, const Id& key) {
     (void)source.owned.store(key, Id(key));
     staged_ = Staged{source.node, &key};
@@ -1085,6 +1096,7 @@ class MultiInput final : private detail::InputNode {
           const Id* owned = source.owned.find(key);
           const bool stored_before = owned != nullptr;
           const Id old_id = stored_before ? *owned : key;
+          if (!stored_before) refuse_preset_key(key);
           if (!stored_before) stage_key_entry(source, key);
           std::optional<Id> id;  // none: stored under old_id
           bool stored = false;   // the owner's method ran (and then perhaps destroyed a block)
