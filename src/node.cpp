@@ -612,6 +612,15 @@ void InputNode::set_parallelization(Parallelization parallelization) {
   parallelization_.store(parallelization, std::memory_order_relaxed);
 }
 
+bool InputNode::is_fed_by(const OutputNode& output) const noexcept {
+  if (output.is_connected_to(*this)) return true;
+  if (output.kind_ != OutputNode::Kind::multi) return false;
+  for (const MultiOutputKeyNode* item : static_cast<const MultiOutputNode&>(output).items()) {
+    if (item->is_connected_to(*this)) return true;
+  }
+  return false;
+}
+
 void InputNode::link_observers(OutputNode* const* observers, std::size_t count) {
   std::size_t linked = 0;
   try {

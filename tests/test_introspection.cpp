@@ -130,6 +130,25 @@ TEST(Introspection, MultiOutputCountsWholeAndKeyedConnections) {
   EXPECT_EQ(table.output.connection_count(), 1U);
 }
 
+// Asked from either end, a connection through a key is a connection: the
+// inputs compared their source with the whole multi-output only, and
+// answered false where the multi-output answered true.
+TEST(Introspection, AConnectionThroughAKeyIsSeenFromBothEnds) {
+  Table table;
+  Block one;
+  Sum sum;
+  one.input.connect(table.output[2]);
+  sum.input.connect(table.output[1]);
+  EXPECT_TRUE(table.output.is_connected_to(one.input));
+  EXPECT_TRUE(one.input.is_connected_to(table.output));
+  EXPECT_TRUE(table.output.is_connected_to(sum.input));
+  EXPECT_TRUE(sum.input.is_connected_to(table.output));
+  one.input.disconnect(table.output[2]);
+  sum.input.disconnect(table.output[1]);
+  EXPECT_FALSE(one.input.is_connected_to(table.output));
+  EXPECT_FALSE(sum.input.is_connected_to(table.output));
+}
+
 TEST(Introspection, ConfigurationReadsBack) {
   Block a;
   a.input.set_laziness(connectors::Laziness::ON_NOTIFY);

@@ -257,12 +257,14 @@ class Input final : private detail::InputNode {
     return source_ != nullptr;
   }
   /// Whether `output` (an Output or a whole MultiOutput) is this input's
-  /// source. Throws nothing of its own. Threads: as is_connected.
+  /// source; a multi-output is, also through one of its keys (`mo[key]`), as
+  /// its own is_connected_to answers. Throws nothing of its own. Threads: as
+  /// is_connected.
   template <class Source>
   requires detail::has_output_node<Source>
   bool is_connected_to(const Source& output) const {
     detail::ConfigurationLock lock{*this, "is_connected_to"};
-    return source_ == &detail::NodeAccess::node(output);
+    return is_fed_by(detail::NodeAccess::node(output));
   }
   /// Whether nothing is pending, a change is announced from upstream, or a
   /// received value waits to be applied (connectors::InputState). Throws

@@ -422,13 +422,14 @@ class MultiInput final : private detail::InputNode {
     return sources_.size();
   }
   /// Whether `output` (an Output or a whole MultiOutput) is connected here,
-  /// also through `mi[id]`. Throws nothing of its own. Threads: as
-  /// is_connected.
+  /// also through `mi[id]`; a multi-output is, also through one of its keys
+  /// (`mo[key]`), as its own is_connected_to answers. Throws nothing of its
+  /// own. Threads: as is_connected.
   template <class Connector>
   requires detail::has_output_node<Connector>
   bool is_connected_to(const Connector& output) const {
     detail::ConfigurationLock lock{*this, "is_connected_to"};
-    return find(detail::NodeAccess::node(output)) != nullptr;
+    return is_fed_by(detail::NodeAccess::node(output));
   }
   /// Whether nothing is pending, a change is announced from upstream, or
   /// received values wait to be applied (connectors::InputState). Throws
