@@ -280,4 +280,28 @@ TEST(Construction, ANullOrForeignMethodGivenLaterIsRefused) {
   EXPECT_EQ(based.announced_on, nullptr);
 }
 
+// API.md: const and non-const members are both accepted; so are members
+// qualified `&` (a method qualified `&&` is a compile error with its reason,
+// detail/member.hpp). Before, an `&` one failed to compile with an error
+// about converting the constructor's arguments.
+class LvalueMethods {
+ public:
+  connectors::Output<int> out{this, &LvalueMethods::doubled};
+  connectors::Output<int> plain{this, &LvalueMethods::same};
+  connectors::Input<int> in{this, &LvalueMethods::store, out, plain};
+
+ private:
+  int doubled() const& { return 2 * value_; }
+  int same() & noexcept { return value_; }
+  void store(int value) & { value_ = value; }
+  int value_ = 0;
+};
+
+TEST(Construction, MethodsQualifiedForLvaluesAreAccepted) {
+  LvalueMethods block;
+  block.in(21);
+  EXPECT_EQ(block.out(), 42);
+  EXPECT_EQ(block.plain(), 21);
+}
+
 }  // namespace

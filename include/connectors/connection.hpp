@@ -109,7 +109,9 @@ void connect(Source&& source, Sink&& sink) {
   using SourceType = std::remove_cvref_t<Source>;
   using SinkType = std::remove_cvref_t<Sink>;
   constexpr bool values_fit = detail::sink_accepts<SinkType, typename SourceType::value_type>;
-  static_assert(values_fit, "connectors::connect: the source's value type does not convert to the sink's value type");
+  static_assert(values_fit,
+                "connectors::connect: the source's value type does not convert to the sink's value type (a "
+                "MacroInput<V> takes sources of type V exactly)");
   constexpr bool keys_fit = detail::keys_fit<Source, Sink>();
   static_assert(keys_fit,
                 "connectors::connect: the multi-output's key type does not convert to the multi-input's id type");
@@ -134,7 +136,8 @@ void disconnect(Source&& source, Sink&& sink) {
   using SinkType = std::remove_cvref_t<Sink>;
   constexpr bool values_fit = detail::sink_accepts<SinkType, typename SourceType::value_type>;
   static_assert(values_fit,
-                "connectors::disconnect: the source's value type does not convert to the sink's value type");
+                "connectors::disconnect: the source's value type does not convert to the sink's value type (a "
+                "MacroInput<V> takes sources of type V exactly)");
   constexpr bool keys_fit = detail::keys_fit<Source, Sink>();
   static_assert(keys_fit,
                 "connectors::disconnect: the multi-output's key type does not convert to the multi-input's id type");

@@ -47,5 +47,38 @@ template <class R, class C, class... A>
 struct member_owner<R (C::*)(A...) const noexcept> {
   using type = C;
 };
+// Qualified `&`: called on the owner, an lvalue, as any other.
+template <class R, class C, class... A>
+struct member_owner<R (C::*)(A...)&> {
+  using type = C;
+};
+template <class R, class C, class... A>
+struct member_owner<R (C::*)(A...) const&> {
+  using type = C;
+};
+template <class R, class C, class... A>
+struct member_owner<R (C::*)(A...)& noexcept> {
+  using type = C;
+};
+template <class R, class C, class... A>
+struct member_owner<R (C::*)(A...) const& noexcept> {
+  using type = C;
+};
+// Qualified `&&`: only an rvalue could call it, and the owner outlives every
+// call. A readable error instead of a failed conversion of the arguments.
+template <class Member>
+constexpr bool rvalue_member = false;
+template <class R, class C, class... A>
+struct member_owner<R (C::*)(A...) &&> {
+  static_assert(rvalue_member<R (C::*)(A...) &&>,
+                "connectors: a method qualified && cannot be a connector's method: the owner it runs on is an lvalue");
+  using type = C;
+};
+template <class R, class C, class... A>
+struct member_owner<R (C::*)(A...) const&&> {
+  static_assert(rvalue_member<R (C::*)(A...) const&&>,
+                "connectors: a method qualified && cannot be a connector's method: the owner it runs on is an lvalue");
+  using type = C;
+};
 
 }  // namespace connectors::detail
