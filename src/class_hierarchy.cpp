@@ -57,6 +57,11 @@ bool is_same_or_base(const std::type_info& base, const std::type_info& derived) 
   return find_in(base, derived).times != 0;
 }
 
+bool starts_with(const std::type_info& derived, const std::type_info& base) noexcept {
+  const std::optional<std::ptrdiff_t> offset = base_offset(base, derived);
+  return offset && *offset == 0;
+}
+
 std::optional<std::ptrdiff_t> base_offset(const std::type_info& base, const std::type_info& derived) noexcept {
   const Found found = find_in(base, derived);
   if (found.times != 1 || found.through_virtual) return std::nullopt;

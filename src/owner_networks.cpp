@@ -35,16 +35,18 @@ struct OwnerNetwork {
   std::vector<const std::type_info*> classes;
 };
 
-// Whether `type` is a class of the object `owner` is: the same, a base of
-// one of its classes or one they are bases of. At one address, classes
-// related so are one object: two distinct objects at one address (a block
-// and its first member) are of unrelated classes, since an object cannot
-// hold another of its own class or of a class of its bases there.
+// Whether `type` is a class of the object `owner` is: one of its classes, a
+// base of one at its start, or one that starts with one of them. Two
+// distinct objects at one address (a block and its first member) are not so
+// related, since an object cannot hold another of its class or of the
+// classes it starts with at its own address; and the relation is one chain
+// of classes per object, so a connector finds one owner whatever the order
+// its owner's connectors came in.
 bool is_class_of(const OwnerNetwork& owner, const std::type_info* type) noexcept {
   for (const std::type_info* seen : owner.classes) {
     if (seen == nullptr || type == nullptr) {
       if (seen == type) return true;
-    } else if (*seen == *type || is_same_or_base(*seen, *type) || is_same_or_base(*type, *seen)) {
+    } else if (*seen == *type || starts_with(*seen, *type) || starts_with(*type, *seen)) {
       return true;
     }
   }
@@ -77,22 +79,26 @@ NetworkGroup* NodeBase::join_owner_network() const {
   const std::type_info* const type = owner_type();
   Shard& shard = shard_of(address);
   std::lock_guard lock{shard.mutex};
-  std::vector<OwnerNetwork>& at_address = shard.owners[address];
-  for (OwnerNetwork& owner : at_address) {
-    if (!is_class_of(owner, type)) continue;
-    bool seen = false;
-    for (const std::type_info* known : owner.classes) seen = seen || known == type;
-    if (!seen) owner.classes.push_back(type);
-    NetworkGroup* root = NetworkGroup::root_of(owner.group);
-    root->add_reference();
-    ++owner.connectors;
-    return root;
+  if (auto found = shard.owners.find(address); found != shard.owners.end()) {
+    for (OwnerNetwork& owner : found->second) {
+      if (!is_class_of(owner, type)) continue;
+      bool seen = false;
+      for (const std::type_info* known : owner.classes) seen = seen || known == type;
+      if (!seen) owner.classes.push_back(type);
+      NetworkGroup* root = NetworkGroup::root_of(owner.group);
+      root->add_reference();
+      ++owner.connectors;
+      return root;
+    }
   }
   auto* fresh = new NetworkGroup;
   try {
-    at_address.push_back(OwnerNetwork{fresh, 1, {type}});
+    shard.owners[address].push_back(OwnerNetwork{fresh, 1, {type}});
   } catch (...) {
-    if (at_address.empty()) shard.owners.erase(address);
+    // (An empty list the failure left stays out of the count: forgotten.)
+    if (auto made = shard.owners.find(address); made != shard.owners.end() && made->second.empty()) {
+      shard.owners.erase(made);
+    }
     NetworkGroup::release(fresh);
     throw;
   }

@@ -141,10 +141,10 @@ std::string network_dot(const NodeBase& start) {
   };
   std::vector<Owner> owners;
   std::unordered_map<const void*, std::vector<std::size_t>> owners_at;
-  // Whether `base` is a base of `derived` (any access: src/owner_networks.cpp
+  // Whether `derived` starts with `base` (any access: src/owner_networks.cpp
   // tells owners at one address apart the same way).
   auto is_base = [](const OwnerType* base, const OwnerType* derived) {
-    return base != nullptr && derived != nullptr && is_same_or_base(base->type, derived->type);
+    return base != nullptr && derived != nullptr && starts_with(derived->type, base->type);
   };
   for (const NodeBase* node : drawn) {
     const OwnerType* type = node->owner_record();

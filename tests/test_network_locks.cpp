@@ -243,6 +243,66 @@ TEST_P(NetworkLocks, AClassBuiltPrivatelyOnABlockIsOneNetworkWithIt) {
   while_the_getter_is_held(block, [&] { block.sink(2.0); });
 }
 
+// A block whose first member block is of the class of its own second base:
+// the member sits at the block's address and the second base does not. The
+// registry took any base relation for one object, so the class built on the
+// holder joined whichever owner it met first at that address: the member's,
+// when the member had its group first (and the holder's connectors ended up
+// in two networks). One object starts with the other's class: the relation
+// now asked.
+class Holder {
+ public:
+  Hooked member;  // first: at the holder's address
+  std::function<double(double)> hook;
+  connectors::Output<double> out{this, &Holder::read};
+  connectors::Input<double> in{this, &Holder::write, out};
+
+ private:
+  double read() const { return hook ? hook(value_) : value_; }
+  void write(double value) { value_ = value; }
+  double value_ = 0.0;
+};
+
+class HolderAndHooked : public Holder, public Hooked {
+ public:
+  using Holder::hook;
+  using Holder::in;
+  using Holder::out;
+  connectors::Input<double> sink{this, &HolderAndHooked::note};
+
+ private:
+  void note(double value) { noted_ = value; }
+  double noted_ = 0.0;
+};
+
+TEST_P(NetworkLocks, AFirstMemberOfTheClassOfASecondBaseIsAnotherOwner) {
+  const std::size_t owners_before = connectors::detail::registered_owners();
+  {
+    HolderAndHooked block;
+    ASSERT_EQ(static_cast<const void*>(static_cast<Holder*>(&block)), static_cast<const void*>(&block.member));
+    block.member.in(3.0);  // the member has its group first
+    EXPECT_EQ(block.member.out(), 3.0);
+    // The holder's connectors and the sink of the class built on it: one network.
+    while_the_getter_is_held(block, [&] { block.sink(2.0); });
+    // The member is not part of it.
+    TimedLatch entered{2};
+    TimedLatch member_done{2};
+    block.hook = [&](double value) {
+      entered.arrive_and_wait();
+      return member_done.arrive_and_wait() ? value : -1.0;
+    };
+    block.in(1.0);  // the getter runs again
+    std::future<double> outer = std::async(std::launch::async, [&] { return block.out(); });
+    ASSERT_TRUE(entered.arrive_and_wait());
+    block.member.in(4.0);
+    EXPECT_EQ(block.member.out(), 4.0);
+    member_done.arrive_and_wait();
+    EXPECT_EQ(outer.get(), 1.0);
+    block.hook = nullptr;
+  }
+  EXPECT_EQ(connectors::detail::registered_owners(), owners_before);
+}
+
 // Blocks made and destroyed on several threads at once, each used from its
 // own thread: every owner's network is its own and forgotten with it.
 TEST_P(NetworkLocks, OwnersMadeAndDestroyedOnSeveralThreadsStayIndependent) {

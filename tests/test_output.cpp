@@ -254,7 +254,18 @@ struct Unrelated {
   std::vector<int> keys() const { return {1}; }
 };
 
+// Conditions added by a class built on the owner's through a virtual base:
+// the owner's place in that class only the object could tell (the class's
+// own conversion does not reach it from the owner); the method was called
+// on the owner's address as if it were the class's.
+struct BuiltVirtually : virtual Based {
+  BuiltVirtually() { in.set_notify_condition(&BuiltVirtually::check); }
+  bool check(const double&) { return true; }
+};
+
 TEST(Construction, ANullOrForeignMethodGivenLaterIsRefused) {
+  EXPECT_THROW(BuiltVirtually{}, std::invalid_argument);
+
   Based based;
   using Announce = bool (Rules::*)();
   using Notify = bool (Rules::*)(const double&);

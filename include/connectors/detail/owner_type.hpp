@@ -39,10 +39,11 @@ const OwnerType& owner_type_of() {
 // conversion reaches it, in an exception handler. A private base is found
 // at its offset in the owner's class, and so is the owner in a class built
 // on it (connectors declared in a base, conditions added by the class built
-// on it), whose object the owner is then part of; a class related to the
-// owner's only through a virtual base is taken to start where the owner
-// does (docs/connectors.md). A null method, or one of a class unrelated to
-// the owner's, would be called on an object it does not belong to:
+// on it), whose object the owner is then part of (docs/connectors.md). A
+// null method, one of a class unrelated to the owner's, or one whose place
+// cannot be known from the classes alone (a private virtual base, the owner
+// as a virtual base of the method's class, a base the owner holds twice)
+// would be called on an object it does not belong to:
 // std::invalid_argument.
 template <class C, class Method>
 C* owner_as(const OwnerType* type, void* owner, Method method, const char* setter) {
@@ -59,9 +60,12 @@ C* owner_as(const OwnerType* type, void* owner, Method method, const char* sette
   char* const at = static_cast<char*>(owner);
   if (const auto offset = base_offset(typeid(C), type->type)) return reinterpret_cast<C*>(at + *offset);
   if (const auto offset = base_offset(type->type, typeid(C))) return reinterpret_cast<C*>(at - *offset);
-  if (is_same_or_base(typeid(C), type->type) || is_same_or_base(type->type, typeid(C))) return static_cast<C*>(owner);
-  throw std::invalid_argument(std::string("connectors::") + setter + ": the method's class (" + type_name<C>() +
-                              ") is neither the owner's class, nor one of its bases, nor a class built on it");
+  const bool related = is_same_or_base(typeid(C), type->type) || is_same_or_base(type->type, typeid(C));
+  throw std::invalid_argument(
+      std::string("connectors::") + setter + ": the method's class (" + type_name<C>() +
+      (related ? ") is related to the owner's only through a virtual or a repeated base, where its place in the "
+                 "owner cannot be known"
+               : ") is neither the owner's class, nor one of its bases, nor a class built on it"));
 }
 
 }  // namespace connectors::detail
