@@ -612,13 +612,10 @@ void InputNode::set_parallelization(Parallelization parallelization) {
   parallelization_.store(parallelization, std::memory_order_relaxed);
 }
 
-bool InputNode::is_fed_by(const OutputNode& output) const noexcept {
-  if (output.is_connected_to(*this)) return true;
-  if (output.kind_ != OutputNode::Kind::multi) return false;
-  for (const MultiOutputKeyNode* item : static_cast<const MultiOutputNode&>(output).items()) {
-    if (item->is_connected_to(*this)) return true;
-  }
-  return false;
+bool InputNode::comes_from(const OutputNode* source, const OutputNode& output) noexcept {
+  if (source == &output) return true;
+  return source != nullptr && source->kind_ == OutputNode::Kind::multi_key &&
+         &static_cast<const MultiOutputKeyNode*>(source)->parent() == &output;
 }
 
 void InputNode::link_observers(OutputNode* const* observers, std::size_t count) {

@@ -38,6 +38,14 @@ class Hooked {
   double value_ = 0.0;
 };
 
+class KeyedTableForQueries {
+ public:
+  connectors::MultiOutput<double(int)> value{this, &KeyedTableForQueries::compute};
+
+ private:
+  double compute(int key) const { return key; }
+};
+
 class NetworkLocks : public ::testing::TestWithParam<int> {
  protected:
   void SetUp() override { connectors::set_default_executor(connectors::executor(GetParam(), 0)); }
@@ -301,6 +309,30 @@ TEST_P(NetworkLocks, AFirstMemberOfTheClassOfASecondBaseIsAnotherOwner) {
     block.hook = nullptr;
   }
   EXPECT_EQ(connectors::detail::registered_owners(), owners_before);
+}
+
+// Whether a multi-output feeds an input is the input's to answer: it looked
+// through the multi-output's connections and keys, which belong to another
+// network, while that network's thread made and used keys (a data race
+// under ThreadSanitizer; a read of a reallocated list otherwise).
+TEST_P(NetworkLocks, AskingWhetherAMultiOutputFeedsAnInputReadsNothingOfItsNetwork) {
+  KeyedTableForQueries table;
+  Hooked reader;
+  std::atomic<bool> done{false};
+  std::thread user{[&] {
+    for (int key = 0; key < 300; ++key) {
+      Hooked keyed;
+      keyed.in.connect(table.value[key]);
+      (void)keyed.out();
+    }
+    done = true;
+  }};
+  int wrong = 0;
+  while (!done) {
+    if (reader.in.is_connected_to(table.value)) ++wrong;
+  }
+  user.join();
+  EXPECT_EQ(wrong, 0);
 }
 
 // Blocks made and destroyed on several threads at once, each used from its

@@ -264,7 +264,7 @@ class Input final : private detail::InputNode {
   requires detail::has_output_node<Source>
   bool is_connected_to(const Source& output) const {
     detail::ConfigurationLock lock{*this, "is_connected_to"};
-    return is_fed_by(detail::NodeAccess::node(output));
+    return comes_from(source_, detail::NodeAccess::node(output));
   }
   /// Whether nothing is pending, a change is announced from upstream, or a
   /// received value waits to be applied (connectors::InputState). Throws

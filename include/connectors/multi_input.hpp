@@ -429,7 +429,13 @@ class MultiInput final : private detail::InputNode {
   requires detail::has_output_node<Connector>
   bool is_connected_to(const Connector& output) const {
     detail::ConfigurationLock lock{*this, "is_connected_to"};
-    return is_fed_by(detail::NodeAccess::node(output));
+    const detail::OutputNode& node = detail::NodeAccess::node(output);
+    if (find(node) != nullptr) return true;
+    if (node.is_single()) return false;  // (the keys of a whole multi-output are searched)
+    for (const Source& source : sources_) {
+      if (comes_from(source.node, node)) return true;
+    }
+    return false;
   }
   /// Whether nothing is pending, a change is announced from upstream, or
   /// received values wait to be applied (connectors::InputState). Throws

@@ -444,10 +444,10 @@ class InputNode : public NodeBase {
   void abort_own_waits() noexcept;
   ~InputNode() = default;
 
-  // Whether `output` feeds this input: connected to it, or, for a whole
-  // multi-output, through one of its keys (mo[key]), as the multi-output's
-  // own is_connected_to answers.
-  bool is_fed_by(const OutputNode& output) const noexcept;
+  // Whether `source`, a source of this input, is `output` or one of its
+  // keys (mo[key]), as the multi-output's own is_connected_to counts it. Asks
+  // nothing of `output`, which may be another network's, under another lock.
+  static bool comes_from(const OutputNode* source, const OutputNode& output) noexcept;
   // Links the owner's outputs that depend on this input, as it is made: all
   // or none. No destructor runs for a connector whose constructor throws, so
   // on a failure the ones linked already forget it again (they would touch
