@@ -1213,6 +1213,45 @@ TEST_P(MultiInputTest, AValueRemovedDirectlyIsNotRemovedAgainByItsConnection) {
   EXPECT_TRUE(table.values.empty());
 }
 
+// A replace that moves a value to a new id, as some tables do.
+class MovingTable {
+ public:
+  MovingTable() { in.set_replace(&MovingTable::replace); }
+  connectors::Output<std::size_t> count{this, &MovingTable::size};
+  connectors::MultiInput<long, long> in{this, &MovingTable::add, &MovingTable::remove, count};
+  std::map<long, long> values;  // id -> value
+
+ private:
+  std::size_t size() const { return values.size(); }
+  long add(long value) {
+    values[next_] = value;
+    return next_++;
+  }
+  void remove(long id) {
+    if (values.erase(id) == 0) throw std::out_of_range("remove: no value under this id");
+  }
+  long replace(long id, long value) {
+    remove(id);
+    return add(value);
+  }
+  long next_ = 100;
+};
+
+// A direct replace that moved a connection's value to another id left the
+// connection recording the old one: its disconnect removed that id again
+// (the owner's remove threw) and left the moved value for good. The moved
+// value is a direct one now, and the connection holds none (SPEC A18).
+TEST_P(MultiInputTest, AValueMovedByADirectReplaceIsADirectValue) {
+  Held plain{7};
+  MovingTable table;
+  table.in.connect(plain.out);
+  EXPECT_EQ(table.count(), 1U);
+  EXPECT_EQ(table.in.replace(100, 5), 101);
+  EXPECT_EQ(table.values, (std::map<long, long>{{101, 5}}));
+  EXPECT_NO_THROW(plain.out.disconnect(table.in));
+  EXPECT_EQ(table.values, (std::map<long, long>{{101, 5}}));
+}
+
 // SPEC 1.4: each connection owns its ids. A whole multi-output's key that
 // an mi[id] connection holds as its id overwrote that connection's value
 // (and the key's loss would have removed it); the delivery now refuses it.

@@ -216,10 +216,13 @@ class MultiInput final : private detail::InputNode {
     change(
         [&] {
           const detail::NodeBase* self = this;
-          invoke_remove_(owner_, remove_, id);
+          // A copy, before anything changes: `id` may be the owner's own
+          // key, which its remove destroys.
+          const Id removed = id;
+          invoke_remove_(owner_, remove_, removed);
           throw_if_destroyed(self);  // noted first, as in operator()
-          forget_stored_under(id);
-          note_change(id, std::nullopt);
+          forget_stored_under(removed);
+          note_change(removed, std::nullopt);
         },
         true);
   }
@@ -240,22 +243,26 @@ class MultiInput final : private detail::InputNode {
     return change(
         [&] {
           const detail::NodeBase* self = this;
+          // A copy, before anything changes: `id` may be the owner's own
+          // key, which its methods destroy.
+          Id target = id;
           if (invoke_replace_ == nullptr) {
             // The fallback's two steps are noted one by one: an add that
             // fails after the remove leaves the removal a change.
-            invoke_remove_(owner_, remove_, id);
+            invoke_remove_(owner_, remove_, target);
             throw_if_destroyed(self);
-            forget_stored_under(id);
-            note_change(id, std::nullopt);
+            forget_stored_under(target);
+            note_change(target, std::nullopt);
             Id added = invoke_add_(owner_, add_, value);
             throw_if_destroyed(self);
             note_change(added, std::move(value));
             return added;
           }
-          std::optional<Id> stored = invoke_replace_(replace_target_, replace_, id, value);
+          std::optional<Id> stored = invoke_replace_(replace_target_, replace_, target, value);
           throw_if_destroyed(self);
-          note_change(stored ? *stored : id, std::move(value));
-          return stored ? std::move(*stored) : Id(id);  // copied once the change is noted
+          forget_if_moved(target, stored);
+          note_change(stored ? *stored : target, std::move(value));
+          return stored ? std::move(*stored) : std::move(target);
         },
         true);
   }
@@ -531,6 +538,13 @@ class MultiInput final : private detail::InputNode {
         }
       }
     }
+  }
+
+  // A direct replace that moved the value under `id` to another id: a
+  // connection whose value it was holds none now (the moved one is a direct
+  // value), as after a direct remove.
+  void forget_if_moved(const Id& id, const std::optional<Id>& stored) noexcept {
+    if (stored && !(*stored == id)) forget_stored_under(id);
   }
 
   // Stores `value` under `id`; returns the id it is stored under now (none:
@@ -919,12 +933,6 @@ class MultiInput final : private detail::InputNode {
     return true;
   }
 
-  // Makes the entry of a key not stored before, under the key itself, before
-  // the owner's method stores its value: the copies of the key and the id
-  // may fail, and must do so while nothing is stored without its record
-  // (docs/multi-inputs.md, Ids). Taken out again if the method stores
-  // nothing (take_staged_key). While the method runs the entry is staged:
-  // a loss of the source then leaves it to the method's end (take_stored_ids).
   // A whole multi-output's new key that an mi[id] connection holds as its
   // id: storing it would overwrite that connection's value, and the key's
   // loss remove it (SPEC 1.4: each connection owns its ids). Refused at each
@@ -936,6 +944,13 @@ class MultiInput final : private detail::InputNode {
           "its id; each connection owns its ids: disconnect one of them");
     }
   }
+
+  // Makes the entry of a key not stored before, under the key itself, before
+  // the owner's method stores its value: the copies of the key and the id
+  // may fail, and must do so while nothing is stored without its record
+  // (docs/multi-inputs.md, Ids). Taken out again if the method stores
+  // nothing (take_staged_key). While the method runs the entry is staged:
+  // a loss of the source then leaves it to the method's end (take_stored_ids).
   void stage_key_entry(Source& source, const Id& key) {
     (void)source.owned.store(key, Id(key));
     staged_ = Staged{source.node, &key};
@@ -1346,8 +1361,9 @@ class MultiInput final : private detail::InputNode {
       detail::OperationScope scope{*this};
       detail::UserCallScope user{&scope};
       detail::MethodProbe probe{*this, detail::Phase::setter};
-      invoke_replace_(replace_target_, replace_, id, value);
+      const std::optional<Id> stored = invoke_replace_(replace_target_, replace_, id, value);
       detail::OperationScope::check_not_poisoned(&scope);
+      forget_if_moved(id, stored);
       return;
     }
     change(
@@ -1355,6 +1371,7 @@ class MultiInput final : private detail::InputNode {
           const detail::NodeBase* self = this;
           const std::optional<Id> stored = invoke_replace_(replace_target_, replace_, id, value);
           throw_if_destroyed(self);  // noted first, as in operator()
+          forget_if_moved(id, stored);
           note_change(stored ? *stored : id, std::move(value));
         },
         true);
