@@ -297,11 +297,17 @@ TEST(Construction, ANullOrForeignMethodGivenLaterIsRefused) {
 // about converting the constructor's arguments.
 class LvalueMethods {
  public:
+  LvalueMethods() { in.set_notify_condition(&LvalueMethods::changed); }
   connectors::Output<int> out{this, &LvalueMethods::doubled};
   connectors::Output<int> plain{this, &LvalueMethods::same};
   connectors::Input<int> in{this, &LvalueMethods::store, out, plain};
+  int checks = 0;
 
  private:
+  bool changed(const int&) & {
+    ++checks;
+    return true;
+  }
   int doubled() const& { return 2 * value_; }
   int same() & noexcept { return value_; }
   void store(int value) & { value_ = value; }
@@ -313,6 +319,7 @@ TEST(Construction, MethodsQualifiedForLvaluesAreAccepted) {
   block.in(21);
   EXPECT_EQ(block.out(), 42);
   EXPECT_EQ(block.plain(), 21);
+  EXPECT_EQ(block.checks, 1);
 }
 
 }  // namespace

@@ -175,15 +175,12 @@ class Input final : private detail::InputNode {
   /// (docs/connectors.md, Declaring connectors). Throws std::invalid_argument for a null method or one of a
   /// class unrelated to the owner's, otherwise only std::bad_alloc.
   /// Threads: takes the network lock; any thread.
-  template <class Owner>
-  void set_announce_condition(bool (Owner::*condition)()) {
-    set_announce_condition_impl<Owner>(condition);
-  }
-  /// \overload
-  /// Throws std::invalid_argument for a null method or one of a
-  /// class unrelated to the owner's, otherwise only std::bad_alloc. Threads: takes the network lock; any thread.
-  template <class Owner>
-  void set_announce_condition(bool (Owner::*condition)() const) {
+  template <class Condition>
+  requires std::is_member_function_pointer_v<Condition>
+  void set_announce_condition(Condition condition) {
+    using Owner = typename detail::member_owner<Condition>::type;
+    static_assert(std::is_invocable_r_v<bool, Condition, Owner&>,
+                  "connectors::Input::set_announce_condition: the condition must be bool() [const] of the owner");
     set_announce_condition_impl<Owner>(condition);
   }
   /// A predicate `bool(const V&) [const]` of the owner, checked after the
@@ -193,15 +190,12 @@ class Input final : private detail::InputNode {
   /// caller of the operation. Throws std::invalid_argument for a null method or one of a
   /// class unrelated to the owner's, otherwise only std::bad_alloc.
   /// Threads: takes the network lock; any thread.
-  template <class Owner>
-  void set_notify_condition(bool (Owner::*condition)(const V&)) {
-    set_notify_condition_impl<Owner>(condition);
-  }
-  /// \overload
-  /// Throws std::invalid_argument for a null method or one of a
-  /// class unrelated to the owner's, otherwise only std::bad_alloc. Threads: takes the network lock; any thread.
-  template <class Owner>
-  void set_notify_condition(bool (Owner::*condition)(const V&) const) {
+  template <class Condition>
+  requires std::is_member_function_pointer_v<Condition>
+  void set_notify_condition(Condition condition) {
+    using Owner = typename detail::member_owner<Condition>::type;
+    static_assert(std::is_invocable_r_v<bool, Condition, Owner&, const V&>,
+                  "connectors::Input::set_notify_condition: the condition must be bool(const V&) [const] of the owner");
     set_notify_condition_impl<Owner>(condition);
   }
 

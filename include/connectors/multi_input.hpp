@@ -350,33 +350,30 @@ class MultiInput final : private detail::InputNode {
   /// as true. Throws std::invalid_argument for a null method or one of a
   /// class unrelated to the owner's, otherwise only std::bad_alloc.
   /// Threads: takes the network lock; any thread.
-  template <class Owner>
-  void set_announce_condition(bool (Owner::*condition)(const Id&)) {
-    set_announce_condition_impl<Owner>(condition);
-  }
-  /// \overload
-  /// Throws std::invalid_argument for a null method or one of a
-  /// class unrelated to the owner's, otherwise only std::bad_alloc. Threads: takes the network lock; any thread.
-  template <class Owner>
-  void set_announce_condition(bool (Owner::*condition)(const Id&) const) {
+  template <class Condition>
+  requires std::is_member_function_pointer_v<Condition>
+  void set_announce_condition(Condition condition) {
+    using Owner = typename detail::member_owner<Condition>::type;
+    static_assert(
+        std::is_invocable_r_v<bool, Condition, Owner&, const Id&>,
+        "connectors::MultiInput::set_announce_condition: the condition must be bool(const Id&) [const] of the owner");
     set_announce_condition_impl<Owner>(condition);
   }
   /// A predicate `bool(const Id&, const std::optional<V>&) [const]` of the
   /// owner (the value is empty for a removal), checked for each change applied
   /// together: the observers are notified if it holds for any, cancelled
   /// otherwise (`docs/design.md#multi-input`, Notify condition). If it
-  /// throws, the exception reaches the caller of the operation. Throws only
-  /// std::bad_alloc.
+  /// throws, the exception reaches the caller of the operation. Throws
+  /// std::invalid_argument for a null method or one of a class unrelated to
+  /// the owner's, otherwise only std::bad_alloc.
   /// Threads: takes the network lock; any thread.
-  template <class Owner>
-  void set_notify_condition(bool (Owner::*condition)(const Id&, const std::optional<V>&)) {
-    set_notify_condition_impl<Owner>(condition);
-  }
-  /// \overload
-  /// Throws std::invalid_argument for a null method or one of a
-  /// class unrelated to the owner's, otherwise only std::bad_alloc. Threads: takes the network lock; any thread.
-  template <class Owner>
-  void set_notify_condition(bool (Owner::*condition)(const Id&, const std::optional<V>&) const) {
+  template <class Condition>
+  requires std::is_member_function_pointer_v<Condition>
+  void set_notify_condition(Condition condition) {
+    using Owner = typename detail::member_owner<Condition>::type;
+    static_assert(std::is_invocable_r_v<bool, Condition, Owner&, const Id&, const std::optional<V>&>,
+                  "connectors::MultiInput::set_notify_condition: the condition must be bool(const Id&, const "
+                  "std::optional<V>&) [const] of the owner");
     set_notify_condition_impl<Owner>(condition);
   }
 

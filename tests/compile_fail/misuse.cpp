@@ -11,9 +11,9 @@
 //
 // Not covered, because user code cannot reach them: detail/process_call.hpp
 // (the platform's layout of function pointers and member function pointers),
-// detail/compact_vector.hpp (internal element types), detail/member.hpp (the
-// connector constructors accept only member function pointers through their
-// requires-clauses before ErasedMember sees them). The value and key
+// detail/compact_vector.hpp (internal element types), ErasedMember in
+// detail/member.hpp (the connector constructors accept only member function
+// pointers through their requires-clauses before it sees them). The value and key
 // mismatches of connect and disconnect, for every pair of connector kinds,
 // are one static_assert in connection.hpp: tests/compile_fail/connections.cpp
 // checks it, and that it is the only error.
@@ -60,6 +60,9 @@ struct Block {
   std::vector<int> keys() const { return {}; }
   int keys_not_a_range() const { return 0; }
   std::vector<std::string> keys_of_text() const { return {}; }
+  double get_from_rvalue() && { return 0.0; }
+  int condition_not_bool() const { return 0; }
+  bool condition_of_text(const std::string&) const { return true; }
 };
 
 // ---- output.hpp ----------------------------------------------------------------
@@ -100,6 +103,23 @@ void input_observer_not_output(Block& block) {
   connectors::Input<double> other{&block, &Block::set};
   // expected-error@connectors/input.hpp:* {{connectors::Input: observers must be output connectors of the same owner}}
   connectors::Input<double> input{&block, &Block::set, other};
+}
+
+void input_announce_condition_signature(connectors::Input<double>& input) {
+  // expected-error@connectors/input.hpp:* {{connectors::Input::set_announce_condition: the condition must be bool() [const] of the owner}}
+  input.set_announce_condition(&Block::get_with_argument);
+}
+
+void input_notify_condition_signature(connectors::Input<double>& input) {
+  // expected-error@connectors/input.hpp:* {{connectors::Input::set_notify_condition: the condition must be bool(const V&) [const] of the owner}}
+  input.set_notify_condition(&Block::condition_of_text);
+}
+
+// ---- detail/member.hpp ---------------------------------------------------------
+
+void output_getter_for_rvalues(Block& block) {
+  // expected-error@connectors/detail/member.hpp:* {{connectors: a method qualified && cannot be a connector's method: the owner it runs on is an lvalue}}
+  connectors::Output<double> output{&block, &Block::get_from_rvalue};
 }
 
 // ---- multi_input.hpp -----------------------------------------------------------
@@ -150,6 +170,16 @@ void multi_input_replace_result(Block& block) {
   connectors::MultiInput<double> input{&block, &Block::add, &Block::remove};
   // expected-error@connectors/multi_input.hpp:* {{set_replace: replace must return the data id (an Id) or void}}
   input.set_replace<Block>(&Block::replace_text_result);
+}
+
+void multi_input_announce_condition_signature(connectors::MultiInput<double>& input) {
+  // expected-error@connectors/multi_input.hpp:* {{connectors::MultiInput::set_announce_condition: the condition must be bool(const Id&) [const] of the owner}}
+  input.set_announce_condition(&Block::condition_of_text);
+}
+
+void multi_input_notify_condition_signature(connectors::MultiInput<double>& input) {
+  // expected-error@connectors/multi_input.hpp:* {{connectors::MultiInput::set_notify_condition: the condition must be bool(const Id&, const std::optional<V>&) [const] of the owner}}
+  input.set_notify_condition(&Block::condition_not_bool);
 }
 
 // ---- multi_input_data.hpp ------------------------------------------------------

@@ -80,5 +80,17 @@ struct member_owner<R (C::*)(A...) const&&> {
                 "connectors: a method qualified && cannot be a connector's method: the owner it runs on is an lvalue");
   using type = C;
 };
+template <class R, class C, class... A>
+struct member_owner<R (C::*)(A...)&& noexcept> {
+  static_assert(rvalue_member<R (C::*)(A...) && noexcept>,
+                "connectors: a method qualified && cannot be a connector's method: the owner it runs on is an lvalue");
+  using type = C;
+};
+template <class R, class C, class... A>
+struct member_owner<R (C::*)(A...) const&& noexcept> {
+  static_assert(rvalue_member<R (C::*)(A...) const&& noexcept>,
+                "connectors: a method qualified && cannot be a connector's method: the owner it runs on is an lvalue");
+  using type = C;
+};
 
 }  // namespace connectors::detail
