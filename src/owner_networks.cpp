@@ -19,47 +19,41 @@
 #include <typeinfo>
 #include <unordered_map>
 #include <utility>
-#include <vector>
 
 namespace connectors::detail {
 
 namespace {
 
 // A group of an owner's network (the registry holds a reference to it), how
-// many of the owner's connectors have one, and the classes their owner
-// pointers had: the owner's class and those of its bases that declare
-// connectors (a null type: a connector that names none).
+// many of the owner's connectors have one, and the most derived of the
+// classes their owner pointers had (null: a connector that names none).
 struct OwnerNetwork {
   NetworkGroup* group;
   std::size_t connectors;
-  std::vector<const std::type_info*> classes;
+  const std::type_info* type;
 };
 
-// Whether `type` is a class of the object `owner` is: one of its classes, a
-// base of one at its start, or one that starts with one of them. Two
-// distinct objects at one address (a block and its first member) are not so
-// related, since an object cannot hold another of its class or of the
-// classes it starts with at its own address; and the relation is one chain
-// of classes per object, so a connector finds one owner whatever the order
-// its owner's connectors came in.
-bool is_class_of(const OwnerNetwork& owner, const std::type_info* type) noexcept {
-  for (const std::type_info* seen : owner.classes) {
-    if (seen == nullptr || type == nullptr) {
-      if (seen == type) return true;
-    } else if (*seen == *type || starts_with(*seen, *type) || starts_with(*type, *seen)) {
-      return true;
-    }
-  }
-  return false;
+// Whether `type` is a class of the object whose most derived class seen so
+// far is `seen`: the same, one it starts with (a base at offset 0), or one
+// that starts with it. Two distinct objects at one address (a block and its
+// first member) are never so related, since an object cannot hold another
+// of its class or of a class it starts with at its own address; and an
+// object's classes at its address are one chain, each starting with the
+// next, so the most derived one stands for all, whatever the order its
+// connectors came in.
+bool is_class_of(const std::type_info* seen, const std::type_info* type) noexcept {
+  if (seen == nullptr || type == nullptr) return seen == type;
+  return *seen == *type || starts_with(*seen, *type) || starts_with(*type, *seen);
 }
 
 // Sharded, so that blocks made and destroyed on several threads at once do
 // not wait for one mutex. Never destroyed: a block with static storage may
-// be destroyed after this file's statics. Few owners share an address: a
-// short list each.
+// be destroyed after this file's statics. Rarely two owners at one address
+// (a block and its first member block): a multimap, whose node is as small
+// as a map's (docs/benchmarks.md: bytes per block).
 struct Shard {
   std::mutex mutex;
-  std::unordered_map<const void*, std::vector<OwnerNetwork>> owners;
+  std::unordered_multimap<const void*, OwnerNetwork> owners;
 };
 constexpr std::size_t shard_count = 16;
 
@@ -79,26 +73,20 @@ NetworkGroup* NodeBase::join_owner_network() const {
   const std::type_info* const type = owner_type();
   Shard& shard = shard_of(address);
   std::lock_guard lock{shard.mutex};
-  if (auto found = shard.owners.find(address); found != shard.owners.end()) {
-    for (OwnerNetwork& owner : found->second) {
-      if (!is_class_of(owner, type)) continue;
-      bool seen = false;
-      for (const std::type_info* known : owner.classes) seen = seen || known == type;
-      if (!seen) owner.classes.push_back(type);
-      NetworkGroup* root = NetworkGroup::root_of(owner.group);
-      root->add_reference();
-      ++owner.connectors;
-      return root;
-    }
+  auto [at, end] = shard.owners.equal_range(address);
+  for (; at != end; ++at) {
+    OwnerNetwork& owner = at->second;
+    if (!is_class_of(owner.type, type)) continue;
+    if (type != nullptr && *type != *owner.type && starts_with(*type, *owner.type)) owner.type = type;
+    NetworkGroup* root = NetworkGroup::root_of(owner.group);
+    root->add_reference();
+    ++owner.connectors;
+    return root;
   }
   auto* fresh = new NetworkGroup;
   try {
-    shard.owners[address].push_back(OwnerNetwork{fresh, 1, {type}});
+    shard.owners.emplace(address, OwnerNetwork{fresh, 1, type});
   } catch (...) {
-    // (An empty list the failure left stays out of the count: forgotten.)
-    if (auto made = shard.owners.find(address); made != shard.owners.end() && made->second.empty()) {
-      shard.owners.erase(made);
-    }
     NetworkGroup::release(fresh);
     throw;
   }
@@ -114,17 +102,14 @@ void NodeBase::leave_owner_network() const noexcept {
   {
     Shard& shard = shard_of(address);
     std::lock_guard lock{shard.mutex};
-    auto found = shard.owners.find(address);
-    if (found == shard.owners.end()) return;
-    std::vector<OwnerNetwork>& at_address = found->second;
-    for (auto owner = at_address.begin(); owner != at_address.end(); ++owner) {
-      if (!is_class_of(*owner, type)) continue;
-      if (--owner->connectors != 0) return;
-      unused = owner->group;
-      at_address.erase(owner);
+    auto [at, end] = shard.owners.equal_range(address);
+    for (; at != end; ++at) {
+      if (!is_class_of(at->second.type, type)) continue;
+      if (--at->second.connectors != 0) return;
+      unused = at->second.group;
+      shard.owners.erase(at);
       break;
     }
-    if (at_address.empty()) shard.owners.erase(found);
   }
   if (unused != nullptr) NetworkGroup::release(unused);
 }
@@ -133,7 +118,7 @@ std::size_t registered_owners() noexcept {
   std::size_t count = 0;
   for (Shard& shard : shards()) {
     std::lock_guard lock{shard.mutex};
-    for (const auto& entry : shard.owners) count += entry.second.size();
+    count += shard.owners.size();
   }
   return count;
 }
