@@ -15,6 +15,10 @@ struct Found {
   std::size_t times = 0;
   std::ptrdiff_t offset = 0;
   bool through_virtual = false;
+  // One of them sits at offset 0, not through a virtual base: an object
+  // holds at most one subobject of a class at its own address, so this holds
+  // also where the class is a base twice (a sibling's at another offset).
+  bool at_start = false;
 };
 
 // Counts the subobjects of class `wanted` in `type` (itself included), with
@@ -25,6 +29,7 @@ void find_bases(const abi::__class_type_info& type, const std::type_info& wanted
     ++found.times;
     found.offset = offset;
     found.through_virtual = found.through_virtual || through_virtual;
+    found.at_start = found.at_start || (offset == 0 && !through_virtual);
     return;  // a class is not among its own bases
   }
   if (const auto* single = dynamic_cast<const abi::__si_class_type_info*>(&type)) {
@@ -47,6 +52,7 @@ Found find_in(const std::type_info& base, const std::type_info& derived) noexcep
     find_bases(*type, base, 0, false, found);
   } else if (base == derived) {
     found.times = 1;
+    found.at_start = true;
   }
   return found;
 }
@@ -58,8 +64,7 @@ bool is_same_or_base(const std::type_info& base, const std::type_info& derived) 
 }
 
 bool starts_with(const std::type_info& derived, const std::type_info& base) noexcept {
-  const std::optional<std::ptrdiff_t> offset = base_offset(base, derived);
-  return offset && *offset == 0;
+  return find_in(base, derived).at_start;
 }
 
 std::optional<std::ptrdiff_t> base_offset(const std::type_info& base, const std::type_info& derived) noexcept {

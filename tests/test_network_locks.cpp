@@ -311,6 +311,32 @@ TEST_P(NetworkLocks, AFirstMemberOfTheClassOfASecondBaseIsAnotherOwner) {
   EXPECT_EQ(connectors::detail::registered_owners(), owners_before);
 }
 
+// A class holding a block twice, as the first base of each of its two bases:
+// it starts with the first (at its own address), not with the second. The
+// relation asked whether the block's class sat at offset 0 once only, so a
+// block held twice was never one the class starts with, and the class's own
+// sink had a network apart from the first block's connectors.
+class LeftHooked : public Hooked {};
+class RightHooked : public Hooked {};
+class TwiceHooked : public LeftHooked, public RightHooked {
+ public:
+  connectors::Input<double> sink{this, &TwiceHooked::note};
+
+ private:
+  void note(double value) { noted_ = value; }
+  double noted_ = 0.0;
+};
+
+TEST_P(NetworkLocks, AClassHoldingABlockTwiceIsOneNetworkWithTheOneAtItsStart) {
+  const std::size_t owners_before = connectors::detail::registered_owners();
+  {
+    TwiceHooked block;
+    LeftHooked& first = block;  // at the block's own address
+    while_the_getter_is_held(first, [&] { block.sink(2.0); });
+  }
+  EXPECT_EQ(connectors::detail::registered_owners(), owners_before);
+}
+
 // Whether a multi-output feeds an input is the input's to answer: it looked
 // through the multi-output's connections and keys, which belong to another
 // network, while that network's thread made and used keys (a data race

@@ -16,8 +16,8 @@ namespace connectors::detail {
 bool is_same_or_base(const std::type_info& base, const std::type_info& derived) noexcept;
 
 // Whether an object of one class starts with the other's subobject (or they
-// are the same class): a base at offset 0, reached once and not through a
-// virtual base. Two owners at one address are one object exactly when their
+// are the same class): a base at offset 0, not reached through a virtual
+// base (the class may be a base elsewhere too). Two owners at one address are one object exactly when their
 // classes are so related: a block and its first member block are not, nor is
 // a first member and a second base of the same class.
 bool starts_with(const std::type_info& derived, const std::type_info& base) noexcept;
