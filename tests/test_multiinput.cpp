@@ -1252,6 +1252,54 @@ TEST_P(MultiInputTest, AValueMovedByADirectReplaceIsADirectValue) {
   EXPECT_EQ(table.values, (std::map<long, long>{{101, 5}}));
 }
 
+// A multi-input without observers, whose replace moves the value to a new id
+// and may destroy a block: mi[id](v) then runs the owner's method alone.
+class MovingSink {
+ public:
+  MovingSink() { in.set_replace(&MovingSink::replace); }
+  connectors::MultiInput<long, long> in{this, &MovingSink::add, &MovingSink::remove};
+  std::map<long, long> values;  // id -> value
+  std::unique_ptr<Held>* victim = nullptr;
+
+ private:
+  long add(long value) {
+    values[next_] = value;
+    return next_++;
+  }
+  void remove(long id) {
+    if (values.erase(id) == 0) throw std::out_of_range("remove: no value under this id");
+  }
+  long replace(long id, long value) {
+    if (values.erase(id) == 0) {  // a first value: stored under its id
+      values[id] = value;
+      return id;
+    }
+    if (victim != nullptr) victim->reset();
+    return add(value);
+  }
+  long next_ = 100;
+};
+
+// The same through mi[id](v) on that path, when the replace also destroyed a
+// block and the call fails: the value had moved all the same, and the
+// connection that held it held it no more (its disconnect removed the old id
+// again before).
+TEST_P(MultiInputTest, AValueMovedByAnItemCallThatDestroysABlockIsStillADirectValue) {
+  Held keyed{8};
+  auto victim = std::make_unique<Held>(1);  // a source of the same network
+  MovingSink sink;
+  sink.in.set_laziness(connectors::Laziness::ON_CONNECT);
+  sink.in.connect(victim->out);
+  sink.in[5].connect(keyed.out);
+  EXPECT_EQ(sink.values, (std::map<long, long>{{5, 8}, {100, 1}}));
+  sink.victim = &victim;
+  EXPECT_THROW(sink.in[5](9), std::logic_error);  // a method destroyed a block of the network
+  EXPECT_EQ(victim, nullptr);
+  EXPECT_EQ(sink.values, (std::map<long, long>{{101, 9}}));
+  EXPECT_NO_THROW(sink.in[5].disconnect(keyed.out));
+  EXPECT_EQ(sink.values, (std::map<long, long>{{101, 9}}));
+}
+
 // SPEC 1.4: each connection owns its ids. A whole multi-output's key that
 // an mi[id] connection holds as its id overwrote that connection's value
 // (and the key's loss would have removed it); the delivery now refuses it.

@@ -204,7 +204,8 @@ class MultiInput final : private detail::InputNode {
   /// notifies the observers if the notify condition holds for the removal
   /// (cancels them otherwise) and serves the non-lazy inputs downstream.
   ///
-  /// Throws: what the owner's method throws, or what applying a value
+  /// Throws: what the owner's method throws, or copying the Id (before
+  /// anything changes), or what applying a value
   /// announced from upstream throws (the observers stay announced where a
   /// change is still pending, so the next pull retries); what the notify
   /// condition or a non-lazy input's method throws; std::logic_error from
@@ -231,7 +232,8 @@ class MultiInput final : private detail::InputNode {
   /// remove-then-add); returns the id the value is stored under now. As
   /// remove() for what happens around it.
   ///
-  /// Throws: what the owner's method throws, or what applying a value
+  /// Throws: what the owner's method throws, or copying the Id (before
+  /// anything changes), or what applying a value
   /// announced from upstream throws (the observers stay announced where a
   /// change is still pending, so the next pull retries); what the notify
   /// condition or a non-lazy input's method throws; std::logic_error from
@@ -1359,8 +1361,10 @@ class MultiInput final : private detail::InputNode {
       detail::UserCallScope user{&scope};
       detail::MethodProbe probe{*this, detail::Phase::setter};
       const std::optional<Id> stored = invoke_replace_(replace_target_, replace_, id, value);
+      // (Moved, the value is a direct one also when the method destroyed
+      // another block and the call fails.)
+      if (!scope.destroyed(this)) forget_if_moved(id, stored);
       detail::OperationScope::check_not_poisoned(&scope);
-      forget_if_moved(id, stored);
       return;
     }
     change(
