@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace {
@@ -289,6 +290,44 @@ TEST(Construction, ANullOrForeignMethodGivenLaterIsRefused) {
   based.in(5.0);
   EXPECT_EQ(based.out(), 5.0);
   EXPECT_EQ(based.announced_on, nullptr);
+}
+
+// Conditions given as before the &-qualified ones were accepted: an
+// overloaded name (the signature picks one) and an owner named explicitly
+// (a base's method taken as the owner's).
+class OverloadedCheck {
+ public:
+  OverloadedCheck() { in.set_notify_condition(&OverloadedCheck::check); }
+  connectors::Output<int> out{this, &OverloadedCheck::read};
+  connectors::Input<int> in{this, &OverloadedCheck::write, out};
+  int checks = 0;
+
+ private:
+  bool check(const int&) {
+    ++checks;
+    return true;
+  }
+  bool check(const std::string&) { return false; }
+  int read() const { return value_; }
+  void write(int value) { value_ = value; }
+  int value_ = 0;
+};
+
+TEST(Construction, ConditionsMayBeOverloadedOrNameTheirOwner) {
+  OverloadedCheck overloaded;
+  overloaded.in(3);
+  EXPECT_EQ(overloaded.out(), 3);
+  EXPECT_EQ(overloaded.checks, 1);
+
+  Based based;
+  based.in.set_announce_condition<Based>(&Rules::worth_announcing);
+  Copy knob;
+  based.in.connect(knob.out);
+  knob.in(1.0);
+  EXPECT_EQ(based.out(), 1.0);
+  knob.in(2.0);
+  EXPECT_EQ(based.out(), 2.0);
+  EXPECT_EQ(based.announced_on, static_cast<const Rules*>(&based));
 }
 
 // API.md: const and non-const members are both accepted; so are members

@@ -175,13 +175,25 @@ class Input final : private detail::InputNode {
   /// (docs/connectors.md, Declaring connectors). Throws std::invalid_argument for a null method or one of a
   /// class unrelated to the owner's, otherwise only std::bad_alloc.
   /// Threads: takes the network lock; any thread.
+  template <class Owner>
+  void set_announce_condition(bool (Owner::*condition)()) {
+    set_announce_condition_impl<Owner>(condition);
+  }
+  /// \overload
+  template <class Owner>
+  void set_announce_condition(bool (Owner::*condition)() const) {
+    set_announce_condition_impl<Owner>(condition);
+  }
+  /// \overload
+  /// Any other member function pointer: one qualified `&` or `const&`; a
+  /// signature that does not fit is a compile error saying which it needs.
   template <class Condition>
   requires std::is_member_function_pointer_v<Condition>
   void set_announce_condition(Condition condition) {
     using Owner = typename detail::member_owner<Condition>::type;
-    static_assert(std::is_invocable_r_v<bool, Condition, Owner&>,
-                  "connectors::Input::set_announce_condition: the condition must be bool() [const] of the owner");
-    set_announce_condition_impl<Owner>(condition);
+    constexpr bool fits = std::is_invocable_r_v<bool, Condition, Owner&>;
+    static_assert(fits, "connectors::Input::set_announce_condition: the condition must be bool() [const] of the owner");
+    if constexpr (fits) set_announce_condition_impl<Owner>(condition);  // (no errors after the one above)
   }
   /// A predicate `bool(const V&) [const]` of the owner, checked after the
   /// setter ran: when false, the observers are cancelled instead of notified,
@@ -190,13 +202,26 @@ class Input final : private detail::InputNode {
   /// caller of the operation. Throws std::invalid_argument for a null method or one of a
   /// class unrelated to the owner's, otherwise only std::bad_alloc.
   /// Threads: takes the network lock; any thread.
+  template <class Owner>
+  void set_notify_condition(bool (Owner::*condition)(const V&)) {
+    set_notify_condition_impl<Owner>(condition);
+  }
+  /// \overload
+  template <class Owner>
+  void set_notify_condition(bool (Owner::*condition)(const V&) const) {
+    set_notify_condition_impl<Owner>(condition);
+  }
+  /// \overload
+  /// Any other member function pointer: one qualified `&` or `const&`; a
+  /// signature that does not fit is a compile error saying which it needs.
   template <class Condition>
   requires std::is_member_function_pointer_v<Condition>
   void set_notify_condition(Condition condition) {
     using Owner = typename detail::member_owner<Condition>::type;
-    static_assert(std::is_invocable_r_v<bool, Condition, Owner&, const V&>,
+    constexpr bool fits = std::is_invocable_r_v<bool, Condition, Owner&, const V&>;
+    static_assert(fits,
                   "connectors::Input::set_notify_condition: the condition must be bool(const V&) [const] of the owner");
-    set_notify_condition_impl<Owner>(condition);
+    if constexpr (fits) set_notify_condition_impl<Owner>(condition);  // (no errors after the one above)
   }
 
   /// The object this input belongs to (the `owner` given to the

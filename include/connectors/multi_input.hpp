@@ -352,14 +352,27 @@ class MultiInput final : private detail::InputNode {
   /// as true. Throws std::invalid_argument for a null method or one of a
   /// class unrelated to the owner's, otherwise only std::bad_alloc.
   /// Threads: takes the network lock; any thread.
+  template <class Owner>
+  void set_announce_condition(bool (Owner::*condition)(const Id&)) {
+    set_announce_condition_impl<Owner>(condition);
+  }
+  /// \overload
+  template <class Owner>
+  void set_announce_condition(bool (Owner::*condition)(const Id&) const) {
+    set_announce_condition_impl<Owner>(condition);
+  }
+  /// \overload
+  /// Any other member function pointer: one qualified `&` or `const&`; a
+  /// signature that does not fit is a compile error saying which it needs.
   template <class Condition>
   requires std::is_member_function_pointer_v<Condition>
   void set_announce_condition(Condition condition) {
     using Owner = typename detail::member_owner<Condition>::type;
+    constexpr bool fits = std::is_invocable_r_v<bool, Condition, Owner&, const Id&>;
     static_assert(
-        std::is_invocable_r_v<bool, Condition, Owner&, const Id&>,
+        fits,
         "connectors::MultiInput::set_announce_condition: the condition must be bool(const Id&) [const] of the owner");
-    set_announce_condition_impl<Owner>(condition);
+    if constexpr (fits) set_announce_condition_impl<Owner>(condition);  // (no errors after the one above)
   }
   /// A predicate `bool(const Id&, const std::optional<V>&) [const]` of the
   /// owner (the value is empty for a removal), checked for each change applied
@@ -369,14 +382,27 @@ class MultiInput final : private detail::InputNode {
   /// std::invalid_argument for a null method or one of a class unrelated to
   /// the owner's, otherwise only std::bad_alloc.
   /// Threads: takes the network lock; any thread.
+  template <class Owner>
+  void set_notify_condition(bool (Owner::*condition)(const Id&, const std::optional<V>&)) {
+    set_notify_condition_impl<Owner>(condition);
+  }
+  /// \overload
+  template <class Owner>
+  void set_notify_condition(bool (Owner::*condition)(const Id&, const std::optional<V>&) const) {
+    set_notify_condition_impl<Owner>(condition);
+  }
+  /// \overload
+  /// Any other member function pointer: one qualified `&` or `const&`; a
+  /// signature that does not fit is a compile error saying which it needs.
   template <class Condition>
   requires std::is_member_function_pointer_v<Condition>
   void set_notify_condition(Condition condition) {
     using Owner = typename detail::member_owner<Condition>::type;
-    static_assert(std::is_invocable_r_v<bool, Condition, Owner&, const Id&, const std::optional<V>&>,
+    constexpr bool fits = std::is_invocable_r_v<bool, Condition, Owner&, const Id&, const std::optional<V>&>;
+    static_assert(fits,
                   "connectors::MultiInput::set_notify_condition: the condition must be bool(const Id&, const "
                   "std::optional<V>&) [const] of the owner");
-    set_notify_condition_impl<Owner>(condition);
+    if constexpr (fits) set_notify_condition_impl<Owner>(condition);  // (no errors after the one above)
   }
 
   /// When values from upstream are applied (as Input::set_laziness; one
