@@ -1157,12 +1157,14 @@ TEST_P(MultiInputTest, AnAddThatDestroysItsSourceFailsAndKeepsNothing) {
 }
 
 // A table whose remove refuses an id it does not hold, as
-// MultiInputData::erase and the library's Multiplexer do.
-class StrictTable {
+// MultiInputData::erase and the library's Multiplexer do; with `Moves`, its
+// replace moves the value to a new id, as some tables do.
+template <bool Moves>
+class StrictTableOf {
  public:
-  StrictTable() { in.set_replace(&StrictTable::replace); }
-  connectors::Output<std::size_t> count{this, &StrictTable::size};
-  connectors::MultiInput<long, long> in{this, &StrictTable::add, &StrictTable::remove, count};
+  StrictTableOf() { in.set_replace(&StrictTableOf::replace); }
+  connectors::Output<std::size_t> count{this, &StrictTableOf::size};
+  connectors::MultiInput<long, long> in{this, &StrictTableOf::add, &StrictTableOf::remove, count};
   std::map<long, long> values;  // id -> value
 
  private:
@@ -1174,9 +1176,18 @@ class StrictTable {
   void remove(long id) {
     if (values.erase(id) == 0) throw std::out_of_range("remove: no value under this id");
   }
-  void replace(long id, long value) { values[id] = value; }
+  long replace(long id, long value) {
+    if constexpr (Moves) {
+      remove(id);
+      return add(value);
+    }
+    values[id] = value;
+    return id;
+  }
   long next_ = 100;
 };
+using StrictTable = StrictTableOf<false>;
+using MovingTable = StrictTableOf<true>;
 
 // SPEC A18: remove only where a value is stored. A direct remove that takes
 // the value a connection stored leaves that connection holding none; before,
@@ -1212,30 +1223,6 @@ TEST_P(MultiInputTest, AValueRemovedDirectlyIsNotRemovedAgainByItsConnection) {
   EXPECT_NO_THROW(plain.out.disconnect(table.in));
   EXPECT_TRUE(table.values.empty());
 }
-
-// A replace that moves a value to a new id, as some tables do.
-class MovingTable {
- public:
-  MovingTable() { in.set_replace(&MovingTable::replace); }
-  connectors::Output<std::size_t> count{this, &MovingTable::size};
-  connectors::MultiInput<long, long> in{this, &MovingTable::add, &MovingTable::remove, count};
-  std::map<long, long> values;  // id -> value
-
- private:
-  std::size_t size() const { return values.size(); }
-  long add(long value) {
-    values[next_] = value;
-    return next_++;
-  }
-  void remove(long id) {
-    if (values.erase(id) == 0) throw std::out_of_range("remove: no value under this id");
-  }
-  long replace(long id, long value) {
-    remove(id);
-    return add(value);
-  }
-  long next_ = 100;
-};
 
 // A direct replace that moved a connection's value to another id left the
 // connection recording the old one: its disconnect removed that id again
