@@ -8,9 +8,10 @@
 // declare at that address (whatever the access to those bases) are one
 // network; a block's first member block, at the same address but of a class
 // that is neither, is another owner.
-#include <connectors/detail/class_hierarchy.hpp>
 #include <connectors/detail/network_group.hpp>
 #include <connectors/detail/node.hpp>
+
+#include "owner_identity.hpp"
 
 #include <array>
 #include <cstddef>
@@ -32,19 +33,6 @@ struct OwnerNetwork {
   std::size_t connectors;
   const std::type_info* type;
 };
-
-// Whether `type` is a class of the object whose most derived class seen so
-// far is `seen`: the same, one it starts with (a base at offset 0), or one
-// that starts with it. Two distinct objects at one address (a block and its
-// first member) are never so related, since an object cannot hold another
-// of its class or of a class it starts with at its own address; and an
-// object's classes at its address are one chain, each starting with the
-// next, so the most derived one stands for all, whatever the order its
-// connectors came in.
-bool is_class_of(const std::type_info* seen, const std::type_info* type) noexcept {
-  if (seen == nullptr || type == nullptr) return seen == type;
-  return *seen == *type || starts_with(*seen, *type) || starts_with(*type, *seen);
-}
 
 // Sharded, so that blocks made and destroyed on several threads at once do
 // not wait for one mutex. Never destroyed: a block with static storage may
@@ -77,7 +65,7 @@ NetworkGroup* NodeBase::join_owner_network() const {
   for (; at != end; ++at) {
     OwnerNetwork& owner = at->second;
     if (!is_class_of(owner.type, type)) continue;
-    if (type != nullptr && *type != *owner.type && starts_with(*type, *owner.type)) owner.type = type;
+    owner.type = more_derived(owner.type, type);
     NetworkGroup* root = NetworkGroup::root_of(owner.group);
     root->add_reference();
     ++owner.connectors;

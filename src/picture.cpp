@@ -1,6 +1,5 @@
 // connectors::to_dot and write_svg: a network as Graphviz draws it
 // (docs/observability.md, "The picture").
-#include <connectors/detail/class_hierarchy.hpp>
 #include <connectors/detail/node_inspector.hpp>
 #include <connectors/detail/observer.hpp>
 #include <connectors/detail/operation.hpp>
@@ -8,6 +7,8 @@
 #include <connectors/errors.hpp>
 #include <connectors/executor.hpp>
 #include <connectors/picture.hpp>
+
+#include "owner_identity.hpp"
 
 #include <spawn.h>
 #include <sys/stat.h>
@@ -141,23 +142,17 @@ std::string network_dot(const NodeBase& start) {
   };
   std::vector<Owner> owners;
   std::unordered_map<const void*, std::vector<std::size_t>> owners_at;
-  // Whether `derived` starts with `base` (any access: src/owner_networks.cpp
-  // tells owners at one address apart the same way).
-  auto is_base = [](const OwnerType* base, const OwnerType* derived) {
-    return base != nullptr && derived != nullptr && starts_with(derived->type, base->type);
-  };
+  // One object at one address, as the registry of owners' networks tells.
+  auto class_of = [](const OwnerType* type) { return type != nullptr ? &type->type : nullptr; };
   for (const NodeBase* node : drawn) {
     const OwnerType* type = node->owner_record();
     Owner* found = nullptr;
     for (const std::size_t index : owners_at[node->owner()]) {
       Owner& owner = owners[index];
-      if (owner.type == type || is_base(type, owner.type)) {
-        found = &owner;
-      } else if (is_base(owner.type, type)) {
-        owner.type = type;
-        found = &owner;
-      }
-      if (found != nullptr) break;
+      if (!is_class_of(class_of(owner.type), class_of(type))) continue;
+      if (more_derived(class_of(owner.type), class_of(type)) != class_of(owner.type)) owner.type = type;
+      found = &owner;
+      break;
     }
     if (found == nullptr) {
       owners_at[node->owner()].push_back(owners.size());
